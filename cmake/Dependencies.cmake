@@ -1,0 +1,42 @@
+# Finds the five external dependencies. Each failure names the Debian package that provides it,
+# which scripts/setup.sh installs.
+
+macro(gptc_require found package what)
+  if(NOT ${found})
+    message(FATAL_ERROR "gptc: ${what} not found. Install the Debian package '${package}' "
+                        "(scripts/setup.sh does this: sudo bash scripts/setup.sh).")
+  endif()
+endmacro()
+
+find_package(LLVM 14 CONFIG QUIET PATHS /usr/lib/llvm-14/lib/cmake/llvm NO_DEFAULT_PATH)
+if(NOT LLVM_FOUND)
+  find_package(LLVM 14 CONFIG QUIET)
+endif()
+gptc_require(LLVM_FOUND llvm-14-dev "LLVM 14 (CMake config)")
+if(NOT LLVM_VERSION_MAJOR EQUAL 14)
+  message(FATAL_ERROR "gptc: found LLVM ${LLVM_PACKAGE_VERSION}; libHalide14 needs LLVM 14 "
+                      "(Debian package 'llvm-14-dev').")
+endif()
+
+find_package(Halide 14 CONFIG QUIET)
+gptc_require(Halide_FOUND libhalide14-0-dev "Halide 14")
+
+find_package(Boost 1.74 QUIET COMPONENTS graph)
+gptc_require(Boost_FOUND libboost-graph-dev "Boost.Graph")
+
+find_package(absl CONFIG QUIET)
+gptc_require(absl_FOUND libabsl-dev "Abseil")
+
+find_package(GTest CONFIG QUIET)
+if(NOT GTest_FOUND)
+  find_package(GTest QUIET)
+endif()
+gptc_require(GTest_FOUND libgtest-dev "GoogleTest")
+
+find_package(benchmark CONFIG QUIET)
+gptc_require(benchmark_FOUND libbenchmark-dev "Google Benchmark")
+
+find_package(Threads REQUIRED)
+
+message(STATUS "gptc: LLVM ${LLVM_PACKAGE_VERSION}, Halide ${Halide_VERSION}, "
+               "Boost ${Boost_VERSION}, abseil ${absl_VERSION}")

@@ -1,0 +1,63 @@
+#include "ir/graph.h"
+
+#include "ir/check.h"
+
+namespace gptc::ir {
+
+NodeId Graph::AddNode(Op op, std::vector<ValueId> inputs, Attrs attrs,
+                      const std::vector<std::pair<std::string, TensorType>>& outputs) {
+  const NodeId id = static_cast<NodeId>(nodes_.size());
+  Node n;
+  n.op = op;
+  n.inputs = std::move(inputs);
+  n.attrs = std::move(attrs);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const ValueId v = static_cast<ValueId>(values_.size());
+    values_.push_back(Value{outputs[i].first, outputs[i].second, id, static_cast<int>(i)});
+    by_name_.emplace(outputs[i].first, v);  // keeps the first definition
+    n.outputs.push_back(v);
+  }
+  nodes_.push_back(std::move(n));
+  return id;
+}
+
+ValueId Graph::AddValueNode(Op op, std::vector<ValueId> inputs, Attrs attrs, std::string name,
+                            TensorType type) {
+  const NodeId n = AddNode(op, std::move(inputs), std::move(attrs), {{std::move(name), type}});
+  return nodes_[n].outputs[0];
+}
+
+ValueId Graph::AddInput(std::string name, TensorType type) {
+  return AddValueNode(Op::kInput, {}, {}, std::move(name), std::move(type));
+}
+
+ValueId Graph::AddParam(std::string name, TensorType type) {
+  return AddValueNode(Op::kParam, {}, {}, std::move(name), std::move(type));
+}
+
+std::optional<ValueId> Graph::FindValue(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<ValueId> Graph::Inputs() const {
+  std::vector<ValueId> out;
+  for (const Node& n : nodes_)
+    if (n.op == Op::kInput) out.push_back(n.outputs[0]);
+  return out;
+}
+
+std::vector<ValueId> Graph::Params() const {
+  std::vector<ValueId> out;
+  for (const Node& n : nodes_)
+    if (n.op == Op::kParam) out.push_back(n.outputs[0]);
+  return out;
+}
+
+ValueId Graph::OutputOf(NodeId id) const {
+  GPTC_CHECK(nodes_[id].outputs.size() == 1) << "node " << id << " has several outputs";
+  return nodes_[id].outputs[0];
+}
+
+}  // namespace gptc::ir

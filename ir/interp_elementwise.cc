@@ -1,0 +1,52 @@
+// Elementwise ops and constants.
+#include <cmath>
+
+#include "ir/interp_kernels.h"
+
+namespace gptc::ir::interp {
+
+double Gelu(double x) {
+  constexpr double kSqrt2OverPi = 0.7978845608028654;
+  return 0.5 * x * (1.0 + std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x)));
+}
+
+absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorType& out) {
+  Literal r(out);
+  const int64_t size = r.size();
+  if (n.op == Op::kConstant) {
+    const double v = *n.attrs.GetFloat("value");
+    for (double& x : r.data) x = v;
+    return r;
+  }
+  const std::vector<double>& a = in[0]->data;
+  if (in.size() == 2) {
+    const std::vector<double>& b = in[1]->data;
+    for (int64_t i = 0; i < size; ++i) {
+      switch (n.op) {
+        case Op::kAdd: r.data[i] = a[i] + b[i]; break;
+        case Op::kSub: r.data[i] = a[i] - b[i]; break;
+        case Op::kMul: r.data[i] = a[i] * b[i]; break;
+        case Op::kDiv: r.data[i] = a[i] / b[i]; break;
+        default: return absl::InternalError("not a binary elementwise op");
+      }
+    }
+    return r;
+  }
+  const double factor = n.op == Op::kScale ? *n.attrs.GetFloat("factor") : 0.0;
+  for (int64_t i = 0; i < size; ++i) {
+    const double x = a[i];
+    switch (n.op) {
+      case Op::kNeg: r.data[i] = -x; break;
+      case Op::kScale: r.data[i] = x * factor; break;
+      case Op::kExp: r.data[i] = std::exp(x); break;
+      case Op::kLog: r.data[i] = std::log(x); break;
+      case Op::kSqrt: r.data[i] = std::sqrt(x); break;
+      case Op::kTanh: r.data[i] = std::tanh(x); break;
+      case Op::kGelu: r.data[i] = Gelu(x); break;
+      default: return absl::InternalError("not a unary elementwise op");
+    }
+  }
+  return r;
+}
+
+}  // namespace gptc::ir::interp

@@ -1,0 +1,27 @@
+// Interpreter kernels, one function per op, grouped by kind in interp_*.cc.
+// Each receives the node (for attributes), its operand literals and the verified output type.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ir/graph.h"
+#include "ir/literal.h"
+
+namespace gptc::ir::interp {
+
+using Args = std::vector<const Literal*>;
+
+absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Embedding(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Reduce(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> LayerNorm(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Softmax(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> SoftmaxXent(const Node& n, const Args& in, const TensorType& out);
+
+// GPT-2's tanh approximation of GELU.
+double Gelu(double x);
+
+}  // namespace gptc::ir::interp

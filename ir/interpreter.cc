@@ -1,0 +1,86 @@
+#include "ir/interpreter.h"
+
+#include "absl/strings/str_cat.h"
+#include "ir/interp_kernels.h"
+#include "ir/printer.h"
+#include "ir/status_macros.h"
+
+namespace gptc::ir {
+namespace {
+
+void RoundToF32(Literal& l) {
+  if (l.type.dtype != DType::kF32) return;
+  for (double& x : l.data) x = static_cast<double>(static_cast<float>(x));
+}
+
+absl::StatusOr<Literal> EvalNode(const Node& n, const interp::Args& in, const TensorType& out) {
+  if (HasTrait(n.op, kElementwise) || n.op == Op::kConstant)
+    return interp::Elementwise(n, in, out);
+  if (HasTrait(n.op, kLayout)) return interp::Layout(n, in, out);
+  if (HasTrait(n.op, kReduction)) return interp::Reduce(n, in, out);
+  switch (n.op) {
+    case Op::kMatMul:
+      return interp::MatMul(n, in, out);
+    case Op::kEmbedding:
+      return interp::Embedding(n, in, out);
+    case Op::kLayerNorm:
+      return interp::LayerNorm(n, in, out);
+    case Op::kSoftmax:
+      return interp::Softmax(n, in, out);
+    case Op::kSoftmaxXent:
+      return interp::SoftmaxXent(n, in, out);
+    default:
+      return absl::UnimplementedError(absl::StrCat("interpreter: no kernel for op '",
+                                                   OpName(n.op), "'"));
+  }
+}
+
+absl::Status BindArgument(const Graph& g, const Node& n, const LiteralMap& args,
+                          const InterpOptions& options, Literal& slot) {
+  const Value& v = g.value(n.outputs[0]);
+  auto it = args.find(v.name);
+  if (it == args.end())
+    return absl::InvalidArgumentError(absl::StrCat("interpreter: no value given for ",
+                                                   OpName(n.op), " %", v.name, ": ",
+                                                   TypeToString(v.type)));
+  if (it->second.type != v.type || it->second.size() != v.type.num_elements())
+    return absl::InvalidArgumentError(absl::StrCat(
+        "interpreter: %", v.name, " expects ", TypeToString(v.type), ", given ",
+        TypeToString(it->second.type), " with ", it->second.size(), " elements"));
+  slot = it->second;
+  if (options.precision == Precision::kF32) RoundToF32(slot);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralMap& args,
+                                                  const InterpOptions& options) {
+  std::vector<Literal> vals(g.num_values());
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const Node& n = g.node(id);
+    if (HasTrait(n.op, kDecl)) {
+      RETURN_IF_ERROR(BindArgument(g, n, args, options, vals[n.outputs[0]]));
+      continue;
+    }
+    interp::Args in;
+    for (ValueId v : n.inputs) in.push_back(&vals[v]);
+    auto r = EvalNode(n, in, g.value(n.outputs[0]).type);
+    if (!r.ok())
+      return absl::Status(r.status().code(),
+                          absl::StrCat(r.status().message(), " in: ", PrintNode(g, id)));
+    if (options.precision == Precision::kF32) RoundToF32(*r);
+    vals[n.outputs[0]] = *std::move(r);
+  }
+  return vals;
+}
+
+absl::StatusOr<std::vector<Literal>> Interpret(const Graph& g, const LiteralMap& args,
+                                               const InterpOptions& options) {
+  ASSIGN_OR_RETURN(std::vector<Literal> all, InterpretAll(g, args, options));
+  std::vector<Literal> out;
+  for (ValueId v : g.outputs()) out.push_back(all[v]);
+  return out;
+}
+
+}  // namespace gptc::ir

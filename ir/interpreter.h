@@ -1,0 +1,37 @@
+// The reference interpreter: executes any verified graph with plain loops on Literals.
+// Clarity over speed: it is the oracle that every pass and kernel test compares against
+// (like XLA's HloEvaluator or Glow's Interpreter).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "ir/graph.h"
+#include "ir/literal.h"
+
+namespace gptc::ir {
+
+enum class Precision {
+  kF32,  // every f32 result is rounded to float, as a float32 machine would store it
+  kF64,  // no rounding: float64 arithmetic throughout (for finite-difference checks)
+};
+
+struct InterpOptions {
+  Precision precision = Precision::kF32;
+};
+
+using LiteralMap = absl::flat_hash_map<std::string, Literal>;
+
+// Runs `g` with a Literal for every input and parameter (by name) and returns the graph's
+// outputs in order. Missing or mistyped arguments and out-of-range ids (embedding, targets)
+// are errors naming the value at fault. The graph must pass Verify().
+absl::StatusOr<std::vector<Literal>> Interpret(const Graph& g, const LiteralMap& args,
+                                               const InterpOptions& options = {});
+
+// Same, but returns every value of the graph, indexed by ValueId (for tests and debugging).
+absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralMap& args,
+                                                  const InterpOptions& options = {});
+
+}  // namespace gptc::ir

@@ -1,0 +1,263 @@
+#include "ir/parser.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "ir/lexer.h"
+#include "ir/status_macros.h"
+
+namespace gptc::ir {
+namespace {
+
+class Parser {
+ public:
+  Parser(std::string_view text, std::vector<Token> toks)
+      : lines_(absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')), toks_(std::move(toks)) {}
+
+  absl::StatusOr<Graph> Run();
+
+ private:
+  struct PendingUse {
+    NodeId node;
+    size_t slot;
+    Token tok;
+  };
+
+  const Token& Peek(int ahead = 0) const {
+    return toks_[std::min(pos_ + ahead, toks_.size() - 1)];
+  }
+  const Token& Next() { return toks_[std::min(pos_++, toks_.size() - 1)]; }
+  bool IsPunct(const char* p, int ahead = 0) const {
+    return Peek(ahead).kind == TokKind::kPunct && Peek(ahead).text == p;
+  }
+  bool IsIdent(const char* id) const {
+    return Peek().kind == TokKind::kIdent && Peek().text == id;
+  }
+
+  absl::Status ErrorAt(const Token& t, const std::string& msg) const {
+    std::string src = t.line - 1 < static_cast<int>(lines_.size()) ? lines_[t.line - 1] : "";
+    return absl::InvalidArgumentError(
+        absl::StrCat("line ", t.line, ", column ", t.col, ": ", msg, "\n  ", src));
+  }
+  absl::Status Expected(const std::string& what) const {
+    return ErrorAt(Peek(), absl::StrCat("expected ", what, ", found ", Describe(Peek())));
+  }
+  absl::Status ExpectPunct(const char* p) {
+    if (!IsPunct(p)) return Expected(absl::StrCat("'", p, "'"));
+    ++pos_;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> ParseInt();
+  absl::StatusOr<TensorType> ParseType();
+  absl::StatusOr<Attr> ParseAttrValue();
+  absl::Status ParseDecl();
+  absl::Status ParseStatement();
+  absl::Status Define(const Token& name_tok, NodeId node);
+  absl::StatusOr<ValueId> Resolve(const Token& t) const;
+
+  std::vector<std::string> lines_;
+  std::vector<Token> toks_;
+  size_t pos_ = 0;
+  Graph graph_;
+  absl::flat_hash_map<std::string, int> defined_line_;
+  std::vector<PendingUse> uses_;
+};
+
+absl::StatusOr<int64_t> Parser::ParseInt() {
+  const Token& t = Peek();
+  if (t.kind != TokKind::kNumber || t.text.find_first_of(".eE") != std::string::npos)
+    return Expected("an integer");
+  errno = 0;
+  const long long v = std::strtoll(t.text.c_str(), nullptr, 10);
+  if (errno == ERANGE) return ErrorAt(t, absl::StrCat("integer '", t.text, "' is out of range"));
+  ++pos_;
+  return static_cast<int64_t>(v);
+}
+
+absl::StatusOr<TensorType> Parser::ParseType() {
+  const Token& t = Peek();
+  if (t.kind != TokKind::kIdent) return Expected("a type such as f32[2,3]");
+  auto dtype = DTypeFromName(t.text);
+  if (!dtype) return ErrorAt(t, absl::StrCat("unknown dtype '", t.text, "' (expected f32 or i32)"));
+  ++pos_;
+  RETURN_IF_ERROR(ExpectPunct("["));
+  Shape shape;
+  while (!IsPunct("]")) {
+    if (!shape.empty()) RETURN_IF_ERROR(ExpectPunct(","));
+    const Token& dim_tok = Peek();
+    ASSIGN_OR_RETURN(int64_t d, ParseInt());
+    if (d < 0) return ErrorAt(dim_tok, absl::StrCat("negative dimension ", d));
+    shape.push_back(d);
+  }
+  ++pos_;
+  return TensorType{*dtype, shape};
+}
+
+absl::StatusOr<Attr> Parser::ParseAttrValue() {
+  const Token& t = Peek();
+  if (IsPunct("[")) {
+    ++pos_;
+    std::vector<int64_t> v;
+    while (!IsPunct("]")) {
+      if (!v.empty()) RETURN_IF_ERROR(ExpectPunct(","));
+      ASSIGN_OR_RETURN(int64_t x, ParseInt());
+      v.push_back(x);
+    }
+    ++pos_;
+    return Attr(v);
+  }
+  if (t.kind == TokKind::kIdent) {
+    ++pos_;
+    if (t.text == "true") return Attr(true);
+    if (t.text == "false") return Attr(false);
+    if (t.text == "inf") return Attr(HUGE_VAL);
+    if (t.text == "nan") return Attr(std::nan(""));
+    --pos_;
+  }
+  if (IsPunct("-") && Peek(1).kind == TokKind::kIdent && Peek(1).text == "inf") {
+    pos_ += 2;
+    return Attr(-HUGE_VAL);
+  }
+  if (t.kind != TokKind::kNumber) return Expected("an attribute value (number, true, false, [list])");
+  if (t.text.find_first_of(".eE") == std::string::npos) {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt());
+    return Attr(v);
+  }
+  ++pos_;
+  return Attr(std::strtod(t.text.c_str(), nullptr));
+}
+
+absl::Status Parser::Define(const Token& name_tok, NodeId node) {
+  auto [it, inserted] = defined_line_.emplace(name_tok.text, name_tok.line);
+  if (!inserted)
+    return ErrorAt(name_tok, absl::StrCat("%", name_tok.text, " is defined twice (first on line ",
+                                          it->second, ")"));
+  return absl::OkStatus();
+}
+
+absl::Status Parser::ParseDecl() {
+  const Token name = Peek();
+  if (name.kind != TokKind::kName) return Expected("a declaration such as %x: f32[2,3]");
+  ++pos_;
+  RETURN_IF_ERROR(ExpectPunct(":"));
+  ASSIGN_OR_RETURN(TensorType type, ParseType());
+  Op op = Op::kInput;
+  if (IsIdent("param")) {
+    op = Op::kParam;
+    ++pos_;
+  }
+  RETURN_IF_ERROR(Define(name, graph_.num_nodes()));
+  graph_.AddValueNode(op, {}, {}, name.text, type);
+  return absl::OkStatus();
+}
+
+absl::Status Parser::ParseStatement() {
+  std::vector<Token> names;
+  do {
+    if (!names.empty()) ++pos_;  // the ','
+    if (Peek().kind != TokKind::kName) return Expected("a value name such as %x");
+    names.push_back(Next());
+  } while (IsPunct(","));
+  RETURN_IF_ERROR(ExpectPunct("="));
+  std::vector<TensorType> types;
+  do {
+    if (!types.empty()) ++pos_;
+    ASSIGN_OR_RETURN(TensorType t, ParseType());
+    types.push_back(t);
+  } while (IsPunct(","));
+  if (types.size() != names.size())
+    return ErrorAt(names[0], absl::StrCat(names.size(), " names but ", types.size(), " types"));
+  const Token op_tok = Peek();
+  if (op_tok.kind != TokKind::kIdent) return Expected("an op name");
+  auto op = OpFromName(op_tok.text);
+  if (!op) return ErrorAt(op_tok, absl::StrCat("unknown op '", op_tok.text, "'"));
+  if (HasTrait(*op, kDecl))
+    return ErrorAt(op_tok, absl::StrCat("'", op_tok.text,
+                                        "' declarations belong in the graph signature"));
+  ++pos_;
+  RETURN_IF_ERROR(ExpectPunct("("));
+  std::vector<Token> args;
+  while (!IsPunct(")")) {
+    if (!args.empty()) RETURN_IF_ERROR(ExpectPunct(","));
+    if (Peek().kind != TokKind::kName) return Expected("an operand such as %x");
+    args.push_back(Next());
+  }
+  ++pos_;
+  Attrs attrs;
+  while (Peek().kind == TokKind::kIdent && IsPunct("=", 1)) {
+    const Token key = Next();
+    ++pos_;
+    if (attrs.Has(key.text))
+      return ErrorAt(key, absl::StrCat("attribute '", key.text, "' is given twice"));
+    ASSIGN_OR_RETURN(Attr v, ParseAttrValue());
+    attrs.Set(key.text, std::move(v));
+  }
+  std::vector<std::pair<std::string, TensorType>> outs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    RETURN_IF_ERROR(Define(names[i], graph_.num_nodes()));
+    outs.emplace_back(names[i].text, types[i]);
+  }
+  // Operands are resolved after the whole body is read, so that a use before its definition
+  // (or a cycle) reaches the verifier, which explains it, instead of failing here.
+  const NodeId node = graph_.AddNode(*op, std::vector<ValueId>(args.size(), -1), std::move(attrs), outs);
+  for (size_t i = 0; i < args.size(); ++i) uses_.push_back({node, i, args[i]});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ValueId> Parser::Resolve(const Token& t) const {
+  auto v = graph_.FindValue(t.text);
+  if (!v) return ErrorAt(t, absl::StrCat("undefined value %", t.text));
+  return *v;
+}
+
+absl::StatusOr<Graph> Parser::Run() {
+  if (!IsIdent("graph")) return Expected("'graph'");
+  ++pos_;
+  if (Peek().kind != TokKind::kIdent) return Expected("a graph name");
+  graph_.set_name(Next().text);
+  RETURN_IF_ERROR(ExpectPunct("("));
+  while (!IsPunct(")")) {
+    RETURN_IF_ERROR(ParseDecl());
+    if (!IsPunct(")")) RETURN_IF_ERROR(ExpectPunct(","));
+  }
+  ++pos_;
+  RETURN_IF_ERROR(ExpectPunct("{"));
+  while (!IsIdent("return")) {
+    if (Peek().kind == TokKind::kEnd) return Expected("'return'");
+    RETURN_IF_ERROR(ParseStatement());
+  }
+  ++pos_;
+  std::vector<Token> rets;
+  while (Peek().kind == TokKind::kName) {
+    rets.push_back(Next());
+    if (!IsPunct(",")) break;
+    ++pos_;
+  }
+  RETURN_IF_ERROR(ExpectPunct("}"));
+  if (Peek().kind != TokKind::kEnd) return Expected("end of input after the graph");
+  for (const PendingUse& u : uses_) {
+    ASSIGN_OR_RETURN(ValueId v, Resolve(u.tok));
+    graph_.mutable_nodes()[u.node].inputs[u.slot] = v;
+  }
+  for (const Token& r : rets) {
+    ASSIGN_OR_RETURN(ValueId v, Resolve(r));
+    graph_.AddOutput(v);
+  }
+  return std::move(graph_);
+}
+
+}  // namespace
+
+absl::StatusOr<Graph> ParseGraph(std::string_view text) {
+  ASSIGN_OR_RETURN(std::vector<Token> toks, Lex(text));
+  Parser p(text, std::move(toks));
+  return p.Run();
+}
+
+}  // namespace gptc::ir

@@ -1,0 +1,254 @@
+#include "ir/shape_inference.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ir/status_macros.h"
+
+namespace gptc::ir {
+namespace {
+
+using Types = std::vector<TensorType>;
+
+absl::Status Err(Op op, const std::string& msg) {
+  return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": ", msg));
+}
+
+std::string S(const Shape& s) { return ShapeToString(s); }
+
+absl::Status ExpectF32(Op op, const TensorType& t, const char* what) {
+  if (t.dtype != DType::kF32)
+    return Err(op, absl::StrCat(what, " must be f32, got ", TypeToString(t)));
+  return absl::OkStatus();
+}
+
+absl::Status CheckAxis(Op op, int64_t axis, int rank) {
+  if (axis < 0 || axis >= rank)
+    return Err(op, absl::StrCat("axis ", axis, " is out of range for rank ", rank));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Types> Embedding(Op op, absl::Span<const TensorType> in) {
+  const TensorType& table = in[0];
+  const TensorType& ids = in[1];
+  RETURN_IF_ERROR(ExpectF32(op, table, "table"));
+  if (table.rank() != 2) return Err(op, "table must be rank 2 [V,C], got " + S(table.shape));
+  if (ids.dtype != DType::kI32) return Err(op, "ids must be i32, got " + TypeToString(ids));
+  Shape out = ids.shape;
+  out.push_back(table.shape[1]);
+  return Types{F32(out)};
+}
+
+absl::StatusOr<Types> Binary(Op op, absl::Span<const TensorType> in) {
+  RETURN_IF_ERROR(ExpectF32(op, in[0], "lhs"));
+  RETURN_IF_ERROR(ExpectF32(op, in[1], "rhs"));
+  if (in[0].shape != in[1].shape)
+    return Err(op, absl::StrCat("shapes differ (", S(in[0].shape), " vs ", S(in[1].shape),
+                                "); broadcast explicitly"));
+  return Types{in[0]};
+}
+
+absl::StatusOr<Types> MatMul(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  const TensorType& a = in[0];
+  const TensorType& b = in[1];
+  RETURN_IF_ERROR(ExpectF32(op, a, "lhs"));
+  RETURN_IF_ERROR(ExpectF32(op, b, "rhs"));
+  ASSIGN_OR_RETURN(bool ta, attrs.GetBool("transpose_a"));
+  ASSIGN_OR_RETURN(bool tb, attrs.GetBool("transpose_b"));
+  if (a.rank() < 2 || b.rank() < 2)
+    return Err(op, absl::StrCat("operands must have rank >= 2, got ", S(a.shape), " and ",
+                                S(b.shape)));
+  if (b.rank() != 2 && b.rank() != a.rank())
+    return Err(op, absl::StrCat("rhs must be rank 2 or match the lhs rank, got ", S(a.shape),
+                                " and ", S(b.shape)));
+  const int ra = a.rank(), rb = b.rank();
+  Shape batch(a.shape.begin(), a.shape.end() - 2);
+  if (rb == ra && rb > 2) {
+    Shape bbatch(b.shape.begin(), b.shape.end() - 2);
+    if (batch != bbatch)
+      return Err(op, absl::StrCat("batch dimensions differ (", S(batch), " vs ", S(bbatch), ")"));
+  }
+  const int64_t m = ta ? a.shape[ra - 1] : a.shape[ra - 2];
+  const int64_t ka = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+  const int64_t kb = tb ? b.shape[rb - 1] : b.shape[rb - 2];
+  const int64_t n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (ka != kb) return Err(op, absl::StrCat("inner dimensions differ (", ka, " vs ", kb, ")"));
+  Shape out = batch;
+  out.push_back(m);
+  out.push_back(n);
+  return Types{F32(out)};
+}
+
+absl::StatusOr<Types> Reshape(Op op, const TensorType& x, const Attrs& attrs) {
+  ASSIGN_OR_RETURN(Shape shape, attrs.GetInts("shape"));
+  for (int64_t d : shape)
+    if (d < 0) return Err(op, "target shape " + S(shape) + " has a negative dimension");
+  if (NumElements(shape) != x.num_elements())
+    return Err(op, absl::StrCat("cannot reshape ", S(x.shape), " (", x.num_elements(),
+                                " elements) to ", S(shape), " (", NumElements(shape),
+                                " elements)"));
+  return Types{{x.dtype, shape}};
+}
+
+absl::StatusOr<Types> Transpose(Op op, const TensorType& x, const Attrs& attrs) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> perm, attrs.GetInts("perm"));
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  bool is_perm = static_cast<int>(perm.size()) == x.rank();
+  for (int i = 0; is_perm && i < x.rank(); ++i) is_perm = sorted[i] == i;
+  if (!is_perm)
+    return Err(op, absl::StrCat("perm [", absl::StrJoin(perm, ","),
+                                "] is not a permutation of the axes of ", S(x.shape)));
+  Shape out;
+  for (int64_t p : perm) out.push_back(x.shape[p]);
+  return Types{{x.dtype, out}};
+}
+
+absl::StatusOr<Types> Slice(Op op, const TensorType& x, const Attrs& attrs) {
+  ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
+  ASSIGN_OR_RETURN(int64_t start, attrs.GetInt("start"));
+  ASSIGN_OR_RETURN(int64_t end, attrs.GetInt("end"));
+  RETURN_IF_ERROR(CheckAxis(op, axis, x.rank()));
+  if (start < 0 || end > x.shape[axis] || start >= end)
+    return Err(op, absl::StrCat("range [", start, ",", end, ") is empty or outside [0,",
+                                x.shape[axis], ") on axis ", axis, " of ", S(x.shape)));
+  Shape out = x.shape;
+  out[axis] = end - start;
+  return Types{{x.dtype, out}};
+}
+
+absl::StatusOr<Types> Concat(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
+  RETURN_IF_ERROR(CheckAxis(op, axis, in[0].rank()));
+  Shape out = in[0].shape;
+  out[axis] = 0;
+  for (const TensorType& t : in) {
+    Shape a = t.shape, b = in[0].shape;
+    if (t.dtype != in[0].dtype || t.rank() != in[0].rank())
+      return Err(op, absl::StrCat("operands differ in type (", TypeToString(in[0]), " vs ",
+                                  TypeToString(t), ")"));
+    a[axis] = b[axis] = 0;
+    if (a != b)
+      return Err(op, absl::StrCat("shapes differ off axis ", axis, " (", S(in[0].shape), " vs ",
+                                  S(t.shape), ")"));
+    out[axis] += t.shape[axis];
+  }
+  return Types{{in[0].dtype, out}};
+}
+
+absl::StatusOr<Types> Broadcast(Op op, const TensorType& x, const Attrs& attrs) {
+  ASSIGN_OR_RETURN(Shape shape, attrs.GetInts("shape"));
+  const bool suffix = shape.size() >= x.shape.size() &&
+                      std::equal(x.shape.rbegin(), x.shape.rend(), shape.rbegin());
+  if (!suffix)
+    return Err(op, absl::StrCat("input shape ", S(x.shape), " is not a suffix of ", S(shape)));
+  return Types{{x.dtype, shape}};
+}
+
+absl::StatusOr<Types> Reduce(Op op, const TensorType& x, const Attrs& attrs) {
+  RETURN_IF_ERROR(ExpectF32(op, x, "input"));
+  ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
+  RETURN_IF_ERROR(CheckAxis(op, axis, x.rank()));
+  Shape out = x.shape;
+  out.erase(out.begin() + axis);
+  return Types{F32(out)};
+}
+
+absl::StatusOr<Types> LayerNorm(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  RETURN_IF_ERROR(ExpectF32(op, in[0], "input"));
+  RETURN_IF_ERROR(ExpectF32(op, in[1], "weight"));
+  RETURN_IF_ERROR(ExpectF32(op, in[2], "bias"));
+  ASSIGN_OR_RETURN(double eps, attrs.GetFloat("eps"));
+  if (!(eps > 0)) return Err(op, absl::StrCat("eps must be positive, got ", eps));
+  if (in[0].rank() < 1) return Err(op, "input must have rank >= 1");
+  const Shape c = {in[0].shape.back()};
+  if (in[1].shape != c || in[2].shape != c)
+    return Err(op, absl::StrCat("weight and bias must be ", S(c), " to match input ",
+                                S(in[0].shape), ", got ", S(in[1].shape), " and ",
+                                S(in[2].shape)));
+  return Types{in[0]};
+}
+
+absl::StatusOr<Types> Softmax(Op op, const TensorType& x, const Attrs& attrs) {
+  RETURN_IF_ERROR(ExpectF32(op, x, "input"));
+  ASSIGN_OR_RETURN(bool causal, attrs.GetBool("causal"));
+  if (x.rank() < 1) return Err(op, "input must have rank >= 1");
+  if (causal && (x.rank() < 2 || x.shape[x.rank() - 1] < x.shape[x.rank() - 2]))
+    return Err(op, "causal softmax needs [..., Tq, Tk] with Tk >= Tq, got " + S(x.shape));
+  return Types{x};
+}
+
+absl::StatusOr<Types> SoftmaxXent(Op op, absl::Span<const TensorType> in) {
+  const TensorType& logits = in[0];
+  const TensorType& targets = in[1];
+  RETURN_IF_ERROR(ExpectF32(op, logits, "logits"));
+  if (targets.dtype != DType::kI32)
+    return Err(op, "targets must be i32, got " + TypeToString(targets));
+  if (logits.rank() < 1) return Err(op, "logits must have rank >= 1");
+  Shape lead(logits.shape.begin(), logits.shape.end() - 1);
+  if (lead != targets.shape)
+    return Err(op, absl::StrCat("targets ", S(targets.shape), " must match logits ",
+                                S(logits.shape), " without the last axis"));
+  return Types{F32({})};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<TensorType>> InferTypes(Op op, absl::Span<const TensorType> in,
+                                                   const Attrs& attrs) {
+  const OpInfo& info = GetOpInfo(op);
+  if (info.arity >= 0 && static_cast<int>(in.size()) != info.arity)
+    return Err(op, absl::StrCat("expects ", info.arity, " operands, got ", in.size()));
+  if (info.arity < 0 && in.empty()) return Err(op, "expects at least one operand");
+  switch (op) {
+    case Op::kInput:
+    case Op::kParam:
+    case Op::kConstant:
+      return Err(op, "declares its own type; nothing to infer");
+    case Op::kEmbedding:
+      return Embedding(op, in);
+    case Op::kAdd:
+    case Op::kSub:
+    case Op::kMul:
+    case Op::kDiv:
+      return Binary(op, in);
+    case Op::kScale:
+      RETURN_IF_ERROR(attrs.GetFloat("factor").status());
+      [[fallthrough]];
+    case Op::kNeg:
+    case Op::kExp:
+    case Op::kLog:
+    case Op::kSqrt:
+    case Op::kTanh:
+    case Op::kGelu:
+      RETURN_IF_ERROR(ExpectF32(op, in[0], "input"));
+      return Types{in[0]};
+    case Op::kMatMul:
+      return MatMul(op, in, attrs);
+    case Op::kReshape:
+      return Reshape(op, in[0], attrs);
+    case Op::kTranspose:
+      return Transpose(op, in[0], attrs);
+    case Op::kSlice:
+      return Slice(op, in[0], attrs);
+    case Op::kConcat:
+      return Concat(op, in, attrs);
+    case Op::kBroadcast:
+      return Broadcast(op, in[0], attrs);
+    case Op::kSum:
+    case Op::kMean:
+    case Op::kMax:
+      return Reduce(op, in[0], attrs);
+    case Op::kLayerNorm:
+      return LayerNorm(op, in, attrs);
+    case Op::kSoftmax:
+      return Softmax(op, in[0], attrs);
+    case Op::kSoftmaxXent:
+      return SoftmaxXent(op, in);
+  }
+  return Err(op, "no shape rule");
+}
+
+}  // namespace gptc::ir

@@ -1,0 +1,36 @@
+// Element types and static tensor types: `f32[12,64,128]`, `i32[12,64]`, `f32[]` (scalar).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gptc::ir {
+
+enum class DType : uint8_t { kF32, kI32 };
+
+const char* DTypeName(DType t);
+std::optional<DType> DTypeFromName(std::string_view name);
+
+using Shape = std::vector<int64_t>;
+
+struct TensorType {
+  DType dtype = DType::kF32;
+  Shape shape;
+
+  int rank() const { return static_cast<int>(shape.size()); }
+  int64_t num_elements() const;
+  bool operator==(const TensorType& o) const { return dtype == o.dtype && shape == o.shape; }
+  bool operator!=(const TensorType& o) const { return !(*this == o); }
+};
+
+std::string ShapeToString(const Shape& s);  // "[12,64,128]"
+std::string TypeToString(const TensorType& t);  // "f32[12,64,128]"
+int64_t NumElements(const Shape& s);
+
+inline TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
+inline TensorType I32(Shape s) { return {DType::kI32, std::move(s)}; }
+
+}  // namespace gptc::ir

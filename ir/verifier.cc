@@ -1,0 +1,122 @@
+#include "ir/verifier.h"
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/depth_first_search.hpp>
+#include <optional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ir/printer.h"
+#include "ir/shape_inference.h"
+#include "ir/status_macros.h"
+
+namespace gptc::ir {
+namespace {
+
+absl::Status At(const Graph& g, NodeId n, const std::string& msg) {
+  return absl::InvalidArgumentError(absl::StrCat(msg, " in: ", PrintNode(g, n)));
+}
+
+bool ValidName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
+  return true;
+}
+
+absl::Status CheckNode(const Graph& g, NodeId id) {
+  const Node& n = g.node(id);
+  const OpInfo& info = GetOpInfo(n.op);
+  for (size_t i = 0; i < n.inputs.size(); ++i)
+    if (n.inputs[i] < 0 || n.inputs[i] >= g.num_values())
+      return At(g, id, absl::StrCat(info.name, ": operand ", i, " refers to no value"));
+  if (static_cast<int>(n.outputs.size()) != info.num_outputs)
+    return At(g, id, absl::StrCat(info.name, ": has ", n.outputs.size(), " results, expected ",
+                                  info.num_outputs));
+  for (ValueId v : n.outputs) {
+    if (v < 0 || v >= g.num_values() || g.value(v).producer != id)
+      return At(g, id, absl::StrCat(info.name, ": result list is inconsistent"));
+    if (!ValidName(g.value(v).name))
+      return At(g, id, absl::StrCat("invalid value name '", g.value(v).name,
+                                    "' (use letters, digits, '_' and '.')"));
+  }
+  if (info.arity >= 0 && static_cast<int>(n.inputs.size()) != info.arity)
+    return At(g, id, absl::StrCat(info.name, ": expects ", info.arity, " operands, got ",
+                                  n.inputs.size()));
+  if (HasTrait(n.op, kDecl)) return absl::OkStatus();
+  if (n.op == Op::kConstant) {
+    auto v = n.attrs.GetFloat("value");
+    if (!v.ok()) return At(g, id, absl::StrCat("constant: ", v.status().message()));
+    return absl::OkStatus();
+  }
+  std::vector<TensorType> in;
+  for (ValueId v : n.inputs) in.push_back(g.value(v).type);
+  auto inferred = InferTypes(n.op, in, n.attrs);
+  if (!inferred.ok()) return At(g, id, std::string(inferred.status().message()));
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    const TensorType& have = g.value(n.outputs[i]).type;
+    if (have != (*inferred)[i])
+      return At(g, id, absl::StrCat(info.name, ": result %", g.value(n.outputs[i]).name,
+                                    " is declared ", TypeToString(have), " but the op gives ",
+                                    TypeToString((*inferred)[i])));
+  }
+  return absl::OkStatus();
+}
+
+using BGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS>;
+
+// Records the first back edge of a depth-first search, which closes a cycle, and the DFS tree
+// (parents) to walk that cycle back for the message.
+struct CycleFinder : boost::default_dfs_visitor {
+  std::optional<std::pair<int, int>>* back;
+  std::vector<int>* parent;
+  void tree_edge(BGraph::edge_descriptor e, const BGraph& bg) {
+    (*parent)[boost::target(e, bg)] = static_cast<int>(boost::source(e, bg));
+  }
+  void back_edge(BGraph::edge_descriptor e, const BGraph& bg) {
+    if (!*back) *back = {static_cast<int>(boost::source(e, bg)), static_cast<int>(boost::target(e, bg))};
+  }
+};
+
+absl::Status CheckAcyclic(const Graph& g) {
+  BGraph bg(g.num_nodes());
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    for (ValueId v : g.node(id).inputs) boost::add_edge(g.value(v).producer, id, bg);
+  std::optional<std::pair<int, int>> back;
+  std::vector<int> parent(g.num_nodes(), -1);
+  CycleFinder finder;
+  finder.back = &back;
+  finder.parent = &parent;
+  boost::depth_first_search(bg, boost::visitor(finder));
+  if (!back) return absl::OkStatus();
+  // back = (u -> v) with v an ancestor of u: the cycle is v -> ... -> u -> v.
+  std::vector<std::string> path;
+  for (int n = back->first; n != -1 && n != back->second; n = parent[n])
+    path.insert(path.begin(), ValueRef(g, g.node(n).outputs[0]));
+  path.insert(path.begin(), ValueRef(g, g.node(back->second).outputs[0]));
+  path.push_back(ValueRef(g, g.node(back->second).outputs[0]));
+  return At(g, back->second, absl::StrCat("cycle: ", absl::StrJoin(path, " -> ")));
+}
+
+}  // namespace
+
+absl::Status Verify(const Graph& g) {
+  for (NodeId id = 0; id < g.num_nodes(); ++id) RETURN_IF_ERROR(CheckNode(g, id));
+  absl::flat_hash_map<std::string, ValueId> seen;
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    for (ValueId v : g.node(id).outputs)
+      if (!seen.emplace(g.value(v).name, v).second)
+        return At(g, id, absl::StrCat("duplicate name %", g.value(v).name));
+  RETURN_IF_ERROR(CheckAcyclic(g));
+  for (NodeId id = 0; id < g.num_nodes(); ++id)
+    for (ValueId v : g.node(id).inputs)
+      if (g.value(v).producer >= id)
+        return At(g, id, absl::StrCat("use of %", g.value(v).name, " before its definition"));
+  for (ValueId v : g.outputs())
+    if (v < 0 || v >= g.num_values())
+      return absl::InvalidArgumentError(absl::StrCat("return refers to no value (id ", v, ")"));
+  return absl::OkStatus();
+}
+
+}  // namespace gptc::ir
