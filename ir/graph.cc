@@ -35,6 +35,13 @@ ValueId Graph::AddParam(std::string name, TensorType type) {
   return AddValueNode(Op::kParam, {}, {}, std::move(name), std::move(type));
 }
 
+void Graph::RenameValue(ValueId v, std::string name) {
+  auto it = by_name_.find(values_[v].name);
+  if (it != by_name_.end() && it->second == v) by_name_.erase(it);
+  by_name_.emplace(name, v);
+  values_[v].name = std::move(name);
+}
+
 std::optional<ValueId> Graph::FindValue(const std::string& name) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return std::nullopt;

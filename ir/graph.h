@@ -65,6 +65,9 @@ class Graph {
   int num_nodes() const { return static_cast<int>(nodes_.size()); }
   int num_values() const { return static_cast<int>(values_.size()); }
 
+  // Renames a value (the caller keeps names unique; Verify() checks).
+  void RenameValue(ValueId v, std::string name);
+
   // Looks a value up by name (first definition wins if names repeat).
   std::optional<ValueId> FindValue(const std::string& name) const;
 

@@ -32,8 +32,10 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
   size_t line_start = 0;
   size_t i = 0;
   auto error = [&](size_t at, const std::string& msg) {
+    const size_t eol = s.find('\n', line_start);
+    const std::string src(s.substr(line_start, eol == std::string_view::npos ? eol : eol - line_start));
     return absl::InvalidArgumentError(
-        absl::StrCat("line ", line, ", column ", at - line_start + 1, ": ", msg));
+        absl::StrCat("line ", line, ", column ", at - line_start + 1, ": ", msg, "\n  ", src));
   };
   while (i < s.size()) {
     const char c = s[i];

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
@@ -194,10 +195,7 @@ absl::StatusOr<Types> SoftmaxXent(Op op, absl::Span<const TensorType> in) {
   return Types{F32({})};
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<TensorType>> InferTypes(Op op, absl::Span<const TensorType> in,
-                                                   const Attrs& attrs) {
+absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
   const OpInfo& info = GetOpInfo(op);
   if (info.arity >= 0 && static_cast<int>(in.size()) != info.arity)
     return Err(op, absl::StrCat("expects ", info.arity, " operands, got ", in.size()));
@@ -249,6 +247,18 @@ absl::StatusOr<std::vector<TensorType>> InferTypes(Op op, absl::Span<const Tenso
       return SoftmaxXent(op, in);
   }
   return Err(op, "no shape rule");
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<TensorType>> InferTypes(Op op, absl::Span<const TensorType> in,
+                                                   const Attrs& attrs) {
+  auto r = InferTypesImpl(op, in, attrs);
+  // Attribute getters do not know the op; every message starts with the op's name.
+  const std::string prefix = absl::StrCat(OpName(op), ": ");
+  if (!r.ok() && !absl::StartsWith(r.status().message(), prefix))
+    return absl::InvalidArgumentError(absl::StrCat(prefix, r.status().message()));
+  return r;
 }
 
 }  // namespace gptc::ir

@@ -1,0 +1,81 @@
+// Builder: records DSL calls into an ir::Graph, checking shapes as it goes.
+//
+//   Builder b("forward");
+//   Tensor x = b.Input("tokens", ir::I32({4, 32}));
+//   { auto scope = b.PushScope("h.0"); ... }   // names inside become `h.0.<leaf>`
+//   absl::StatusOr<ir::Graph> g = b.Finish({loss});
+//
+// The first error (a shape mismatch, say) is kept and returned by Finish(); later calls on
+// invalid tensors do nothing. Error text names the op, the shapes and the would-be IR line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "frontend/param_init.h"
+#include "frontend/tensor.h"
+#include "ir/graph.h"
+
+namespace gptc {
+
+class Builder {
+ public:
+  explicit Builder(std::string graph_name = "forward") : graph_(std::move(graph_name)) {}
+  Builder(const Builder&) = delete;
+  Builder& operator=(const Builder&) = delete;
+
+  Tensor Input(const std::string& name, ir::TensorType type);
+  // A trainable parameter named in the current scope (`h.0.attn.c_attn.w`).
+  Tensor Param(const std::string& leaf, ir::TensorType type, ParamInit init);
+  Tensor Constant(double value, ir::TensorType type);
+
+  // Adds one op named `<scope>.<op>` (unique). Shapes are checked by the IR's shape rules.
+  Tensor Apply(ir::Op op, const std::vector<Tensor>& inputs, ir::Attrs attrs = {});
+
+  // RAII scope: names made while it lives are prefixed with the scope path and a '.'.
+  // On destruction the previous scope path comes back.
+  class [[nodiscard]] Scope {
+   public:
+    Scope(Builder* b, std::vector<std::string> saved) : b_(b), saved_(std::move(saved)) {}
+    Scope(Scope&& o) noexcept : b_(o.b_), saved_(std::move(o.saved_)) { o.b_ = nullptr; }
+    Scope(const Scope&) = delete;
+    ~Scope() {
+      if (b_) b_->scopes_ = std::move(saved_);
+    }
+
+   private:
+    Builder* b_;
+    std::vector<std::string> saved_;
+  };
+  // Nests `name` under the current scope.
+  Scope PushScope(const std::string& name);
+  // Makes `path` the whole scope (modules re-enter the path they were built under).
+  Scope EnterScope(const std::string& path);
+  std::string ScopedName(const std::string& leaf) const;
+  // `base`, or `base_1`, `base_2`, ... if taken. Records the result as taken.
+  std::string UniqueName(const std::string& base);
+
+  // Records an error (the first one wins).
+  void Fail(absl::Status s);
+  const absl::Status& status() const { return status_; }
+  bool ok() const { return status_.ok(); }
+
+  // Sets the graph's outputs, verifies it and returns a copy; or the first recorded error.
+  absl::StatusOr<ir::Graph> Finish(const std::vector<Tensor>& outputs);
+
+  const ir::Graph& graph() const { return graph_; }
+  ir::Graph& mutable_graph() { return graph_; }
+  const std::vector<ParamSpec>& params() const { return params_; }
+
+ private:
+  ir::Graph graph_;
+  std::vector<std::string> scopes_;
+  absl::flat_hash_set<std::string> taken_;
+  std::vector<ParamSpec> params_;
+  absl::Status status_;
+};
+
+}  // namespace gptc

@@ -1,0 +1,37 @@
+// GptConfig: the model's hyperparameters, with named presets.
+//   tiny             2 layers, 2 heads, 32 wide, block 32, batch 4   (tests)
+//   shakespeare-cpu  4 layers, 4 heads, 128 wide, block 64, batch 12 (nanoGPT's CPU recipe)
+//   baby             6 layers, 6 heads, 384 wide, block 256, batch 8 (nanoGPT's baby GPT)
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace gptc {
+
+struct GptConfig {
+  std::string name = "custom";
+  int64_t vocab = 65;  // replaced by the tokenizer's vocabulary when training on text
+  int64_t block_size = 64;
+  int64_t n_layer = 4;
+  int64_t n_head = 4;
+  int64_t n_embd = 128;
+  int64_t batch_size = 12;  // static shapes: the compiled step has a fixed batch
+  double layernorm_eps = 1e-5;
+
+  int64_t head_dim() const { return n_embd / n_head; }
+  static constexpr double kInitStd = 0.02;
+  // nanoGPT scales residual output projections by 1/sqrt(2 * n_layer) (GPT-2 paper).
+  double residual_init_std() const;
+  // Rejects sizes the model cannot be built with, naming the field at fault.
+  absl::Status Validate() const;
+};
+
+absl::StatusOr<GptConfig> PresetConfig(const std::string& name);
+std::vector<std::string> PresetNames();
+
+}  // namespace gptc

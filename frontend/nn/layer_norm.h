@@ -1,0 +1,22 @@
+// LayerNorm over the last axis with learned weight (ones) and bias (zeros).
+#pragma once
+
+#include <string>
+
+#include "frontend/builder.h"
+
+namespace gptc::nn {
+
+class LayerNorm {
+ public:
+  LayerNorm(Builder& b, const std::string& path, int64_t dim, double eps);
+  Tensor operator()(Tensor x) const;
+
+ private:
+  Builder* b_;
+  std::string path_;  // full scope path, e.g. `h.0.attn`
+  double eps_;
+  Tensor w_, bias_;
+};
+
+}  // namespace gptc::nn

@@ -1,0 +1,126 @@
+#include "frontend/ops.h"
+
+#include "absl/strings/str_cat.h"
+#include "frontend/builder.h"
+
+namespace gptc {
+namespace {
+
+using ir::Op;
+
+Builder* B(const Tensor& t) { return t.builder(); }
+
+// Normalises a possibly negative axis; records an error and returns -1 if out of range.
+int Axis(const Tensor& x, int axis, const char* op) {
+  const int r = x.rank();
+  const int a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a >= r) {
+    B(x)->Fail(absl::InvalidArgumentError(absl::StrCat(op, ": axis ", axis,
+                                                       " is out of range for %", x.name(), ": ",
+                                                       ir::TypeToString(x.type()))));
+    return -1;
+  }
+  return a;
+}
+
+Tensor Unary(Op op, Tensor x, ir::Attrs attrs = {}) {
+  if (!x.valid()) return x;
+  return B(x)->Apply(op, {x}, std::move(attrs));
+}
+
+Tensor Binary(Op op, Tensor a, Tensor b) {
+  if (!a.valid()) return a;
+  if (!b.valid()) return b;
+  return B(a)->Apply(op, {a, b});
+}
+
+Tensor Reduce(Op op, Tensor x, int axis) {
+  if (!x.valid()) return x;
+  const int a = Axis(x, axis, ir::OpName(op));
+  if (a < 0) return Tensor();
+  return B(x)->Apply(op, {x}, {{"axis", int64_t{a}}});
+}
+
+}  // namespace
+
+Tensor operator+(Tensor a, Tensor b) { return Binary(Op::kAdd, a, b); }
+Tensor operator-(Tensor a, Tensor b) { return Binary(Op::kSub, a, b); }
+Tensor operator*(Tensor a, Tensor b) { return Binary(Op::kMul, a, b); }
+Tensor operator/(Tensor a, Tensor b) { return Binary(Op::kDiv, a, b); }
+Tensor operator-(Tensor a) { return Unary(Op::kNeg, a); }
+
+Tensor MatMul(Tensor a, Tensor b, MatMulOptions opts) {
+  if (!a.valid() || !b.valid()) return Tensor();
+  ir::Attrs attrs;
+  if (opts.transpose_a) attrs.Set("transpose_a", true);
+  if (opts.transpose_b) attrs.Set("transpose_b", true);
+  return B(a)->Apply(Op::kMatMul, {a, b}, std::move(attrs));
+}
+
+Tensor Reshape(Tensor x, std::vector<int64_t> shape) {
+  if (!x.valid()) return x;
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1 && infer < 0) {
+      infer = static_cast<int>(i);
+    } else {
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0 && known > 0 && x.type().num_elements() % known == 0)
+    shape[infer] = x.type().num_elements() / known;
+  return B(x)->Apply(Op::kReshape, {x}, {{"shape", shape}});
+}
+
+Tensor Transpose(Tensor x, std::vector<int64_t> perm) {
+  return Unary(Op::kTranspose, x, {{"perm", std::move(perm)}});
+}
+
+Tensor Slice(Tensor x, int axis, int64_t start, int64_t end) {
+  if (!x.valid()) return x;
+  const int a = Axis(x, axis, "slice");
+  if (a < 0) return Tensor();
+  return B(x)->Apply(Op::kSlice, {x}, {{"axis", int64_t{a}}, {"start", start}, {"end", end}});
+}
+
+Tensor Concat(const std::vector<Tensor>& parts, int axis) {
+  if (parts.empty() || !parts[0].valid()) return Tensor();
+  const int a = Axis(parts[0], axis, "concat");
+  if (a < 0) return Tensor();
+  return B(parts[0])->Apply(Op::kConcat, parts, {{"axis", int64_t{a}}});
+}
+
+Tensor Broadcast(Tensor x, std::vector<int64_t> shape) {
+  return Unary(Op::kBroadcast, x, {{"shape", std::move(shape)}});
+}
+
+Tensor Sum(Tensor x, int axis) { return Reduce(Op::kSum, x, axis); }
+Tensor Mean(Tensor x, int axis) { return Reduce(Op::kMean, x, axis); }
+Tensor Max(Tensor x, int axis) { return Reduce(Op::kMax, x, axis); }
+
+Tensor Scale(Tensor x, double factor) { return Unary(Op::kScale, x, {{"factor", factor}}); }
+Tensor Exp(Tensor x) { return Unary(Op::kExp, x); }
+Tensor Log(Tensor x) { return Unary(Op::kLog, x); }
+Tensor Sqrt(Tensor x) { return Unary(Op::kSqrt, x); }
+Tensor Tanh(Tensor x) { return Unary(Op::kTanh, x); }
+Tensor Gelu(Tensor x) { return Unary(Op::kGelu, x); }
+
+Tensor Embedding(Tensor table, Tensor ids) { return Binary(Op::kEmbedding, table, ids); }
+
+Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+  if (!x.valid() || !weight.valid() || !bias.valid()) return Tensor();
+  return B(x)->Apply(Op::kLayerNorm, {x, weight, bias}, {{"eps", eps}});
+}
+
+Tensor Softmax(Tensor x, bool causal) {
+  ir::Attrs attrs;
+  if (causal) attrs.Set("causal", true);
+  return Unary(Op::kSoftmax, x, std::move(attrs));
+}
+
+Tensor SoftmaxCrossEntropy(Tensor logits, Tensor targets) {
+  return Binary(Op::kSoftmaxXent, logits, targets);
+}
+
+}  // namespace gptc

@@ -1,0 +1,44 @@
+// The DSL's op functions. Each adds one IR node through the tensors' Builder; shapes are
+// checked when called. Axes may be negative (counted from the end), reshape takes one -1.
+#pragma once
+
+#include <vector>
+
+#include "frontend/tensor.h"
+
+namespace gptc {
+
+struct MatMulOptions {
+  bool transpose_a = false;
+  bool transpose_b = false;
+};
+
+// [..., M, K] x [..., K, N] -> [..., M, N]; a 2-D right operand is shared over the batch.
+Tensor MatMul(Tensor a, Tensor b, MatMulOptions opts = {});
+Tensor Reshape(Tensor x, std::vector<int64_t> shape);
+Tensor Transpose(Tensor x, std::vector<int64_t> perm);
+Tensor Slice(Tensor x, int axis, int64_t start, int64_t end);
+Tensor Concat(const std::vector<Tensor>& parts, int axis);
+// Repeats x over new leading axes: x's shape must be a suffix of `shape`.
+Tensor Broadcast(Tensor x, std::vector<int64_t> shape);
+Tensor Sum(Tensor x, int axis);
+Tensor Mean(Tensor x, int axis);
+Tensor Max(Tensor x, int axis);
+
+Tensor Scale(Tensor x, double factor);
+Tensor Exp(Tensor x);
+Tensor Log(Tensor x);
+Tensor Sqrt(Tensor x);
+Tensor Tanh(Tensor x);
+Tensor Gelu(Tensor x);  // GPT-2's tanh approximation
+
+// table [V, C], ids i32[...] -> [..., C]
+Tensor Embedding(Tensor table, Tensor ids);
+// Normalises over the last axis, then * weight + bias.
+Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps = 1e-5);
+// Softmax over the last axis; `causal` masks key j > query i (+ Tk - Tq).
+Tensor Softmax(Tensor x, bool causal = false);
+// Mean cross-entropy of logits [..., V] against i32 targets [...] -> scalar.
+Tensor SoftmaxCrossEntropy(Tensor logits, Tensor targets);
+
+}  // namespace gptc

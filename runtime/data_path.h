@@ -1,0 +1,18 @@
+// Where the training text is found. A path the user names (a `--data` flag, else $GPTC_DATA)
+// must exist. Otherwise the defaults, in order: <repo>/data/tinyshakespeare.txt (placed by
+// scripts/setup.sh) and <repo>/../shared/data/tinyshakespeare.txt. The error lists every
+// place looked at.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace gptc {
+
+// The default places, in the order they are tried.
+std::vector<std::string> DefaultDataCandidates();
+absl::StatusOr<std::string> ResolveDataPath(const std::string& explicit_path);
+
+}  // namespace gptc

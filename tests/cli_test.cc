@@ -1,0 +1,88 @@
+// The `gptc` binary as a user runs it: help, IR output, and clear errors for bad input.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "ir/verifier.h"
+
+namespace gptc {
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result Gptc(const std::string& args) {
+  std::string cmd = std::string(GPTC_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(Cli, Help) {
+  Result r = Gptc("--help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("usage: gptc <command> [flags]"), std::string::npos) << r.out;
+  Result ir_help = Gptc("ir --help");
+  EXPECT_EQ(ir_help.code, 0);
+  EXPECT_NE(ir_help.out.find("--config"), std::string::npos) << ir_help.out;
+}
+
+TEST(Cli, IrPrintsAGraphThatParsesAndVerifies) {
+  Result r = Gptc("ir --config=tiny");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto g = ir::ParseGraph(r.out);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(ir::Verify(*g).ok());
+  EXPECT_NE(r.out.find("return %logits, %loss"), std::string::npos);
+}
+
+TEST(Cli, DotOutput) {
+  const std::string path = ::testing::TempDir() + "tiny.dot";
+  Result r = Gptc("ir --config=tiny --dot=" + path);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str().rfind("digraph \"forward\" {", 0), 0u);
+  EXPECT_NE(ss.str().find("softmax_xent"), std::string::npos);
+}
+
+TEST(Cli, BadInputIsAClearError) {
+  struct Case {
+    const char* args;
+    int code;
+    const char* message;
+  } cases[] = {
+      {"", 2, "usage: gptc <command> [flags]"},
+      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir eval version"},
+      {"ir --steps=3", 2,
+       "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
+       "--block-size, --batch-size, --print-after, --dump-dir, --dot, --stats, --help"},
+      {"ir --config=huge", 2, "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
+      {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
+      {"ir --config", 2, "gptc ir: --config needs a value"},
+      {"ir tiny", 2, "gptc ir: unexpected argument 'tiny'; flags are written --name=value"},
+      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, all"},
+      {"eval --data=/no/such.txt", 1, "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
+      {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.args);
+    Result r = Gptc(c.args);
+    EXPECT_EQ(r.code, c.code) << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace gptc

@@ -1,0 +1,35 @@
+#include "tests/test_graphs.h"
+
+#include "frontend/builder.h"
+#include "frontend/ops.h"
+#include "ir/check.h"
+
+namespace gptc::testing {
+
+ir::Graph AllOpsGraph() {
+  Builder b("all_ops");
+  Tensor ids = b.Input("ids", ir::I32({2, 3}));
+  Tensor table = b.Param("table", ir::F32({5, 4}), ParamInit::Normal(1.0));
+  Tensor w = b.Param("w", ir::F32({4}), ParamInit::Ones());
+  Tensor bias = b.Param("bias", ir::F32({4}), ParamInit::Zeros());
+  Tensor x = Embedding(table, ids);                  // (2, 3, 4)
+  Tensor c = b.Constant(0.5, ir::F32({2, 3, 4}));
+  Tensor e = (x + c) * (x - c) / Exp(-x);
+  e = Gelu(Tanh(Sqrt(Exp(Scale(e, 0.25))))) + Log(Exp(x));
+  Tensor y = LayerNorm(e, w, bias, 1e-5);
+  Tensor mm = MatMul(y, y, {.transpose_b = true});   // (2, 3, 3)
+  Tensor mm2 = MatMul(mm, y, {.transpose_a = true});  // (2, 3, 4)
+  Tensor t = Transpose(Reshape(mm2, {2, 3, 2, 2}), {0, 2, 1, 3});  // (2, 2, 3, 2)
+  Tensor s = Concat({Slice(t, 3, 0, 1), Slice(t, 3, 1, 2)}, 3);    // (2, 2, 3, 2)
+  Tensor r = Sum(s, 3) + Mean(s, 3) + Max(s, 3);                    // (2, 2, 3)
+  Tensor p = Softmax(Reshape(r, {2, 3, 2}), false);
+  Tensor att = Softmax(MatMul(y, y, {.transpose_b = true}), true);  // (2, 3, 3)
+  Tensor logits = Reshape(Broadcast(Reshape(Sum(p, 2), {3, 2}), {2, 3, 2}) + Slice(att, 2, 0, 2), {2, 3, 2});
+  Tensor targets = b.Input("targets", ir::I32({2, 3}));
+  Tensor loss = SoftmaxCrossEntropy(logits, targets);
+  auto g = b.Finish({loss, logits});
+  GPTC_CHECK(g.ok()) << g.status();
+  return *std::move(g);
+}
+
+}  // namespace gptc::testing

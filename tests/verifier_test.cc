@@ -1,0 +1,86 @@
+// Each class of verifier error, with its message quoting the offending node's line.
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "ir/verifier.h"
+#include "tests/test_graphs.h"
+
+namespace gptc {
+namespace {
+
+std::string VerifyText(const char* text) {
+  auto g = ir::ParseGraph(text);
+  if (!g.ok()) return "parse error: " + std::string(g.status().message());
+  absl::Status s = ir::Verify(*g);
+  return s.ok() ? "ok" : std::string(s.message());
+}
+
+TEST(Verifier, AcceptsWellFormedGraphs) {
+  EXPECT_TRUE(ir::Verify(testing::AllOpsGraph()).ok());
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2]) {\n  %b = f32[2] neg(%a)\n  return %b\n}"), "ok");
+}
+
+TEST(Verifier, WrongArity) {
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2]) {\n  %b = f32[2] add(%a)\n  return %b\n}"),
+            "add: expects 2 operands, got 1 in: %b = f32[2] add(%a)");
+}
+
+TEST(Verifier, WrongDtype) {
+  EXPECT_EQ(VerifyText("graph g(%a: i32[2]) {\n  %b = f32[2] exp(%a)\n  return %b\n}"),
+            "exp: input must be f32, got i32[2] in: %b = f32[2] exp(%a)");
+}
+
+TEST(Verifier, ShapeMismatch) {
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2,128], %w: f32[384,64] param) {\n"
+                       "  %y = f32[2,64] matmul(%a, %w)\n  return %y\n}"),
+            "matmul: inner dimensions differ (128 vs 384) in: %y = f32[2,64] matmul(%a, %w)");
+}
+
+TEST(Verifier, DeclaredTypeDisagreesWithShapeRule) {
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2,3]) {\n  %b = f32[3,2] neg(%a)\n  return %b\n}"),
+            "neg: result %b is declared f32[3,2] but the op gives f32[2,3] in: %b = f32[3,2] neg(%a)");
+}
+
+TEST(Verifier, MissingAttribute) {
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2]) {\n  %b = f32[2] scale(%a)\n  return %b\n}"),
+            "scale: missing attribute 'factor' in: %b = f32[2] scale(%a)");
+  EXPECT_EQ(VerifyText("graph g() {\n  %c = f32[2] constant()\n  return %c\n}"),
+            "constant: missing attribute 'value' in: %c = f32[2] constant()");
+}
+
+TEST(Verifier, UseBeforeDefinition) {
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2]) {\n  %c = f32[2] neg(%b)\n  %b = f32[2] neg(%a)\n"
+                       "  return %c\n}"),
+            "use of %b before its definition in: %c = f32[2] neg(%b)");
+}
+
+TEST(Verifier, Cycle) {
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2]) {\n  %b = f32[2] add(%a, %d)\n"
+                       "  %c = f32[2] neg(%b)\n  %d = f32[2] neg(%c)\n  return %d\n}"),
+            "cycle: %b -> %c -> %d -> %b in: %b = f32[2] add(%a, %d)");
+  EXPECT_EQ(VerifyText("graph g(%a: f32[2]) {\n  %b = f32[2] add(%a, %b)\n  return %b\n}"),
+            "cycle: %b -> %b in: %b = f32[2] add(%a, %b)");
+}
+
+TEST(Verifier, DuplicateNames) {
+  ir::Graph g;
+  ir::ValueId a = g.AddInput("a", ir::F32({2}));
+  g.AddValueNode(ir::Op::kNeg, {a}, {}, "x", ir::F32({2}));
+  g.AddValueNode(ir::Op::kExp, {a}, {}, "x", ir::F32({2}));
+  EXPECT_EQ(ir::Verify(g).message(), "duplicate name %x in: %x = f32[2] exp(%a)");
+}
+
+TEST(Verifier, InvalidNameAndDanglingOperand) {
+  ir::Graph g;
+  ir::ValueId a = g.AddInput("a", ir::F32({2}));
+  g.AddValueNode(ir::Op::kNeg, {a}, {}, "bad name", ir::F32({2}));
+  EXPECT_EQ(ir::Verify(g).message(),
+            "invalid value name 'bad name' (use letters, digits, '_' and '.') in: "
+            "%bad name = f32[2] neg(%a)");
+  ir::Graph h;
+  h.AddValueNode(ir::Op::kNeg, {7}, {}, "y", ir::F32({2}));
+  EXPECT_EQ(ir::Verify(h).message(),
+            "neg: operand 0 refers to no value in: %y = f32[2] neg(%<bad value id 7>)");
+}
+
+}  // namespace
+}  // namespace gptc

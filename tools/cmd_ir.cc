@@ -1,0 +1,76 @@
+// `gptc ir`: builds a model and prints its IR, optionally after each pass, as DOT, or dumped
+// to a directory for diffing.
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_split.h"
+#include "frontend/nn/gpt.h"
+#include "ir/dot.h"
+#include "ir/printer.h"
+#include "passes/pipeline.h"
+#include "tools/commands.h"
+#include "tools/model_flags.h"
+
+namespace gptc::tools {
+namespace {
+
+// Renders DOT to SVG with Graphviz when `dot` is installed; argv is passed without a shell.
+bool RenderSvg(const std::string& dot_path, const std::string& svg_path) {
+  std::string out_flag = "-o" + svg_path;
+  char* argv[] = {const_cast<char*>("dot"), const_cast<char*>("-Tsvg"),
+                  const_cast<char*>(dot_path.c_str()), out_flag.data(), nullptr};
+  pid_t pid;
+  if (posix_spawnp(&pid, "dot", nullptr, nullptr, argv, environ) != 0) return false;
+  int status = 0;
+  return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+int RunIr(const Args& args) {
+  FlagSet flags("ir");
+  AddModelFlags(flags, "tiny");
+  flags.String("print-after", "", "comma list of passes (or 'all') to print the IR after");
+  flags.String("dump-dir", "", "write NN-pass.ir and NN-pass.dot after every pass here");
+  flags.String("dot", "", "write the final graph as Graphviz DOT to this file");
+  flags.Bool("stats", false, "print time and node counts per pass");
+  if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
+  if (flags.help()) {
+    std::cout << "usage: gptc ir [flags]\nPrints the model's graph IR.\n\n" << flags.Usage();
+    return 0;
+  }
+  auto cfg = ConfigFromFlags(flags);
+  if (!cfg.ok()) return Fail(cfg.status(), 2);
+  auto model = nn::BuildGpt(*cfg);
+  if (!model.ok()) return Fail(model.status());
+
+  passes::Pipeline pipeline;
+  passes::PipelineOptions opts;
+  const std::string print_after = flags.GetString("print-after");
+  for (absl::string_view p : absl::StrSplit(print_after, ',', absl::SkipEmpty()))
+    opts.print_after.insert(std::string(p));
+  opts.print_to = &std::cout;
+  opts.dump_dir = flags.GetString("dump-dir");
+  if (auto s = pipeline.CheckPassNames(opts.print_after); !s.ok()) return Fail(s, 2);
+  auto result = pipeline.Run(model->graph, opts);
+  if (!result.ok()) return Fail(result.status());
+  if (print_after.empty()) std::cout << ir::PrintGraph(*result);
+  if (flags.GetBool("stats")) std::cout << pipeline.StatsTable();
+
+  if (const std::string dot = flags.GetString("dot"); !dot.empty()) {
+    std::ofstream out(dot);
+    out << ir::ToDot(*result);
+    out.close();
+    if (!out) return Fail(absl::InvalidArgumentError("cannot write DOT file '" + dot + "'"));
+    std::cerr << "gptc: wrote " << dot;
+    if (RenderSvg(dot, dot + ".svg")) std::cerr << " and rendered " << dot << ".svg";
+    std::cerr << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace gptc::tools

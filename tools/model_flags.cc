@@ -1,0 +1,39 @@
+#include "tools/model_flags.h"
+
+#include <iostream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+#include "ir/status_macros.h"
+
+namespace gptc::tools {
+
+void AddModelFlags(FlagSet& flags, const std::string& default_config) {
+  flags.String("config", default_config,
+               "model preset: " + absl::StrJoin(PresetNames(), ", "));
+  flags.Int("n-layer", 0, "override the preset's number of blocks");
+  flags.Int("n-head", 0, "override the preset's number of attention heads");
+  flags.Int("n-embd", 0, "override the preset's embedding width");
+  flags.Int("block-size", 0, "override the preset's context length");
+  flags.Int("batch-size", 0, "override the preset's batch size");
+}
+
+absl::StatusOr<GptConfig> ConfigFromFlags(const FlagSet& flags) {
+  ASSIGN_OR_RETURN(GptConfig cfg, PresetConfig(flags.GetString("config")));
+  if (flags.IsSet("n-layer")) cfg.n_layer = flags.GetInt("n-layer");
+  if (flags.IsSet("n-head")) cfg.n_head = flags.GetInt("n-head");
+  if (flags.IsSet("n-embd")) cfg.n_embd = flags.GetInt("n-embd");
+  if (flags.IsSet("block-size")) cfg.block_size = flags.GetInt("block-size");
+  if (flags.IsSet("batch-size")) cfg.batch_size = flags.GetInt("batch-size");
+  RETURN_IF_ERROR(cfg.Validate());
+  return cfg;
+}
+
+int Fail(const absl::Status& s, int code) {
+  // Flag errors already start with "gptc <command>:".
+  const bool prefixed = absl::StartsWith(s.message(), "gptc ");
+  std::cerr << (prefixed ? "" : "gptc: ") << s.message() << std::endl;
+  return code;
+}
+
+}  // namespace gptc::tools
