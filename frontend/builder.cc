@@ -27,7 +27,7 @@ const std::string& Tensor::name() const {
 
 Tensor Tensor::named(const std::string& leaf) const {
   if (!valid()) return *this;
-  builder_->mutable_graph().RenameValue(id_, builder_->UniqueName(builder_->ScopedName(leaf)));
+  builder_->Rename(id_, leaf);
   return *this;
 }
 
@@ -54,6 +54,11 @@ std::string Builder::UniqueName(const std::string& base) {
   for (int i = 1; taken_.contains(name); ++i) name = absl::StrCat(base, "_", i);
   taken_.insert(name);
   return name;
+}
+
+void Builder::Rename(ir::ValueId v, const std::string& leaf) {
+  taken_.erase(graph_.value(v).name);  // the automatic name is given up, not kept as taken
+  graph_.RenameValue(v, UniqueName(ScopedName(leaf)));
 }
 
 void Builder::Fail(absl::Status s) {

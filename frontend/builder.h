@@ -57,6 +57,8 @@ class Builder {
   std::string ScopedName(const std::string& leaf) const;
   // `base`, or `base_1`, `base_2`, ... if taken. Records the result as taken.
   std::string UniqueName(const std::string& base);
+  // Names value v `<scope>.<leaf>` (made unique), releasing its previous name.
+  void Rename(ir::ValueId v, const std::string& leaf);
 
   // Records an error (the first one wins).
   void Fail(absl::Status s);

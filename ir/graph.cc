@@ -35,6 +35,10 @@ ValueId Graph::AddParam(std::string name, TensorType type) {
   return AddValueNode(Op::kParam, {}, {}, std::move(name), std::move(type));
 }
 
+ValueId Graph::AddState(std::string name, TensorType type) {
+  return AddValueNode(Op::kState, {}, {}, std::move(name), std::move(type));
+}
+
 void Graph::RenameValue(ValueId v, std::string name) {
   auto it = by_name_.find(values_[v].name);
   if (it != by_name_.end() && it->second == v) by_name_.erase(it);
@@ -48,17 +52,10 @@ std::optional<ValueId> Graph::FindValue(const std::string& name) const {
   return it->second;
 }
 
-std::vector<ValueId> Graph::Inputs() const {
+std::vector<ValueId> Graph::Decls(Op kind) const {
   std::vector<ValueId> out;
   for (const Node& n : nodes_)
-    if (n.op == Op::kInput) out.push_back(n.outputs[0]);
-  return out;
-}
-
-std::vector<ValueId> Graph::Params() const {
-  std::vector<ValueId> out;
-  for (const Node& n : nodes_)
-    if (n.op == Op::kParam) out.push_back(n.outputs[0]);
+    if (n.op == kind) out.push_back(n.outputs[0]);
   return out;
 }
 

@@ -51,6 +51,17 @@ class Graph {
                        TensorType type);
   ValueId AddInput(std::string name, TensorType type);
   ValueId AddParam(std::string name, TensorType type);
+  ValueId AddState(std::string name, TensorType type);
+
+  // State updates of a step: after the step runs, `target` (a param or state declaration)
+  // takes the value of `value`. Printed as `update %target <- %value`.
+  struct Update {
+    ValueId target;
+    ValueId value;
+  };
+  void AddUpdate(ValueId target, ValueId value) { updates_.push_back({target, value}); }
+  const std::vector<Update>& updates() const { return updates_; }
+  void set_updates(std::vector<Update> u) { updates_ = std::move(u); }
 
   void AddOutput(ValueId v) { outputs_.push_back(v); }
   void set_outputs(std::vector<ValueId> v) { outputs_ = std::move(v); }
@@ -71,9 +82,11 @@ class Graph {
   // Looks a value up by name (first definition wins if names repeat).
   std::optional<ValueId> FindValue(const std::string& name) const;
 
-  // The declarations, in order: inputs and params, each a value id.
-  std::vector<ValueId> Inputs() const;
-  std::vector<ValueId> Params() const;
+  // The declarations of one kind, in order, as value ids.
+  std::vector<ValueId> Inputs() const { return Decls(Op::kInput); }
+  std::vector<ValueId> Params() const { return Decls(Op::kParam); }
+  std::vector<ValueId> States() const { return Decls(Op::kState); }
+  std::vector<ValueId> Decls(Op kind) const;
 
   // The single output of node `id` (checked).
   ValueId OutputOf(NodeId id) const;
@@ -83,6 +96,7 @@ class Graph {
   std::vector<Node> nodes_;
   std::vector<Value> values_;
   std::vector<ValueId> outputs_;
+  std::vector<Update> updates_;
   absl::flat_hash_map<std::string, ValueId> by_name_;
 };
 

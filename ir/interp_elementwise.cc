@@ -1,4 +1,5 @@
 // Elementwise ops and constants.
+#include <algorithm>
 #include <cmath>
 
 #include "ir/interp_kernels.h"
@@ -8,6 +9,13 @@ namespace gptc::ir::interp {
 double Gelu(double x) {
   constexpr double kSqrt2OverPi = 0.7978845608028654;
   return 0.5 * x * (1.0 + std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x)));
+}
+
+double GeluGrad(double x, double dy) {
+  constexpr double kSqrt2OverPi = 0.7978845608028654;
+  const double th = std::tanh(kSqrt2OverPi * (x + 0.044715 * x * x * x));
+  const double du = kSqrt2OverPi * (1.0 + 3.0 * 0.044715 * x * x);
+  return dy * (0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * du);
 }
 
 absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorType& out) {
@@ -27,6 +35,8 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
         case Op::kSub: r.data[i] = a[i] - b[i]; break;
         case Op::kMul: r.data[i] = a[i] * b[i]; break;
         case Op::kDiv: r.data[i] = a[i] / b[i]; break;
+        case Op::kMinimum: r.data[i] = std::min(a[i], b[i]); break;
+        case Op::kGeluGrad: r.data[i] = GeluGrad(a[i], b[i]); break;
         default: return absl::InternalError("not a binary elementwise op");
       }
     }
@@ -43,6 +53,7 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
       case Op::kSqrt: r.data[i] = std::sqrt(x); break;
       case Op::kTanh: r.data[i] = std::tanh(x); break;
       case Op::kGelu: r.data[i] = Gelu(x); break;
+      case Op::kStep: r.data[i] = x >= 0 ? 1.0 : 0.0; break;
       default: return absl::InternalError("not a unary elementwise op");
     }
   }

@@ -21,6 +21,13 @@ absl::StatusOr<Literal> LayerNorm(const Node& n, const Args& in, const TensorTyp
 absl::StatusOr<Literal> Softmax(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> SoftmaxXent(const Node& n, const Args& in, const TensorType& out);
 
+// Backward ops (interp_grad.cc).
+absl::StatusOr<std::vector<Literal>> LayerNormGrad(const Node& n, const Args& in);
+absl::StatusOr<Literal> SoftmaxGrad(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> SoftmaxXentGrad(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> EmbeddingGrad(const Node& n, const Args& in, const TensorType& out);
+double GeluGrad(double x, double dy);
+
 // GPT-2's tanh approximation of GELU.
 double Gelu(double x);
 

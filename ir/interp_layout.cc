@@ -61,6 +61,19 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
       }
       return r;
     }
+    case Op::kExpand: {  // out[o, a, i] = x[o, i] for every a on the new axis
+      Literal r(out);
+      const int axis = static_cast<int>(*n.attrs.GetInt("axis"));
+      const int64_t size = *n.attrs.GetInt("size");
+      int64_t inner = 1;
+      for (int i = axis; i < x.type.rank(); ++i) inner *= x.shape()[i];
+      const int64_t outer = x.size() / inner;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t a = 0; a < size; ++a)
+          for (int64_t i = 0; i < inner; ++i)
+            r.data[(o * size + a) * inner + i] = x.data[o * inner + i];
+      return r;
+    }
     case Op::kBroadcast: {
       Literal r(out);  // the input repeats over the leading axes
       for (int64_t i = 0; i < r.size(); ++i) r.data[i] = x.data[i % x.size()];

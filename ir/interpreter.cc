@@ -13,12 +13,18 @@ void RoundToF32(Literal& l) {
   for (double& x : l.data) x = static_cast<double>(static_cast<float>(x));
 }
 
-absl::StatusOr<Literal> EvalNode(const Node& n, const interp::Args& in, const TensorType& out) {
+absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const TensorType& out) {
   if (HasTrait(n.op, kElementwise) || n.op == Op::kConstant)
     return interp::Elementwise(n, in, out);
   if (HasTrait(n.op, kLayout)) return interp::Layout(n, in, out);
   if (HasTrait(n.op, kReduction)) return interp::Reduce(n, in, out);
   switch (n.op) {
+    case Op::kSoftmaxGrad:
+      return interp::SoftmaxGrad(n, in, out);
+    case Op::kSoftmaxXentGrad:
+      return interp::SoftmaxXentGrad(n, in, out);
+    case Op::kEmbeddingGrad:
+      return interp::EmbeddingGrad(n, in, out);
     case Op::kMatMul:
       return interp::MatMul(n, in, out);
     case Op::kEmbedding:
@@ -33,6 +39,15 @@ absl::StatusOr<Literal> EvalNode(const Node& n, const interp::Args& in, const Te
       return absl::UnimplementedError(absl::StrCat("interpreter: no kernel for op '",
                                                    OpName(n.op), "'"));
   }
+}
+
+absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n,
+                                              const interp::Args& in) {
+  if (n.op == Op::kLayerNormGrad) return interp::LayerNormGrad(n, in);
+  ASSIGN_OR_RETURN(Literal r, EvalSingle(n, in, g.value(n.outputs[0]).type));
+  std::vector<Literal> out;
+  out.push_back(std::move(r));
+  return out;
 }
 
 absl::Status BindArgument(const Graph& g, const Node& n, const LiteralMap& args,
@@ -65,12 +80,14 @@ absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralM
     }
     interp::Args in;
     for (ValueId v : n.inputs) in.push_back(&vals[v]);
-    auto r = EvalNode(n, in, g.value(n.outputs[0]).type);
+    auto r = EvalNode(g, n, in);
     if (!r.ok())
       return absl::Status(r.status().code(),
                           absl::StrCat(r.status().message(), " in: ", PrintNode(g, id)));
-    if (options.precision == Precision::kF32) RoundToF32(*r);
-    vals[n.outputs[0]] = *std::move(r);
+    for (size_t i = 0; i < n.outputs.size(); ++i) {
+      if (options.precision == Precision::kF32) RoundToF32((*r)[i]);
+      vals[n.outputs[i]] = std::move((*r)[i]);
+    }
   }
   return vals;
 }
@@ -80,6 +97,18 @@ absl::StatusOr<std::vector<Literal>> Interpret(const Graph& g, const LiteralMap&
   ASSIGN_OR_RETURN(std::vector<Literal> all, InterpretAll(g, args, options));
   std::vector<Literal> out;
   for (ValueId v : g.outputs()) out.push_back(all[v]);
+  return out;
+}
+
+absl::StatusOr<std::vector<Literal>> InterpretStep(const Graph& g, LiteralMap& state,
+                                                   const LiteralMap& inputs,
+                                                   const InterpOptions& options) {
+  LiteralMap args = state;
+  for (const auto& [name, lit] : inputs) args[name] = lit;
+  ASSIGN_OR_RETURN(std::vector<Literal> all, InterpretAll(g, args, options));
+  std::vector<Literal> out;
+  for (ValueId v : g.outputs()) out.push_back(all[v]);
+  for (const Graph::Update& u : g.updates()) state[g.value(u.target).name] = all[u.value];
   return out;
 }
 

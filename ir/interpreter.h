@@ -34,4 +34,11 @@ absl::StatusOr<std::vector<Literal>> Interpret(const Graph& g, const LiteralMap&
 absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralMap& args,
                                                   const InterpOptions& options = {});
 
+// Runs one step of a graph that updates state (a train step). `state` holds a Literal for
+// every param and state declaration; `inputs` for every input. Afterwards each updated
+// declaration in `state` holds its new value. Returns the graph's outputs.
+absl::StatusOr<std::vector<Literal>> InterpretStep(const Graph& g, LiteralMap& state,
+                                                   const LiteralMap& inputs,
+                                                   const InterpOptions& options = {});
+
 }  // namespace gptc::ir

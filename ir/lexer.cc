@@ -84,7 +84,7 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
                                          std::string(s.substr(start, i + 1 - start)), "'"));
       t.kind = TokKind::kNumber;
       t.text = std::string(s.substr(start, i - start));
-    } else if (std::string_view("()[]{},=:-").find(c) != std::string_view::npos) {
+    } else if (std::string_view("()[]{},=:-<").find(c) != std::string_view::npos) {
       ++i;
       t.text = std::string(1, c);
     } else {

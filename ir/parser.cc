@@ -148,9 +148,8 @@ absl::Status Parser::ParseDecl() {
   RETURN_IF_ERROR(ExpectPunct(":"));
   ASSIGN_OR_RETURN(TensorType type, ParseType());
   Op op = Op::kInput;
-  if (IsIdent("param")) {
-    op = Op::kParam;
-    ++pos_;
+  if (IsIdent("param") || IsIdent("state")) {
+    op = Next().text == "param" ? Op::kParam : Op::kState;
   }
   RETURN_IF_ERROR(Define(name, graph_.num_nodes()));
   graph_.AddValueNode(op, {}, {}, name.text, type);
@@ -228,8 +227,19 @@ absl::StatusOr<Graph> Parser::Run() {
   }
   ++pos_;
   RETURN_IF_ERROR(ExpectPunct("{"));
+  std::vector<std::pair<Token, Token>> updates;
   while (!IsIdent("return")) {
     if (Peek().kind == TokKind::kEnd) return Expected("'return'");
+    if (IsIdent("update")) {
+      ++pos_;
+      if (Peek().kind != TokKind::kName) return Expected("the updated value such as %w");
+      const Token target = Next();
+      RETURN_IF_ERROR(ExpectPunct("<"));
+      RETURN_IF_ERROR(ExpectPunct("-"));
+      if (Peek().kind != TokKind::kName) return Expected("the new value such as %w.next");
+      updates.emplace_back(target, Next());
+      continue;
+    }
     RETURN_IF_ERROR(ParseStatement());
   }
   ++pos_;
@@ -244,6 +254,11 @@ absl::StatusOr<Graph> Parser::Run() {
   for (const PendingUse& u : uses_) {
     ASSIGN_OR_RETURN(ValueId v, Resolve(u.tok));
     graph_.mutable_nodes()[u.node].inputs[u.slot] = v;
+  }
+  for (const auto& [target, value] : updates) {
+    ASSIGN_OR_RETURN(ValueId t, Resolve(target));
+    ASSIGN_OR_RETURN(ValueId v, Resolve(value));
+    graph_.AddUpdate(t, v);
   }
   for (const Token& r : rets) {
     ASSIGN_OR_RETURN(ValueId v, Resolve(r));

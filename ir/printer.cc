@@ -39,7 +39,8 @@ std::string Pad(const std::string& s, size_t width) {
 
 std::string DeclText(const Graph& g, const Node& n) {
   const Value& v = g.value(n.outputs[0]);
-  return absl::StrCat("%", v.name, ": ", TypeToString(v.type), n.op == Op::kParam ? " param" : "");
+  const char* kind = n.op == Op::kParam ? " param" : n.op == Op::kState ? " state" : "";
+  return absl::StrCat("%", v.name, ": ", TypeToString(v.type), kind);
 }
 
 }  // namespace
@@ -78,6 +79,8 @@ std::string PrintGraph(const Graph& g) {
     absl::StrAppend(&out, "  ", Pad(p.lhs, name_w), " = ", Pad(p.types, type_w), " ", p.rhs,
                     "\n");
   }
+  for (const Graph::Update& u : g.updates())
+    absl::StrAppend(&out, "  update ", ValueRef(g, u.target), " <- ", ValueRef(g, u.value), "\n");
   std::vector<std::string> rets;
   for (ValueId v : g.outputs()) rets.push_back(ValueRef(g, v));
   absl::StrAppend(&out, "  return", rets.empty() ? "" : " ", absl::StrJoin(rets, ", "), "\n}\n");

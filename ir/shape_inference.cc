@@ -195,6 +195,51 @@ absl::StatusOr<Types> SoftmaxXent(Op op, absl::Span<const TensorType> in) {
   return Types{F32({})};
 }
 
+absl::StatusOr<Types> Expand(Op op, const TensorType& x, const Attrs& attrs) {
+  ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
+  ASSIGN_OR_RETURN(int64_t size, attrs.GetInt("size"));
+  if (axis < 0 || axis > x.rank())
+    return Err(op, absl::StrCat("axis ", axis, " is out of range for inserting into rank ", x.rank()));
+  if (size <= 0) return Err(op, absl::StrCat("size must be positive, got ", size));
+  Shape out = x.shape;
+  out.insert(out.begin() + axis, size);
+  return Types{{x.dtype, out}};
+}
+
+absl::StatusOr<Types> LayerNormGrad(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  const TensorType fwd_in[] = {in[0], in[1], in[1]};
+  RETURN_IF_ERROR(LayerNorm(op, fwd_in, attrs).status());
+  if (in[2] != in[0])
+    return Err(op, absl::StrCat("dy ", TypeToString(in[2]), " must match x ", TypeToString(in[0])));
+  return Types{in[0], in[1], in[1]};
+}
+
+absl::StatusOr<Types> SameAs(Op op, const TensorType& a, const TensorType& b, const char* an,
+                             const char* bn) {
+  RETURN_IF_ERROR(ExpectF32(op, a, an));
+  if (a != b)
+    return Err(op, absl::StrCat(bn, " ", TypeToString(b), " must match ", an, " ", TypeToString(a)));
+  return Types{a};
+}
+
+absl::StatusOr<Types> SoftmaxXentGrad(Op op, absl::Span<const TensorType> in) {
+  RETURN_IF_ERROR(SoftmaxXent(op, in.subspan(0, 2)).status());
+  if (in[2] != F32({})) return Err(op, "dloss must be f32[], got " + TypeToString(in[2]));
+  return Types{in[0]};
+}
+
+absl::StatusOr<Types> EmbeddingGrad(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  const TensorType& ids = in[0];
+  const TensorType& dy = in[1];
+  ASSIGN_OR_RETURN(int64_t rows, attrs.GetInt("rows"));
+  if (rows <= 0) return Err(op, absl::StrCat("rows must be positive, got ", rows));
+  if (ids.dtype != DType::kI32) return Err(op, "ids must be i32, got " + TypeToString(ids));
+  RETURN_IF_ERROR(ExpectF32(op, dy, "dy"));
+  if (dy.rank() != ids.rank() + 1 || !std::equal(ids.shape.begin(), ids.shape.end(), dy.shape.begin()))
+    return Err(op, absl::StrCat("dy ", S(dy.shape), " must be ids ", S(ids.shape), " plus one axis"));
+  return Types{F32({rows, dy.shape.back()})};
+}
+
 absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
   const OpInfo& info = GetOpInfo(op);
   if (info.arity >= 0 && static_cast<int>(in.size()) != info.arity)
@@ -203,6 +248,7 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
   switch (op) {
     case Op::kInput:
     case Op::kParam:
+    case Op::kState:
     case Op::kConstant:
       return Err(op, "declares its own type; nothing to infer");
     case Op::kEmbedding:
@@ -211,6 +257,8 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kSub:
     case Op::kMul:
     case Op::kDiv:
+    case Op::kMinimum:
+    case Op::kGeluGrad:
       return Binary(op, in);
     case Op::kScale:
       RETURN_IF_ERROR(attrs.GetFloat("factor").status());
@@ -221,6 +269,7 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kSqrt:
     case Op::kTanh:
     case Op::kGelu:
+    case Op::kStep:
       RETURN_IF_ERROR(ExpectF32(op, in[0], "input"));
       return Types{in[0]};
     case Op::kMatMul:
@@ -245,6 +294,16 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
       return Softmax(op, in[0], attrs);
     case Op::kSoftmaxXent:
       return SoftmaxXent(op, in);
+    case Op::kExpand:
+      return Expand(op, in[0], attrs);
+    case Op::kLayerNormGrad:
+      return LayerNormGrad(op, in, attrs);
+    case Op::kSoftmaxGrad:
+      return SameAs(op, in[0], in[1], "y", "dy");
+    case Op::kSoftmaxXentGrad:
+      return SoftmaxXentGrad(op, in);
+    case Op::kEmbeddingGrad:
+      return EmbeddingGrad(op, in, attrs);
   }
   return Err(op, "no shape rule");
 }

@@ -99,6 +99,28 @@ absl::Status CheckAcyclic(const Graph& g) {
   return At(g, back->second, absl::StrCat("cycle: ", absl::StrJoin(path, " -> ")));
 }
 
+absl::Status CheckUpdates(const Graph& g) {
+  absl::flat_hash_map<ValueId, int> seen;
+  for (const Graph::Update& u : g.updates()) {
+    const std::string line = absl::StrCat("update ", ValueRef(g, u.target), " <- ", ValueRef(g, u.value));
+    auto bad = [&](const std::string& msg) {
+      return absl::InvalidArgumentError(absl::StrCat(msg, " in: ", line));
+    };
+    if (u.target < 0 || u.target >= g.num_values() || u.value < 0 || u.value >= g.num_values())
+      return bad("update refers to no value");
+    const Op kind = g.node(g.value(u.target).producer).op;
+    if (kind != Op::kParam && kind != Op::kState)
+      return bad(absl::StrCat("only a param or state can be updated, not ", OpName(kind), " %",
+                              g.value(u.target).name));
+    if (g.value(u.target).type != g.value(u.value).type)
+      return bad(absl::StrCat("type ", TypeToString(g.value(u.value).type), " differs from ",
+                              TypeToString(g.value(u.target).type)));
+    if (!seen.emplace(u.target, 1).second)
+      return bad(absl::StrCat("%", g.value(u.target).name, " is updated twice"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Verify(const Graph& g) {
@@ -116,7 +138,7 @@ absl::Status Verify(const Graph& g) {
   for (ValueId v : g.outputs())
     if (v < 0 || v >= g.num_values())
       return absl::InvalidArgumentError(absl::StrCat("return refers to no value (id ", v, ")"));
-  return absl::OkStatus();
+  return CheckUpdates(g);
 }
 
 }  // namespace gptc::ir

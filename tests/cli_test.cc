@@ -43,7 +43,8 @@ TEST(Cli, IrPrintsAGraphThatParsesAndVerifies) {
   auto g = ir::ParseGraph(r.out);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_TRUE(ir::Verify(*g).ok());
-  EXPECT_NE(r.out.find("return %logits, %loss"), std::string::npos);
+  EXPECT_NE(r.out.find("graph train_step("), std::string::npos);
+  EXPECT_NE(r.out.find("return %loss"), std::string::npos);
 }
 
 TEST(Cli, DotOutput) {
@@ -53,7 +54,7 @@ TEST(Cli, DotOutput) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  EXPECT_EQ(ss.str().rfind("digraph \"forward\" {", 0), 0u);
+  EXPECT_EQ(ss.str().rfind("digraph \"train_step\" {", 0), 0u);
   EXPECT_NE(ss.str().find("softmax_xent"), std::string::npos);
 }
 
@@ -64,15 +65,15 @@ TEST(Cli, BadInputIsAClearError) {
     const char* message;
   } cases[] = {
       {"", 2, "usage: gptc <command> [flags]"},
-      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir eval version"},
+      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
-       "--block-size, --batch-size, --print-after, --dump-dir, --dot, --stats, --help"},
+       "--block-size, --batch-size, --graph, --print-after, --dump-dir, --dot, --stats, --help"},
       {"ir --config=huge", 2, "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
       {"ir --config", 2, "gptc ir: --config needs a value"},
       {"ir tiny", 2, "gptc ir: unexpected argument 'tiny'; flags are written --name=value"},
-      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, all"},
+      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, all"},
       {"eval --data=/no/such.txt", 1, "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
       {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
   };

@@ -3,6 +3,8 @@
 #include "frontend/builder.h"
 #include "frontend/ops.h"
 #include "ir/check.h"
+#include "ir/emitter.h"
+#include "ir/verifier.h"
 
 namespace gptc::testing {
 
@@ -27,8 +29,26 @@ ir::Graph AllOpsGraph() {
   Tensor logits = Reshape(Broadcast(Reshape(Sum(p, 2), {3, 2}), {2, 3, 2}) + Slice(att, 2, 0, 2), {2, 3, 2});
   Tensor targets = b.Input("targets", ir::I32({2, 3}));
   Tensor loss = SoftmaxCrossEntropy(logits, targets);
-  auto g = b.Finish({loss, logits});
+  Tensor minimum = b.Apply(ir::Op::kMinimum, {y, Gelu(y)});
+  Tensor stepped = b.Apply(ir::Op::kStep, {minimum});
+  Tensor expanded = b.Apply(ir::Op::kExpand, {Sum(stepped, 0)}, {{"axis", int64_t{1}}, {"size", int64_t{2}}});
+  auto g = b.Finish({loss, logits, expanded});
   GPTC_CHECK(g.ok()) << g.status();
+  // Ops the DSL does not offer (backward ops, several results, state) are appended directly.
+  ir::Emitter em(*g);
+  const ir::ValueId yv = y.id(), wv = w.id(), idv = ids.id();
+  ir::ValueId dy = em.Emit(ir::Op::kGeluGrad, {yv, yv}, {}, "gelu_grad");
+  std::vector<ir::ValueId> ln = em.EmitMulti(ir::Op::kLayerNormGrad, {yv, wv, dy}, {{"eps", 1e-5}},
+                                            {"ln_dx", "ln_dw", "ln_db"});
+  ir::ValueId sg = em.Emit(ir::Op::kSoftmaxGrad, {att.id(), att.id()}, {}, "softmax_grad");
+  ir::ValueId xg = em.Emit(ir::Op::kSoftmaxXentGrad, {logits.id(), targets.id(), loss.id()}, {},
+                          "xent_grad");
+  ir::ValueId eg = em.Emit(ir::Op::kEmbeddingGrad, {idv, ln[0]}, {{"rows", int64_t{5}}}, "emb_grad");
+  ir::ValueId st = em.Decl(ir::Op::kState, ir::F32({5, 4}), "moment");
+  ir::ValueId next = em.Emit(ir::Op::kAdd, {st, eg}, {}, "moment_next");
+  g->AddUpdate(st, next);
+  for (ir::ValueId v : {ln[1], ln[2], sg, xg}) g->AddOutput(v);
+  GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
   return *std::move(g);
 }
 

@@ -11,7 +11,7 @@
 #include "frontend/nn/gpt.h"
 #include "ir/dot.h"
 #include "ir/printer.h"
-#include "passes/pipeline.h"
+#include "passes/train_graphs.h"
 #include "tools/commands.h"
 #include "tools/model_flags.h"
 
@@ -34,7 +34,9 @@ bool RenderSvg(const std::string& dot_path, const std::string& svg_path) {
 int RunIr(const Args& args) {
   FlagSet flags("ir");
   AddModelFlags(flags, "tiny");
-  flags.String("print-after", "", "comma list of passes (or 'all') to print the IR after");
+  flags.String("graph", "train", "pipeline to run: train (autodiff, adamw, dce, cse) or eval (dce, cse)");
+  flags.String("print-after", "forward",
+               "comma list of passes (forward, autodiff, adamw, dce, cse, or all) to print the IR after");
   flags.String("dump-dir", "", "write NN-pass.ir and NN-pass.dot after every pass here");
   flags.String("dot", "", "write the final graph as Graphviz DOT to this file");
   flags.Bool("stats", false, "print time and node counts per pass");
@@ -48,7 +50,15 @@ int RunIr(const Args& args) {
   auto model = nn::BuildGpt(*cfg);
   if (!model.ok()) return Fail(model.status());
 
-  passes::Pipeline pipeline;
+  const std::string which = flags.GetString("graph");
+  if (which != "train" && which != "eval")
+    return Fail(absl::InvalidArgumentError("--graph must be train or eval, got '" + which + "'"), 2);
+  passes::Pipeline pipeline = which == "train" ? passes::TrainPipeline() : passes::EvalPipeline();
+  // The pipelines start from the forward graph with the loss as its only output, exactly as
+  // the runtime builds its train and eval steps (passes/train_graphs.cc).
+  auto input = passes::SelectOutputs(model->graph, {"loss"});
+  if (!input.ok()) return Fail(input.status());
+  input->set_name(which == "train" ? "train_step" : "eval_step");
   passes::PipelineOptions opts;
   const std::string print_after = flags.GetString("print-after");
   for (absl::string_view p : absl::StrSplit(print_after, ',', absl::SkipEmpty()))
@@ -56,9 +66,8 @@ int RunIr(const Args& args) {
   opts.print_to = &std::cout;
   opts.dump_dir = flags.GetString("dump-dir");
   if (auto s = pipeline.CheckPassNames(opts.print_after); !s.ok()) return Fail(s, 2);
-  auto result = pipeline.Run(model->graph, opts);
+  auto result = pipeline.Run(*input, opts);
   if (!result.ok()) return Fail(result.status());
-  if (print_after.empty()) std::cout << ir::PrintGraph(*result);
   if (flags.GetBool("stats")) std::cout << pipeline.StatsTable();
 
   if (const std::string dot = flags.GetString("dot"); !dot.empty()) {
@@ -67,7 +76,14 @@ int RunIr(const Args& args) {
     out.close();
     if (!out) return Fail(absl::InvalidArgumentError("cannot write DOT file '" + dot + "'"));
     std::cerr << "gptc: wrote " << dot;
-    if (RenderSvg(dot, dot + ".svg")) std::cerr << " and rendered " << dot << ".svg";
+    // Graphviz layout time grows fast with size: large graphs are left for the user to render.
+    constexpr int kMaxNodesToRender = 400;
+    if (result->num_nodes() > kMaxNodesToRender) {
+      std::cerr << "; " << result->num_nodes() << " nodes is slow to lay out, render it with: dot -Tsvg "
+                << dot << " -o " << dot << ".svg";
+    } else if (RenderSvg(dot, dot + ".svg")) {
+      std::cerr << " and rendered " << dot << ".svg";
+    }
     std::cerr << std::endl;
   }
   return 0;

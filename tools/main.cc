@@ -16,6 +16,8 @@ struct Command {
 const Command kCommands[] = {
     {"ir", "print a model's graph IR (after passes, as DOT, or dumped per pass)",
      gptc::tools::RunIr},
+    {"train", "train a GPT on a text (AdamW, warmup + cosine schedule) and print a sample",
+     gptc::tools::RunTrain},
     {"eval", "loss of a freshly initialised model on one batch of real text",
      gptc::tools::RunEval},
     {"version", "toolchain versions and the host code-generation target",

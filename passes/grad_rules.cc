@@ -1,0 +1,234 @@
+#include "passes/grad_rules.h"
+
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "ir/check.h"
+
+namespace gptc::passes {
+
+using ir::Op;
+using ir::ValueId;
+
+ValueId GradContext::Tmp(Op op, std::vector<ValueId> ins, ir::Attrs attrs) {
+  return e.Emit(op, std::move(ins), std::move(attrs),
+                absl::StrCat("d.", e.graph().value(y).name, ".", ir::OpName(op)));
+}
+
+std::string GradContext::GradName(int i) const {
+  return "d." + e.graph().value(node.inputs[i]).name;
+}
+
+void GradContext::Set(int i, Op op, std::vector<ValueId> ins, ir::Attrs attrs) {
+  if (needs[i]) dx[i] = e.Emit(op, std::move(ins), std::move(attrs), GradName(i));
+}
+
+namespace {
+
+ValueId Ones(GradContext& c, const ir::TensorType& t) {
+  return c.e.Constant(1.0, t, absl::StrCat("d.", c.e.graph().value(c.y).name, ".one"));
+}
+
+// Sums g over its leading axes until it has `shape` (the inverse of broadcast).
+ValueId SumLeading(GradContext& c, ValueId g, const ir::Shape& shape, const std::string& name) {
+  const ir::Shape& gs = c.type(g).shape;
+  const size_t lead = gs.size() - shape.size();
+  if (lead == 0) return g;
+  ir::Shape flat = shape;
+  flat.insert(flat.begin(), ir::NumElements(ir::Shape(gs.begin(), gs.begin() + lead)));
+  ValueId r = c.Tmp(Op::kReshape, {g}, {{"shape", flat}});
+  return c.e.Emit(Op::kSum, {r}, {{"axis", int64_t{0}}}, name);
+}
+
+void AddRule(GradContext& c) {
+  if (c.needs[0]) c.dx[0] = c.dy;
+  if (c.needs[1]) c.dx[1] = c.dy;
+}
+void SubRule(GradContext& c) {
+  if (c.needs[0]) c.dx[0] = c.dy;
+  c.Set(1, Op::kNeg, {c.dy});
+}
+void MulRule(GradContext& c) {
+  c.Set(0, Op::kMul, {c.dy, c.in(1)});
+  c.Set(1, Op::kMul, {c.dy, c.in(0)});
+}
+void DivRule(GradContext& c) {  // y = a / b: da = dy / b, db = -dy * y / b
+  c.Set(0, Op::kDiv, {c.dy, c.in(1)});
+  if (c.needs[1]) c.Set(1, Op::kNeg, {c.Tmp(Op::kDiv, {c.Tmp(Op::kMul, {c.dy, c.y}), c.in(1)})});
+}
+void MinimumRule(GradContext& c) {  // the gradient goes to a where a <= b, else to b
+  ValueId a_wins = c.Tmp(Op::kStep, {c.Tmp(Op::kSub, {c.in(1), c.in(0)})});
+  ValueId da = c.Tmp(Op::kMul, {c.dy, a_wins});
+  if (c.needs[0]) c.dx[0] = da;
+  c.Set(1, Op::kSub, {c.dy, da});
+}
+void NegRule(GradContext& c) { c.Set(0, Op::kNeg, {c.dy}); }
+void ScaleRule(GradContext& c) { c.Set(0, Op::kScale, {c.dy}, c.node.attrs); }
+void ExpRule(GradContext& c) { c.Set(0, Op::kMul, {c.dy, c.y}); }
+void LogRule(GradContext& c) { c.Set(0, Op::kDiv, {c.dy, c.in(0)}); }
+void SqrtRule(GradContext& c) {  // d sqrt(x) = dy / (2 sqrt(x))
+  c.Set(0, Op::kScale, {c.Tmp(Op::kDiv, {c.dy, c.y})}, {{"factor", 0.5}});
+}
+void TanhRule(GradContext& c) {  // d tanh(x) = dy (1 - y^2)
+  ValueId one_minus = c.Tmp(Op::kSub, {Ones(c, c.type(c.y)), c.Tmp(Op::kMul, {c.y, c.y})});
+  c.Set(0, Op::kMul, {c.dy, one_minus});
+}
+void GeluRule(GradContext& c) { c.Set(0, Op::kGeluGrad, {c.in(0), c.dy}); }
+void NoGradient(GradContext&) {}
+
+void MatMulRule(GradContext& c) {
+  const bool ta = *c.node.attrs.GetBool("transpose_a"), tb = *c.node.attrs.GetBool("transpose_b");
+  ValueId a = c.in(0), b = c.in(1), dy = c.dy;
+  const int ra = c.type(a).rank(), rb = c.type(b).rank();
+  auto attrs = [](bool x, bool y) {
+    ir::Attrs at;
+    if (x) at.Set("transpose_a", true);
+    if (y) at.Set("transpose_b", true);
+    return at;
+  };
+  // A 2-D b shared across a's batch. With ta the shared operand would end up on the left of a
+  // matmul, which has no shared form, so b is broadcast to the batch and its gradient summed back.
+  const bool shared_b = rb == 2 && ra > 2;
+  if (shared_b && !ta) {
+    c.Set(0, Op::kMatMul, {dy, b}, attrs(false, !tb));  // dA = dC B^T (or dC B)
+    if (c.needs[1]) {
+      // dB = A^T dC (or dC^T A), contracting over the batch and rows together.
+      const ir::Shape& as = c.type(a).shape;
+      const ir::Shape& ds = c.type(dy).shape;
+      const int64_t rows = ir::NumElements(as) / as.back();
+      ValueId a2 = c.Tmp(Op::kReshape, {a}, {{"shape", ir::Shape{rows, as.back()}}});
+      ValueId d2 = c.Tmp(Op::kReshape, {dy}, {{"shape", ir::Shape{rows, ds.back()}}});
+      if (tb) c.Set(1, Op::kMatMul, {d2, a2}, attrs(true, false));
+      else c.Set(1, Op::kMatMul, {a2, d2}, attrs(true, false));
+    }
+    return;
+  }
+  ValueId bb = b;
+  if (shared_b) {
+    ir::Shape full(c.type(a).shape.begin(), c.type(a).shape.end() - 2);
+    full.push_back(c.type(b).shape[0]);
+    full.push_back(c.type(b).shape[1]);
+    bb = c.Tmp(Op::kBroadcast, {b}, {{"shape", full}});
+  }
+  // Standard rules for C = op(A) op(B) with the same batch on both sides.
+  if (!ta && !tb) {
+    c.Set(0, Op::kMatMul, {dy, bb}, attrs(false, true));
+    if (c.needs[1]) c.dx[1] = c.Tmp(Op::kMatMul, {a, dy}, attrs(true, false));
+  } else if (!ta && tb) {
+    c.Set(0, Op::kMatMul, {dy, bb}, attrs(false, false));
+    if (c.needs[1]) c.dx[1] = c.Tmp(Op::kMatMul, {dy, a}, attrs(true, false));
+  } else if (ta && !tb) {
+    c.Set(0, Op::kMatMul, {bb, dy}, attrs(false, true));
+    if (c.needs[1]) c.dx[1] = c.Tmp(Op::kMatMul, {a, dy}, attrs(false, false));
+  } else {
+    c.Set(0, Op::kMatMul, {bb, dy}, attrs(true, true));
+    if (c.needs[1]) c.dx[1] = c.Tmp(Op::kMatMul, {dy, a}, attrs(true, true));
+  }
+  if (c.needs[1]) c.dx[1] = SumLeading(c, c.dx[1], c.type(b).shape, c.GradName(1));
+}
+
+void ReshapeRule(GradContext& c) {
+  c.Set(0, Op::kReshape, {c.dy}, {{"shape", c.type(c.in(0)).shape}});
+}
+void TransposeRule(GradContext& c) {
+  const std::vector<int64_t> perm = *c.node.attrs.GetInts("perm");
+  std::vector<int64_t> inv(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
+  c.Set(0, Op::kTranspose, {c.dy}, {{"perm", inv}});
+}
+void SliceRule(GradContext& c) {  // zeros around dy on the sliced axis
+  if (!c.needs[0]) return;
+  const int64_t axis = *c.node.attrs.GetInt("axis"), start = *c.node.attrs.GetInt("start"),
+                end = *c.node.attrs.GetInt("end");
+  const ir::Shape& xs = c.type(c.in(0)).shape;
+  std::vector<ValueId> parts;
+  auto zeros = [&](int64_t len) {
+    ir::Shape s = xs;
+    s[axis] = len;
+    return c.e.Constant(0.0, ir::F32(s), absl::StrCat("d.", c.e.graph().value(c.y).name, ".zero"));
+  };
+  if (start > 0) parts.push_back(zeros(start));
+  parts.push_back(c.dy);
+  if (end < xs[axis]) parts.push_back(zeros(xs[axis] - end));
+  if (parts.size() == 1) c.dx[0] = c.dy;
+  else c.Set(0, Op::kConcat, parts, {{"axis", axis}});
+}
+void ConcatRule(GradContext& c) {
+  const int64_t axis = *c.node.attrs.GetInt("axis");
+  int64_t offset = 0;
+  for (size_t i = 0; i < c.node.inputs.size(); ++i) {
+    const int64_t len = c.type(c.in(i)).shape[axis];
+    c.Set(i, Op::kSlice, {c.dy}, {{"axis", axis}, {"start", offset}, {"end", offset + len}});
+    offset += len;
+  }
+}
+void BroadcastRule(GradContext& c) {
+  if (c.needs[0]) c.dx[0] = SumLeading(c, c.dy, c.type(c.in(0)).shape, c.GradName(0));
+}
+void ExpandRule(GradContext& c) { c.Set(0, Op::kSum, {c.dy}, {{"axis", *c.node.attrs.GetInt("axis")}}); }
+
+ir::Attrs ExpandAttrs(const GradContext& c) {
+  const int64_t axis = *c.node.attrs.GetInt("axis");
+  return {{"axis", axis}, {"size", c.type(c.in(0)).shape[axis]}};
+}
+void SumRule(GradContext& c) { c.Set(0, Op::kExpand, {c.dy}, ExpandAttrs(c)); }
+void MeanRule(GradContext& c) {
+  const double n = static_cast<double>(c.type(c.in(0)).shape[*c.node.attrs.GetInt("axis")]);
+  c.Set(0, Op::kScale, {c.Tmp(Op::kExpand, {c.dy}, ExpandAttrs(c))}, {{"factor", 1.0 / n}});
+}
+void MaxRule(GradContext& c) {  // to every position equal to the max (all of them on ties)
+  ValueId at_max = c.Tmp(Op::kStep, {c.Tmp(Op::kSub, {c.in(0), c.Tmp(Op::kExpand, {c.y}, ExpandAttrs(c))})});
+  c.Set(0, Op::kMul, {c.Tmp(Op::kExpand, {c.dy}, ExpandAttrs(c)), at_max});
+}
+
+void LayerNormRule(GradContext& c) {
+  std::vector<ValueId> g = c.e.EmitMulti(Op::kLayerNormGrad, {c.in(0), c.in(1), c.dy}, c.node.attrs,
+                                         {c.GradName(0), c.GradName(1), c.GradName(2)});
+  for (int i = 0; i < 3; ++i)
+    if (c.needs[i]) c.dx[i] = g[i];
+}
+void SoftmaxRule(GradContext& c) { c.Set(0, Op::kSoftmaxGrad, {c.y, c.dy}); }
+void SoftmaxXentRule(GradContext& c) {
+  c.Set(0, Op::kSoftmaxXentGrad, {c.in(0), c.in(1), c.dy});
+}
+void EmbeddingRule(GradContext& c) {
+  c.Set(0, Op::kEmbeddingGrad, {c.in(1), c.dy}, {{"rows", c.type(c.in(0)).shape[0]}});
+}
+
+}  // namespace
+
+GradRule FindGradRule(Op op) {
+  switch (op) {
+    case Op::kAdd: return AddRule;
+    case Op::kSub: return SubRule;
+    case Op::kMul: return MulRule;
+    case Op::kDiv: return DivRule;
+    case Op::kMinimum: return MinimumRule;
+    case Op::kNeg: return NegRule;
+    case Op::kScale: return ScaleRule;
+    case Op::kExp: return ExpRule;
+    case Op::kLog: return LogRule;
+    case Op::kSqrt: return SqrtRule;
+    case Op::kTanh: return TanhRule;
+    case Op::kGelu: return GeluRule;
+    case Op::kStep: return NoGradient;
+    case Op::kConstant: return NoGradient;
+    case Op::kMatMul: return MatMulRule;
+    case Op::kReshape: return ReshapeRule;
+    case Op::kTranspose: return TransposeRule;
+    case Op::kSlice: return SliceRule;
+    case Op::kConcat: return ConcatRule;
+    case Op::kBroadcast: return BroadcastRule;
+    case Op::kExpand: return ExpandRule;
+    case Op::kSum: return SumRule;
+    case Op::kMean: return MeanRule;
+    case Op::kMax: return MaxRule;
+    case Op::kLayerNorm: return LayerNormRule;
+    case Op::kSoftmax: return SoftmaxRule;
+    case Op::kSoftmaxXent: return SoftmaxXentRule;
+    case Op::kEmbedding: return EmbeddingRule;
+    default: return nullptr;  // declarations have no operands; backward ops have no rule yet
+  }
+}
+
+}  // namespace gptc::passes

@@ -1,0 +1,29 @@
+// Backend: what the training loop and the sampler need from an execution engine. The
+// interpreter implements it now; the JIT-compiled executable implements the same interface.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ir/literal.h"
+#include "runtime/text_dataset.h"
+
+namespace gptc {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // One optimiser step on a batch; `step` counts from 1 (AdamW's bias correction).
+  virtual absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) = 0;
+  // The loss on a batch, without changing anything.
+  virtual absl::StatusOr<double> EvalLoss(const Batch& batch) = 0;
+  // Next-token logits [vocab] at position `pos` of a single sequence `tokens` (i32[1, T],
+  // positions after `pos` are ignored: attention is causal).
+  virtual absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens,
+                                                             int64_t pos) = 0;
+};
+
+}  // namespace gptc

@@ -1,0 +1,54 @@
+#include "runtime/interp_backend.h"
+
+#include "frontend/nn/gpt.h"
+#include "ir/status_macros.h"
+#include "passes/train_graphs.h"
+
+namespace gptc {
+
+absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
+    const GptConfig& cfg, uint64_t seed, const passes::AdamWOptions& adamw,
+    ir::Precision precision) {
+  ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
+  std::unique_ptr<InterpBackend> b(new InterpBackend());
+  ASSIGN_OR_RETURN(b->train_, passes::BuildTrainStep(model.graph, adamw));
+  ASSIGN_OR_RETURN(b->eval_, passes::BuildEvalStep(model.graph));
+  GptConfig one = cfg;  // sampling runs one sequence at a time
+  one.batch_size = 1;
+  ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
+  ASSIGN_OR_RETURN(b->sample_, passes::SelectOutputs(single.graph, {"logits"}));
+  b->state_ = InitParams(model.params, seed);
+  for (ir::ValueId v : b->train_.States())
+    b->state_[b->train_.value(v).name] = ir::Literal(b->train_.value(v).type);
+  b->options_.precision = precision;
+  return b;
+}
+
+absl::StatusOr<double> InterpBackend::TrainStep(const Batch& batch, double lr, int64_t step) {
+  ir::LiteralMap in = {{"tokens", batch.tokens},
+                       {"targets", batch.targets},
+                       {"lr", ir::Literal(ir::F32({}), {lr})},
+                       {"step", ir::Literal(ir::F32({}), {static_cast<double>(step)})}};
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(train_, state_, in, options_));
+  return out[0].data[0];
+}
+
+absl::StatusOr<double> InterpBackend::EvalLoss(const Batch& batch) {
+  ir::LiteralMap args = state_;
+  args["tokens"] = batch.tokens;
+  args["targets"] = batch.targets;
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::Interpret(eval_, args, options_));
+  return out[0].data[0];
+}
+
+absl::StatusOr<std::vector<float>> InterpBackend::NextTokenLogits(const ir::Literal& tokens,
+                                                                  int64_t pos) {
+  ir::LiteralMap args = state_;
+  args["tokens"] = tokens;
+  args["targets"] = ir::Literal(tokens.type);  // unused by the logits
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::Interpret(sample_, args, options_));
+  const int64_t vocab = out[0].shape().back();
+  return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
+}
+
+}  // namespace gptc

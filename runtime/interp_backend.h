@@ -1,0 +1,38 @@
+// The reference interpreter as a training backend: slow, exact, and the oracle the compiled
+// backend is tested against. Holds parameters and AdamW moments as Literals.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "frontend/config.h"
+#include "ir/interpreter.h"
+#include "passes/adamw.h"
+#include "runtime/backend.h"
+
+namespace gptc {
+
+class InterpBackend : public Backend {
+ public:
+  // Builds the train, eval and sampling graphs of `cfg` and initialises parameters from
+  // `seed` (moments start at zero).
+  static absl::StatusOr<std::unique_ptr<InterpBackend>> Create(
+      const GptConfig& cfg, uint64_t seed, const passes::AdamWOptions& adamw = {},
+      ir::Precision precision = ir::Precision::kF32);
+
+  std::string name() const override { return "interp"; }
+  absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) override;
+  absl::StatusOr<double> EvalLoss(const Batch& batch) override;
+  absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens, int64_t pos) override;
+
+  ir::LiteralMap& state() { return state_; }  // params and moments, by name
+  const ir::Graph& train_graph() const { return train_; }
+
+ private:
+  InterpBackend() = default;
+  ir::Graph train_, eval_, sample_;
+  ir::LiteralMap state_;
+  ir::InterpOptions options_;
+};
+
+}  // namespace gptc

@@ -1,0 +1,53 @@
+#include "runtime/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "ir/rng.h"
+#include "ir/status_macros.h"
+
+namespace gptc {
+
+absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& tok,
+                                       int64_t block_size, const SampleOptions& o) {
+  if (!(o.temperature > 0))
+    return absl::InvalidArgumentError(absl::StrCat("temperature must be > 0, got ", o.temperature));
+  if (o.top_k < 0) return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0, got ", o.top_k));
+  if (o.prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
+  ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok.Encode(o.prompt));
+  Rng rng(o.seed);
+  std::vector<int32_t> generated;
+  for (int64_t n = 0; n < o.max_new_tokens; ++n) {
+    const int64_t len = std::min<int64_t>(static_cast<int64_t>(ids.size()), block_size);
+    ir::Literal window(ir::I32({1, block_size}));  // context first; the rest is ignored
+    for (int64_t t = 0; t < len; ++t) window.data[t] = ids[ids.size() - len + t];
+    ASSIGN_OR_RETURN(std::vector<float> logits, backend.NextTokenLogits(window, len - 1));
+    std::vector<double> p(logits.begin(), logits.end());
+    for (double& x : p) x /= o.temperature;
+    if (o.top_k > 0 && o.top_k < static_cast<int64_t>(p.size())) {
+      std::vector<double> sorted = p;
+      std::nth_element(sorted.begin(), sorted.begin() + (o.top_k - 1), sorted.end(), std::greater<>());
+      const double kth = sorted[o.top_k - 1];
+      for (double& x : p)
+        if (x < kth) x = -INFINITY;
+    }
+    const double mx = *std::max_element(p.begin(), p.end());
+    double sum = 0;
+    for (double& x : p) sum += (x = std::exp(x - mx));
+    double r = rng.Uniform() * sum;
+    int32_t next = static_cast<int32_t>(p.size()) - 1;
+    for (size_t i = 0; i < p.size(); ++i) {
+      if ((r -= p[i]) < 0) {
+        next = static_cast<int32_t>(i);
+        break;
+      }
+    }
+    ids.push_back(next);
+    generated.push_back(next);
+  }
+  return tok.Decode(generated);
+}
+
+}  // namespace gptc

@@ -1,0 +1,77 @@
+#include "runtime/trainer.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_format.h"
+#include "ir/status_macros.h"
+
+namespace gptc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+absl::StatusOr<std::vector<Batch>> FixedBatches(const TextDataset& data, Split split,
+                                                const GptConfig& cfg, int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<Batch> out;
+  for (int64_t i = 0; i < n; ++i) {
+    ASSIGN_OR_RETURN(Batch b, data.Sample(split, cfg.batch_size, cfg.block_size, rng));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+absl::StatusOr<double> MeanLoss(Backend& backend, const std::vector<Batch>& batches) {
+  double sum = 0;
+  for (const Batch& b : batches) {
+    ASSIGN_OR_RETURN(double l, backend.EvalLoss(b));
+    sum += l;
+  }
+  return sum / static_cast<double>(batches.size());
+}
+
+}  // namespace
+
+absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const GptConfig& cfg,
+                                  const TrainOptions& o, std::ostream* log) {
+  if (o.steps < 0 || o.eval_batches <= 0 || o.eval_interval <= 0 || o.log_interval <= 0)
+    return absl::InvalidArgumentError("train: steps must be >= 0 and the intervals and eval batches > 0");
+  ASSIGN_OR_RETURN(std::vector<Batch> train_eval, FixedBatches(data, Split::kTrain, cfg, o.eval_batches, o.data_seed + 1));
+  ASSIGN_OR_RETURN(std::vector<Batch> val_eval, FixedBatches(data, Split::kVal, cfg, o.eval_batches, o.data_seed + 2));
+  TrainReport report;
+  auto evaluate = [&](int64_t step) -> absl::Status {
+    ASSIGN_OR_RETURN(double tl, MeanLoss(backend, train_eval));
+    ASSIGN_OR_RETURN(double vl, MeanLoss(backend, val_eval));
+    report.evals.push_back({step, tl, vl});
+    if (log) *log << absl::StrFormat("step %d: train loss %.4f, val loss %.4f\n", step, tl, vl);
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(evaluate(0));
+  Rng rng(o.data_seed);
+  double window_secs = 0;
+  for (int64_t it = 0; it < o.steps; ++it) {
+    ASSIGN_OR_RETURN(Batch b, data.Sample(Split::kTrain, cfg.batch_size, cfg.block_size, rng));
+    const double lr = o.schedule.At(it);
+    const auto start = Clock::now();
+    ASSIGN_OR_RETURN(double loss, backend.TrainStep(b, lr, it + 1));
+    const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    if (!std::isfinite(loss))
+      return absl::InternalError(absl::StrFormat("train: loss is %f at step %d; stopping", loss, it + 1));
+    report.seconds += secs;
+    window_secs += secs;
+    report.last_loss = loss;
+    const int64_t step = it + 1;
+    if (log && (step % o.log_interval == 0 || step == o.steps)) {
+      const int64_t n = step % o.log_interval == 0 ? o.log_interval : step % o.log_interval;
+      *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps,
+                              loss, lr, 1e3 * window_secs / n);
+      window_secs = 0;
+    }
+    if (step % o.eval_interval == 0 || step == o.steps) RETURN_IF_ERROR(evaluate(step));
+  }
+  return report;
+}
+
+}  // namespace gptc

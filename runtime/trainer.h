@@ -1,0 +1,42 @@
+// The training loop: batches from a seeded sampler, nanoGPT's learning-rate schedule, a log
+// line every log_interval steps and train/val loss estimates every eval_interval steps over a
+// fixed set of batches (the same batches each time, so estimates are comparable).
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "frontend/config.h"
+#include "runtime/backend.h"
+#include "runtime/lr_schedule.h"
+#include "runtime/text_dataset.h"
+
+namespace gptc {
+
+struct TrainOptions {
+  int64_t steps = 2000;
+  LrSchedule schedule;
+  int64_t eval_interval = 250;  // also evaluates before the first and after the last step
+  int64_t eval_batches = 20;
+  int64_t log_interval = 10;
+  uint64_t data_seed = 1337;
+};
+
+struct EvalPoint {
+  int64_t step;
+  double train_loss;
+  double val_loss;
+};
+
+struct TrainReport {
+  std::vector<EvalPoint> evals;
+  double last_loss = 0;
+  double seconds = 0;  // time in train steps (evaluation excluded)
+};
+
+absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const GptConfig& cfg,
+                                  const TrainOptions& options, std::ostream* log);
+
+}  // namespace gptc

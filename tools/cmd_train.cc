@@ -1,0 +1,103 @@
+// `gptc train`: trains a preset on a text with AdamW and nanoGPT's schedule, then prints a
+// sample.
+#include <chrono>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "runtime/data_path.h"
+#include "runtime/interp_backend.h"
+#include "runtime/sampler.h"
+#include "runtime/trainer.h"
+#include "tools/commands.h"
+#include "tools/model_flags.h"
+
+namespace gptc::tools {
+namespace {
+
+void AddTrainFlags(FlagSet& f) {
+  f.String("data", "", "training text (default: see README, 'Data')");
+  f.String("backend", "interp", "execution backend: interp");
+  f.Int("steps", 300, "optimiser steps");
+  f.Double("lr", 1e-3, "peak learning rate");
+  f.Double("min-lr", 1e-4, "learning rate at the end of the cosine decay");
+  f.Int("warmup", 20, "linear warmup steps");
+  f.Int("decay-steps", 0, "step at which the decay reaches min-lr (0: --steps)");
+  f.Double("beta1", 0.9, "AdamW beta1");
+  f.Double("beta2", 0.99, "AdamW beta2");
+  f.Double("weight-decay", 0.1, "AdamW decoupled weight decay (rank >= 2 parameters)");
+  f.Double("grad-clip", 1.0, "global gradient-norm clip (0: off)");
+  f.Int("eval-interval", 100, "estimate train/val loss every this many steps");
+  f.Int("eval-batches", 10, "batches per loss estimate");
+  f.Int("log-interval", 10, "print a line every this many steps");
+  f.Int("seed", 1337, "parameter initialisation seed");
+  f.Int("data-seed", 1337, "batch sampling seed");
+  f.Int("sample-tokens", 200, "characters to sample after training (0: none)");
+  f.Double("temperature", 0.8, "sampling temperature");
+  f.Int("top-k", 0, "sample from the k most likely tokens (0: all)");
+}
+
+}  // namespace
+
+int RunTrain(const Args& args) {
+  FlagSet flags("train");
+  AddModelFlags(flags, "tiny");
+  AddTrainFlags(flags);
+  if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
+  if (flags.help()) {
+    std::cout << "usage: gptc train [flags]\nTrains a GPT and prints a sample.\n\n" << flags.Usage();
+    return 0;
+  }
+  if (flags.GetString("backend") != "interp")
+    return Fail(absl::InvalidArgumentError("--backend must be interp (the only backend so far), got '" +
+                                           flags.GetString("backend") + "'"), 2);
+  auto cfg = ConfigFromFlags(flags);
+  if (!cfg.ok()) return Fail(cfg.status(), 2);
+  auto path = ResolveDataPath(flags.GetString("data"));
+  if (!path.ok()) return Fail(path.status());
+  auto data = TextDataset::Load(*path);
+  if (!data.ok()) return Fail(data.status());
+  cfg->vocab = data->tokenizer().vocab_size();
+
+  passes::AdamWOptions adamw;
+  adamw.beta1 = flags.GetDouble("beta1");
+  adamw.beta2 = flags.GetDouble("beta2");
+  adamw.weight_decay = flags.GetDouble("weight-decay");
+  adamw.clip_norm = flags.GetDouble("grad-clip");
+  TrainOptions opts;
+  opts.steps = flags.GetInt("steps");
+  opts.schedule.lr = flags.GetDouble("lr");
+  opts.schedule.min_lr = flags.GetDouble("min-lr");
+  opts.schedule.warmup_steps = flags.GetInt("warmup");
+  opts.schedule.decay_steps = flags.IsSet("decay-steps") ? flags.GetInt("decay-steps") : opts.steps;
+  opts.eval_interval = flags.GetInt("eval-interval");
+  opts.eval_batches = flags.GetInt("eval-batches");
+  opts.log_interval = flags.GetInt("log-interval");
+  opts.data_seed = flags.GetInt("data-seed");
+
+  const auto start = std::chrono::steady_clock::now();
+  auto backend = InterpBackend::Create(*cfg, flags.GetInt("seed"), adamw);
+  if (!backend.ok()) return Fail(backend.status());
+  const double build_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << absl::StrFormat(
+      "config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n"
+      "backend %s: train_step graph of %d nodes built in %.2f s\n",
+      cfg->name, cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size, cfg->batch_size,
+      cfg->vocab, *path, (*backend)->name(), (*backend)->train_graph().num_nodes(), build_secs);
+  auto report = Train(**backend, *data, *cfg, opts, &std::cout);
+  if (!report.ok()) return Fail(report.status());
+  std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", opts.steps,
+                               report->seconds, opts.steps ? 1e3 * report->seconds / opts.steps : 0.0);
+  if (flags.GetInt("sample-tokens") > 0) {
+    SampleOptions so;
+    so.max_new_tokens = flags.GetInt("sample-tokens");
+    so.temperature = flags.GetDouble("temperature");
+    so.top_k = flags.GetInt("top-k");
+    auto text = SampleText(**backend, data->tokenizer(), cfg->block_size, so);
+    if (!text.ok()) return Fail(text.status());
+    std::cout << "---- sample ----\n" << *text << "\n----------------\n";
+  }
+  return 0;
+}
+
+}  // namespace gptc::tools
