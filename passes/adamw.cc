@@ -134,6 +134,7 @@ absl::StatusOr<ir::Graph> AdamW(const ir::Graph& in, const AdamWOptions& o) {
         "adamw: no gradient (grad.<name>) for ", absl::StrJoin(missing, ", "), "; run autodiff first"));
   if (!in.updates().empty())
     return absl::InvalidArgumentError("adamw: the graph already has state updates");
+  if (pgs.empty()) return in;  // no parameters: nothing to optimise
   ir::Graph g = in;
   ir::Emitter e(g);
   const Scalars s = BuildScalars(e, pgs, o);

@@ -73,6 +73,7 @@ absl::StatusOr<ir::Graph> Autodiff(const ir::Graph& fwd, const AutodiffOptions& 
         absl::StrCat("autodiff: no gradient rule for: ", absl::StrJoin(parts, "; ")));
   }
 
+  if (wrt->empty()) return fwd;  // nothing to differentiate: the graph is unchanged
   ir::Graph g = fwd;
   ir::Emitter e(g);
   std::vector<ValueId> grad(fwd.num_values(), -1);
