@@ -1,8 +1,24 @@
 // Batched matmul and embedding lookup.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "ir/interp_kernels.h"
 
 namespace gptc::ir::interp {
+
+namespace {
+
+// Copies a (rows, cols) matrix, transposed if `transpose`, into row-major (cols, rows) form.
+void Materialize(const double* src, int64_t rows, int64_t cols, bool transpose, double* dst) {
+  if (!transpose) {
+    std::copy(src, src + rows * cols, dst);
+    return;
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
+}  // namespace
 
 absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& out) {
   const Literal& a = *in[0];
@@ -15,19 +31,20 @@ absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& 
   const int64_t batch = NumElements(Shape(out.shape.begin(), out.shape.end() - 2));
   const bool shared_b = rb == 2;
   Literal r(out);
+  // Plain i-p-j loops over row-major (M, K) and (K, N) copies: clear, and fast enough for the
+  // interpreter's job as an oracle and for training the tiny preset.
+  std::vector<double> A(m * k), B(k * nn);
   for (int64_t bi = 0; bi < batch; ++bi) {
-    const double* A = a.data.data() + bi * m * k;  // (M, K), or (K, M) if ta
-    const double* B = b.data.data() + (shared_b ? 0 : bi * k * nn);  // (K, N), or (N, K) if tb
-    double* C = r.data.data() + bi * m * nn;                          // (M, N)
+    Materialize(a.data.data() + bi * m * k, ta ? k : m, ta ? m : k, ta, A.data());
+    if (bi == 0 || !shared_b)
+      Materialize(b.data.data() + (shared_b ? 0 : bi * k * nn), tb ? nn : k, tb ? k : nn, tb, B.data());
+    double* C = r.data.data() + bi * m * nn;  // (M, N)
     for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < nn; ++j) {
-        double acc = 0;
-        for (int64_t p = 0; p < k; ++p) {
-          const double av = ta ? A[p * m + i] : A[i * k + p];
-          const double bv = tb ? B[j * k + p] : B[p * nn + j];
-          acc += av * bv;
-        }
-        C[i * nn + j] = acc;
+      double* crow = C + i * nn;
+      for (int64_t p = 0; p < k; ++p) {
+        const double av = A[i * k + p];
+        const double* brow = B.data() + p * nn;
+        for (int64_t j = 0; j < nn; ++j) crow[j] += av * brow[j];
       }
     }
   }
