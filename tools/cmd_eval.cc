@@ -35,11 +35,8 @@ int RunEval(const Args& args) {
                                            flags.GetString("backend") + "'"), 2);
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
-  auto path = ResolveDataPath(flags.GetString("data"));
-  if (!path.ok()) return Fail(path.status());
-  auto data = TextDataset::Load(*path);
+  auto data = LoadData(flags, &*cfg);
   if (!data.ok()) return Fail(data.status());
-  cfg->vocab = data->tokenizer().vocab_size();
 
   auto model = nn::BuildGpt(*cfg);
   if (!model.ok()) return Fail(model.status());
@@ -59,7 +56,7 @@ int RunEval(const Args& args) {
   std::cout << absl::StrFormat(
       "config %s: %d parameters, vocab %d (from %s)\n"
       "loss on one %s batch (B=%d, T=%d): %.6f   ln(vocab) = %.6f   [%s backend, %.2f s]\n",
-      cfg->name, CountParams(model->params), cfg->vocab, *path, split_name, cfg->batch_size,
+      cfg->name, CountParams(model->params), cfg->vocab, data->origin(), split_name, cfg->batch_size,
       cfg->block_size, loss, std::log(static_cast<double>(cfg->vocab)), flags.GetString("backend"),
       secs);
   return 0;

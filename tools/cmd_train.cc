@@ -52,11 +52,8 @@ int RunTrain(const Args& args) {
                                            flags.GetString("backend") + "'"), 2);
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
-  auto path = ResolveDataPath(flags.GetString("data"));
-  if (!path.ok()) return Fail(path.status());
-  auto data = TextDataset::Load(*path);
+  auto data = LoadData(flags, &*cfg);
   if (!data.ok()) return Fail(data.status());
-  cfg->vocab = data->tokenizer().vocab_size();
 
   passes::AdamWOptions adamw;
   adamw.beta1 = flags.GetDouble("beta1");
@@ -83,7 +80,7 @@ int RunTrain(const Args& args) {
       "config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n"
       "backend %s: train_step graph of %d nodes built in %.2f s\n",
       cfg->name, cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size, cfg->batch_size,
-      cfg->vocab, *path, (*backend)->name(), (*backend)->train_graph().num_nodes(), build_secs);
+      cfg->vocab, data->origin(), (*backend)->name(), (*backend)->train_graph().num_nodes(), build_secs);
   auto report = Train(**backend, *data, *cfg, opts, &std::cout);
   if (!report.ok()) return Fail(report.status());
   std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", opts.steps,

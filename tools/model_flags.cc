@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
+#include "runtime/data_path.h"
 
 namespace gptc::tools {
 
@@ -27,6 +28,13 @@ absl::StatusOr<GptConfig> ConfigFromFlags(const FlagSet& flags) {
   if (flags.IsSet("batch-size")) cfg.batch_size = flags.GetInt("batch-size");
   RETURN_IF_ERROR(cfg.Validate());
   return cfg;
+}
+
+absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, GptConfig* cfg) {
+  ASSIGN_OR_RETURN(std::string path, ResolveDataPath(flags.GetString("data")));
+  ASSIGN_OR_RETURN(TextDataset data, TextDataset::Load(path));
+  cfg->vocab = data.tokenizer().vocab_size();
+  return data;
 }
 
 int Fail(const absl::Status& s, int code) {
