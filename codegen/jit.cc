@@ -1,0 +1,72 @@
+#include "codegen/jit.h"
+
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace gptc::codegen {
+
+struct Jit::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> lljit;
+};
+
+namespace {
+
+absl::Status FromLlvm(llvm::Error err, const std::string& what) {
+  if (!err) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", llvm::toString(std::move(err))));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_object) {
+  static const bool initialised = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialised;
+  auto lljit = llvm::orc::LLJITBuilder().create();
+  if (!lljit) return FromLlvm(lljit.takeError(), "creating the LLJIT");
+  std::unique_ptr<Jit> jit(new Jit());
+  jit->impl_ = std::make_unique<Impl>();
+  jit->impl_->lljit = std::move(*lljit);
+  auto& lj = *jit->impl_->lljit;
+  // Kernels and the Halide runtime call libc and pthreads: resolve those from this process.
+  auto gen = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      lj.getDataLayout().getGlobalPrefix());
+  if (!gen) return FromLlvm(gen.takeError(), "process symbol generator");
+  lj.getMainJITDylib().addGenerator(std::move(*gen));
+  if (auto s = jit->AddObject(runtime_object, "halide_runtime"); !s.ok()) return s;
+  return jit;
+}
+
+Jit::~Jit() {
+  if (!impl_ || !impl_->lljit) return;
+  if (auto fn = Lookup("halide_shutdown_thread_pool"); fn.ok())
+    reinterpret_cast<void (*)()>(*fn)();
+}
+
+absl::Status Jit::AddObject(const std::string& bytes, const std::string& name) {
+  auto buf = llvm::MemoryBuffer::getMemBufferCopy(bytes, name);
+  return FromLlvm(impl_->lljit->addObjectFile(std::move(buf)), "loading object " + name);
+}
+
+absl::StatusOr<void*> Jit::Lookup(const std::string& symbol) {
+  auto sym = impl_->lljit->lookup(symbol);
+  if (!sym) return FromLlvm(sym.takeError(), "looking up " + symbol);
+  return reinterpret_cast<void*>(sym->getAddress());
+}
+
+absl::Status Jit::SetThreads(int n) {
+  if (n <= 0) return absl::OkStatus();
+  auto fn = Lookup("halide_set_num_threads");
+  if (!fn.ok()) return fn.status();
+  reinterpret_cast<int (*)(int)>(*fn)(n);
+  return absl::OkStatus();
+}
+
+}  // namespace gptc::codegen

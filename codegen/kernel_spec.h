@@ -1,0 +1,28 @@
+// KernelSpec: everything that determines one kernel's code: the op, its attributes and the
+// types of its operands and results. Nodes with equal specs share one compiled kernel (the
+// layers of a GPT repeat the same shapes). No Halide or LLVM here.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace gptc::codegen {
+
+struct KernelSpec {
+  ir::Op op;
+  ir::Attrs attrs;
+  std::vector<ir::TensorType> inputs;
+  std::vector<ir::TensorType> outputs;
+
+  static KernelSpec FromNode(const ir::Graph& g, const ir::Node& n);
+  // A one-line description, e.g. `matmul(f32[4,32,32], f32[96,32]) -> f32[4,32,96] transpose_b=true`;
+  // it is the key of the kernel (together with the schedule version and target).
+  std::string Describe() const;
+};
+
+// Ops that need no kernel: their result is a view of an operand's memory.
+bool IsAlias(ir::Op op);
+
+}  // namespace gptc::codegen

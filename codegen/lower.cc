@@ -1,0 +1,113 @@
+#include "codegen/lower.h"
+
+#include "absl/strings/str_cat.h"
+#include "ir/literal.h"
+
+namespace gptc::codegen::lower {
+
+using namespace Halide;
+
+Type Ctx::type_of(const ir::TensorType& t) const {
+  return t.dtype == ir::DType::kF32 ? Float(32) : Int(32);
+}
+
+namespace {
+
+// Rank-0 tensors are seen as [1]: Halide handles zero-dimensional buffers, but one shape
+// rule for every kernel keeps the executable simpler.
+ir::Shape NonScalar(const ir::Shape& s) { return s.empty() ? ir::Shape{1} : s; }
+
+}  // namespace
+
+ImageParam Ctx::Input(int i, const ir::Shape& view_in) {
+  const ir::Shape view = NonScalar(view_in);
+  ImageParam p(type_of(spec.inputs[i]), static_cast<int>(view.size()), absl::StrCat("in", i));
+  const std::vector<int64_t> strides = ir::Strides(view);
+  const int rank = static_cast<int>(view.size());
+  for (int d = 0; d < rank; ++d) {
+    const int axis = rank - 1 - d;
+    p.dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
+  }
+  params.push_back(p);
+  views.resize(std::max<size_t>(views.size(), i + 1));
+  views[i] = view;
+  return p;
+}
+
+void Ctx::Output(Func f, const ir::Shape& view_in) {
+  const ir::Shape view = NonScalar(view_in);
+  const std::vector<int64_t> strides = ir::Strides(view);
+  const int rank = static_cast<int>(view.size());
+  for (int d = 0; d < rank; ++d) {
+    const int axis = rank - 1 - d;
+    f.output_buffer().dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
+  }
+  outputs.push_back(f);
+  if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());  // inputs come first
+  views.push_back(view);
+}
+
+Expr At(const ImageParam& p, std::vector<Expr> rowmajor) {
+  std::vector<Expr> halide(rowmajor.rbegin(), rowmajor.rend());
+  return p(halide);
+}
+
+void ScheduleFlat(Func f, Var x, int64_t n, int vec) {
+  if (n >= (1 << 15)) {
+    Var xo("xo"), xi("xi");
+    const int64_t chunk = std::max<int64_t>(vec * 512, (n / 16 + vec - 1) / vec * vec);
+    f.split(x, xo, xi, static_cast<int>(std::min(chunk, n)), TailStrategy::ShiftInwards)
+        .parallel(xo)
+        .vectorize(xi, vec, TailStrategy::ShiftInwards);
+  } else if (n >= vec) {
+    f.vectorize(x, vec, TailStrategy::ShiftInwards);
+  }
+}
+
+void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec, Var* row_inner) {
+  // About 16 tasks (8 per core here), each a block of whole rows.
+  const int64_t per_task = std::max<int64_t>(1, rows / 16);
+  Var ro("ro"), ri("ri");
+  if (rows >= 2 * per_task && rows > 1) {
+    f.split(row, ro, ri, static_cast<int>(per_task), TailStrategy::GuardWithIf).parallel(ro);
+    *row_inner = ri;
+  } else {
+    *row_inner = row;
+  }
+  if (cols >= vec) f.vectorize(col, vec, TailStrategy::GuardWithIf);
+}
+
+absl::Status Lower(Ctx& c) {
+  using ir::Op;
+  const Op op = c.spec.op;
+  if (ir::HasTrait(op, ir::kElementwise) || op == Op::kConstant) return Elementwise(c);
+  switch (op) {
+    case Op::kMatMul:
+      return MatMul(c);
+    case Op::kTranspose:
+    case Op::kSlice:
+    case Op::kConcat:
+    case Op::kBroadcast:
+    case Op::kExpand:
+      return Layout(c);
+    case Op::kSum:
+    case Op::kMean:
+    case Op::kMax:
+      return Reduce(c);
+    case Op::kEmbedding:
+    case Op::kEmbeddingGrad:
+      return Embedding(c);
+    case Op::kLayerNorm:
+    case Op::kLayerNormGrad:
+      return Norm(c);
+    case Op::kSoftmax:
+    case Op::kSoftmaxGrad:
+    case Op::kSoftmaxXent:
+    case Op::kSoftmaxXentGrad:
+      return Softmax(c);
+    default:
+      return absl::UnimplementedError(absl::StrCat("codegen: no lowering for op '", ir::OpName(op), "'"));
+  }
+}
+
+}  // namespace gptc::codegen::lower

@@ -1,0 +1,52 @@
+// Lowering of one kernel to a Halide pipeline with a CPU schedule. Internal to codegen/:
+// it includes Halide.h, which only codegen .cc files may include (see DESIGN.md).
+//
+// Halide numbers dimensions innermost first; the IR's shapes are row-major (outermost first).
+// `Ctx::Input` and `Ctx::Output` take row-major "views" of the operands (a kernel may see an
+// operand flattened, e.g. elementwise kernels see every operand as 1-D) and fix every
+// dimension's min, extent and stride, so Halide compiles for the exact static shapes.
+#pragma once
+
+#include <Halide.h>
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "codegen/kernel_spec.h"
+
+namespace gptc::codegen::lower {
+
+struct Ctx {
+  const KernelSpec& spec;
+  Halide::Target target;
+  int vec;  // natural vector width for f32
+
+  std::vector<Halide::ImageParam> params;
+  std::vector<ir::Shape> views;  // inputs then outputs
+  std::vector<Halide::Func> outputs;
+
+  Halide::ImageParam Input(int i, const ir::Shape& view);
+  void Output(Halide::Func f, const ir::Shape& view);
+  Halide::Type type_of(const ir::TensorType& t) const;
+};
+
+// Indexes a parameter with row-major coordinates.
+Halide::Expr At(const Halide::ImageParam& p, std::vector<Halide::Expr> rowmajor);
+// Splits a flat 1-D loop into parallel chunks and vectorises it.
+void ScheduleFlat(Halide::Func f, Halide::Var x, int64_t n, int vec);
+// Parallel over rows (split so that each task has some work), vectorised over columns.
+void ScheduleRows(Halide::Func f, Halide::Var col, Halide::Var row, int64_t cols, int64_t rows,
+                  int vec, Halide::Var* row_inner);
+
+absl::Status Elementwise(Ctx& c);
+absl::Status MatMul(Ctx& c);
+absl::Status Layout(Ctx& c);      // transpose, slice, concat, broadcast, expand
+absl::Status Reduce(Ctx& c);      // sum, mean, max over one axis
+absl::Status Embedding(Ctx& c);   // embedding and embedding_grad
+absl::Status Norm(Ctx& c);        // layernorm and layernorm_grad
+absl::Status Softmax(Ctx& c);     // softmax, softmax_grad, softmax_xent, softmax_xent_grad
+
+// Dispatches on the op. Fills c.params, c.views and c.outputs.
+absl::Status Lower(Ctx& c);
+
+}  // namespace gptc::codegen::lower

@@ -1,0 +1,162 @@
+// Data movement (transpose, slice, concat, broadcast, expand), reductions over one axis, and
+// the embedding lookup with its scatter-add gradient.
+#include "absl/strings/str_cat.h"
+#include "codegen/lower.h"
+#include "ir/literal.h"
+
+namespace gptc::codegen::lower {
+
+using namespace Halide;
+
+namespace {
+
+std::vector<Var> MakeVars(int n) {
+  std::vector<Var> v;
+  for (int i = 0; i < n; ++i) v.push_back(Var(absl::StrCat("v", i)));
+  return v;
+}
+
+// Row-major variable list for a rank-n output (vars[0] is the outermost axis).
+std::vector<Expr> RowMajor(const std::vector<Var>& v) { return std::vector<Expr>(v.begin(), v.end()); }
+// The same variables in Halide's order (innermost first), for the left-hand side.
+std::vector<Var> Rev(const std::vector<Var>& v) { return std::vector<Var>(v.rbegin(), v.rend()); }
+
+// Vectorises the innermost axis when wide enough and parallelises the outermost when the
+// output is large.
+void ScheduleCopy(Func f, const std::vector<Var>& v, const ir::Shape& shape, int vec) {
+  const int rank = static_cast<int>(shape.size());
+  if (shape.back() >= vec) f.vectorize(v[rank - 1], vec, TailStrategy::ShiftInwards);
+  if (rank > 1 && ir::NumElements(shape) >= (1 << 14)) f.parallel(v[0]);
+}
+
+// Views x as (outer, len, inner) around `axis`.
+ir::Shape Around(const ir::Shape& s, int64_t axis) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= s[i];
+  for (size_t i = axis + 1; i < s.size(); ++i) inner *= s[i];
+  return {outer, s[axis], inner};
+}
+
+}  // namespace
+
+absl::Status Layout(Ctx& c) {
+  using ir::Op;
+  const ir::Shape& os = c.spec.outputs[0].shape;
+  const int rank = static_cast<int>(os.size());
+  Func out("out");
+  std::vector<Var> v = MakeVars(rank);
+  ir::Shape out_view = os;
+  switch (c.spec.op) {
+    case Op::kTranspose: {
+      ImageParam x = c.Input(0, c.spec.inputs[0].shape);
+      const std::vector<int64_t> perm = *c.spec.attrs.GetInts("perm");
+      std::vector<Expr> idx(rank);
+      for (int q = 0; q < rank; ++q) idx[perm[q]] = v[q];  // out axis q reads input axis perm[q]
+      out(Rev(v)) = At(x, idx);
+      break;
+    }
+    case Op::kSlice: {
+      ImageParam x = c.Input(0, c.spec.inputs[0].shape);
+      const int64_t axis = *c.spec.attrs.GetInt("axis"), start = *c.spec.attrs.GetInt("start");
+      std::vector<Expr> idx = RowMajor(v);
+      idx[axis] = idx[axis] + static_cast<int>(start);
+      out(Rev(v)) = At(x, idx);
+      break;
+    }
+    case Op::kConcat: {
+      const int64_t axis = *c.spec.attrs.GetInt("axis");
+      Expr e;
+      int64_t offset = 0;
+      std::vector<std::pair<Expr, Expr>> parts;
+      for (size_t p = 0; p < c.spec.inputs.size(); ++p) {
+        ImageParam x = c.Input(static_cast<int>(p), c.spec.inputs[p].shape);
+        const int64_t len = c.spec.inputs[p].shape[axis];
+        std::vector<Expr> idx = RowMajor(v);
+        idx[axis] = clamp(idx[axis] - static_cast<int>(offset), 0, static_cast<int>(len - 1));
+        parts.push_back({v[axis] < static_cast<int>(offset + len), At(x, idx)});
+        offset += len;
+      }
+      e = parts.back().second;
+      for (int p = static_cast<int>(parts.size()) - 2; p >= 0; --p) e = select(parts[p].first, parts[p].second, e);
+      out(Rev(v)) = e;
+      break;
+    }
+    case Op::kBroadcast: {  // out [lead, n] repeats in [n]
+      const int64_t n = std::max<int64_t>(1, c.spec.inputs[0].num_elements());
+      const int64_t lead = ir::NumElements(os) / n;
+      ImageParam x = c.Input(0, {n});
+      v = MakeVars(2);
+      out(v[1], v[0]) = x(v[1]);
+      out_view = {lead, n};
+      break;
+    }
+    case Op::kExpand: {  // in [outer, inner] -> out [outer, size, inner]
+      const int64_t axis = *c.spec.attrs.GetInt("axis"), size = *c.spec.attrs.GetInt("size");
+      out_view = Around(os, axis);
+      ImageParam x = c.Input(0, {out_view[0], out_view[2]});
+      v = MakeVars(3);
+      out(v[2], v[1], v[0]) = x(v[2], v[0]);
+      (void)size;
+      break;
+    }
+    default:
+      return absl::UnimplementedError("codegen: not a layout op");
+  }
+  ScheduleCopy(out, v, out_view, c.vec);
+  c.Output(out, out_view);
+  return absl::OkStatus();
+}
+
+absl::Status Reduce(Ctx& c) {
+  const int64_t axis = *c.spec.attrs.GetInt("axis");
+  const ir::Shape view = Around(c.spec.inputs[0].shape, axis);  // (outer, len, inner)
+  ImageParam x = c.Input(0, view);
+  Var i("i"), o("o");
+  RDom r(0, static_cast<int>(view[1]), "r");
+  Func out("out");
+  switch (c.spec.op) {
+    case ir::Op::kSum: out(i, o) = sum(x(i, r, o)); break;
+    case ir::Op::kMean: out(i, o) = sum(x(i, r, o)) / static_cast<float>(view[1]); break;
+    case ir::Op::kMax: out(i, o) = maximum(x(i, r, o)); break;
+    default: return absl::UnimplementedError("codegen: not a reduction");
+  }
+  if (view[2] >= c.vec) out.vectorize(i, c.vec, TailStrategy::ShiftInwards);
+  if (view[0] > 1 && ir::NumElements(view) >= (1 << 14)) out.parallel(o);
+  c.Output(out, {view[0], view[2]});
+  return absl::OkStatus();
+}
+
+absl::Status Embedding(Ctx& c) {
+  Var ch("c"), t("t");
+  Func out("out");
+  if (c.spec.op == ir::Op::kEmbedding) {  // out[t, c] = table[ids[t], c]
+    const int64_t v = c.spec.inputs[0].shape[0], ch_n = c.spec.inputs[0].shape[1];
+    const int64_t n = std::max<int64_t>(1, c.spec.inputs[1].num_elements());
+    ImageParam table = c.Input(0, {v, ch_n});
+    ImageParam ids = c.Input(1, {n});
+    // Ids are checked on the host before a step; the clamp only keeps a bad id in bounds.
+    out(ch, t) = table(ch, clamp(ids(t), 0, static_cast<int>(v - 1)));
+    Var ti;
+    ScheduleRows(out, ch, t, ch_n, n, c.vec, &ti);
+    c.Output(out, {n, ch_n});
+    return absl::OkStatus();
+  }
+  // embedding_grad: dtable[v, c] = sum over t with ids[t] == v of dy[t, c] (scatter-add).
+  const int64_t rows = c.spec.outputs[0].shape[0], ch_n = c.spec.outputs[0].shape[1];
+  const int64_t n = std::max<int64_t>(1, c.spec.inputs[0].num_elements());
+  ImageParam ids = c.Input(0, {n});
+  ImageParam dy = c.Input(1, {n, ch_n});
+  RDom r(0, static_cast<int>(n), "r");
+  out(ch, t) = 0.0f;
+  out(ch, clamp(ids(r), 0, static_cast<int>(rows - 1))) += dy(ch, r);
+  if (ch_n >= c.vec) {
+    // Column blocks are independent, so they run in parallel without write races.
+    Var co("co"), ci("ci");
+    out.update().split(ch, co, ci, c.vec, TailStrategy::GuardWithIf).reorder(ci, r, co).parallel(co).vectorize(ci);
+    out.vectorize(ch, c.vec, TailStrategy::GuardWithIf);
+  }
+  c.Output(out, {rows, ch_n});
+  return absl::OkStatus();
+}
+
+}  // namespace gptc::codegen::lower

@@ -1,0 +1,49 @@
+// Executable: a graph compiled to a list of kernel calls over preallocated buffers.
+//
+// Every value gets its own 64-byte aligned buffer (memory planning will replace this with
+// one arena); reshapes are views of their operand's buffer; declarations of params and state
+// live in a shared StateStore. Each kernel's halide_buffer_t descriptors are built once, so a
+// step allocates nothing: Run() refreshes the host pointers, calls the kernels in order,
+// copies the outputs out, then applies the graph's updates by swapping buffers with the store.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "codegen/kernel_compiler.h"
+#include "ir/graph.h"
+#include "ir/literal.h"
+#include "runtime/state_store.h"
+
+namespace gptc {
+
+class Executable {
+ public:
+  // Compiles (or fetches) a kernel for every node. Params and state are declared in `store`
+  // (zero if new).
+  static absl::StatusOr<std::unique_ptr<Executable>> Create(const ir::Graph& g,
+                                                            codegen::KernelCompiler& compiler,
+                                                            StateStore& store);
+  ~Executable();
+
+  // Copies an input's value in. Integer inputs used as ids or targets are range-checked here
+  // (the kernels only clamp), so a bad token is an error naming the input and position.
+  absl::Status SetInput(const std::string& name, const ir::Literal& value);
+  // Runs one step; returns the graph's outputs.
+  absl::StatusOr<std::vector<ir::Literal>> Run();
+  // A value's current contents (for tests: any value, after Run()).
+  absl::StatusOr<ir::Literal> Read(const std::string& name) const;
+
+  const ir::Graph& graph() const { return graph_; }
+  int num_kernel_calls() const;
+
+ private:
+  Executable() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  ir::Graph graph_;
+};
+
+}  // namespace gptc

@@ -1,0 +1,75 @@
+#include "runtime/state_store.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "ir/check.h"
+
+namespace gptc {
+
+AlignedBuffer::AlignedBuffer(size_t bytes) : bytes_(bytes) {
+  const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+  data_ = std::aligned_alloc(64, rounded);
+  GPTC_CHECK(data_ != nullptr) << "out of memory allocating " << rounded << " bytes";
+  std::memset(data_, 0, rounded);
+}
+
+AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+
+void LiteralToHost(const ir::Literal& lit, void* dst) {
+  if (lit.type.dtype == ir::DType::kF32) {
+    float* d = static_cast<float*>(dst);
+    for (int64_t i = 0; i < lit.size(); ++i) d[i] = static_cast<float>(lit.data[i]);
+  } else {
+    int32_t* d = static_cast<int32_t*>(dst);
+    for (int64_t i = 0; i < lit.size(); ++i) d[i] = static_cast<int32_t>(lit.data[i]);
+  }
+}
+
+ir::Literal HostToLiteral(const ir::TensorType& type, const void* src) {
+  ir::Literal lit(type);
+  if (type.dtype == ir::DType::kF32) {
+    const float* s = static_cast<const float*>(src);
+    for (int64_t i = 0; i < lit.size(); ++i) lit.data[i] = s[i];
+  } else {
+    const int32_t* s = static_cast<const int32_t*>(src);
+    for (int64_t i = 0; i < lit.size(); ++i) lit.data[i] = s[i];
+  }
+  return lit;
+}
+
+absl::Status StateStore::Declare(const std::string& name, const ir::TensorType& type) {
+  auto it = entries_.find(name);
+  if (it != entries_.end()) {
+    if (it->second.type != type)
+      return absl::InvalidArgumentError(absl::StrCat("state %", name, " is ", ir::TypeToString(it->second.type),
+                                                     ", not ", ir::TypeToString(type)));
+    return absl::OkStatus();
+  }
+  entries_.emplace(name, Entry{type, AlignedBuffer(4 * std::max<int64_t>(1, type.num_elements()))});
+  return absl::OkStatus();
+}
+
+absl::Status StateStore::Set(const std::string& name, const ir::Literal& value) {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return absl::NotFoundError(absl::StrCat("no state named %", name));
+  if (it->second.type != value.type)
+    return absl::InvalidArgumentError(absl::StrCat("state %", name, " is ", ir::TypeToString(it->second.type),
+                                                   ", given ", ir::TypeToString(value.type)));
+  LiteralToHost(value, it->second.buffer.data());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ir::Literal> StateStore::Get(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return absl::NotFoundError(absl::StrCat("no state named %", name));
+  return HostToLiteral(it->second.type, it->second.buffer.data());
+}
+
+StateStore::Entry* StateStore::Find(const std::string& name) {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+}  // namespace gptc

@@ -1,0 +1,123 @@
+// Every kernel against the interpreter on random inputs, including sizes that are not
+// multiples of the vector width or the GEMM tile. Tolerance, relative to max(1, max|want|)
+// per value: 1e-5 for elementwise and data movement, 1e-4 for reductions and GEMM (their
+// float32 sums run in a different order than the interpreter's float64 ones).
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "ir/verifier.h"
+#include "tests/jit_test_util.h"
+#include "runtime/executable.h"
+#include "tests/test_graphs.h"
+
+namespace gptc {
+namespace {
+
+ir::Graph Parse(const std::string& text) {
+  auto g = ir::ParseGraph(text);
+  EXPECT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  return *g;
+}
+
+void ExpectClose(const ir::Graph& g, double tol, int64_t int_limit = 5, bool positive = false) {
+  testing::Mismatch m = testing::CompareWithInterpreter(g, testing::RandomArgs(g, 11, int_limit, positive));
+  EXPECT_LE(m.worst_rel, tol) << "worst at " << m.where;
+}
+
+TEST(JitKernels, EveryOpOfTheAllOpsGraph) { ExpectClose(testing::AllOpsGraph(), 1e-4, /*int_limit=*/2); }
+
+TEST(JitKernels, ElementwiseOddSizes) {
+  for (int n : {1, 7, 1001, 40000}) {
+    SCOPED_TRACE(n);
+    const std::string t = "f32[" + std::to_string(n) + "]";
+    ExpectClose(Parse("graph g(%a: " + t + ", %b: " + t + ") {\n"
+                      "  %c = " + t + " mul(%a, %b)\n  %d = " + t + " gelu(%c)\n"
+                      "  %e = " + t + " gelu_grad(%d, %a)\n  %f = " + t + " div(%e, %b)\n"
+                      "  %g = " + t + " minimum(%f, %a)\n  %h = " + t + " tanh(%g)\n"
+                      "  %i = " + t + " scale(%h) factor=0.3\n  %j = " + t + " sqrt(%b)\n"
+                      "  %k = " + t + " log(%j)\n  %l = " + t + " exp(%k)\n  %m = " + t + " step(%i)\n"
+                      "  %n = " + t + " sub(%l, %m)\n  %o = " + t + " neg(%n)\n"
+                      "  return %o\n}"),
+                1e-5, 5, /*positive=*/true);
+  }
+}
+
+TEST(JitKernels, MatMulFormsAndOddShapes) {
+  struct Case {
+    const char* a;
+    const char* b;
+    const char* c;
+    const char* attrs;
+  } cases[] = {
+      {"f32[37,29]", "f32[29,19]", "f32[37,19]", ""},
+      {"f32[3,37,29]", "f32[19,29]", "f32[3,37,19]", "transpose_b=true"},
+      {"f32[29,37]", "f32[29,19]", "f32[37,19]", "transpose_a=true"},
+      {"f32[5,7,13]", "f32[5,11,7]", "f32[5,13,11]", "transpose_a=true transpose_b=true"},
+      {"f32[4,2,5,3]", "f32[4,2,3,17]", "f32[4,2,5,17]", ""},
+      {"f32[2,64,128]", "f32[384,128]", "f32[2,64,384]", "transpose_b=true"},
+      {"f32[768,128]", "f32[768,512]", "f32[128,512]", "transpose_a=true"},
+      {"f32[1,1]", "f32[1,3]", "f32[1,3]", ""},
+      {"f32[3,5,7]", "f32[7,2]", "f32[3,5,2]", ""},
+      {"f32[3,7,5]", "f32[7,6]", "f32[3,5,6]", "transpose_a=true"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.a) + " x " + c.b + " " + c.attrs);
+    ExpectClose(Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ") {\n  %c = " + c.c +
+                      " matmul(%a, %b) " + c.attrs + "\n  return %c\n}"),
+                1e-4);
+  }
+}
+
+TEST(JitKernels, NormalisationSoftmaxAndLossOddShapes) {
+  ExpectClose(Parse("graph g(%x: f32[7,37], %w: f32[37], %b: f32[37], %dy: f32[7,37]) {\n"
+                    "  %y = f32[7,37] layernorm(%x, %w, %b) eps=1e-05\n"
+                    "  %dx, %dw, %db = f32[7,37], f32[37], f32[37] layernorm_grad(%x, %w, %dy) eps=1e-05\n"
+                    "  return %y, %dx, %dw, %db\n}"),
+              1e-4);
+  ExpectClose(Parse("graph g(%x: f32[2,3,13,13], %dy: f32[2,3,13,13], %z: f32[5,21]) {\n"
+                    "  %y = f32[2,3,13,13] softmax(%x) causal=true\n"
+                    "  %dx = f32[2,3,13,13] softmax_grad(%y, %dy)\n"
+                    "  %p = f32[5,21] softmax(%z)\n  %q = f32[3,21] slice(%p) axis=0 start=1 end=4\n"
+                    "  return %y, %dx, %q\n}"),
+              1e-4);
+}
+
+TEST(JitKernels, CrossEntropyAndItsGradient) {
+  ExpectClose(Parse("graph g(%l: f32[3,5,11], %t: i32[3,5], %d: f32[]) {\n"
+                    "  %loss = f32[] softmax_xent(%l, %t)\n"
+                    "  %dl = f32[3,5,11] softmax_xent_grad(%l, %t, %d)\n  return %loss, %dl\n}"),
+              1e-4);
+}
+
+TEST(JitKernels, LayoutReductionsAndEmbeddingOddShapes) {
+  ExpectClose(Parse("graph g(%x: f32[3,5,2,9], %v: f32[9], %ids: i32[4,7], %tab: f32[5,37], %dy: f32[4,7,37]) {\n"
+                    "  %t = f32[3,2,5,9] transpose(%x) perm=[0,2,1,3]\n"
+                    "  %u = f32[9,3,5,2] transpose(%x) perm=[3,0,1,2]\n"
+                    "  %s = f32[3,5,2,4] slice(%x) axis=3 start=2 end=6\n"
+                    "  %c = f32[3,5,2,13] concat(%x, %s) axis=3\n"
+                    "  %b = f32[6,9] broadcast(%v) shape=[6,9]\n"
+                    "  %e = f32[3,4,5,2,9] expand(%x) axis=1 size=4\n"
+                    "  %s0 = f32[5,2,9] sum(%x) axis=0\n  %s3 = f32[3,5,2] mean(%x) axis=3\n"
+                    "  %m1 = f32[3,2,9] max(%x) axis=1\n"
+                    "  %emb = f32[4,7,37] embedding(%tab, %ids)\n"
+                    "  %dt = f32[5,37] embedding_grad(%ids, %dy) rows=5\n"
+                    "  %r = f32[3,5,18] reshape(%x) shape=[3,5,18]\n"
+                    "  %rr = f32[3,5,18] scale(%r) factor=2.0\n"
+                    "  return %t, %u, %c, %b, %e, %s0, %s3, %m1, %emb, %dt, %rr\n}"),
+              1e-5);
+}
+
+TEST(JitKernels, BadTokenIdsAreRejectedBeforeRunning) {
+  ir::Graph g = Parse("graph g(%tab: f32[5,3] param, %ids: i32[2]) {\n"
+                      "  %e = f32[2,3] embedding(%tab, %ids)\n  return %e\n}");
+  StateStore store;
+  auto ex = Executable::Create(g, testing::SharedCompiler(), store);
+  ASSERT_TRUE(ex.ok()) << ex.status();
+  EXPECT_EQ((*ex)->SetInput("ids", ir::Literal(ir::I32({2}), {1, 5})).message(),
+            "input %ids: id 5 at flat position 1 is outside [0,5)");
+  EXPECT_EQ((*ex)->SetInput("nope", ir::Literal(ir::I32({2}), {1, 2})).message(),
+            "graph g has no input %nope");
+}
+
+}  // namespace
+}  // namespace gptc
