@@ -45,7 +45,7 @@ class KernelCompiler {
   const CompilerStats& stats() const { return stats_; }
   const std::string& target() const { return target_; }
   // Bump when a schedule or lowering changes: it is part of every cache key.
-  static constexpr const char* kScheduleVersion = "1";
+  static constexpr const char* kScheduleVersion = "4";
 
  private:
   KernelCompiler() = default;

@@ -12,7 +12,7 @@ namespace {
 
 std::vector<Var> MakeVars(int n) {
   std::vector<Var> v;
-  for (int i = 0; i < n; ++i) v.push_back(Var(absl::StrCat("v", i)));
+  for (int i = 0; i < n; ++i) v.push_back(Var(absl::StrCat("axis", i)));  // not "vN": Halide names its own Vars so
   return v;
 }
 
@@ -21,12 +21,16 @@ std::vector<Expr> RowMajor(const std::vector<Var>& v) { return std::vector<Expr>
 // The same variables in Halide's order (innermost first), for the left-hand side.
 std::vector<Var> Rev(const std::vector<Var>& v) { return std::vector<Var>(v.rbegin(), v.rend()); }
 
-// Vectorises the innermost axis when wide enough and parallelises the outermost when the
-// output is large.
+// Vectorises the innermost axis when wide enough and, for large outputs, runs blocks of the
+// outermost axis in parallel (about 16 tasks: one task per index would drown in overhead).
 void ScheduleCopy(Func f, const std::vector<Var>& v, const ir::Shape& shape, int vec) {
   const int rank = static_cast<int>(shape.size());
   if (shape.back() >= vec) f.vectorize(v[rank - 1], vec, TailStrategy::ShiftInwards);
-  if (rank > 1 && ir::NumElements(shape) >= (1 << 14)) f.parallel(v[0]);
+  if (rank > 1 && ir::NumElements(shape) >= (1 << 14)) {
+    const int64_t per_task = std::max<int64_t>(1, shape[0] / 16);
+    Var o("outer_block"), i("outer_in");
+    f.split(v[0], o, i, static_cast<int>(per_task), TailStrategy::GuardWithIf).parallel(o);
+  }
 }
 
 // Views x as (outer, len, inner) around `axis`.
@@ -85,6 +89,13 @@ absl::Status Layout(Ctx& c) {
       const int64_t n = std::max<int64_t>(1, c.spec.inputs[0].num_elements());
       const int64_t lead = ir::NumElements(os) / n;
       ImageParam x = c.Input(0, {n});
+      if (n < c.vec) {  // narrow rows (a scalar, say): one flat loop instead of many short rows
+        Var flat("flat");
+        out(flat) = x(flat % static_cast<int>(n));
+        ScheduleFlat(out, flat, lead * n, c.vec);
+        c.Output(out, {lead * n});
+        return absl::OkStatus();
+      }
       v = MakeVars(2);
       out(v[1], v[0]) = x(v[1]);
       out_view = {lead, n};

@@ -1,8 +1,8 @@
 // Batched GEMM with a register-tiled micro-kernel (after Halide's apps/linear_algebra and the
 // measurements in DESIGN.md): the output is cut into TN x TM tiles (TN columns = 1-2 vectors,
 // TM rows), each tile's accumulators stay in registers across the whole reduction, the B row
-// is a vector load and the A element a broadcast. Transposed operands are copied into the
-// layout the micro-kernel wants once per call (compute_root), so all three forms share it.
+// is a vector load and the A element a broadcast. A transposed B is copied into the layout
+// the micro-kernel wants once per call (compute_root), so all forms share the micro-kernel.
 #include "codegen/lower.h"
 
 namespace gptc::codegen::lower {
@@ -61,7 +61,8 @@ absl::Status MatMul(Ctx& c) {
   } else {
     out.parallel(io);
   }
-  if (ta) a_op.compute_root().vectorize(kk, vec, TailStrategy::GuardWithIf).parallel(b);
+  // A transposed needs no copy: the micro-kernel reads one A element per row of the tile,
+  // and for A^T those TM elements are adjacent in memory.
   if (tb) b_op.compute_root().vectorize(j, vec, TailStrategy::GuardWithIf).parallel(b);
   c.Output(out, {batch, m, n});
   return absl::OkStatus();

@@ -3,6 +3,7 @@
 #include <HalideRuntime.h>
 #include <xmmintrin.h>
 
+#include <chrono>
 #include <cstring>
 #include <deque>
 
@@ -28,6 +29,9 @@ struct Executable::Impl {
     std::vector<void*> argv;
   };
   std::vector<Call> calls;
+  bool profiling = false;
+  std::vector<double> seconds;  // per call
+  int64_t runs = 0;
   absl::flat_hash_map<ir::ValueId, int64_t> id_limit;  // i32 input -> exclusive upper bound
 
   void* Host(ir::ValueId v) const {
@@ -148,8 +152,13 @@ absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
   // copy the MXCSR of the thread that starts them.
   _mm_setcsr(_mm_getcsr() | 0x8040);
   for (auto& [hb, v] : im.bound) hb->host = static_cast<uint8_t*>(im.Host(v));
-  for (Impl::Call& c : im.calls) {
+  if (im.profiling) ++im.runs;
+  for (size_t ci = 0; ci < im.calls.size(); ++ci) {
+    Impl::Call& c = im.calls[ci];
+    const auto start = im.profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     const int rc = c.kernel->fn(c.argv.data());
+    if (im.profiling)
+      im.seconds[ci] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (rc != 0)
       return absl::InternalError(absl::StrCat("kernel ", c.kernel->name, " failed (Halide error ", rc,
                                               ") in: ", ir::PrintNode(graph_, c.node)));
@@ -169,6 +178,20 @@ absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
       moved.emplace(src, dst);
     }
   }
+  return out;
+}
+
+void Executable::EnableProfiling(bool on) {
+  impl_->profiling = on;
+  impl_->seconds.assign(impl_->calls.size(), 0.0);
+  impl_->runs = 0;
+}
+
+std::vector<Executable::KernelTime> Executable::Profile() const {
+  std::vector<KernelTime> out;
+  for (size_t i = 0; i < impl_->calls.size() && i < impl_->seconds.size(); ++i)
+    out.push_back({ir::PrintNode(graph_, impl_->calls[i].node), impl_->calls[i].kernel->name,
+                   impl_->seconds[i], impl_->runs});
   return out;
 }
 

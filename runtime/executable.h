@@ -36,6 +36,16 @@ class Executable {
   // A value's current contents (for tests: any value, after Run()).
   absl::StatusOr<ir::Literal> Read(const std::string& name) const;
 
+  // Per-kernel wall time, accumulated over Run() calls while enabled.
+  void EnableProfiling(bool on);
+  struct KernelTime {
+    std::string node;  // the node's IR line
+    std::string kernel;
+    double seconds = 0;
+    int64_t calls = 0;
+  };
+  std::vector<KernelTime> Profile() const;
+
   const ir::Graph& graph() const { return graph_; }
   int num_kernel_calls() const;
 

@@ -1,11 +1,13 @@
 // `gptc train`: trains a preset on a text with AdamW and nanoGPT's schedule, then prints a
 // sample.
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
 #include "runtime/data_path.h"
 #include "runtime/interp_backend.h"
+#include "runtime/jit_backend.h"
 #include "runtime/sampler.h"
 #include "runtime/trainer.h"
 #include "tools/commands.h"
@@ -16,7 +18,11 @@ namespace {
 
 void AddTrainFlags(FlagSet& f) {
   f.String("data", "", "training text (default: see README, 'Data')");
-  f.String("backend", "interp", "execution backend: interp");
+  f.String("backend", "jit", "execution backend: jit (compiled) or interp (reference interpreter)");
+  f.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
+  f.Bool("cache", true, "use the kernel object cache (--no-cache compiles everything)");
+  f.Int("threads", 0, "Halide thread pool size (0: all cores)");
+  f.Int("profile", 0, "jit: print the N kernels of the train step that took longest");
   f.Int("steps", 300, "optimiser steps");
   f.Double("lr", 1e-3, "peak learning rate");
   f.Double("min-lr", 1e-4, "learning rate at the end of the cosine decay");
@@ -36,6 +42,18 @@ void AddTrainFlags(FlagSet& f) {
   f.Int("top-k", 0, "sample from the k most likely tokens (0: all)");
 }
 
+void PrintProfile(const Executable& ex, int64_t top) {
+  std::vector<Executable::KernelTime> p = ex.Profile();
+  double total = 0;
+  for (const auto& k : p) total += k.seconds;
+  std::sort(p.begin(), p.end(), [](const auto& a, const auto& b) { return a.seconds > b.seconds; });
+  std::cout << absl::StrFormat("train step kernels: %d calls, %.2f ms per step in kernels\n", p.size(),
+                               p.empty() || p[0].calls == 0 ? 0.0 : 1e3 * total / p[0].calls);
+  for (int64_t i = 0; i < top && i < static_cast<int64_t>(p.size()); ++i)
+    std::cout << absl::StrFormat("  %6.3f ms %5.1f%%  %s\n", 1e3 * p[i].seconds / std::max<int64_t>(1, p[i].calls),
+                                 100 * p[i].seconds / total, p[i].node.substr(0, 150));
+}
+
 }  // namespace
 
 int RunTrain(const Args& args) {
@@ -47,9 +65,11 @@ int RunTrain(const Args& args) {
     std::cout << "usage: gptc train [flags]\nTrains a GPT and prints a sample.\n\n" << flags.Usage();
     return 0;
   }
-  if (flags.GetString("backend") != "interp")
-    return Fail(absl::InvalidArgumentError("--backend must be interp (the only backend so far), got '" +
-                                           flags.GetString("backend") + "'"), 2);
+  const std::string backend_name = flags.GetString("backend");
+  if (backend_name != "interp" && backend_name != "jit")
+    return Fail(absl::InvalidArgumentError("--backend must be jit or interp, got '" + backend_name + "'"), 2);
+  if (flags.GetInt("threads") < 0)
+    return Fail(absl::InvalidArgumentError("--threads must be >= 0"), 2);
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   auto data = LoadData(flags, &*cfg);
@@ -71,26 +91,48 @@ int RunTrain(const Args& args) {
   opts.log_interval = flags.GetInt("log-interval");
   opts.data_seed = flags.GetInt("data-seed");
 
+  std::cout << absl::StrFormat("config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n",
+                               cfg->name, cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size,
+                               cfg->batch_size, cfg->vocab, data->origin());
   const auto start = std::chrono::steady_clock::now();
-  auto backend = InterpBackend::Create(*cfg, flags.GetInt("seed"), adamw);
-  if (!backend.ok()) return Fail(backend.status());
-  const double build_secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::cout << absl::StrFormat(
-      "config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n"
-      "backend %s: train_step graph of %d nodes built in %.2f s\n",
-      cfg->name, cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size, cfg->batch_size,
-      cfg->vocab, data->origin(), (*backend)->name(), (*backend)->train_graph().num_nodes(), build_secs);
-  auto report = Train(**backend, *data, *cfg, opts, &std::cout);
+  std::unique_ptr<Backend> backend;
+  JitBackend* jit_backend = nullptr;
+  if (backend_name == "jit") {
+    codegen::CompilerOptions co;
+    co.cache_dir = !flags.GetBool("cache") ? "" : flags.IsSet("cache-dir") ? flags.GetString("cache-dir")
+                                                                            : codegen::ObjectCache::DefaultDir();
+    co.threads = static_cast<int>(flags.GetInt("threads"));
+    auto jit = JitBackend::Create(*cfg, flags.GetInt("seed"), adamw, co);
+    if (!jit.ok()) return Fail(jit.status());
+    const codegen::CompilerStats& s = (*jit)->compile_stats();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << absl::StrFormat(
+        "backend jit: compiled in %.2f s (%s): %d kernels compiled, %d from the cache, %d reused; "
+        "Halide runtime %s\n",
+        secs, s.compiled == 0 ? "warm" : "cold", s.compiled, s.cache_hits, s.reused,
+        s.runtime_from_cache ? "from the cache" : "compiled");
+    if (flags.GetInt("profile") > 0) (*jit)->train().EnableProfiling(true);
+    jit_backend = jit->get();
+    backend = *std::move(jit);
+  } else {
+    auto interp = InterpBackend::Create(*cfg, flags.GetInt("seed"), adamw);
+    if (!interp.ok()) return Fail(interp.status());
+    std::cout << absl::StrFormat("backend interp: train_step graph of %d nodes built in %.2f s\n",
+                                 (*interp)->train_graph().num_nodes(),
+                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    backend = *std::move(interp);
+  }
+  auto report = Train(*backend, *data, *cfg, opts, &std::cout);
   if (!report.ok()) return Fail(report.status());
   std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", opts.steps,
                                report->seconds, opts.steps ? 1e3 * report->seconds / opts.steps : 0.0);
+  if (jit_backend && flags.GetInt("profile") > 0) PrintProfile(jit_backend->train(), flags.GetInt("profile"));
   if (flags.GetInt("sample-tokens") > 0) {
     SampleOptions so;
     so.max_new_tokens = flags.GetInt("sample-tokens");
     so.temperature = flags.GetDouble("temperature");
     so.top_k = flags.GetInt("top-k");
-    auto text = SampleText(**backend, data->tokenizer(), cfg->block_size, so);
+    auto text = SampleText(*backend, data->tokenizer(), cfg->block_size, so);
     if (!text.ok()) return Fail(text.status());
     std::cout << "---- sample ----\n" << *text << "\n----------------\n";
   }

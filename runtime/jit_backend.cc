@@ -1,0 +1,57 @@
+#include "runtime/jit_backend.h"
+
+#include "frontend/nn/gpt.h"
+#include "ir/status_macros.h"
+#include "passes/train_graphs.h"
+
+namespace gptc {
+
+absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
+    const GptConfig& cfg, uint64_t seed, const passes::AdamWOptions& adamw,
+    const codegen::CompilerOptions& compiler) {
+  ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
+  ASSIGN_OR_RETURN(ir::Graph train, passes::BuildTrainStep(model.graph, adamw));
+  ASSIGN_OR_RETURN(ir::Graph eval, passes::BuildEvalStep(model.graph));
+  GptConfig one = cfg;  // sampling runs one sequence at a time
+  one.batch_size = 1;
+  ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
+  ASSIGN_OR_RETURN(ir::Graph sample, passes::SelectOutputs(single.graph, {"logits"}));
+
+  std::unique_ptr<JitBackend> b(new JitBackend());
+  ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));
+  ASSIGN_OR_RETURN(b->train_, Executable::Create(train, *b->compiler_, b->store_));
+  ASSIGN_OR_RETURN(b->eval_, Executable::Create(eval, *b->compiler_, b->store_));
+  ASSIGN_OR_RETURN(b->sample_, Executable::Create(sample, *b->compiler_, b->store_));
+  for (const auto& [name, lit] : InitParams(model.params, seed)) RETURN_IF_ERROR(b->store_.Set(name, lit));
+  return b;
+}
+
+int JitBackend::distinct_kernels() const {
+  const codegen::CompilerStats& s = compiler_->stats();
+  return s.compiled + s.cache_hits;
+}
+
+absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int64_t step) {
+  RETURN_IF_ERROR(train_->SetInput("tokens", batch.tokens));
+  RETURN_IF_ERROR(train_->SetInput("targets", batch.targets));
+  RETURN_IF_ERROR(train_->SetInput("lr", ir::Literal(ir::F32({}), {lr})));
+  RETURN_IF_ERROR(train_->SetInput("step", ir::Literal(ir::F32({}), {static_cast<double>(step)})));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, train_->Run());
+  return out[0].data[0];
+}
+
+absl::StatusOr<double> JitBackend::EvalLoss(const Batch& batch) {
+  RETURN_IF_ERROR(eval_->SetInput("tokens", batch.tokens));
+  RETURN_IF_ERROR(eval_->SetInput("targets", batch.targets));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, eval_->Run());
+  return out[0].data[0];
+}
+
+absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal& tokens, int64_t pos) {
+  RETURN_IF_ERROR(sample_->SetInput("tokens", tokens));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, sample_->Run());
+  const int64_t vocab = out[0].shape().back();
+  return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
+}
+
+}  // namespace gptc

@@ -1,0 +1,113 @@
+// The on-disk kernel cache: a stored object reads back; truncated, corrupted or mismatched
+// entries read as misses (and are rebuilt by the caller), never as objects; and end to end,
+// a second process compiles nothing and a corrupted entry is rebuilt.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "codegen/object_cache.h"
+#include "gtest/gtest.h"
+
+namespace gptc {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string FreshDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + name;
+  fs::remove_all(dir);
+  return dir;
+}
+
+TEST(ObjectCache, RoundTripAndCorruption) {
+  codegen::ObjectCache cache(FreshDir("cache_unit"));
+  ASSERT_TRUE(cache.enabled());
+  const std::string key = "matmul(f32[2,3], f32[3,4]) -> f32[2,4]|schedule=1";
+  EXPECT_FALSE(cache.Load(key).has_value());
+  cache.Store(key, std::string("\x7f" "ELF object bytes", 17));
+  ASSERT_TRUE(cache.Load(key).has_value());
+  EXPECT_EQ(*cache.Load(key), std::string("\x7f" "ELF object bytes", 17));
+  EXPECT_FALSE(cache.Load(key + "x").has_value());  // another key: a miss
+
+  const std::string path = cache.PathFor(key);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto rewrite = [&](const std::string& b) { std::ofstream(path, std::ios::binary | std::ios::trunc) << b; };
+  rewrite(bytes.substr(0, bytes.size() - 3));  // truncated
+  EXPECT_FALSE(cache.Load(key).has_value());
+  std::string flipped = bytes;
+  flipped.back() ^= 0x40;  // one bit of the object
+  rewrite(flipped);
+  EXPECT_FALSE(cache.Load(key).has_value());
+  rewrite("");  // empty file
+  EXPECT_FALSE(cache.Load(key).has_value());
+  cache.Store(key, "fresh");  // a miss is overwritten by the rebuilt object
+  EXPECT_EQ(*cache.Load(key), "fresh");
+}
+
+struct ProcessResult {
+  int code;
+  std::string out;
+};
+
+ProcessResult Train(const std::string& cache_dir, const std::string& extra = "") {
+  const std::string cmd = std::string(GPTC_BINARY) +
+                          " train --config=tiny --n-layer=1 --block-size=8 --batch-size=2 --steps=2"
+                          " --eval-batches=1 --sample-tokens=0 --cache-dir=" + cache_dir + " " + extra + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// "N kernels compiled, M from the cache" from gptc's compile line.
+std::pair<int, int> Counts(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex(R"((\d+) kernels compiled, (\d+) from the cache)"))) return {-1, -1};
+  return {std::stoi(m[1]), std::stoi(m[2])};
+}
+
+TEST(ObjectCache, SecondProcessCompilesNothingAndCorruptEntriesAreRebuilt) {
+  const std::string dir = FreshDir("cache_e2e");
+  ProcessResult cold = Train(dir);
+  ASSERT_EQ(cold.code, 0) << cold.out;
+  auto [compiled, hits] = Counts(cold.out);
+  EXPECT_GT(compiled, 10) << cold.out;
+  EXPECT_EQ(hits, 0);
+  EXPECT_NE(cold.out.find("Halide runtime compiled"), std::string::npos);
+
+  ProcessResult warm = Train(dir);
+  ASSERT_EQ(warm.code, 0) << warm.out;
+  EXPECT_EQ(Counts(warm.out), std::make_pair(0, compiled)) << warm.out;
+  EXPECT_NE(warm.out.find("(warm)"), std::string::npos);
+  EXPECT_NE(warm.out.find("Halide runtime from the cache"), std::string::npos);
+
+  // Truncate one kernel entry: exactly that kernel is compiled again, the run still works.
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(dir)) entries.push_back(e.path());
+  ASSERT_FALSE(entries.empty());
+  std::sort(entries.begin(), entries.end());
+  fs::resize_file(entries[entries.size() / 2], 100);
+  ProcessResult repaired = Train(dir);
+  ASSERT_EQ(repaired.code, 0) << repaired.out;
+  auto [c2, h2] = Counts(repaired.out);
+  // The damaged entry may have been the runtime's; then no kernel is recompiled.
+  EXPECT_EQ(c2 + h2, compiled);
+  EXPECT_LE(c2, 1);
+  EXPECT_EQ(Counts(Train(dir).out), std::make_pair(0, compiled));  // and it is whole again
+
+  ProcessResult bypass = Train(dir, "--no-cache");
+  EXPECT_EQ(Counts(bypass.out), std::make_pair(compiled, 0)) << bypass.out;
+}
+
+}  // namespace
+}  // namespace gptc
