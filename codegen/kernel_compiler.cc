@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <map>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,7 +22,7 @@ using Clock = std::chrono::steady_clock;
 
 Halide::Target KernelTarget() {
   Halide::Target t = Halide::get_host_target();
-  return t.with_feature(Halide::Target::NoRuntime);
+  return t.with_feature(Halide::Target::NoRuntime).with_feature(Halide::Target::NoAsserts);
 }
 
 std::string ReadAndRemove(const std::string& path) {
@@ -94,7 +96,13 @@ absl::StatusOr<const CompiledKernel*> KernelCompiler::Get(const KernelSpec& spec
       std::vector<Halide::Argument> args(ctx.params.begin(), ctx.params.end());
       Halide::Module module = pipeline.compile_to_module(args, kernel->name, target);
       const std::string path = TempPath(kernel->name);
-      module.compile({{Halide::OutputFileType::object, path}});
+      std::map<Halide::OutputFileType, std::string> outputs = {{Halide::OutputFileType::object, path}};
+      // GPTC_DUMP_KERNELS=DIR keeps each kernel's assembly and Halide statement listing.
+      if (const char* dump = std::getenv("GPTC_DUMP_KERNELS"); dump && *dump) {
+        outputs[Halide::OutputFileType::assembly] = absl::StrCat(dump, "/", kernel->name, ".s");
+        outputs[Halide::OutputFileType::stmt] = absl::StrCat(dump, "/", kernel->name, ".stmt");
+      }
+      module.compile(outputs);
       object = ReadAndRemove(path);
       cache_->Store(key, *object);
       ++stats_.compiled;

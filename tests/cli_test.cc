@@ -65,7 +65,7 @@ TEST(Cli, BadInputIsAClearError) {
     const char* message;
   } cases[] = {
       {"", 2, "usage: gptc <command> [flags]"},
-      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train eval version"},
+      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train bench eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
        "--block-size, --batch-size, --graph, --print-after, --dump-dir, --dot, --stats, --help"},

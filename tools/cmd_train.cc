@@ -23,21 +23,21 @@ void AddTrainFlags(FlagSet& f) {
   f.Bool("cache", true, "use the kernel object cache (--no-cache compiles everything)");
   f.Int("threads", 0, "Halide thread pool size (0: all cores)");
   f.Int("profile", 0, "jit: print the N kernels of the train step that took longest");
-  f.Int("steps", 300, "optimiser steps");
+  f.Int("steps", 2000, "optimiser steps");
   f.Double("lr", 1e-3, "peak learning rate");
   f.Double("min-lr", 1e-4, "learning rate at the end of the cosine decay");
-  f.Int("warmup", 20, "linear warmup steps");
+  f.Int("warmup", 100, "linear warmup steps");
   f.Int("decay-steps", 0, "step at which the decay reaches min-lr (0: --steps)");
   f.Double("beta1", 0.9, "AdamW beta1");
   f.Double("beta2", 0.99, "AdamW beta2");
   f.Double("weight-decay", 0.1, "AdamW decoupled weight decay (rank >= 2 parameters)");
   f.Double("grad-clip", 1.0, "global gradient-norm clip (0: off)");
-  f.Int("eval-interval", 100, "estimate train/val loss every this many steps");
-  f.Int("eval-batches", 10, "batches per loss estimate");
-  f.Int("log-interval", 10, "print a line every this many steps");
+  f.Int("eval-interval", 250, "estimate train/val loss every this many steps");
+  f.Int("eval-batches", 20, "batches per loss estimate");
+  f.Int("log-interval", 50, "print a line every this many steps");
   f.Int("seed", 1337, "parameter initialisation seed");
   f.Int("data-seed", 1337, "batch sampling seed");
-  f.Int("sample-tokens", 200, "characters to sample after training (0: none)");
+  f.Int("sample-tokens", 500, "characters to sample after training (0: none)");
   f.Double("temperature", 0.8, "sampling temperature");
   f.Int("top-k", 0, "sample from the k most likely tokens (0: all)");
 }
@@ -58,7 +58,7 @@ void PrintProfile(const Executable& ex, int64_t top) {
 
 int RunTrain(const Args& args) {
   FlagSet flags("train");
-  AddModelFlags(flags, "tiny");
+  AddModelFlags(flags, "shakespeare-cpu");
   AddTrainFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {

@@ -12,6 +12,7 @@ using Args = std::vector<std::string>;
 int RunIr(const Args& args);
 int RunEval(const Args& args);
 int RunTrain(const Args& args);
+int RunBench(const Args& args);
 int RunVersion(const Args& args);
 
 }  // namespace gptc::tools

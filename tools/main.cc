@@ -18,6 +18,8 @@ const Command kCommands[] = {
      gptc::tools::RunIr},
     {"train", "train a GPT on a text (AdamW, warmup + cosine schedule) and print a sample",
      gptc::tools::RunTrain},
+    {"bench", "time the compiled train step: ms/step, MFU, GEMM GFLOP/s, compile time",
+     gptc::tools::RunBench},
     {"eval", "loss of a freshly initialised model on one batch of real text",
      gptc::tools::RunEval},
     {"version", "toolchain versions and the host code-generation target",

@@ -1,0 +1,145 @@
+// `gptc bench`: the compiled train step measured against this machine's peak: ms per step,
+// model FLOP utilisation, GFLOP/s of every GEMM shape and form, and compile time cold and
+// warm. Everything is measured in one run, so ratios are side by side.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <thread>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ir/printer.h"
+#include "ir/rng.h"
+#include "runtime/jit_backend.h"
+#include "tools/commands.h"
+#include "tools/model_flags.h"
+#include "tools/peak_flops.h"
+
+namespace gptc::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// 2*M*N*K for a matmul node (batch included), 0 for anything else.
+double MatMulFlops(const ir::Graph& g, const ir::Node& n) {
+  if (n.op != ir::Op::kMatMul) return 0;
+  const ir::Shape& a = g.value(n.inputs[0]).type.shape;
+  const ir::Shape& out = g.value(n.outputs[0]).type.shape;
+  const int64_t k = *n.attrs.GetBool("transpose_a") ? a[a.size() - 2] : a.back();
+  return 2.0 * static_cast<double>(ir::NumElements(out)) * static_cast<double>(k);
+}
+
+std::string GemmKey(const ir::Graph& g, const ir::Node& n) {
+  std::string form = *n.attrs.GetBool("transpose_a") ? "A^T" : "A";
+  form += *n.attrs.GetBool("transpose_b") ? ".B^T" : ".B";
+  return absl::StrCat(ir::TypeToString(g.value(n.inputs[0]).type), " x ",
+                      ir::TypeToString(g.value(n.inputs[1]).type), " ", form);
+}
+
+}  // namespace
+
+int RunBench(const Args& args) {
+  FlagSet flags("bench");
+  AddModelFlags(flags, "shakespeare-cpu");
+  flags.Int("steps", 30, "timed train steps (after 5 untimed)");
+  flags.Int("threads", 0, "Halide thread pool size (0: all cores)");
+  flags.Bool("compile-time", true, "also measure cold and warm compile time (cold takes seconds)");
+  flags.String("cache-dir", "", "kernel cache for the timed run (default: the user cache)");
+  if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
+  if (flags.help()) {
+    std::cout << "usage: gptc bench [flags]\nTimes the compiled train step.\n\n" << flags.Usage();
+    return 0;
+  }
+  auto cfg = ConfigFromFlags(flags);
+  if (!cfg.ok()) return Fail(cfg.status(), 2);
+  if (flags.GetInt("steps") <= 0) return Fail(absl::InvalidArgumentError("--steps must be positive"), 2);
+  const int hw = std::max(1u, std::thread::hardware_concurrency());
+  const int threads = flags.GetInt("threads") > 0 ? static_cast<int>(flags.GetInt("threads")) : hw;
+
+  const double peak1 = MeasurePeakGflops(1), peak = MeasurePeakGflops(threads);
+  std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)\n", peak,
+                               threads, peak1);
+
+  codegen::CompilerOptions co;
+  co.threads = static_cast<int>(flags.GetInt("threads"));
+  co.cache_dir = flags.IsSet("cache-dir") ? flags.GetString("cache-dir") : codegen::ObjectCache::DefaultDir();
+  if (flags.GetBool("compile-time")) {
+    const std::string tmp = absl::StrCat(std::filesystem::temp_directory_path().string(), "/gptc-bench-", getpid());
+    codegen::CompilerOptions cold = co;
+    cold.cache_dir = tmp;
+    auto start = Clock::now();
+    auto b1 = JitBackend::Create(*cfg, 1, {}, cold);
+    if (!b1.ok()) return Fail(b1.status());
+    const double cold_s = Seconds(start);
+    const int kernels = (*b1)->compile_stats().compiled;
+    b1->reset();
+    start = Clock::now();
+    auto b2 = JitBackend::Create(*cfg, 1, {}, cold);
+    if (!b2.ok()) return Fail(b2.status());
+    const double warm_s = Seconds(start);
+    std::filesystem::remove_all(tmp);
+    std::cout << absl::StrFormat("compile: cold %.2f s (%d distinct kernels), warm %.3f s (disk cache)\n", cold_s,
+                                 kernels, warm_s);
+  }
+
+  auto backend = JitBackend::Create(*cfg, 1, {}, co);
+  if (!backend.ok()) return Fail(backend.status());
+  Rng rng(1);
+  Batch batch{ir::Literal(ir::I32({cfg->batch_size, cfg->block_size})),
+              ir::Literal(ir::I32({cfg->batch_size, cfg->block_size}))};
+  for (double& x : batch.tokens.data) x = static_cast<double>(rng.UniformInt(cfg->vocab));
+  for (double& x : batch.targets.data) x = static_cast<double>(rng.UniformInt(cfg->vocab));
+  for (int i = 0; i < 5; ++i)
+    if (auto l = (*backend)->TrainStep(batch, 1e-4, i + 1); !l.ok()) return Fail(l.status());
+  Executable& train = (*backend)->train();
+  train.EnableProfiling(true);
+  std::vector<double> times;
+  for (int64_t i = 0; i < flags.GetInt("steps"); ++i) {
+    const auto start = Clock::now();
+    if (auto l = (*backend)->TrainStep(batch, 1e-4, i + 6); !l.ok()) return Fail(l.status());
+    times.push_back(Seconds(start));
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  const ir::Graph& g = train.graph();
+  double flops = 0;
+  for (const ir::Node& n : g.nodes()) flops += MatMulFlops(g, n);
+  std::cout << absl::StrFormat(
+      "train step (%s, B=%d, T=%d): median %.2f ms, min %.2f ms over %d steps; %d kernel calls\n"
+      "model FLOPs per step (matmuls) %.3f G -> %.1f GFLOP/s = %.1f%% of peak (MFU)\n",
+      cfg->name, cfg->batch_size, cfg->block_size, 1e3 * median, 1e3 * times[0], times.size(),
+      train.num_kernel_calls(), flops / 1e9, flops / median / 1e9, 100 * flops / median / 1e9 / peak);
+
+  // GEMMs by shape and form, from the profile of the timed steps.
+  std::map<std::string, std::pair<double, double>> gemm;  // key -> (seconds, flops)
+  double gemm_s = 0, all_s = 0;
+  std::vector<Executable::KernelTime> prof = train.Profile();
+  size_t call = 0;
+  for (const ir::Node& n : g.nodes()) {
+    if (ir::HasTrait(n.op, ir::kDecl) || n.op == ir::Op::kReshape) continue;
+    const Executable::KernelTime& kt = prof[call++];
+    const double per_step = kt.seconds / std::max<int64_t>(1, kt.calls);
+    all_s += per_step;
+    if (n.op != ir::Op::kMatMul) continue;
+    auto& e = gemm[GemmKey(g, n)];
+    e.first += per_step;
+    e.second += MatMulFlops(g, n);
+    gemm_s += per_step;
+  }
+  std::cout << absl::StrFormat("kernels: %.2f ms per step, of which GEMM %.2f ms (%.0f%%)\n", 1e3 * all_s,
+                               1e3 * gemm_s, 100 * gemm_s / all_s);
+  std::cout << absl::StrFormat("%-48s %9s %9s %7s\n", "GEMM (lhs x rhs, form)", "ms/step", "GFLOP/s", "%peak");
+  for (const auto& [key, v] : gemm)
+    std::cout << absl::StrFormat("%-48s %9.3f %9.1f %6.1f%%\n", key, 1e3 * v.first, v.second / v.first / 1e9,
+                                 100 * v.second / v.first / 1e9 / peak);
+  return 0;
+}
+
+}  // namespace gptc::tools

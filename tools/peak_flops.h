@@ -1,0 +1,9 @@
+// Measures this machine's float32 fused-multiply-add peak: independent AVX2 FMA chains (enough
+// to hide the FMA latency) on each of `threads` threads. The denominator of MFU.
+#pragma once
+
+namespace gptc::tools {
+
+double MeasurePeakGflops(int threads);
+
+}  // namespace gptc::tools
