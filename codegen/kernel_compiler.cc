@@ -12,6 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/numbers.h"
+#include "codegen/kernel_timer.h"
 #include "codegen/lower.h"
 #include "ir/status_macros.h"
 
@@ -43,6 +45,7 @@ std::string TempPath(const std::string& stem) {
 absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const CompilerOptions& o) {
   const auto start = Clock::now();
   std::unique_ptr<KernelCompiler> kc(new KernelCompiler());
+  kc->options_ = o;
   kc->cache_ = std::make_unique<ObjectCache>(o.cache_dir);
   kc->target_ = KernelTarget().to_string();
   const Halide::Target runtime_target = Halide::get_host_target();
@@ -73,23 +76,29 @@ std::string KernelCompiler::Key(const KernelSpec& spec) const {
                       "|halide=", GPTC_HALIDE_VERSION, "|target=", target_);
 }
 
-absl::StatusOr<const CompiledKernel*> KernelCompiler::Get(const KernelSpec& spec) {
-  const std::string key = Key(spec);
-  if (auto it = kernels_.find(key); it != kernels_.end()) {
-    ++stats_.reused;
-    return it->second.get();
-  }
-  const auto start = Clock::now();
-  auto kernel = std::make_unique<CompiledKernel>();
-  kernel->name = absl::StrFormat("gptc_%s_%016x", ir::OpName(spec.op), Fnv1a64(key));
-  kernel->description = spec.Describe();
-  const Halide::Target target = KernelTarget();
-  lower::Ctx ctx{spec, target, target.natural_vector_size<float>(), {}, {}, {}};
-  std::optional<std::string> object;
+absl::StatusOr<int> KernelCompiler::NumVariants(const KernelSpec& spec) {
+  lower::Ctx ctx(spec, KernelTarget());
   try {
     RETURN_IF_ERROR(lower::Lower(ctx));
-    object = cache_->Load(key);
-    if (object) {
+  } catch (const Halide::Error& e) {
+    return absl::InternalError(absl::StrCat("codegen: Halide failed on ", spec.Describe(), ": ", e.what()));
+  }
+  return ctx.num_variants;
+}
+
+absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const KernelSpec& spec, int variant) {
+  auto kernel = std::make_unique<CompiledKernel>();
+  kernel->description = spec.Describe();
+  const Halide::Target target = KernelTarget();
+  lower::Ctx ctx(spec, target, variant);
+  std::string object;
+  try {
+    RETURN_IF_ERROR(lower::Lower(ctx));
+    std::string key = Key(spec);
+    if (ctx.num_variants > 1) absl::StrAppend(&key, "|variant=", ctx.variant_name);
+    kernel->name = absl::StrFormat("gptc_%s_%016x", ir::OpName(spec.op), Fnv1a64(key));
+    if (std::optional<std::string> cached = cache_->Load(key)) {
+      object = *std::move(cached);
       ++stats_.cache_hits;
     } else {
       Halide::Pipeline pipeline(ctx.outputs);
@@ -104,16 +113,70 @@ absl::StatusOr<const CompiledKernel*> KernelCompiler::Get(const KernelSpec& spec
       }
       module.compile(outputs);
       object = ReadAndRemove(path);
-      cache_->Store(key, *object);
+      cache_->Store(key, object);
       ++stats_.compiled;
     }
   } catch (const Halide::Error& e) {
     return absl::InternalError(absl::StrCat("codegen: Halide failed on ", kernel->description, ": ", e.what()));
   }
-  RETURN_IF_ERROR(jit_->AddObject(*object, kernel->name));
+  RETURN_IF_ERROR(jit_->AddObject(object, kernel->name));
   ASSIGN_OR_RETURN(void* fn, jit_->Lookup(kernel->name + "_argv"));
   kernel->fn = reinterpret_cast<KernelFn>(fn);
   kernel->views = ctx.views;
+  kernel->candidates = ctx.num_variants;
+  if (ctx.num_variants > 1) kernel->schedule = ctx.variant_name;
+  return kernel;
+}
+
+absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const KernelSpec& spec, int variants) {
+  const std::string choice_key = absl::StrCat("choice|", Key(spec));
+  // A recorded choice names its variant; it is used only if that variant still has that name
+  // (a changed candidate list makes it stale, and the kernel is tuned again).
+  if (std::optional<std::string> rec = cache_->Load(choice_key)) {
+    const size_t bar = rec->find('|');
+    int v = -1;
+    if (bar != std::string::npos && absl::SimpleAtoi(rec->substr(0, bar), &v) && v >= 0 && v < variants) {
+      ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, v));
+      if (k->schedule == rec->substr(bar + 1)) return k;
+    }
+  }
+  KernelArgs args;
+  for (const ir::TensorType& t : spec.inputs) args.dtypes.push_back(t.dtype);
+  for (const ir::TensorType& t : spec.outputs) args.dtypes.push_back(t.dtype);
+  std::unique_ptr<CompiledKernel> best;
+  double best_s = 0;
+  int best_v = 0;
+  for (int v = 0; v < variants; ++v) {
+    ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, v));
+    args.views = k->views;
+    ASSIGN_OR_RETURN(double s, TimeKernel(k->fn, args, /*runs=*/3));
+    if (!best || s < best_s) {
+      best = std::move(k);
+      best_s = s;
+      best_v = v;
+    }
+  }
+  cache_->Store(choice_key, absl::StrCat(best_v, "|", best->schedule));
+  ++stats_.tuned;
+  return best;
+}
+
+absl::StatusOr<const CompiledKernel*> KernelCompiler::Get(const KernelSpec& spec) {
+  const std::string key = Key(spec);
+  if (auto it = kernels_.find(key); it != kernels_.end()) {
+    ++stats_.reused;
+    return it->second.get();
+  }
+  const auto start = Clock::now();
+  ASSIGN_OR_RETURN(const int variants, NumVariants(spec));
+  std::unique_ptr<CompiledKernel> kernel;
+  if (variants > 1 && options_.variant >= 0) {
+    ASSIGN_OR_RETURN(kernel, Build(spec, std::min(options_.variant, variants - 1)));
+  } else if (variants > 1 && options_.tune) {
+    ASSIGN_OR_RETURN(kernel, Tune(spec, variants));
+  } else {
+    ASSIGN_OR_RETURN(kernel, Build(spec, 0));
+  }
   stats_.seconds += std::chrono::duration<double>(Clock::now() - start).count();
   const CompiledKernel* raw = kernel.get();
   kernels_.emplace(key, std::move(kernel));

@@ -2,6 +2,10 @@
 // the host target and NoRuntime, keeps the object in the on-disk cache and loads it into one
 // shared Jit. Identical specs are compiled once per process; a cache hit skips Halide's
 // compile entirely (only the cheap Func definitions run, to learn the argument views).
+//
+// A kernel with several schedule variants (GEMM tiles) is tuned: every candidate is compiled
+// and timed on scratch buffers of the real shape, and the fastest is kept. The choice is
+// cached on disk next to the objects, so a warm start loads only the winner.
 #pragma once
 
 #include <memory>
@@ -20,6 +24,8 @@ struct CompiledKernel {
   KernelFn fn = nullptr;
   std::string name;
   std::string description;
+  std::string schedule;  // the chosen variant ("" when the lowering has only one)
+  int candidates = 1;    // schedule variants it was chosen from
   std::vector<ir::Shape> views;  // the shape the kernel sees for each argument: inputs, outputs
 };
 
@@ -27,6 +33,7 @@ struct CompilerStats {
   int compiled = 0;    // compiled by Halide + LLVM in this process
   int cache_hits = 0;  // loaded from the disk cache
   int reused = 0;      // already loaded in this process (layers sharing a kernel)
+  int tuned = 0;       // kernels whose schedule was chosen by timing candidates here
   double seconds = 0;  // time spent in Get() and Create()
   bool runtime_from_cache = false;
 };
@@ -34,6 +41,8 @@ struct CompilerStats {
 struct CompilerOptions {
   std::string cache_dir = ObjectCache::DefaultDir();  // "" disables the disk cache
   int threads = 0;                                    // Halide pool size; 0 = all cores
+  bool tune = true;  // time schedule candidates; false keeps each lowering's first guess
+  int variant = -1;  // >= 0: use this variant (clamped) of every multi-variant kernel; tests
 };
 
 class KernelCompiler {
@@ -45,12 +54,21 @@ class KernelCompiler {
   const CompilerStats& stats() const { return stats_; }
   const std::string& target() const { return target_; }
   // Bump when a schedule or lowering changes: it is part of every cache key.
-  static constexpr const char* kScheduleVersion = "4";
+  static constexpr const char* kScheduleVersion = "5";
+
+  // One schedule variant of `spec`, compiled (or loaded) but not registered as the spec's
+  // kernel: the tuner's candidates, and tests that check every candidate.
+  absl::StatusOr<std::unique_ptr<CompiledKernel>> Build(const KernelSpec& spec, int variant);
+  // How many schedule variants the lowering of `spec` offers.
+  absl::StatusOr<int> NumVariants(const KernelSpec& spec);
 
  private:
   KernelCompiler() = default;
   std::string Key(const KernelSpec& spec) const;
+  // Times every variant, keeps the fastest and records the choice in the cache.
+  absl::StatusOr<std::unique_ptr<CompiledKernel>> Tune(const KernelSpec& spec, int variants);
 
+  CompilerOptions options_;
   std::unique_ptr<ObjectCache> cache_;
   std::unique_ptr<Jit> jit_;
   std::string target_;  // Halide target string of the kernels

@@ -7,6 +7,13 @@ namespace gptc::codegen::lower {
 
 using namespace Halide;
 
+Ctx::Ctx(const KernelSpec& s, const Target& t, int v)
+    : spec(s),
+      target(t),
+      vec(t.natural_vector_size<float>()),
+      registers(t.has_feature(Target::AVX512) ? 32 : 16),
+      variant(v) {}
+
 Type Ctx::type_of(const ir::TensorType& t) const {
   return t.dtype == ir::DType::kF32 ? Float(32) : Int(32);
 }

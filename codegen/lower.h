@@ -9,6 +9,7 @@
 
 #include <Halide.h>
 
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -17,9 +18,17 @@
 namespace gptc::codegen::lower {
 
 struct Ctx {
+  Ctx(const KernelSpec& s, const Halide::Target& t, int variant = 0);
+
   const KernelSpec& spec;
   Halide::Target target;
-  int vec;  // natural vector width for f32
+  int vec;        // natural vector width for f32
+  int registers;  // vector registers (32 with AVX-512, 16 with AVX2)
+  // Schedule variants: a lowering with several candidate schedules (GEMM tiles) reports how
+  // many it has and builds the one asked for; the compiler times them and keeps the fastest.
+  int variant = 0;
+  int num_variants = 1;
+  std::string variant_name;  // describes the chosen schedule, e.g. "64x6 strips"
 
   std::vector<Halide::ImageParam> params;
   std::vector<ir::Shape> views;  // inputs then outputs

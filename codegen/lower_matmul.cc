@@ -1,13 +1,27 @@
-// Batched GEMM with a register-tiled micro-kernel (after Halide's apps/linear_algebra and the
-// measurements in DESIGN.md): the output is cut into TN x TM tiles (TN columns = 1-2 vectors,
-// TM rows), each tile's accumulators stay in registers across the whole reduction, the B row
-// is a vector load and the A element a broadcast. A transposed B is copied into the layout
-// the micro-kernel wants once per call (compute_root), so all forms share the micro-kernel.
+// Batched GEMM: out[b] = op(A[b]) x op(B[b]) with op = identity or transpose, lowered with a
+// register-tiled micro-kernel (after Halide's apps/linear_algebra and the measurements in
+// DESIGN.md) inside one of the loop nests of gemm_tiles.h, chosen per shape.
+//
+// The micro-kernel: a tn x tm tile of accumulators stays in registers across the reduction;
+// each step loads tn/vec vectors of a B row and broadcasts tm elements of A. Every form
+// reads B as rows of contiguous columns: a transposed B is repacked first (per column strip,
+// or once per call for the blocked nests), with 16x16 block transposes done in registers. A
+// transposed A needs no copy: the tm elements the micro-kernel broadcasts are adjacent.
+#include "absl/strings/str_cat.h"
+#include "codegen/gemm_tiles.h"
 #include "codegen/lower.h"
 
 namespace gptc::codegen::lower {
 
 using namespace Halide;
+
+namespace {
+
+// The parallel loop: batches when there are enough of them, else the outer loop of the nest,
+// else the inner one (a single strip or block would leave a core idle).
+constexpr int kMinTasks = 4;
+
+}  // namespace
 
 absl::Status MatMul(Ctx& c) {
   const bool ta = *c.spec.attrs.GetBool("transpose_a");
@@ -29,12 +43,26 @@ absl::Status MatMul(Ctx& c) {
   ImageParam A = c.Input(0, ta ? ir::Shape{batch, k, m} : ir::Shape{batch, m, k});
   ImageParam B = c.Input(1, tb ? ir::Shape{b_batch, n, k} : ir::Shape{b_batch, k, n});
 
-  Var i("i"), j("j"), b("b");
-  Func a_op("a_op"), b_op("b_op");  // a_op(kk, i, b) = op(A)[b][i][kk]; b_op(j, kk, b) = op(B)[b][kk][j]
-  Var kk("kk");
+  const std::vector<GemmTile> candidates = GemmCandidates({batch, m, n, k}, c.vec, c.registers);
+  c.num_variants = static_cast<int>(candidates.size());
+  if (c.variant < 0 || c.variant >= c.num_variants)
+    return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
+  const GemmTile& t = candidates[c.variant];
+  c.variant_name = t.Describe();
+  const int vec = c.vec;
+  const bool vectorized = t.tn >= vec;
+
+  Var i("i"), j("j"), b("b"), kk("kk");
   Expr bb = shared_b ? Expr(0) : Expr(b);
+  // a_op(kk, i, b) = op(A)[b][i][kk]; b_op(j, kk, b) = op(B)[b][kk][j]
+  Func a_op("a_op"), b_op("b_op"), b_rows("b_rows");
   a_op(kk, i, b) = ta ? A(i, kk, b) : A(kk, i, b);
-  b_op(j, kk, b) = tb ? B(kk, j, bb) : B(j, kk, bb);
+  if (tb) {
+    b_rows(kk, j, b) = B(kk, j, bb);  // rows of B as stored, read densely along kk
+    b_op(j, kk, b) = b_rows(kk, j, b);
+  } else {
+    b_op(j, kk, b) = B(j, kk, bb);
+  }
 
   RDom r(0, static_cast<int>(k), "r");
   Func acc("acc"), out("out");
@@ -42,28 +70,70 @@ absl::Status MatMul(Ctx& c) {
   acc(j, i, b) += a_op(r, i, b) * b_op(j, r, b);
   out(j, i, b) = acc(j, i, b);
 
-  const int vec = c.vec;
-  // Tile: two vectors of columns by 6 rows (12 accumulators of the 16 AVX2 registers), or one
-  // vector by 12 rows for narrow outputs; never larger than the matrix (ShiftInwards needs it).
-  const int tn = n >= 2 * vec ? 2 * vec : (n >= vec ? vec : static_cast<int>(n));
-  const int tm = static_cast<int>(std::min<int64_t>(m, tn == 2 * vec ? 6 : 12));
+  // Picks the loop to run in parallel among (outer, inner) of the nest, after the batch.
+  auto parallelize = [&](Var outer, int64_t outer_n, Var inner, int64_t inner_n) {
+    if (batch >= kMinTasks) {
+      out.parallel(b);
+    } else if (outer_n >= kMinTasks || outer_n >= inner_n) {
+      out.parallel(outer);
+    } else {
+      out.parallel(inner);
+    }
+  };
+  const int64_t strips = (n + t.tn - 1) / t.tn;
   Var jo("jo"), io("io"), ji("ji"), ii("ii");
-  out.tile(j, i, jo, io, ji, ii, tn, tm, TailStrategy::ShiftInwards);
-  acc.compute_at(out, jo);
-  acc.update().reorder(j, i, r);
-  if (tn >= vec) {
-    out.vectorize(ji, vec).unroll(ji).unroll(ii);
-    acc.vectorize(j, vec).unroll(j).unroll(i);
-    acc.update().vectorize(j, vec).unroll(j).unroll(i);
-  }
-  if (batch > 1) {
-    out.parallel(b);
+  if (t.nest == GemmTile::kKBlocks) {
+    // Blocks of tn columns x mb rows; inside, reduction chunks of kc, each over every tile.
+    out.tile(j, i, jo, io, ji, ii, t.tn, t.mb, TailStrategy::ShiftInwards).reorder(ji, ii, io, jo, b);
+    if (vectorized) out.vectorize(ji, vec);
+    parallelize(jo, strips, io, (m + t.mb - 1) / t.mb);
+    acc.compute_at(out, io);
+    if (vectorized) acc.vectorize(j, vec);
+    RVar ro("ro"), ri("ri");
+    Var jt("jt"), it("it"), jj("jj"), iii("iii");
+    Stage u = acc.update();
+    u.split(r, ro, ri, t.kc, TailStrategy::GuardWithIf)
+        .tile(j, i, jt, it, jj, iii, t.tn, t.tm, TailStrategy::GuardWithIf)
+        .reorder(jj, iii, ri, jt, it, ro);
+    if (vectorized) u.vectorize(jj, vec).unroll(jj);
+    u.unroll(iii);
   } else {
-    out.parallel(io);
+    out.tile(j, i, jo, io, ji, ii, t.tn, t.tm, TailStrategy::ShiftInwards);
+    if (t.nest == GemmTile::kStrips) {
+      out.reorder(ji, ii, io, jo, b);
+      parallelize(jo, strips, io, (m + t.tm - 1) / t.tm);
+    } else {  // kRowBlocks: row blocks outermost, then strips, then the block's row tiles
+      Var iob("iob"), ioi("ioi");
+      out.split(io, iob, ioi, t.mb / t.tm, TailStrategy::GuardWithIf).reorder(ji, ii, ioi, jo, iob, b);
+      parallelize(iob, (m + t.mb - 1) / t.mb, jo, strips);
+      io = ioi;
+    }
+    acc.compute_at(out, io);
+    if (vectorized) {
+      out.vectorize(ji, vec).unroll(ji);
+      acc.vectorize(j, vec).unroll(j);
+      acc.update().vectorize(j, vec).unroll(j);
+    }
+    out.unroll(ii);
+    acc.unroll(i);
+    acc.update().reorder(j, i, r).unroll(i);
   }
-  // A transposed needs no copy: the micro-kernel reads one A element per row of the tile,
-  // and for A^T those TM elements are adjacent in memory.
-  if (tb) b_op.compute_root().vectorize(j, vec, TailStrategy::GuardWithIf).parallel(b);
+  if (tb) {
+    // Repack B^T into rows: per column strip in the strip nest (the strip is then contiguous
+    // and reused by every row tile), once per call otherwise. Transposed in vec x vec blocks
+    // through registers: dense loads along K, shuffles, dense stores along N.
+    Var jx("jx"), kx("kx");
+    if (t.nest == GemmTile::kStrips) {
+      b_op.compute_at(out, jo);
+    } else {
+      b_op.compute_root();
+      if (batch > 1) b_op.parallel(b);
+    }
+    if (vectorized && k >= vec) {
+      b_op.tile(j, kk, jx, kx, vec, vec, TailStrategy::ShiftInwards).vectorize(jx).unroll(kx);
+      b_rows.compute_at(b_op, j).vectorize(kk).unroll(j);
+    }
+  }
   c.Output(out, {batch, m, n});
   return absl::OkStatus();
 }

@@ -68,6 +68,41 @@ TEST(JitKernels, MatMulFormsAndOddShapes) {
   }
 }
 
+// GEMMs large enough to be tuned: every schedule candidate (loop nest and register tile,
+// including the K-blocked and row-blocked nests) against the interpreter, at sizes that are
+// not multiples of any tile, block or chunk.
+TEST(JitKernels, MatMulEveryScheduleCandidate) {
+  struct Case {
+    const char* a;
+    const char* b;
+    const char* c;
+    const char* attrs;
+  } cases[] = {
+      {"f32[203,300]", "f32[300,83]", "f32[203,83]", ""},
+      {"f32[600,77]", "f32[600,50]", "f32[77,50]", "transpose_a=true"},
+      {"f32[400,80]", "f32[70,80]", "f32[400,70]", "transpose_b=true"},
+      {"f32[5,70,70]", "f32[5,90,70]", "f32[5,70,90]", "transpose_b=true"},
+      {"f32[2,530,60]", "f32[2,530,50]", "f32[2,60,50]", "transpose_a=true"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.a) + " x " + c.b + " " + c.attrs);
+    ir::Graph g = Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ") {\n  %c = " + c.c +
+                        " matmul(%a, %b) " + c.attrs + "\n  return %c\n}");
+    auto variants = testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, g.nodes().back()));
+    ASSERT_TRUE(variants.ok()) << variants.status();
+    EXPECT_GE(*variants, 2) << "the case should exercise several candidates";
+    for (int v = 0; v < *variants; ++v) {
+      codegen::CompilerOptions o;
+      o.cache_dir = testing::TestCacheDir();
+      o.variant = v;
+      auto compiler = codegen::KernelCompiler::Create(o);
+      ASSERT_TRUE(compiler.ok()) << compiler.status();
+      testing::Mismatch m = testing::CompareWithInterpreter(g, testing::RandomArgs(g, 5, 5), **compiler);
+      EXPECT_LE(m.worst_rel, 1e-4) << "variant " << v << ": worst at " << m.where;
+    }
+  }
+}
+
 TEST(JitKernels, NormalisationSoftmaxAndLossOddShapes) {
   ExpectClose(Parse("graph g(%x: f32[7,37], %w: f32[37], %b: f32[37], %dy: f32[7,37]) {\n"
                     "  %y = f32[7,37] layernorm(%x, %w, %b) eps=1e-05\n"

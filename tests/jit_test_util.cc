@@ -39,10 +39,15 @@ ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit, 
 }
 
 Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args) {
+  return CompareWithInterpreter(g, args, SharedCompiler());
+}
+
+Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args,
+                                codegen::KernelCompiler& compiler) {
   auto want = ir::InterpretAll(g, args);
   GPTC_CHECK(want.ok()) << want.status();
   StateStore store;
-  auto ex = Executable::Create(g, SharedCompiler(), store);
+  auto ex = Executable::Create(g, compiler, store);
   GPTC_CHECK(ex.ok()) << ex.status();
   for (const auto& [name, lit] : args) {
     if (store.Find(name)) {

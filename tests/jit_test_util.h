@@ -22,6 +22,8 @@ struct Mismatch {
 // Runs g on the interpreter (float32 mode) and on the JIT with the same arguments and
 // compares every value that is not a state update's source (those buffers are swapped).
 Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args);
+Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args,
+                                codegen::KernelCompiler& compiler);
 
 // Random arguments for every declaration: floats N(0,1) (or [0.5,1.5) when `positive`),
 // integers in [0, int_limit).

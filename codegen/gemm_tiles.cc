@@ -1,0 +1,69 @@
+#include "codegen/gemm_tiles.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace gptc::codegen {
+namespace {
+
+// Rows per block for the blocked nests: 192 rows of A with K up to ~1500 fit in a 1-2 MB L2.
+constexpr int kBlockRows = 192;
+// Reduction chunk for kKBlocks: a 256 x 64 panel of B is 64 KB, about L1 + prefetch.
+constexpr int kChunk = 256;
+// Reductions longer than this also get a kKBlocks candidate.
+constexpr int64_t kLongReduction = 512;
+// Below this many flops a GEMM takes microseconds: tuning it would cost more compile time
+// than it could ever save, so it keeps the first candidate.
+constexpr double kTuneFlops = 4e6;
+
+}  // namespace
+
+std::string GemmTile::Describe() const {
+  const char* names[] = {"strips", "rowblocks", "kblocks"};
+  std::string s = absl::StrCat(tn, "x", tm, " ", names[nest]);
+  if (nest != kStrips) absl::StrAppend(&s, " mb=", mb);
+  if (nest == kKBlocks) absl::StrAppend(&s, " kc=", kc);
+  return s;
+}
+
+std::vector<GemmTile> GemmCandidates(const GemmShape& s, int vec, int registers) {
+  // Register tiles as (vectors of columns, rows): accumulators + one B row + one broadcast A
+  // element must fit in the register file, and two FMA pipes of latency 4 need >= 8 chains.
+  std::vector<std::pair<int, int>> shapes;
+  if (registers >= 32) {
+    shapes = {{4, 6}, {3, 8}, {2, 12}, {1, 24}};
+  } else {
+    shapes = {{2, 6}, {3, 4}, {1, 12}};
+  }
+  std::vector<std::pair<int, int>> fitting;
+  for (const auto& [vecs, rows] : shapes)
+    if (vecs * vec <= s.n && fitting.size() < 2) fitting.push_back({vecs * vec, rows});
+  if (fitting.empty()) fitting.push_back({static_cast<int>(s.n), 8});  // narrower than a vector
+
+  std::vector<GemmTile> out;
+  for (const auto& [tn, rows] : fitting) {
+    GemmTile t;
+    t.tn = tn;
+    t.tm = static_cast<int>(std::min<int64_t>(rows, s.m));
+    t.mb = std::max(t.tm, static_cast<int>(std::min<int64_t>(kBlockRows, s.m)) / t.tm * t.tm);
+    t.nest = GemmTile::kStrips;
+    if (s.k > kLongReduction) {
+      GemmTile kb = t;
+      kb.nest = GemmTile::kKBlocks;
+      kb.kc = kChunk;
+      out.push_back(kb);
+    }
+    out.push_back(t);
+    if (s.m > 2 * t.mb) {
+      t.nest = GemmTile::kRowBlocks;
+      out.push_back(t);
+    }
+  }
+  const double flops = 2.0 * s.batch * s.m * s.n * s.k;
+  if (flops < kTuneFlops) out.resize(1);
+  return out;
+}
+
+}  // namespace gptc::codegen
