@@ -29,6 +29,15 @@ struct Executable::Impl {
     std::vector<void*> argv;
   };
   std::vector<Call> calls;
+  // The graph's updates, resolved once: after a step, `dst` takes the value either by
+  // swapping buffers with the value's scratch (`swap_with`) or, when the value is itself a
+  // declaration or already moved into another state, by copying from `copy_from`.
+  struct UpdateStep {
+    StateStore::Entry* dst;
+    ir::ValueId swap_with = -1;
+    StateStore::Entry* copy_from = nullptr;
+  };
+  std::vector<UpdateStep> updates;
   bool profiling = false;
   std::vector<double> seconds;  // per call
   int64_t runs = 0;
@@ -123,6 +132,20 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
     }
     im.calls.push_back(std::move(call));
   }
+  absl::flat_hash_map<ir::ValueId, StateStore::Entry*> moved;  // value -> state that takes it
+  for (const ir::Graph::Update& u : g.updates()) {
+    const ir::ValueId src = im.root[u.value];
+    Impl::UpdateStep step{im.state[u.target]};
+    if (im.state[src]) {
+      step.copy_from = im.state[src];
+    } else if (auto it = moved.find(src); it != moved.end()) {  // one value updates two states
+      step.copy_from = it->second;
+    } else {
+      step.swap_with = src;  // the old state becomes this value's scratch next step
+      moved.emplace(src, step.dst);
+    }
+    im.updates.push_back(step);
+  }
   return ex;
 }
 
@@ -165,17 +188,11 @@ absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
   }
   std::vector<ir::Literal> out;
   for (ir::ValueId v : graph_.outputs()) out.push_back(HostToLiteral(graph_.value(v).type, im.Host(v)));
-  absl::flat_hash_map<ir::ValueId, StateStore::Entry*> moved;  // value -> state that took it
-  for (const ir::Graph::Update& u : graph_.updates()) {
-    const ir::ValueId src = im.root[u.value];
-    StateStore::Entry* dst = im.state[u.target];
-    if (im.state[src]) {  // the new value is itself a declaration: copy
-      std::memcpy(dst->buffer.data(), im.state[src]->buffer.data(), dst->buffer.bytes());
-    } else if (auto it = moved.find(src); it != moved.end()) {  // one value updates two states
-      std::memcpy(dst->buffer.data(), it->second->buffer.data(), dst->buffer.bytes());
+  for (const Impl::UpdateStep& u : im.updates) {
+    if (u.copy_from) {
+      std::memcpy(u.dst->buffer.data(), u.copy_from->buffer.data(), u.dst->buffer.bytes());
     } else {
-      dst->buffer.swap(im.owned[src]);  // the old state becomes this value's scratch next step
-      moved.emplace(src, dst);
+      u.dst->buffer.swap(im.owned[u.swap_with]);
     }
   }
   return out;
