@@ -54,7 +54,7 @@ class KernelCompiler {
   const CompilerStats& stats() const { return stats_; }
   const std::string& target() const { return target_; }
   // Bump when a schedule or lowering changes: it is part of every cache key.
-  static constexpr const char* kScheduleVersion = "5";
+  static constexpr const char* kScheduleVersion = "6";
 
   // One schedule variant of `spec`, compiled (or loaded) but not registered as the spec's
   // kernel: the tuner's candidates, and tests that check every candidate.

@@ -3,6 +3,7 @@
 // layers of a GPT repeat the same shapes). No Halide or LLVM here.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,10 +16,13 @@ struct KernelSpec {
   ir::Attrs attrs;
   std::vector<ir::TensorType> inputs;
   std::vector<ir::TensorType> outputs;
+  std::shared_ptr<const ir::Graph> body;  // fused ops: what the kernel computes
 
   static KernelSpec FromNode(const ir::Graph& g, const ir::Node& n);
   // A one-line description, e.g. `matmul(f32[4,32,32], f32[96,32]) -> f32[4,32,96] transpose_b=true`;
-  // it is the key of the kernel (together with the schedule version and target).
+  // it is the key of the kernel (together with the schedule version and target). A body is
+  // described by structure (ops, attributes, operand positions, types), not by value names,
+  // so the same fusion in every layer is one kernel.
   std::string Describe() const;
 };
 

@@ -35,7 +35,9 @@ ImageParam Ctx::Input(int i, const ir::Shape& view_in) {
     const int axis = rank - 1 - d;
     p.dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
   }
-  params.push_back(p);
+  // By index, not in call order: `Input(0, ..) + Input(1, ..)` may evaluate either first.
+  if (params.size() <= static_cast<size_t>(i)) params.resize(i + 1);
+  params[i] = p;
   views.resize(std::max<size_t>(views.size(), i + 1));
   views[i] = view;
   return p;
@@ -52,6 +54,19 @@ void Ctx::Output(Func f, const ir::Shape& view_in) {
   outputs.push_back(f);
   if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());  // inputs come first
   views.push_back(view);
+}
+
+void Ctx::OutputTuple(Func f, const ir::Shape& view_in) {
+  const ir::Shape view = NonScalar(view_in);
+  const std::vector<int64_t> strides = ir::Strides(view);
+  const int rank = static_cast<int>(view.size());
+  for (int d = 0; d < rank; ++d) {
+    const int axis = rank - 1 - d;
+    f.output_buffers()[0].dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
+  }
+  outputs.push_back(f);
+  if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());
+  for (int i = 0; i < f.outputs(); ++i) views.push_back(view);
 }
 
 Expr At(const ImageParam& p, std::vector<Expr> rowmajor) {
@@ -71,11 +86,12 @@ void ScheduleFlat(Func f, Var x, int64_t n, int vec) {
   }
 }
 
-void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec, Var* row_inner) {
+void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec, Var* row_inner,
+                  int64_t min_parallel) {
   // About 16 tasks (8 per core here), each a block of whole rows.
   const int64_t per_task = std::max<int64_t>(1, rows / 16);
   Var ro("ro"), ri("ri");
-  if (rows >= 2 * per_task && rows > 1) {
+  if (rows >= 2 * per_task && rows > 1 && rows * cols >= min_parallel) {
     f.split(row, ro, ri, static_cast<int>(per_task), TailStrategy::GuardWithIf).parallel(ro);
     *row_inner = ri;
   } else {
@@ -87,8 +103,12 @@ void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec,
 absl::Status Lower(Ctx& c) {
   using ir::Op;
   const Op op = c.spec.op;
-  if (ir::HasTrait(op, ir::kElementwise) || op == Op::kConstant) return Elementwise(c);
+  if (ir::HasTrait(op, ir::kElementwise) || op == Op::kConstant || op == Op::kBiasGelu ||
+      op == Op::kBiasGeluGrad)
+    return Elementwise(c);
   switch (op) {
+    case Op::kFusion:
+      return Fusion(c);
     case Op::kMatMul:
       return MatMul(c);
     case Op::kTranspose:
@@ -106,9 +126,16 @@ absl::Status Lower(Ctx& c) {
       return Embedding(c);
     case Op::kLayerNorm:
     case Op::kLayerNormGrad:
+    case Op::kAddLayerNorm:
+    case Op::kAddLayerNormGrad:
       return Norm(c);
     case Op::kSoftmax:
     case Op::kSoftmaxGrad:
+    case Op::kCausalMask:
+    case Op::kScaleMaskSoftmax:
+    case Op::kScaleMaskSoftmaxGrad:
+    case Op::kXent:
+    case Op::kXentGrad:
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
       return Softmax(c);

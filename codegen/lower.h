@@ -30,12 +30,15 @@ struct Ctx {
   int num_variants = 1;
   std::string variant_name;  // describes the chosen schedule, e.g. "64x6 strips"
 
-  std::vector<Halide::ImageParam> params;
+  std::vector<Halide::ImageParam> params;  // by input index
   std::vector<ir::Shape> views;  // inputs then outputs
   std::vector<Halide::Func> outputs;
 
   Halide::ImageParam Input(int i, const ir::Shape& view);
   void Output(Halide::Func f, const ir::Shape& view);
+  // A Tuple-valued Func whose values are several results computed in one loop nest, all of
+  // the same view. Halide lets only the first get bounds constraints; the others follow it.
+  void OutputTuple(Halide::Func f, const ir::Shape& view);
   Halide::Type type_of(const ir::TensorType& t) const;
 };
 
@@ -44,16 +47,22 @@ Halide::Expr At(const Halide::ImageParam& p, std::vector<Halide::Expr> rowmajor)
 // Splits a flat 1-D loop into parallel chunks and vectorises it.
 void ScheduleFlat(Halide::Func f, Halide::Var x, int64_t n, int vec);
 // Parallel over rows (split so that each task has some work), vectorised over columns.
+// Kernels with less than `min_parallel` elements stay on one thread (a parallel loop costs a
+// few microseconds to start).
 void ScheduleRows(Halide::Func f, Halide::Var col, Halide::Var row, int64_t cols, int64_t rows,
-                  int vec, Halide::Var* row_inner);
+                  int vec, Halide::Var* row_inner, int64_t min_parallel = 0);
+// The value of elementwise op `op` (or a constant) applied to `args`; a result of type `out`.
+Halide::Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Halide::Expr>& args,
+                             ir::DType out);
 
 absl::Status Elementwise(Ctx& c);
 absl::Status MatMul(Ctx& c);
 absl::Status Layout(Ctx& c);      // transpose, slice, concat, broadcast, expand
 absl::Status Reduce(Ctx& c);      // sum, mean, max over one axis
 absl::Status Embedding(Ctx& c);   // embedding and embedding_grad
-absl::Status Norm(Ctx& c);        // layernorm and layernorm_grad
-absl::Status Softmax(Ctx& c);     // softmax, softmax_grad, softmax_xent, softmax_xent_grad
+absl::Status Norm(Ctx& c);        // layernorm, add_layernorm and their gradients
+absl::Status Softmax(Ctx& c);     // softmax, causal_mask, cross-entropy, their fusions and gradients
+absl::Status Fusion(Ctx& c);      // the generic fusion: an elementwise body, maybe a final reduction
 
 // Dispatches on the op. Fills c.params, c.views and c.outputs.
 absl::Status Lower(Ctx& c);

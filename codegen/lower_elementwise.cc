@@ -27,36 +27,51 @@ Expr GeluGradExpr(Expr x, Expr dy) {
 
 }  // namespace
 
+Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>& a, ir::DType out) {
+  using ir::Op;
+  switch (op) {
+    case Op::kConstant: {
+      const double v = *attrs.GetFloat("value");
+      return out == ir::DType::kF32 ? Expr(static_cast<float>(v)) : Expr(static_cast<int32_t>(v));
+    }
+    case Op::kAdd: return a[0] + a[1];
+    case Op::kSub: return a[0] - a[1];
+    case Op::kMul: return a[0] * a[1];
+    case Op::kDiv: return a[0] / a[1];
+    case Op::kMinimum: return min(a[0], a[1]);
+    case Op::kNeg: return -a[0];
+    case Op::kScale: return a[0] * static_cast<float>(*attrs.GetFloat("factor"));
+    case Op::kExp: return exp(a[0]);
+    case Op::kLog: return log(a[0]);
+    case Op::kSqrt: return sqrt(a[0]);
+    case Op::kTanh: return Tanh(a[0]);
+    case Op::kGelu: return GeluExpr(a[0]);
+    case Op::kStep: return select(a[0] >= 0.0f, 1.0f, 0.0f);
+    case Op::kGeluGrad: return GeluGradExpr(a[0], a[1]);
+    default: return Expr();
+  }
+}
+
 absl::Status Elementwise(Ctx& c) {
   using ir::Op;
   const int64_t n = std::max<int64_t>(1, c.spec.outputs[0].num_elements());
+  if (c.spec.op == Op::kBiasGelu || c.spec.op == Op::kBiasGeluGrad) {
+    // x [rows, cols] + bias [cols], then GELU or its gradient against dy [rows, cols].
+    const int64_t cols = c.spec.inputs[1].shape.back(), rows = n / cols;
+    Var col("c"), row("r"), ri;
+    Expr pre = c.Input(0, {rows, cols})(col, row) + c.Input(1, {cols})(col);
+    Func f("f");
+    f(col, row) = c.spec.op == Op::kBiasGelu ? GeluExpr(pre) : GeluGradExpr(pre, c.Input(2, {rows, cols})(col, row));
+    ScheduleRows(f, col, row, cols, rows, c.vec, &ri, /*min_parallel=*/1 << 15);
+    c.Output(f, {rows, cols});
+    return absl::OkStatus();
+  }
   Var x("x");
   std::vector<Expr> a;
   for (size_t i = 0; i < c.spec.inputs.size(); ++i) a.push_back(c.Input(static_cast<int>(i), {n})(x));
-  Expr e;
-  switch (c.spec.op) {
-    case Op::kConstant: {
-      const double v = *c.spec.attrs.GetFloat("value");
-      e = c.spec.outputs[0].dtype == ir::DType::kF32 ? Expr(static_cast<float>(v)) : Expr(static_cast<int32_t>(v));
-      break;
-    }
-    case Op::kAdd: e = a[0] + a[1]; break;
-    case Op::kSub: e = a[0] - a[1]; break;
-    case Op::kMul: e = a[0] * a[1]; break;
-    case Op::kDiv: e = a[0] / a[1]; break;
-    case Op::kMinimum: e = min(a[0], a[1]); break;
-    case Op::kNeg: e = -a[0]; break;
-    case Op::kScale: e = a[0] * static_cast<float>(*c.spec.attrs.GetFloat("factor")); break;
-    case Op::kExp: e = exp(a[0]); break;
-    case Op::kLog: e = log(a[0]); break;
-    case Op::kSqrt: e = sqrt(a[0]); break;
-    case Op::kTanh: e = Tanh(a[0]); break;
-    case Op::kGelu: e = GeluExpr(a[0]); break;
-    case Op::kStep: e = select(a[0] >= 0.0f, 1.0f, 0.0f); break;
-    case Op::kGeluGrad: e = GeluGradExpr(a[0], a[1]); break;
-    default:
-      return absl::UnimplementedError(absl::StrCat("codegen: no elementwise lowering for '", ir::OpName(c.spec.op), "'"));
-  }
+  Expr e = ElementwiseExpr(c.spec.op, c.spec.attrs, a, c.spec.outputs[0].dtype);
+  if (!e.defined())
+    return absl::UnimplementedError(absl::StrCat("codegen: no elementwise lowering for '", ir::OpName(c.spec.op), "'"));
   Func f("f");
   f(x) = e;
   ScheduleFlat(f, x, n, c.vec);

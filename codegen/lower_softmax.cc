@@ -1,5 +1,8 @@
-// Softmax (optionally causal: key j is visible to query i when j <= i + Tk - Tq), its
-// backward, and the mean cross-entropy of logits against integer targets with its backward.
+// Softmax and the causal mask, cross-entropy, their gradients, and the fused kernels that
+// combine them (scale + mask + softmax, softmax + cross-entropy). Rows are independent: they
+// run in parallel blocks, columns vectorised, each row's reductions computed at the row.
+//
+// Causal visibility: key j is visible to query i when j <= i + Tk - Tq (rows are (..., Tq)).
 #include <limits>
 
 #include "codegen/lower.h"
@@ -12,71 +15,135 @@ namespace {
 
 constexpr float kLowest = -std::numeric_limits<float>::max();
 
+struct Rows {
+  int64_t rows, k;
+};
+
+Rows RowsOf(const ir::Shape& s) {
+  const int64_t k = s.back();
+  return {std::max<int64_t>(1, ir::NumElements(s) / k), k};
+}
+
+// The last visible key of each row of a [..., Tq, Tk] tensor seen as [rows, Tk].
+Expr LastVisible(Var row, const ir::Shape& s) {
+  const int64_t tq = s[s.size() - 2], tk = s.back();
+  return row % static_cast<int>(tq) + static_cast<int>(tk - tq);
+}
+
+// softmax over the columns j <= last of x(j, row) (all columns when `last` is undefined).
+// Masked columns are excluded from max and sum, and their probability is exactly 0.
+Func MaskedSoftmax(Func x, Expr last, const Rows& r, Var j, Var row, Ctx& c) {
+  RDom rj(0, static_cast<int>(r.k), "rj");
+  Func mx("mx"), e("e"), s("s"), out("out");
+  const bool masked = last.defined();
+  mx(row) = maximum(masked ? select(rj <= last, x(rj, row), kLowest) : x(rj, row));
+  // exp(-inf) is not reliably 0 in Halide's exp, so the unfused -inf entries of a causal
+  // mask are zeroed explicitly too.
+  Expr v = x(j, row);
+  Expr ex = select(v == -std::numeric_limits<float>::infinity(), 0.0f, exp(v - mx(row)));
+  e(j, row) = masked ? select(j <= last, ex, 0.0f) : ex;
+  s(row) = sum(e(rj, row));
+  out(j, row) = e(j, row) / s(row);
+  Var ri;
+  ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
+  mx.compute_at(out, ri);
+  s.compute_at(out, ri);
+  e.compute_at(out, ri);
+  if (r.k >= c.vec) e.vectorize(j, c.vec, TailStrategy::GuardWithIf);
+  return out;
+}
+
 }  // namespace
 
 absl::Status Softmax(Ctx& c) {
   using ir::Op;
   const ir::Shape& xs = c.spec.inputs[0].shape;
-  const int64_t k = xs.back(), rows = std::max<int64_t>(1, ir::NumElements(xs) / k);
-  Var j("j"), row("r");
-  RDom rj(0, static_cast<int>(k), "rj");
-  Var ri;
-
-  if (c.spec.op == Op::kSoftmax) {
-    const bool causal = *c.spec.attrs.GetBool("causal");
-    const int64_t tq = causal ? xs[xs.size() - 2] : 1;
-    ImageParam x = c.Input(0, {rows, k});
-    Expr last = causal ? Expr(row % static_cast<int>(tq) + static_cast<int>(k - tq)) : Expr(static_cast<int>(k - 1));
-    Func lim("lim"), mx("mx"), e("e"), s("s"), out("out");
-    lim(row) = last;
-    mx(row) = maximum(select(rj <= lim(row), x(rj, row), kLowest));
-    e(j, row) = select(j <= lim(row), exp(x(j, row) - mx(row)), 0.0f);
-    s(row) = sum(e(rj, row));
-    out(j, row) = e(j, row) / s(row);
-    ScheduleRows(out, j, row, k, rows, c.vec, &ri);
-    for (Func f : {lim, mx, s}) f.compute_at(out, ri);
-    e.compute_at(out, ri);
-    if (k >= c.vec) e.vectorize(j, c.vec, TailStrategy::GuardWithIf);
-    c.Output(out, {rows, k});
-    return absl::OkStatus();
+  const Rows r = RowsOf(xs);
+  Var j("j"), row("r"), ri("ri");
+  switch (c.spec.op) {
+    case Op::kSoftmax: {
+      ImageParam x = c.Input(0, {r.rows, r.k});
+      Func xf("xf");
+      xf(j, row) = x(j, row);
+      c.Output(MaskedSoftmax(xf, Expr(), r, j, row, c), {r.rows, r.k});
+      return absl::OkStatus();
+    }
+    case Op::kScaleMaskSoftmax: {  // softmax(causal_mask(scale * x)); the mask is never stored
+      ImageParam x = c.Input(0, {r.rows, r.k});
+      const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
+      Func xf("xf");
+      xf(j, row) = x(j, row) * scale;
+      c.Output(MaskedSoftmax(xf, LastVisible(row, xs), r, j, row, c), {r.rows, r.k});
+      return absl::OkStatus();
+    }
+    case Op::kCausalMask: {
+      ImageParam x = c.Input(0, {r.rows, r.k});
+      const float fill = static_cast<float>(*c.spec.attrs.GetFloat("fill"));
+      Func out("out");
+      out(j, row) = select(j <= LastVisible(row, xs), x(j, row), fill);
+      ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
+      c.Output(out, {r.rows, r.k});
+      return absl::OkStatus();
+    }
+    case Op::kSoftmaxGrad:            // dx = y * (dy - sum(y * dy))
+    case Op::kScaleMaskSoftmaxGrad: {  // the same, masked, times the forward scale
+      ImageParam y = c.Input(0, {r.rows, r.k});
+      ImageParam dy = c.Input(1, {r.rows, r.k});
+      RDom rj(0, static_cast<int>(r.k), "rj");
+      Func dot("dot"), dx("dx");
+      dot(row) = sum(y(rj, row) * dy(rj, row));
+      Expr g = y(j, row) * (dy(j, row) - dot(row));
+      if (c.spec.op == Op::kScaleMaskSoftmaxGrad)
+        g = select(j <= LastVisible(row, xs), g, 0.0f) * static_cast<float>(*c.spec.attrs.GetFloat("scale"));
+      dx(j, row) = g;
+      ScheduleRows(dx, j, row, r.k, r.rows, c.vec, &ri);
+      dot.compute_at(dx, ri);
+      c.Output(dx, {r.rows, r.k});
+      return absl::OkStatus();
+    }
+    default:
+      break;
   }
-  if (c.spec.op == Op::kSoftmaxGrad) {  // dx = y * (dy - sum(y * dy))
-    ImageParam y = c.Input(0, {rows, k});
-    ImageParam dy = c.Input(1, {rows, k});
-    Func dot("dot"), dx("dx");
-    dot(row) = sum(y(rj, row) * dy(rj, row));
-    dx(j, row) = y(j, row) * (dy(j, row) - dot(row));
-    ScheduleRows(dx, j, row, k, rows, c.vec, &ri);
-    dot.compute_at(dx, ri);
-    c.Output(dx, {rows, k});
-    return absl::OkStatus();
+  // Cross-entropy: probs or logits [rows, k], targets [rows]. Targets are range-checked on
+  // the host before a step; the clamp only keeps a bad one in bounds.
+  ImageParam p = c.Input(0, {r.rows, r.k});
+  ImageParam targets = c.Input(1, {r.rows});
+  Expr t = clamp(targets(row), 0, static_cast<int>(r.k - 1));
+  const float inv_rows = 1.0f / static_cast<float>(r.rows);
+  RDom rj(0, static_cast<int>(r.k), "rj");
+  RDom rr(0, static_cast<int>(r.rows), "rr");
+  Var x("x");
+  Func mx("mx"), se("se"), row_loss("row_loss"), out("out");
+  mx(row) = maximum(p(rj, row));
+  se(row) = sum(exp(p(rj, row) - mx(row)));
+  switch (c.spec.op) {
+    case Op::kXent:  // mean of -log p[t]
+    case Op::kSoftmaxXent: {  // mean of log-sum-exp - logit[t], never forming probabilities
+      row_loss(row) = c.spec.op == Op::kXent ? -log(p(t, row)) : log(se(row)) + mx(row) - p(t, row);
+      out(x) = sum(row_loss(rr)) * inv_rows;
+      row_loss.compute_root().parallel(row, static_cast<int>(std::max<int64_t>(1, r.rows / 16)));
+      c.Output(out, {1});
+      return absl::OkStatus();
+    }
+    case Op::kXentGrad: {  // -dloss / (N p[t]) at the target, 0 elsewhere
+      ImageParam dloss = c.Input(2, {1});
+      out(j, row) = select(j == t, -dloss(0) * inv_rows / p(j, row), 0.0f);
+      ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
+      c.Output(out, {r.rows, r.k});
+      return absl::OkStatus();
+    }
+    case Op::kSoftmaxXentGrad: {  // (softmax - onehot(t)) * dloss / N, as llm.c's backward
+      ImageParam dloss = c.Input(2, {1});
+      out(j, row) = (exp(p(j, row) - mx(row)) / se(row) - select(j == t, 1.0f, 0.0f)) * dloss(0) * inv_rows;
+      ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
+      mx.compute_at(out, ri);
+      se.compute_at(out, ri);
+      c.Output(out, {r.rows, r.k});
+      return absl::OkStatus();
+    }
+    default:
+      return absl::UnimplementedError("codegen: not a softmax or cross-entropy op");
   }
-  // softmax_xent and its gradient: logits [rows, k], targets [rows].
-  ImageParam logits = c.Input(0, {rows, k});
-  ImageParam targets = c.Input(1, {rows});
-  Expr t = clamp(targets(row), 0, static_cast<int>(k - 1));
-  Func mx("mx"), se("se");
-  mx(row) = maximum(logits(rj, row));
-  se(row) = sum(exp(logits(rj, row) - mx(row)));
-  if (c.spec.op == Op::kSoftmaxXent) {
-    Func row_loss("row_loss"), out("out");
-    Var x("x");
-    row_loss(row) = log(se(row)) + mx(row) - logits(t, row);
-    RDom rr(0, static_cast<int>(rows), "rr");
-    out(x) = sum(row_loss(rr)) / static_cast<float>(rows);
-    row_loss.compute_root().parallel(row, static_cast<int>(std::max<int64_t>(1, rows / 16)));
-    c.Output(out, {1});
-    return absl::OkStatus();
-  }
-  ImageParam dloss = c.Input(2, {1});
-  Func dl("dl");
-  const float inv_rows = 1.0f / static_cast<float>(rows);
-  dl(j, row) = (exp(logits(j, row) - mx(row)) / se(row) - select(j == t, 1.0f, 0.0f)) * dloss(0) * inv_rows;
-  ScheduleRows(dl, j, row, k, rows, c.vec, &ri);
-  mx.compute_at(dl, ri);
-  se.compute_at(dl, ri);
-  c.Output(dl, {rows, k});
-  return absl::OkStatus();
 }
 
 }  // namespace gptc::codegen::lower

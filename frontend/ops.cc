@@ -1,5 +1,7 @@
 #include "frontend/ops.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "frontend/builder.h"
 
@@ -113,14 +115,16 @@ Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
   return B(x)->Apply(Op::kLayerNorm, {x, weight, bias}, {{"eps", eps}});
 }
 
-Tensor Softmax(Tensor x, bool causal) {
-  ir::Attrs attrs;
-  if (causal) attrs.Set("causal", true);
-  return Unary(Op::kSoftmax, x, std::move(attrs));
+Tensor Softmax(Tensor x) { return Unary(Op::kSoftmax, x); }
+
+Tensor CausalMask(Tensor x) {
+  return Unary(Op::kCausalMask, x, {{"fill", -std::numeric_limits<double>::infinity()}});
 }
 
+Tensor CrossEntropy(Tensor probs, Tensor targets) { return Binary(Op::kXent, probs, targets); }
+
 Tensor SoftmaxCrossEntropy(Tensor logits, Tensor targets) {
-  return Binary(Op::kSoftmaxXent, logits, targets);
+  return CrossEntropy(Softmax(logits), targets);
 }
 
 }  // namespace gptc

@@ -36,9 +36,13 @@ Tensor Gelu(Tensor x);  // GPT-2's tanh approximation
 Tensor Embedding(Tensor table, Tensor ids);
 // Normalises over the last axis, then * weight + bias.
 Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps = 1e-5);
-// Softmax over the last axis; `causal` masks key j > query i (+ Tk - Tq).
-Tensor Softmax(Tensor x, bool causal = false);
-// Mean cross-entropy of logits [..., V] against i32 targets [...] -> scalar.
+// Softmax over the last axis.
+Tensor Softmax(Tensor x);
+// x [..., Tq, Tk] with the keys a query may not see (j > i + Tk - Tq) set to -inf.
+Tensor CausalMask(Tensor x);
+// Mean cross-entropy of probabilities [..., V] against i32 targets [...] -> scalar.
+Tensor CrossEntropy(Tensor probs, Tensor targets);
+// CrossEntropy(Softmax(logits)): two ops, which the fuse pass turns into one kernel.
 Tensor SoftmaxCrossEntropy(Tensor logits, Tensor targets);
 
 }  // namespace gptc

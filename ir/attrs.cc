@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 
 namespace gptc::ir {
 namespace {
@@ -50,6 +51,13 @@ absl::StatusOr<bool> Attrs::GetBool(const std::string& name) const {
   return WrongKind(name, "true or false", it->second);
 }
 
+absl::StatusOr<std::string> Attrs::GetString(const std::string& name) const {
+  auto it = map_.find(name);
+  if (it == map_.end()) return Missing(name);
+  if (auto* v = std::get_if<std::string>(&it->second)) return *v;
+  return WrongKind(name, "a string", it->second);
+}
+
 std::string FormatDouble(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
   if (std::isnan(v)) return "nan";
@@ -68,6 +76,9 @@ std::string AttrValueToString(const Attr& a) {
   if (auto* v = std::get_if<int64_t>(&a)) return absl::StrCat(*v);
   if (auto* v = std::get_if<double>(&a)) return FormatDouble(*v);
   if (auto* v = std::get_if<bool>(&a)) return *v ? "true" : "false";
+  // Strings are quoted; the parser accepts \" and \\ inside.
+  if (auto* v = std::get_if<std::string>(&a))
+    return "\"" + absl::StrReplaceAll(*v, {{"\\", "\\\\"}, {"\"", "\\\""}}) + "\"";
   return "[" + absl::StrJoin(std::get<std::vector<int64_t>>(a), ",") + "]";
 }
 

@@ -1,4 +1,4 @@
-// Node attributes: a small ordered map from name to an int, float, bool or int list.
+// Node attributes: a small ordered map from name to an int, float, bool, int list or string.
 // Order is alphabetical so that printing is deterministic.
 #pragma once
 
@@ -12,7 +12,7 @@
 
 namespace gptc::ir {
 
-using Attr = std::variant<int64_t, double, bool, std::vector<int64_t>>;
+using Attr = std::variant<int64_t, double, bool, std::vector<int64_t>, std::string>;
 
 class Attrs {
  public:
@@ -31,12 +31,13 @@ class Attrs {
   absl::StatusOr<std::vector<int64_t>> GetInts(const std::string& name) const;
   // Bools are optional flags: absent means false.
   absl::StatusOr<bool> GetBool(const std::string& name) const;
+  absl::StatusOr<std::string> GetString(const std::string& name) const;
 
  private:
   std::map<std::string, Attr> map_;
 };
 
-// Text of one value as the printer writes it: `3`, `1e-05`, `true`, `[0,2,1,3]`.
+// Text of one value as the printer writes it: `3`, `1e-05`, `true`, `[0,2,1,3]`, `"adamw"`.
 // Floats use the shortest form that reads back to the same double.
 std::string AttrValueToString(const Attr& a);
 std::string FormatDouble(double v);

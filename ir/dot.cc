@@ -21,9 +21,16 @@ std::string ToDot(const Graph& g) {
     for (ValueId v : n.outputs)
       absl::StrAppend(&label, "%", g.value(v).name, "\\n", TypeToString(g.value(v).type), "\\n");
     absl::StrAppend(&label, OpName(n.op));
+    if (n.body) {  // a fused node lists the ops it absorbed
+      absl::StrAppend(&label, " {");
+      for (const Node& b : n.body->nodes())
+        if (!HasTrait(b.op, kDecl)) absl::StrAppend(&label, "\\n  ", OpName(b.op));
+      absl::StrAppend(&label, "\\n}");
+    }
     if (!n.attrs.empty()) absl::StrAppend(&label, "\\n", Escape(AttrsToString(n.attrs)));
     const char* style = n.op == Op::kParam   ? "shape=ellipse, style=filled, fillcolor=lightgrey"
                         : n.op == Op::kInput ? "shape=ellipse"
+                        : n.body             ? "shape=box, style=filled, fillcolor=lightblue"
                                              : "shape=box";
     absl::StrAppend(&out, "  n", id, " [label=\"", label, "\", ", style, "];\n");
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,11 +30,17 @@ struct Value {
   int output_index = 0;
 };
 
+class Graph;
+
 struct Node {
   Op op = Op::kInput;
   std::vector<ValueId> inputs;
   std::vector<ValueId> outputs;
   Attrs attrs;
+  // Fused ops only: the ops the node absorbed, as a graph whose `input` declarations are the
+  // node's operands (same order, names and types) and whose outputs are its results.
+  // Immutable and shared between copies of the graph.
+  std::shared_ptr<const Graph> body;
 };
 
 class Graph {
@@ -75,6 +82,8 @@ class Graph {
   const std::vector<ValueId>& outputs() const { return outputs_; }
   int num_nodes() const { return static_cast<int>(nodes_.size()); }
   int num_values() const { return static_cast<int>(values_.size()); }
+
+  void SetBody(NodeId id, std::shared_ptr<const Graph> body) { nodes_[id].body = std::move(body); }
 
   // Renames a value (the caller keeps names unique; Verify() checks).
   void RenameValue(ValueId v, std::string name);

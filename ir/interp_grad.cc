@@ -57,28 +57,20 @@ absl::StatusOr<Literal> SoftmaxGrad(const Node& n, const Args& in, const TensorT
   return dx;
 }
 
-absl::StatusOr<Literal> SoftmaxXentGrad(const Node& n, const Args& in, const TensorType& out) {
-  const Literal& logits = *in[0];   // (N, V)
+absl::StatusOr<Literal> XentGrad(const Node& n, const Args& in, const TensorType& out) {
+  const Literal& probs = *in[0];    // (N, V)
   const Literal& targets = *in[1];  // (N)
   const double dloss = in[2]->data[0];
-  const int64_t v = logits.shape().back(), rows = targets.size();
-  Literal dl(out);
+  const int64_t v = probs.shape().back(), rows = targets.size();
+  Literal dp(out);  // d(mean -log p[t]) / dp = -1 / (N p[t]) at the target, 0 elsewhere
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t t = static_cast<int64_t>(targets.data[row]);
     if (t < 0 || t >= v)
-      return absl::OutOfRangeError(absl::StrCat("softmax_xent_grad: target ", t,
-                                                " at flat position ", row, " is outside [0,", v, ")"));
-    const double* lr = logits.data.data() + row * v;
-    double* dr = dl.data.data() + row * v;
-    double mx = -std::numeric_limits<double>::infinity();
-    for (int64_t j = 0; j < v; ++j) mx = std::max(mx, lr[j]);
-    double sum = 0;
-    for (int64_t j = 0; j < v; ++j) sum += (dr[j] = std::exp(lr[j] - mx));
-    // d(mean loss)/d(logits) = (softmax - onehot(target)) / N, times the incoming dloss.
-    const double scale = dloss / static_cast<double>(rows);
-    for (int64_t j = 0; j < v; ++j) dr[j] = (dr[j] / sum - (j == t ? 1.0 : 0.0)) * scale;
+      return absl::OutOfRangeError(absl::StrCat("xent_grad: target ", t, " at flat position ", row,
+                                                " is outside [0,", v, ")"));
+    dp.data[row * v + t] = -dloss / (static_cast<double>(rows) * probs.data[row * v + t]);
   }
-  return dl;
+  return dp;
 }
 
 absl::StatusOr<Literal> EmbeddingGrad(const Node& n, const Args& in, const TensorType& out) {

@@ -19,12 +19,13 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
 absl::StatusOr<Literal> Reduce(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> LayerNorm(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Softmax(const Node& n, const Args& in, const TensorType& out);
-absl::StatusOr<Literal> SoftmaxXent(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> CausalMask(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Xent(const Node& n, const Args& in, const TensorType& out);
 
 // Backward ops (interp_grad.cc).
 absl::StatusOr<std::vector<Literal>> LayerNormGrad(const Node& n, const Args& in);
 absl::StatusOr<Literal> SoftmaxGrad(const Node& n, const Args& in, const TensorType& out);
-absl::StatusOr<Literal> SoftmaxXentGrad(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> XentGrad(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> EmbeddingGrad(const Node& n, const Args& in, const TensorType& out);
 double GeluGrad(double x, double dy);
 

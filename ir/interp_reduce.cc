@@ -51,42 +51,45 @@ absl::StatusOr<Literal> LayerNorm(const Node& n, const Args& in, const TensorTyp
 }
 
 absl::StatusOr<Literal> Softmax(const Node& n, const Args& in, const TensorType& out) {
-  const Literal& x = *in[0];  // (..., Tq, Tk) when causal, else (..., K)
-  const bool causal = *n.attrs.GetBool("causal");
+  const Literal& x = *in[0];  // (..., K); -inf entries (a causal mask) get probability 0
   const int64_t k = x.shape().back(), rows = x.size() / k;
-  const int64_t tq = causal ? x.shape()[x.type.rank() - 2] : 1;
   Literal r(out);
   for (int64_t row = 0; row < rows; ++row) {
-    // Query i may see keys j <= i + (Tk - Tq): with a KV cache the queries are the last Tq.
-    const int64_t visible = causal ? (row % tq) + (k - tq) + 1 : k;
     const double* xr = x.data.data() + row * k;
     double* yr = r.data.data() + row * k;
     double mx = -std::numeric_limits<double>::infinity();
-    for (int64_t j = 0; j < visible; ++j) mx = std::max(mx, xr[j]);
+    for (int64_t j = 0; j < k; ++j) mx = std::max(mx, xr[j]);
     double sum = 0;
-    for (int64_t j = 0; j < visible; ++j) sum += (yr[j] = std::exp(xr[j] - mx));
-    for (int64_t j = 0; j < visible; ++j) yr[j] /= sum;
-    for (int64_t j = visible; j < k; ++j) yr[j] = 0;
+    for (int64_t j = 0; j < k; ++j) sum += (yr[j] = std::exp(xr[j] - mx));
+    for (int64_t j = 0; j < k; ++j) yr[j] /= sum;
   }
   return r;
 }
 
-absl::StatusOr<Literal> SoftmaxXent(const Node& n, const Args& in, const TensorType& out) {
-  const Literal& logits = *in[0];   // (N, V)
+absl::StatusOr<Literal> CausalMask(const Node& n, const Args& in, const TensorType& out) {
+  const Literal& x = *in[0];  // (..., Tq, Tk)
+  const double fill = *n.attrs.GetFloat("fill");
+  const int64_t k = x.shape().back(), tq = x.shape()[x.type.rank() - 2], rows = x.size() / k;
+  Literal r(out);
+  for (int64_t row = 0; row < rows; ++row) {
+    // Query i sees keys j <= i + (Tk - Tq): with a KV cache the queries are the last Tq.
+    const int64_t visible = (row % tq) + (k - tq) + 1;
+    for (int64_t j = 0; j < k; ++j) r.data[row * k + j] = j < visible ? x.data[row * k + j] : fill;
+  }
+  return r;
+}
+
+absl::StatusOr<Literal> Xent(const Node& n, const Args& in, const TensorType& out) {
+  const Literal& probs = *in[0];    // (N, V)
   const Literal& targets = *in[1];  // (N)
-  const int64_t v = logits.shape().back(), rows = targets.size();
+  const int64_t v = probs.shape().back(), rows = targets.size();
   double total = 0;
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t t = static_cast<int64_t>(targets.data[row]);
     if (t < 0 || t >= v)
-      return absl::OutOfRangeError(absl::StrCat("softmax_xent: target ", t, " at flat position ",
-                                                row, " is outside [0,", v, ")"));
-    const double* lr = logits.data.data() + row * v;
-    double mx = -std::numeric_limits<double>::infinity();
-    for (int64_t j = 0; j < v; ++j) mx = std::max(mx, lr[j]);
-    double sum = 0;
-    for (int64_t j = 0; j < v; ++j) sum += std::exp(lr[j] - mx);
-    total += std::log(sum) + mx - lr[t];
+      return absl::OutOfRangeError(absl::StrCat("xent: target ", t, " at flat position ", row,
+                                                " is outside [0,", v, ")"));
+    total -= std::log(probs.data[row * v + t]);
   }
   Literal r(out);
   r.data[0] = total / static_cast<double>(rows);

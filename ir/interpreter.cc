@@ -21,8 +21,10 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
   switch (n.op) {
     case Op::kSoftmaxGrad:
       return interp::SoftmaxGrad(n, in, out);
-    case Op::kSoftmaxXentGrad:
-      return interp::SoftmaxXentGrad(n, in, out);
+    case Op::kXentGrad:
+      return interp::XentGrad(n, in, out);
+    case Op::kCausalMask:
+      return interp::CausalMask(n, in, out);
     case Op::kEmbeddingGrad:
       return interp::EmbeddingGrad(n, in, out);
     case Op::kMatMul:
@@ -33,16 +35,20 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
       return interp::LayerNorm(n, in, out);
     case Op::kSoftmax:
       return interp::Softmax(n, in, out);
-    case Op::kSoftmaxXent:
-      return interp::SoftmaxXent(n, in, out);
+    case Op::kXent:
+      return interp::Xent(n, in, out);
     default:
       return absl::UnimplementedError(absl::StrCat("interpreter: no kernel for op '",
                                                    OpName(n.op), "'"));
   }
 }
 
-absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n,
-                                              const interp::Args& in) {
+absl::StatusOr<std::vector<Literal>> InterpretBody(const Node& n, const interp::Args& in,
+                                                   const InterpOptions& options);
+
+absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n, const interp::Args& in,
+                                              const InterpOptions& options) {
+  if (n.body) return InterpretBody(n, in, options);
   if (n.op == Op::kLayerNormGrad) return interp::LayerNormGrad(n, in);
   ASSIGN_OR_RETURN(Literal r, EvalSingle(n, in, g.value(n.outputs[0]).type));
   std::vector<Literal> out;
@@ -67,6 +73,16 @@ absl::Status BindArgument(const Graph& g, const Node& n, const LiteralMap& args,
   return absl::OkStatus();
 }
 
+// A fused op means its body: run it with the operands bound to the body's inputs. In float32
+// mode every intermediate is rounded as the unfused graph would round it.
+absl::StatusOr<std::vector<Literal>> InterpretBody(const Node& n, const interp::Args& in,
+                                                   const InterpOptions& options) {
+  LiteralMap args;
+  const Graph& body = *n.body;
+  for (size_t i = 0; i < in.size(); ++i) args[body.value(body.node(static_cast<NodeId>(i)).outputs[0]).name] = *in[i];
+  return Interpret(body, args, options);
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralMap& args,
@@ -80,7 +96,7 @@ absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralM
     }
     interp::Args in;
     for (ValueId v : n.inputs) in.push_back(&vals[v]);
-    auto r = EvalNode(g, n, in);
+    auto r = EvalNode(g, n, in, options);
     if (!r.ok())
       return absl::Status(r.status().code(),
                           absl::StrCat(r.status().message(), " in: ", PrintNode(g, id)));

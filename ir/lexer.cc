@@ -21,6 +21,8 @@ std::string Describe(const Token& t) {
       return "end of input";
     case TokKind::kName:
       return absl::StrCat("'%", t.text, "'");
+    case TokKind::kString:
+      return absl::StrCat("string \"", t.text, "\"");
     default:
       return absl::StrCat("'", t.text, "'");
   }
@@ -84,6 +86,15 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
                                          std::string(s.substr(start, i + 1 - start)), "'"));
       t.kind = TokKind::kNumber;
       t.text = std::string(s.substr(start, i - start));
+    } else if (c == '"') {  // a string: \" and \\ are the only escapes
+      ++i;
+      while (i < s.size() && s[i] != '"' && s[i] != '\n') {
+        if (s[i] == '\\' && i + 1 < s.size() && (s[i + 1] == '"' || s[i + 1] == '\\')) ++i;
+        t.text += s[i++];
+      }
+      if (i >= s.size() || s[i] != '"') return error(start, "unterminated string");
+      ++i;
+      t.kind = TokKind::kString;
     } else if (std::string_view("()[]{},=:-<").find(c) != std::string_view::npos) {
       ++i;
       t.text = std::string(1, c);

@@ -9,11 +9,11 @@
 
 namespace gptc::ir {
 
-enum class TokKind { kName, kIdent, kNumber, kPunct, kEnd };
+enum class TokKind { kName, kIdent, kNumber, kString, kPunct, kEnd };
 
 struct Token {
   TokKind kind;
-  std::string text;  // kName: without '%'; kPunct: the character
+  std::string text;  // kName: without '%'; kString: unquoted, unescaped; kPunct: the character
   int line = 1;      // 1-based
   int col = 1;       // 1-based
 };

@@ -21,12 +21,13 @@ enum OpTrait : uint32_t {
   kCommutative = 1u << 2,
   kLayout = 1u << 3,       // moves data without arithmetic
   kReduction = 1u << 4,
+  kFused = 1u << 5,  // made by the fuse pass; carries a body (Node::body)
 };
 
 struct OpInfo {
   const char* name;
   int arity;  // -1: variadic
-  int num_outputs;
+  int num_outputs;  // -1: variadic
   uint32_t traits;
 };
 

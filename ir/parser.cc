@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -58,6 +59,8 @@ class Parser {
   absl::StatusOr<Attr> ParseAttrValue();
   absl::Status ParseDecl();
   absl::Status ParseStatement();
+  // The `{ ... yield %a, %b }` of a fused node; its inputs are named after `operands`.
+  absl::Status ParseBody(NodeId node, const std::vector<Token>& operands);
   absl::Status Define(const Token& name_tok, NodeId node);
   absl::StatusOr<ValueId> Resolve(const Token& t) const;
 
@@ -67,6 +70,12 @@ class Parser {
   Graph graph_;
   absl::flat_hash_map<std::string, int> defined_line_;
   std::vector<PendingUse> uses_;
+  // Body inputs take their types from the operands, known once the outer graph is resolved.
+  struct PendingBody {
+    NodeId node;
+    std::shared_ptr<Graph> body;
+  };
+  std::vector<PendingBody> bodies_;
 };
 
 absl::StatusOr<int64_t> Parser::ParseInt() {
@@ -111,6 +120,10 @@ absl::StatusOr<Attr> Parser::ParseAttrValue() {
     }
     ++pos_;
     return Attr(v);
+  }
+  if (t.kind == TokKind::kString) {
+    ++pos_;
+    return Attr(t.text);
   }
   if (t.kind == TokKind::kIdent) {
     ++pos_;
@@ -206,6 +219,53 @@ absl::Status Parser::ParseStatement() {
   // (or a cycle) reaches the verifier, which explains it, instead of failing here.
   const NodeId node = graph_.AddNode(*op, std::vector<ValueId>(args.size(), -1), std::move(attrs), outs);
   for (size_t i = 0; i < args.size(); ++i) uses_.push_back({node, i, args[i]});
+  if (IsPunct("{")) return ParseBody(node, args);
+  return absl::OkStatus();
+}
+
+absl::Status Parser::ParseBody(NodeId node, const std::vector<Token>& operands) {
+  const Token open = Next();  // '{'
+  auto body = std::make_shared<Graph>(graph_.name() + "." + graph_.value(graph_.node(node).outputs[0]).name);
+  // The body is parsed as a graph of its own: swap the outer scope out meanwhile.
+  std::swap(graph_, *body);
+  absl::flat_hash_map<std::string, int> outer_lines;
+  std::vector<PendingUse> outer_uses;
+  std::swap(defined_line_, outer_lines);
+  std::swap(uses_, outer_uses);
+  absl::Status status = [&]() -> absl::Status {
+    for (const Token& t : operands) {
+      if (defined_line_.contains(t.text))
+        return ErrorAt(t, absl::StrCat("operand %", t.text, " appears twice in a fused node"));
+      RETURN_IF_ERROR(Define(t, graph_.num_nodes()));
+      graph_.AddInput(t.text, F32({}));  // typed from the operand after resolution
+    }
+    while (!IsIdent("yield")) {
+      if (Peek().kind == TokKind::kEnd) return ErrorAt(open, "fused body has no 'yield'");
+      RETURN_IF_ERROR(ParseStatement());
+    }
+    ++pos_;
+    std::vector<Token> yields;
+    while (Peek().kind == TokKind::kName) {
+      yields.push_back(Next());
+      if (!IsPunct(",")) break;
+      ++pos_;
+    }
+    RETURN_IF_ERROR(ExpectPunct("}"));
+    for (const PendingUse& u : uses_) {
+      ASSIGN_OR_RETURN(ValueId v, Resolve(u.tok));
+      graph_.mutable_nodes()[u.node].inputs[u.slot] = v;
+    }
+    for (const Token& y : yields) {
+      ASSIGN_OR_RETURN(ValueId v, Resolve(y));
+      graph_.AddOutput(v);
+    }
+    return absl::OkStatus();
+  }();
+  std::swap(graph_, *body);
+  std::swap(defined_line_, outer_lines);
+  std::swap(uses_, outer_uses);
+  RETURN_IF_ERROR(status);
+  bodies_.push_back({node, body});
   return absl::OkStatus();
 }
 
@@ -254,6 +314,12 @@ absl::StatusOr<Graph> Parser::Run() {
   for (const PendingUse& u : uses_) {
     ASSIGN_OR_RETURN(ValueId v, Resolve(u.tok));
     graph_.mutable_nodes()[u.node].inputs[u.slot] = v;
+  }
+  for (PendingBody& b : bodies_) {
+    const Node& n = graph_.node(b.node);
+    for (size_t i = 0; i < n.inputs.size(); ++i)
+      b.body->mutable_value(b.body->node(static_cast<NodeId>(i)).outputs[0]).type = graph_.value(n.inputs[i]).type;
+    graph_.SetBody(b.node, std::move(b.body));
   }
   for (const auto& [target, value] : updates) {
     ASSIGN_OR_RETURN(ValueId t, Resolve(target));

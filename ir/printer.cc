@@ -43,6 +43,32 @@ std::string DeclText(const Graph& g, const Node& n) {
   return absl::StrCat("%", v.name, ": ", TypeToString(v.type), kind);
 }
 
+// The non-declaration nodes of g, one per line at `indent`, names and types in columns; a
+// fused node's body follows it, indented further, and ends with `yield` and `}`.
+void PrintNodes(const Graph& g, const std::string& indent, std::string& out) {
+  std::vector<LineParts> lines;
+  std::vector<NodeId> ids;
+  size_t name_w = 0, type_w = 0;
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    if (HasTrait(g.node(id).op, kDecl)) continue;
+    lines.push_back(Parts(g, g.node(id)));
+    ids.push_back(id);
+    name_w = std::max(name_w, std::min(lines.back().lhs.size(), kMaxNameColumn));
+    type_w = std::max(type_w, std::min(lines.back().types.size(), kMaxTypeColumn));
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const LineParts& p = lines[i];
+    const Node& n = g.node(ids[i]);
+    absl::StrAppend(&out, indent, Pad(p.lhs, name_w), " = ", Pad(p.types, type_w), " ", p.rhs,
+                    n.body ? " {\n" : "\n");
+    if (!n.body) continue;
+    PrintNodes(*n.body, indent + "    ", out);
+    std::vector<std::string> yields;
+    for (ValueId v : n.body->outputs()) yields.push_back(ValueRef(*n.body, v));
+    absl::StrAppend(&out, indent, "    yield ", absl::StrJoin(yields, ", "), "\n", indent, "}\n");
+  }
+}
+
 }  // namespace
 
 std::string ValueRef(const Graph& g, ValueId v) {
@@ -54,7 +80,15 @@ std::string PrintNode(const Graph& g, NodeId id) {
   const Node& n = g.node(id);
   if (HasTrait(n.op, kDecl) && n.outputs.size() == 1) return DeclText(g, n);
   LineParts p = Parts(g, n);
-  return absl::StrCat(p.lhs, " = ", p.types, " ", p.rhs);
+  // One line for messages: a fused node's body is summarised by the ops it absorbed.
+  std::string body;
+  if (n.body) {
+    std::vector<std::string> ops;
+    for (const Node& b : n.body->nodes())
+      if (!HasTrait(b.op, kDecl)) ops.push_back(OpName(b.op));
+    body = absl::StrCat(" {", absl::StrJoin(ops, ", "), "}");
+  }
+  return absl::StrCat(p.lhs, " = ", p.types, " ", p.rhs, body);
 }
 
 std::string PrintGraph(const Graph& g) {
@@ -67,18 +101,7 @@ std::string PrintGraph(const Graph& g) {
   }
   absl::StrAppend(&out, any_decl ? "\n) {\n" : ") {\n");
 
-  std::vector<LineParts> lines;
-  size_t name_w = 0, type_w = 0;
-  for (const Node& n : g.nodes()) {
-    if (HasTrait(n.op, kDecl)) continue;
-    lines.push_back(Parts(g, n));
-    name_w = std::max(name_w, std::min(lines.back().lhs.size(), kMaxNameColumn));
-    type_w = std::max(type_w, std::min(lines.back().types.size(), kMaxTypeColumn));
-  }
-  for (const LineParts& p : lines) {
-    absl::StrAppend(&out, "  ", Pad(p.lhs, name_w), " = ", Pad(p.types, type_w), " ", p.rhs,
-                    "\n");
-  }
+  PrintNodes(g, "  ", out);
   for (const Graph::Update& u : g.updates())
     absl::StrAppend(&out, "  update ", ValueRef(g, u.target), " <- ", ValueRef(g, u.value), "\n");
   std::vector<std::string> rets;

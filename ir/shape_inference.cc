@@ -172,16 +172,22 @@ absl::StatusOr<Types> LayerNorm(Op op, absl::Span<const TensorType> in, const At
   return Types{in[0]};
 }
 
-absl::StatusOr<Types> Softmax(Op op, const TensorType& x, const Attrs& attrs) {
+absl::StatusOr<Types> Softmax(Op op, const TensorType& x) {
   RETURN_IF_ERROR(ExpectF32(op, x, "input"));
-  ASSIGN_OR_RETURN(bool causal, attrs.GetBool("causal"));
   if (x.rank() < 1) return Err(op, "input must have rank >= 1");
-  if (causal && (x.rank() < 2 || x.shape[x.rank() - 1] < x.shape[x.rank() - 2]))
-    return Err(op, "causal softmax needs [..., Tq, Tk] with Tk >= Tq, got " + S(x.shape));
   return Types{x};
 }
 
-absl::StatusOr<Types> SoftmaxXent(Op op, absl::Span<const TensorType> in) {
+absl::StatusOr<Types> CausalMask(Op op, const TensorType& x, const Attrs& attrs) {
+  RETURN_IF_ERROR(ExpectF32(op, x, "input"));
+  RETURN_IF_ERROR(attrs.GetFloat("fill").status());
+  if (x.rank() < 2 || x.shape[x.rank() - 1] < x.shape[x.rank() - 2])
+    return Err(op, "needs [..., Tq, Tk] with Tk >= Tq, got " + S(x.shape));
+  return Types{x};
+}
+
+// (probs or logits [..., K], targets [...]) -> f32[]
+absl::StatusOr<Types> Xent(Op op, absl::Span<const TensorType> in) {
   const TensorType& logits = in[0];
   const TensorType& targets = in[1];
   RETURN_IF_ERROR(ExpectF32(op, logits, "logits"));
@@ -222,8 +228,8 @@ absl::StatusOr<Types> SameAs(Op op, const TensorType& a, const TensorType& b, co
   return Types{a};
 }
 
-absl::StatusOr<Types> SoftmaxXentGrad(Op op, absl::Span<const TensorType> in) {
-  RETURN_IF_ERROR(SoftmaxXent(op, in.subspan(0, 2)).status());
+absl::StatusOr<Types> XentGrad(Op op, absl::Span<const TensorType> in) {
+  RETURN_IF_ERROR(Xent(op, in.subspan(0, 2)).status());
   if (in[2] != F32({})) return Err(op, "dloss must be f32[], got " + TypeToString(in[2]));
   return Types{in[0]};
 }
@@ -291,19 +297,31 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kLayerNorm:
       return LayerNorm(op, in, attrs);
     case Op::kSoftmax:
-      return Softmax(op, in[0], attrs);
-    case Op::kSoftmaxXent:
-      return SoftmaxXent(op, in);
+      return Softmax(op, in[0]);
+    case Op::kCausalMask:
+      return CausalMask(op, in[0], attrs);
+    case Op::kXent:
+      return Xent(op, in);
     case Op::kExpand:
       return Expand(op, in[0], attrs);
     case Op::kLayerNormGrad:
       return LayerNormGrad(op, in, attrs);
     case Op::kSoftmaxGrad:
       return SameAs(op, in[0], in[1], "y", "dy");
-    case Op::kSoftmaxXentGrad:
-      return SoftmaxXentGrad(op, in);
+    case Op::kXentGrad:
+      return XentGrad(op, in);
     case Op::kEmbeddingGrad:
       return EmbeddingGrad(op, in, attrs);
+    case Op::kAddLayerNorm:
+    case Op::kAddLayerNormGrad:
+    case Op::kScaleMaskSoftmax:
+    case Op::kScaleMaskSoftmaxGrad:
+    case Op::kBiasGelu:
+    case Op::kBiasGeluGrad:
+    case Op::kSoftmaxXent:
+    case Op::kSoftmaxXentGrad:
+    case Op::kFusion:
+      return Err(op, "a fused op takes its types from its body");
   }
   return Err(op, "no shape rule");
 }

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ir/fused_ops.h"
 #include "ir/printer.h"
 #include "ir/shape_inference.h"
 #include "ir/status_macros.h"
@@ -31,9 +32,9 @@ absl::Status CheckNode(const Graph& g, NodeId id) {
   for (size_t i = 0; i < n.inputs.size(); ++i)
     if (n.inputs[i] < 0 || n.inputs[i] >= g.num_values())
       return At(g, id, absl::StrCat(info.name, ": operand ", i, " refers to no value"));
-  if (static_cast<int>(n.outputs.size()) != info.num_outputs)
+  if (info.num_outputs >= 0 ? static_cast<int>(n.outputs.size()) != info.num_outputs : n.outputs.empty())
     return At(g, id, absl::StrCat(info.name, ": has ", n.outputs.size(), " results, expected ",
-                                  info.num_outputs));
+                                  info.num_outputs >= 0 ? absl::StrCat(info.num_outputs) : "at least one"));
   for (ValueId v : n.outputs) {
     if (v < 0 || v >= g.num_values() || g.value(v).producer != id)
       return At(g, id, absl::StrCat(info.name, ": result list is inconsistent"));
@@ -44,7 +45,19 @@ absl::Status CheckNode(const Graph& g, NodeId id) {
   if (info.arity >= 0 && static_cast<int>(n.inputs.size()) != info.arity)
     return At(g, id, absl::StrCat(info.name, ": expects ", info.arity, " operands, got ",
                                   n.inputs.size()));
+  if (info.arity < 0 && n.inputs.empty())
+    return At(g, id, absl::StrCat(info.name, ": expects at least one operand"));
   if (HasTrait(n.op, kDecl)) return absl::OkStatus();
+  if (n.body && !HasTrait(n.op, kFused))
+    return At(g, id, absl::StrCat(info.name, ": only fused ops have a body"));
+  if (HasTrait(n.op, kFused)) {
+    if (n.body) {
+      if (absl::Status s = Verify(*n.body); !s.ok())
+        return At(g, id, absl::StrCat(info.name, ": in its body: ", s.message()));
+    }
+    if (absl::Status s = CheckFusedBody(g, n); !s.ok()) return At(g, id, std::string(s.message()));
+    return absl::OkStatus();
+  }
   if (n.op == Op::kConstant) {
     auto v = n.attrs.GetFloat("value");
     if (!v.ok()) return At(g, id, absl::StrCat("constant: ", v.status().message()));

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "ir/emitter.h"
 #include "passes/grad_rules.h"
+#include "passes/slice_grads.h"
 
 namespace gptc::passes {
 namespace {
@@ -85,11 +86,27 @@ absl::StatusOr<ir::Graph> Autodiff(const ir::Graph& fwd, const AutodiffOptions& 
       grad[v] = e.Emit(ir::Op::kAdd, {grad[v], contribution}, {}, "d." + g.value(v).name);
     }
   };
+  // Gradients of slices are held back until every slice of a value is seen, then joined in
+  // one concat (zeros only where no slice reads): slicing q, k and v out of one qkv tensor
+  // gives concat(dq, dk, dv), not three zero-padded tensors and two adds.
+  std::vector<std::vector<SlicePiece>> pieces(fwd.num_values());
+  auto materialize = [&](ValueId v) {
+    if (pieces[v].empty()) return;
+    for (ValueId c : JoinSliceGradients(e, v, pieces[v])) accumulate(v, c);
+    pieces[v].clear();
+  };
   for (ir::NodeId id = fwd.num_nodes() - 1; id >= 0; --id) {
     if (!active(id)) continue;
     const ir::Node node = fwd.node(id);
     const ValueId y = node.outputs[0];
+    materialize(y);
     if (grad[y] < 0) continue;  // reaches the loss only through integer or cut paths
+    if (node.op == ir::Op::kSlice) {
+      if (depends[node.inputs[0]])
+        pieces[node.inputs[0]].push_back({*node.attrs.GetInt("axis"), *node.attrs.GetInt("start"),
+                                          *node.attrs.GetInt("end"), grad[y]});
+      continue;
+    }
     GradContext c{e, node, y, grad[y], {}, std::vector<ValueId>(node.inputs.size(), -1)};
     for (ValueId in : node.inputs) c.needs.push_back(depends[in]);
     FindGradRule(node.op)(c);
@@ -98,6 +115,7 @@ absl::StatusOr<ir::Graph> Autodiff(const ir::Graph& fwd, const AutodiffOptions& 
   }
 
   for (ValueId v : *wrt) {
+    materialize(v);
     const std::string name = "grad." + g.value(v).name;
     ValueId gv = grad[v];
     if (gv < 0) {

@@ -188,9 +188,9 @@ void LayerNormRule(GradContext& c) {
     if (c.needs[i]) c.dx[i] = g[i];
 }
 void SoftmaxRule(GradContext& c) { c.Set(0, Op::kSoftmaxGrad, {c.y, c.dy}); }
-void SoftmaxXentRule(GradContext& c) {
-  c.Set(0, Op::kSoftmaxXentGrad, {c.in(0), c.in(1), c.dy});
-}
+// The gradient of a mask is the same mask with 0 for -inf: masked entries get no gradient.
+void CausalMaskRule(GradContext& c) { c.Set(0, Op::kCausalMask, {c.dy}, {{"fill", 0.0}}); }
+void XentRule(GradContext& c) { c.Set(0, Op::kXentGrad, {c.in(0), c.in(1), c.dy}); }
 void EmbeddingRule(GradContext& c) {
   c.Set(0, Op::kEmbeddingGrad, {c.in(1), c.dy}, {{"rows", c.type(c.in(0)).shape[0]}});
 }
@@ -225,9 +225,12 @@ GradRule FindGradRule(Op op) {
     case Op::kMax: return MaxRule;
     case Op::kLayerNorm: return LayerNormRule;
     case Op::kSoftmax: return SoftmaxRule;
-    case Op::kSoftmaxXent: return SoftmaxXentRule;
+    case Op::kCausalMask: return CausalMaskRule;
+    case Op::kXent: return XentRule;
     case Op::kEmbedding: return EmbeddingRule;
-    default: return nullptr;  // declarations have no operands; backward ops have no rule yet
+    // Declarations have no operands; backward ops have no rule yet; fused ops are made after
+    // autodiff, from ops that have rules.
+    default: return nullptr;
   }
 }
 

@@ -27,6 +27,7 @@ ir::Graph Rebuild(const ir::Graph& g, const std::vector<bool>& keep,
     std::vector<std::pair<std::string, ir::TensorType>> outs;
     for (ir::ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
     const ir::NodeId nn = out.AddNode(n.op, std::move(ins), n.attrs, outs);
+    out.SetBody(nn, n.body);
     for (size_t i = 0; i < n.outputs.size(); ++i) new_id[n.outputs[i]] = out.node(nn).outputs[i];
   }
   for (ir::ValueId v : g.outputs()) out.AddOutput(map(v));

@@ -9,19 +9,39 @@
 
 namespace gptc::passes {
 
-Pipeline TrainPipeline(const AdamWOptions& adamw) {
+namespace {
+
+void AddFuse(Pipeline& p, const StepOptions& o) {
+  if (!o.fuse) return;
+  const FuseOptions f = o.fusion;
+  p.Add("fuse", [f](const ir::Graph& g) { return Fuse(g, f); });
+}
+
+absl::StatusOr<ir::Graph> Run(const ir::Graph& forward, const std::string& output, const std::string& name,
+                              Pipeline p, const PipelineOptions& options) {
+  ASSIGN_OR_RETURN(ir::Graph g, SelectOutputs(forward, {output}));
+  g.set_name(name);
+  return p.Run(g, options);
+}
+
+}  // namespace
+
+Pipeline TrainPipeline(const StepOptions& o) {
   Pipeline p;
   p.Add("autodiff", [](const ir::Graph& g) { return Autodiff(g); });
+  const AdamWOptions adamw = o.adamw;
   p.Add("adamw", [adamw](const ir::Graph& g) { return AdamW(g, adamw); });
   p.Add("dce", DeadCodeElimination);
   p.Add("cse", CommonSubexpressionElimination);
+  AddFuse(p, o);
   return p;
 }
 
-Pipeline EvalPipeline() {
+Pipeline EvalPipeline(const StepOptions& o) {
   Pipeline p;
   p.Add("dce", DeadCodeElimination);
   p.Add("cse", CommonSubexpressionElimination);
+  AddFuse(p, o);
   return p;
 }
 
@@ -37,19 +57,18 @@ absl::StatusOr<ir::Graph> SelectOutputs(const ir::Graph& g, const std::vector<st
   return out;
 }
 
-absl::StatusOr<ir::Graph> BuildTrainStep(const ir::Graph& forward, const AdamWOptions& adamw,
+absl::StatusOr<ir::Graph> BuildTrainStep(const ir::Graph& forward, const StepOptions& step,
                                          const PipelineOptions& options) {
-  ASSIGN_OR_RETURN(ir::Graph g, SelectOutputs(forward, {"loss"}));
-  g.set_name("train_step");
-  Pipeline p = TrainPipeline(adamw);
-  return p.Run(g, options);
+  return Run(forward, "loss", "train_step", TrainPipeline(step), options);
 }
 
-absl::StatusOr<ir::Graph> BuildEvalStep(const ir::Graph& forward, const PipelineOptions& options) {
-  ASSIGN_OR_RETURN(ir::Graph g, SelectOutputs(forward, {"loss"}));
-  g.set_name("eval_step");
-  Pipeline p = EvalPipeline();
-  return p.Run(g, options);
+absl::StatusOr<ir::Graph> BuildEvalStep(const ir::Graph& forward, const StepOptions& step,
+                                        const PipelineOptions& options) {
+  return Run(forward, "loss", "eval_step", EvalPipeline(step), options);
+}
+
+absl::StatusOr<ir::Graph> BuildSampleStep(const ir::Graph& forward, const StepOptions& step) {
+  return Run(forward, "logits", "sample_step", EvalPipeline(step), {});
 }
 
 }  // namespace gptc::passes

@@ -1,8 +1,10 @@
-// The standard pipelines that turn a forward graph (returning %loss) into what the runtime
-// runs:
-//   train_step: forward -> autodiff -> adamw -> dce -> cse
-//               inputs (tokens, targets, lr, step) -> loss; params and moments updated
-//   eval_step:  forward -> dce -> cse, returning only the loss
+// The standard pipelines that turn a forward graph (returning %logits and %loss) into what the
+// runtime runs:
+//   train_step:  forward -> autodiff -> adamw -> dce -> cse -> fuse
+//                inputs (tokens, targets, lr, step) -> loss; params and moments updated
+//   eval_step:   forward -> dce -> cse -> fuse, returning only the loss
+//   sample_step: forward -> dce -> cse -> fuse, returning only the logits
+// `fuse` is left out when StepOptions::fuse is false (--no-fuse).
 #pragma once
 
 #include <string>
@@ -11,18 +13,29 @@
 #include "absl/status/statusor.h"
 #include "ir/graph.h"
 #include "passes/adamw.h"
+#include "passes/fuse.h"
 #include "passes/pipeline.h"
 
 namespace gptc::passes {
 
-Pipeline TrainPipeline(const AdamWOptions& adamw = {});
-Pipeline EvalPipeline();
+struct StepOptions {
+  StepOptions() = default;
+  StepOptions(const AdamWOptions& a) : adamw(a) {}  // NOLINT: most callers only set AdamW
+  AdamWOptions adamw;
+  bool fuse = true;
+  FuseOptions fusion;  // which patterns, and where explanations go
+};
+
+Pipeline TrainPipeline(const StepOptions& options = {});
+Pipeline EvalPipeline(const StepOptions& options = {});
 
 // A copy of `g` whose outputs are the values with these names, in this order.
 absl::StatusOr<ir::Graph> SelectOutputs(const ir::Graph& g, const std::vector<std::string>& names);
 
-absl::StatusOr<ir::Graph> BuildTrainStep(const ir::Graph& forward, const AdamWOptions& adamw = {},
+absl::StatusOr<ir::Graph> BuildTrainStep(const ir::Graph& forward, const StepOptions& step = {},
                                          const PipelineOptions& options = {});
-absl::StatusOr<ir::Graph> BuildEvalStep(const ir::Graph& forward, const PipelineOptions& options = {});
+absl::StatusOr<ir::Graph> BuildEvalStep(const ir::Graph& forward, const StepOptions& step = {},
+                                        const PipelineOptions& options = {});
+absl::StatusOr<ir::Graph> BuildSampleStep(const ir::Graph& forward, const StepOptions& step = {});
 
 }  // namespace gptc::passes

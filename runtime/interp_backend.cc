@@ -7,16 +7,16 @@
 namespace gptc {
 
 absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
-    const GptConfig& cfg, uint64_t seed, const passes::AdamWOptions& adamw,
+    const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
     ir::Precision precision) {
   ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
   std::unique_ptr<InterpBackend> b(new InterpBackend());
-  ASSIGN_OR_RETURN(b->train_, passes::BuildTrainStep(model.graph, adamw));
-  ASSIGN_OR_RETURN(b->eval_, passes::BuildEvalStep(model.graph));
+  ASSIGN_OR_RETURN(b->train_, passes::BuildTrainStep(model.graph, step));
+  ASSIGN_OR_RETURN(b->eval_, passes::BuildEvalStep(model.graph, step));
   GptConfig one = cfg;  // sampling runs one sequence at a time
   one.batch_size = 1;
   ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
-  ASSIGN_OR_RETURN(b->sample_, passes::SelectOutputs(single.graph, {"logits"}));
+  ASSIGN_OR_RETURN(b->sample_, passes::BuildSampleStep(single.graph, step));
   b->state_ = InitParams(model.params, seed);
   for (ir::ValueId v : b->train_.States())
     b->state_[b->train_.value(v).name] = ir::Literal(b->train_.value(v).type);

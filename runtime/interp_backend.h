@@ -7,7 +7,7 @@
 #include "absl/status/statusor.h"
 #include "frontend/config.h"
 #include "ir/interpreter.h"
-#include "passes/adamw.h"
+#include "passes/train_graphs.h"
 #include "runtime/backend.h"
 
 namespace gptc {
@@ -17,7 +17,7 @@ class InterpBackend : public Backend {
   // Builds the train, eval and sampling graphs of `cfg` and initialises parameters from
   // `seed` (moments start at zero).
   static absl::StatusOr<std::unique_ptr<InterpBackend>> Create(
-      const GptConfig& cfg, uint64_t seed, const passes::AdamWOptions& adamw = {},
+      const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step = {},
       ir::Precision precision = ir::Precision::kF32);
 
   std::string name() const override { return "interp"; }

@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "codegen/kernel_compiler.h"
 #include "frontend/config.h"
-#include "passes/adamw.h"
+#include "passes/train_graphs.h"
 #include "runtime/backend.h"
 #include "runtime/executable.h"
 #include "runtime/state_store.h"
@@ -18,7 +18,7 @@ namespace gptc {
 class JitBackend : public Backend {
  public:
   static absl::StatusOr<std::unique_ptr<JitBackend>> Create(
-      const GptConfig& cfg, uint64_t seed, const passes::AdamWOptions& adamw = {},
+      const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step = {},
       const codegen::CompilerOptions& compiler = {});
 
   std::string name() const override { return "jit"; }

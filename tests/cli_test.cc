@@ -73,7 +73,7 @@ TEST(Cli, BadInputIsAClearError) {
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
       {"ir --config", 2, "gptc ir: --config needs a value"},
       {"ir tiny", 2, "gptc ir: unexpected argument 'tiny'; flags are written --name=value"},
-      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, all"},
+      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, fuse, all"},
       {"eval --data=/no/such.txt", 1, "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
       {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
   };

@@ -74,6 +74,12 @@ TEST(GradCheck, Layout) {
   for (auto [start, end] : {std::pair{0, 2}, std::pair{1, 3}, std::pair{2, 5}, std::pair{0, 5}})
     EXPECT_GRAD_OK(GradCheck([=](Builder&, P p) { return Slice(p[0], 1, start, end); }, {{2, 5, 1}}));
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Concat({p[0], p[1], p[0]}, 1); }, {{2, 1}, {2, 3}}));
+  // Several slices of one value: joined into one concat (a gap, an overlap-free partition,
+  // and overlapping slices that fall back to one padded concat each).
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Slice(p[0], 1, 0, 2) * Slice(p[0], 1, 3, 5); }, {{2, 6}}));
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Concat({Slice(p[0], 0, 1, 3), Slice(p[0], 0, 0, 1)}, 0); },
+                           {{3, 2}}));
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Slice(p[0], 1, 0, 3) * Slice(p[0], 1, 1, 4); }, {{2, 4}}));
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Broadcast(p[0], {3, 2, 4}); }, {{2, 4}}));
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Broadcast(p[0], {3, 2}); }, {{}}));
   EXPECT_GRAD_OK(GradCheck(
@@ -98,10 +104,11 @@ TEST(GradCheck, LayerNorm) {
 }
 
 TEST(GradCheck, Softmax) {
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0], false); }, {{3, 5}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0], true); }, {{2, 4, 4}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0], true); }, {{2, 6}}));  // Tk > Tq
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0], false); }, {{4, 1}}));
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0]); }, {{3, 5}}));
+  // The causal mask: masked entries (-inf) get probability 0 and no gradient.
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(CausalMask(p[0])); }, {{2, 4, 4}}));
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(CausalMask(p[0])); }, {{2, 6}}));  // Tk > Tq
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0]); }, {{4, 1}}));
 }
 
 TEST(GradCheck, SoftmaxCrossEntropyAndEmbedding) {

@@ -141,20 +141,41 @@ TEST(Interpreter, Softmax) {
                  {{"x", F({1, 3}, {1, 2, 3})}}),
              {std::exp(-2.0) / z, std::exp(-1.0) / z, 1.0 / z});
   // Causal 3x3 of zeros: row i spreads evenly over keys 0..i.
-  ExpectNear(RunText("graph g(%x: f32[3,3]) {\n %y = f32[3,3] softmax(%x) causal=true\n return %y\n}",
-                 {{"x", F({3, 3}, std::vector<double>(9, 0.0))}}),
+  const char* causal =
+      "graph g(%x: f32[3,3]) {\n %m = f32[3,3] causal_mask(%x) fill=-inf\n %y = f32[3,3] softmax(%m)\n"
+      " return %y\n}";
+  ExpectNear(RunText(causal, {{"x", F({3, 3}, std::vector<double>(9, 0.0))}}),
              {1, 0, 0, 0.5, 0.5, 0, 1.0 / 3, 1.0 / 3, 1.0 / 3});
   // With a KV cache the one query row is the last of 3 and sees every key.
-  ExpectNear(RunText("graph g(%x: f32[1,3]) {\n %y = f32[1,3] softmax(%x) causal=true\n return %y\n}",
-                 {{"x", F({1, 3}, {0, 0, 0})}}),
+  ExpectNear(RunText("graph g(%x: f32[1,3]) {\n %m = f32[1,3] causal_mask(%x) fill=-inf\n"
+                     " %y = f32[1,3] softmax(%m)\n return %y\n}",
+                     {{"x", F({1, 3}, {0, 0, 0})}}),
              {1.0 / 3, 1.0 / 3, 1.0 / 3});
+}
+
+TEST(Interpreter, CausalMask) {
+  // Two queries over three keys (the last two positions): row 0 sees keys 0..1, row 1 all.
+  ExpectNear(RunText("graph g(%x: f32[2,3]) {\n %y = f32[2,3] causal_mask(%x) fill=7.0\n return %y\n}",
+                     {{"x", F({2, 3}, {1, 2, 3, 4, 5, 6})}}),
+             {1, 2, 7, 4, 5, 6});
 }
 
 TEST(Interpreter, SoftmaxCrossEntropy) {
   // Row 0: logits [0,0], target 1 -> ln 2. Row 1: logits [ln 3, 0], target 0 -> ln(4/3).
   const ir::LiteralMap args = {{"l", F({2, 2}, {0, 0, std::log(3.0), 0})}, {"t", I({2}, {1, 0})}};
-  ExpectNear(RunText("graph g(%l: f32[2,2], %t: i32[2]) {\n %y = f32[] softmax_xent(%l, %t)\n return %y\n}", args),
-             {(std::log(2.0) + std::log(4.0 / 3.0)) / 2});
+  const double want = (std::log(2.0) + std::log(4.0 / 3.0)) / 2;
+  ExpectNear(RunText("graph g(%l: f32[2,2], %t: i32[2]) {\n %p = f32[2,2] softmax(%l)\n"
+                     " %y = f32[] xent(%p, %t)\n return %y\n}", args),
+             {want});
+  // The fused op means its body: the same number.
+  ExpectNear(RunText("graph g(%l: f32[2,2], %t: i32[2]) {\n %y = f32[] softmax_xent(%l, %t) {\n"
+                     "  %p = f32[2,2] softmax(%l)\n  %y = f32[] xent(%p, %t)\n  yield %y\n }\n return %y\n}", args),
+             {want});
+  // xent_grad: -dloss / (N p[t]) at the target: p = 1/2 and 3/4, N = 2, dloss = 1.
+  const ir::LiteralMap gargs = {{"p", F({2, 2}, {0.5, 0.5, 0.75, 0.25})}, {"t", I({2}, {1, 0})}, {"d", F({}, {1})}};
+  ExpectNear(RunText("graph g(%p: f32[2,2], %t: i32[2], %d: f32[]) {\n %y = f32[2,2] xent_grad(%p, %t, %d)\n"
+                     " return %y\n}", gargs),
+             {0, -1.0, -2.0 / 3.0, 0});
 }
 
 TEST(Interpreter, Float32ModeRoundsEveryResult) {

@@ -2,7 +2,11 @@
 // multiples of the vector width or the GEMM tile. Tolerance, relative to max(1, max|want|)
 // per value: 1e-5 for elementwise and data movement, 1e-4 for reductions and GEMM (their
 // float32 sums run in a different order than the interpreter's float64 ones).
+#include "frontend/config.h"
+#include "frontend/nn/gpt.h"
+#include "frontend/param_init.h"
 #include "gtest/gtest.h"
+#include "passes/train_graphs.h"
 #include "ir/parser.h"
 #include "ir/verifier.h"
 #include "tests/jit_test_util.h"
@@ -110,18 +114,21 @@ TEST(JitKernels, NormalisationSoftmaxAndLossOddShapes) {
                     "  return %y, %dx, %dw, %db\n}"),
               1e-4);
   ExpectClose(Parse("graph g(%x: f32[2,3,13,13], %dy: f32[2,3,13,13], %z: f32[5,21]) {\n"
-                    "  %y = f32[2,3,13,13] softmax(%x) causal=true\n"
+                    "  %xm = f32[2,3,13,13] causal_mask(%x) fill=-inf\n"
+                    "  %y = f32[2,3,13,13] softmax(%xm)\n"
                     "  %dx = f32[2,3,13,13] softmax_grad(%y, %dy)\n"
+                    "  %dm = f32[2,3,13,13] causal_mask(%dx) fill=0.0\n"
                     "  %p = f32[5,21] softmax(%z)\n  %q = f32[3,21] slice(%p) axis=0 start=1 end=4\n"
-                    "  return %y, %dx, %q\n}"),
+                    "  return %y, %dm, %q\n}"),
               1e-4);
 }
 
 TEST(JitKernels, CrossEntropyAndItsGradient) {
   ExpectClose(Parse("graph g(%l: f32[3,5,11], %t: i32[3,5], %d: f32[]) {\n"
-                    "  %loss = f32[] softmax_xent(%l, %t)\n"
-                    "  %dl = f32[3,5,11] softmax_xent_grad(%l, %t, %d)\n  return %loss, %dl\n}"),
-              1e-4);
+                    "  %p = f32[3,5,11] softmax(%l)\n"
+                    "  %loss = f32[] xent(%p, %t)\n"
+                    "  %dp = f32[3,5,11] xent_grad(%p, %t, %d)\n  return %loss, %dp\n}"),
+              1e-4, /*int_limit=*/11);
 }
 
 TEST(JitKernels, LayoutReductionsAndEmbeddingOddShapes) {
@@ -140,6 +147,88 @@ TEST(JitKernels, LayoutReductionsAndEmbeddingOddShapes) {
                     "  %rr = f32[3,5,18] scale(%r) factor=2.0\n"
                     "  return %t, %u, %c, %b, %e, %s0, %s3, %m1, %emb, %dt, %rr\n}"),
               1e-5);
+}
+
+// Each named fused op's kernel against the interpreter running its body, at odd shapes.
+TEST(JitKernels, NamedFusedOpsOddShapes) {
+  ExpectClose(Parse(R"(graph g(%x: f32[2,2,37,37], %dy: f32[2,2,37,37]) {
+  %p = f32[2,2,37,37] scale_mask_softmax(%x) scale=0.5 {
+    %s = f32[2,2,37,37] scale(%x) factor=0.5
+    %m = f32[2,2,37,37] causal_mask(%s) fill=-inf
+    %p = f32[2,2,37,37] softmax(%m)
+    yield %p
+  }
+  %dx = f32[2,2,37,37] scale_mask_softmax_grad(%p, %dy) scale=0.5 {
+    %g = f32[2,2,37,37] softmax_grad(%p, %dy)
+    %gm = f32[2,2,37,37] causal_mask(%g) fill=0.0
+    %dx = f32[2,2,37,37] scale(%gm) factor=0.5
+    yield %dx
+  }
+  return %p, %dx
+})"),
+              1e-4);
+  ExpectClose(Parse(R"(graph g(%a: f32[3,7,37], %b: f32[3,7,37], %w: f32[37], %c: f32[37], %dy: f32[3,7,37], %dr: f32[3,7,37]) {
+  %s, %y = f32[3,7,37], f32[3,7,37] add_layernorm(%a, %b, %w, %c) eps=1e-05 {
+    %s = f32[3,7,37] add(%a, %b)
+    %y = f32[3,7,37] layernorm(%s, %w, %c) eps=1e-05
+    yield %s, %y
+  }
+  %dx, %dw, %db = f32[3,7,37], f32[37], f32[37] add_layernorm_grad(%s, %w, %dy, %dr) eps=1e-05 {
+    %g, %dw, %db = f32[3,7,37], f32[37], f32[37] layernorm_grad(%s, %w, %dy) eps=1e-05
+    %dx = f32[3,7,37] add(%dr, %g)
+    yield %dx, %dw, %db
+  }
+  return %s, %y, %dx, %dw, %db
+})"),
+              1e-4);
+  ExpectClose(Parse(R"(graph g(%x: f32[5,3,19], %b: f32[19], %dy: f32[5,3,19]) {
+  %y = f32[5,3,19] bias_gelu(%x, %b) {
+    %bb = f32[5,3,19] broadcast(%b) shape=[5,3,19]
+    %pre = f32[5,3,19] add(%x, %bb)
+    %y = f32[5,3,19] gelu(%pre)
+    yield %y
+  }
+  %dx = f32[5,3,19] bias_gelu_grad(%x, %b, %dy) {
+    %bb = f32[5,3,19] broadcast(%b) shape=[5,3,19]
+    %pre = f32[5,3,19] add(%x, %bb)
+    %dx = f32[5,3,19] gelu_grad(%pre, %dy)
+    yield %dx
+  }
+  return %y, %dx
+})"),
+              1e-5);
+  ExpectClose(Parse(R"(graph g(%l: f32[3,5,11], %t: i32[3,5], %d: f32[]) {
+  %loss = f32[] softmax_xent(%l, %t) {
+    %p = f32[3,5,11] softmax(%l)
+    %loss = f32[] xent(%p, %t)
+    yield %loss
+  }
+  %dl = f32[3,5,11] softmax_xent_grad(%l, %t, %d) {
+    %p = f32[3,5,11] softmax(%l)
+    %dp = f32[3,5,11] xent_grad(%p, %t, %d)
+    %dl = f32[3,5,11] softmax_grad(%p, %dp)
+    yield %dl
+  }
+  return %loss, %dl
+})"),
+              1e-4, /*int_limit=*/11);
+}
+
+// Every kernel of the fused tiny train step (all fused ops, AdamW chains, reductions) against
+// the interpreter running the same graph, value by value.
+TEST(JitKernels, FusedTrainStepOfTinyGpt) {
+  auto model = nn::BuildGpt(*PresetConfig("tiny"));
+  ASSERT_TRUE(model.ok());
+  auto train = passes::BuildTrainStep(model->graph);
+  ASSERT_TRUE(train.ok()) << train.status();
+  // Parameters as the model initialises them, moments positive (v is square-rooted), a
+  // learning rate and step as in training.
+  ir::LiteralMap args = testing::RandomArgs(*train, 3, 65, /*positive=*/true);
+  for (const auto& [name, lit] : InitParams(model->params, 7)) args[name] = lit;
+  args["lr"] = ir::Literal(ir::F32({}), {1e-3});
+  args["step"] = ir::Literal(ir::F32({}), {3});
+  testing::Mismatch m = testing::CompareWithInterpreter(*train, args);
+  EXPECT_LE(m.worst_rel, 1e-4) << "worst at " << m.where;
 }
 
 TEST(JitKernels, BadTokenIdsAreRejectedBeforeRunning) {

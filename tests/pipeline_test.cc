@@ -35,15 +35,16 @@ TEST(Pipeline, TrainPipelineStatsAndVerifiedStages) {
   o.dump_dir = ::testing::TempDir() + "gptc_dump";
   auto g = p.Run(*passes::SelectOutputs(m->graph, {"loss"}), o);
   ASSERT_TRUE(g.ok()) << g.status();
-  ASSERT_EQ(p.stats().size(), 4u);
+  ASSERT_EQ(p.stats().size(), 5u);
   EXPECT_EQ(p.stats()[0].name, "autodiff");
   EXPECT_TRUE(p.stats()[0].changed);
   EXPECT_GT(p.stats()[1].nodes_after, p.stats()[1].nodes_before);  // adamw adds the update
   EXPECT_LT(p.stats()[3].nodes_after, p.stats()[3].nodes_before);  // cse merges constants
-  for (const char* stage : {"forward", "autodiff", "adamw", "dce", "cse"})
+  EXPECT_LT(p.stats()[4].nodes_after, p.stats()[3].nodes_after / 2);  // fuse: groups become nodes
+  for (const char* stage : {"forward", "autodiff", "adamw", "dce", "cse", "fuse"})
     EXPECT_NE(printed.str().find(std::string("// ----- IR after ") + stage), std::string::npos) << stage;
   // Every dump parses back and verifies; the last one is the graph returned.
-  const char* files[] = {"00-forward", "01-autodiff", "02-adamw", "03-dce", "04-cse"};
+  const char* files[] = {"00-forward", "01-autodiff", "02-adamw", "03-dce", "04-cse", "05-fuse"};
   for (const char* f : files) {
     for (const char* ext : {".ir", ".dot"})
       EXPECT_TRUE(std::filesystem::exists(o.dump_dir + "/" + f + ext)) << f << ext;
@@ -61,8 +62,8 @@ TEST(Pipeline, TrainPipelineStatsAndVerifiedStages) {
 
 TEST(Pipeline, UnknownPassNamesListTheValidOnes) {
   passes::Pipeline p = passes::TrainPipeline();
-  EXPECT_EQ(p.CheckPassNames({"fuse"}).message(),
-            "unknown pass 'fuse'; valid names: forward, autodiff, adamw, dce, cse, all");
+  EXPECT_EQ(p.CheckPassNames({"fusion"}).message(),
+            "unknown pass 'fusion'; valid names: forward, autodiff, adamw, dce, cse, fuse, all");
 }
 
 TEST(Pipeline, APassThatBreaksTheIrIsCaught) {

@@ -1,10 +1,13 @@
 #include "tests/test_graphs.h"
 
 #include "frontend/builder.h"
+#include "frontend/config.h"
+#include "frontend/nn/gpt.h"
 #include "frontend/ops.h"
 #include "ir/check.h"
 #include "ir/emitter.h"
 #include "ir/verifier.h"
+#include "passes/train_graphs.h"
 
 namespace gptc::testing {
 
@@ -24,11 +27,12 @@ ir::Graph AllOpsGraph() {
   Tensor t = Transpose(Reshape(mm2, {2, 3, 2, 2}), {0, 2, 1, 3});  // (2, 2, 3, 2)
   Tensor s = Concat({Slice(t, 3, 0, 1), Slice(t, 3, 1, 2)}, 3);    // (2, 2, 3, 2)
   Tensor r = Sum(s, 3) + Mean(s, 3) + Max(s, 3);                    // (2, 2, 3)
-  Tensor p = Softmax(Reshape(r, {2, 3, 2}), false);
-  Tensor att = Softmax(MatMul(y, y, {.transpose_b = true}), true);  // (2, 3, 3)
+  Tensor p = Softmax(Reshape(r, {2, 3, 2}));
+  Tensor att = Softmax(CausalMask(MatMul(y, y, {.transpose_b = true})));  // (2, 3, 3)
   Tensor logits = Reshape(Broadcast(Reshape(Sum(p, 2), {3, 2}), {2, 3, 2}) + Slice(att, 2, 0, 2), {2, 3, 2});
   Tensor targets = b.Input("targets", ir::I32({2, 3}));
-  Tensor loss = SoftmaxCrossEntropy(logits, targets);
+  Tensor probs = Softmax(logits);
+  Tensor loss = CrossEntropy(probs, targets);
   Tensor minimum = b.Apply(ir::Op::kMinimum, {y, Gelu(y)});
   Tensor stepped = b.Apply(ir::Op::kStep, {minimum});
   Tensor expanded = b.Apply(ir::Op::kExpand, {Sum(stepped, 0)}, {{"axis", int64_t{1}}, {"size", int64_t{2}}});
@@ -41,14 +45,24 @@ ir::Graph AllOpsGraph() {
   std::vector<ir::ValueId> ln = em.EmitMulti(ir::Op::kLayerNormGrad, {yv, wv, dy}, {{"eps", 1e-5}},
                                             {"ln_dx", "ln_dw", "ln_db"});
   ir::ValueId sg = em.Emit(ir::Op::kSoftmaxGrad, {att.id(), att.id()}, {}, "softmax_grad");
-  ir::ValueId xg = em.Emit(ir::Op::kSoftmaxXentGrad, {logits.id(), targets.id(), loss.id()}, {},
-                          "xent_grad");
+  ir::ValueId xg = em.Emit(ir::Op::kXentGrad, {probs.id(), targets.id(), loss.id()}, {}, "xent_grad");
+  ir::ValueId mg = em.Emit(ir::Op::kCausalMask, {sg}, {{"fill", 0.0}}, "mask_grad");
   ir::ValueId eg = em.Emit(ir::Op::kEmbeddingGrad, {idv, ln[0]}, {{"rows", int64_t{5}}}, "emb_grad");
   ir::ValueId st = em.Decl(ir::Op::kState, ir::F32({5, 4}), "moment");
   ir::ValueId next = em.Emit(ir::Op::kAdd, {st, eg}, {}, "moment_next");
   g->AddUpdate(st, next);
-  for (ir::ValueId v : {ln[1], ln[2], sg, xg}) g->AddOutput(v);
+  for (ir::ValueId v : {ln[1], ln[2], mg, xg}) g->AddOutput(v);
   GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
+  return *std::move(g);
+}
+
+ir::Graph TinyTrainStep(bool fuse) {
+  auto m = nn::BuildGpt(*PresetConfig("tiny"));
+  GPTC_CHECK(m.ok()) << m.status();
+  passes::StepOptions o;
+  o.fuse = fuse;
+  auto g = passes::BuildTrainStep(m->graph, o);
+  GPTC_CHECK(g.ok()) << g.status();
   return *std::move(g);
 }
 

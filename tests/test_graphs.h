@@ -9,4 +9,8 @@ namespace gptc::testing {
 // new op must be added here, which puts it under the round-trip and interpreter tests).
 ir::Graph AllOpsGraph();
 
+// The `tiny` GPT's train step through the whole pipeline (fused unless `fuse` is false): it
+// holds every fused op.
+ir::Graph TinyTrainStep(bool fuse = true);
+
 }  // namespace gptc::testing

@@ -24,7 +24,7 @@ Tensor CausalSelfAttention::operator()(Tensor x) const {
   };
   Tensor q = heads(0, "q"), k = heads(1, "k"), v = heads(2, "v");
   Tensor att = Scale(MatMul(q, k, {.transpose_b = true}), 1.0 / std::sqrt(double(D)));  // (B,H,T,T)
-  att = Softmax(att, /*causal=*/true).named("probs");
+  att = Softmax(CausalMask(att).named("masked")).named("probs");
   Tensor y = MatMul(att, v);                                           // (B, H, T, D)
   y = Reshape(Transpose(y, {0, 2, 1, 3}), {B, T, C}).named("merged");  // (B, T, C)
   return c_proj_(y);

@@ -28,7 +28,8 @@ absl::StatusOr<GptGraph> BuildGpt(const GptConfig& cfg) {
   for (const auto& block : blocks) x = (*block)(x);
   x = ln_f(x);
   Tensor logits = MatMul(x, wte, {.transpose_b = true}).named("logits");  // (B, T, V)
-  Tensor loss = SoftmaxCrossEntropy(logits, targets).named("loss");
+  Tensor probs = Softmax(logits).named("probs");                          // (B, T, V)
+  Tensor loss = CrossEntropy(probs, targets).named("loss");
   ASSIGN_OR_RETURN(ir::Graph g, b.Finish({logits, loss}));
   return GptGraph{std::move(g), b.params()};
 }

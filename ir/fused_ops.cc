@@ -1,0 +1,198 @@
+#include "ir/fused_ops.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ir/printer.h"
+#include "ir/status_macros.h"
+
+namespace gptc::ir {
+namespace {
+
+// A template operand: body input `index` (kInput), or output `out` of template step `index`.
+struct Ref {
+  enum Kind { kInput, kStep } kind;
+  int index;
+  int out = 0;
+};
+Ref In(int i) { return {Ref::kInput, i}; }
+Ref Step(int s, int out = 0) { return {Ref::kStep, s, out}; }
+
+struct TemplateStep {
+  Op op;
+  std::vector<Ref> args;
+};
+
+struct Template {
+  Op fused;
+  std::vector<TemplateStep> steps;
+  std::vector<Ref> yields;
+};
+
+// The named fused ops, written as the unfused ops the frontend and autodiff emit.
+const std::vector<Template>& Templates() {
+  static const auto* t = new std::vector<Template>{
+      {Op::kAddLayerNorm, {{Op::kAdd, {In(0), In(1)}}, {Op::kLayerNorm, {Step(0), In(2), In(3)}}},
+       {Step(0), Step(1)}},
+      {Op::kAddLayerNormGrad,
+       {{Op::kLayerNormGrad, {In(0), In(1), In(2)}}, {Op::kAdd, {In(3), Step(0, 0)}}},
+       {Step(1), Step(0, 1), Step(0, 2)}},
+      {Op::kScaleMaskSoftmax,
+       {{Op::kScale, {In(0)}}, {Op::kCausalMask, {Step(0)}}, {Op::kSoftmax, {Step(1)}}},
+       {Step(2)}},
+      {Op::kScaleMaskSoftmaxGrad,
+       {{Op::kSoftmaxGrad, {In(0), In(1)}}, {Op::kCausalMask, {Step(0)}}, {Op::kScale, {Step(1)}}},
+       {Step(2)}},
+      {Op::kBiasGelu, {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGelu, {Step(1)}}},
+       {Step(2)}},
+      {Op::kBiasGeluGrad,
+       {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGeluGrad, {Step(1), In(2)}}},
+       {Step(2)}},
+      {Op::kSoftmaxXent, {{Op::kSoftmax, {In(0)}}, {Op::kXent, {Step(0), In(1)}}}, {Step(1)}},
+      {Op::kSoftmaxXentGrad,
+       {{Op::kSoftmax, {In(0)}},
+        {Op::kXentGrad, {Step(0), In(1), In(2)}},
+        {Op::kSoftmaxGrad, {Step(0), Step(1)}}},
+       {Step(2)}},
+  };
+  return *t;
+}
+
+const Template* FindTemplate(Op op) {
+  for (const Template& t : Templates())
+    if (t.fused == op) return &t;
+  return nullptr;
+}
+
+std::vector<NodeId> BodyOps(const Graph& body) {
+  std::vector<NodeId> ids;
+  for (NodeId id = 0; id < body.num_nodes(); ++id)
+    if (!HasTrait(body.node(id).op, kDecl)) ids.push_back(id);
+  return ids;
+}
+
+std::string Expected(const Template& t) {
+  std::vector<std::string> ops;
+  for (const TemplateStep& s : t.steps) ops.push_back(OpName(s.op));
+  return absl::StrJoin(ops, ", ");
+}
+
+absl::Status CheckTemplate(const Graph& body, const Template& t) {
+  const std::vector<NodeId> ops = BodyOps(body);
+  auto mismatch = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat(OpName(t.fused), ": body must be {", Expected(t),
+                                                   "} wired as the pattern says; ", why));
+  };
+  if (ops.size() != t.steps.size()) return mismatch(absl::StrCat("it has ", ops.size(), " ops"));
+  auto resolve = [&](const Ref& r) -> ValueId {
+    if (r.kind == Ref::kInput) return body.node(r.index).outputs[0];
+    const Node& n = body.node(ops[r.index]);
+    return r.out < static_cast<int>(n.outputs.size()) ? n.outputs[r.out] : -1;
+  };
+  for (size_t s = 0; s < ops.size(); ++s) {
+    const Node& n = body.node(ops[s]);
+    const TemplateStep& want = t.steps[s];
+    if (n.op != want.op) return mismatch(absl::StrCat("op ", s + 1, " is ", OpName(n.op)));
+    std::vector<ValueId> args;
+    for (const Ref& r : want.args) args.push_back(resolve(r));
+    bool same = n.inputs == args;
+    if (!same && HasTrait(n.op, kCommutative) && args.size() == 2)
+      same = n.inputs == std::vector<ValueId>{args[1], args[0]};
+    if (!same) return mismatch(absl::StrCat("operands of ", PrintNode(body, ops[s])));
+  }
+  std::vector<ValueId> yields;
+  for (const Ref& r : t.yields) yields.push_back(resolve(r));
+  if (body.outputs() != yields) return mismatch("its yields differ");
+  return absl::OkStatus();
+}
+
+// The generic fusion: elementwise ops, constants, broadcasts and reshapes (views), then at
+// most one reduction, which must be the only result.
+absl::Status CheckGeneric(const Graph& body) {
+  const NodeId red = FusionReduction(body);
+  for (NodeId id : BodyOps(body)) {
+    const Node& n = body.node(id);
+    const bool ok = HasTrait(n.op, kElementwise) || n.op == Op::kConstant || n.op == Op::kBroadcast ||
+                    n.op == Op::kReshape || id == red;
+    if (!ok)
+      return absl::InvalidArgumentError(absl::StrCat("fusion: body op ", OpName(n.op),
+                                                     " is not elementwise, a broadcast or a final reduction"));
+    if (HasTrait(n.op, kReduction) && id != red)
+      return absl::InvalidArgumentError("fusion: a reduction must be the body's last op and only result");
+  }
+  if (body.outputs().empty()) return absl::InvalidArgumentError("fusion: body yields nothing");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+NodeId FusionReduction(const Graph& body) {
+  const std::vector<NodeId> ops = BodyOps(body);
+  if (ops.empty() || !HasTrait(body.node(ops.back()).op, kReduction)) return -1;
+  const ValueId r = body.node(ops.back()).outputs[0];
+  if (body.outputs() != std::vector<ValueId>{r}) return -1;
+  return ops.back();
+}
+
+absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
+  Attrs a;
+  const std::vector<NodeId> ops = BodyOps(body);
+  for (NodeId id : ops) {
+    const Node& n = body.node(id);
+    if (n.op == Op::kLayerNorm || n.op == Op::kLayerNormGrad) a.Set("eps", *n.attrs.GetFloat("eps"));
+    if (n.op == Op::kScale && (op == Op::kScaleMaskSoftmax || op == Op::kScaleMaskSoftmaxGrad))
+      a.Set("scale", *n.attrs.GetFloat("factor"));
+    if (n.op == Op::kCausalMask) {
+      // The forward mask fills with -inf, its gradient with 0: nothing else is a softmax mask.
+      const double fill = *n.attrs.GetFloat("fill");
+      const bool forward = op == Op::kScaleMaskSoftmax;
+      if (forward ? !(std::isinf(fill) && fill < 0) : fill != 0.0)
+        return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": the body's causal_mask must fill with ",
+                                                       forward ? "-inf" : "0"));
+    }
+  }
+  return a;
+}
+
+absl::Status CheckFusedBody(const Graph& g, const Node& n) {
+  const std::string op = OpName(n.op);
+  if (!n.body) return absl::InvalidArgumentError(absl::StrCat(op, ": a fused op needs a body { ... yield }"));
+  const Graph& body = *n.body;
+  const std::vector<ValueId> inputs = body.Inputs();
+  if (inputs.size() != n.inputs.size() || static_cast<int>(inputs.size()) != body.num_nodes() - static_cast<int>(BodyOps(body).size()))
+    return absl::InvalidArgumentError(absl::StrCat(op, ": body declares ", inputs.size(),
+                                                   " inputs for ", n.inputs.size(), " operands"));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i] != static_cast<ValueId>(i))
+      return absl::InvalidArgumentError(absl::StrCat(op, ": body inputs must come first"));
+    if (body.value(inputs[i]).type != g.value(n.inputs[i]).type)
+      return absl::InvalidArgumentError(absl::StrCat(op, ": body input %", body.value(inputs[i]).name, " is ",
+                                                     TypeToString(body.value(inputs[i]).type), " but operand ",
+                                                     i, " is ", TypeToString(g.value(n.inputs[i]).type)));
+  }
+  if (body.outputs().size() != n.outputs.size())
+    return absl::InvalidArgumentError(absl::StrCat(op, ": body yields ", body.outputs().size(),
+                                                   " values for ", n.outputs.size(), " results"));
+  for (size_t i = 0; i < n.outputs.size(); ++i)
+    if (body.value(body.outputs()[i]).type != g.value(n.outputs[i]).type)
+      return absl::InvalidArgumentError(absl::StrCat(op, ": result %", g.value(n.outputs[i]).name, " is declared ",
+                                                     TypeToString(g.value(n.outputs[i]).type), " but the body yields ",
+                                                     TypeToString(body.value(body.outputs()[i]).type)));
+  for (NodeId id : BodyOps(body))
+    if (HasTrait(body.node(id).op, kFused))
+      return absl::InvalidArgumentError(absl::StrCat(op, ": fused bodies do not nest"));
+  if (n.op == Op::kFusion) return CheckGeneric(body);
+  const Template* t = FindTemplate(n.op);
+  if (!t) return absl::InternalError(absl::StrCat(op, ": no template"));
+  RETURN_IF_ERROR(CheckTemplate(body, *t));
+  ASSIGN_OR_RETURN(Attrs want, FusedAttrs(n.op, body));
+  if (!(want == n.attrs))
+    return absl::InvalidArgumentError(absl::StrCat(op, ": attributes must be '", AttrsToString(want),
+                                                   "' as the body implies"));
+  return absl::OkStatus();
+}
+
+}  // namespace gptc::ir
