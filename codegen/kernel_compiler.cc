@@ -20,6 +20,8 @@
 namespace gptc::codegen {
 namespace {
 
+constexpr int kTuneRounds = 5;
+
 using Clock = std::chrono::steady_clock;
 
 Halide::Target KernelTarget() {
@@ -143,22 +145,27 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   KernelArgs args;
   for (const ir::TensorType& t : spec.inputs) args.dtypes.push_back(t.dtype);
   for (const ir::TensorType& t : spec.outputs) args.dtypes.push_back(t.dtype);
-  std::unique_ptr<CompiledKernel> best;
-  double best_s = 0;
-  int best_v = 0;
+  std::vector<std::unique_ptr<CompiledKernel>> candidates;
   for (int v = 0; v < variants; ++v) {
     ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, v));
-    args.views = k->views;
-    ASSIGN_OR_RETURN(double s, TimeKernel(k->fn, args, /*runs=*/3));
-    if (!best || s < best_s) {
-      best = std::move(k);
-      best_s = s;
-      best_v = v;
-    }
+    candidates.push_back(std::move(k));
   }
-  cache_->Store(choice_key, absl::StrCat(best_v, "|", best->schedule));
+  // Rounds that time every candidate once each, keeping each one's best: a burst of load
+  // from a neighbour on this shared machine then hurts one sample of every candidate rather
+  // than all samples of one, which would make a slow schedule look fast forever (cached).
+  args.views = candidates[0]->views;
+  ASSIGN_OR_RETURN(std::unique_ptr<KernelTimer> timer, KernelTimer::Create(args));
+  std::vector<double> best(variants, 1e30);
+  for (int round = 0; round < kTuneRounds; ++round)
+    for (int v = 0; v < variants; ++v) {
+      ASSIGN_OR_RETURN(double s, timer->Time(candidates[v]->fn, /*runs=*/1));
+      best[v] = std::min(best[v], s);
+    }
+  const int best_v = static_cast<int>(std::min_element(best.begin(), best.end()) - best.begin());
+  std::unique_ptr<CompiledKernel> winner = std::move(candidates[best_v]);
+  cache_->Store(choice_key, absl::StrCat(best_v, "|", winner->schedule));
   ++stats_.tuned;
-  return best;
+  return winner;
 }
 
 absl::StatusOr<const CompiledKernel*> KernelCompiler::Get(const KernelSpec& spec) {

@@ -3,29 +3,36 @@
 #include <HalideRuntime.h>
 #include <xmmintrin.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 
 #include "absl/strings/str_cat.h"
 
 namespace gptc::codegen {
-namespace {
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
+struct KernelTimer::Buffers {
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::vector<std::unique_ptr<void, FreeDeleter>> memory;
+  std::vector<std::vector<halide_dimension_t>> dims;
+  std::vector<halide_buffer_t> bufs;
+  std::vector<void*> argv;
 };
 
-}  // namespace
+KernelTimer::~KernelTimer() = default;
 
-absl::StatusOr<double> TimeKernel(KernelFn fn, const KernelArgs& args, int runs) {
+absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArgs& args) {
+  std::unique_ptr<KernelTimer> timer(new KernelTimer());
+  timer->b_ = std::make_unique<Buffers>();
+  Buffers* t = timer->b_.get();
   const size_t n = args.views.size();
-  std::vector<std::unique_ptr<void, FreeDeleter>> memory;
-  std::vector<std::vector<halide_dimension_t>> dims(n);
-  std::vector<halide_buffer_t> bufs(n);
-  std::vector<void*> argv(n);
+  t->dims.resize(n);
+  t->bufs.resize(n);
+  t->argv.resize(n);
   uint32_t seed = 12345;
   for (size_t a = 0; a < n; ++a) {
     const ir::Shape& view = args.views[a];
@@ -33,7 +40,7 @@ absl::StatusOr<double> TimeKernel(KernelFn fn, const KernelArgs& args, int runs)
     const size_t bytes = (static_cast<size_t>(elems) * 4 + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, bytes);
     if (!p) return absl::ResourceExhaustedError("timing a kernel: out of memory");
-    memory.emplace_back(p);
+    t->memory.emplace_back(p);
     if (args.dtypes[a] == ir::DType::kF32) {
       float* f = static_cast<float*>(p);
       for (int64_t e = 0; e < elems; ++e) {
@@ -44,25 +51,29 @@ absl::StatusOr<double> TimeKernel(KernelFn fn, const KernelArgs& args, int runs)
       std::fill_n(static_cast<int32_t*>(p), elems, 0);
     }
     const std::vector<int64_t> strides = ir::Strides(view);
-    dims[a].resize(view.size());
+    t->dims[a].resize(view.size());
     for (size_t d = 0; d < view.size(); ++d) {  // Halide's dimension 0 is the innermost axis
       const size_t axis = view.size() - 1 - d;
-      dims[a][d] = halide_dimension_t(0, static_cast<int32_t>(view[axis]), static_cast<int32_t>(strides[axis]));
+      t->dims[a][d] = halide_dimension_t(0, static_cast<int32_t>(view[axis]), static_cast<int32_t>(strides[axis]));
     }
-    halide_buffer_t& hb = bufs[a];
+    halide_buffer_t& hb = t->bufs[a];
     hb = halide_buffer_t();
     hb.host = static_cast<uint8_t*>(p);
     hb.type = args.dtypes[a] == ir::DType::kF32 ? halide_type_t(halide_type_float, 32)
                                                 : halide_type_t(halide_type_int, 32);
     hb.dimensions = static_cast<int32_t>(view.size());
-    hb.dim = dims[a].data();
-    argv[a] = &hb;
+    hb.dim = t->dims[a].data();
+    t->argv[a] = &hb;
   }
+  return timer;
+}
+
+absl::StatusOr<double> KernelTimer::Time(KernelFn fn, int runs) {
   _mm_setcsr(_mm_getcsr() | 0x8040);  // flush denormals to zero, as the executable does
   double best = 1e30;
   for (int r = 0; r <= runs; ++r) {
     const auto start = std::chrono::steady_clock::now();
-    if (int rc = fn(argv.data()); rc != 0) return absl::InternalError(absl::StrCat("kernel failed with ", rc));
+    if (int rc = fn(b_->argv.data()); rc != 0) return absl::InternalError(absl::StrCat("kernel failed with ", rc));
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (r > 0) best = std::min(best, s);  // run 0 warms caches and the thread pool
   }

@@ -1,9 +1,9 @@
-// Times one compiled kernel on scratch buffers of its argument views (random floats, zero
+// Times compiled kernels on scratch buffers of their argument views (random floats, zero
 // integers, so indices stay in range). Used to choose among a kernel's schedule variants on
-// the real shapes; the result is the best of a few runs, which is what the noise of a shared
-// machine leaves comparable.
+// the real shapes. The buffers are made once and shared by every variant timed.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -18,7 +18,17 @@ struct KernelArgs {
   std::vector<ir::DType> dtypes;  // one per view
 };
 
-// Best-of-`runs` seconds per call after one warm-up call; an error if the kernel fails.
-absl::StatusOr<double> TimeKernel(KernelFn fn, const KernelArgs& args, int runs);
+class KernelTimer {
+ public:
+  static absl::StatusOr<std::unique_ptr<KernelTimer>> Create(const KernelArgs& args);
+  ~KernelTimer();
+  // Best-of-`runs` seconds per call after one warm-up call; an error if the kernel fails.
+  absl::StatusOr<double> Time(KernelFn fn, int runs);
+
+ private:
+  KernelTimer() = default;
+  struct Buffers;  // halide_buffer_t descriptors and their memory (HalideRuntime.h stays in the .cc)
+  std::unique_ptr<Buffers> b_;
+};
 
 }  // namespace gptc::codegen

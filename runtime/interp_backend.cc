@@ -5,6 +5,15 @@
 #include "passes/train_graphs.h"
 
 namespace gptc {
+namespace {
+
+// Fusion is explained for the train step only; eval and sampling fuse the same way.
+passes::StepOptions Quiet(passes::StepOptions o) {
+  o.fusion.explain = nullptr;
+  return o;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
     const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
@@ -12,11 +21,11 @@ absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
   ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
   std::unique_ptr<InterpBackend> b(new InterpBackend());
   ASSIGN_OR_RETURN(b->train_, passes::BuildTrainStep(model.graph, step));
-  ASSIGN_OR_RETURN(b->eval_, passes::BuildEvalStep(model.graph, step));
+  ASSIGN_OR_RETURN(b->eval_, passes::BuildEvalStep(model.graph, Quiet(step)));
   GptConfig one = cfg;  // sampling runs one sequence at a time
   one.batch_size = 1;
   ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
-  ASSIGN_OR_RETURN(b->sample_, passes::BuildSampleStep(single.graph, step));
+  ASSIGN_OR_RETURN(b->sample_, passes::BuildSampleStep(single.graph, Quiet(step)));
   b->state_ = InitParams(model.params, seed);
   for (ir::ValueId v : b->train_.States())
     b->state_[b->train_.value(v).name] = ir::Literal(b->train_.value(v).type);

@@ -5,17 +5,26 @@
 #include "passes/train_graphs.h"
 
 namespace gptc {
+namespace {
+
+// Fusion is explained for the train step only; eval and sampling fuse the same way.
+passes::StepOptions Quiet(passes::StepOptions o) {
+  o.fusion.explain = nullptr;
+  return o;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
     const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
     const codegen::CompilerOptions& compiler) {
   ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
   ASSIGN_OR_RETURN(ir::Graph train, passes::BuildTrainStep(model.graph, step));
-  ASSIGN_OR_RETURN(ir::Graph eval, passes::BuildEvalStep(model.graph, step));
+  ASSIGN_OR_RETURN(ir::Graph eval, passes::BuildEvalStep(model.graph, Quiet(step)));
   GptConfig one = cfg;  // sampling runs one sequence at a time
   one.batch_size = 1;
   ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
-  ASSIGN_OR_RETURN(ir::Graph sample, passes::BuildSampleStep(single.graph, step));
+  ASSIGN_OR_RETURN(ir::Graph sample, passes::BuildSampleStep(single.graph, Quiet(step)));
 
   std::unique_ptr<JitBackend> b(new JitBackend());
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));

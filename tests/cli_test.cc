@@ -58,6 +58,32 @@ TEST(Cli, DotOutput) {
   EXPECT_NE(ss.str().find("softmax_xent"), std::string::npos);
 }
 
+TEST(Cli, FusionIsVisibleAndSwitchable) {
+  // The IR after fuse shows each fused node with the ops it absorbed, and parses back.
+  Result fused = Gptc("ir --config=tiny --print-after=fuse");
+  ASSERT_EQ(fused.code, 0) << fused.out;
+  EXPECT_NE(fused.out.find("add_layernorm(%tok, %pos, %h.0.ln_1.w, %h.0.ln_1.b)  eps=1e-05 {"), std::string::npos);
+  EXPECT_NE(fused.out.find("yield %x, %h.0.ln_1.out"), std::string::npos);
+  auto g = ir::ParseGraph(fused.out.substr(fused.out.find("graph ")));
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(ir::Verify(*g).ok());
+  // --explain-fusion says what was formed and what was refused, and why.
+  Result explain = Gptc("ir --config=tiny --print-after=none --explain-fusion");
+  ASSERT_EQ(explain.code, 0) << explain.out;
+  EXPECT_NE(explain.out.find("fuse bias_gelu: %h.0.mlp.gelu <- bias_gelu {broadcast, add, gelu}"), std::string::npos)
+      << explain.out;
+  EXPECT_NE(explain.out.find("refuse add_layernorm at %d.h.1.res_2: "), std::string::npos) << explain.out;
+  // --no-fuse leaves the pass out; --fuse=p picks patterns.
+  Result none = Gptc("ir --config=tiny --print-after=all --no-fuse");
+  ASSERT_EQ(none.code, 0) << none.out;
+  EXPECT_EQ(none.out.find("IR after fuse"), std::string::npos);
+  EXPECT_EQ(none.out.find("add_layernorm"), std::string::npos);
+  Result some = Gptc("ir --config=tiny --print-after=fuse --fuse=bias_gelu");
+  ASSERT_EQ(some.code, 0) << some.out;
+  EXPECT_NE(some.out.find("bias_gelu("), std::string::npos);
+  EXPECT_EQ(some.out.find("add_layernorm("), std::string::npos);
+}
+
 TEST(Cli, BadInputIsAClearError) {
   struct Case {
     const char* args;
@@ -68,7 +94,7 @@ TEST(Cli, BadInputIsAClearError) {
       {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train bench eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
-       "--block-size, --batch-size, --graph, --print-after, --dump-dir, --dot, --stats, --help"},
+       "--block-size, --batch-size, --graph, --print-after, --fuse, --explain-fusion, --dump-dir, --dot, --stats, --help"},
       {"ir --config=huge", 2, "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
       {"ir --config", 2, "gptc ir: --config needs a value"},
@@ -76,6 +102,8 @@ TEST(Cli, BadInputIsAClearError) {
       {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, fuse, all"},
       {"eval --data=/no/such.txt", 1, "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
       {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
+      {"ir --fuse=add_layernorm,conv", 2, "gptc: unknown fusion pattern 'conv'; the patterns are: softmax_xent, "
+                                          "scale_mask_softmax, add_layernorm, bias_gelu, adamw, elementwise"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.args);

@@ -1,12 +1,14 @@
 // The JIT-compiled `tiny` GPT against the PyTorch fixture, to the interpreter's tolerances:
 // logits and loss 1e-5 relative (per tensor, max|ours - torch| / max|torch|), every parameter
-// gradient 1e-4 relative, and the 10-step AdamW loss trajectory with clipping within 1e-4.
+// gradient 1e-4 relative (unfused and fused), and the 10-step AdamW loss trajectory with
+// clipping within 1e-4 (the train step as the runtime builds it, fused).
 #include <cmath>
 
 #include "frontend/config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "passes/autodiff.h"
+#include "passes/fuse.h"
 #include "passes/train_graphs.h"
 #include "runtime/executable.h"
 #include "tests/fixture.h"
@@ -69,6 +71,23 @@ TEST_F(JitParity, EveryParameterGradient) {
     worst = std::max(worst, rel);
   }
   RecordProperty("worst_grad_rel", std::to_string(worst));
+}
+
+// The same with every fusion applied (softmax_xent_grad, add_layernorm_grad, bias_gelu_grad,
+// scale_mask_softmax_grad kernels in the backward pass).
+TEST_F(JitParity, EveryParameterGradientFused) {
+  auto g = passes::Autodiff(*passes::SelectOutputs(model_.graph, {"loss"}));
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto fused = passes::Fuse(*g);
+  ASSERT_TRUE(fused.ok()) << fused.status();
+  int fused_nodes = 0;
+  for (const ir::Node& n : fused->nodes()) fused_nodes += ir::HasTrait(n.op, ir::kFused);
+  EXPECT_GE(fused_nodes, 10);
+  auto ex = Make(*fused);
+  auto out = ex->Run();
+  ASSERT_TRUE(out.ok()) << out.status();
+  for (size_t i = 0; i < model_.params.size(); ++i)
+    EXPECT_LT(RelativeMaxDiff((*out)[1 + i], fix_["grad." + model_.params[i].name]), 1e-4) << model_.params[i].name;
 }
 
 TEST_F(JitParity, TenAdamWStepsWithClipping) {

@@ -15,6 +15,7 @@
 #include "passes/autodiff.h"
 #include "passes/cse.h"
 #include "passes/dce.h"
+#include "passes/fuse.h"
 #include "tests/fixture.h"
 
 namespace gptc {
@@ -68,6 +69,7 @@ TEST(PassGolden, Autodiff) { RunGoldens("autodiff", [](const ir::Graph& g) { ret
 TEST(PassGolden, AdamW) { RunGoldens("adamw", [](const ir::Graph& g) { return passes::AdamW(g); }); }
 TEST(PassGolden, Dce) { RunGoldens("dce", passes::DeadCodeElimination); }
 TEST(PassGolden, Cse) { RunGoldens("cse", passes::CommonSubexpressionElimination); }
+TEST(PassGolden, Fuse) { RunGoldens("fuse", [](const ir::Graph& g) { return passes::Fuse(g); }); }
 
 }  // namespace
 }  // namespace gptc

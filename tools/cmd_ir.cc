@@ -13,6 +13,7 @@
 #include "ir/printer.h"
 #include "passes/train_graphs.h"
 #include "tools/commands.h"
+#include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
 
 namespace gptc::tools {
@@ -34,9 +35,10 @@ bool RenderSvg(const std::string& dot_path, const std::string& svg_path) {
 int RunIr(const Args& args) {
   FlagSet flags("ir");
   AddModelFlags(flags, "tiny");
-  flags.String("graph", "train", "pipeline to run: train (autodiff, adamw, dce, cse) or eval (dce, cse)");
+  flags.String("graph", "train", "pipeline to run: train (autodiff, adamw, dce, cse, fuse) or eval (dce, cse, fuse)");
   flags.String("print-after", "forward",
-               "comma list of passes (forward, autodiff, adamw, dce, cse, or all) to print the IR after");
+               "comma list of passes (forward, autodiff, adamw, dce, cse, fuse, all, or none) to print the IR after");
+  AddFusionFlags(flags);
   flags.String("dump-dir", "", "write NN-pass.ir and NN-pass.dot after every pass here");
   flags.String("dot", "", "write the final graph as Graphviz DOT to this file");
   flags.Bool("stats", false, "print time and node counts per pass");
@@ -53,7 +55,9 @@ int RunIr(const Args& args) {
   const std::string which = flags.GetString("graph");
   if (which != "train" && which != "eval")
     return Fail(absl::InvalidArgumentError("--graph must be train or eval, got '" + which + "'"), 2);
-  passes::Pipeline pipeline = which == "train" ? passes::TrainPipeline() : passes::EvalPipeline();
+  auto step = StepOptionsFromFlags(flags);
+  if (!step.ok()) return Fail(step.status(), 2);
+  passes::Pipeline pipeline = which == "train" ? passes::TrainPipeline(*step) : passes::EvalPipeline(*step);
   // The pipelines start from the forward graph with the loss as its only output, exactly as
   // the runtime builds its train and eval steps (passes/train_graphs.cc).
   auto input = passes::SelectOutputs(model->graph, {"loss"});
@@ -62,7 +66,7 @@ int RunIr(const Args& args) {
   passes::PipelineOptions opts;
   const std::string print_after = flags.GetString("print-after");
   for (absl::string_view p : absl::StrSplit(print_after, ',', absl::SkipEmpty()))
-    opts.print_after.insert(std::string(p));
+    if (p != "none") opts.print_after.insert(std::string(p));
   opts.print_to = &std::cout;
   opts.dump_dir = flags.GetString("dump-dir");
   if (auto s = pipeline.CheckPassNames(opts.print_after); !s.ok()) return Fail(s, 2);

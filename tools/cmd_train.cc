@@ -11,6 +11,7 @@
 #include "runtime/sampler.h"
 #include "runtime/trainer.h"
 #include "tools/commands.h"
+#include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
 
 namespace gptc::tools {
@@ -21,6 +22,7 @@ void AddTrainFlags(FlagSet& f) {
   f.String("backend", "jit", "execution backend: jit (compiled) or interp (reference interpreter)");
   f.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
   f.Bool("cache", true, "use the kernel object cache (--no-cache compiles everything)");
+  f.Bool("tune", true, "time GEMM schedule candidates at compile time (--no-tune: first guess)");
   f.Int("threads", 0, "Halide thread pool size (0: all cores)");
   f.Int("profile", 0, "jit: print the N kernels of the train step that took longest");
   f.Int("steps", 2000, "optimiser steps");
@@ -60,6 +62,7 @@ int RunTrain(const Args& args) {
   FlagSet flags("train");
   AddModelFlags(flags, "shakespeare-cpu");
   AddTrainFlags(flags);
+  AddFusionFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc train [flags]\nTrains a GPT and prints a sample.\n\n" << flags.Usage();
@@ -80,6 +83,8 @@ int RunTrain(const Args& args) {
   adamw.beta2 = flags.GetDouble("beta2");
   adamw.weight_decay = flags.GetDouble("weight-decay");
   adamw.clip_norm = flags.GetDouble("grad-clip");
+  auto step = StepOptionsFromFlags(flags, adamw);
+  if (!step.ok()) return Fail(step.status(), 2);
   TrainOptions opts;
   opts.steps = flags.GetInt("steps");
   opts.schedule.lr = flags.GetDouble("lr");
@@ -102,7 +107,8 @@ int RunTrain(const Args& args) {
     co.cache_dir = !flags.GetBool("cache") ? "" : flags.IsSet("cache-dir") ? flags.GetString("cache-dir")
                                                                             : codegen::ObjectCache::DefaultDir();
     co.threads = static_cast<int>(flags.GetInt("threads"));
-    auto jit = JitBackend::Create(*cfg, flags.GetInt("seed"), adamw, co);
+    co.tune = flags.GetBool("tune");
+    auto jit = JitBackend::Create(*cfg, flags.GetInt("seed"), *step, co);
     if (!jit.ok()) return Fail(jit.status());
     const codegen::CompilerStats& s = (*jit)->compile_stats();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -115,7 +121,7 @@ int RunTrain(const Args& args) {
     jit_backend = jit->get();
     backend = *std::move(jit);
   } else {
-    auto interp = InterpBackend::Create(*cfg, flags.GetInt("seed"), adamw);
+    auto interp = InterpBackend::Create(*cfg, flags.GetInt("seed"), *step);
     if (!interp.ok()) return Fail(interp.status());
     std::cout << absl::StrFormat("backend interp: train_step graph of %d nodes built in %.2f s\n",
                                  (*interp)->train_graph().num_nodes(),

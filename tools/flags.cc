@@ -84,8 +84,8 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args) {
     auto it = flags_.find(name);
     if (it == flags_.end() && !has_value && name.rfind("no-", 0) == 0) {
       auto neg = flags_.find(name.substr(3));
-      if (neg != flags_.end() && neg->second.kind == Kind::kBool) {
-        neg->second.value = "false";
+      if (neg != flags_.end() && (neg->second.kind == Kind::kBool || neg->second.kind == Kind::kString)) {
+        neg->second.value = neg->second.kind == Kind::kBool ? "false" : "none";
         neg->second.set = true;
         continue;
       }

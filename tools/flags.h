@@ -1,6 +1,7 @@
 // A small per-command flag parser. Unlike global flag libraries it knows which flags each
 // subcommand accepts, so `gptc ir --steps=3` is an error that lists what `ir` accepts.
-// Accepted forms: --name=value, --name value, --bool-flag, --no-bool-flag.
+// Accepted forms: --name=value, --name value, --bool-flag, --no-bool-flag, and --no-name for a
+// string flag, which sets it to "none" (--no-fuse is --fuse=none).
 #pragma once
 
 #include <cstdint>
