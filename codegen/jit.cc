@@ -6,6 +6,7 @@
 #include <llvm/Support/TargetSelect.h>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/spin_pool.h"
 
 namespace gptc::codegen {
 
@@ -41,6 +42,11 @@ absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_obje
   if (!gen) return FromLlvm(gen.takeError(), "process symbol generator");
   lj.getMainJITDylib().addGenerator(std::move(*gen));
   if (auto s = jit->AddObject(runtime_object, "halide_runtime"); !s.ok()) return s;
+  // Parallel loops run on the spinning pool instead of Halide's sleeping one (spin_pool.h).
+  auto set_par_for = jit->Lookup("halide_set_custom_do_par_for");
+  if (!set_par_for.ok()) return set_par_for.status();
+  using DoParFor = int (*)(void*, TaskFn, int, int, uint8_t*);
+  reinterpret_cast<DoParFor (*)(DoParFor)>(*set_par_for)(&SpinPool::HalideDoParFor);
   return jit;
 }
 
@@ -62,10 +68,7 @@ absl::StatusOr<void*> Jit::Lookup(const std::string& symbol) {
 }
 
 absl::Status Jit::SetThreads(int n) {
-  if (n <= 0) return absl::OkStatus();
-  auto fn = Lookup("halide_set_num_threads");
-  if (!fn.ok()) return fn.status();
-  reinterpret_cast<int (*)(int)>(*fn)(n);
+  if (n > 0) SpinPool::Get().SetThreads(n);
   return absl::OkStatus();
 }
 

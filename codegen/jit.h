@@ -20,7 +20,8 @@ class Jit {
 
   absl::Status AddObject(const std::string& bytes, const std::string& name);
   absl::StatusOr<void*> Lookup(const std::string& symbol);
-  // Sets the Halide thread pool size (caller + workers); 0 keeps the default.
+  // Sets the size of the pool that runs parallel loops (caller + workers; codegen/spin_pool.h);
+  // 0 keeps the default, one thread per hardware thread.
   absl::Status SetThreads(int n);
 
  private:

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/numbers.h"
+#include "codegen_hash.h"  // generated in the build tree
 #include "codegen/kernel_timer.h"
 #include "codegen/lower.h"
 #include "ir/status_macros.h"
@@ -74,7 +75,7 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
 KernelCompiler::~KernelCompiler() = default;
 
 std::string KernelCompiler::Key(const KernelSpec& spec) const {
-  return absl::StrCat(spec.Describe(), "|schedule=", kScheduleVersion,
+  return absl::StrCat(spec.Describe(), "|schedule=", kScheduleVersion, "|lowering=", GPTC_CODEGEN_HASH,
                       "|halide=", GPTC_HALIDE_VERSION, "|target=", target_);
 }
 

@@ -53,7 +53,9 @@ class KernelCompiler {
   absl::StatusOr<const CompiledKernel*> Get(const KernelSpec& spec);
   const CompilerStats& stats() const { return stats_; }
   const std::string& target() const { return target_; }
-  // Bump when a schedule or lowering changes: it is part of every cache key.
+  // Part of every cache key, with a hash of the lowering sources (codegen_hash.h, made by
+  // the build), so changed lowerings never load stale objects. Bump for changes elsewhere
+  // that alter kernels (the argument order of kernel_compiler.cc, say).
   static constexpr const char* kScheduleVersion = "6";
 
   // One schedule variant of `spec`, compiled (or loaded) but not registered as the spec's

@@ -1,5 +1,7 @@
 #include "codegen/lower.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "ir/literal.h"
 
@@ -98,6 +100,38 @@ void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec,
     *row_inner = row;
   }
   if (cols >= vec) f.vectorize(col, vec, TailStrategy::GuardWithIf);
+}
+
+Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Expr(Expr)>& body, int64_t n, int vec,
+                const std::vector<Var>& outer) {
+  auto combine = [&](Expr a, Expr b) { return kind == ReduceKind::kSum ? a + b : max(a, b); };
+  const Expr init = kind == ReduceKind::kSum ? Expr(0.0f) : Expr(-std::numeric_limits<float>::max());
+  const int64_t full = n / vec;
+  std::vector<Expr> outer_e(outer.begin(), outer.end());
+  Func out(name);
+  Expr acc = init;
+  if (full > 0) {
+    Func part(name + "_lanes");
+    Var lane("lane");
+    std::vector<Var> pv = {lane};
+    pv.insert(pv.end(), outer.begin(), outer.end());
+    RDom rv(0, static_cast<int>(full), name + "_r");
+    part(pv) = init;
+    part(pv) = combine(part(pv), body(rv * vec + lane));
+    std::vector<Expr> at = {Expr(0)};
+    at.insert(at.end(), outer_e.begin(), outer_e.end());
+    acc = part(at);
+    for (int l = 1; l < vec; ++l) {
+      at[0] = l;
+      acc = combine(acc, part(at));
+    }
+    // Per point of the result (a row), so a parallel loop over rows covers the lanes too.
+    part.compute_at(out, outer.empty() ? Var::outermost() : outer[0]).vectorize(lane);
+    part.update().vectorize(lane);
+  }
+  for (int64_t t = full * vec; t < n; ++t) acc = combine(acc, body(static_cast<int>(t)));
+  out(outer) = acc;
+  return out;
 }
 
 absl::Status Lower(Ctx& c) {

@@ -9,6 +9,7 @@
 
 #include <Halide.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,15 @@ void ScheduleFlat(Halide::Func f, Halide::Var x, int64_t n, int vec);
 // few microseconds to start).
 void ScheduleRows(Halide::Func f, Halide::Var col, Halide::Var row, int64_t cols, int64_t rows,
                   int vec, Halide::Var* row_inner, int64_t min_parallel = 0);
+// A reduction over j in [0, n) of body(j), `vec` lanes at a time: each lane accumulates a
+// strided partial in registers, then the lanes and the tail (n % vec) are combined. Halide's
+// inline sum()/maximum() run one element at a time on a single dependency chain, which made
+// row reductions the bottleneck of softmax and layernorm. `outer` are the result's
+// variables (the row); schedule the result with compute_at like any Func.
+enum class ReduceKind { kSum, kMax };
+Halide::Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Halide::Expr(Halide::Expr)>& body,
+                       int64_t n, int vec, const std::vector<Halide::Var>& outer);
+
 // The value of elementwise op `op` (or a constant) applied to `args`; a result of type `out`.
 Halide::Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Halide::Expr>& args,
                              ir::DType out);

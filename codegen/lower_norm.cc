@@ -1,5 +1,6 @@
 // LayerNorm over the last axis, forward and backward, plain and fused with the residual add:
-// rows in parallel blocks, columns vectorised, each row's statistics computed at the row.
+// rows in parallel blocks, columns vectorised, each row's statistics computed at the row
+// with vector-lane reductions.
 //
 // add_layernorm writes s = a + b and layernorm(s) from one loop nest (a Tuple): s is formed
 // once per row in a row-sized scratch and read three times from L1 (mean, variance, output)
@@ -11,6 +12,36 @@ namespace gptc::codegen::lower {
 
 using namespace Halide;
 
+namespace {
+
+// mean(row) and rstd(row) of x(·, row); each consumer loop gets its own copy (`tag`), so it
+// can be computed inside that loop, per row, from data already in L1.
+struct RowStats {
+  Func xsum, mean, vsum, rstd;
+  void ComputeAt(Func f, Var v) const {
+    for (Func s : {xsum, mean, vsum, rstd}) s.compute_at(f, v);
+  }
+  void ComputeAt(Func f, RVar v) const {
+    for (Func s : {xsum, mean, vsum, rstd}) s.compute_at(f, v);
+  }
+};
+
+RowStats Stats(const std::string& tag, Func x, Var row, int64_t cols, float eps, int vec) {
+  const float inv_c = 1.0f / static_cast<float>(cols);
+  RowStats s;
+  s.xsum = VecReduce("xsum" + tag, ReduceKind::kSum, [&](Expr j) { return x(j, row); }, cols, vec, {row});
+  s.mean = Func("mean" + tag);
+  s.mean(row) = s.xsum(row) * inv_c;
+  Func mean = s.mean;
+  s.vsum = VecReduce("vsum" + tag, ReduceKind::kSum,
+                     [&](Expr j) { return (x(j, row) - mean(row)) * (x(j, row) - mean(row)); }, cols, vec, {row});
+  s.rstd = Func("rstd" + tag);
+  s.rstd(row) = 1.0f / sqrt(s.vsum(row) * inv_c + eps);
+  return s;
+}
+
+}  // namespace
+
 absl::Status Norm(Ctx& c) {
   using ir::Op;
   const Op op = c.spec.op;
@@ -19,8 +50,7 @@ absl::Status Norm(Ctx& c) {
   const float eps = static_cast<float>(*c.spec.attrs.GetFloat("eps"));
   const float inv_c = 1.0f / static_cast<float>(cols);
   Var ch("c"), row("r"), ri;
-  RDom rc(0, static_cast<int>(cols), "rc");
-  Func x("x"), mean("mean"), rstd("rstd");
+  Func x("x");
   // The normalised input: a + b for add_layernorm, the first operand otherwise.
   const bool fused_add = op == Op::kAddLayerNorm;
   ImageParam a = c.Input(0, {rows, cols});
@@ -30,23 +60,21 @@ absl::Status Norm(Ctx& c) {
   } else {
     x(ch, row) = a(ch, row);
   }
-  mean(row) = sum(x(rc, row)) * inv_c;
-  rstd(row) = 1.0f / sqrt(sum((x(rc, row) - mean(row)) * (x(rc, row) - mean(row))) * inv_c + eps);
 
   if (op == Op::kLayerNorm || op == Op::kAddLayerNorm) {
+    const RowStats st = Stats("", x, row, cols, eps, c.vec);
     const int w_at = fused_add ? 2 : 1;
     ImageParam w = c.Input(w_at, {cols});
     ImageParam bias = c.Input(w_at + 1, {cols});
     Func out("out");
-    Expr y = (x(ch, row) - mean(row)) * rstd(row) * w(ch) + bias(ch);
+    Expr y = (x(ch, row) - st.mean(row)) * st.rstd(row) * w(ch) + bias(ch);
     if (fused_add) {
       out(ch, row) = Tuple(x(ch, row), y);
     } else {
       out(ch, row) = y;
     }
     ScheduleRows(out, ch, row, cols, rows, c.vec, &ri);
-    mean.compute_at(out, ri);
-    rstd.compute_at(out, ri);
+    st.ComputeAt(out, ri);
     if (fused_add) {
       x.compute_at(out, ri);
       if (cols >= c.vec) x.vectorize(ch, c.vec, TailStrategy::GuardWithIf);
@@ -59,31 +87,48 @@ absl::Status Norm(Ctx& c) {
   // layernorm_grad(x, w, dy) -> dx, dw, db; add_layernorm_grad(x, w, dy, dres) -> dx + dres, dw, db
   ImageParam w = c.Input(1, {cols});
   ImageParam dy = c.Input(2, {rows, cols});
-  Func xhat("xhat"), dxhat("dxhat"), m1("m1"), m2("m2"), dx("dx"), dw("dw"), db("db");
-  xhat(ch, row) = (x(ch, row) - mean(row)) * rstd(row);
+  const RowStats st = Stats("", x, row, cols, eps, c.vec);
+  Func xhat("xhat"), dxhat("dxhat"), dx("dx"), dw("dw"), db("db");
+  xhat(ch, row) = (x(ch, row) - st.mean(row)) * st.rstd(row);
   dxhat(ch, row) = dy(ch, row) * w(ch);
-  m1(row) = sum(dxhat(rc, row)) * inv_c;
-  m2(row) = sum(dxhat(rc, row) * xhat(rc, row)) * inv_c;
-  Expr g = rstd(row) * (dxhat(ch, row) - m1(row) - xhat(ch, row) * m2(row));
+  Func m1 = VecReduce("m1", ReduceKind::kSum, [&](Expr j) { return dxhat(j, row); }, cols, c.vec, {row});
+  Func m2 = VecReduce("m2", ReduceKind::kSum, [&](Expr j) { return dxhat(j, row) * xhat(j, row); }, cols, c.vec, {row});
+  Expr g = st.rstd(row) * (dxhat(ch, row) - m1(row) * inv_c - xhat(ch, row) * m2(row) * inv_c);
   if (op == Op::kAddLayerNormGrad) {
     ImageParam dres = c.Input(3, {rows, cols});
     g = g + dres(ch, row);
   }
   dx(ch, row) = g;
-  RDom rr(0, static_cast<int>(rows), "rr");
-  dw(ch) = sum(dy(ch, rr) * xhat(ch, rr));
-  db(ch) = sum(dy(ch, rr));
-  // Row statistics once for all three outputs.
-  mean.compute_root().parallel(row);
-  rstd.compute_root().parallel(row);
   ScheduleRows(dx, ch, row, cols, rows, c.vec, &ri);
+  st.ComputeAt(dx, ri);
   m1.compute_at(dx, ri);
   m2.compute_at(dx, ri);
-  for (Func f : {dw, db}) {
-    if (cols >= c.vec) {
-      Var co("co"), ci("ci");
-      f.split(ch, co, ci, c.vec, TailStrategy::GuardWithIf).vectorize(ci).parallel(co);
-    }
+
+  // dw, db: column sums over rows, in two stages: blocks of consecutive rows in parallel, each
+  // reading its rows once and accumulating both sums as vectors of columns (the row
+  // statistics recomputed per row from L1 rather than stored for all rows), then the blocks.
+  const RowStats pst = Stats("_p", x, row, cols, eps, c.vec);
+  Func xhat_p("xhat_p");
+  xhat_p(ch, row) = (x(ch, row) - pst.mean(row)) * pst.rstd(row);
+  const int64_t blocks = std::min<int64_t>(rows, 16), per_block = (rows + blocks - 1) / blocks;
+  Var rb("rb");
+  RDom rr(0, static_cast<int>(per_block), "rr");
+  Expr r_at = min(rb * static_cast<int>(per_block) + rr, static_cast<int>(rows - 1));
+  Expr live = rb * static_cast<int>(per_block) + rr < static_cast<int>(rows);  // the last block may be short
+  Func part("part");
+  part(ch, rb) = Tuple(0.0f, 0.0f);
+  part(ch, rb) = Tuple(part(ch, rb)[0] + select(live, dy(ch, r_at) * xhat_p(ch, r_at), 0.0f),
+                       part(ch, rb)[1] + select(live, dy(ch, r_at), 0.0f));
+  RDom rbs(0, static_cast<int>(blocks), "rbs");
+  dw(ch) = sum(part(ch, rbs)[0]);
+  db(ch) = sum(part(ch, rbs)[1]);
+  part.compute_root().parallel(rb);
+  part.update().reorder(ch, rr, rb).parallel(rb);
+  pst.ComputeAt(part, rr);
+  if (cols >= c.vec) {
+    part.vectorize(ch, c.vec, TailStrategy::GuardWithIf);
+    part.update().vectorize(ch, c.vec, TailStrategy::GuardWithIf);
+    for (Func f : {dw, db}) f.vectorize(ch, c.vec, TailStrategy::GuardWithIf);
   }
   c.Output(dx, {rows, cols});
   c.Output(dw, {cols});

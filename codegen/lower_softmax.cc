@@ -33,17 +33,18 @@ Expr LastVisible(Var row, const ir::Shape& s) {
 // softmax over the columns j <= last of x(j, row) (all columns when `last` is undefined).
 // Masked columns are excluded from max and sum, and their probability is exactly 0.
 Func MaskedSoftmax(Func x, Expr last, const Rows& r, Var j, Var row, Ctx& c) {
-  RDom rj(0, static_cast<int>(r.k), "rj");
-  Func mx("mx"), e("e"), s("s"), out("out");
   const bool masked = last.defined();
-  mx(row) = maximum(masked ? select(rj <= last, x(rj, row), kLowest) : x(rj, row));
+  Func mx = VecReduce("mx", ReduceKind::kMax, [&](Expr jj) {
+    return masked ? select(jj <= last, x(jj, row), kLowest) : x(jj, row);
+  }, r.k, c.vec, {row});
   // exp(-inf) is not reliably 0 in Halide's exp, so the unfused -inf entries of a causal
   // mask are zeroed explicitly too.
+  Func e("e"), out("out");
   Expr v = x(j, row);
   Expr ex = select(v == -std::numeric_limits<float>::infinity(), 0.0f, exp(v - mx(row)));
   e(j, row) = masked ? select(j <= last, ex, 0.0f) : ex;
-  s(row) = sum(e(rj, row));
-  out(j, row) = e(j, row) / s(row);
+  Func s = VecReduce("s", ReduceKind::kSum, [&](Expr jj) { return e(jj, row); }, r.k, c.vec, {row});
+  out(j, row) = e(j, row) * (1.0f / s(row));
   Var ri;
   ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
   mx.compute_at(out, ri);
@@ -89,9 +90,8 @@ absl::Status Softmax(Ctx& c) {
     case Op::kScaleMaskSoftmaxGrad: {  // the same, masked, times the forward scale
       ImageParam y = c.Input(0, {r.rows, r.k});
       ImageParam dy = c.Input(1, {r.rows, r.k});
-      RDom rj(0, static_cast<int>(r.k), "rj");
-      Func dot("dot"), dx("dx");
-      dot(row) = sum(y(rj, row) * dy(rj, row));
+      Func dx("dx");
+      Func dot = VecReduce("dot", ReduceKind::kSum, [&](Expr jj) { return y(jj, row) * dy(jj, row); }, r.k, c.vec, {row});
       Expr g = y(j, row) * (dy(j, row) - dot(row));
       if (c.spec.op == Op::kScaleMaskSoftmaxGrad)
         g = select(j <= LastVisible(row, xs), g, 0.0f) * static_cast<float>(*c.spec.attrs.GetFloat("scale"));
@@ -110,18 +110,21 @@ absl::Status Softmax(Ctx& c) {
   ImageParam targets = c.Input(1, {r.rows});
   Expr t = clamp(targets(row), 0, static_cast<int>(r.k - 1));
   const float inv_rows = 1.0f / static_cast<float>(r.rows);
-  RDom rj(0, static_cast<int>(r.k), "rj");
   RDom rr(0, static_cast<int>(r.rows), "rr");
   Var x("x");
-  Func mx("mx"), se("se"), row_loss("row_loss"), out("out");
-  mx(row) = maximum(p(rj, row));
-  se(row) = sum(exp(p(rj, row) - mx(row)));
+  Func row_loss("row_loss"), out("out");
+  Func mx = VecReduce("mx", ReduceKind::kMax, [&](Expr jj) { return p(jj, row); }, r.k, c.vec, {row});
+  Func se = VecReduce("se", ReduceKind::kSum, [&](Expr jj) { return exp(p(jj, row) - mx(row)); }, r.k, c.vec, {row});
   switch (c.spec.op) {
     case Op::kXent:  // mean of -log p[t]
     case Op::kSoftmaxXent: {  // mean of log-sum-exp - logit[t], never forming probabilities
       row_loss(row) = c.spec.op == Op::kXent ? -log(p(t, row)) : log(se(row)) + mx(row) - p(t, row);
       out(x) = sum(row_loss(rr)) * inv_rows;
       row_loss.compute_root().parallel(row, static_cast<int>(std::max<int64_t>(1, r.rows / 16)));
+      if (c.spec.op == Op::kSoftmaxXent) {
+        mx.compute_at(row_loss, row);
+        se.compute_at(row_loss, row);
+      }
       c.Output(out, {1});
       return absl::OkStatus();
     }

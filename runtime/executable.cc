@@ -169,7 +169,7 @@ absl::Status Executable::SetInput(const std::string& name, const ir::Literal& va
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
+absl::Status Executable::RunKernels() {
   Impl& im = *impl_;
   // Flush denormals to zero: they made GEMM 200x slower here (DESIGN.md). Halide's workers
   // copy the MXCSR of the thread that starts them.
@@ -186,8 +186,11 @@ absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
       return absl::InternalError(absl::StrCat("kernel ", c.kernel->name, " failed (Halide error ", rc,
                                               ") in: ", ir::PrintNode(graph_, c.node)));
   }
-  std::vector<ir::Literal> out;
-  for (ir::ValueId v : graph_.outputs()) out.push_back(HostToLiteral(graph_.value(v).type, im.Host(v)));
+  return absl::OkStatus();
+}
+
+void Executable::ApplyUpdates() {
+  Impl& im = *impl_;
   for (const Impl::UpdateStep& u : im.updates) {
     if (u.copy_from) {
       std::memcpy(u.dst->buffer.data(), u.copy_from->buffer.data(), u.dst->buffer.bytes());
@@ -195,7 +198,21 @@ absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
       u.dst->buffer.swap(im.owned[u.swap_with]);
     }
   }
+}
+
+absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
+  RETURN_IF_ERROR(RunKernels());
+  // Outputs are read before the updates swap buffers away.
+  std::vector<ir::Literal> out;
+  for (ir::ValueId v : graph_.outputs()) out.push_back(HostToLiteral(graph_.value(v).type, impl_->Host(v)));
+  ApplyUpdates();
   return out;
+}
+
+absl::Status Executable::Step() {
+  RETURN_IF_ERROR(RunKernels());
+  ApplyUpdates();
+  return absl::OkStatus();
 }
 
 void Executable::EnableProfiling(bool on) {

@@ -33,6 +33,8 @@ class Executable {
   absl::Status SetInput(const std::string& name, const ir::Literal& value);
   // Runs one step; returns the graph's outputs.
   absl::StatusOr<std::vector<ir::Literal>> Run();
+  // Runs one step without copying the outputs out (benchmarks; read them with Read()).
+  absl::Status Step();
   // A value's current contents (for tests: any value, after Run()).
   absl::StatusOr<ir::Literal> Read(const std::string& name) const;
 
@@ -51,6 +53,8 @@ class Executable {
 
  private:
   Executable() = default;
+  absl::Status RunKernels();
+  void ApplyUpdates();
   struct Impl;
   std::unique_ptr<Impl> impl_;
   ir::Graph graph_;

@@ -14,7 +14,9 @@
 #include "ir/printer.h"
 #include "ir/rng.h"
 #include "runtime/jit_backend.h"
+#include "tools/bench_fusion.h"
 #include "tools/commands.h"
+#include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
 #include "tools/peak_flops.h"
 
@@ -52,6 +54,8 @@ int RunBench(const Args& args) {
   flags.Int("threads", 0, "Halide thread pool size (0: all cores)");
   flags.Bool("compile-time", true, "also measure cold and warm compile time (cold takes seconds)");
   flags.String("cache-dir", "", "kernel cache for the timed run (default: the user cache)");
+  AddFusionFlags(flags);
+  AddFusionBenchFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc bench [flags]\nTimes the compiled train step.\n\n" << flags.Usage();
@@ -63,25 +67,29 @@ int RunBench(const Args& args) {
   const int hw = std::max(1u, std::thread::hardware_concurrency());
   const int threads = flags.GetInt("threads") > 0 ? static_cast<int>(flags.GetInt("threads")) : hw;
 
+  codegen::CompilerOptions co;
+  co.threads = static_cast<int>(flags.GetInt("threads"));
+  co.cache_dir = flags.IsSet("cache-dir") ? flags.GetString("cache-dir") : codegen::ObjectCache::DefaultDir();
+  if (flags.GetBool("fusion")) return RunFusionBench(flags, co);
+  auto step = StepOptionsFromFlags(flags);
+  if (!step.ok()) return Fail(step.status(), 2);
+
   const double peak1 = MeasurePeakGflops(1), peak = MeasurePeakGflops(threads);
   std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)\n", peak,
                                threads, peak1);
 
-  codegen::CompilerOptions co;
-  co.threads = static_cast<int>(flags.GetInt("threads"));
-  co.cache_dir = flags.IsSet("cache-dir") ? flags.GetString("cache-dir") : codegen::ObjectCache::DefaultDir();
   if (flags.GetBool("compile-time")) {
     const std::string tmp = absl::StrCat(std::filesystem::temp_directory_path().string(), "/gptc-bench-", getpid());
     codegen::CompilerOptions cold = co;
     cold.cache_dir = tmp;
     auto start = Clock::now();
-    auto b1 = JitBackend::Create(*cfg, 1, {}, cold);
+    auto b1 = JitBackend::Create(*cfg, 1, *step, cold);
     if (!b1.ok()) return Fail(b1.status());
     const double cold_s = Seconds(start);
     const int kernels = (*b1)->compile_stats().compiled;
     b1->reset();
     start = Clock::now();
-    auto b2 = JitBackend::Create(*cfg, 1, {}, cold);
+    auto b2 = JitBackend::Create(*cfg, 1, *step, cold);
     if (!b2.ok()) return Fail(b2.status());
     const double warm_s = Seconds(start);
     std::filesystem::remove_all(tmp);
@@ -89,7 +97,7 @@ int RunBench(const Args& args) {
                                  kernels, warm_s);
   }
 
-  auto backend = JitBackend::Create(*cfg, 1, {}, co);
+  auto backend = JitBackend::Create(*cfg, 1, *step, co);
   if (!backend.ok()) return Fail(backend.status());
   Rng rng(1);
   Batch batch{ir::Literal(ir::I32({cfg->batch_size, cfg->block_size})),

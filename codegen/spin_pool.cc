@@ -1,0 +1,165 @@
+#include "codegen/spin_pool.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace gptc::codegen {
+namespace {
+
+// How long an idle worker spins before it sleeps: longer than the host-side gap between two
+// kernels of a step (a few microseconds), short enough not to burn a core between steps.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+thread_local bool in_task = false;
+
+}  // namespace
+
+// The current job is described under `mu` and numbered by `job`; tasks are claimed from
+// `ticket` = (job << 32) | next index with a compare-and-swap, so a worker that still
+// holds an old job's description can never claim a task of a newer one.
+struct SpinPool::State {
+  std::mutex mu;
+  std::condition_variable wake;
+  std::atomic<uint64_t> job{0};
+  std::atomic<uint64_t> ticket{0};
+  std::atomic<int> remaining{0};
+  std::atomic<int> error{0};
+  std::atomic<bool> stop{false};
+  int sleepers = 0;  // under mu
+  // The job, under mu.
+  TaskFn task = nullptr;
+  void* uc = nullptr;
+  uint8_t* closure = nullptr;
+  int min = 0, size = 0;
+  std::vector<std::thread> workers;
+  int threads = 1;
+
+  struct Job {
+    uint64_t id;
+    TaskFn task;
+    void* uc;
+    uint8_t* closure;
+    int min, size;
+  };
+
+  // Claims and runs tasks of job j until none is left (or the job has changed).
+  void Work(const Job& j) {
+    for (;;) {
+      uint64_t t = ticket.load(std::memory_order_relaxed);
+      for (;;) {
+        if ((t >> 32) != (j.id & 0xffffffffu) || static_cast<int>(t & 0xffffffffu) >= j.size) return;
+        if (ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) break;
+      }
+      const int i = static_cast<int>(t & 0xffffffffu);
+      in_task = true;
+      const int rc = j.task(j.uc, j.min + i, j.closure);
+      in_task = false;
+      if (rc != 0) error.store(rc, std::memory_order_relaxed);
+      remaining.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  }
+
+  void Worker() {
+    _mm_setcsr(_mm_getcsr() | 0x8040);  // flush-to-zero and denormals-are-zero
+    uint64_t seen = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      // Spin for new work, then sleep until there is some.
+      const auto until = std::chrono::steady_clock::now() + kSpin;
+      int polls = 0;
+      while (job.load(std::memory_order_acquire) == seen && !stop.load(std::memory_order_relaxed)) {
+        _mm_pause();
+        if (++polls % 256 == 0 && std::chrono::steady_clock::now() > until) {
+          std::unique_lock<std::mutex> lock(mu);
+          ++sleepers;
+          wake.wait(lock, [&] { return job.load(std::memory_order_acquire) != seen || stop.load(); });
+          --sleepers;
+          break;
+        }
+      }
+      if (stop.load(std::memory_order_acquire)) return;
+      Job j;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        j = {job.load(std::memory_order_relaxed), task, uc, closure, min, size};
+      }
+      seen = j.id;
+      Work(j);
+    }
+  }
+};
+
+SpinPool& SpinPool::Get() {
+  static SpinPool* pool = new SpinPool();  // never destroyed: kernels may run until exit
+  return *pool;
+}
+
+SpinPool::SpinPool() : s_(new State) { SetThreads(0); }
+
+SpinPool::~SpinPool() {
+  s_->stop.store(true);
+  {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->wake.notify_all();
+  }
+  for (std::thread& t : s_->workers) t.join();
+  delete s_;
+}
+
+void SpinPool::SetThreads(int n) {
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n == s_->threads && static_cast<int>(s_->workers.size()) == n - 1) return;
+  s_->stop.store(true);
+  {
+    std::lock_guard<std::mutex> lock(s_->mu);
+    s_->wake.notify_all();
+  }
+  for (std::thread& t : s_->workers) t.join();
+  s_->workers.clear();
+  s_->stop.store(false);
+  s_->threads = n;
+  for (int i = 1; i < n; ++i) s_->workers.emplace_back([this] { s_->Worker(); });
+}
+
+int SpinPool::threads() const { return s_->threads; }
+
+int SpinPool::ParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure) {
+  if (size <= 0) return 0;
+  if (in_task || size == 1 || s_->threads == 1) {  // nested, trivial or single-threaded: inline
+    for (int i = 0; i < size; ++i)
+      if (int rc = task(uc, min + i, closure); rc != 0) return rc;
+    return 0;
+  }
+  State& s = *s_;
+  State::Job j;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    const uint64_t id = s.job.load(std::memory_order_relaxed) + 1;
+    s.task = task;
+    s.uc = uc;
+    s.closure = closure;
+    s.min = min;
+    s.size = size;
+    s.error.store(0, std::memory_order_relaxed);
+    s.remaining.store(size, std::memory_order_relaxed);
+    s.ticket.store((id & 0xffffffffu) << 32, std::memory_order_release);
+    s.job.store(id, std::memory_order_release);
+    j = {id, task, uc, closure, min, size};
+    if (s.sleepers > 0) s.wake.notify_all();
+  }
+  s.Work(j);
+  while (s.remaining.load(std::memory_order_acquire) > 0) _mm_pause();
+  return s.error.load(std::memory_order_relaxed);
+}
+
+int SpinPool::HalideDoParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure) {
+  return Get().ParFor(uc, task, min, size, closure);
+}
+
+}  // namespace gptc::codegen

@@ -1,0 +1,72 @@
+#include "runtime/copy_bandwidth.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+namespace gptc {
+namespace {
+
+// Working sets (read + write) that sit in each level of this kind of machine: 48 KB L1d and
+// 1 MB L2 per core, 32 MB L3 shared (lscpu), with room to spare. L1 and L2 sets are per
+// thread, L3 and DRAM sets are shared by all threads.
+struct Level {
+  const char* name;
+  int64_t bytes;
+  bool per_thread;
+};
+constexpr Level kLevels[] = {
+    {"L1", 32 << 10, true}, {"L2", 512 << 10, true}, {"L3", 16 << 20, false}, {"DRAM", 512 << 20, false}};
+
+double CopyGbps(int64_t working_set, int threads) {
+  const int64_t half = working_set / 2 / threads / 64 * 64;  // each thread: src + dst = its share
+  std::vector<char*> src(threads), dst(threads);
+  for (int t = 0; t < threads; ++t) {
+    src[t] = static_cast<char*>(std::aligned_alloc(64, half));
+    dst[t] = static_cast<char*>(std::aligned_alloc(64, half));
+    std::memset(src[t], 1, half);
+    std::memset(dst[t], 0, half);
+  }
+  // Enough passes for ~20 ms of copying, best of 5 repetitions.
+  const int64_t passes = std::max<int64_t>(1, (int64_t{1} << 30) / working_set);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    std::vector<std::thread> pool;
+    const auto start = std::chrono::steady_clock::now();
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        for (int64_t p = 0; p < passes; ++p) {
+          std::memcpy(dst[t], src[t], half);
+          std::swap(src[t], dst[t]);
+        }
+      });
+    for (auto& th : pool) th.join();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::max(best, 2.0 * half * threads * passes / s / 1e9);
+  }
+  for (int t = 0; t < threads; ++t) {
+    std::free(src[t]);
+    std::free(dst[t]);
+  }
+  return best;
+}
+
+}  // namespace
+
+std::vector<CopyBandwidth> MeasureCopyBandwidth(int threads) {
+  std::vector<CopyBandwidth> out;
+  for (const Level& l : kLevels) {
+    const int64_t set = l.per_thread ? l.bytes * threads : l.bytes;
+    out.push_back({l.name, set, CopyGbps(set, threads)});
+  }
+  return out;
+}
+
+const CopyBandwidth& LevelFor(const std::vector<CopyBandwidth>& levels, int64_t bytes) {
+  for (const CopyBandwidth& l : levels)
+    if (bytes <= l.working_set) return l;
+  return levels.back();
+}
+
+}  // namespace gptc

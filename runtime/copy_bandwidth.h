@@ -1,0 +1,25 @@
+// This machine's copy bandwidth by working-set size, the yardstick for memory-bound kernels:
+// a kernel that moves B bytes is compared with copying B bytes' worth of data that lives in
+// the same cache level. Bandwidth counts bytes read plus bytes written, as the kernels'
+// byte counts do.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gptc {
+
+struct CopyBandwidth {
+  std::string level;       // "L1", "L2", "L3", "DRAM"
+  int64_t working_set;     // bytes read + written per pass, over all threads
+  double gbytes_per_s;     // best of a few passes
+};
+
+// Measured with `threads` threads each copying its share (memcpy) of the working set.
+std::vector<CopyBandwidth> MeasureCopyBandwidth(int threads);
+
+// The level whose working set is the smallest one at least `bytes` large (DRAM past L3).
+const CopyBandwidth& LevelFor(const std::vector<CopyBandwidth>& levels, int64_t bytes);
+
+}  // namespace gptc

@@ -1,0 +1,173 @@
+// `gptc bench --fusion`: what each fusion pattern buys, at the shapes of each preset. For
+// every fused node kind in the preset's train step, its unfused ops (one kernel each) are
+// timed against the fused kernel on the same inputs, with bytes moved, achieved bandwidth
+// against this machine's copy bandwidth for the working set's cache level, and the largest
+// difference between the two results; then the whole train step with fusion on and off.
+// Everything is measured in one run; --json writes it in Google Benchmark's format for
+// scripts/plot_fusion.py.
+#include "tools/bench_fusion.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "frontend/nn/gpt.h"
+#include "ir/rng.h"
+#include "ir/status_macros.h"
+#include "passes/fusion_cases.h"
+#include "passes/train_graphs.h"
+#include "runtime/copy_bandwidth.h"
+#include "runtime/fusion_bench.h"
+#include "runtime/jit_backend.h"
+#include "tools/model_flags.h"
+
+namespace gptc::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Row {  // one benchmark entry of the JSON
+  std::string name;
+  double seconds;
+  int64_t bytes;
+  std::vector<std::pair<std::string, double>> counters;
+};
+
+std::string Json(const std::vector<Row>& rows, const std::vector<CopyBandwidth>& bw, int runs) {
+  char host[256] = "";
+  gethostname(host, sizeof(host) - 1);
+  char date[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", std::localtime(&now));
+  std::string out = absl::StrFormat(
+      "{\n  \"context\": {\n    \"date\": \"%s\",\n    \"host_name\": \"%s\",\n    \"executable\": \"gptc bench --fusion\",\n"
+      "    \"num_cpus\": %d,\n    \"library_build_type\": \"release\"",
+      date, host, std::max(1u, std::thread::hardware_concurrency()));
+  for (const CopyBandwidth& l : bw)
+    absl::StrAppend(&out, absl::StrFormat(",\n    \"copy_gbps_%s\": %.2f", l.level, l.gbytes_per_s));
+  out += "\n  },\n  \"benchmarks\": [\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    absl::StrAppend(&out, absl::StrFormat(
+                              "    {\n      \"name\": \"%s\",\n      \"run_name\": \"%s\",\n      \"run_type\": \"iteration\",\n"
+                              "      \"iterations\": %d,\n      \"real_time\": %.4f,\n      \"cpu_time\": %.4f,\n"
+                              "      \"time_unit\": \"us\",\n      \"bytes_per_second\": %.6g",
+                              r.name, r.name, runs, 1e6 * r.seconds, 1e6 * r.seconds,
+                              r.bytes > 0 ? r.bytes / r.seconds : 0.0));
+    for (const auto& [k, v] : r.counters) absl::StrAppend(&out, absl::StrFormat(",\n      \"%s\": %.6g", k, v));
+    absl::StrAppend(&out, i + 1 < rows.size() ? "\n    },\n" : "\n    }\n");
+  }
+  out += "  ]\n}\n";
+  return out;
+}
+
+// Median ms per step of the train step with and without fusion, interleaved step by step.
+absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co, int steps, std::vector<Row>& rows) {
+  passes::StepOptions on, off;
+  off.fuse = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> fused, JitBackend::Create(cfg, 1, on, co));
+  ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> unfused, JitBackend::Create(cfg, 1, off, co));
+  Rng rng(1);
+  Batch batch{ir::Literal(ir::I32({cfg.batch_size, cfg.block_size})), ir::Literal(ir::I32({cfg.batch_size, cfg.block_size}))};
+  for (double& x : batch.tokens.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
+  for (double& x : batch.targets.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
+  std::vector<double> tf, tu;
+  for (int i = -3; i < steps; ++i) {  // 3 untimed warm-up steps
+    for (JitBackend* b : {fused.get(), unfused.get()}) {
+      const auto start = Clock::now();
+      RETURN_IF_ERROR(b->TrainStep(batch, 1e-4, i + 4).status());
+      if (i >= 0) (b == fused.get() ? tf : tu).push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+  }
+  std::sort(tf.begin(), tf.end());
+  std::sort(tu.begin(), tu.end());
+  const double f = tf[tf.size() / 2], u = tu[tu.size() / 2];
+  std::cout << absl::StrFormat(
+      "whole train step: fused %.2f ms (%d kernel calls), unfused %.2f ms (%d kernel calls) -> %.2fx\n", 1e3 * f,
+      fused->train().num_kernel_calls(), 1e3 * u, unfused->train().num_kernel_calls(), u / f);
+  rows.push_back({absl::StrCat("BM_TrainStep/", cfg.name, "/fused"), f, 0,
+                  {{"kernel_calls", double(fused->train().num_kernel_calls())}, {"speedup", u / f}}});
+  rows.push_back({absl::StrCat("BM_TrainStep/", cfg.name, "/unfused"), u, 0,
+                  {{"kernel_calls", double(unfused->train().num_kernel_calls())}}});
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddFusionBenchFlags(FlagSet& flags) {
+  flags.Bool("fusion", false, "benchmark every fusion pattern fused vs unfused, and the step with fusion on vs off");
+  flags.String("configs", "shakespeare-cpu,baby", "--fusion: presets whose shapes to benchmark");
+  flags.Int("runs", 50, "--fusion: timed runs per kernel sequence");
+  flags.String("json", "", "--fusion: also write the results as Google Benchmark JSON to this file");
+}
+
+int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
+  const int threads = co.threads > 0 ? co.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int runs = static_cast<int>(flags.GetInt("runs"));
+  if (runs <= 0) return Fail(absl::InvalidArgumentError("--runs must be positive"), 2);
+  std::vector<GptConfig> configs;
+  for (absl::string_view name : absl::StrSplit(flags.GetString("configs"), ',', absl::SkipEmpty())) {
+    auto cfg = PresetConfig(std::string(name));
+    if (!cfg.ok()) return Fail(cfg.status(), 2);
+    configs.push_back(*cfg);
+  }
+  const std::vector<CopyBandwidth> bw = MeasureCopyBandwidth(threads);
+  std::cout << "copy bandwidth (read + write) on " << threads << " threads:";
+  for (const CopyBandwidth& l : bw)
+    std::cout << absl::StrFormat("  %s (%s) %.0f GB/s", l.level,
+                                 l.working_set >= (1 << 20) ? absl::StrCat(l.working_set >> 20, " MB")
+                                                            : absl::StrCat(l.working_set >> 10, " KB"),
+                                 l.gbytes_per_s);
+  std::cout << "\n";
+  auto compiler = codegen::KernelCompiler::Create(co);
+  if (!compiler.ok()) return Fail(compiler.status());
+  std::vector<Row> rows;
+  for (const GptConfig& cfg : configs) {
+    std::cout << absl::StrFormat("\n== %s (B=%d, T=%d, C=%d, heads %d, layers %d)\n", cfg.name, cfg.batch_size,
+                                 cfg.block_size, cfg.n_embd, cfg.n_head, cfg.n_layer);
+    auto model = nn::BuildGpt(cfg);
+    if (!model.ok()) return Fail(model.status());
+    auto train = passes::BuildTrainStep(model->graph);
+    if (!train.ok()) return Fail(train.status());
+    std::cout << absl::StrFormat("%-26s %-16s %14s %10s %8s %9s %7s %12s %9s\n", "fused op", "first at",
+                                 "unfused ms (k)", "fused ms", "speedup", "MB moved", "GB/s", "% copy (lvl)",
+                                 "max|diff|");
+    for (const passes::FusionCase& c : passes::FusionCases(*train)) {
+      auto t = TimeFusionCase(c, **compiler, runs);
+      if (!t.ok()) return Fail(t.status());
+      const CopyBandwidth& level = LevelFor(bw, c.fused_bytes);
+      const double gbps = c.fused_bytes / t->fused_seconds / 1e9;
+      const double speedup = t->unfused_seconds / t->fused_seconds;
+      std::cout << absl::StrFormat("%-26s %-16s %9.4f (%d) %10.4f %7.2fx %9.2f %7.1f %7.0f%% (%s) %9.2g\n", c.name,
+                                   c.where.substr(0, 16), 1e3 * t->unfused_seconds, t->unfused_kernels,
+                                   1e3 * t->fused_seconds, speedup, c.fused_bytes / 1e6, gbps,
+                                   100 * gbps / level.gbytes_per_s, level.level, t->max_abs_diff);
+      const std::string base = absl::StrCat("BM_Fusion/", cfg.name, "/", c.name);
+      rows.push_back({base + "/fused", t->fused_seconds, c.fused_bytes,
+                      {{"speedup", speedup},
+                       {"copy_fraction", gbps / level.gbytes_per_s},
+                       {"max_abs_diff", t->max_abs_diff}}});
+      rows.push_back({base + "/unfused", t->unfused_seconds, c.unfused_bytes,
+                      {{"kernels", double(t->unfused_kernels)}}});
+    }
+    if (absl::Status s = WholeStep(cfg, co, std::max(5, runs / 5), rows); !s.ok()) return Fail(s);
+  }
+  if (const std::string path = flags.GetString("json"); !path.empty()) {
+    std::ofstream out(path);
+    out << Json(rows, bw, runs);
+    out.close();
+    if (!out) return Fail(absl::InvalidArgumentError("cannot write JSON file '" + path + "'"));
+    std::cout << "\nwrote " << path << " (plot it with: python3 scripts/plot_fusion.py " << path << " fusion.png)\n";
+  }
+  return 0;
+}
+
+}  // namespace gptc::tools
