@@ -10,8 +10,8 @@ namespace {
 
 // Rows per block for the blocked nests: 192 rows of A with K up to ~1500 fit in a 1-2 MB L2.
 constexpr int kBlockRows = 192;
-// Reduction chunk for kKBlocks: a 256 x 64 panel of B is 64 KB, about L1 + prefetch.
-constexpr int kChunk = 256;
+// Reduction chunks for kKBlocks: a 128 x 64 panel of B is 32 KB (L1), 256 x 64 is 64 KB.
+constexpr int kChunks[] = {128, 256};
 // Reductions longer than this also get a kKBlocks candidate.
 constexpr int64_t kLongReduction = 512;
 // Below this many flops a GEMM takes microseconds: tuning it would cost more compile time
@@ -50,10 +50,12 @@ std::vector<GemmTile> GemmCandidates(const GemmShape& s, int vec, int registers)
     t.mb = std::max(t.tm, static_cast<int>(std::min<int64_t>(kBlockRows, s.m)) / t.tm * t.tm);
     t.nest = GemmTile::kStrips;
     if (s.k > kLongReduction) {
-      GemmTile kb = t;
-      kb.nest = GemmTile::kKBlocks;
-      kb.kc = kChunk;
-      out.push_back(kb);
+      for (int kc : kChunks) {
+        GemmTile kb = t;
+        kb.nest = GemmTile::kKBlocks;
+        kb.kc = kc;
+        out.push_back(kb);
+      }
     }
     out.push_back(t);
     if (s.m > 2 * t.mb) {

@@ -61,6 +61,11 @@ enum class ReduceKind { kSum, kMax };
 Halide::Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Halide::Expr(Halide::Expr)>& body,
                        int64_t n, int vec, const std::vector<Halide::Var>& outer);
 
+// out(i, o) = the reduction over r in [0, len) of value(i, r, o) on an (outer, len, inner)
+// domain, scheduled by shape (lower_reduce.cc). The caller registers it as an output.
+Halide::Func ReduceAxis(ReduceKind kind, const std::function<Halide::Expr(Halide::Expr, Halide::Expr, Halide::Expr)>& value,
+                        int64_t outer, int64_t len, int64_t inner, int vec, Halide::Var i, Halide::Var o);
+
 // The value of elementwise op `op` (or a constant) applied to `args`; a result of type `out`.
 Halide::Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Halide::Expr>& args,
                              ir::DType out);

@@ -39,8 +39,7 @@ absl::Status Fusion(Ctx& c) {
     for (int64_t i = 0; i < axis; ++i) outer *= rs[i];
     for (size_t i = axis + 1; i < rs.size(); ++i) inner *= rs[i];
     const int64_t len = rs[axis], n = outer * len * inner;
-    Var i("i"), o("o");
-    RDom r(0, static_cast<int>(len), "r");
+    Var i("i"), o("o"), r("r");
     for (int k = 0; k < n_in; ++k) {
       const int64_t e = Elems(body, k);
       if (e == n) {
@@ -59,16 +58,15 @@ absl::Status Fusion(Ctx& c) {
                                ? a[0]
                                : ElementwiseExpr(nd.op, nd.attrs, a, body.value(nd.outputs[0]).type.dtype);
     }
-    Expr x = val[rn.inputs[0]];
-    Func out("out");
-    switch (rn.op) {
-      case ir::Op::kSum: out(i, o) = sum(x); break;
-      case ir::Op::kMean: out(i, o) = sum(x) / static_cast<float>(len); break;
-      case ir::Op::kMax: out(i, o) = maximum(x); break;
-      default: return absl::UnimplementedError("codegen: not a reduction");
-    }
-    if (inner >= c.vec) out.vectorize(i, c.vec, TailStrategy::ShiftInwards);
-    if (outer > 1 && n >= (1 << 14)) out.parallel(o);
+    // The elementwise part is an expression of (i, r, o); evaluate it at the reduction's.
+    const Expr x = val[rn.inputs[0]];
+    const ReduceKind kind = rn.op == ir::Op::kMax ? ReduceKind::kMax : ReduceKind::kSum;
+    const float scale = rn.op == ir::Op::kMean ? 1.0f / static_cast<float>(len) : 1.0f;
+    Var i2("i2"), o2("o2");
+    Func body_fn("reduced");
+    body_fn(i, r, o) = scale == 1.0f ? x : x * scale;
+    Func out = ReduceAxis(kind, [&](Expr a, Expr b, Expr d) { return body_fn(a, b, d); }, outer, len, inner, c.vec,
+                          i2, o2);
     c.Output(out, {outer, inner});
     return absl::OkStatus();
   }

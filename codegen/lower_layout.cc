@@ -1,5 +1,5 @@
-// Data movement (transpose, slice, concat, broadcast, expand), reductions over one axis, and
-// the embedding lookup with its scatter-add gradient.
+// Data movement (transpose, slice, concat, broadcast, expand) and the embedding lookup with
+// its scatter-add gradient.
 #include "absl/strings/str_cat.h"
 #include "codegen/lower.h"
 #include "ir/literal.h"
@@ -41,6 +41,40 @@ ir::Shape Around(const ir::Shape& s, int64_t axis) {
   return {outer, s[axis], inner};
 }
 
+// Concatenation: the output, seen as (outer, total, inner) around the axis, is written by one
+// update per part that copies the part into its range (vectorised, parallel over outer
+// rows). A select among all parts per element would read every part for every element.
+absl::Status Concat(Ctx& c) {
+  const int64_t axis = *c.spec.attrs.GetInt("axis");
+  const ir::Shape view = Around(c.spec.outputs[0].shape, axis);  // (outer, total, inner)
+  const int64_t outer = view[0], inner = view[2];
+  Var i("i"), o("o");
+  Var a("a");
+  Func out("out");
+  out(i, a, o) = undef<float>();
+  int64_t offset = 0;
+  for (size_t p = 0; p < c.spec.inputs.size(); ++p) {
+    const int64_t len = c.spec.inputs[p].shape[axis];
+    ImageParam x = c.Input(static_cast<int>(p), {outer, len, inner});
+    RDom r(0, static_cast<int>(len), absl::StrCat("r", p));
+    out(i, r + static_cast<int>(offset), o) = x(i, r, o);
+    Stage u = out.update(static_cast<int>(p));
+    if (inner >= c.vec) {
+      u.vectorize(i, c.vec, TailStrategy::GuardWithIf);
+    } else if (inner == 1 && len >= c.vec) {
+      RVar ro, ri;
+      u.split(r, ro, ri, c.vec, TailStrategy::GuardWithIf).vectorize(ri);
+    }
+    if (outer > 1 && ir::NumElements(view) >= (1 << 15)) {
+      Var oo, oi;
+      u.split(o, oo, oi, static_cast<int>(std::max<int64_t>(1, outer / 16)), TailStrategy::GuardWithIf).parallel(oo);
+    }
+    offset += len;
+  }
+  c.Output(out, view);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Layout(Ctx& c) {
@@ -67,24 +101,8 @@ absl::Status Layout(Ctx& c) {
       out(Rev(v)) = At(x, idx);
       break;
     }
-    case Op::kConcat: {
-      const int64_t axis = *c.spec.attrs.GetInt("axis");
-      Expr e;
-      int64_t offset = 0;
-      std::vector<std::pair<Expr, Expr>> parts;
-      for (size_t p = 0; p < c.spec.inputs.size(); ++p) {
-        ImageParam x = c.Input(static_cast<int>(p), c.spec.inputs[p].shape);
-        const int64_t len = c.spec.inputs[p].shape[axis];
-        std::vector<Expr> idx = RowMajor(v);
-        idx[axis] = clamp(idx[axis] - static_cast<int>(offset), 0, static_cast<int>(len - 1));
-        parts.push_back({v[axis] < static_cast<int>(offset + len), At(x, idx)});
-        offset += len;
-      }
-      e = parts.back().second;
-      for (int p = static_cast<int>(parts.size()) - 2; p >= 0; --p) e = select(parts[p].first, parts[p].second, e);
-      out(Rev(v)) = e;
-      break;
-    }
+    case Op::kConcat:
+      return Concat(c);
     case Op::kBroadcast: {  // out [lead, n] repeats in [n]
       const int64_t n = std::max<int64_t>(1, c.spec.inputs[0].num_elements());
       const int64_t lead = ir::NumElements(os) / n;
@@ -115,25 +133,6 @@ absl::Status Layout(Ctx& c) {
   }
   ScheduleCopy(out, v, out_view, c.vec);
   c.Output(out, out_view);
-  return absl::OkStatus();
-}
-
-absl::Status Reduce(Ctx& c) {
-  const int64_t axis = *c.spec.attrs.GetInt("axis");
-  const ir::Shape view = Around(c.spec.inputs[0].shape, axis);  // (outer, len, inner)
-  ImageParam x = c.Input(0, view);
-  Var i("i"), o("o");
-  RDom r(0, static_cast<int>(view[1]), "r");
-  Func out("out");
-  switch (c.spec.op) {
-    case ir::Op::kSum: out(i, o) = sum(x(i, r, o)); break;
-    case ir::Op::kMean: out(i, o) = sum(x(i, r, o)) / static_cast<float>(view[1]); break;
-    case ir::Op::kMax: out(i, o) = maximum(x(i, r, o)); break;
-    default: return absl::UnimplementedError("codegen: not a reduction");
-  }
-  if (view[2] >= c.vec) out.vectorize(i, c.vec, TailStrategy::ShiftInwards);
-  if (view[0] > 1 && ir::NumElements(view) >= (1 << 14)) out.parallel(o);
-  c.Output(out, {view[0], view[2]});
   return absl::OkStatus();
 }
 

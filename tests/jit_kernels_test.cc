@@ -231,6 +231,39 @@ TEST(JitKernels, FusedTrainStepOfTinyGpt) {
   EXPECT_LE(m.worst_rel, 1e-4) << "worst at " << m.where;
 }
 
+// Each schedule of lower_reduce.cc: a long contiguous row cut into parallel chunks, rows of
+// lanes, column sums over parallel row blocks, parallel outer rows, narrow columns; and a
+// fused square-and-sum (AdamW's gradient norm) over a long row.
+TEST(JitKernels, ReductionsOfEveryShapeClass) {
+  ExpectClose(Parse("graph g(%a: f32[40000], %b: f32[3,33333], %c: f32[2000,37], %d: f32[5,300,40], %e: f32[2,9,7]) {\n"
+                    "  %sa = f32[] sum(%a) axis=0\n  %mb = f32[3] max(%b) axis=1\n  %mc = f32[37] mean(%c) axis=0\n"
+                    "  %sd = f32[5,40] sum(%d) axis=1\n  %me = f32[2,7] max(%e) axis=1\n"
+                    "  %rc = f32[2000] sum(%c) axis=1\n"
+                    "  return %sa, %mb, %mc, %sd, %me, %rc\n}"),
+              1e-4);
+  ExpectClose(Parse(R"(graph g(%g: f32[250,200]) {
+  %n = f32[] fusion(%g) pattern="elementwise" {
+    %sq = f32[250,200] mul(%g, %g)
+    %flat = f32[50000] reshape(%sq) shape=[50000]
+    %n = f32[] sum(%flat) axis=0
+    yield %n
+  }
+  return %n
+})"),
+              1e-4);
+}
+
+// Concatenation along the last axis (parts narrower and wider than a vector, parallel rows)
+// and along the first (long contiguous parts).
+TEST(JitKernels, ConcatLargeAndOdd) {
+  ExpectClose(Parse("graph g(%a: f32[400,40], %b: f32[400,7], %c: f32[400,33], %d: f32[2,3000]) {\n"
+                    "  %x = f32[400,80] concat(%a, %b, %c) axis=1\n"
+                    "  %d2 = f32[1,3000] slice(%d) axis=0 start=1 end=2\n"
+                    "  %y = f32[3,3000] concat(%d, %d2) axis=0\n"
+                    "  return %x, %y\n}"),
+              1e-6);
+}
+
 TEST(JitKernels, BadTokenIdsAreRejectedBeforeRunning) {
   ir::Graph g = Parse("graph g(%tab: f32[5,3] param, %ids: i32[2]) {\n"
                       "  %e = f32[2,3] embedding(%tab, %ids)\n  return %e\n}");
