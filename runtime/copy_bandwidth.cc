@@ -17,7 +17,7 @@ struct Level {
   bool per_thread;
 };
 constexpr Level kLevels[] = {
-    {"L1", 32 << 10, true}, {"L2", 512 << 10, true}, {"L3", 16 << 20, false}, {"DRAM", 512 << 20, false}};
+    {"L1", 32 << 10, true}, {"L2", 512 << 10, true}, {"L3", 28 << 20, false}, {"DRAM", 512 << 20, false}};
 
 double CopyGbps(int64_t working_set, int threads) {
   const int64_t half = working_set / 2 / threads / 64 * 64;  // each thread: src + dst = its share
