@@ -118,13 +118,22 @@ Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Exp
     RDom rv(0, static_cast<int>(full), name + "_r");
     part(pv) = init;
     part(pv) = combine(part(pv), body(rv * vec + lane));
-    std::vector<Expr> at = {Expr(0)};
-    at.insert(at.end(), outer_e.begin(), outer_e.end());
-    acc = part(at);
-    for (int l = 1; l < vec; ++l) {
-      at[0] = l;
-      acc = combine(acc, part(at));
+    // The lanes are combined as a balanced tree (depth log2(vec)), not a chain of vec - 1
+    // dependent operations: for short rows (attention rows of 64) the chain cost more than
+    // the row itself.
+    std::vector<Expr> lanes;
+    for (int l = 0; l < vec; ++l) {
+      std::vector<Expr> at = {Expr(l)};
+      at.insert(at.end(), outer_e.begin(), outer_e.end());
+      lanes.push_back(part(at));
     }
+    while (lanes.size() > 1) {
+      std::vector<Expr> next;
+      for (size_t l = 0; l + 1 < lanes.size(); l += 2) next.push_back(combine(lanes[l], lanes[l + 1]));
+      if (lanes.size() % 2) next.push_back(lanes.back());
+      lanes = next;
+    }
+    acc = lanes[0];
     // Per point of the result (a row), so a parallel loop over rows covers the lanes too.
     part.compute_at(out, outer.empty() ? Var::outermost() : outer[0]).vectorize(lane);
     part.update().vectorize(lane);
