@@ -22,7 +22,7 @@ constexpr double kTuneFlops = 4e6;
 
 std::string GemmTile::Describe() const {
   const char* names[] = {"strips", "rowblocks", "kblocks"};
-  std::string s = absl::StrCat(tn, "x", tm, " ", names[nest]);
+  std::string s = absl::StrCat(swap ? "swapped " : "", tn, "x", tm, " ", names[nest]);
   if (nest != kStrips) absl::StrAppend(&s, " mb=", mb);
   if (nest == kKBlocks) absl::StrAppend(&s, " kc=", kc);
   return s;

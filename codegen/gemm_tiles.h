@@ -28,7 +28,10 @@ struct GemmTile {
   int tm = 1;   // rows of the register tile
   int mb = 0;   // rows per block (kRowBlocks, kKBlocks); a multiple of tm
   int kc = 0;   // reduction chunk (kKBlocks)
-  std::string Describe() const;  // e.g. "64x6 kblocks mb=192 kc=256"
+  // Computes the transposed product with the operands' roles exchanged, then transposes the
+  // result (A^T B only; the tile then refers to the swapped shape). Set by the lowering.
+  bool swap = false;
+  std::string Describe() const;  // e.g. "64x6 kblocks mb=192 kc=256", "swapped 48x8 strips"
 };
 
 struct GemmShape {

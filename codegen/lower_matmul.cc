@@ -7,6 +7,11 @@
 // reads B as rows of contiguous columns: a transposed B is repacked first (per column strip,
 // or once per call for the blocked nests), with 16x16 block transposes done in registers. A
 // transposed A needs no copy: the tm elements the micro-kernel broadcasts are adjacent.
+//
+// A^T B may also be computed swapped, as (B^T A)^T: the same kernel with the operands'
+// roles exchanged, then one transposed copy of the (small) result. For a weight gradient
+// with a wide A (the MLP's 4C columns) the swapped product has the long, contiguous side as
+// its columns, which the micro-kernel streams better; the tuner decides per shape.
 #include "absl/strings/str_cat.h"
 #include "codegen/gemm_tiles.h"
 #include "codegen/lower.h"
@@ -21,56 +26,17 @@ namespace {
 // else the inner one (a single strip or block would leave a core idle).
 constexpr int kMinTasks = 4;
 
-}  // namespace
-
-absl::Status MatMul(Ctx& c) {
-  const bool ta = *c.spec.attrs.GetBool("transpose_a");
-  const bool tb = *c.spec.attrs.GetBool("transpose_b");
-  const ir::Shape& as = c.spec.inputs[0].shape;
-  const ir::Shape& bs = c.spec.inputs[1].shape;
-  const ir::Shape& os = c.spec.outputs[0].shape;
-  int64_t m = os[os.size() - 2];
-  const int64_t n = os.back();
-  const int64_t k = ta ? as[as.size() - 2] : as.back();
-  int64_t batch = ir::NumElements(ir::Shape(os.begin(), os.end() - 2));
-  const bool shared_b = bs.size() == 2;
-  // x W with a shared W: the batch folds into the rows, one large GEMM.
-  if (shared_b && !ta) {
-    m *= batch;
-    batch = 1;
-  }
-  const int64_t b_batch = shared_b ? 1 : batch;
-  ImageParam A = c.Input(0, ta ? ir::Shape{batch, k, m} : ir::Shape{batch, m, k});
-  ImageParam B = c.Input(1, tb ? ir::Shape{b_batch, n, k} : ir::Shape{b_batch, k, n});
-
-  const std::vector<GemmTile> candidates = GemmCandidates({batch, m, n, k}, c.vec, c.registers);
-  c.num_variants = static_cast<int>(candidates.size());
-  if (c.variant < 0 || c.variant >= c.num_variants)
-    return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
-  const GemmTile& t = candidates[c.variant];
-  c.variant_name = t.Describe();
-  const int vec = c.vec;
+// out(j, i, b) = sum_r a_op(r, i, b) * b_op(j, r, b) for i < m, j < n, scheduled as tile t.
+// `b_transposed`: b_op reads a transposed operand through b_rows, to be repacked.
+Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, int64_t batch, int64_t m, int64_t n,
+               int64_t k, const GemmTile& t, int vec, Var i, Var j, Var b, Var kk) {
   const bool vectorized = t.tn >= vec;
-
-  Var i("i"), j("j"), b("b"), kk("kk");
-  Expr bb = shared_b ? Expr(0) : Expr(b);
-  // a_op(kk, i, b) = op(A)[b][i][kk]; b_op(j, kk, b) = op(B)[b][kk][j]
-  Func a_op("a_op"), b_op("b_op"), b_rows("b_rows");
-  a_op(kk, i, b) = ta ? A(i, kk, b) : A(kk, i, b);
-  if (tb) {
-    b_rows(kk, j, b) = B(kk, j, bb);  // rows of B as stored, read densely along kk
-    b_op(j, kk, b) = b_rows(kk, j, b);
-  } else {
-    b_op(j, kk, b) = B(j, kk, bb);
-  }
-
   RDom r(0, static_cast<int>(k), "r");
   Func acc("acc"), out("out");
   acc(j, i, b) = 0.0f;
   acc(j, i, b) += a_op(r, i, b) * b_op(j, r, b);
   out(j, i, b) = acc(j, i, b);
 
-  // Picks the loop to run in parallel among (outer, inner) of the nest, after the batch.
   auto parallelize = [&](Var outer, int64_t outer_n, Var inner, int64_t inner_n) {
     if (batch >= kMinTasks) {
       out.parallel(b);
@@ -118,7 +84,7 @@ absl::Status MatMul(Ctx& c) {
     acc.unroll(i);
     acc.update().reorder(j, i, r).unroll(i);
   }
-  if (tb) {
+  if (b_transposed) {
     // Repack B^T into rows: per column strip in the strip nest (the strip is then contiguous
     // and reused by every row tile), once per call otherwise. Transposed in vec x vec blocks
     // through registers: dense loads along K, shuffles, dense stores along N.
@@ -134,6 +100,73 @@ absl::Status MatMul(Ctx& c) {
       b_rows.compute_at(b_op, j).vectorize(kk).unroll(j);
     }
   }
+  return out;
+}
+
+}  // namespace
+
+absl::Status MatMul(Ctx& c) {
+  const bool ta = *c.spec.attrs.GetBool("transpose_a");
+  const bool tb = *c.spec.attrs.GetBool("transpose_b");
+  const ir::Shape& as = c.spec.inputs[0].shape;
+  const ir::Shape& bs = c.spec.inputs[1].shape;
+  const ir::Shape& os = c.spec.outputs[0].shape;
+  int64_t m = os[os.size() - 2];
+  const int64_t n = os.back();
+  const int64_t k = ta ? as[as.size() - 2] : as.back();
+  int64_t batch = ir::NumElements(ir::Shape(os.begin(), os.end() - 2));
+  const bool shared_b = bs.size() == 2;
+  // x W with a shared W: the batch folds into the rows, one large GEMM.
+  if (shared_b && !ta) {
+    m *= batch;
+    batch = 1;
+  }
+  const int64_t b_batch = shared_b ? 1 : batch;
+  ImageParam A = c.Input(0, ta ? ir::Shape{batch, k, m} : ir::Shape{batch, m, k});
+  ImageParam B = c.Input(1, tb ? ir::Shape{b_batch, n, k} : ir::Shape{b_batch, k, n});
+
+  std::vector<GemmTile> candidates = GemmCandidates({batch, m, n, k}, c.vec, c.registers);
+  if (ta && !tb && (!shared_b || batch == 1) && candidates.size() > 1) {
+    std::vector<GemmTile> swapped = GemmCandidates({batch, n, m, k}, c.vec, c.registers);
+    swapped.resize(std::min<size_t>(swapped.size(), 2));
+    for (GemmTile& t : swapped) t.swap = true;
+    candidates.insert(candidates.end(), swapped.begin(), swapped.end());
+  }
+  c.num_variants = static_cast<int>(candidates.size());
+  if (c.variant < 0 || c.variant >= c.num_variants)
+    return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
+  const GemmTile& t = candidates[c.variant];
+  c.variant_name = t.Describe();
+
+  Var i("i"), j("j"), b("b"), kk("kk");
+  Expr bb = shared_b ? Expr(0) : Expr(b);
+  Func a_op("a_op"), b_op("b_op"), b_rows("b_rows");
+  if (t.swap) {
+    // out^T = B^T A: rows of the swapped product are out's columns. Both operands are read
+    // as stored ([K, n] and [K, m], contiguous along their columns).
+    a_op(kk, i, b) = B(i, kk, bb);
+    b_op(j, kk, b) = A(j, kk, b);
+    Func prod = BuildGemm(a_op, b_op, b_rows, false, batch, n, m, k, t, c.vec, i, j, b, kk);
+    prod.compute_root();
+    Func out("out");
+    out(j, i, b) = prod(i, j, b);
+    Var jo("jo"), io("io"), ji("ji"), ii("ii");
+    if (n >= c.vec && m >= c.vec) {
+      out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii);
+      out.parallel(batch >= kMinTasks ? b : io);
+    }
+    c.Output(out, {batch, m, n});
+    return absl::OkStatus();
+  }
+  // a_op(kk, i, b) = op(A)[b][i][kk]; b_op(j, kk, b) = op(B)[b][kk][j]
+  a_op(kk, i, b) = ta ? A(i, kk, b) : A(kk, i, b);
+  if (tb) {
+    b_rows(kk, j, b) = B(kk, j, bb);  // rows of B as stored, read densely along kk
+    b_op(j, kk, b) = b_rows(kk, j, b);
+  } else {
+    b_op(j, kk, b) = B(j, kk, bb);
+  }
+  Func out = BuildGemm(a_op, b_op, b_rows, tb, batch, m, n, k, t, c.vec, i, j, b, kk);
   c.Output(out, {batch, m, n});
   return absl::OkStatus();
 }

@@ -43,6 +43,7 @@ class Executable {
   struct KernelTime {
     std::string node;  // the node's IR line
     std::string kernel;
+    std::string schedule;  // the chosen schedule variant, if the kernel had several
     double seconds = 0;
     int64_t calls = 0;
   };

@@ -51,7 +51,7 @@ int RunBench(const Args& args) {
   FlagSet flags("bench");
   AddModelFlags(flags, "shakespeare-cpu");
   flags.Int("steps", 30, "timed train steps (after 5 untimed)");
-  flags.Int("threads", 0, "Halide thread pool size (0: all cores)");
+  flags.Int("threads", 0, "threads running kernels (the spinning pool, caller included; 0: all cores)");
   flags.Bool("compile-time", true, "also measure cold and warm compile time (cold takes seconds)");
   flags.String("cache-dir", "", "kernel cache for the timed run (default: the user cache)");
   AddFusionFlags(flags);
@@ -126,7 +126,11 @@ int RunBench(const Args& args) {
       train.num_kernel_calls(), flops / 1e9, flops / median / 1e9, 100 * flops / median / 1e9 / peak);
 
   // GEMMs by shape and form, from the profile of the timed steps.
-  std::map<std::string, std::pair<double, double>> gemm;  // key -> (seconds, flops)
+  struct Gemm {
+    double seconds = 0, flops = 0;
+    std::string schedule;
+  };
+  std::map<std::string, Gemm> gemm;
   double gemm_s = 0, all_s = 0;
   std::vector<Executable::KernelTime> prof = train.Profile();
   size_t call = 0;
@@ -136,17 +140,19 @@ int RunBench(const Args& args) {
     const double per_step = kt.seconds / std::max<int64_t>(1, kt.calls);
     all_s += per_step;
     if (n.op != ir::Op::kMatMul) continue;
-    auto& e = gemm[GemmKey(g, n)];
-    e.first += per_step;
-    e.second += MatMulFlops(g, n);
+    Gemm& e = gemm[GemmKey(g, n)];
+    e.seconds += per_step;
+    e.flops += MatMulFlops(g, n);
+    e.schedule = kt.schedule;
     gemm_s += per_step;
   }
   std::cout << absl::StrFormat("kernels: %.2f ms per step, of which GEMM %.2f ms (%.0f%%)\n", 1e3 * all_s,
                                1e3 * gemm_s, 100 * gemm_s / all_s);
-  std::cout << absl::StrFormat("%-48s %9s %9s %7s\n", "GEMM (lhs x rhs, form)", "ms/step", "GFLOP/s", "%peak");
+  std::cout << absl::StrFormat("%-48s %9s %9s %7s  %s\n", "GEMM (lhs x rhs, form)", "ms/step", "GFLOP/s", "%peak",
+                               "schedule (tile, nest)");
   for (const auto& [key, v] : gemm)
-    std::cout << absl::StrFormat("%-48s %9.3f %9.1f %6.1f%%\n", key, 1e3 * v.first, v.second / v.first / 1e9,
-                                 100 * v.second / v.first / 1e9 / peak);
+    std::cout << absl::StrFormat("%-48s %9.3f %9.1f %6.1f%%  %s\n", key, 1e3 * v.seconds, v.flops / v.seconds / 1e9,
+                                 100 * v.flops / v.seconds / 1e9 / peak, v.schedule);
   return 0;
 }
 

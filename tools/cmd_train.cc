@@ -23,7 +23,7 @@ void AddTrainFlags(FlagSet& f) {
   f.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
   f.Bool("cache", true, "use the kernel object cache (--no-cache compiles everything)");
   f.Bool("tune", true, "time GEMM schedule candidates at compile time (--no-tune: first guess)");
-  f.Int("threads", 0, "Halide thread pool size (0: all cores)");
+  f.Int("threads", 0, "threads running kernels (the spinning pool, caller included; 0: all cores)");
   f.Int("profile", 0, "jit: print the N kernels of the train step that took longest");
   f.Int("steps", 2000, "optimiser steps");
   f.Double("lr", 1e-3, "peak learning rate");
