@@ -1,9 +1,12 @@
 #include "runtime/copy_bandwidth.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+
+#include "codegen/spin_pool.h"
 
 namespace gptc {
 namespace {
@@ -61,6 +64,34 @@ std::vector<CopyBandwidth> MeasureCopyBandwidth(int threads) {
     out.push_back({l.name, set, CopyGbps(set, threads)});
   }
   return out;
+}
+
+CopyProbe::CopyProbe(int64_t bytes) : half_(std::max<int64_t>(64, bytes / 2 / 64 * 64)) {
+  src_ = static_cast<char*>(std::aligned_alloc(64, half_));
+  dst_ = static_cast<char*>(std::aligned_alloc(64, half_));
+  std::memset(src_, 1, half_);
+  std::memset(dst_, 0, half_);
+}
+
+CopyProbe::~CopyProbe() {
+  std::free(src_);
+  std::free(dst_);
+}
+
+void CopyProbe::Run() {
+  constexpr int kChunks = 16;
+  struct Job {
+    char* src;
+    char* dst;
+    int64_t half;
+  } job{src_, dst_, half_};
+  auto task = [](void*, int i, uint8_t* closure) {
+    const Job& j = *reinterpret_cast<Job*>(closure);
+    const int64_t per = (j.half / kChunks + 63) / 64 * 64, at = i * per;
+    if (at < j.half) std::memcpy(j.dst + at, j.src + at, std::min(per, j.half - at));
+    return 0;
+  };
+  codegen::SpinPool::Get().ParFor(nullptr, task, 0, kChunks, reinterpret_cast<uint8_t*>(&job));
 }
 
 const CopyBandwidth& LevelFor(const std::vector<CopyBandwidth>& levels, int64_t bytes) {

@@ -22,4 +22,19 @@ std::vector<CopyBandwidth> MeasureCopyBandwidth(int threads);
 // The level whose working set is the smallest one at least `bytes` large (DRAM past L3).
 const CopyBandwidth& LevelFor(const std::vector<CopyBandwidth>& levels, int64_t bytes);
 
+// A copy that moves `bytes` (half read, half written) on the threads that run kernels, split
+// into chunks the way a kernel's parallel loop is: timed next to a kernel that moves the same
+// bytes, it is the kernel's memory-bound ideal at that working set and that moment.
+class CopyProbe {
+ public:
+  explicit CopyProbe(int64_t bytes);
+  ~CopyProbe();
+  void Run();
+
+ private:
+  int64_t half_;
+  char* src_;
+  char* dst_;
+};
+
 }  // namespace gptc

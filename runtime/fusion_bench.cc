@@ -6,6 +6,7 @@
 
 #include "ir/rng.h"
 #include "ir/status_macros.h"
+#include "runtime/copy_bandwidth.h"
 #include "runtime/executable.h"
 
 namespace gptc {
@@ -45,17 +46,22 @@ absl::StatusOr<FusionTiming> TimeFusionCase(const passes::FusionCase& c, codegen
   for (size_t i = 0; i < ru.size(); ++i)
     for (size_t e = 0; e < ru[i].data.size(); ++e)
       t.max_abs_diff = std::max(t.max_abs_diff, std::abs(ru[i].data[e] - rf[i].data[e]));
-  std::vector<double> tu, tf;
+  std::vector<double> tu, tf, tc;
   using Clock = std::chrono::steady_clock;
+  CopyProbe copy(c.fused_bytes);
   for (int r = 0; r < runs; ++r) {
     for (Executable* ex : {u.get(), f.get()}) {
       const auto start = Clock::now();
       RETURN_IF_ERROR(ex->Step());
       (ex == u.get() ? tu : tf).push_back(std::chrono::duration<double>(Clock::now() - start).count());
     }
+    const auto start = Clock::now();
+    copy.Run();
+    tc.push_back(std::chrono::duration<double>(Clock::now() - start).count());
   }
   t.unfused_seconds = Median(tu);
   t.fused_seconds = Median(tf);
+  t.copy_seconds = Median(tc);
   return t;
 }
 
