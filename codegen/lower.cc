@@ -26,17 +26,22 @@ namespace {
 // rule for every kernel keeps the executable simpler.
 ir::Shape NonScalar(const ir::Shape& s) { return s.empty() ? ir::Shape{1} : s; }
 
-}  // namespace
-
-ImageParam Ctx::Input(int i, const ir::Shape& view_in) {
-  const ir::Shape view = NonScalar(view_in);
-  ImageParam p(type_of(spec.inputs[i]), static_cast<int>(view.size()), absl::StrCat("in", i));
+// Fixes every dimension's min, extent and stride of a kernel argument to the row-major view.
+void Constrain(OutputImageParam p, const ir::Shape& view) {
   const std::vector<int64_t> strides = ir::Strides(view);
   const int rank = static_cast<int>(view.size());
   for (int d = 0; d < rank; ++d) {
     const int axis = rank - 1 - d;
     p.dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
   }
+}
+
+}  // namespace
+
+ImageParam Ctx::Input(int i, const ir::Shape& view_in) {
+  const ir::Shape view = NonScalar(view_in);
+  ImageParam p(type_of(spec.inputs[i]), static_cast<int>(view.size()), absl::StrCat("in", i));
+  Constrain(p, view);
   // By index, not in call order: `Input(0, ..) + Input(1, ..)` may evaluate either first.
   if (params.size() <= static_cast<size_t>(i)) params.resize(i + 1);
   params[i] = p;
@@ -45,29 +50,13 @@ ImageParam Ctx::Input(int i, const ir::Shape& view_in) {
   return p;
 }
 
-void Ctx::Output(Func f, const ir::Shape& view_in) {
-  const ir::Shape view = NonScalar(view_in);
-  const std::vector<int64_t> strides = ir::Strides(view);
-  const int rank = static_cast<int>(view.size());
-  for (int d = 0; d < rank; ++d) {
-    const int axis = rank - 1 - d;
-    f.output_buffer().dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
-  }
-  outputs.push_back(f);
-  if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());  // inputs come first
-  views.push_back(view);
-}
+void Ctx::Output(Func f, const ir::Shape& view) { OutputTuple(f, view); }
 
 void Ctx::OutputTuple(Func f, const ir::Shape& view_in) {
   const ir::Shape view = NonScalar(view_in);
-  const std::vector<int64_t> strides = ir::Strides(view);
-  const int rank = static_cast<int>(view.size());
-  for (int d = 0; d < rank; ++d) {
-    const int axis = rank - 1 - d;
-    f.output_buffers()[0].dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
-  }
+  Constrain(f.output_buffers()[0], view);  // a Tuple's other buffers follow the first
   outputs.push_back(f);
-  if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());
+  if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());  // inputs come first
   for (int i = 0; i < f.outputs(); ++i) views.push_back(view);
 }
 

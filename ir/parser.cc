@@ -63,6 +63,11 @@ class Parser {
   absl::Status ParseBody(NodeId node, const std::vector<Token>& operands);
   absl::Status Define(const Token& name_tok, NodeId node);
   absl::StatusOr<ValueId> Resolve(const Token& t) const;
+  // `%a, %b, ...` (possibly empty), as after `return` and `yield`.
+  std::vector<Token> NameList();
+  // Points every operand of the current graph at its value (uses before definitions are
+  // allowed until here) and adds `outputs` as its results.
+  absl::Status ResolveUsesAndOutputs(const std::vector<Token>& outputs);
 
   std::vector<std::string> lines_;
   std::vector<Token> toks_;
@@ -244,28 +249,37 @@ absl::Status Parser::ParseBody(NodeId node, const std::vector<Token>& operands) 
       RETURN_IF_ERROR(ParseStatement());
     }
     ++pos_;
-    std::vector<Token> yields;
-    while (Peek().kind == TokKind::kName) {
-      yields.push_back(Next());
-      if (!IsPunct(",")) break;
-      ++pos_;
-    }
+    const std::vector<Token> yields = NameList();
     RETURN_IF_ERROR(ExpectPunct("}"));
-    for (const PendingUse& u : uses_) {
-      ASSIGN_OR_RETURN(ValueId v, Resolve(u.tok));
-      graph_.mutable_nodes()[u.node].inputs[u.slot] = v;
-    }
-    for (const Token& y : yields) {
-      ASSIGN_OR_RETURN(ValueId v, Resolve(y));
-      graph_.AddOutput(v);
-    }
-    return absl::OkStatus();
+    return ResolveUsesAndOutputs(yields);
   }();
   std::swap(graph_, *body);
   std::swap(defined_line_, outer_lines);
   std::swap(uses_, outer_uses);
   RETURN_IF_ERROR(status);
   bodies_.push_back({node, body});
+  return absl::OkStatus();
+}
+
+std::vector<Token> Parser::NameList() {
+  std::vector<Token> names;
+  while (Peek().kind == TokKind::kName) {
+    names.push_back(Next());
+    if (!IsPunct(",")) break;
+    ++pos_;
+  }
+  return names;
+}
+
+absl::Status Parser::ResolveUsesAndOutputs(const std::vector<Token>& outputs) {
+  for (const PendingUse& u : uses_) {
+    ASSIGN_OR_RETURN(ValueId v, Resolve(u.tok));
+    graph_.mutable_nodes()[u.node].inputs[u.slot] = v;
+  }
+  for (const Token& t : outputs) {
+    ASSIGN_OR_RETURN(ValueId v, Resolve(t));
+    graph_.AddOutput(v);
+  }
   return absl::OkStatus();
 }
 
@@ -303,18 +317,10 @@ absl::StatusOr<Graph> Parser::Run() {
     RETURN_IF_ERROR(ParseStatement());
   }
   ++pos_;
-  std::vector<Token> rets;
-  while (Peek().kind == TokKind::kName) {
-    rets.push_back(Next());
-    if (!IsPunct(",")) break;
-    ++pos_;
-  }
+  const std::vector<Token> rets = NameList();
   RETURN_IF_ERROR(ExpectPunct("}"));
   if (Peek().kind != TokKind::kEnd) return Expected("end of input after the graph");
-  for (const PendingUse& u : uses_) {
-    ASSIGN_OR_RETURN(ValueId v, Resolve(u.tok));
-    graph_.mutable_nodes()[u.node].inputs[u.slot] = v;
-  }
+  RETURN_IF_ERROR(ResolveUsesAndOutputs(rets));
   for (PendingBody& b : bodies_) {
     const Node& n = graph_.node(b.node);
     for (size_t i = 0; i < n.inputs.size(); ++i)
@@ -325,10 +331,6 @@ absl::StatusOr<Graph> Parser::Run() {
     ASSIGN_OR_RETURN(ValueId t, Resolve(target));
     ASSIGN_OR_RETURN(ValueId v, Resolve(value));
     graph_.AddUpdate(t, v);
-  }
-  for (const Token& r : rets) {
-    ASSIGN_OR_RETURN(ValueId v, Resolve(r));
-    graph_.AddOutput(v);
   }
   return std::move(graph_);
 }

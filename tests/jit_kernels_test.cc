@@ -46,13 +46,21 @@ TEST(JitKernels, ElementwiseOddSizes) {
   }
 }
 
+// One matmul: operand and result types, attributes.
+struct MatMulCase {
+  const char* a;
+  const char* b;
+  const char* c;
+  const char* attrs;
+};
+
+ir::Graph MatMulGraph(const MatMulCase& c) {
+  return Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ") {\n  %c = " + c.c + " matmul(%a, %b) " +
+               c.attrs + "\n  return %c\n}");
+}
+
 TEST(JitKernels, MatMulFormsAndOddShapes) {
-  struct Case {
-    const char* a;
-    const char* b;
-    const char* c;
-    const char* attrs;
-  } cases[] = {
+  const MatMulCase cases[] = {
       {"f32[37,29]", "f32[29,19]", "f32[37,19]", ""},
       {"f32[3,37,29]", "f32[19,29]", "f32[3,37,19]", "transpose_b=true"},
       {"f32[29,37]", "f32[29,19]", "f32[37,19]", "transpose_a=true"},
@@ -64,11 +72,9 @@ TEST(JitKernels, MatMulFormsAndOddShapes) {
       {"f32[3,5,7]", "f32[7,2]", "f32[3,5,2]", ""},
       {"f32[3,7,5]", "f32[7,6]", "f32[3,5,6]", "transpose_a=true"},
   };
-  for (const Case& c : cases) {
+  for (const MatMulCase& c : cases) {
     SCOPED_TRACE(std::string(c.a) + " x " + c.b + " " + c.attrs);
-    ExpectClose(Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ") {\n  %c = " + c.c +
-                      " matmul(%a, %b) " + c.attrs + "\n  return %c\n}"),
-                1e-4);
+    ExpectClose(MatMulGraph(c), 1e-4);
   }
 }
 
@@ -76,22 +82,16 @@ TEST(JitKernels, MatMulFormsAndOddShapes) {
 // including the K-blocked and row-blocked nests) against the interpreter, at sizes that are
 // not multiples of any tile, block or chunk.
 TEST(JitKernels, MatMulEveryScheduleCandidate) {
-  struct Case {
-    const char* a;
-    const char* b;
-    const char* c;
-    const char* attrs;
-  } cases[] = {
+  const MatMulCase cases[] = {
       {"f32[203,300]", "f32[300,83]", "f32[203,83]", ""},
       {"f32[600,77]", "f32[600,50]", "f32[77,50]", "transpose_a=true"},
       {"f32[400,80]", "f32[70,80]", "f32[400,70]", "transpose_b=true"},
       {"f32[5,70,70]", "f32[5,90,70]", "f32[5,70,90]", "transpose_b=true"},
       {"f32[2,530,60]", "f32[2,530,50]", "f32[2,60,50]", "transpose_a=true"},
   };
-  for (const Case& c : cases) {
+  for (const MatMulCase& c : cases) {
     SCOPED_TRACE(std::string(c.a) + " x " + c.b + " " + c.attrs);
-    ir::Graph g = Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ") {\n  %c = " + c.c +
-                        " matmul(%a, %b) " + c.attrs + "\n  return %c\n}");
+    ir::Graph g = MatMulGraph(c);
     auto variants = testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, g.nodes().back()));
     ASSERT_TRUE(variants.ok()) << variants.status();
     EXPECT_GE(*variants, 2) << "the case should exercise several candidates";
