@@ -209,6 +209,26 @@ absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
   return out;
 }
 
+absl::Status Executable::SetScalar(const std::string& name, double value) {
+  auto v = graph_.FindValue(name);
+  if (!v || graph_.node(graph_.value(*v).producer).op != ir::Op::kInput || graph_.value(*v).type != ir::F32({}))
+    return absl::NotFoundError(absl::StrCat("graph ", graph_.name(), " has no f32[] input %", name));
+  *static_cast<float*>(impl_->owned[*v].data()) = static_cast<float>(value);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> Executable::RunScalar(int index) {
+  if (index < 0 || index >= static_cast<int>(graph_.outputs().size()))
+    return absl::OutOfRangeError(absl::StrCat("graph ", graph_.name(), " has no output ", index));
+  const ir::ValueId v = graph_.outputs()[index];
+  if (graph_.value(v).type != ir::F32({}))
+    return absl::InvalidArgumentError(absl::StrCat("output %", graph_.value(v).name, " is not f32[]"));
+  RETURN_IF_ERROR(RunKernels());
+  const double out = *static_cast<const float*>(impl_->Host(v));  // before updates swap buffers
+  ApplyUpdates();
+  return out;
+}
+
 absl::Status Executable::Step() {
   RETURN_IF_ERROR(RunKernels());
   ApplyUpdates();

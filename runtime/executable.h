@@ -35,6 +35,10 @@ class Executable {
   absl::StatusOr<std::vector<ir::Literal>> Run();
   // Runs one step without copying the outputs out (benchmarks; read them with Read()).
   absl::Status Step();
+  // The hot path of a training loop, allocating nothing: a scalar f32 input, and one step
+  // that returns output `index` (a scalar, such as the loss).
+  absl::Status SetScalar(const std::string& name, double value);
+  absl::StatusOr<double> RunScalar(int index = 0);
   // A value's current contents (for tests: any value, after Run()).
   absl::StatusOr<ir::Literal> Read(const std::string& name) const;
 

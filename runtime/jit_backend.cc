@@ -43,17 +43,15 @@ int JitBackend::distinct_kernels() const {
 absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int64_t step) {
   RETURN_IF_ERROR(train_->SetInput("tokens", batch.tokens));
   RETURN_IF_ERROR(train_->SetInput("targets", batch.targets));
-  RETURN_IF_ERROR(train_->SetInput("lr", ir::Literal(ir::F32({}), {lr})));
-  RETURN_IF_ERROR(train_->SetInput("step", ir::Literal(ir::F32({}), {static_cast<double>(step)})));
-  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, train_->Run());
-  return out[0].data[0];
+  RETURN_IF_ERROR(train_->SetScalar("lr", lr));
+  RETURN_IF_ERROR(train_->SetScalar("step", static_cast<double>(step)));
+  return train_->RunScalar();
 }
 
 absl::StatusOr<double> JitBackend::EvalLoss(const Batch& batch) {
   RETURN_IF_ERROR(eval_->SetInput("tokens", batch.tokens));
   RETURN_IF_ERROR(eval_->SetInput("targets", batch.targets));
-  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, eval_->Run());
-  return out[0].data[0];
+  return eval_->RunScalar();
 }
 
 absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal& tokens, int64_t pos) {

@@ -264,6 +264,22 @@ TEST(JitKernels, ConcatLargeAndOdd) {
               1e-6);
 }
 
+// The allocation-free scalar path of a training loop gives what Run() gives, and says which
+// input or output does not fit.
+TEST(JitKernels, ScalarInputsAndOutputs) {
+  ir::Graph g = Parse("graph g(%a: f32[], %x: f32[3]) {\n  %b = f32[] scale(%a) factor=2.0\n  return %b, %x\n}");
+  StateStore store;
+  auto ex = Executable::Create(g, testing::SharedCompiler(), store);
+  ASSERT_TRUE(ex.ok()) << ex.status();
+  ASSERT_TRUE((*ex)->SetScalar("a", 1.25).ok());
+  auto r = (*ex)->RunScalar();
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, 2.5);
+  EXPECT_EQ((*ex)->SetScalar("x", 1).message(), "graph g has no f32[] input %x");
+  EXPECT_EQ((*ex)->RunScalar(1).status().message(), "output %x is not f32[]");
+  EXPECT_EQ((*ex)->RunScalar(2).status().message(), "graph g has no output 2");
+}
+
 TEST(JitKernels, BadTokenIdsAreRejectedBeforeRunning) {
   ir::Graph g = Parse("graph g(%tab: f32[5,3] param, %ids: i32[2]) {\n"
                       "  %e = f32[2,3] embedding(%tab, %ids)\n  return %e\n}");
