@@ -107,24 +107,21 @@ Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Exp
     RDom rv(0, static_cast<int>(full), name + "_r");
     part(pv) = init;
     part(pv) = combine(part(pv), body(rv * vec + lane));
-    // The lanes are combined as a balanced tree (depth log2(vec)), not a chain of vec - 1
-    // dependent operations: for short rows (attention rows of 64) the chain cost more than
-    // the row itself.
-    std::vector<Expr> lanes;
-    for (int l = 0; l < vec; ++l) {
-      std::vector<Expr> at = {Expr(l)};
-      at.insert(at.end(), outer_e.begin(), outer_e.end());
-      lanes.push_back(part(at));
-    }
-    while (lanes.size() > 1) {
-      std::vector<Expr> next;
-      for (size_t l = 0; l + 1 < lanes.size(); l += 2) next.push_back(combine(lanes[l], lanes[l + 1]));
-      if (lanes.size() % 2) next.push_back(lanes.back());
-      lanes = next;
-    }
-    acc = lanes[0];
+    // The lanes are combined by one horizontal vector reduction (an atomic, vectorised update
+    // over the lanes: Halide emits shuffles and adds), not by extracting vec scalars: for
+    // short rows (attention rows of 64, layernorm rows of 128) that cost more than the row.
+    Func lanes_sum(name + "_h");
+    RDom rl(0, vec, name + "_l");
+    std::vector<Expr> at = {Expr(rl)};
+    at.insert(at.end(), outer_e.begin(), outer_e.end());
+    lanes_sum(outer) = init;
+    lanes_sum(outer) = combine(lanes_sum(outer), part(at));
+    lanes_sum.update().atomic().vectorize(rl);
+    acc = lanes_sum(outer_e);
     // Per point of the result (a row), so a parallel loop over rows covers the lanes too.
-    part.compute_at(out, outer.empty() ? Var::outermost() : outer[0]).vectorize(lane);
+    const LoopLevel at_row = outer.empty() ? LoopLevel(out, Var::outermost()) : LoopLevel(out, outer[0]);
+    lanes_sum.compute_at(at_row);
+    part.compute_at(at_row).vectorize(lane);
     part.update().vectorize(lane);
   }
   for (int64_t t = full * vec; t < n; ++t) acc = combine(acc, body(static_cast<int>(t)));
