@@ -139,6 +139,7 @@ absl::Status Lower(Ctx& c) {
     case Op::kFusion:
       return Fusion(c);
     case Op::kMatMul:
+    case Op::kMatMulBias:
       return MatMul(c);
     case Op::kTranspose:
     case Op::kSlice:

@@ -26,16 +26,17 @@ namespace {
 // else the inner one (a single strip or block would leave a core idle).
 constexpr int kMinTasks = 4;
 
-// out(j, i, b) = sum_r a_op(r, i, b) * b_op(j, r, b) for i < m, j < n, scheduled as tile t.
-// `b_transposed`: b_op reads a transposed operand through b_rows, to be repacked.
-Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, int64_t batch, int64_t m, int64_t n,
+// out(j, i, b) = sum_r a_op(r, i, b) * b_op(j, r, b) (+ bias(j)) for i < m, j < n, scheduled
+// as tile t. `b_transposed`: b_op reads a transposed operand through b_rows, to be repacked.
+// A bias is added as the accumulators are written out: no extra pass over the result.
+Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, Func bias, int64_t batch, int64_t m, int64_t n,
                int64_t k, const GemmTile& t, int vec, Var i, Var j, Var b, Var kk) {
   const bool vectorized = t.tn >= vec;
   RDom r(0, static_cast<int>(k), "r");
   Func acc("acc"), out("out");
   acc(j, i, b) = 0.0f;
   acc(j, i, b) += a_op(r, i, b) * b_op(j, r, b);
-  out(j, i, b) = acc(j, i, b);
+  out(j, i, b) = bias.defined() ? acc(j, i, b) + bias(j) : acc(j, i, b);
 
   auto parallelize = [&](Var outer, int64_t outer_n, Var inner, int64_t inner_n) {
     if (batch >= kMinTasks) {
@@ -124,6 +125,13 @@ absl::Status MatMul(Ctx& c) {
   const int64_t b_batch = shared_b ? 1 : batch;
   ImageParam A = c.Input(0, ta ? ir::Shape{batch, k, m} : ir::Shape{batch, m, k});
   ImageParam B = c.Input(1, tb ? ir::Shape{b_batch, n, k} : ir::Shape{b_batch, k, n});
+  Func bias;  // matmul_bias: a vector along the output's columns
+  if (c.spec.op == ir::Op::kMatMulBias) {
+    ImageParam bv = c.Input(2, {n});
+    Var jb("jb");
+    bias = Func("bias");
+    bias(jb) = bv(jb);
+  }
 
   std::vector<GemmTile> candidates = GemmCandidates({batch, m, n, k}, c.vec, c.registers);
   if (ta && !tb && (!shared_b || batch == 1) && candidates.size() > 1) {
@@ -146,10 +154,10 @@ absl::Status MatMul(Ctx& c) {
     // as stored ([K, n] and [K, m], contiguous along their columns).
     a_op(kk, i, b) = B(i, kk, bb);
     b_op(j, kk, b) = A(j, kk, b);
-    Func prod = BuildGemm(a_op, b_op, b_rows, false, batch, n, m, k, t, c.vec, i, j, b, kk);
+    Func prod = BuildGemm(a_op, b_op, b_rows, false, Func(), batch, n, m, k, t, c.vec, i, j, b, kk);
     prod.compute_root();
     Func out("out");
-    out(j, i, b) = prod(i, j, b);
+    out(j, i, b) = bias.defined() ? prod(i, j, b) + bias(j) : prod(i, j, b);
     Var jo("jo"), io("io"), ji("ji"), ii("ii");
     if (n >= c.vec && m >= c.vec) {
       out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii);
@@ -166,7 +174,7 @@ absl::Status MatMul(Ctx& c) {
   } else {
     b_op(j, kk, b) = B(j, kk, bb);
   }
-  Func out = BuildGemm(a_op, b_op, b_rows, tb, batch, m, n, k, t, c.vec, i, j, b, kk);
+  Func out = BuildGemm(a_op, b_op, b_rows, tb, bias, batch, m, n, k, t, c.vec, i, j, b, kk);
   c.Output(out, {batch, m, n});
   return absl::OkStatus();
 }

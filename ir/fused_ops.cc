@@ -46,6 +46,9 @@ const std::vector<Template>& Templates() {
       {Op::kScaleMaskSoftmaxGrad,
        {{Op::kSoftmaxGrad, {In(0), In(1)}}, {Op::kCausalMask, {Step(0)}}, {Op::kScale, {Step(1)}}},
        {Step(2)}},
+      {Op::kMatMulBias,
+       {{Op::kMatMul, {In(0), In(1)}}, {Op::kBroadcast, {In(2)}}, {Op::kAdd, {Step(0), Step(1)}}},
+       {Step(2)}},
       {Op::kBiasGelu, {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGelu, {Step(1)}}},
        {Step(2)}},
       {Op::kBiasGeluGrad,
@@ -143,6 +146,9 @@ absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
   for (NodeId id : ops) {
     const Node& n = body.node(id);
     if (n.op == Op::kLayerNorm || n.op == Op::kLayerNormGrad) a.Set("eps", *n.attrs.GetFloat("eps"));
+    if (n.op == Op::kMatMul && op == Op::kMatMulBias)
+      for (const char* t : {"transpose_a", "transpose_b"})
+        if (*n.attrs.GetBool(t)) a.Set(t, true);
     if (n.op == Op::kScale && (op == Op::kScaleMaskSoftmax || op == Op::kScaleMaskSoftmaxGrad))
       a.Set("scale", *n.attrs.GetFloat("factor"));
     if (n.op == Op::kCausalMask) {

@@ -316,6 +316,7 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kAddLayerNormGrad:
     case Op::kScaleMaskSoftmax:
     case Op::kScaleMaskSoftmaxGrad:
+    case Op::kMatMulBias:
     case Op::kBiasGelu:
     case Op::kBiasGeluGrad:
     case Op::kSoftmaxXent:

@@ -58,7 +58,8 @@ namespace {
 
 const std::vector<std::string>& Patterns() {
   static const auto* p = new std::vector<std::string>{"softmax_xent", "scale_mask_softmax", "add_layernorm",
-                                                      "bias_gelu",    "adamw",              "elementwise"};
+                                                      "bias_gelu",    "matmul_bias",        "adamw",
+                                                      "elementwise"};
   return *p;
 }
 
@@ -211,6 +212,7 @@ absl::StatusOr<ir::Graph> Fuse(const ir::Graph& g, const FuseOptions& options) {
   if (on("scale_mask_softmax")) FindScaleMaskSoftmax(c);
   if (on("add_layernorm")) FindAddLayerNorm(c);
   if (on("bias_gelu")) FindBiasGelu(c);
+  if (on("matmul_bias")) FindMatMulBias(c);  // after bias_gelu, which takes the MLP's first bias
   if (on("adamw") || on("elementwise")) FindElementwise(c, on("adamw"), on("elementwise"));
   if (options.explain)
     for (const std::string& line : c.log()) *options.explain << line << "\n";

@@ -9,6 +9,7 @@
 //                       and its gradient chain        -> scale_mask_softmax_grad
 //   bias_gelu           gelu(x + broadcast(b))        -> bias_gelu
 //                       gelu_grad(x + broadcast(b))   -> bias_gelu_grad (recomputes x + b)
+//   matmul_bias         matmul(a, w) + broadcast(b)   -> matmul_bias (the GEMM adds the bias)
 //   softmax_xent        xent(softmax(logits))         -> softmax_xent
 //                       softmax_grad(xent_grad(...))  -> softmax_xent_grad ((p - y) / N)
 // then chains of elementwise ops:

@@ -105,7 +105,8 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
   }
 
   for (Group& grp : groups) {
-    int real = 0;
+    // Copies count: a broadcast recomputed inside saves writing and reading it at full size.
+    int real = static_cast<int>(grp.copies.size());
     bool updates_state = false;
     for (NodeId m : grp.members) {
       if (g.node(m).op != Op::kReshape) ++real;

@@ -189,4 +189,29 @@ void FindBiasGelu(FusionContext& c) {
   }
 }
 
+void FindMatMulBias(FusionContext& c) {
+  const char* kName = "matmul_bias";
+  const ir::Graph& g = c.graph();
+  for (NodeId add = 0; add < g.num_nodes(); ++add) {
+    if (g.node(add).op != Op::kAdd || c.Taken(add)) continue;
+    // add(matmul(a, w), broadcast(bias)) with the bias a vector along the last axis: the bias
+    // goes into the GEMM's write-out.
+    NodeId mm = -1, bc = -1;
+    for (int side = 0; side < 2; ++side) {
+      const NodeId m = c.ProducerOf(In(c, add, side), Op::kMatMul);
+      const NodeId b = c.ProducerOf(In(c, add, 1 - side), Op::kBroadcast);
+      if (m >= 0 && b >= 0 && g.value(In(c, b, 0)).type.rank() == 1) mm = m, bc = b;
+    }
+    if (mm < 0) continue;
+    if (!OnlyReadBy(c, Out(c, mm), add)) {
+      c.Refuse(kName, Out(c, add), OtherUses(c, Out(c, mm), {add}));
+      continue;
+    }
+    // A broadcast that others read too stays for them; the GEMM reads the bias vector itself.
+    const bool own_bc = OnlyReadBy(c, Out(c, bc), add);
+    c.Add({kName, Op::kMatMulBias, {mm, bc, add}, {true, own_bc, true}, {Out(c, add)},
+           {In(c, mm, 0), In(c, mm, 1), In(c, bc, 0)}});
+  }
+}
+
 }  // namespace gptc::passes

@@ -62,6 +62,7 @@ void FindSoftmaxXent(FusionContext& c);
 void FindScaleMaskSoftmax(FusionContext& c);
 void FindAddLayerNorm(FusionContext& c);
 void FindBiasGelu(FusionContext& c);
+void FindMatMulBias(FusionContext& c);
 // Elementwise chains; `adamw` and `elementwise` say which of the two labels may be formed
 // (a group that computes a state update is an AdamW update chain).
 void FindElementwise(FusionContext& c, bool adamw, bool elementwise);

@@ -73,7 +73,7 @@ TEST(Fuse, PatternsCanBeChosen) {
   bad.patterns = {"add_layernorm", "conv_relu"};
   EXPECT_EQ(passes::Fuse(unfused, bad).status().message(),
             "unknown fusion pattern 'conv_relu'; the patterns are: softmax_xent, scale_mask_softmax, "
-            "add_layernorm, bias_gelu, adamw, elementwise");
+            "add_layernorm, bias_gelu, matmul_bias, adamw, elementwise");
 }
 
 TEST(Fuse, RunsOnceAfterAutodiff) {

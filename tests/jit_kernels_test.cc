@@ -149,6 +149,45 @@ TEST(JitKernels, LayoutReductionsAndEmbeddingOddShapes) {
               1e-5);
 }
 
+// The GEMM with its bias added in the write-out (matmul_bias), for every schedule candidate
+// of every form (x W^T with the batch folded into the rows, A^T B with its swapped
+// candidates, A B).
+TEST(JitKernels, MatMulBiasEveryScheduleCandidate) {
+  struct Case {
+    const char* a;
+    const char* b;
+    const char* c;
+    const char* dims;  // the result's shape, for the broadcast
+    int n;
+    const char* attrs;
+  } cases[] = {
+      {"f32[3,90,100]", "f32[90,100]", "f32[3,90,90]", "[3,90,90]", 90, "transpose_b=true"},
+      {"f32[600,77]", "f32[600,50]", "f32[77,50]", "[77,50]", 50, "transpose_a=true"},
+      {"f32[203,300]", "f32[300,83]", "f32[203,83]", "[203,83]", 83, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.a) + " x " + c.b + " " + c.attrs);
+    const std::string bias = "f32[" + std::to_string(c.n) + "]";
+    ir::Graph g = Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ", %v: " + bias + ") {\n" +
+                        "  %y = " + c.c + " matmul_bias(%a, %b, %v) " + c.attrs + " {\n" +
+                        "    %m = " + c.c + " matmul(%a, %b) " + c.attrs + "\n" +
+                        "    %vb = " + c.c + " broadcast(%v) shape=" + c.dims + "\n" +
+                        "    %y = " + c.c + " add(%m, %vb)\n    yield %y\n  }\n  return %y\n}");
+    auto variants = testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, g.nodes().back()));
+    ASSERT_TRUE(variants.ok()) << variants.status();
+    EXPECT_GE(*variants, 2);
+    for (int v = 0; v < *variants; ++v) {
+      codegen::CompilerOptions o;
+      o.cache_dir = testing::TestCacheDir();
+      o.variant = v;
+      auto compiler = codegen::KernelCompiler::Create(o);
+      ASSERT_TRUE(compiler.ok()) << compiler.status();
+      testing::Mismatch m = testing::CompareWithInterpreter(g, testing::RandomArgs(g, 9, 5), **compiler);
+      EXPECT_LE(m.worst_rel, 1e-4) << "variant " << v << ": worst at " << m.where;
+    }
+  }
+}
+
 // Each named fused op's kernel against the interpreter running its body, at odd shapes.
 TEST(JitKernels, NamedFusedOpsOddShapes) {
   ExpectClose(Parse(R"(graph g(%x: f32[2,2,37,37], %dy: f32[2,2,37,37]) {
