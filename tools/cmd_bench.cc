@@ -29,9 +29,11 @@ double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// 2*M*N*K for a matmul node (batch included), 0 for anything else.
+bool IsGemm(ir::Op op) { return op == ir::Op::kMatMul || op == ir::Op::kMatMulBias; }
+
+// 2*M*N*K for a matmul node (batch included; with its bias, if fused), 0 for anything else.
 double MatMulFlops(const ir::Graph& g, const ir::Node& n) {
-  if (n.op != ir::Op::kMatMul) return 0;
+  if (!IsGemm(n.op)) return 0;
   const ir::Shape& a = g.value(n.inputs[0]).type.shape;
   const ir::Shape& out = g.value(n.outputs[0]).type.shape;
   const int64_t k = *n.attrs.GetBool("transpose_a") ? a[a.size() - 2] : a.back();
@@ -41,6 +43,7 @@ double MatMulFlops(const ir::Graph& g, const ir::Node& n) {
 std::string GemmKey(const ir::Graph& g, const ir::Node& n) {
   std::string form = *n.attrs.GetBool("transpose_a") ? "A^T" : "A";
   form += *n.attrs.GetBool("transpose_b") ? ".B^T" : ".B";
+  if (n.op == ir::Op::kMatMulBias) form += " +bias";
   return absl::StrCat(ir::TypeToString(g.value(n.inputs[0]).type), " x ",
                       ir::TypeToString(g.value(n.inputs[1]).type), " ", form);
 }
@@ -139,7 +142,7 @@ int RunBench(const Args& args) {
     const Executable::KernelTime& kt = prof[call++];
     const double per_step = kt.seconds / std::max<int64_t>(1, kt.calls);
     all_s += per_step;
-    if (n.op != ir::Op::kMatMul) continue;
+    if (!IsGemm(n.op)) continue;
     Gemm& e = gemm[GemmKey(g, n)];
     e.seconds += per_step;
     e.flops += MatMulFlops(g, n);
