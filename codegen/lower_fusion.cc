@@ -7,8 +7,6 @@
 // Every body value is a Halide Expr of the loop's coordinates. With broadcasts the domain is
 // seen as [outer, inner], inner being the trailing axes every broadcast operand covers, so a
 // broadcast operand is read as (y % its_rows, x): vector loads along x, no gathers.
-#include <optional>
-
 #include "absl/strings/str_cat.h"
 #include "codegen/lower.h"
 #include "ir/fused_ops.h"
@@ -21,6 +19,19 @@ namespace {
 
 // Element counts of the body's values, to classify each as full, scalar or broadcast.
 int64_t Elems(const ir::Graph& b, ir::ValueId v) { return std::max<int64_t>(1, b.value(v).type.num_elements()); }
+
+// Fills val[] for the body's nodes in [from, to): reshapes and broadcasts pass their operand's
+// expression through (it is already indexed for the loop's coordinates), the rest compute.
+void EvalBody(const ir::Graph& body, ir::NodeId from, ir::NodeId to, std::vector<Expr>& val) {
+  for (ir::NodeId id = from; id < to; ++id) {
+    const ir::Node& nd = body.node(id);
+    std::vector<Expr> a;
+    for (ir::ValueId v : nd.inputs) a.push_back(val[v]);
+    val[nd.outputs[0]] = nd.op == ir::Op::kReshape || nd.op == ir::Op::kBroadcast
+                             ? a[0]
+                             : ElementwiseExpr(nd.op, nd.attrs, a, body.value(nd.outputs[0]).type.dtype);
+  }
+}
 
 }  // namespace
 
@@ -50,14 +61,7 @@ absl::Status Fusion(Ctx& c) {
         return absl::UnimplementedError("codegen: a reduction fusion reads only full-size operands and scalars");
       }
     }
-    for (ir::NodeId id = n_in; id < red; ++id) {
-      const ir::Node& nd = body.node(id);
-      std::vector<Expr> a;
-      for (ir::ValueId v : nd.inputs) a.push_back(val[v]);
-      val[nd.outputs[0]] = nd.op == ir::Op::kReshape || nd.op == ir::Op::kBroadcast
-                               ? a[0]
-                               : ElementwiseExpr(nd.op, nd.attrs, a, body.value(nd.outputs[0]).type.dtype);
-    }
+    EvalBody(body, n_in, red, val);
     // The elementwise part is an expression of (i, r, o); evaluate it at the reduction's.
     const Expr x = val[rn.inputs[0]];
     const ReduceKind kind = rn.op == ir::Op::kMax ? ReduceKind::kMax : ReduceKind::kSum;
@@ -102,13 +106,7 @@ absl::Status Fusion(Ctx& c) {
       val[k] = c.Input(k, {rows, inner})(x, rows == 1 ? Expr(0) : y % static_cast<int>(rows));
     }
   }
-  for (ir::NodeId id = n_in; id < body.num_nodes(); ++id) {
-    const ir::Node& nd = body.node(id);
-    std::vector<Expr> a;
-    for (ir::ValueId v : nd.inputs) a.push_back(val[v]);
-    const ir::DType dt = body.value(nd.outputs[0]).type.dtype;
-    val[nd.outputs[0]] = nd.op == ir::Op::kReshape || nd.op == ir::Op::kBroadcast ? a[0] : ElementwiseExpr(nd.op, nd.attrs, a, dt);
-  }
+  EvalBody(body, n_in, body.num_nodes(), val);
   std::vector<Expr> results;
   for (ir::ValueId v : body.outputs()) {
     if (Elems(body, v) != n) return absl::UnimplementedError("codegen: fusion results differ in size");

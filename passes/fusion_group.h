@@ -43,7 +43,6 @@ class FusionContext {
   void Refuse(const std::string& pattern, ir::ValueId at, const std::string& why);
   const std::vector<FusionGroup>& groups() const { return groups_; }
   const std::vector<std::string>& log() const { return log_; }
-  void Note(const std::string& line) { log_.push_back(line); }
   // "%a = add(...)" for messages.
   std::string Line(ir::NodeId n) const;
 

@@ -94,10 +94,4 @@ void CopyProbe::Run() {
   codegen::SpinPool::Get().ParFor(nullptr, task, 0, kChunks, reinterpret_cast<uint8_t*>(&job));
 }
 
-const CopyBandwidth& LevelFor(const std::vector<CopyBandwidth>& levels, int64_t bytes) {
-  for (const CopyBandwidth& l : levels)
-    if (bytes <= l.working_set) return l;
-  return levels.back();
-}
-
 }  // namespace gptc

@@ -19,9 +19,6 @@ struct CopyBandwidth {
 // Measured with `threads` threads each copying its share (memcpy) of the working set.
 std::vector<CopyBandwidth> MeasureCopyBandwidth(int threads);
 
-// The level whose working set is the smallest one at least `bytes` large (DRAM past L3).
-const CopyBandwidth& LevelFor(const std::vector<CopyBandwidth>& levels, int64_t bytes);
-
 // A copy that moves `bytes` (half read, half written) on the threads that run kernels, split
 // into chunks the way a kernel's parallel loop is: timed next to a kernel that moves the same
 // bytes, it is the kernel's memory-bound ideal at that working set and that moment.
