@@ -126,7 +126,6 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const Kern
   ASSIGN_OR_RETURN(void* fn, jit_->Lookup(kernel->name + "_argv"));
   kernel->fn = reinterpret_cast<KernelFn>(fn);
   kernel->views = ctx.views;
-  kernel->candidates = ctx.num_variants;
   if (ctx.num_variants > 1) kernel->schedule = ctx.variant_name;
   return kernel;
 }

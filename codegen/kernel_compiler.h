@@ -25,7 +25,6 @@ struct CompiledKernel {
   std::string name;
   std::string description;
   std::string schedule;  // the chosen variant ("" when the lowering has only one)
-  int candidates = 1;    // schedule variants it was chosen from
   std::vector<ir::Shape> views;  // the shape the kernel sees for each argument: inputs, outputs
 };
 
