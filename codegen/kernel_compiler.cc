@@ -126,6 +126,8 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const Kern
   ASSIGN_OR_RETURN(void* fn, jit_->Lookup(kernel->name + "_argv"));
   kernel->fn = reinterpret_cast<KernelFn>(fn);
   kernel->views = ctx.views;
+  kernel->strides = ctx.strides;
+  kernel->strides.resize(ctx.views.size());
   if (ctx.num_variants > 1) kernel->schedule = ctx.variant_name;
   return kernel;
 }

@@ -26,6 +26,8 @@ struct CompiledKernel {
   std::string description;
   std::string schedule;  // the chosen variant ("" when the lowering has only one)
   std::vector<ir::Shape> views;  // the shape the kernel sees for each argument: inputs, outputs
+  // Per argument, the element stride of each axis of its view; empty when row-major (dense).
+  std::vector<std::vector<int64_t>> strides;
 };
 
 struct CompilerStats {

@@ -66,14 +66,16 @@ Expr At(const ImageParam& p, std::vector<Expr> rowmajor) {
 }
 
 void ScheduleFlat(Func f, Var x, int64_t n, int vec) {
+  // GuardWithIf, never ShiftInwards: a shifted tail recomputes elements already written, which
+  // is wrong when the kernel writes in place over an operand (the memory plan does that).
   if (n >= (1 << 15)) {
     Var xo("xo"), xi("xi");
     const int64_t chunk = std::max<int64_t>(vec * 512, (n / 16 + vec - 1) / vec * vec);
-    f.split(x, xo, xi, static_cast<int>(std::min(chunk, n)), TailStrategy::ShiftInwards)
+    f.split(x, xo, xi, static_cast<int>(std::min(chunk, n)), TailStrategy::GuardWithIf)
         .parallel(xo)
-        .vectorize(xi, vec, TailStrategy::ShiftInwards);
+        .vectorize(xi, vec, TailStrategy::GuardWithIf);
   } else if (n >= vec) {
-    f.vectorize(x, vec, TailStrategy::ShiftInwards);
+    f.vectorize(x, vec, TailStrategy::GuardWithIf);
   }
 }
 

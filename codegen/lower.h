@@ -33,6 +33,7 @@ struct Ctx {
 
   std::vector<Halide::ImageParam> params;  // by input index
   std::vector<ir::Shape> views;  // inputs then outputs
+  std::vector<std::vector<int64_t>> strides;  // by argument, when not row-major (strided views)
   std::vector<Halide::Func> outputs;
 
   Halide::ImageParam Input(int i, const ir::Shape& view);

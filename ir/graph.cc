@@ -13,7 +13,7 @@ NodeId Graph::AddNode(Op op, std::vector<ValueId> inputs, Attrs attrs,
   n.attrs = std::move(attrs);
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ValueId v = static_cast<ValueId>(values_.size());
-    values_.push_back(Value{outputs[i].first, outputs[i].second, id, static_cast<int>(i)});
+    values_.push_back(Value{outputs[i].first, outputs[i].second, id, static_cast<int>(i), Placement()});
     by_name_.emplace(outputs[i].first, v);  // keeps the first definition
     n.outputs.push_back(v);
   }
@@ -62,6 +62,16 @@ std::vector<ValueId> Graph::Decls(Op kind) const {
 ValueId Graph::OutputOf(NodeId id) const {
   GPTC_CHECK(nodes_[id].outputs.size() == 1) << "node " << id << " has several outputs";
   return nodes_[id].outputs[0];
+}
+
+}  // namespace gptc::ir
+
+namespace gptc::ir {
+
+bool Graph::planned() const {
+  for (const Value& v : values_)
+    if (v.place.kind != Placement::Kind::kNone) return true;
+  return false;
 }
 
 }  // namespace gptc::ir

@@ -16,6 +16,7 @@
 #include "absl/types/span.h"
 #include "ir/attrs.h"
 #include "ir/op.h"
+#include "ir/placement.h"
 #include "ir/types.h"
 
 namespace gptc::ir {
@@ -28,6 +29,7 @@ struct Value {
   TensorType type;
   NodeId producer = -1;
   int output_index = 0;
+  Placement place;  // set by the memory planner (passes/plan.h); kNone before
 };
 
 class Graph;
@@ -84,6 +86,9 @@ class Graph {
   int num_values() const { return static_cast<int>(values_.size()); }
 
   void SetBody(NodeId id, std::shared_ptr<const Graph> body) { nodes_[id].body = std::move(body); }
+
+  // True when the memory planner has placed the values (any value has a placement).
+  bool planned() const;
 
   // Renames a value (the caller keeps names unique; Verify() checks).
   void RenameValue(ValueId v, std::string name);

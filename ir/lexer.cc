@@ -95,7 +95,7 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
       if (i >= s.size() || s[i] != '"') return error(start, "unterminated string");
       ++i;
       t.kind = TokKind::kString;
-    } else if (std::string_view("()[]{},=:-<").find(c) != std::string_view::npos) {
+    } else if (std::string_view("()[]{},=:-<@").find(c) != std::string_view::npos) {
       ++i;
       t.text = std::string(1, c);
     } else {

@@ -58,6 +58,9 @@ class Parser {
   absl::StatusOr<TensorType> ParseType();
   absl::StatusOr<Attr> ParseAttrValue();
   absl::Status ParseDecl();
+  // `@arena[off, bytes]`, `@view(%base[, offset, [strides]])` or `@inplace(%base)`, if one
+  // follows: the placement of value `v` (bases are resolved with the other operands).
+  absl::Status ParsePlacement(ValueId v);
   absl::Status ParseStatement();
   // The `{ ... yield %a, %b }` of a fused node; its inputs are named after `operands`.
   absl::Status ParseBody(NodeId node, const std::vector<Token>& operands);
@@ -81,7 +84,53 @@ class Parser {
     std::shared_ptr<Graph> body;
   };
   std::vector<PendingBody> bodies_;
+  struct PendingBase {
+    ValueId value;
+    Token base;
+  };
+  std::vector<PendingBase> bases_;
+  bool in_body_ = false;
 };
+
+absl::Status Parser::ParsePlacement(ValueId v) {
+  if (!IsPunct("@")) return absl::OkStatus();
+  ++pos_;
+  const Token kind = Peek();
+  if (in_body_) return ErrorAt(kind, "a fused body's values live in registers and take no placement");
+  if (kind.kind != TokKind::kIdent) return Expected("a placement such as @arena[0, 64]");
+  ++pos_;
+  Placement& p = graph_.mutable_value(v).place;
+  if (kind.text == "view" || kind.text == "inplace") {
+    RETURN_IF_ERROR(ExpectPunct("("));
+    if (Peek().kind != TokKind::kName) return Expected("the value whose memory is used, such as %x");
+    bases_.push_back({v, Next()});
+    p = kind.text == "view" ? Placement::View(-1) : Placement::InPlace(-1);
+    if (kind.text == "view" && IsPunct(",")) {
+      ++pos_;
+      ASSIGN_OR_RETURN(p.offset, ParseInt());
+      RETURN_IF_ERROR(ExpectPunct(","));
+      RETURN_IF_ERROR(ExpectPunct("["));
+      while (!IsPunct("]")) {
+        if (!p.strides.empty()) RETURN_IF_ERROR(ExpectPunct(","));
+        ASSIGN_OR_RETURN(int64_t stride, ParseInt());
+        p.strides.push_back(stride);
+      }
+      ++pos_;
+    }
+    return ExpectPunct(")");
+  }
+  auto region = RegionFromName(kind.text);
+  if (!region)
+    return ErrorAt(kind, absl::StrCat("unknown placement '@", kind.text,
+                                      "' (expected arena, param, grad, state, input, view or inplace)"));
+  RETURN_IF_ERROR(ExpectPunct("["));
+  ASSIGN_OR_RETURN(int64_t offset, ParseInt());
+  RETURN_IF_ERROR(ExpectPunct(","));
+  ASSIGN_OR_RETURN(int64_t bytes, ParseInt());
+  RETURN_IF_ERROR(ExpectPunct("]"));
+  p = Placement::Memory(*region, offset, bytes);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<int64_t> Parser::ParseInt() {
   const Token& t = Peek();
@@ -170,8 +219,7 @@ absl::Status Parser::ParseDecl() {
     op = Next().text == "param" ? Op::kParam : Op::kState;
   }
   RETURN_IF_ERROR(Define(name, graph_.num_nodes()));
-  graph_.AddValueNode(op, {}, {}, name.text, type);
-  return absl::OkStatus();
+  return ParsePlacement(graph_.AddValueNode(op, {}, {}, name.text, type));
 }
 
 absl::Status Parser::ParseStatement() {
@@ -224,6 +272,8 @@ absl::Status Parser::ParseStatement() {
   // (or a cycle) reaches the verifier, which explains it, instead of failing here.
   const NodeId node = graph_.AddNode(*op, std::vector<ValueId>(args.size(), -1), std::move(attrs), outs);
   for (size_t i = 0; i < args.size(); ++i) uses_.push_back({node, i, args[i]});
+  for (size_t i = 0; i < names.size() && IsPunct("@"); ++i)
+    RETURN_IF_ERROR(ParsePlacement(graph_.node(node).outputs[i]));
   if (IsPunct("{")) return ParseBody(node, args);
   return absl::OkStatus();
 }
@@ -237,6 +287,7 @@ absl::Status Parser::ParseBody(NodeId node, const std::vector<Token>& operands) 
   std::vector<PendingUse> outer_uses;
   std::swap(defined_line_, outer_lines);
   std::swap(uses_, outer_uses);
+  in_body_ = true;
   absl::Status status = [&]() -> absl::Status {
     for (const Token& t : operands) {
       if (defined_line_.contains(t.text))
@@ -253,6 +304,7 @@ absl::Status Parser::ParseBody(NodeId node, const std::vector<Token>& operands) 
     RETURN_IF_ERROR(ExpectPunct("}"));
     return ResolveUsesAndOutputs(yields);
   }();
+  in_body_ = false;
   std::swap(graph_, *body);
   std::swap(defined_line_, outer_lines);
   std::swap(uses_, outer_uses);
@@ -326,6 +378,10 @@ absl::StatusOr<Graph> Parser::Run() {
     for (size_t i = 0; i < n.inputs.size(); ++i)
       b.body->mutable_value(b.body->node(static_cast<NodeId>(i)).outputs[0]).type = graph_.value(n.inputs[i]).type;
     graph_.SetBody(b.node, std::move(b.body));
+  }
+  for (const PendingBase& b : bases_) {
+    ASSIGN_OR_RETURN(ValueId base, Resolve(b.base));
+    graph_.mutable_value(b.value).place.base = base;
   }
   for (const auto& [target, value] : updates) {
     ASSIGN_OR_RETURN(ValueId t, Resolve(target));

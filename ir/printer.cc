@@ -30,6 +30,11 @@ LineParts Parts(const Graph& g, const Node& n) {
   p.types = absl::StrJoin(types, ", ");
   p.rhs = absl::StrCat(OpName(n.op), "(", absl::StrJoin(args, ", "), ")");
   if (!n.attrs.empty()) absl::StrAppend(&p.rhs, "  ", AttrsToString(n.attrs));
+  std::vector<std::string> places;
+  for (ValueId v : n.outputs)
+    if (v >= 0 && v < g.num_values() && g.value(v).place.kind != Placement::Kind::kNone)
+      places.push_back(PlacementText(g, g.value(v).place));
+  if (!places.empty()) absl::StrAppend(&p.rhs, "  ", absl::StrJoin(places, " "));
   return p;
 }
 
@@ -40,7 +45,8 @@ std::string Pad(const std::string& s, size_t width) {
 std::string DeclText(const Graph& g, const Node& n) {
   const Value& v = g.value(n.outputs[0]);
   const char* kind = n.op == Op::kParam ? " param" : n.op == Op::kState ? " state" : "";
-  return absl::StrCat("%", v.name, ": ", TypeToString(v.type), kind);
+  std::string place = PlacementText(g, v.place);
+  return absl::StrCat("%", v.name, ": ", TypeToString(v.type), kind, place.empty() ? "" : " ", place);
 }
 
 // The non-declaration nodes of g, one per line at `indent`, names and types in columns; a
@@ -70,6 +76,21 @@ void PrintNodes(const Graph& g, const std::string& indent, std::string& out) {
 }
 
 }  // namespace
+
+std::string PlacementText(const Graph& g, const Placement& p) {
+  switch (p.kind) {
+    case Placement::Kind::kNone:
+      return "";
+    case Placement::Kind::kMemory:
+      return absl::StrCat("@", RegionName(p.region), "[", p.offset, ", ", p.bytes, "]");
+    case Placement::Kind::kView:
+      if (p.offset == 0 && p.strides.empty()) return absl::StrCat("@view(", ValueRef(g, p.base), ")");
+      return absl::StrCat("@view(", ValueRef(g, p.base), ", ", p.offset, ", [", absl::StrJoin(p.strides, ", "), "])");
+    case Placement::Kind::kInPlace:
+      return absl::StrCat("@inplace(", ValueRef(g, p.base), ")");
+  }
+  return "";
+}
 
 std::string ValueRef(const Graph& g, ValueId v) {
   if (v < 0 || v >= g.num_values()) return absl::StrCat("%<bad value id ", v, ">");

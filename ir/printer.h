@@ -16,6 +16,10 @@ std::string PrintGraph(const Graph& g);
 // or `%wte: f32[65,32] param` for a declaration.
 std::string PrintNode(const Graph& g, NodeId id);
 
+// A value's placement as the text form writes it (`@arena[0, 64]`, `@view(%x)`, ...), or ""
+// for an unplanned value. See ir/placement.h.
+std::string PlacementText(const Graph& g, const Placement& p);
+
 // `%name`, or `%<bad value id N>` for an index out of range (the verifier prints broken graphs).
 std::string ValueRef(const Graph& g, ValueId v);
 

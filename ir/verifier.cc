@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/fused_ops.h"
+#include "ir/plan_check.h"
 #include "ir/printer.h"
 #include "ir/shape_inference.h"
 #include "ir/status_macros.h"
@@ -151,7 +152,8 @@ absl::Status Verify(const Graph& g) {
   for (ValueId v : g.outputs())
     if (v < 0 || v >= g.num_values())
       return absl::InvalidArgumentError(absl::StrCat("return refers to no value (id ", v, ")"));
-  return CheckUpdates(g);
+  RETURN_IF_ERROR(CheckUpdates(g));
+  return CheckPlan(g);
 }
 
 }  // namespace gptc::ir

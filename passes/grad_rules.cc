@@ -31,7 +31,7 @@ ValueId Ones(GradContext& c, const ir::TensorType& t) {
 
 // Sums g over its leading axes until it has `shape` (the inverse of broadcast).
 ValueId SumLeading(GradContext& c, ValueId g, const ir::Shape& shape, const std::string& name) {
-  const ir::Shape& gs = c.type(g).shape;
+  const ir::Shape gs = c.type(g).shape;  // copies: emitting may reallocate the graph's values
   const size_t lead = gs.size() - shape.size();
   if (lead == 0) return g;
   ir::Shape flat = shape;
@@ -93,8 +93,8 @@ void MatMulRule(GradContext& c) {
     c.Set(0, Op::kMatMul, {dy, b}, attrs(false, !tb));  // dA = dC B^T (or dC B)
     if (c.needs[1]) {
       // dB = A^T dC (or dC^T A), contracting over the batch and rows together.
-      const ir::Shape& as = c.type(a).shape;
-      const ir::Shape& ds = c.type(dy).shape;
+      const ir::Shape as = c.type(a).shape;
+      const ir::Shape ds = c.type(dy).shape;
       const int64_t rows = ir::NumElements(as) / as.back();
       ValueId a2 = c.Tmp(Op::kReshape, {a}, {{"shape", ir::Shape{rows, as.back()}}});
       ValueId d2 = c.Tmp(Op::kReshape, {dy}, {{"shape", ir::Shape{rows, ds.back()}}});
@@ -140,7 +140,7 @@ void SliceRule(GradContext& c) {  // zeros around dy on the sliced axis
   if (!c.needs[0]) return;
   const int64_t axis = *c.node.attrs.GetInt("axis"), start = *c.node.attrs.GetInt("start"),
                 end = *c.node.attrs.GetInt("end");
-  const ir::Shape& xs = c.type(c.in(0)).shape;
+  const ir::Shape xs = c.type(c.in(0)).shape;
   std::vector<ValueId> parts;
   auto zeros = [&](int64_t len) {
     ir::Shape s = xs;

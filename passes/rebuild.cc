@@ -11,7 +11,7 @@ std::vector<ir::ValueId> IdentityReplacement(const ir::Graph& g) {
 }
 
 ir::Graph Rebuild(const ir::Graph& g, const std::vector<bool>& keep,
-                  const std::vector<ir::ValueId>& replace) {
+                  const std::vector<ir::ValueId>& replace, const std::vector<ir::NodeId>* order) {
   ir::Graph out(g.name());
   std::vector<ir::ValueId> new_id(g.num_values(), -1);
   auto map = [&](ir::ValueId v) {
@@ -19,8 +19,13 @@ ir::Graph Rebuild(const ir::Graph& g, const std::vector<bool>& keep,
     GPTC_CHECK(m >= 0) << "Rebuild: %" << g.value(v).name << " is used but its node was dropped";
     return m;
   };
-  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
-    if (!keep[id]) continue;
+  std::vector<ir::NodeId> all;
+  if (!order) {
+    for (ir::NodeId id = 0; id < g.num_nodes(); ++id)
+      if (keep[id]) all.push_back(id);
+    order = &all;
+  }
+  for (ir::NodeId id : *order) {
     const ir::Node& n = g.node(id);
     std::vector<ir::ValueId> ins;
     for (ir::ValueId v : n.inputs) ins.push_back(map(v));

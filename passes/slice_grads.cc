@@ -10,7 +10,7 @@ namespace {
 // grad placed at [start, end) of `axis`, zeros elsewhere; gaps between consecutive pieces
 // are zero blocks.
 ir::ValueId Place(ir::Emitter& e, ir::ValueId v, const std::vector<SlicePiece>& sorted) {
-  const ir::Shape& shape = e.type(v).shape;
+  const ir::Shape shape = e.type(v).shape;  // a copy: emitting below may reallocate the values
   const int64_t axis = sorted[0].axis;
   const std::string name = "d." + e.graph().value(v).name;
   auto zeros = [&](int64_t len) {

@@ -11,10 +11,16 @@ namespace gptc::passes {
 
 namespace {
 
-void AddFuse(Pipeline& p, const StepOptions& o) {
-  if (!o.fuse) return;
-  const FuseOptions f = o.fusion;
-  p.Add("fuse", [f](const ir::Graph& g) { return Fuse(g, f); });
+// The passes every pipeline ends with: fuse, then plan memory.
+void AddFuseAndPlan(Pipeline& p, const StepOptions& o) {
+  if (o.fuse) {
+    const FuseOptions f = o.fusion;
+    p.Add("fuse", [f](const ir::Graph& g) { return Fuse(g, f); });
+  }
+  if (o.plan) {
+    const PlanOptions po = o.planning;
+    p.Add("plan", [po](const ir::Graph& g) { return Plan(g, po); });
+  }
 }
 
 absl::StatusOr<ir::Graph> Run(const ir::Graph& forward, const std::string& output, const std::string& name,
@@ -33,7 +39,7 @@ Pipeline TrainPipeline(const StepOptions& o) {
   p.Add("adamw", [adamw](const ir::Graph& g) { return AdamW(g, adamw); });
   p.Add("dce", DeadCodeElimination);
   p.Add("cse", CommonSubexpressionElimination);
-  AddFuse(p, o);
+  AddFuseAndPlan(p, o);
   return p;
 }
 
@@ -41,7 +47,7 @@ Pipeline EvalPipeline(const StepOptions& o) {
   Pipeline p;
   p.Add("dce", DeadCodeElimination);
   p.Add("cse", CommonSubexpressionElimination);
-  AddFuse(p, o);
+  AddFuseAndPlan(p, o);
   return p;
 }
 

@@ -1,10 +1,11 @@
 // The standard pipelines that turn a forward graph (returning %logits and %loss) into what the
 // runtime runs:
-//   train_step:  forward -> autodiff -> adamw -> dce -> cse -> fuse
+//   train_step:  forward -> autodiff -> adamw -> dce -> cse -> fuse -> plan
 //                inputs (tokens, targets, lr, step) -> loss; params and moments updated
-//   eval_step:   forward -> dce -> cse -> fuse, returning only the loss
-//   sample_step: forward -> dce -> cse -> fuse, returning only the logits
-// `fuse` is left out when StepOptions::fuse is false (--no-fuse).
+//   eval_step:   forward -> dce -> cse -> fuse -> plan, returning only the loss
+//   sample_step: forward -> dce -> cse -> fuse -> plan, returning only the logits
+// `fuse` is left out when StepOptions::fuse is false (--no-fuse), `plan` when
+// StepOptions::plan is false (--no-plan: one buffer per value, as an eager framework).
 #pragma once
 
 #include <string>
@@ -15,6 +16,7 @@
 #include "passes/adamw.h"
 #include "passes/fuse.h"
 #include "passes/pipeline.h"
+#include "passes/plan.h"
 
 namespace gptc::passes {
 
@@ -24,6 +26,8 @@ struct StepOptions {
   AdamWOptions adamw;
   bool fuse = true;
   FuseOptions fusion;  // which patterns, and where explanations go
+  bool plan = true;
+  PlanOptions planning;
 };
 
 Pipeline TrainPipeline(const StepOptions& options = {});

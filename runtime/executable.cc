@@ -6,47 +6,43 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <functional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "ir/check.h"
+#include "ir/plan_check.h"
 #include "ir/printer.h"
+#include "passes/plan.h"
 #include "ir/status_macros.h"
 
 namespace gptc {
 
 struct Executable::Impl {
   StateStore* store = nullptr;
-  std::vector<ir::ValueId> root;               // storage owner of each value (reshape = view)
-  std::vector<AlignedBuffer> owned;            // by value id; empty for decl params/state, views
-  std::vector<StateStore::Entry*> state;       // by value id; set for param/state declarations
-  std::deque<halide_buffer_t> hbufs;           // stable addresses for the argv arrays
+  bool reuses_memory = false;                   // planned by the plan pass (not PlanNaive)
+  AlignedBuffer arena;                          // the step's temporaries
+  AlignedBuffer regions[ir::kNumRegions];       // owned persistent regions: gradients, inputs
+  std::vector<char*> host;                      // by value: its first element
+  std::deque<halide_buffer_t> hbufs;            // stable addresses for the argv arrays
   std::deque<std::vector<halide_dimension_t>> dims;
-  std::vector<std::pair<halide_buffer_t*, ir::ValueId>> bound;
   struct Call {
     const codegen::CompiledKernel* kernel;
     ir::NodeId node;
     std::vector<void*> argv;
   };
   std::vector<Call> calls;
-  // The graph's updates, resolved once: after a step, `dst` takes the value either by
-  // swapping buffers with the value's scratch (`swap_with`) or, when the value is itself a
-  // declaration or already moved into another state, by copying from `copy_from`.
-  struct UpdateStep {
-    StateStore::Entry* dst;
-    ir::ValueId swap_with = -1;
-    StateStore::Entry* copy_from = nullptr;
+  // Updates the plan could not do in place: after a step, copy the new value over the state.
+  struct Copy {
+    void* dst;
+    const void* src;
+    size_t bytes;
   };
-  std::vector<UpdateStep> updates;
+  std::vector<Copy> updates;
   bool profiling = false;
   std::vector<double> seconds;  // per call
   int64_t runs = 0;
   absl::flat_hash_map<ir::ValueId, int64_t> id_limit;  // i32 input -> exclusive upper bound
-
-  void* Host(ir::ValueId v) const {
-    const ir::ValueId r = root[v];
-    return state[r] ? state[r]->buffer.data() : owned[r].data();
-  }
 };
 
 namespace {
@@ -69,43 +65,80 @@ void CollectIdLimits(const ir::Graph& g, absl::flat_hash_map<ir::ValueId, int64_
   }
 }
 
+// A layout op whose result already sits where the plan put it: its output is a view of its
+// operand's memory, or its operands are views into its output's memory.
+bool IsNoOp(const ir::Graph& g, const ir::Node& n) {
+  if (!ir::HasTrait(n.op, ir::kLayout) || n.op == ir::Op::kBroadcast || n.op == ir::Op::kExpand) return false;
+  const ir::Placement& out = g.value(n.outputs[0]).place;
+  if (out.kind == ir::Placement::Kind::kView && n.inputs.size() == 1) return true;
+  for (ir::ValueId v : n.inputs)
+    if (g.value(v).place.kind != ir::Placement::Kind::kView || g.value(v).place.base != n.outputs[0]) return false;
+  return true;
+}
+
 }  // namespace
+
+// Allocates the arena and the owned persistent regions, declares params and state in the
+// store as blocks, and resolves every value's first element.
+absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl& im) {
+  int64_t size[ir::kNumRegions] = {};
+  std::vector<StateStore::BlockItem> blocks[ir::kNumRegions];
+  for (const ir::Value& v : g.values()) {
+    const ir::Placement& p = v.place;
+    if (p.kind != ir::Placement::Kind::kMemory) continue;
+    size[static_cast<int>(p.region)] = std::max(size[static_cast<int>(p.region)], p.offset + p.bytes);
+    if (p.region == ir::Region::kParam || p.region == ir::Region::kState)
+      blocks[static_cast<int>(p.region)].push_back({v.name, v.type, p.offset});
+  }
+  for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
+    if (!blocks[static_cast<int>(r)].empty())
+      RETURN_IF_ERROR(store.DeclareBlock(blocks[static_cast<int>(r)], size[static_cast<int>(r)]));
+  im.arena = AlignedBuffer(static_cast<size_t>(size[static_cast<int>(ir::Region::kArena)]));
+  for (ir::Region r : {ir::Region::kGrad, ir::Region::kInput})
+    im.regions[static_cast<int>(r)] = AlignedBuffer(static_cast<size_t>(size[static_cast<int>(r)]));
+  im.host.assign(g.num_values(), nullptr);
+  std::function<char*(ir::ValueId)> resolve = [&](ir::ValueId v) -> char* {
+    if (im.host[v]) return im.host[v];
+    const ir::Placement& p = g.value(v).place;
+    char* h = nullptr;
+    if (p.kind == ir::Placement::Kind::kMemory) {
+      if (p.region == ir::Region::kParam || p.region == ir::Region::kState) {
+        h = static_cast<char*>(store.Find(g.value(v).name)->data);  // an earlier graph's block, maybe
+      } else {
+        AlignedBuffer& b = p.region == ir::Region::kArena ? im.arena : im.regions[static_cast<int>(p.region)];
+        h = static_cast<char*>(b.data()) + p.offset;
+      }
+    } else {
+      h = resolve(p.base) + (p.kind == ir::Placement::Kind::kView ? 4 * p.offset : 0);
+    }
+    return im.host[v] = h;
+  };
+  for (ir::ValueId v = 0; v < g.num_values(); ++v) resolve(v);
+  return absl::OkStatus();
+}
 
 Executable::~Executable() = default;
 
-absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& g,
+absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl& im);
+
+absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& graph,
                                                                codegen::KernelCompiler& compiler,
                                                                StateStore& store) {
   std::unique_ptr<Executable> ex(new Executable());
-  ex->graph_ = g;
   ex->impl_ = std::make_unique<Impl>();
   Impl& im = *ex->impl_;
   im.store = &store;
-  const int nv = g.num_values();
-  im.root.resize(nv);
-  im.owned.resize(nv);
-  im.state.assign(nv, nullptr);
-  for (ir::ValueId v = 0; v < nv; ++v) im.root[v] = v;
+  im.reuses_memory = graph.planned();
+  ex->graph_ = graph.planned() ? graph : passes::PlanNaive(graph);
+  const ir::Graph& g = ex->graph_;
+  RETURN_IF_ERROR(ir::CheckPlan(g));
+  RETURN_IF_ERROR(BindMemory(g, store, im));
   CollectIdLimits(g, im.id_limit);
 
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);
-    if (n.op == ir::Op::kParam || n.op == ir::Op::kState) {
-      const ir::Value& v = g.value(n.outputs[0]);
-      RETURN_IF_ERROR(store.Declare(v.name, v.type));
-      im.state[n.outputs[0]] = store.Find(v.name);
-      continue;
-    }
-    if (codegen::IsAlias(n.op)) {
-      im.root[n.outputs[0]] = im.root[n.inputs[0]];
-      continue;
-    }
-    for (ir::ValueId v : n.outputs)
-      im.owned[v] = AlignedBuffer(4 * std::max<int64_t>(1, g.value(v).type.num_elements()));
-    if (n.op == ir::Op::kInput) continue;
-
-    ASSIGN_OR_RETURN(const codegen::CompiledKernel* k,
-                     compiler.Get(codegen::KernelSpec::FromNode(g, n)));
+    if (ir::HasTrait(n.op, ir::kDecl) || IsNoOp(g, n)) continue;
+    ASSIGN_OR_RETURN(const codegen::CompiledKernel* k, compiler.Get(codegen::KernelSpec::FromNode(g, n)));
     Impl::Call call{k, id, {}};
     std::vector<ir::ValueId> args = n.inputs;
     args.insert(args.end(), n.outputs.begin(), n.outputs.end());
@@ -117,7 +150,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
       GPTC_CHECK(ir::NumElements(view) == std::max<int64_t>(1, t.num_elements()))
           << "view " << ir::ShapeToString(view) << " does not cover " << ir::TypeToString(t);
       std::vector<halide_dimension_t>& d = im.dims.emplace_back(view.size());
-      const std::vector<int64_t> strides = ir::Strides(view);
+      const std::vector<int64_t> strides = k->strides[a].empty() ? ir::Strides(view) : k->strides[a];
       for (size_t i = 0; i < view.size(); ++i) {  // Halide's dimension 0 is the innermost axis
         const size_t axis = view.size() - 1 - i;
         d[i] = halide_dimension_t(0, static_cast<int32_t>(view[axis]), static_cast<int32_t>(strides[axis]));
@@ -127,25 +160,14 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
       hb.type = HalideType(t.dtype);
       hb.dimensions = static_cast<int32_t>(view.size());
       hb.dim = d.data();
-      im.bound.emplace_back(&hb, args[a]);
+      hb.host = reinterpret_cast<uint8_t*>(im.host[args[a]]);
       call.argv.push_back(&hb);
     }
     im.calls.push_back(std::move(call));
   }
-  absl::flat_hash_map<ir::ValueId, StateStore::Entry*> moved;  // value -> state that takes it
-  for (const ir::Graph::Update& u : g.updates()) {
-    const ir::ValueId src = im.root[u.value];
-    Impl::UpdateStep step{im.state[u.target]};
-    if (im.state[src]) {
-      step.copy_from = im.state[src];
-    } else if (auto it = moved.find(src); it != moved.end()) {  // one value updates two states
-      step.copy_from = it->second;
-    } else {
-      step.swap_with = src;  // the old state becomes this value's scratch next step
-      moved.emplace(src, step.dst);
-    }
-    im.updates.push_back(step);
-  }
+  for (const ir::Graph::Update& u : g.updates())
+    if (im.host[u.target] != im.host[u.value])
+      im.updates.push_back({im.host[u.target], im.host[u.value], static_cast<size_t>(4 * std::max<int64_t>(1, g.value(u.target).type.num_elements()))});
   return ex;
 }
 
@@ -165,7 +187,7 @@ absl::Status Executable::SetInput(const std::string& name, const ir::Literal& va
         return absl::OutOfRangeError(absl::StrCat("input %", name, ": id ", value.data[i], " at flat position ", i,
                                                   " is outside [0,", it->second, ")"));
   }
-  LiteralToHost(value, impl_->owned[*v].data());
+  LiteralToHost(value, impl_->host[*v]);
   return absl::OkStatus();
 }
 
@@ -174,7 +196,6 @@ absl::Status Executable::RunKernels() {
   // Flush denormals to zero: they made GEMM 200x slower here (DESIGN.md). Halide's workers
   // copy the MXCSR of the thread that starts them.
   _mm_setcsr(_mm_getcsr() | 0x8040);
-  for (auto& [hb, v] : im.bound) hb->host = static_cast<uint8_t*>(im.Host(v));
   if (im.profiling) ++im.runs;
   for (size_t ci = 0; ci < im.calls.size(); ++ci) {
     Impl::Call& c = im.calls[ci];
@@ -191,20 +212,14 @@ absl::Status Executable::RunKernels() {
 
 void Executable::ApplyUpdates() {
   Impl& im = *impl_;
-  for (const Impl::UpdateStep& u : im.updates) {
-    if (u.copy_from) {
-      std::memcpy(u.dst->buffer.data(), u.copy_from->buffer.data(), u.dst->buffer.bytes());
-    } else {
-      u.dst->buffer.swap(im.owned[u.swap_with]);
-    }
-  }
+  for (const Impl::Copy& c : im.updates) std::memcpy(c.dst, c.src, c.bytes);
 }
 
 absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
   RETURN_IF_ERROR(RunKernels());
-  // Outputs are read before the updates swap buffers away.
+  // Outputs are read before the updates copy over state.
   std::vector<ir::Literal> out;
-  for (ir::ValueId v : graph_.outputs()) out.push_back(HostToLiteral(graph_.value(v).type, impl_->Host(v)));
+  for (ir::ValueId v : graph_.outputs()) out.push_back(HostToLiteral(graph_.value(v).type, impl_->host[v]));
   ApplyUpdates();
   return out;
 }
@@ -213,7 +228,7 @@ absl::Status Executable::SetScalar(const std::string& name, double value) {
   auto v = graph_.FindValue(name);
   if (!v || graph_.node(graph_.value(*v).producer).op != ir::Op::kInput || graph_.value(*v).type != ir::F32({}))
     return absl::NotFoundError(absl::StrCat("graph ", graph_.name(), " has no f32[] input %", name));
-  *static_cast<float*>(impl_->owned[*v].data()) = static_cast<float>(value);
+  *reinterpret_cast<float*>(impl_->host[*v]) = static_cast<float>(value);
   return absl::OkStatus();
 }
 
@@ -224,7 +239,7 @@ absl::StatusOr<double> Executable::RunScalar(int index) {
   if (graph_.value(v).type != ir::F32({}))
     return absl::InvalidArgumentError(absl::StrCat("output %", graph_.value(v).name, " is not f32[]"));
   RETURN_IF_ERROR(RunKernels());
-  const double out = *static_cast<const float*>(impl_->Host(v));  // before updates swap buffers
+  const double out = *reinterpret_cast<const float*>(impl_->host[v]);  // before updates copy
   ApplyUpdates();
   return out;
 }
@@ -252,7 +267,16 @@ std::vector<Executable::KernelTime> Executable::Profile() const {
 absl::StatusOr<ir::Literal> Executable::Read(const std::string& name) const {
   auto v = graph_.FindValue(name);
   if (!v) return absl::NotFoundError(absl::StrCat("graph ", graph_.name(), " has no value %", name));
-  return HostToLiteral(graph_.value(*v).type, impl_->Host(*v));
+  const ir::Placement& p = graph_.value(*v).place;
+  const bool kept = std::find(graph_.outputs().begin(), graph_.outputs().end(), *v) != graph_.outputs().end() ||
+                    (p.kind == ir::Placement::Kind::kMemory && ir::IsPersistent(p.region));
+  if (impl_->reuses_memory && !kept)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "%", name, " is a temporary of planned graph ", graph_.name(),
+        ": its memory is reused once it is dead; read it from a graph built without the plan pass (--no-plan)"));
+  if (p.kind == ir::Placement::Kind::kView && !p.strides.empty())
+    return absl::UnimplementedError(absl::StrCat("%", name, " is a strided view; read its base"));
+  return HostToLiteral(graph_.value(*v).type, impl_->host[*v]);
 }
 
 }  // namespace gptc

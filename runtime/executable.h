@@ -1,10 +1,12 @@
 // Executable: a graph compiled to a list of kernel calls over preallocated buffers.
 //
-// Every value gets its own 64-byte aligned buffer (memory planning will replace this with
-// one arena); reshapes are views of their operand's buffer; declarations of params and state
-// live in a shared StateStore. Each kernel's halide_buffer_t descriptors are built once, so a
-// step allocates nothing: Run() refreshes the host pointers, calls the kernels in order,
-// copies the outputs out, then applies the graph's updates by swapping buffers with the store.
+// The graph's memory plan (passes/plan.h) is followed to the byte: one 64-byte aligned arena
+// for the step's temporaries, owned regions for gradients and inputs, and the parameters and
+// moments as blocks of a StateStore shared by the model's executables. A graph built without
+// the plan pass gets PlanNaive's placement (a buffer per value). Layout ops whose result the
+// plan made a view run no kernel. Every kernel's halide_buffer_t descriptors point at their
+// memory once and for all, so a step allocates nothing: Run() calls the kernels in order,
+// copies the outputs out, then copies the updates the plan could not do in place.
 #pragma once
 
 #include <memory>
@@ -60,7 +62,10 @@ class Executable {
   Executable() = default;
   absl::Status RunKernels();
   void ApplyUpdates();
-  struct Impl;
+ public:
+  struct Impl;  // public so that the memory binding in executable.cc can fill it
+
+ private:
   std::unique_ptr<Impl> impl_;
   ir::Graph graph_;
 };

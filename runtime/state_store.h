@@ -1,13 +1,16 @@
 // StateStore: the persistent tensors of a model (parameters and optimiser state) in 64-byte
 // aligned host memory, by name. Executables of the same model (train, eval, sample) bind
-// their declarations to it, so they always see the same parameters. An update swaps buffers
-// instead of copying them.
+// their declarations to it, so they always see the same parameters. A planned graph declares
+// its @param and @state regions as blocks: the tensors of one block are contiguous, at the
+// plan's offsets, so all parameters (or all moments) are one piece of memory. Memory never
+// moves once declared.
 #pragma once
 
 #include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "ir/literal.h"
@@ -46,17 +49,28 @@ class StateStore {
  public:
   struct Entry {
     ir::TensorType type;
-    AlignedBuffer buffer;
+    void* data = nullptr;
+    size_t bytes = 0;
   };
   // Adds a zero tensor, or checks that an existing one has this type.
   absl::Status Declare(const std::string& name, const ir::TensorType& type);
+  // Adds tensors as one zeroed block of `bytes`, each at its byte offset (64-byte aligned);
+  // names declared before keep their memory (and must have the same type).
+  struct BlockItem {
+    std::string name;
+    ir::TensorType type;
+    int64_t offset;
+  };
+  absl::Status DeclareBlock(const std::vector<BlockItem>& items, int64_t bytes);
   absl::Status Set(const std::string& name, const ir::Literal& value);
   absl::StatusOr<ir::Literal> Get(const std::string& name) const;
   Entry* Find(const std::string& name);
   const std::map<std::string, Entry>& entries() const { return entries_; }
 
  private:
+  absl::Status CheckType(const std::string& name, const ir::TensorType& type) const;
   std::map<std::string, Entry> entries_;
+  std::vector<AlignedBuffer> blocks_;
 };
 
 }  // namespace gptc

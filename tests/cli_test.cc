@@ -91,15 +91,15 @@ TEST(Cli, BadInputIsAClearError) {
     const char* message;
   } cases[] = {
       {"", 2, "usage: gptc <command> [flags]"},
-      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train bench eval version"},
+      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train bench mem eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
-       "--block-size, --batch-size, --graph, --print-after, --fuse, --explain-fusion, --dump-dir, --dot, --stats, --help"},
+       "--block-size, --batch-size, --graph, --print-after, --fuse, --explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
       {"ir --config=huge", 2, "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
       {"ir --config", 2, "gptc ir: --config needs a value"},
       {"ir tiny", 2, "gptc ir: unexpected argument 'tiny'; flags are written --name=value"},
-      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, fuse, all"},
+      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, fuse, plan, all"},
       {"eval --data=/no/such.txt", 1, "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
       {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
       {"ir --fuse=add_layernorm,conv", 2, "gptc: unknown fusion pattern 'conv'; the patterns are: softmax_xent, "

@@ -253,7 +253,9 @@ TEST(JitKernels, NamedFusedOpsOddShapes) {
 TEST(JitKernels, FusedTrainStepOfTinyGpt) {
   auto model = nn::BuildGpt(*PresetConfig("tiny"));
   ASSERT_TRUE(model.ok());
-  auto train = passes::BuildTrainStep(model->graph);
+  passes::StepOptions unplanned;  // every value keeps its own buffer, so each can be read back
+  unplanned.plan = false;
+  auto train = passes::BuildTrainStep(model->graph, unplanned);
   ASSERT_TRUE(train.ok()) << train.status();
   // Parameters as the model initialises them, moments positive (v is square-rooted), a
   // learning rate and step as in training.

@@ -35,16 +35,18 @@ TEST(Pipeline, TrainPipelineStatsAndVerifiedStages) {
   o.dump_dir = ::testing::TempDir() + "gptc_dump";
   auto g = p.Run(*passes::SelectOutputs(m->graph, {"loss"}), o);
   ASSERT_TRUE(g.ok()) << g.status();
-  ASSERT_EQ(p.stats().size(), 5u);
+  ASSERT_EQ(p.stats().size(), 6u);
   EXPECT_EQ(p.stats()[0].name, "autodiff");
   EXPECT_TRUE(p.stats()[0].changed);
   EXPECT_GT(p.stats()[1].nodes_after, p.stats()[1].nodes_before);  // adamw adds the update
   EXPECT_LT(p.stats()[3].nodes_after, p.stats()[3].nodes_before);  // cse merges constants
   EXPECT_LT(p.stats()[4].nodes_after, p.stats()[3].nodes_after / 2);  // fuse: groups become nodes
-  for (const char* stage : {"forward", "autodiff", "adamw", "dce", "cse", "fuse"})
+  EXPECT_EQ(p.stats()[5].name, "plan");
+  EXPECT_EQ(p.stats()[5].nodes_after, p.stats()[4].nodes_after);  // plan reorders, adds nothing
+  for (const char* stage : {"forward", "autodiff", "adamw", "dce", "cse", "fuse", "plan"})
     EXPECT_NE(printed.str().find(std::string("// ----- IR after ") + stage), std::string::npos) << stage;
   // Every dump parses back and verifies; the last one is the graph returned.
-  const char* files[] = {"00-forward", "01-autodiff", "02-adamw", "03-dce", "04-cse", "05-fuse"};
+  const char* files[] = {"00-forward", "01-autodiff", "02-adamw", "03-dce", "04-cse", "05-fuse", "06-plan"};
   for (const char* f : files) {
     for (const char* ext : {".ir", ".dot"})
       EXPECT_TRUE(std::filesystem::exists(o.dump_dir + "/" + f + ext)) << f << ext;
@@ -63,7 +65,7 @@ TEST(Pipeline, TrainPipelineStatsAndVerifiedStages) {
 TEST(Pipeline, UnknownPassNamesListTheValidOnes) {
   passes::Pipeline p = passes::TrainPipeline();
   EXPECT_EQ(p.CheckPassNames({"fusion"}).message(),
-            "unknown pass 'fusion'; valid names: forward, autodiff, adamw, dce, cse, fuse, all");
+            "unknown pass 'fusion'; valid names: forward, autodiff, adamw, dce, cse, fuse, plan, all");
 }
 
 TEST(Pipeline, APassThatBreaksTheIrIsCaught) {

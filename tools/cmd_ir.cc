@@ -35,9 +35,9 @@ bool RenderSvg(const std::string& dot_path, const std::string& svg_path) {
 int RunIr(const Args& args) {
   FlagSet flags("ir");
   AddModelFlags(flags, "tiny");
-  flags.String("graph", "train", "pipeline to run: train (autodiff, adamw, dce, cse, fuse) or eval (dce, cse, fuse)");
+  flags.String("graph", "train", "pipeline to run: train (autodiff, adamw, dce, cse, fuse, plan) or eval (dce, cse, fuse, plan)");
   flags.String("print-after", "forward",
-               "comma list of passes (forward, autodiff, adamw, dce, cse, fuse, all, or none) to print the IR after");
+               "comma list of passes (forward, autodiff, adamw, dce, cse, fuse, plan, all, or none) to print the IR after");
   AddFusionFlags(flags);
   flags.String("dump-dir", "", "write NN-pass.ir and NN-pass.dot after every pass here");
   flags.String("dot", "", "write the final graph as Graphviz DOT to this file");

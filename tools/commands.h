@@ -13,6 +13,7 @@ int RunIr(const Args& args);
 int RunEval(const Args& args);
 int RunTrain(const Args& args);
 int RunBench(const Args& args);
+int RunMem(const Args& args);
 int RunVersion(const Args& args);
 
 }  // namespace gptc::tools

@@ -13,6 +13,7 @@ void AddFusionFlags(FlagSet& flags) {
                "fusion patterns to apply: all, none, or a comma list of " +
                    absl::StrJoin(passes::FusionPatterns(), ", "));
   flags.Bool("explain-fusion", false, "print every fusion group formed and every candidate refused, with why");
+  flags.Bool("plan", true, "plan memory (one arena, views, in place); --no-plan gives every value its own buffer");
 }
 
 absl::StatusOr<passes::StepOptions> StepOptionsFromFlags(const FlagSet& flags, const passes::AdamWOptions& adamw) {
@@ -26,6 +27,7 @@ absl::StatusOr<passes::StepOptions> StepOptionsFromFlags(const FlagSet& flags, c
     if (o.fusion.patterns.empty()) o.fuse = false;
   }
   if (flags.GetBool("explain-fusion")) o.fusion.explain = &std::cout;
+  o.plan = flags.GetBool("plan");
   return o;
 }
 

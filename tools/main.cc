@@ -20,6 +20,8 @@ const Command kCommands[] = {
      gptc::tools::RunTrain},
     {"bench", "time the compiled train step: ms/step, MFU, GEMM GFLOP/s, compile time",
      gptc::tools::RunBench},
+    {"mem", "memory plan of a model: naive, planned and lower-bound bytes, the peak, largest batch",
+     gptc::tools::RunMem},
     {"eval", "loss of a freshly initialised model on one batch of real text",
      gptc::tools::RunEval},
     {"version", "toolchain versions and the host code-generation target",

@@ -1,0 +1,187 @@
+// `gptc mem`: what the memory planner does for a model: naive, planned and lower-bound bytes
+// of the train and eval steps, persistent bytes by kind, the peak and what is live there,
+// and the largest batch that fits a memory budget.
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "frontend/nn/gpt.h"
+#include "ir/status_macros.h"
+#include "passes/plan_report.h"
+#include "passes/train_graphs.h"
+#include "tools/arena_png.h"
+#include "tools/commands.h"
+#include "tools/fusion_flags.h"
+#include "tools/model_flags.h"
+
+namespace gptc::tools {
+namespace {
+
+struct Footprint {
+  ir::Graph train;
+  passes::MemoryReport train_report, eval_report;
+  // What a training process holds: parameters, moments, gradients and inputs, the train
+  // arena, and the eval arena and inputs (both steps stay compiled).
+  int64_t total = 0;
+};
+
+absl::StatusOr<Footprint> Measure(const GptConfig& cfg, const passes::StepOptions& step) {
+  ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
+  passes::StepOptions quiet = step;
+  quiet.fusion.explain = nullptr;
+  ASSIGN_OR_RETURN(ir::Graph train, passes::BuildTrainStep(model.graph, step));
+  ASSIGN_OR_RETURN(ir::Graph eval, passes::BuildEvalStep(model.graph, quiet));
+  Footprint f{std::move(train), {}, {}, 0};
+  f.train_report = passes::AnalyzePlan(f.train);
+  f.eval_report = passes::AnalyzePlan(eval);
+  const passes::MemoryReport& t = f.train_report;
+  const int64_t train_temps = step.plan ? t.planned_bytes : t.naive_bytes;
+  const int64_t eval_temps = step.plan ? f.eval_report.planned_bytes : f.eval_report.naive_bytes;
+  f.total = t.persistent_total + train_temps + eval_temps +
+            f.eval_report.persistent_bytes[static_cast<int>(ir::Region::kInput)];
+  return f;
+}
+
+// "1.5G", "512M", "64K" or a plain number of bytes.
+absl::StatusOr<int64_t> ParseBytes(const std::string& s) {
+  double mult = 1;
+  std::string num = s;
+  if (!s.empty()) {
+    const char u = static_cast<char>(std::toupper(static_cast<unsigned char>(s.back())));
+    if (u == 'K' || u == 'M' || u == 'G' || u == 'T') {
+      mult = u == 'K' ? 1024.0 : u == 'M' ? 1048576.0 : u == 'G' ? 1073741824.0 : 1099511627776.0;
+      num = s.substr(0, s.size() - 1);
+    }
+  }
+  double v = 0;
+  if (!absl::SimpleAtod(num, &v) || v <= 0)
+    return absl::InvalidArgumentError(absl::StrCat("--budget must be a positive size such as 8G, 512M or 1000000, got '", s, "'"));
+  return static_cast<int64_t>(v * mult);
+}
+
+// MemAvailable from /proc/meminfo, in bytes (0 if unknown).
+int64_t AvailableMemory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
+}
+
+std::string Mib(int64_t bytes) { return absl::StrFormat("%.2f MiB", bytes / 1048576.0); }
+
+void PrintText(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
+  std::cout << absl::StrFormat("gptc mem: %s (%d layers, %d heads, %d wide, block %d, batch %d)\n", cfg.name,
+                               cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size, cfg.batch_size);
+  std::cout << absl::StrFormat("%-11s %13s %13s %13s %8s %9s %9s\n", "step", "naive", "planned", "lower bound",
+                               "frag", "/naive", "/bound");
+  for (const passes::MemoryReport* r : {&f.train_report, &f.eval_report}) {
+    const double bound = r->lower_bound_bytes > 0 ? double(r->planned_bytes) / r->lower_bound_bytes : 0;
+    const double naive = r->naive_bytes > 0 ? 100.0 * r->planned_bytes / r->naive_bytes : 0;
+    std::cout << absl::StrFormat("%-11s %13s %13s %13s %7.1f%% %8.1f%% %8.3fx\n", r->graph, Mib(r->naive_bytes),
+                                 Mib(r->planned_bytes), Mib(r->lower_bound_bytes), 100 * r->fragmentation, naive,
+                                 bound);
+  }
+  const passes::MemoryReport& t = f.train_report;
+  std::cout << "persistent: params " << Mib(t.persistent_bytes[int(ir::Region::kParam)]) << ", grads "
+            << Mib(t.persistent_bytes[int(ir::Region::kGrad)]) << ", moments "
+            << Mib(t.persistent_bytes[int(ir::Region::kState)]) << ", inputs "
+            << Mib(t.persistent_bytes[int(ir::Region::kInput)]) << " (total " << Mib(t.persistent_total) << ")\n";
+  std::cout << "train_step: " << t.views << " views, " << t.in_place << " values written in place, "
+            << t.copy_kernels << " copy kernels (slice, transpose, concat) left\n";
+  if (t.peak_position >= 0) {
+    std::cout << "peak of train_step at node " << t.peak_position << ": " << t.peak_node.substr(0, 160) << "\n";
+    std::cout << "  largest live there:\n";
+    for (const auto& [name, bytes] : t.peak_tensors) std::cout << absl::StrFormat("    %-44s %s\n", "%" + name, Mib(bytes));
+  }
+  std::cout << "total for training (persistent + train and eval arenas): " << Mib(f.total) << "\n";
+  std::cout << "largest batch size within " << Mib(budget) << ": " << max_batch << "\n";
+}
+
+void PrintJson(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
+  auto report = [](const passes::MemoryReport& r) {
+    std::vector<std::string> peak;
+    for (const auto& [name, bytes] : r.peak_tensors) peak.push_back(absl::StrCat("{\"name\": \"", name, "\", \"bytes\": ", bytes, "}"));
+    return absl::StrCat("\"naive_bytes\": ", r.naive_bytes, ", \"planned_bytes\": ", r.planned_bytes,
+                        ", \"lower_bound_bytes\": ", r.lower_bound_bytes, ", \"fragmentation\": ", r.fragmentation,
+                        ", \"persistent_bytes\": {\"params\": ", r.persistent_bytes[int(ir::Region::kParam)],
+                        ", \"grads\": ", r.persistent_bytes[int(ir::Region::kGrad)],
+                        ", \"moments\": ", r.persistent_bytes[int(ir::Region::kState)],
+                        ", \"inputs\": ", r.persistent_bytes[int(ir::Region::kInput)], ", \"total\": ", r.persistent_total,
+                        "}, \"peak_position\": ", r.peak_position, ", \"peak_tensors\": [", absl::StrJoin(peak, ", "),
+                        "], \"views\": ", r.views, ", \"in_place\": ", r.in_place, ", \"copy_kernels\": ", r.copy_kernels);
+  };
+  std::cout << "{\"config\": \"" << cfg.name << "\", \"batch_size\": " << cfg.batch_size << ", " << report(f.train_report)
+            << ", \"eval\": {" << report(f.eval_report) << "}, \"total_bytes\": " << f.total
+            << ", \"budget_bytes\": " << budget << ", \"max_batch_size\": " << max_batch << "}\n";
+}
+
+}  // namespace
+
+int RunMem(const Args& args) {
+  FlagSet flags("mem");
+  AddModelFlags(flags, "shakespeare-cpu");
+  AddFusionFlags(flags);
+  flags.String("budget", "", "memory budget for the largest batch size (8G, 512M, bytes); default: available memory");
+  flags.Bool("json", false, "print the report as JSON");
+  flags.String("png", "", "draw the train step's arena (offset against step) into this PNG file");
+  if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
+  if (flags.help()) {
+    std::cout << "usage: gptc mem [flags]\nReports the memory plan of a model's train and eval steps.\n\n"
+              << flags.Usage();
+    return 0;
+  }
+  auto cfg = ConfigFromFlags(flags);
+  if (!cfg.ok()) return Fail(cfg.status(), 2);
+  auto step = StepOptionsFromFlags(flags);
+  if (!step.ok()) return Fail(step.status(), 2);
+  step->fusion.explain = nullptr;
+  int64_t budget = AvailableMemory();
+  if (!flags.GetString("budget").empty()) {
+    auto b = ParseBytes(flags.GetString("budget"));
+    if (!b.ok()) return Fail(b.status(), 2);
+    budget = *b;
+  }
+  // Validate the budget on the smallest batch before the full report.
+  GptConfig one = *cfg;
+  one.batch_size = 1;
+  auto smallest = Measure(one, *step);
+  if (!smallest.ok()) return Fail(smallest.status());
+  if (smallest->total > budget)
+    return Fail(absl::ResourceExhaustedError(absl::StrCat("--budget ", budget, " bytes (", Mib(budget),
+                                                          ") is too small: training even batch 1 needs ",
+                                                          smallest->total, " bytes (", Mib(smallest->total), ")")));
+  auto f = Measure(*cfg, *step);
+  if (!f.ok()) return Fail(f.status());
+  // The total grows with the batch: find the largest that fits by doubling, then bisection.
+  int64_t lo = 1, hi = 2;
+  constexpr int64_t kMaxBatch = 1 << 16;
+  auto fits = [&](int64_t batch) {
+    GptConfig c = *cfg;
+    c.batch_size = batch;
+    auto m = Measure(c, *step);
+    return m.ok() && m->total <= budget;
+  };
+  while (hi <= kMaxBatch && fits(hi)) lo = hi, hi *= 2;
+  while (hi - lo > 1) {
+    const int64_t mid = (lo + hi) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  if (flags.GetBool("json")) {
+    PrintJson(*cfg, *f, budget, lo);
+  } else {
+    PrintText(*cfg, *f, budget, lo);
+  }
+  if (const std::string png = flags.GetString("png"); !png.empty()) {
+    if (auto s = WriteArenaPng(f->train, png); !s.ok()) return Fail(s);
+    if (!flags.GetBool("json")) std::cout << "wrote " << png << "\n";
+  }
+  return 0;
+}
+
+}  // namespace gptc::tools
