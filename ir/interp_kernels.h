@@ -6,11 +6,16 @@
 
 #include "absl/status/statusor.h"
 #include "ir/graph.h"
+#include "ir/interpreter.h"
 #include "ir/literal.h"
 
 namespace gptc::ir::interp {
 
 using Args = std::vector<const Literal*>;
+
+// One node's results (a fused node runs its body), rounded as options.precision says.
+absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n, const Args& in,
+                                              const InterpOptions& options);
 
 absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& out);

@@ -46,16 +46,6 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
 absl::StatusOr<std::vector<Literal>> InterpretBody(const Node& n, const interp::Args& in,
                                                    const InterpOptions& options);
 
-absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n, const interp::Args& in,
-                                              const InterpOptions& options) {
-  if (n.body) return InterpretBody(n, in, options);
-  if (n.op == Op::kLayerNormGrad) return interp::LayerNormGrad(n, in);
-  ASSIGN_OR_RETURN(Literal r, EvalSingle(n, in, g.value(n.outputs[0]).type));
-  std::vector<Literal> out;
-  out.push_back(std::move(r));
-  return out;
-}
-
 absl::Status BindArgument(const Graph& g, const Node& n, const LiteralMap& args,
                           const InterpOptions& options, Literal& slot) {
   const Value& v = g.value(n.outputs[0]);
@@ -85,6 +75,26 @@ absl::StatusOr<std::vector<Literal>> InterpretBody(const Node& n, const interp::
 
 }  // namespace
 
+namespace interp {
+
+absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n, const Args& in,
+                                              const InterpOptions& options) {
+  std::vector<Literal> out;
+  if (n.body) {
+    ASSIGN_OR_RETURN(out, InterpretBody(n, in, options));
+  } else if (n.op == Op::kLayerNormGrad) {
+    ASSIGN_OR_RETURN(out, LayerNormGrad(n, in));
+  } else {
+    ASSIGN_OR_RETURN(Literal r, EvalSingle(n, in, g.value(n.outputs[0]).type));
+    out.push_back(std::move(r));
+  }
+  for (Literal& l : out)
+    if (options.precision == Precision::kF32) RoundToF32(l);
+  return out;
+}
+
+}  // namespace interp
+
 absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralMap& args,
                                                   const InterpOptions& options) {
   std::vector<Literal> vals(g.num_values());
@@ -96,7 +106,7 @@ absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralM
     }
     interp::Args in;
     for (ValueId v : n.inputs) in.push_back(&vals[v]);
-    auto r = EvalNode(g, n, in, options);
+    auto r = interp::EvalNode(g, n, in, options);
     if (!r.ok())
       return absl::Status(r.status().code(),
                           absl::StrCat(r.status().message(), " in: ", PrintNode(g, id)));
@@ -119,6 +129,8 @@ absl::StatusOr<std::vector<Literal>> Interpret(const Graph& g, const LiteralMap&
 absl::StatusOr<std::vector<Literal>> InterpretStep(const Graph& g, LiteralMap& state,
                                                    const LiteralMap& inputs,
                                                    const InterpOptions& options) {
+  if (options.memory != InterpOptions::Memory::kValues && g.planned())
+    return InterpretStepInMemory(g, state, inputs, options);
   LiteralMap args = state;
   for (const auto& [name, lit] : inputs) args[name] = lit;
   ASSIGN_OR_RETURN(std::vector<Literal> all, InterpretAll(g, args, options));

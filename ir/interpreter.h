@@ -20,6 +20,15 @@ enum class Precision {
 
 struct InterpOptions {
   Precision precision = Precision::kF32;
+  // How InterpretStep holds values of a planned graph:
+  //  kValues: each value its own Literal (placements ignored);
+  //  kPlanned: in the plan's memory, as the compiled runtime does: every read goes through
+  //            the value's placement (arena offset, view strides, in place), so a plan that
+  //            lets two live values share bytes gives a wrong result;
+  //  kPoisoned: kPlanned, and each buffer is filled with NaN once nothing reads it any more,
+  //            so a value read after its memory was given away shows up as a NaN loss.
+  enum class Memory { kValues, kPlanned, kPoisoned };
+  Memory memory = Memory::kValues;
 };
 
 using LiteralMap = absl::flat_hash_map<std::string, Literal>;
@@ -40,5 +49,10 @@ absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralM
 absl::StatusOr<std::vector<Literal>> InterpretStep(const Graph& g, LiteralMap& state,
                                                    const LiteralMap& inputs,
                                                    const InterpOptions& options = {});
+
+// InterpretStep in the plan's memory (InterpOptions::kPlanned / kPoisoned); g must be planned.
+absl::StatusOr<std::vector<Literal>> InterpretStepInMemory(const Graph& g, LiteralMap& state,
+                                                           const LiteralMap& inputs,
+                                                           const InterpOptions& options);
 
 }  // namespace gptc::ir

@@ -43,6 +43,7 @@ ValueId Root(const Graph& g, ValueId v) {
   for (int hops = 0; hops <= g.num_values(); ++hops) {
     const Placement& p = g.value(v).place;
     if (p.kind == Placement::Kind::kMemory) return v;
+    if (p.kind == Placement::Kind::kNone || p.base < 0 || p.base >= g.num_values()) return -1;
     v = p.base;
   }
   return -1;
@@ -97,6 +98,17 @@ absl::Status CheckView(const Graph& g, ValueId v, ValueId root) {
 
 }  // namespace
 
+bool MovesNoData(const Graph& g, const Node& n) {
+  if (n.op != Op::kReshape && n.op != Op::kSlice && n.op != Op::kTranspose && n.op != Op::kConcat) return false;
+  const Placement& out = g.value(n.outputs[0]).place;
+  const ValueId root = Root(g, n.outputs[0]);
+  if (root < 0) return false;
+  if (out.kind == Placement::Kind::kView && n.inputs.size() == 1 && Root(g, n.inputs[0]) == root) return true;
+  for (ValueId v : n.inputs)
+    if (g.value(v).place.kind != Placement::Kind::kView || Root(g, v) != root) return false;
+  return true;
+}
+
 absl::Status CheckPlan(const Graph& g) {
   if (!g.planned()) return absl::OkStatus();
   const int nv = g.num_values();
@@ -105,7 +117,7 @@ absl::Status CheckPlan(const Graph& g) {
   std::vector<ValueId> root(nv);
   for (ValueId v = 0; v < nv; ++v) {
     root[v] = Root(g, v);
-    if (root[v] < 0) return Error(g, v, "its chain of bases is a cycle");
+    if (root[v] < 0) return Error(g, v, "its chain of bases is a cycle or ends in no memory");
   }
   const Liveness live = ComputeLiveness(g);
   for (ValueId v = 0; v < nv; ++v) {

@@ -15,4 +15,9 @@ namespace gptc::ir {
 
 absl::Status CheckPlan(const Graph& g);
 
+// A layout op (reshape, slice, transpose, concat) whose data is already where the plan says:
+// its result is a view of its operand, or its operands are views into its result. The
+// runtime and the interpreter run nothing for it.
+bool MovesNoData(const Graph& g, const Node& n);
+
 }  // namespace gptc::ir

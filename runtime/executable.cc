@@ -65,17 +65,6 @@ void CollectIdLimits(const ir::Graph& g, absl::flat_hash_map<ir::ValueId, int64_
   }
 }
 
-// A layout op whose result already sits where the plan put it: its output is a view of its
-// operand's memory, or its operands are views into its output's memory.
-bool IsNoOp(const ir::Graph& g, const ir::Node& n) {
-  if (!ir::HasTrait(n.op, ir::kLayout) || n.op == ir::Op::kBroadcast || n.op == ir::Op::kExpand) return false;
-  const ir::Placement& out = g.value(n.outputs[0]).place;
-  if (out.kind == ir::Placement::Kind::kView && n.inputs.size() == 1) return true;
-  for (ir::ValueId v : n.inputs)
-    if (g.value(v).place.kind != ir::Placement::Kind::kView || g.value(v).place.base != n.outputs[0]) return false;
-  return true;
-}
-
 }  // namespace
 
 // Allocates the arena and the owned persistent regions, declares params and state in the
@@ -137,7 +126,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
 
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);
-    if (ir::HasTrait(n.op, ir::kDecl) || IsNoOp(g, n)) continue;
+    if (ir::HasTrait(n.op, ir::kDecl) || ir::MovesNoData(g, n)) continue;
     ASSIGN_OR_RETURN(const codegen::CompiledKernel* k, compiler.Get(codegen::KernelSpec::FromNode(g, n)));
     Impl::Call call{k, id, {}};
     std::vector<ir::ValueId> args = n.inputs;
