@@ -156,6 +156,7 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   // from a neighbour on this shared machine then hurts one sample of every candidate rather
   // than all samples of one, which would make a slow schedule look fast forever (cached).
   args.views = candidates[0]->views;
+  args.strides = candidates[0]->strides;
   ASSIGN_OR_RETURN(std::unique_ptr<KernelTimer> timer, KernelTimer::Create(args));
   std::vector<double> best(variants, 1e30);
   for (int round = 0; round < kTuneRounds; ++round)

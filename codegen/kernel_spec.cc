@@ -2,13 +2,36 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ir/literal.h"
 
 namespace gptc::codegen {
 
+namespace {
+
+// A value's element strides when the plan made it a non-row-major view, else empty.
+std::vector<int64_t> StridesOf(const ir::Graph& g, ir::ValueId v) {
+  const ir::Placement& p = g.value(v).place;
+  if (p.kind != ir::Placement::Kind::kView || p.strides.empty()) return {};
+  if (p.strides == ir::Strides(g.value(v).type.shape)) return {};
+  return p.strides;
+}
+
+}  // namespace
+
 KernelSpec KernelSpec::FromNode(const ir::Graph& g, const ir::Node& n) {
-  KernelSpec s{n.op, n.attrs, {}, {}, n.body};
-  for (ir::ValueId v : n.inputs) s.inputs.push_back(g.value(v).type);
-  for (ir::ValueId v : n.outputs) s.outputs.push_back(g.value(v).type);
+  KernelSpec s{n.op, n.attrs, {}, {}, n.body, {}, {}};
+  bool strided = false;
+  for (ir::ValueId v : n.inputs) {
+    s.inputs.push_back(g.value(v).type);
+    s.input_strides.push_back(StridesOf(g, v));
+    strided |= !s.input_strides.back().empty();
+  }
+  for (ir::ValueId v : n.outputs) {
+    s.outputs.push_back(g.value(v).type);
+    s.output_strides.push_back(StridesOf(g, v));
+    strided |= !s.output_strides.back().empty();
+  }
+  if (!strided) s.input_strides.clear(), s.output_strides.clear();
   return s;
 }
 
@@ -20,6 +43,13 @@ std::string KernelSpec::Describe() const {
   };
   std::string d = absl::StrCat(ir::OpName(op), "(", types(inputs), ") -> ", types(outputs));
   if (!attrs.empty()) absl::StrAppend(&d, " ", ir::AttrsToString(attrs));
+  auto strides = [](const std::vector<std::vector<int64_t>>& ss) {
+    std::vector<std::string> out;
+    for (const auto& s : ss) out.push_back(absl::StrCat("[", absl::StrJoin(s, ","), "]"));
+    return absl::StrJoin(out, " ");
+  };
+  if (!input_strides.empty() || !output_strides.empty())
+    absl::StrAppend(&d, " strides in ", strides(input_strides), " out ", strides(output_strides));
   if (body) {
     absl::StrAppend(&d, " {");
     for (const ir::Node& n : body->nodes()) {
@@ -38,6 +68,5 @@ std::string KernelSpec::Describe() const {
   return d;
 }
 
-bool IsAlias(ir::Op op) { return op == ir::Op::kReshape; }
 
 }  // namespace gptc::codegen

@@ -17,6 +17,9 @@ struct KernelSpec {
   std::vector<ir::TensorType> inputs;
   std::vector<ir::TensorType> outputs;
   std::shared_ptr<const ir::Graph> body;  // fused ops: what the kernel computes
+  // Operands and results the memory plan made strided views (element stride per axis);
+  // empty for row-major ones. Only ops with the kStrided trait get them.
+  std::vector<std::vector<int64_t>> input_strides, output_strides;
 
   static KernelSpec FromNode(const ir::Graph& g, const ir::Node& n);
   // A one-line description, e.g. `matmul(f32[4,32,32], f32[96,32]) -> f32[4,32,96] transpose_b=true`;
@@ -26,7 +29,5 @@ struct KernelSpec {
   std::string Describe() const;
 };
 
-// Ops that need no kernel: their result is a view of an operand's memory.
-bool IsAlias(ir::Op op);
 
 }  // namespace gptc::codegen

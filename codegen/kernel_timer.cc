@@ -36,7 +36,10 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
   uint32_t seed = 12345;
   for (size_t a = 0; a < n; ++a) {
     const ir::Shape& view = args.views[a];
-    const int64_t elems = ir::NumElements(view);
+    const std::vector<int64_t> strides =
+        a < args.strides.size() && !args.strides[a].empty() ? args.strides[a] : ir::Strides(view);
+    int64_t elems = 1;  // one past the last element a strided view reaches
+    for (size_t d = 0; d < view.size(); ++d) elems += (view[d] - 1) * strides[d];
     const size_t bytes = (static_cast<size_t>(elems) * 4 + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, bytes);
     if (!p) return absl::ResourceExhaustedError("timing a kernel: out of memory");
@@ -50,7 +53,6 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
     } else {
       std::fill_n(static_cast<int32_t*>(p), elems, 0);
     }
-    const std::vector<int64_t> strides = ir::Strides(view);
     t->dims[a].resize(view.size());
     for (size_t d = 0; d < view.size(); ++d) {  // Halide's dimension 0 is the innermost axis
       const size_t axis = view.size() - 1 - d;

@@ -16,6 +16,7 @@ namespace gptc::codegen {
 struct KernelArgs {
   std::vector<ir::Shape> views;   // inputs then outputs, as the kernel sees them
   std::vector<ir::DType> dtypes;  // one per view
+  std::vector<std::vector<int64_t>> strides;  // per view; empty = row-major
 };
 
 class KernelTimer {

@@ -26,9 +26,10 @@ namespace {
 // rule for every kernel keeps the executable simpler.
 ir::Shape NonScalar(const ir::Shape& s) { return s.empty() ? ir::Shape{1} : s; }
 
-// Fixes every dimension's min, extent and stride of a kernel argument to the row-major view.
-void Constrain(OutputImageParam p, const ir::Shape& view) {
-  const std::vector<int64_t> strides = ir::Strides(view);
+// Fixes every dimension's min, extent and stride of a kernel argument to the view (row-major
+// unless strides are given).
+void Constrain(OutputImageParam p, const ir::Shape& view, std::vector<int64_t> strides = {}) {
+  if (strides.empty()) strides = ir::Strides(view);
   const int rank = static_cast<int>(view.size());
   for (int d = 0; d < rank; ++d) {
     const int axis = rank - 1 - d;
@@ -38,10 +39,14 @@ void Constrain(OutputImageParam p, const ir::Shape& view) {
 
 }  // namespace
 
-ImageParam Ctx::Input(int i, const ir::Shape& view_in) {
+ImageParam Ctx::Input(int i, const ir::Shape& view_in) { return Input(i, view_in, {}); }
+
+ImageParam Ctx::Input(int i, const ir::Shape& view_in, const std::vector<int64_t>& strides_in) {
   const ir::Shape view = NonScalar(view_in);
   ImageParam p(type_of(spec.inputs[i]), static_cast<int>(view.size()), absl::StrCat("in", i));
-  Constrain(p, view);
+  Constrain(p, view, strides_in);
+  strides.resize(std::max<size_t>(strides.size(), i + 1));
+  strides[i] = strides_in;
   // By index, not in call order: `Input(0, ..) + Input(1, ..)` may evaluate either first.
   if (params.size() <= static_cast<size_t>(i)) params.resize(i + 1);
   params[i] = p;
@@ -51,6 +56,15 @@ ImageParam Ctx::Input(int i, const ir::Shape& view_in) {
 }
 
 void Ctx::Output(Func f, const ir::Shape& view) { OutputTuple(f, view); }
+
+void Ctx::Output(Func f, const ir::Shape& view, const std::vector<int64_t>& out_strides) {
+  Constrain(f.output_buffers()[0], view, out_strides);
+  outputs.push_back(f);
+  if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());
+  views.push_back(view);
+  strides.resize(views.size());
+  strides.back() = out_strides;
+}
 
 void Ctx::OutputTuple(Func f, const ir::Shape& view_in) {
   const ir::Shape view = NonScalar(view_in);
@@ -134,6 +148,8 @@ Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Exp
 absl::Status Lower(Ctx& c) {
   using ir::Op;
   const Op op = c.spec.op;
+  if ((!c.spec.input_strides.empty() || !c.spec.output_strides.empty()) && !ir::HasTrait(op, ir::kStrided))
+    return absl::InvalidArgumentError(absl::StrCat("codegen: '", ir::OpName(op), "' cannot read or write strided views"));
   if (ir::HasTrait(op, ir::kElementwise) || op == Op::kConstant || op == Op::kBiasGelu ||
       op == Op::kBiasGeluGrad)
     return Elementwise(c);

@@ -37,7 +37,10 @@ struct Ctx {
   std::vector<Halide::Func> outputs;
 
   Halide::ImageParam Input(int i, const ir::Shape& view);
+  // A strided operand: `strides` gives each axis of `view` its element stride.
+  Halide::ImageParam Input(int i, const ir::Shape& view, const std::vector<int64_t>& strides);
   void Output(Halide::Func f, const ir::Shape& view);
+  void Output(Halide::Func f, const ir::Shape& view, const std::vector<int64_t>& strides);
   // A Tuple-valued Func whose values are several results computed in one loop nest, all of
   // the same view. Halide lets only the first get bounds constraints; the others follow it.
   void OutputTuple(Halide::Func f, const ir::Shape& view);

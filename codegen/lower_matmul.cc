@@ -26,22 +26,43 @@ namespace {
 // else the inner one (a single strip or block would leave a core idle).
 constexpr int kMinTasks = 4;
 
-// out(j, i, b) = sum_r a_op(r, i, b) * b_op(j, r, b) (+ bias(j)) for i < m, j < n, scheduled
-// as tile t. `b_transposed`: b_op reads a transposed operand through b_rows, to be repacked.
-// A bias is added as the accumulators are written out: no extra pass over the result.
-Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, Func bias, int64_t batch, int64_t m, int64_t n,
-               int64_t k, const GemmTile& t, int vec, Var i, Var j, Var b, Var kk) {
+// The batch of a GEMM as two loops: `bo` over the outer batch axis and `h` over the inner
+// one (attention's [B, H] heads), so a strided operand (a head's q read out of the qkv
+// projection) needs no division of a flat batch index.
+struct Batch {
+  int64_t nb = 1, nh = 1;
+  Var h{"h"}, bo{"bo"};
+  int64_t size() const { return nb * nh; }
+};
+
+// Parallelises `f` over the batch when it has enough of them; returns false otherwise.
+bool ParallelBatch(Func f, const Batch& bt) {
+  if (bt.nb >= kMinTasks || (bt.nb > 1 && bt.nb >= bt.nh)) {
+    f.parallel(bt.bo);
+  } else if (bt.nh >= kMinTasks || bt.nh > 1) {
+    f.parallel(bt.h);
+  } else {
+    return false;
+  }
+  return bt.size() >= kMinTasks;
+}
+
+// out(j, i, h, bo) = sum_r a_op(r, i, h, bo) * b_op(j, r, h, bo) (+ bias(j)) for i < m,
+// j < n, scheduled as tile t. `b_transposed`: b_op reads a transposed operand through
+// b_rows, to be repacked. A bias is added as the accumulators are written out.
+Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, Func bias, const Batch& bt, int64_t m, int64_t n,
+               int64_t k, const GemmTile& t, int vec, Var i, Var j, Var kk) {
   const bool vectorized = t.tn >= vec;
+  const Var h = bt.h, bo = bt.bo;
   RDom r(0, static_cast<int>(k), "r");
   Func acc("acc"), out("out");
-  acc(j, i, b) = 0.0f;
-  acc(j, i, b) += a_op(r, i, b) * b_op(j, r, b);
-  out(j, i, b) = bias.defined() ? acc(j, i, b) + bias(j) : acc(j, i, b);
+  acc(j, i, h, bo) = 0.0f;
+  acc(j, i, h, bo) += a_op(r, i, h, bo) * b_op(j, r, h, bo);
+  out(j, i, h, bo) = bias.defined() ? acc(j, i, h, bo) + bias(j) : acc(j, i, h, bo);
 
   auto parallelize = [&](Var outer, int64_t outer_n, Var inner, int64_t inner_n) {
-    if (batch >= kMinTasks) {
-      out.parallel(b);
-    } else if (outer_n >= kMinTasks || outer_n >= inner_n) {
+    if (ParallelBatch(out, bt)) return;
+    if (outer_n >= kMinTasks || outer_n >= inner_n) {
       out.parallel(outer);
     } else {
       out.parallel(inner);
@@ -51,7 +72,7 @@ Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, Func bias, 
   Var jo("jo"), io("io"), ji("ji"), ii("ii");
   if (t.nest == GemmTile::kKBlocks) {
     // Blocks of tn columns x mb rows; inside, reduction chunks of kc, each over every tile.
-    out.tile(j, i, jo, io, ji, ii, t.tn, t.mb, TailStrategy::ShiftInwards).reorder(ji, ii, io, jo, b);
+    out.tile(j, i, jo, io, ji, ii, t.tn, t.mb, TailStrategy::ShiftInwards).reorder(ji, ii, io, jo, h, bo);
     if (vectorized) out.vectorize(ji, vec);
     parallelize(jo, strips, io, (m + t.mb - 1) / t.mb);
     acc.compute_at(out, io);
@@ -67,11 +88,11 @@ Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, Func bias, 
   } else {
     out.tile(j, i, jo, io, ji, ii, t.tn, t.tm, TailStrategy::ShiftInwards);
     if (t.nest == GemmTile::kStrips) {
-      out.reorder(ji, ii, io, jo, b);
+      out.reorder(ji, ii, io, jo, h, bo);
       parallelize(jo, strips, io, (m + t.tm - 1) / t.tm);
     } else {  // kRowBlocks: row blocks outermost, then strips, then the block's row tiles
       Var iob("iob"), ioi("ioi");
-      out.split(io, iob, ioi, t.mb / t.tm, TailStrategy::GuardWithIf).reorder(ji, ii, ioi, jo, iob, b);
+      out.split(io, iob, ioi, t.mb / t.tm, TailStrategy::GuardWithIf).reorder(ji, ii, ioi, jo, iob, h, bo);
       parallelize(iob, (m + t.mb - 1) / t.mb, jo, strips);
       io = ioi;
     }
@@ -94,7 +115,7 @@ Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, Func bias, 
       b_op.compute_at(out, jo);
     } else {
       b_op.compute_root();
-      if (batch > 1) b_op.parallel(b);
+      ParallelBatch(b_op, bt);
     }
     if (vectorized && k >= vec) {
       b_op.tile(j, kk, jx, kx, vec, vec, TailStrategy::ShiftInwards).vectorize(jx).unroll(kx);
@@ -102,6 +123,25 @@ Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, Func bias, 
     }
   }
   return out;
+}
+
+// The 4-D view [nb, nh, rows, cols] of a GEMM operand or result of IR shape `shape`, with
+// element strides when the memory plan made it a strided view (`ir_strides`, one per IR
+// axis), else none (row-major).
+struct View4 {
+  ir::Shape view;
+  std::vector<int64_t> strides;
+};
+View4 MakeView4(const ir::Shape& shape, const std::vector<int64_t>& ir_strides, const Batch& bt, bool shared) {
+  const int64_t rows = shape[shape.size() - 2], cols = shape.back();
+  View4 v{{shared ? 1 : bt.nb, shared ? 1 : bt.nh, rows, cols}, {}};
+  if (ir_strides.empty()) return v;
+  const size_t r = ir_strides.size();
+  const int64_t sr = ir_strides[r - 2], sc = ir_strides[r - 1];
+  if (r == 4) v.strides = {ir_strides[0], ir_strides[1], sr, sc};
+  if (r == 3) v.strides = {ir_strides[0], 1, sr, sc};
+  if (r == 2) v.strides = {1, 1, sr, sc};
+  return v;
 }
 
 }  // namespace
@@ -112,19 +152,35 @@ absl::Status MatMul(Ctx& c) {
   const ir::Shape& as = c.spec.inputs[0].shape;
   const ir::Shape& bs = c.spec.inputs[1].shape;
   const ir::Shape& os = c.spec.outputs[0].shape;
+  auto strides_of = [](const std::vector<std::vector<int64_t>>& ss, size_t i) {
+    return i < ss.size() ? ss[i] : std::vector<int64_t>();
+  };
+  const std::vector<int64_t> sa = strides_of(c.spec.input_strides, 0), sb = strides_of(c.spec.input_strides, 1),
+                             so = strides_of(c.spec.output_strides, 0);
+  if (os.size() > 4 && (!sa.empty() || !sb.empty() || !so.empty()))
+    return absl::InvalidArgumentError("matmul: strided operands take at most two batch axes");
   int64_t m = os[os.size() - 2];
   const int64_t n = os.back();
   const int64_t k = ta ? as[as.size() - 2] : as.back();
-  int64_t batch = ir::NumElements(ir::Shape(os.begin(), os.end() - 2));
+  Batch bt;
+  if (os.size() >= 4) {
+    bt.nh = os[os.size() - 3];
+    bt.nb = ir::NumElements(ir::Shape(os.begin(), os.end() - 3));
+  } else if (os.size() == 3) {
+    bt.nb = os[0];
+  }
   const bool shared_b = bs.size() == 2;
   // x W with a shared W: the batch folds into the rows, one large GEMM.
-  if (shared_b && !ta) {
-    m *= batch;
-    batch = 1;
+  if (shared_b && !ta && sa.empty() && so.empty()) {
+    m *= bt.size();
+    bt.nb = bt.nh = 1;
   }
-  const int64_t b_batch = shared_b ? 1 : batch;
-  ImageParam A = c.Input(0, ta ? ir::Shape{batch, k, m} : ir::Shape{batch, m, k});
-  ImageParam B = c.Input(1, tb ? ir::Shape{b_batch, n, k} : ir::Shape{b_batch, k, n});
+  const ir::Shape a_shape = ta ? ir::Shape{bt.size(), k, m} : ir::Shape{bt.size(), m, k};
+  const View4 va = MakeView4(sa.empty() ? a_shape : as, sa, bt, false);
+  const View4 vb = MakeView4(bs, sb, bt, shared_b);
+  const View4 vo = MakeView4(so.empty() ? ir::Shape{m, n} : os, so, bt, false);
+  ImageParam A = c.Input(0, va.view, va.strides);
+  ImageParam B = c.Input(1, vb.view, vb.strides);
   Func bias;  // matmul_bias: a vector along the output's columns
   if (c.spec.op == ir::Op::kMatMulBias) {
     ImageParam bv = c.Input(2, {n});
@@ -133,9 +189,9 @@ absl::Status MatMul(Ctx& c) {
     bias(jb) = bv(jb);
   }
 
-  std::vector<GemmTile> candidates = GemmCandidates({batch, m, n, k}, c.vec, c.registers);
-  if (ta && !tb && (!shared_b || batch == 1) && candidates.size() > 1) {
-    std::vector<GemmTile> swapped = GemmCandidates({batch, n, m, k}, c.vec, c.registers);
+  std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k}, c.vec, c.registers);
+  if (ta && !tb && (!shared_b || bt.size() == 1) && candidates.size() > 1) {
+    std::vector<GemmTile> swapped = GemmCandidates({bt.size(), n, m, k}, c.vec, c.registers);
     swapped.resize(std::min<size_t>(swapped.size(), 2));
     for (GemmTile& t : swapped) t.swap = true;
     candidates.insert(candidates.end(), swapped.begin(), swapped.end());
@@ -146,36 +202,37 @@ absl::Status MatMul(Ctx& c) {
   const GemmTile& t = candidates[c.variant];
   c.variant_name = t.Describe();
 
-  Var i("i"), j("j"), b("b"), kk("kk");
-  Expr bb = shared_b ? Expr(0) : Expr(b);
+  Var i("i"), j("j"), kk("kk");
+  const Var h = bt.h, bo = bt.bo;
+  Expr bh = shared_b ? Expr(0) : Expr(h), bb = shared_b ? Expr(0) : Expr(bo);
   Func a_op("a_op"), b_op("b_op"), b_rows("b_rows");
   if (t.swap) {
     // out^T = B^T A: rows of the swapped product are out's columns. Both operands are read
     // as stored ([K, n] and [K, m], contiguous along their columns).
-    a_op(kk, i, b) = B(i, kk, bb);
-    b_op(j, kk, b) = A(j, kk, b);
-    Func prod = BuildGemm(a_op, b_op, b_rows, false, Func(), batch, n, m, k, t, c.vec, i, j, b, kk);
+    a_op(kk, i, h, bo) = B(i, kk, bh, bb);
+    b_op(j, kk, h, bo) = A(j, kk, h, bo);
+    Func prod = BuildGemm(a_op, b_op, b_rows, false, Func(), bt, n, m, k, t, c.vec, i, j, kk);
     prod.compute_root();
     Func out("out");
-    out(j, i, b) = bias.defined() ? prod(i, j, b) + bias(j) : prod(i, j, b);
+    out(j, i, h, bo) = bias.defined() ? prod(i, j, h, bo) + bias(j) : prod(i, j, h, bo);
     Var jo("jo"), io("io"), ji("ji"), ii("ii");
     if (n >= c.vec && m >= c.vec) {
       out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii);
-      out.parallel(batch >= kMinTasks ? b : io);
+      if (!ParallelBatch(out, bt)) out.parallel(io);
     }
-    c.Output(out, {batch, m, n});
+    c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
-  // a_op(kk, i, b) = op(A)[b][i][kk]; b_op(j, kk, b) = op(B)[b][kk][j]
-  a_op(kk, i, b) = ta ? A(i, kk, b) : A(kk, i, b);
+  // a_op(kk, i, h, bo) = op(A)[bo][h][i][kk]; b_op(j, kk, h, bo) = op(B)[bo][h][kk][j]
+  a_op(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
   if (tb) {
-    b_rows(kk, j, b) = B(kk, j, bb);  // rows of B as stored, read densely along kk
-    b_op(j, kk, b) = b_rows(kk, j, b);
+    b_rows(kk, j, h, bo) = B(kk, j, bh, bb);  // rows of B as stored, read densely along kk
+    b_op(j, kk, h, bo) = b_rows(kk, j, h, bo);
   } else {
-    b_op(j, kk, b) = B(j, kk, bb);
+    b_op(j, kk, h, bo) = B(j, kk, bh, bb);
   }
-  Func out = BuildGemm(a_op, b_op, b_rows, tb, bias, batch, m, n, k, t, c.vec, i, j, b, kk);
-  c.Output(out, {batch, m, n});
+  Func out = BuildGemm(a_op, b_op, b_rows, tb, bias, bt, m, n, k, t, c.vec, i, j, kk);
+  c.Output(out, vo.view, vo.strides);
   return absl::OkStatus();
 }
 

@@ -22,6 +22,7 @@ enum OpTrait : uint32_t {
   kLayout = 1u << 3,       // moves data without arithmetic
   kReduction = 1u << 4,
   kFused = 1u << 5,  // made by the fuse pass; carries a body (Node::body)
+  kStrided = 1u << 6,  // its kernel reads and writes strided views (the memory plan's, ir/placement.h)
 };
 
 struct OpInfo {

@@ -1,6 +1,7 @@
 // Aliases of the memory plan: views, persistent regions, updates and ops in place.
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "ir/check.h"
 #include "ir/fused_ops.h"
 #include "passes/plan_internal.h"
 
@@ -30,14 +31,21 @@ bool IsParamGradient(const ir::Graph& g, ValueId v) {
   return p && g.node(g.value(*p).producer).op == Op::kParam;
 }
 
-// A reshape sees its operand's memory row-major; composing with a row-major view of a base.
+// A reshape sees its operand's memory in row-major order: a view of the operand, or of its
+// base when the operand is itself a view (the strided-view pass only makes views whose
+// reshapes compose, see plan_views.cc).
 void PlaceReshape(ir::Graph& g, ValueId out, ValueId in) {
+  if (g.value(out).place.kind != Placement::Kind::kNone) return;  // placed by the view pass
   const Placement& p = g.value(in).place;
-  if (p.kind == Placement::Kind::kView && p.strides.empty()) {
-    g.mutable_value(out).place = Placement::View(p.base, p.offset);
-  } else if (p.kind != Placement::Kind::kView) {
+  if (p.kind != Placement::Kind::kView) {
     g.mutable_value(out).place = Placement::View(in);
-  }  // a reshape of a strided view cannot be placed here; see PlaceStridedViews
+  } else if (p.strides.empty()) {
+    g.mutable_value(out).place = Placement::View(p.base, p.offset);
+  } else {
+    auto s = ComposeReshape(g.value(in).type.shape, p.strides, g.value(out).type.shape);
+    GPTC_CHECK(s.has_value()) << "plan: reshape %" << g.value(out).name << " of a strided view does not compose";
+    g.mutable_value(out).place = Placement::View(p.base, p.offset, *s);
+  }
 }
 
 // Memory of each root: the last position any alias of it is read at.
@@ -71,6 +79,7 @@ Liveness ComputeLiveness(const ir::Graph& g) {
 void AssignAliases(ir::Graph& g, const PlanOptions& options) {
   const Liveness live = ComputeLiveness(g);
   // Views first: they decide which memory each value reads.
+  if (options.strided_views) PlaceStridedViews(g);
   for (const Node& n : g.nodes())
     if (n.op == Op::kReshape) PlaceReshape(g, n.outputs[0], n.inputs[0]);
   // Persistent regions (offsets are laid out by plan.cc).

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ Liveness ComputeLiveness(const ir::Graph& g);
 
 // Candidate execution orders of g's nodes (declarations first, then a topological order).
 std::vector<ir::NodeId> GreedyMemoryOrder(const ir::Graph& g);
+
+// Slices, transposes and concats that move no data (plan_views.cc): sets kView placements.
+void PlaceStridedViews(ir::Graph& g);
+// Strides of shape `to` seeing the elements of `from` (laid out with `strides`) in row-major
+// order, when a reshape can do that without a copy.
+std::optional<std::vector<int64_t>> ComposeReshape(const ir::Shape& from, const std::vector<int64_t>& strides,
+                                                   const ir::Shape& to);
 
 // Sets kView and kInPlace placements and the persistent regions' kMemory placements.
 void AssignAliases(ir::Graph& g, const PlanOptions& options);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ir/plan_check.h"
 #include "ir/printer.h"
 #include "passes/plan_internal.h"
 
@@ -22,7 +23,7 @@ MemoryReport AnalyzePlan(const ir::Graph& g, int top) {
     if (p.kind == ir::Placement::Kind::kMemory && p.region == ir::Region::kGrad) continue;
     r.naive_bytes += ir::AlignUp(plan::ValueBytes(val));
     if ((op == ir::Op::kSlice || op == ir::Op::kTranspose || op == ir::Op::kConcat) &&
-        p.kind != ir::Placement::Kind::kView)
+        !(g.planned() && ir::MovesNoData(g, g.node(val.producer))))
       ++r.copy_kernels;
   }
   for (int i = 1; i < ir::kNumRegions; ++i) r.persistent_total += r.persistent_bytes[i];

@@ -249,7 +249,7 @@ std::vector<Executable::KernelTime> Executable::Profile() const {
   std::vector<KernelTime> out;
   for (size_t i = 0; i < impl_->calls.size() && i < impl_->seconds.size(); ++i)
     out.push_back({ir::PrintNode(graph_, impl_->calls[i].node), impl_->calls[i].kernel->name,
-                   impl_->calls[i].kernel->schedule, impl_->seconds[i], impl_->runs});
+                   impl_->calls[i].kernel->schedule, impl_->seconds[i], impl_->runs, impl_->calls[i].node});
   return out;
 }
 

@@ -52,6 +52,7 @@ class Executable {
     std::string schedule;  // the chosen schedule variant, if the kernel had several
     double seconds = 0;
     int64_t calls = 0;
+    ir::NodeId node_id = -1;
   };
   std::vector<KernelTime> Profile() const;
 

@@ -78,7 +78,7 @@ TEST(PlanCheck, KindsAndSizes) {
 
 // Every preset's train and eval steps, fused and not: the plan is accepted, temporaries are
 // within 5% of the lower bound (most bytes live at one point) and at most 45% of one buffer
-// per value, and the planned text reads back.
+// per value, no copy kernel is left, and the planned text reads back.
 TEST(PlanCheck, EveryPresetIsPlannedWithinTargets) {
   for (const std::string& preset : {"tiny", "shakespeare-cpu", "baby"}) {
     auto model = nn::BuildGpt(*PresetConfig(preset));
@@ -95,6 +95,9 @@ TEST(PlanCheck, EveryPresetIsPlannedWithinTargets) {
         EXPECT_LE(r.planned_bytes, 1.05 * r.lower_bound_bytes);
         EXPECT_LE(r.planned_bytes, 0.45 * r.naive_bytes);
         EXPECT_GE(r.planned_bytes, r.lower_bound_bytes);
+        // The q/k/v split, the head merge and their gradients (slices, transposes, the
+        // concat) are all views: no layout op copies anything.
+        EXPECT_EQ(r.copy_kernels, 0);
         // Round trip of the planned text.
         auto parsed = ir::ParseGraph(ir::PrintGraph(*g));
         ASSERT_TRUE(parsed.ok()) << parsed.status();

@@ -15,6 +15,7 @@
 #include "ir/rng.h"
 #include "runtime/jit_backend.h"
 #include "tools/bench_fusion.h"
+#include "tools/bench_plan.h"
 #include "tools/commands.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
@@ -59,6 +60,7 @@ int RunBench(const Args& args) {
   flags.String("cache-dir", "", "kernel cache for the timed run (default: the user cache)");
   AddFusionFlags(flags);
   AddFusionBenchFlags(flags);
+  flags.Bool("plan-compare", false, "time the planned train step against one buffer per value (--no-plan), interleaved");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc bench [flags]\nTimes the compiled train step.\n\n" << flags.Usage();
@@ -76,6 +78,7 @@ int RunBench(const Args& args) {
   if (flags.GetBool("fusion")) return RunFusionBench(flags, co);
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
+  if (flags.GetBool("plan-compare")) return RunPlanBench(*cfg, *step, co, flags.GetInt("steps"));
 
   const double peak1 = MeasurePeakGflops(1), peak = MeasurePeakGflops(threads);
   std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)\n", peak,
@@ -135,11 +138,8 @@ int RunBench(const Args& args) {
   };
   std::map<std::string, Gemm> gemm;
   double gemm_s = 0, all_s = 0;
-  std::vector<Executable::KernelTime> prof = train.Profile();
-  size_t call = 0;
-  for (const ir::Node& n : g.nodes()) {
-    if (ir::HasTrait(n.op, ir::kDecl) || n.op == ir::Op::kReshape) continue;
-    const Executable::KernelTime& kt = prof[call++];
+  for (const Executable::KernelTime& kt : train.Profile()) {
+    const ir::Node& n = g.node(kt.node_id);
     const double per_step = kt.seconds / std::max<int64_t>(1, kt.calls);
     all_s += per_step;
     if (!IsGemm(n.op)) continue;
