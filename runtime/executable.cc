@@ -14,6 +14,7 @@
 #include "ir/plan_check.h"
 #include "ir/printer.h"
 #include "passes/plan.h"
+#include "runtime/process_memory.h"
 #include "ir/status_macros.h"
 
 namespace gptc {
@@ -79,6 +80,18 @@ absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl&
     if (p.region == ir::Region::kParam || p.region == ir::Region::kState)
       blocks[static_cast<int>(p.region)].push_back({v.name, v.type, p.offset});
   }
+  // A plan too large for this machine is an error before anything is allocated (allocating
+  // would succeed under overcommit and the process be killed on first touch).
+  int64_t need = size[static_cast<int>(ir::Region::kArena)] + size[static_cast<int>(ir::Region::kGrad)] +
+                 size[static_cast<int>(ir::Region::kInput)];
+  for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
+    for (const StateStore::BlockItem& i : blocks[static_cast<int>(r)])
+      if (!store.Find(i.name)) need += 4 * std::max<int64_t>(1, i.type.num_elements());
+  if (const int64_t avail = AvailableMemoryBytes(); avail > 0 && need > avail)
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "graph ", g.name(), " needs ", need, " bytes (", need / 1048576, " MiB: arena ",
+        size[static_cast<int>(ir::Region::kArena)], " bytes) but only ", avail,
+        " bytes are available; try a smaller --batch-size (gptc mem shows the largest that fits)"));
   for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
     if (!blocks[static_cast<int>(r)].empty())
       RETURN_IF_ERROR(store.DeclareBlock(blocks[static_cast<int>(r)], size[static_cast<int>(r)]));
@@ -158,6 +171,14 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
     if (im.host[u.target] != im.host[u.value])
       im.updates.push_back({im.host[u.target], im.host[u.value], static_cast<size_t>(4 * std::max<int64_t>(1, g.value(u.target).type.num_elements()))});
   return ex;
+}
+
+int64_t Executable::arena_bytes() const { return static_cast<int64_t>(impl_->arena.bytes()); }
+
+int64_t Executable::owned_bytes() const {
+  int64_t b = 0;
+  for (const AlignedBuffer& r : impl_->regions) b += static_cast<int64_t>(r.bytes());
+  return b;
 }
 
 int Executable::num_kernel_calls() const { return static_cast<int>(impl_->calls.size()); }

@@ -57,6 +57,9 @@ class Executable {
   std::vector<KernelTime> Profile() const;
 
   const ir::Graph& graph() const { return graph_; }
+  // Bytes of the step's arena and of the owned gradient and input regions.
+  int64_t arena_bytes() const;
+  int64_t owned_bytes() const;
   int num_kernel_calls() const;
 
  private:

@@ -29,6 +29,8 @@ class JitBackend : public Backend {
   StateStore& store() { return store_; }
   const codegen::CompilerStats& compile_stats() const { return compiler_->stats(); }
   Executable& train() { return *train_; }
+  Executable& eval() { return *eval_; }
+  Executable& sample() { return *sample_; }
   int distinct_kernels() const;
 
  private:

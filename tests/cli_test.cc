@@ -37,6 +37,42 @@ TEST(Cli, Help) {
   EXPECT_NE(ir_help.out.find("--config"), std::string::npos) << ir_help.out;
 }
 
+// `gptc mem`: the JSON report's numbers agree with each other (planned between the bound
+// and naive, fragmentation as defined), the PNG is a PNG, and a budget below batch 1 is an
+// error that gives the bytes needed.
+TEST(Cli, MemReportsThePlan) {
+  Result r = Gptc("mem --config=tiny --json --budget=64M --png=" + ::testing::TempDir() + "arena.png");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto number = [&](const std::string& key) {
+    const size_t at = r.out.find("\"" + key + "\": ");
+    EXPECT_NE(at, std::string::npos) << key << " in " << r.out;
+    return at == std::string::npos ? -1.0 : std::stod(r.out.substr(at + key.size() + 4));
+  };
+  const double naive = number("naive_bytes"), planned = number("planned_bytes"), bound = number("lower_bound_bytes");
+  EXPECT_GT(bound, 0);
+  EXPECT_LE(bound, planned);
+  EXPECT_LE(planned, 1.05 * bound);
+  EXPECT_LE(planned, 0.45 * naive);
+  EXPECT_NEAR(number("fragmentation"), (planned - bound) / planned, 1e-6);
+  EXPECT_GT(number("max_batch_size"), 4);  // tiny trains at batch 4 in far less than 64 MiB
+  EXPECT_NE(r.out.find("\"peak_tensors\": [{\"name\": "), std::string::npos) << r.out;
+  std::ifstream png(::testing::TempDir() + "arena.png", std::ios::binary);
+  char sig[8] = {};
+  png.read(sig, 8);
+  EXPECT_EQ(std::string(sig, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+
+  Result text = Gptc("mem --config=tiny --budget=64M");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("largest live there:"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("0 copy kernels"), std::string::npos) << text.out;
+
+  Result small = Gptc("mem --config=tiny --budget=1K");
+  EXPECT_EQ(small.code, 1);
+  EXPECT_NE(small.out.find("--budget 1024 bytes (0.00 MiB) is too small: training even batch 1 needs "),
+            std::string::npos) << small.out;
+  EXPECT_EQ(Gptc("mem --budget=lots").code, 2);
+}
+
 TEST(Cli, IrPrintsAGraphThatParsesAndVerifies) {
   Result r = Gptc("ir --config=tiny");
   ASSERT_EQ(r.code, 0) << r.out;

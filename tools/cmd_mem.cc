@@ -12,6 +12,7 @@
 #include "ir/status_macros.h"
 #include "passes/plan_report.h"
 #include "passes/train_graphs.h"
+#include "runtime/process_memory.h"
 #include "tools/arena_png.h"
 #include "tools/commands.h"
 #include "tools/fusion_flags.h"
@@ -60,17 +61,6 @@ absl::StatusOr<int64_t> ParseBytes(const std::string& s) {
   if (!absl::SimpleAtod(num, &v) || v <= 0)
     return absl::InvalidArgumentError(absl::StrCat("--budget must be a positive size such as 8G, 512M or 1000000, got '", s, "'"));
   return static_cast<int64_t>(v * mult);
-}
-
-// MemAvailable from /proc/meminfo, in bytes (0 if unknown).
-int64_t AvailableMemory() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  int64_t kb = 0;
-  std::string unit;
-  while (in >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024;
-  return 0;
 }
 
 std::string Mib(int64_t bytes) { return absl::StrFormat("%.2f MiB", bytes / 1048576.0); }
@@ -141,7 +131,7 @@ int RunMem(const Args& args) {
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
   step->fusion.explain = nullptr;
-  int64_t budget = AvailableMemory();
+  int64_t budget = AvailableMemoryBytes();
   if (!flags.GetString("budget").empty()) {
     auto b = ParseBytes(flags.GetString("budget"));
     if (!b.ok()) return Fail(b.status(), 2);

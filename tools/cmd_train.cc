@@ -8,6 +8,7 @@
 #include "runtime/data_path.h"
 #include "runtime/interp_backend.h"
 #include "runtime/jit_backend.h"
+#include "runtime/process_memory.h"
 #include "runtime/sampler.h"
 #include "runtime/trainer.h"
 #include "tools/commands.h"
@@ -133,6 +134,17 @@ int RunTrain(const Args& args) {
   std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", opts.steps,
                                report->seconds, opts.steps ? 1e3 * report->seconds / opts.steps : 0.0);
   if (jit_backend && flags.GetInt("profile") > 0) PrintProfile(jit_backend->train(), flags.GetInt("profile"));
+  if (jit_backend) {
+    int64_t persistent = 0;
+    for (const auto& [name, e] : jit_backend->store().entries()) persistent += static_cast<int64_t>(e.bytes);
+    auto mib = [](int64_t b) { return b / 1048576.0; };
+    std::cout << absl::StrFormat(
+        "memory: peak resident %.1f MiB; arenas train %.1f, eval %.1f, sample %.1f MiB; parameters and moments "
+        "%.1f MiB, gradients and inputs %.1f MiB%s\n",
+        mib(PeakResidentBytes()), mib(jit_backend->train().arena_bytes()), mib(jit_backend->eval().arena_bytes()),
+        mib(jit_backend->sample().arena_bytes()), mib(persistent), mib(jit_backend->train().owned_bytes()),
+        step->plan ? "" : " (--no-plan: one buffer per value)");
+  }
   if (flags.GetInt("sample-tokens") > 0) {
     SampleOptions so;
     so.max_new_tokens = flags.GetInt("sample-tokens");
