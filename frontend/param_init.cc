@@ -6,8 +6,13 @@ namespace gptc {
 
 ir::LiteralMap InitParams(const std::vector<ParamSpec>& params, uint64_t seed) {
   ir::LiteralMap out;
-  for (const ParamSpec& p : params) {
-    ir::Literal lit(p.type);
+  for (const ParamSpec& p : params) out.emplace(p.name, InitParam(p, seed));
+  return out;
+}
+
+ir::Literal InitParam(const ParamSpec& p, uint64_t seed) {
+  ir::Literal lit(p.type);
+  {
     switch (p.init.kind) {
       case ParamInit::Kind::kZeros:
         break;
@@ -20,9 +25,8 @@ ir::LiteralMap InitParams(const std::vector<ParamSpec>& params, uint64_t seed) {
         break;
       }
     }
-    out.emplace(p.name, std::move(lit));
   }
-  return out;
+  return lit;
 }
 
 int64_t CountParams(const std::vector<ParamSpec>& params) {

@@ -30,6 +30,10 @@ struct ParamSpec {
 // Initial values of all parameters. Each parameter draws from its own stream derived from
 // (seed, name), so values do not depend on declaration order or on other parameters.
 ir::LiteralMap InitParams(const std::vector<ParamSpec>& params, uint64_t seed);
+// One parameter's initial value, the same as InitParams gives it (each parameter draws from
+// a generator seeded by its name): callers that store parameters one at a time never hold
+// all of them as Literals (8 bytes an element) at once.
+ir::Literal InitParam(const ParamSpec& p, uint64_t seed);
 
 int64_t CountParams(const std::vector<ParamSpec>& params);
 

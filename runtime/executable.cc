@@ -22,7 +22,7 @@ namespace gptc {
 struct Executable::Impl {
   StateStore* store = nullptr;
   bool reuses_memory = false;                   // planned by the plan pass (not PlanNaive)
-  AlignedBuffer arena;                          // the step's temporaries
+  std::shared_ptr<AlignedBuffer> arena;         // the step's temporaries (maybe shared)
   AlignedBuffer regions[ir::kNumRegions];       // owned persistent regions: gradients, inputs
   std::vector<char*> host;                      // by value: its first element
   std::deque<halide_buffer_t> hbufs;            // stable addresses for the argv arrays
@@ -70,7 +70,8 @@ void CollectIdLimits(const ir::Graph& g, absl::flat_hash_map<ir::ValueId, int64_
 
 // Allocates the arena and the owned persistent regions, declares params and state in the
 // store as blocks, and resolves every value's first element.
-absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl& im) {
+absl::Status BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
+                        Executable::Impl& im) {
   int64_t size[ir::kNumRegions] = {};
   std::vector<StateStore::BlockItem> blocks[ir::kNumRegions];
   for (const ir::Value& v : g.values()) {
@@ -82,7 +83,9 @@ absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl&
   }
   // A plan too large for this machine is an error before anything is allocated (allocating
   // would succeed under overcommit and the process be killed on first touch).
-  int64_t need = size[static_cast<int>(ir::Region::kArena)] + size[static_cast<int>(ir::Region::kGrad)] +
+  const int64_t arena_bytes = size[static_cast<int>(ir::Region::kArena)];
+  const bool shared = arena && static_cast<int64_t>(arena->bytes()) >= arena_bytes;
+  int64_t need = (shared ? 0 : arena_bytes) + size[static_cast<int>(ir::Region::kGrad)] +
                  size[static_cast<int>(ir::Region::kInput)];
   for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
     for (const StateStore::BlockItem& i : blocks[static_cast<int>(r)])
@@ -95,7 +98,7 @@ absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl&
   for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
     if (!blocks[static_cast<int>(r)].empty())
       RETURN_IF_ERROR(store.DeclareBlock(blocks[static_cast<int>(r)], size[static_cast<int>(r)]));
-  im.arena = AlignedBuffer(static_cast<size_t>(size[static_cast<int>(ir::Region::kArena)]));
+  im.arena = shared ? std::move(arena) : std::make_shared<AlignedBuffer>(static_cast<size_t>(arena_bytes));
   for (ir::Region r : {ir::Region::kGrad, ir::Region::kInput})
     im.regions[static_cast<int>(r)] = AlignedBuffer(static_cast<size_t>(size[static_cast<int>(r)]));
   im.host.assign(g.num_values(), nullptr);
@@ -107,7 +110,7 @@ absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl&
       if (p.region == ir::Region::kParam || p.region == ir::Region::kState) {
         h = static_cast<char*>(store.Find(g.value(v).name)->data);  // an earlier graph's block, maybe
       } else {
-        AlignedBuffer& b = p.region == ir::Region::kArena ? im.arena : im.regions[static_cast<int>(p.region)];
+        AlignedBuffer& b = p.region == ir::Region::kArena ? *im.arena : im.regions[static_cast<int>(p.region)];
         h = static_cast<char*>(b.data()) + p.offset;
       }
     } else {
@@ -121,11 +124,13 @@ absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl&
 
 Executable::~Executable() = default;
 
-absl::Status BindMemory(const ir::Graph& g, StateStore& store, Executable::Impl& im);
+absl::Status BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
+                        Executable::Impl& im);
 
 absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& graph,
                                                                codegen::KernelCompiler& compiler,
-                                                               StateStore& store) {
+                                                               StateStore& store,
+                                                               std::shared_ptr<AlignedBuffer> arena) {
   std::unique_ptr<Executable> ex(new Executable());
   ex->impl_ = std::make_unique<Impl>();
   Impl& im = *ex->impl_;
@@ -134,7 +139,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
   ex->graph_ = graph.planned() ? graph : passes::PlanNaive(graph);
   const ir::Graph& g = ex->graph_;
   RETURN_IF_ERROR(ir::CheckPlan(g));
-  RETURN_IF_ERROR(BindMemory(g, store, im));
+  RETURN_IF_ERROR(BindMemory(g, store, std::move(arena), im));
   CollectIdLimits(g, im.id_limit);
 
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
@@ -173,7 +178,15 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
   return ex;
 }
 
-int64_t Executable::arena_bytes() const { return static_cast<int64_t>(impl_->arena.bytes()); }
+int64_t Executable::arena_bytes() const { return static_cast<int64_t>(impl_->arena->bytes()); }
+
+int64_t Executable::ArenaBytes(const ir::Graph& g) {
+  int64_t bytes = 0;
+  for (const ir::Value& v : g.values())
+    if (v.place.kind == ir::Placement::Kind::kMemory && v.place.region == ir::Region::kArena)
+      bytes = std::max(bytes, v.place.offset + v.place.bytes);
+  return bytes;
+}
 
 int64_t Executable::owned_bytes() const {
   int64_t b = 0;

@@ -25,9 +25,14 @@ class Executable {
  public:
   // Compiles (or fetches) a kernel for every node. Params and state are declared in `store`
   // (zero if new).
+  // `arena`, when given and large enough, is used as the step's arena: executables that
+  // never run at the same time (a model's train, eval and sampling steps) share one.
   static absl::StatusOr<std::unique_ptr<Executable>> Create(const ir::Graph& g,
                                                             codegen::KernelCompiler& compiler,
-                                                            StateStore& store);
+                                                            StateStore& store,
+                                                            std::shared_ptr<AlignedBuffer> arena = nullptr);
+  // The bytes of arena a graph's plan asks for (0 for an unplanned graph).
+  static int64_t ArenaBytes(const ir::Graph& g);
   ~Executable();
 
   // Copies an input's value in. Integer inputs used as ids or targets are range-checked here
@@ -57,7 +62,7 @@ class Executable {
   std::vector<KernelTime> Profile() const;
 
   const ir::Graph& graph() const { return graph_; }
-  // Bytes of the step's arena and of the owned gradient and input regions.
+  // Bytes of the step's arena (shared or not) and of the owned gradient and input regions.
   int64_t arena_bytes() const;
   int64_t owned_bytes() const;
   int num_kernel_calls() const;

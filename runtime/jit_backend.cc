@@ -1,5 +1,7 @@
 #include "runtime/jit_backend.h"
 
+#include <algorithm>
+
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
 #include "passes/train_graphs.h"
@@ -28,10 +30,14 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
 
   std::unique_ptr<JitBackend> b(new JitBackend());
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));
-  ASSIGN_OR_RETURN(b->train_, Executable::Create(train, *b->compiler_, b->store_));
-  ASSIGN_OR_RETURN(b->eval_, Executable::Create(eval, *b->compiler_, b->store_));
-  ASSIGN_OR_RETURN(b->sample_, Executable::Create(sample, *b->compiler_, b->store_));
-  for (const auto& [name, lit] : InitParams(model.params, seed)) RETURN_IF_ERROR(b->store_.Set(name, lit));
+  // The three steps never run at the same time, so they share one arena, as large as the
+  // largest plan asks (the train step's).
+  auto arena = std::make_shared<AlignedBuffer>(static_cast<size_t>(
+      std::max({Executable::ArenaBytes(train), Executable::ArenaBytes(eval), Executable::ArenaBytes(sample)})));
+  ASSIGN_OR_RETURN(b->train_, Executable::Create(train, *b->compiler_, b->store_, arena));
+  ASSIGN_OR_RETURN(b->eval_, Executable::Create(eval, *b->compiler_, b->store_, arena));
+  ASSIGN_OR_RETURN(b->sample_, Executable::Create(sample, *b->compiler_, b->store_, arena));
+  for (const ParamSpec& p : model.params) RETURN_IF_ERROR(b->store_.Set(p.name, InitParam(p, seed)));
   return b;
 }
 

@@ -6,7 +6,10 @@
 #include "frontend/nn/gpt.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"
+#include "passes/plan.h"
 #include "passes/train_graphs.h"
+#include "ir/plan_check.h"
+#include "codegen/kernel_spec.h"
 #include "ir/parser.h"
 #include "ir/verifier.h"
 #include "tests/jit_test_util.h"
@@ -326,6 +329,71 @@ TEST(JitKernels, BadTokenIdsAreRejectedBeforeRunning) {
             "input %ids: id 5 at flat position 1 is outside [0,5)");
   EXPECT_EQ((*ex)->SetInput("nope", ir::Literal(ir::I32({2}), {1, 2})).message(),
             "graph g has no input %nope");
+}
+
+}  // namespace
+}  // namespace gptc
+
+namespace gptc {
+namespace {
+
+// GEMMs reading and writing the memory plan's strided views, at sizes that are multiples of
+// nothing: q, k and v sliced out of one input, every GEMM form (A B^T, A B, A^T B), results
+// written through transposes and a concat. Each schedule variant of every GEMM, against the
+// interpreter running the same graph unplanned.
+TEST(JitKernels, StridedViewsInEveryGemmForm) {
+  const ir::Graph g = Parse(R"(graph attn(%x: f32[2,5,63]) {
+  %s0  = f32[2,5,21]   slice(%x)  axis=2 start=0 end=21
+  %r0  = f32[2,5,3,7]  reshape(%s0)  shape=[2,5,3,7]
+  %q   = f32[2,3,5,7]  transpose(%r0)  perm=[0,2,1,3]
+  %s1  = f32[2,5,21]   slice(%x)  axis=2 start=21 end=42
+  %r1  = f32[2,5,3,7]  reshape(%s1)  shape=[2,5,3,7]
+  %k   = f32[2,3,5,7]  transpose(%r1)  perm=[0,2,1,3]
+  %s2  = f32[2,5,21]   slice(%x)  axis=2 start=42 end=63
+  %r2  = f32[2,5,3,7]  reshape(%s2)  shape=[2,5,3,7]
+  %v   = f32[2,3,5,7]  transpose(%r2)  perm=[0,2,1,3]
+  %att = f32[2,3,5,5]  matmul(%q, %k)  transpose_b=true
+  %p   = f32[2,3,5,5]  softmax(%att)
+  %y   = f32[2,3,5,7]  matmul(%p, %v)
+  %dk  = f32[2,3,5,7]  matmul(%p, %q)  transpose_a=true
+  %ty  = f32[2,5,3,7]  transpose(%y)  perm=[0,2,1,3]
+  %my  = f32[2,5,21]   reshape(%ty)  shape=[2,5,21]
+  %tk  = f32[2,5,3,7]  transpose(%dk)  perm=[0,2,1,3]
+  %mk  = f32[2,5,21]   reshape(%tk)  shape=[2,5,21]
+  %cat = f32[2,5,42]   concat(%my, %mk)  axis=2
+  %o   = f32[2,5,42]   tanh(%cat)
+  return %o
+})");
+  auto planned = passes::Plan(g);
+  ASSERT_TRUE(planned.ok()) << planned.status();
+  ASSERT_TRUE(ir::Verify(*planned).ok()) << ir::Verify(*planned);
+  int views = 0, strided_gemms = 0;
+  for (const ir::Node& n : planned->nodes()) {
+    if (ir::MovesNoData(*planned, n)) ++views;
+    if (n.op == ir::Op::kMatMul && !codegen::KernelSpec::FromNode(*planned, n).input_strides.empty()) ++strided_gemms;
+  }
+  EXPECT_EQ(views, 14);  // every slice, reshape, transpose and the concat
+  EXPECT_EQ(strided_gemms, 3);
+  const ir::LiteralMap args = testing::RandomArgs(g, 9, 5);
+  auto want = ir::Interpret(g, args);
+  ASSERT_TRUE(want.ok()) << want.status();
+  for (int v = 0; v < 6; ++v) {
+    codegen::CompilerOptions o;
+    o.cache_dir = testing::TestCacheDir();
+    o.variant = v;  // clamped per kernel to the variants it has
+    auto compiler = codegen::KernelCompiler::Create(o);
+    ASSERT_TRUE(compiler.ok()) << compiler.status();
+    StateStore store;
+    auto ex = Executable::Create(*planned, **compiler, store);
+    ASSERT_TRUE(ex.ok()) << ex.status();
+    ASSERT_TRUE((*ex)->SetInput("x", args.at("x")).ok());
+    auto got = (*ex)->Run();
+    ASSERT_TRUE(got.ok()) << got.status();
+    double worst = 0;
+    for (size_t i = 0; i < (*want)[0].data.size(); ++i)
+      worst = std::max(worst, std::abs((*got)[0].data[i] - (*want)[0].data[i]));
+    EXPECT_LE(worst, 1e-5) << "variant " << v;
+  }
 }
 
 }  // namespace

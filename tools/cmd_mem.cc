@@ -1,6 +1,7 @@
 // `gptc mem`: what the memory planner does for a model: naive, planned and lower-bound bytes
 // of the train and eval steps, persistent bytes by kind, the peak and what is live there,
 // and the largest batch that fits a memory budget.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -24,8 +25,8 @@ namespace {
 struct Footprint {
   ir::Graph train;
   passes::MemoryReport train_report, eval_report;
-  // What a training process holds: parameters, moments, gradients and inputs, the train
-  // arena, and the eval arena and inputs (both steps stay compiled).
+  // What a training process holds: parameters, moments, gradients and inputs, one arena as
+  // large as the larger of the train and eval steps' (they share it), and the eval inputs.
   int64_t total = 0;
 };
 
@@ -41,7 +42,7 @@ absl::StatusOr<Footprint> Measure(const GptConfig& cfg, const passes::StepOption
   const passes::MemoryReport& t = f.train_report;
   const int64_t train_temps = step.plan ? t.planned_bytes : t.naive_bytes;
   const int64_t eval_temps = step.plan ? f.eval_report.planned_bytes : f.eval_report.naive_bytes;
-  f.total = t.persistent_total + train_temps + eval_temps +
+  f.total = t.persistent_total + std::max(train_temps, eval_temps) +
             f.eval_report.persistent_bytes[static_cast<int>(ir::Region::kInput)];
   return f;
 }
@@ -89,7 +90,7 @@ void PrintText(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t
     std::cout << "  largest live there:\n";
     for (const auto& [name, bytes] : t.peak_tensors) std::cout << absl::StrFormat("    %-44s %s\n", "%" + name, Mib(bytes));
   }
-  std::cout << "total for training (persistent + train and eval arenas): " << Mib(f.total) << "\n";
+  std::cout << "total for training (persistent + the arena the train and eval steps share): " << Mib(f.total) << "\n";
   std::cout << "largest batch size within " << Mib(budget) << ": " << max_batch << "\n";
 }
 

@@ -139,10 +139,10 @@ int RunTrain(const Args& args) {
     for (const auto& [name, e] : jit_backend->store().entries()) persistent += static_cast<int64_t>(e.bytes);
     auto mib = [](int64_t b) { return b / 1048576.0; };
     std::cout << absl::StrFormat(
-        "memory: peak resident %.1f MiB; arenas train %.1f, eval %.1f, sample %.1f MiB; parameters and moments "
-        "%.1f MiB, gradients and inputs %.1f MiB%s\n",
-        mib(PeakResidentBytes()), mib(jit_backend->train().arena_bytes()), mib(jit_backend->eval().arena_bytes()),
-        mib(jit_backend->sample().arena_bytes()), mib(persistent), mib(jit_backend->train().owned_bytes()),
+        "memory: peak resident %.1f MiB; arena %.1f MiB (train, eval and sampling steps share it); parameters "
+        "and moments %.1f MiB, gradients and inputs %.1f MiB%s\n",
+        mib(PeakResidentBytes()), mib(jit_backend->train().arena_bytes()), mib(persistent),
+        mib(jit_backend->train().owned_bytes()),
         step->plan ? "" : " (--no-plan: one buffer per value)");
   }
   if (flags.GetInt("sample-tokens") > 0) {
