@@ -1,5 +1,7 @@
 #include "ir/rng.h"
 
+#include <sstream>
+
 #include <cmath>
 
 namespace gptc {
@@ -36,6 +38,25 @@ uint64_t Rng::UniformInt(uint64_t n) {
     x = engine_();
   } while (x >= limit);
   return x % n;
+}
+
+std::string Rng::State() const {
+  std::ostringstream out;
+  out.precision(17);
+  out << engine_ << ' ' << has_spare_ << ' ' << spare_;
+  return out.str();
+}
+
+bool Rng::SetState(const std::string& state) {
+  std::istringstream in(state);
+  std::mt19937_64 engine;
+  bool has_spare = false;
+  double spare = 0;
+  if (!(in >> engine >> has_spare >> spare)) return false;
+  engine_ = engine;
+  has_spare_ = has_spare;
+  spare_ = spare;
+  return true;
 }
 
 }  // namespace gptc

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <string_view>
 
 namespace gptc {
@@ -20,6 +21,11 @@ class Rng {
   double Uniform();                    // [0, 1)
   double Normal(double mean, double std);  // Box-Muller
   uint64_t UniformInt(uint64_t n);     // [0, n), unbiased
+
+  // The whole state as text (the engine's standard text form and the Box-Muller spare), and
+  // back: a resumed run draws exactly the numbers the uninterrupted one would have.
+  std::string State() const;
+  bool SetState(const std::string& state);
 
  private:
   std::mt19937_64 engine_;

@@ -1,5 +1,9 @@
 #include "runtime/interp_backend.h"
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
 #include "passes/train_graphs.h"
@@ -58,6 +62,22 @@ absl::StatusOr<std::vector<float>> InterpBackend::NextTokenLogits(const ir::Lite
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::Interpret(sample_, args, options_));
   const int64_t vocab = out[0].shape().back();
   return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, ir::Literal>>> InterpBackend::State() const {
+  std::vector<std::pair<std::string, ir::Literal>> out(state_.begin(), state_.end());
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+absl::Status InterpBackend::SetState(const std::string& name, const ir::Literal& value) {
+  auto it = state_.find(name);
+  if (it == state_.end()) return absl::NotFoundError(absl::StrCat("the model has no tensor %", name));
+  if (it->second.type != value.type)
+    return absl::InvalidArgumentError(absl::StrCat("tensor %", name, " is ", ir::TypeToString(it->second.type),
+                                                   ", given ", ir::TypeToString(value.type)));
+  it->second = value;
+  return absl::OkStatus();
 }
 
 }  // namespace gptc

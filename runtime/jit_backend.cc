@@ -67,4 +67,15 @@ absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal
   return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, ir::Literal>>> JitBackend::State() const {
+  std::vector<std::pair<std::string, ir::Literal>> out;
+  for (const auto& [name, e] : store_.entries()) {
+    ASSIGN_OR_RETURN(ir::Literal lit, store_.Get(name));
+    out.emplace_back(name, std::move(lit));
+  }
+  return out;
+}
+
+absl::Status JitBackend::SetState(const std::string& name, const ir::Literal& value) { return store_.Set(name, value); }
+
 }  // namespace gptc

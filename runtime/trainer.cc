@@ -1,6 +1,7 @@
 #include "runtime/trainer.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 
 #include "absl/status/status.h"
@@ -48,10 +49,14 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     if (log) *log << absl::StrFormat("step %d: train loss %.4f, val loss %.4f\n", step, tl, vl);
     return absl::OkStatus();
   };
-  RETURN_IF_ERROR(evaluate(0));
+  if (o.start_step < 0 || o.start_step > o.steps)
+    return absl::InvalidArgumentError(absl::StrFormat("train: cannot start at step %d of %d", o.start_step, o.steps));
+  RETURN_IF_ERROR(evaluate(o.start_step));
   Rng rng(o.data_seed);
+  if (!o.rng_state.empty() && !rng.SetState(o.rng_state))
+    return absl::InvalidArgumentError("train: the saved batch sampler state is malformed");
   double window_secs = 0;
-  for (int64_t it = 0; it < o.steps; ++it) {
+  for (int64_t it = o.start_step; it < o.steps; ++it) {
     ASSIGN_OR_RETURN(Batch b, data.Sample(Split::kTrain, cfg.batch_size, cfg.block_size, rng));
     const double lr = o.schedule.At(it);
     const auto start = Clock::now();
@@ -64,12 +69,16 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     report.last_loss = loss;
     const int64_t step = it + 1;
     if (log && (step % o.log_interval == 0 || step == o.steps)) {
-      const int64_t n = step % o.log_interval == 0 ? o.log_interval : step % o.log_interval;
+      const int64_t n = std::min<int64_t>(step - o.start_step, step % o.log_interval == 0 ? o.log_interval : step % o.log_interval);
       *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps,
                               loss, lr, 1e3 * window_secs / n);
       window_secs = 0;
     }
-    if (step % o.eval_interval == 0 || step == o.steps) RETURN_IF_ERROR(evaluate(step));
+    const bool evaluated = step % o.eval_interval == 0 || step == o.steps;
+    if (evaluated) RETURN_IF_ERROR(evaluate(step));
+    const bool due = (o.checkpoint_interval > 0 && step % o.checkpoint_interval == 0) || evaluated;
+    if (o.on_checkpoint && due)
+      RETURN_IF_ERROR(o.on_checkpoint({step, rng.State(), evaluated, evaluated ? report.evals.back().val_loss : 0.0}));
   }
   return report;
 }

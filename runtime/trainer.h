@@ -3,6 +3,9 @@
 // fixed set of batches (the same batches each time, so estimates are comparable).
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include <cstdint>
 #include <ostream>
 #include <vector>
@@ -15,8 +18,23 @@
 
 namespace gptc {
 
+// Where a run stands after a step, for checkpoints.
+struct TrainPoint {
+  int64_t step;           // optimiser steps done
+  std::string rng_state;  // the batch sampler's state after them
+  bool evaluated;         // losses were estimated at this step
+  double val_loss;        // the estimate, when evaluated
+};
+
 struct TrainOptions {
   int64_t steps = 2000;
+  // A resumed run: the steps already done and the sampler's state after them ("": fresh).
+  int64_t start_step = 0;
+  std::string rng_state;
+  // Called after every checkpoint_interval-th step, after every evaluation and after the
+  // last step (0: only those last two). An error stops training and is returned.
+  int64_t checkpoint_interval = 0;
+  std::function<absl::Status(const TrainPoint&)> on_checkpoint;
   LrSchedule schedule;
   int64_t eval_interval = 250;  // also evaluates before the first and after the last step
   int64_t eval_batches = 20;

@@ -1,4 +1,6 @@
-// `gptc eval`: builds a freshly initialised model and prints its loss on one real batch.
+// `gptc eval`: the loss of a trained checkpoint (--out-dir / --checkpoint) on the compiled
+// backend over several batches, or of a freshly initialised model on one real batch (the
+// reference interpreter).
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -10,8 +12,46 @@
 #include "runtime/text_dataset.h"
 #include "tools/commands.h"
 #include "tools/model_flags.h"
+#include "tools/train_checkpoints.h"
+#include "runtime/jit_backend.h"
+#include "ir/rng.h"
 
 namespace gptc::tools {
+namespace {
+
+int EvalCheckpoint(const FlagSet& flags, Split split) {
+  const std::string path = !flags.GetString("checkpoint").empty() ? flags.GetString("checkpoint")
+                                                                   : LatestCheckpoint(flags.GetString("out-dir"));
+  if (flags.GetInt("batches") <= 0) return Fail(absl::InvalidArgumentError("--batches must be positive"), 2);
+  auto c = ReadCheckpoint(path);
+  if (!c.ok()) return Fail(c.status());
+  GptConfig cfg = c->config;
+  if (flags.IsSet("batch-size")) cfg.batch_size = flags.GetInt("batch-size");
+  if (auto s = cfg.Validate(); !s.ok()) return Fail(s, 2);
+  GptConfig data_cfg = cfg;
+  auto data = LoadData(flags, &data_cfg);
+  if (!data.ok()) return Fail(data.status());
+  if (auto s = LoadMatching(path, cfg, data->tokenizer().alphabet()); !s.ok()) return Fail(s.status());
+  codegen::CompilerOptions co;
+  auto jit = JitBackend::Create(cfg, 1, passes::StepOptions(), co);
+  if (!jit.ok()) return Fail(jit.status());
+  if (auto s = Restore(**jit, *c, path); !s.ok()) return Fail(s);
+  Rng rng(flags.GetInt("batch-seed"));
+  double sum = 0;
+  for (int64_t i = 0; i < flags.GetInt("batches"); ++i) {
+    auto batch = data->Sample(split, cfg.batch_size, cfg.block_size, rng);
+    if (!batch.ok()) return Fail(batch.status());
+    auto loss = (*jit)->EvalLoss(*batch);
+    if (!loss.ok()) return Fail(loss.status());
+    sum += *loss;
+  }
+  std::cout << absl::StrFormat("checkpoint %s (step %d, %s): %s loss %.4f over %d batches (B=%d, T=%d) [jit]\n", path,
+                               c->step, cfg.name, split == Split::kTrain ? "train" : "val",
+                               sum / flags.GetInt("batches"), flags.GetInt("batches"), cfg.batch_size, cfg.block_size);
+  return 0;
+}
+
+}  // namespace
 
 int RunEval(const Args& args) {
   FlagSet flags("eval");
@@ -20,7 +60,10 @@ int RunEval(const Args& args) {
   flags.Int("seed", 1337, "seed of the parameter initialisation");
   flags.Int("batch-seed", 1, "seed of the batch sampler");
   flags.String("split", "val", "which split to draw the batch from: train or val");
-  flags.String("backend", "interp", "execution backend: interp");
+  flags.String("backend", "interp", "execution backend of a fresh model: interp");
+  flags.String("out-dir", "", "evaluate this run's checkpoint (ckpt.bin) on the compiled backend");
+  flags.String("checkpoint", "", "evaluate this checkpoint file (default: --out-dir's ckpt.bin)");
+  flags.Int("batches", 20, "batches to average over, for a checkpoint");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc eval [flags]\nLoss of a freshly initialised model on one batch.\n\n"
@@ -33,6 +76,8 @@ int RunEval(const Args& args) {
   if (flags.GetString("backend") != "interp")
     return Fail(absl::InvalidArgumentError("--backend must be interp (the only backend so far), got '" +
                                            flags.GetString("backend") + "'"), 2);
+  if (!flags.GetString("out-dir").empty() || !flags.GetString("checkpoint").empty())
+    return EvalCheckpoint(flags, split_name == "train" ? Split::kTrain : Split::kVal);
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   auto data = LoadData(flags, &*cfg);

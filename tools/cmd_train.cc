@@ -2,15 +2,21 @@
 // sample.
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <limits>
+#include <optional>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ir/status_macros.h"
 #include "runtime/data_path.h"
 #include "runtime/interp_backend.h"
 #include "runtime/jit_backend.h"
 #include "runtime/process_memory.h"
 #include "runtime/sampler.h"
 #include "runtime/trainer.h"
+#include "tools/train_checkpoints.h"
 #include "tools/commands.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
@@ -38,6 +44,9 @@ void AddTrainFlags(FlagSet& f) {
   f.Int("eval-interval", 250, "estimate train/val loss every this many steps");
   f.Int("eval-batches", 20, "batches per loss estimate");
   f.Int("log-interval", 50, "print a line every this many steps");
+  f.String("out-dir", "out", "checkpoints go here: ckpt.bin (latest) and best.bin (best val loss); none: no checkpoints");
+  f.Int("checkpoint-interval", 0, "also write ckpt.bin every this many steps (it is written at every evaluation)");
+  f.Bool("resume", false, "continue from --out-dir's ckpt.bin: parameters, moments, step and batch sampler");
   f.Int("seed", 1337, "parameter initialisation seed");
   f.Int("data-seed", 1337, "batch sampling seed");
   f.Int("sample-tokens", 500, "characters to sample after training (0: none)");
@@ -78,6 +87,27 @@ int RunTrain(const Args& args) {
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   auto data = LoadData(flags, &*cfg);
   if (!data.ok()) return Fail(data.status());
+  // Checkpoint problems are found before anything is compiled.
+  const std::string out_dir = flags.GetString("out-dir");
+  const bool checkpoints = out_dir != "none" && !out_dir.empty();
+  if (flags.GetBool("resume") && !checkpoints)
+    return Fail(absl::InvalidArgumentError("--resume needs an --out-dir to resume from"), 2);
+  if (flags.GetInt("checkpoint-interval") < 0)
+    return Fail(absl::InvalidArgumentError("--checkpoint-interval must be >= 0"), 2);
+  if (checkpoints)
+    if (auto s = PrepareOutDir(out_dir); !s.ok()) return Fail(s);
+  std::optional<Checkpoint> resume;
+  if (flags.GetBool("resume")) {
+    const std::string path = LatestCheckpoint(out_dir);
+    if (!std::filesystem::exists(path))
+      return Fail(absl::NotFoundError("--resume: there is no checkpoint " + path + " to resume from"));
+    auto c = LoadMatching(path, *cfg, data->tokenizer().alphabet());
+    if (!c.ok()) return Fail(c.status());
+    if (c->step > flags.GetInt("steps"))
+      return Fail(absl::InvalidArgumentError(absl::StrFormat("--resume: %s is at step %d, past --steps=%d", path,
+                                                             c->step, flags.GetInt("steps"))));
+    resume = *std::move(c);
+  }
 
   passes::AdamWOptions adamw;
   adamw.beta1 = flags.GetDouble("beta1");
@@ -129,10 +159,37 @@ int RunTrain(const Args& args) {
                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     backend = *std::move(interp);
   }
+  double best_val = std::numeric_limits<double>::infinity();
+  if (resume) {
+    if (auto s = Restore(*backend, *resume, LatestCheckpoint(out_dir)); !s.ok()) return Fail(s);
+    opts.start_step = resume->step;
+    opts.rng_state = resume->rng_state;
+    best_val = resume->best_val_loss;
+    std::cout << absl::StrFormat("resumed from %s at step %d\n", LatestCheckpoint(out_dir), resume->step);
+  }
+  if (checkpoints) {
+    const std::map<std::string, std::string> recorded = {
+        {"lr", absl::StrCat(opts.schedule.lr)}, {"min-lr", absl::StrCat(opts.schedule.min_lr)},
+        {"warmup", absl::StrCat(opts.schedule.warmup_steps)}, {"decay-steps", absl::StrCat(opts.schedule.decay_steps)},
+        {"steps", absl::StrCat(opts.steps)}, {"beta1", absl::StrCat(adamw.beta1)}, {"beta2", absl::StrCat(adamw.beta2)},
+        {"weight-decay", absl::StrCat(adamw.weight_decay)}, {"grad-clip", absl::StrCat(adamw.clip_norm)},
+        {"seed", absl::StrCat(flags.GetInt("seed"))}, {"data-seed", absl::StrCat(opts.data_seed)},
+        {"data", data->origin()}};
+    opts.checkpoint_interval = flags.GetInt("checkpoint-interval");
+    opts.on_checkpoint = [&, recorded](const TrainPoint& p) -> absl::Status {  // recorded: by value, it is block-local
+      const bool better = p.evaluated && p.val_loss < best_val;
+      if (better) best_val = p.val_loss;
+      ASSIGN_OR_RETURN(Checkpoint c, Capture(*backend, *cfg, data->tokenizer().alphabet(), p, best_val, recorded));
+      RETURN_IF_ERROR(WriteCheckpoint(LatestCheckpoint(out_dir), c));
+      if (better) RETURN_IF_ERROR(WriteCheckpoint(BestCheckpoint(out_dir), c));
+      return absl::OkStatus();
+    };
+  }
   auto report = Train(*backend, *data, *cfg, opts, &std::cout);
   if (!report.ok()) return Fail(report.status());
-  std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", opts.steps,
-                               report->seconds, opts.steps ? 1e3 * report->seconds / opts.steps : 0.0);
+  const int64_t ran = opts.steps - opts.start_step;
+  std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", ran, report->seconds,
+                               ran ? 1e3 * report->seconds / ran : 0.0);
   if (jit_backend && flags.GetInt("profile") > 0) PrintProfile(jit_backend->train(), flags.GetInt("profile"));
   if (jit_backend) {
     int64_t persistent = 0;

@@ -1,0 +1,254 @@
+#include "runtime/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "ir/status_macros.h"
+
+namespace gptc {
+namespace {
+
+constexpr char kMagic[8] = {'G', 'P', 'T', 'C', 'C', 'K', 'P', 'T'};
+constexpr size_t kHeaderBytes = 8 + 4 + 8 + 8;
+
+uint64_t Fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+template <typename T>
+void Put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+// Reads the payload in order; every read is bounds-checked and names what was being read.
+class Reader {
+ public:
+  Reader(const std::string& path, const std::string& data) : path_(path), data_(data) {}
+  template <typename T>
+  absl::StatusOr<T> Get(const char* what) {
+    if (pos_ + sizeof(T) > data_.size()) return Truncated(what);
+    T v;
+    std::memcpy(&v, data_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  absl::StatusOr<std::string> Bytes(uint64_t n, const char* what) {
+    if (n > data_.size() - pos_) return Truncated(what);
+    std::string s = data_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  size_t pos() const { return pos_; }
+  size_t size() const { return data_.size(); }
+
+ private:
+  absl::Status Truncated(const char* what) const {
+    return absl::DataLossError(absl::StrCat("checkpoint ", path_, ": ", what, " at byte ", kHeaderBytes + pos_,
+                                            " runs past the end of the payload"));
+  }
+  const std::string& path_;
+  const std::string& data_;
+  size_t pos_ = 0;
+};
+
+std::string Hex(const std::string& s) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) out += d[c >> 4], out += d[c & 15];
+  return out;
+}
+
+absl::StatusOr<std::string> Unhex(const std::string& path, const std::string& s) {
+  if (s.size() % 2) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": the vocabulary is malformed"));
+  std::string out;
+  for (size_t i = 0; i < s.size(); i += 2) {
+    int v = 0;
+    for (int k = 0; k < 2; ++k) {
+      const char c = s[i + k];
+      const int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (x < 0) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": the vocabulary is malformed"));
+      v = v * 16 + x;
+    }
+    out += static_cast<char>(v);
+  }
+  return out;
+}
+
+std::string Meta(const Checkpoint& c) {
+  const GptConfig& g = c.config;
+  std::string m = absl::StrCat("name=", g.name, "\nvocab=", g.vocab, "\nblock_size=", g.block_size,
+                               "\nn_layer=", g.n_layer, "\nn_head=", g.n_head, "\nn_embd=", g.n_embd,
+                               "\nbatch_size=", g.batch_size, "\nlayernorm_eps=", g.layernorm_eps,
+                               "\nvocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=", Hex(c.rng_state),
+                               "\nbest_val_loss=", c.best_val_loss, "\n");
+  for (const auto& [k, v] : c.flags) absl::StrAppend(&m, "flag.", k, "=", Hex(v), "\n");
+  return m;
+}
+
+absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpoint& c) {
+  std::map<std::string, std::string> kv;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    const size_t eq = line.find('=');
+    if (eq == absl::string_view::npos)
+      return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed metadata line '", line, "'"));
+    kv[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+  }
+  auto need = [&](const char* key) -> absl::StatusOr<std::string> {
+    auto it = kv.find(key);
+    if (it == kv.end()) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": metadata has no '", key, "'"));
+    return it->second;
+  };
+  auto integer = [&](const char* key, int64_t* out) -> absl::Status {
+    ASSIGN_OR_RETURN(std::string v, need(key));
+    if (!absl::SimpleAtoi(v, out))
+      return absl::DataLossError(absl::StrCat("checkpoint ", path, ": '", key, "' is not an integer: ", v));
+    return absl::OkStatus();
+  };
+  ASSIGN_OR_RETURN(c.config.name, need("name"));
+  RETURN_IF_ERROR(integer("vocab", &c.config.vocab));
+  RETURN_IF_ERROR(integer("block_size", &c.config.block_size));
+  RETURN_IF_ERROR(integer("n_layer", &c.config.n_layer));
+  RETURN_IF_ERROR(integer("n_head", &c.config.n_head));
+  RETURN_IF_ERROR(integer("n_embd", &c.config.n_embd));
+  RETURN_IF_ERROR(integer("batch_size", &c.config.batch_size));
+  RETURN_IF_ERROR(integer("step", &c.step));
+  ASSIGN_OR_RETURN(std::string eps, need("layernorm_eps"));
+  ASSIGN_OR_RETURN(std::string best, need("best_val_loss"));
+  if (!absl::SimpleAtod(eps, &c.config.layernorm_eps) || !absl::SimpleAtod(best, &c.best_val_loss))
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed layernorm_eps or best_val_loss"));
+  ASSIGN_OR_RETURN(std::string vocab, need("vocabulary"));
+  ASSIGN_OR_RETURN(c.vocabulary, Unhex(path, vocab));
+  ASSIGN_OR_RETURN(std::string rng, need("rng"));
+  ASSIGN_OR_RETURN(c.rng_state, Unhex(path, rng));
+  for (const auto& [k, v] : kv)
+    if (k.rfind("flag.", 0) == 0) {
+      ASSIGN_OR_RETURN(c.flags[k.substr(5)], Unhex(path, v));
+    }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
+  std::string payload;
+  const std::string meta = Meta(c);
+  Put<uint64_t>(payload, meta.size());
+  payload += meta;
+  Put<uint32_t>(payload, static_cast<uint32_t>(c.tensors.size()));
+  for (const Checkpoint::Tensor& t : c.tensors) {
+    Put<uint32_t>(payload, static_cast<uint32_t>(t.name.size()));
+    payload += t.name;
+    Put<uint32_t>(payload, static_cast<uint32_t>(t.shape.size()));
+    for (int64_t d : t.shape) Put<int64_t>(payload, d);
+    payload.append(reinterpret_cast<const char*>(t.data.data()), t.data.size() * sizeof(float));
+  }
+  std::string file(kMagic, 8);
+  Put<uint32_t>(file, kCheckpointVersion);
+  Put<uint64_t>(file, payload.size());
+  Put<uint64_t>(file, Fnv1a(payload));
+  file += payload;
+
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write checkpoint ", tmp, ": ", std::strerror(errno)));
+  size_t done = 0;
+  while (done < file.size()) {
+    const ssize_t n = ::write(fd, file.data() + done, file.size() - done);
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return absl::ResourceExhaustedError(absl::StrCat("writing checkpoint ", tmp, " failed after ", done, " of ",
+                                                       file.size(), " bytes: ", std::strerror(err),
+                                                       "; the previous checkpoint ", path, " is untouched"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::ResourceExhaustedError(absl::StrCat("flushing checkpoint ", tmp, " failed: ", std::strerror(errno)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist or cannot be read"));
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (file.size() >= 8 && std::memcmp(file.data(), kMagic, 8) != 0)
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is not a gptc checkpoint (it does not start with GPTCCKPT)"));
+  if (file.size() < kHeaderBytes)
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is truncated: ", file.size(),
+                                            " bytes, shorter than the ", kHeaderBytes, "-byte header"));
+  uint32_t version;
+  uint64_t bytes, sum;
+  std::memcpy(&version, file.data() + 8, 4);
+  std::memcpy(&bytes, file.data() + 12, 8);
+  std::memcpy(&sum, file.data() + 20, 8);
+  if (version != kCheckpointVersion)
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, " has format version ", version, "; this gptc reads ",
+                                            kCheckpointVersion));
+  if (bytes != file.size() - kHeaderBytes)
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is truncated or padded: the header promises ", bytes,
+                                            " payload bytes, the file has ", file.size() - kHeaderBytes));
+  const std::string payload = file.substr(kHeaderBytes);
+  if (Fnv1a(payload) != sum)
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is corrupt: its checksum does not match"));
+  Reader r(path, payload);
+  Checkpoint c;
+  ASSIGN_OR_RETURN(uint64_t meta_len, r.Get<uint64_t>("the metadata length"));
+  ASSIGN_OR_RETURN(std::string meta, r.Bytes(meta_len, "the metadata"));
+  RETURN_IF_ERROR(ParseMeta(path, meta, c));
+  ASSIGN_OR_RETURN(uint32_t count, r.Get<uint32_t>("the tensor count"));
+  for (uint32_t i = 0; i < count; ++i) {
+    Checkpoint::Tensor t;
+    ASSIGN_OR_RETURN(uint32_t name_len, r.Get<uint32_t>("a tensor name length"));
+    ASSIGN_OR_RETURN(t.name, r.Bytes(name_len, "a tensor name"));
+    ASSIGN_OR_RETURN(uint32_t rank, r.Get<uint32_t>("a tensor rank"));
+    if (rank > 8) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": tensor ", t.name, " has rank ", rank));
+    uint64_t elems = 1;
+    for (uint32_t d = 0; d < rank; ++d) {
+      ASSIGN_OR_RETURN(int64_t dim, r.Get<int64_t>("a tensor dimension"));
+      if (dim < 0 || dim > (int64_t{1} << 32))
+        return absl::DataLossError(absl::StrCat("checkpoint ", path, ": tensor ", t.name, " has dimension ", dim));
+      t.shape.push_back(dim);
+      elems *= static_cast<uint64_t>(dim);
+    }
+    ASSIGN_OR_RETURN(std::string data, r.Bytes(elems * sizeof(float), "tensor data"));
+    t.data.resize(elems);
+    std::memcpy(t.data.data(), data.data(), data.size());
+    c.tensors.push_back(std::move(t));
+  }
+  if (r.pos() != r.size())
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", r.size() - r.pos(), " bytes after the last tensor"));
+  return c;
+}
+
+absl::Status CheckSameModel(const std::string& path, const GptConfig& saved, const GptConfig& cfg) {
+  const std::pair<const char*, std::pair<int64_t, int64_t>> fields[] = {
+      {"n_layer", {saved.n_layer, cfg.n_layer}},   {"n_head", {saved.n_head, cfg.n_head}},
+      {"n_embd", {saved.n_embd, cfg.n_embd}},      {"block_size", {saved.block_size, cfg.block_size}},
+      {"vocab", {saved.vocab, cfg.vocab}},
+  };
+  for (const auto& [name, v] : fields)
+    if (v.first != v.second)
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has ", name, "=", v.first,
+                                                        ", the run asks for ", v.second));
+  return absl::OkStatus();
+}
+
+}  // namespace gptc

@@ -1,0 +1,49 @@
+// Checkpoints: everything a training run needs to continue exactly where it stopped, in one
+// file. Written to a temporary file beside the target, fsync'd, then renamed over it, so a
+// write that fails partway (disk full, a file-size limit, a kill) leaves the previous
+// checkpoint intact. A reader checks magic, version, sizes and a checksum before it trusts a
+// byte, and names what is wrong.
+//
+// Layout: "GPTCCKPT" | u32 version | u64 payload bytes | u64 FNV-1a 64 of the payload |
+// payload. The payload is a text section (u64 length, then `key=value` lines: the model
+// config, the vocabulary in hex, the step, the data sampler's RNG state, the best val loss,
+// the training flags) followed by the tensors (u32 count; per tensor: u32 name length, name,
+// u32 rank, i64 dims, then the f32 data).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "frontend/config.h"
+#include "ir/literal.h"
+
+namespace gptc {
+
+struct Checkpoint {
+  GptConfig config;
+  std::string vocabulary;  // the tokenizer's bytes, in id order
+  int64_t step = 0;        // optimiser steps done
+  std::string rng_state;   // the training batch sampler's state (Rng::State)
+  double best_val_loss = 0;
+  std::map<std::string, std::string> flags;  // the training flags, as given
+  struct Tensor {
+    std::string name;
+    ir::Shape shape;
+    std::vector<float> data;
+  };
+  std::vector<Tensor> tensors;  // parameters and AdamW moments, by IR name
+};
+
+constexpr uint32_t kCheckpointVersion = 1;
+
+absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c);
+absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
+
+// Whether a checkpoint's model is the one `cfg` describes; else an error naming the first
+// field that differs, e.g. "checkpoint out/ckpt.bin has n_layer=4, the run asks for 6".
+absl::Status CheckSameModel(const std::string& path, const GptConfig& saved, const GptConfig& cfg);
+
+}  // namespace gptc

@@ -1,0 +1,201 @@
+// Checkpoints: the file round-trips, every kind of damage is a clear error, a write that
+// fails partway leaves the previous checkpoint intact, and a resumed run gives bit-identical
+// losses to an uninterrupted one.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "runtime/checkpoint.h"
+
+namespace gptc {
+namespace {
+
+Checkpoint Sample(int64_t elems) {
+  Checkpoint c;
+  c.config.name = "tiny";
+  c.vocabulary = std::string("\n !abc\xff", 7);
+  c.step = 42;
+  c.rng_state = "1 2 3 0 0";
+  c.best_val_loss = 1.8857;
+  c.flags = {{"lr", "0.001"}, {"data", "/some path/x.txt"}};
+  Checkpoint::Tensor t{"h.0.attn.c_attn.w", {3, elems / 3}, {}};
+  for (int64_t i = 0; i < elems; ++i) t.data.push_back(0.5f * static_cast<float>(i) - 3.25f);
+  c.tensors = {t, {"m.wte", {2}, {1.5f, -2.0f}}};
+  return c;
+}
+
+std::string Path(const std::string& name) { return ::testing::TempDir() + name; }
+
+std::string Slurp(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void Spit(const std::string& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+
+TEST(Checkpoint, RoundTrip) {
+  const Checkpoint c = Sample(30);
+  ASSERT_TRUE(WriteCheckpoint(Path("rt.bin"), c).ok());
+  auto r = ReadCheckpoint(Path("rt.bin"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->vocabulary, c.vocabulary);
+  EXPECT_EQ(r->step, 42);
+  EXPECT_EQ(r->rng_state, c.rng_state);
+  EXPECT_EQ(r->best_val_loss, c.best_val_loss);
+  EXPECT_EQ(r->flags, c.flags);
+  EXPECT_EQ(r->config.n_layer, c.config.n_layer);
+  ASSERT_EQ(r->tensors.size(), 2u);
+  EXPECT_EQ(r->tensors[0].name, "h.0.attn.c_attn.w");
+  EXPECT_EQ(r->tensors[0].shape, (ir::Shape{3, 10}));
+  EXPECT_EQ(r->tensors[0].data, c.tensors[0].data);
+  EXPECT_FALSE(std::filesystem::exists(Path("rt.bin.tmp")));
+}
+
+TEST(Checkpoint, DamageIsAClearError) {
+  ASSERT_TRUE(WriteCheckpoint(Path("ok.bin"), Sample(30)).ok());
+  const std::string good = Slurp(Path("ok.bin"));
+  auto error = [&](const std::string& bytes) {
+    Spit(Path("bad.bin"), bytes);
+    auto r = ReadCheckpoint(Path("bad.bin"));
+    return r.ok() ? std::string("ok") : std::string(r.status().message());
+  };
+  const std::string p = Path("bad.bin");
+  EXPECT_EQ(error(good.substr(0, good.size() - 7)),
+            "checkpoint " + p + " is truncated or padded: the header promises " + std::to_string(good.size() - 28) +
+                " payload bytes, the file has " + std::to_string(good.size() - 35));
+  std::string flipped = good;
+  flipped[good.size() - 5] ^= 0x40;
+  EXPECT_EQ(error(flipped), "checkpoint " + p + " is corrupt: its checksum does not match");
+  EXPECT_EQ(error("PK\x03\x04 not a checkpoint at all, longer than a header"),
+            "checkpoint " + p + " is not a gptc checkpoint (it does not start with GPTCCKPT)");
+  EXPECT_EQ(error(good.substr(0, 12)), "checkpoint " + p + " is truncated: 12 bytes, shorter than the 28-byte header");
+  std::string version = good;
+  version[8] = 9;
+  EXPECT_EQ(error(version), "checkpoint " + p + " has format version 9; this gptc reads 1");
+  EXPECT_EQ(std::string(ReadCheckpoint(Path("missing.bin")).status().message()),
+            "checkpoint " + Path("missing.bin") + " does not exist or cannot be read");
+}
+
+// A child process writes a checkpoint under a file-size limit smaller than the file: the
+// write fails with a clear error and the checkpoint already there is untouched.
+TEST(Checkpoint, AFailedWriteLeavesThePreviousOneIntact) {
+  const std::string path = Path("limit.bin");
+  ASSERT_TRUE(WriteCheckpoint(path, Sample(30)).ok());
+  const std::string before = Slurp(path);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::signal(SIGXFSZ, SIG_IGN);  // write() then fails with EFBIG instead of killing us
+    rlimit lim{64 * 1024, 64 * 1024};
+    setrlimit(RLIMIT_FSIZE, &lim);
+    absl::Status s = WriteCheckpoint(path, Sample(300000));  // ~1.2 MB
+    const bool clear = !s.ok() && std::string(s.message()).find("the previous checkpoint " + path + " is untouched") !=
+                                      std::string::npos;
+    _exit(clear ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the failed write did not report a clear error";
+  EXPECT_EQ(Slurp(path), before);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_TRUE(ReadCheckpoint(path).ok());
+}
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result Gptc(const std::string& args) {
+  FILE* p = popen((std::string(GPTC_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// "step 9/16 | loss 4.1234 | ..." -> {9: "4.1234"}
+std::map<int, std::string> StepLosses(const std::string& log) {
+  std::map<int, std::string> out;
+  std::regex re(R"(step (\d+)/\d+ \| loss ([0-9.]+))");
+  for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it)
+    out[std::stoi((*it)[1])] = (*it)[2];
+  return out;
+}
+
+// 16 steps in one run, and 8 steps then --resume to 16 (same seeds, thread count and
+// schedule): the losses of steps 9-16 are the same to the last printed digit, and the final
+// checkpoints hold bit-identical parameters and moments.
+TEST(Checkpoint, ResumeIsExact) {
+  const std::string dir = Path("resume");
+  std::filesystem::remove_all(dir);
+  const std::string common = " --config=tiny --threads=2 --decay-steps=16 --warmup=4 --log-interval=1 "
+                             "--eval-interval=8 --eval-batches=2 --sample-tokens=0 --cache-dir=" +
+                             std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
+  Result whole = Gptc("train --steps=16 --out-dir=" + dir + "/whole" + common);
+  ASSERT_EQ(whole.code, 0) << whole.out;
+  Result first = Gptc("train --steps=8 --out-dir=" + dir + "/split" + common);
+  ASSERT_EQ(first.code, 0) << first.out;
+  Result second = Gptc("train --steps=16 --resume --out-dir=" + dir + "/split" + common);
+  ASSERT_EQ(second.code, 0) << second.out;
+  EXPECT_NE(second.out.find("resumed from " + dir + "/split/ckpt.bin at step 8"), std::string::npos) << second.out;
+  const auto a = StepLosses(whole.out), b = StepLosses(second.out);
+  ASSERT_EQ(a.size(), 16u);
+  ASSERT_EQ(b.size(), 8u);
+  for (const auto& [step, loss] : b) EXPECT_EQ(loss, a.at(step)) << "step " << step;
+  auto ca = ReadCheckpoint(dir + "/whole/ckpt.bin"), cb = ReadCheckpoint(dir + "/split/ckpt.bin");
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  EXPECT_EQ(ca->step, 16);
+  EXPECT_EQ(cb->step, 16);
+  ASSERT_EQ(ca->tensors.size(), cb->tensors.size());
+  for (size_t i = 0; i < ca->tensors.size(); ++i) EXPECT_EQ(ca->tensors[i].data, cb->tensors[i].data) << ca->tensors[i].name;
+
+  // The checkpoint evaluates on the compiled backend.
+  Result eval = Gptc("eval --out-dir=" + dir + "/whole --batches=2");
+  EXPECT_EQ(eval.code, 0) << eval.out;
+  EXPECT_NE(eval.out.find("(step 16, tiny): val loss "), std::string::npos) << eval.out;
+}
+
+TEST(Checkpoint, BadInputIsAClearError) {
+  const std::string dir = Path("bad_input");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string common = " --config=tiny --steps=4 --eval-interval=4 --eval-batches=1 --sample-tokens=0";
+  Result nothing = Gptc("train --resume --out-dir=" + dir + "/empty" + common);
+  EXPECT_EQ(nothing.code, 1);
+  EXPECT_NE(nothing.out.find("--resume: there is no checkpoint " + dir + "/empty/ckpt.bin to resume from"),
+            std::string::npos) << nothing.out;
+  Spit(dir + "/file", "x");
+  Result unwritable = Gptc("train --out-dir=" + dir + "/file/sub" + common);
+  EXPECT_EQ(unwritable.code, 1);
+  EXPECT_NE(unwritable.out.find("--out-dir " + dir + "/file/sub cannot be created"), std::string::npos) << unwritable.out;
+  ASSERT_EQ(Gptc("train --out-dir=" + dir + "/run" + common).code, 0);
+  Result other = Gptc("train --resume --n-layer=3 --out-dir=" + dir + "/run" + common);
+  EXPECT_EQ(other.code, 1);
+  EXPECT_NE(other.out.find("checkpoint " + dir + "/run/ckpt.bin has n_layer=2, the run asks for 3"), std::string::npos)
+      << other.out;
+  std::string bytes = Slurp(dir + "/run/ckpt.bin");
+  const std::string saved = bytes;
+  bytes.resize(bytes.size() / 2);
+  Spit(dir + "/run/ckpt.bin", bytes);
+  Result truncated = Gptc("eval --out-dir=" + dir + "/run");
+  EXPECT_EQ(truncated.code, 1);
+  EXPECT_NE(truncated.out.find("is truncated or padded"), std::string::npos) << truncated.out;
+  Result resume_truncated = Gptc("train --resume --out-dir=" + dir + "/run" + common);
+  EXPECT_EQ(resume_truncated.code, 1);
+  EXPECT_EQ(Slurp(dir + "/run/ckpt.bin"), bytes) << "a failed resume must not overwrite the checkpoint";
+}
+
+}  // namespace
+}  // namespace gptc

@@ -1,0 +1,72 @@
+#include "tools/train_checkpoints.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "ir/status_macros.h"
+
+namespace gptc::tools {
+
+std::string LatestCheckpoint(const std::string& out_dir) { return out_dir + "/ckpt.bin"; }
+std::string BestCheckpoint(const std::string& out_dir) { return out_dir + "/best.bin"; }
+
+absl::Status PrepareOutDir(const std::string& out_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("--out-dir ", out_dir, " cannot be created: ", ec.message()));
+  const std::string probe = absl::StrCat(out_dir, "/.gptc-write-test-", getpid());
+  {
+    std::ofstream f(probe);
+    f << "ok";
+    if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("--out-dir ", out_dir, " is not writable"));
+  }
+  std::filesystem::remove(probe, ec);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg, const std::string& vocabulary,
+                                   const TrainPoint& point, double best_val_loss,
+                                   const std::map<std::string, std::string>& flags) {
+  Checkpoint c;
+  c.config = cfg;
+  c.vocabulary = vocabulary;
+  c.step = point.step;
+  c.rng_state = point.rng_state;
+  c.best_val_loss = best_val_loss;
+  c.flags = flags;
+  ASSIGN_OR_RETURN(auto state, backend.State());
+  for (auto& [name, lit] : state) c.tensors.push_back({name, lit.type.shape, lit.ToFloats()});
+  return c;
+}
+
+absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig& cfg, const std::string& vocabulary) {
+  ASSIGN_OR_RETURN(Checkpoint c, ReadCheckpoint(path));
+  RETURN_IF_ERROR(CheckSameModel(path, c.config, cfg));
+  if (c.vocabulary != vocabulary)
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " was trained on another vocabulary (",
+                                                      c.vocabulary.size(), " symbols; this text has ",
+                                                      vocabulary.size(), ")"));
+  return c;
+}
+
+absl::Status Restore(Backend& backend, const Checkpoint& c, const std::string& path) {
+  std::map<std::string, const Checkpoint::Tensor*> by_name;
+  for (const Checkpoint::Tensor& t : c.tensors) by_name[t.name] = &t;
+  ASSIGN_OR_RETURN(auto state, backend.State());
+  for (const auto& [name, lit] : state) {
+    auto it = by_name.find(name);
+    if (it == by_name.end())
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has no tensor %", name));
+    if (it->second->shape != lit.type.shape)
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, ": tensor %", name, " is ",
+                                                        ir::ShapeToString(it->second->shape), ", the model's is ",
+                                                        ir::ShapeToString(lit.type.shape)));
+    RETURN_IF_ERROR(backend.SetState(name, ir::Literal::FromFloats(lit.type.shape, it->second->data)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace gptc::tools

@@ -1,0 +1,35 @@
+// Checkpoints of `gptc train` and `gptc eval`: the out-dir, what goes into a checkpoint, and
+// restoring a backend from one. See runtime/checkpoint.h for the file format.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "frontend/config.h"
+#include "runtime/backend.h"
+#include "runtime/checkpoint.h"
+#include "runtime/trainer.h"
+
+namespace gptc::tools {
+
+// The latest and the best-val checkpoint of a run, as nanoGPT keeps them.
+std::string LatestCheckpoint(const std::string& out_dir);
+std::string BestCheckpoint(const std::string& out_dir);
+
+// Creates the directory if needed and proves it writable (a probe file), before any work.
+absl::Status PrepareOutDir(const std::string& out_dir);
+
+// A checkpoint of the backend's parameters and moments at `point`.
+absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg, const std::string& vocabulary,
+                                   const TrainPoint& point, double best_val_loss,
+                                   const std::map<std::string, std::string>& flags);
+
+// Reads `path` and checks it against the run: same model shape and vocabulary.
+absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig& cfg, const std::string& vocabulary);
+
+// Puts the checkpoint's tensors into the backend; every tensor of the backend must be there
+// with its shape (an error names the first one missing or mismatched).
+absl::Status Restore(Backend& backend, const Checkpoint& c, const std::string& path);
+
+}  // namespace gptc::tools
