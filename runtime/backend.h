@@ -2,6 +2,8 @@
 // interpreter implements it now; the JIT-compiled executable implements the same interface.
 #pragma once
 
+#include "runtime/checkpoint.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,8 +26,9 @@ class Backend {
   // positions after `pos` are ignored: attention is causal).
   virtual absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens,
                                                              int64_t pos) = 0;
-  // The parameters and optimiser moments by IR name, sorted (checkpoints).
-  virtual absl::StatusOr<std::vector<std::pair<std::string, ir::Literal>>> State() const = 0;
+  // The parameters and optimiser moments by IR name, sorted (checkpoints). A backend that
+  // holds them as f32 lends its memory (Tensor::external) instead of copying.
+  virtual absl::StatusOr<std::vector<Checkpoint::Tensor>> StateTensors() const = 0;
   // Replaces one of them; an unknown name or another type is an error naming the tensor.
   virtual absl::Status SetState(const std::string& name, const ir::Literal& value) = 0;
 };

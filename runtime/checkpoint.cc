@@ -139,40 +139,74 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpo
 
 }  // namespace
 
-absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
-  std::string payload;
-  const std::string meta = Meta(c);
-  Put<uint64_t>(payload, meta.size());
-  payload += meta;
-  Put<uint32_t>(payload, static_cast<uint32_t>(c.tensors.size()));
-  for (const Checkpoint::Tensor& t : c.tensors) {
-    Put<uint32_t>(payload, static_cast<uint32_t>(t.name.size()));
-    payload += t.name;
-    Put<uint32_t>(payload, static_cast<uint32_t>(t.shape.size()));
-    for (int64_t d : t.shape) Put<int64_t>(payload, d);
-    payload.append(reinterpret_cast<const char*>(t.data.data()), t.data.size() * sizeof(float));
+namespace {
+
+// The payload as a list of byte ranges (metadata, names, shapes, and the tensors' own
+// memory), so it can be checksummed and written without a copy.
+struct Pieces {
+  std::string small;  // lengths, names, dims: appended here, referenced by offset
+  std::vector<std::pair<int64_t, std::pair<const char*, size_t>>> parts;  // (offset in small or -1, external)
+  void Small(const void* p, size_t n) {
+    parts.push_back({static_cast<int64_t>(small.size()), {nullptr, n}});
+    small.append(static_cast<const char*>(p), n);
   }
-  std::string file(kMagic, 8);
-  Put<uint32_t>(file, kCheckpointVersion);
-  Put<uint64_t>(file, payload.size());
-  Put<uint64_t>(file, Fnv1a(payload));
-  file += payload;
+  template <typename T>
+  void Value(T v) { Small(&v, sizeof(T)); }
+  void External(const void* p, size_t n) { parts.push_back({-1, {static_cast<const char*>(p), n}}); }
+  template <typename F>
+  void ForEach(F f) const {
+    for (const auto& [off, ext] : parts) f(off >= 0 ? small.data() + off : ext.first, ext.second);
+  }
+};
+
+absl::Status WriteAll(int fd, const char* p, size_t n, size_t& done) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w <= 0) return absl::ResourceExhaustedError(std::strerror(errno));
+    p += w, n -= static_cast<size_t>(w), done += static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
+  Pieces pieces;
+  const std::string meta = Meta(c);
+  pieces.Value<uint64_t>(meta.size());
+  pieces.Small(meta.data(), meta.size());
+  pieces.Value<uint32_t>(static_cast<uint32_t>(c.tensors.size()));
+  for (const Checkpoint::Tensor& t : c.tensors) {
+    pieces.Value<uint32_t>(static_cast<uint32_t>(t.name.size()));
+    pieces.Small(t.name.data(), t.name.size());
+    pieces.Value<uint32_t>(static_cast<uint32_t>(t.shape.size()));
+    for (int64_t d : t.shape) pieces.Value<int64_t>(d);
+    pieces.External(t.values(), static_cast<size_t>(t.size()) * sizeof(float));
+  }
+  uint64_t bytes = 0, sum = 1469598103934665603ull;
+  pieces.ForEach([&](const char* p, size_t n) {
+    bytes += n;
+    for (size_t i = 0; i < n; ++i) sum = (sum ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
+  });
+  std::string header(kMagic, 8);
+  Put<uint32_t>(header, kCheckpointVersion);
+  Put<uint64_t>(header, bytes);
+  Put<uint64_t>(header, sum);
 
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write checkpoint ", tmp, ": ", std::strerror(errno)));
   size_t done = 0;
-  while (done < file.size()) {
-    const ssize_t n = ::write(fd, file.data() + done, file.size() - done);
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::ResourceExhaustedError(absl::StrCat("writing checkpoint ", tmp, " failed after ", done, " of ",
-                                                       file.size(), " bytes: ", std::strerror(err),
-                                                       "; the previous checkpoint ", path, " is untouched"));
-    }
-    done += static_cast<size_t>(n);
+  absl::Status s = WriteAll(fd, header.data(), header.size(), done);
+  pieces.ForEach([&](const char* p, size_t n) {
+    if (s.ok()) s = WriteAll(fd, p, n, done);
+  });
+  if (!s.ok()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return absl::ResourceExhaustedError(absl::StrCat("writing checkpoint ", tmp, " failed after ", done, " of ",
+                                                     header.size() + bytes, " bytes: ", s.message(),
+                                                     "; the previous checkpoint ", path, " is untouched"));
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(tmp.c_str());
@@ -202,10 +236,11 @@ absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
   if (version != kCheckpointVersion)
     return absl::DataLossError(absl::StrCat("checkpoint ", path, " has format version ", version, "; this gptc reads ",
                                             kCheckpointVersion));
-  if (bytes != file.size() - kHeaderBytes)
+  if (bytes != file.size() - kHeaderBytes)  // checked before the payload is touched
     return absl::DataLossError(absl::StrCat("checkpoint ", path, " is truncated or padded: the header promises ", bytes,
                                             " payload bytes, the file has ", file.size() - kHeaderBytes));
-  const std::string payload = file.substr(kHeaderBytes);
+  file.erase(0, kHeaderBytes);  // the payload, in place
+  const std::string& payload = file;
   if (Fnv1a(payload) != sum)
     return absl::DataLossError(absl::StrCat("checkpoint ", path, " is corrupt: its checksum does not match"));
   Reader r(path, payload);

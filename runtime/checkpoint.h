@@ -33,12 +33,18 @@ struct Checkpoint {
     std::string name;
     ir::Shape shape;
     std::vector<float> data;
+    // Writing only: the elements in memory someone else owns (a StateStore's blocks), used
+    // when `data` is empty, so a checkpoint of a large model copies nothing.
+    const float* external = nullptr;
+    const float* values() const { return external && data.empty() ? external : data.data(); }
+    int64_t size() const { return ir::NumElements(shape); }
   };
   std::vector<Tensor> tensors;  // parameters and AdamW moments, by IR name
 };
 
 constexpr uint32_t kCheckpointVersion = 1;
 
+// Streams the file: the payload is never assembled in memory.
 absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c);
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
 

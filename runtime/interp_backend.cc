@@ -64,9 +64,10 @@ absl::StatusOr<std::vector<float>> InterpBackend::NextTokenLogits(const ir::Lite
   return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, ir::Literal>>> InterpBackend::State() const {
-  std::vector<std::pair<std::string, ir::Literal>> out(state_.begin(), state_.end());
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+absl::StatusOr<std::vector<Checkpoint::Tensor>> InterpBackend::StateTensors() const {
+  std::vector<Checkpoint::Tensor> out;
+  for (const auto& [name, lit] : state_) out.push_back({name, lit.type.shape, lit.ToFloats(), nullptr});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 

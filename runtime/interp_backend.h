@@ -24,7 +24,7 @@ class InterpBackend : public Backend {
   absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) override;
   absl::StatusOr<double> EvalLoss(const Batch& batch) override;
   absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens, int64_t pos) override;
-  absl::StatusOr<std::vector<std::pair<std::string, ir::Literal>>> State() const override;
+  absl::StatusOr<std::vector<Checkpoint::Tensor>> StateTensors() const override;
   absl::Status SetState(const std::string& name, const ir::Literal& value) override;
 
   ir::LiteralMap& state() { return state_; }  // params and moments, by name

@@ -67,12 +67,10 @@ absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal
   return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, ir::Literal>>> JitBackend::State() const {
-  std::vector<std::pair<std::string, ir::Literal>> out;
-  for (const auto& [name, e] : store_.entries()) {
-    ASSIGN_OR_RETURN(ir::Literal lit, store_.Get(name));
-    out.emplace_back(name, std::move(lit));
-  }
+absl::StatusOr<std::vector<Checkpoint::Tensor>> JitBackend::StateTensors() const {
+  std::vector<Checkpoint::Tensor> out;
+  for (const auto& [name, e] : store_.entries())  // a std::map: sorted by name
+    out.push_back({name, e.type.shape, {}, static_cast<const float*>(e.data)});
   return out;
 }
 

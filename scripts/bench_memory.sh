@@ -7,17 +7,9 @@
 #   bash scripts/bench_memory.sh [preset ...]      (default: shakespeare-cpu baby)
 # Installs python3-torch if missing (root or sudo).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GPTC="${GPTC_BUILD_DIR:-$ROOT/build}/tools/gptc"
+source "$(dirname "${BASH_SOURCE[0]}")/torch_env.sh"
 PRESETS=("$@")
 [ ${#PRESETS[@]} -eq 0 ] && PRESETS=(shakespeare-cpu baby)
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-[ -x "$GPTC" ] || bash "$ROOT/scripts/setup.sh"
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  echo "installing python3-torch (Debian's PyTorch; a few minutes)"
-  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
-fi
 
 # Runs a command and prints the peak resident set size of the process it starts, in MiB.
 peak_mib() {

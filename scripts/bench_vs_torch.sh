@@ -10,17 +10,9 @@
 #   bash scripts/bench_vs_torch.sh [preset ...]      (default: shakespeare-cpu baby)
 # Installs python3-torch and libopenblas0-pthread if missing (root or sudo).
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GPTC="${GPTC_BUILD_DIR:-$ROOT/build}/tools/gptc"
+source "$(dirname "${BASH_SOURCE[0]}")/torch_env.sh"
 PRESETS=("$@")
 [ ${#PRESETS[@]} -eq 0 ] && PRESETS=(shakespeare-cpu baby)
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-[ -x "$GPTC" ] || bash "$ROOT/scripts/setup.sh"
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  echo "installing python3-torch (Debian's PyTorch; a few minutes)"
-  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
-fi
 
 torch_ms() {  # env settings..., then: preset torch_threads steps
   local preset=${@: -3:1} threads=${@: -2:1} steps=${@: -1}

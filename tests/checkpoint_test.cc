@@ -14,6 +14,7 @@
 
 #include "gtest/gtest.h"
 #include "runtime/checkpoint.h"
+#include "tests/run_process.h"
 
 namespace gptc {
 namespace {
@@ -110,20 +111,8 @@ TEST(Checkpoint, AFailedWriteLeavesThePreviousOneIntact) {
   EXPECT_TRUE(ReadCheckpoint(path).ok());
 }
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result Gptc(const std::string& args) {
-  FILE* p = popen((std::string(GPTC_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = testing::ProcessResult;
+Result Gptc(const std::string& args) { return testing::RunCommand(std::string(GPTC_BINARY) + " " + args); }
 
 // "step 9/16 | loss 4.1234 | ..." -> {9: "4.1234"}
 std::map<int, std::string> StepLosses(const std::string& log) {

@@ -8,25 +8,13 @@
 #include "gtest/gtest.h"
 #include "ir/parser.h"
 #include "ir/verifier.h"
+#include "tests/run_process.h"
 
 namespace gptc {
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result Gptc(const std::string& args) {
-  std::string cmd = std::string(GPTC_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = testing::ProcessResult;
+Result Gptc(const std::string& args) { return testing::RunCommand(std::string(GPTC_BINARY) + " " + args); }
 
 TEST(Cli, Help) {
   Result r = Gptc("--help");

@@ -10,6 +10,7 @@
 
 #include "codegen/object_cache.h"
 #include "gtest/gtest.h"
+#include "tests/run_process.h"
 
 namespace gptc {
 namespace {
@@ -51,22 +52,12 @@ TEST(ObjectCache, RoundTripAndCorruption) {
   EXPECT_EQ(*cache.Load(key), "fresh");
 }
 
-struct ProcessResult {
-  int code;
-  std::string out;
-};
+using testing::ProcessResult;
 
 ProcessResult Train(const std::string& cache_dir, const std::string& extra = "") {
-  const std::string cmd = std::string(GPTC_BINARY) +
-                          " train --config=tiny --n-layer=1 --block-size=8 --batch-size=2 --steps=2"
-                          " --eval-batches=1 --sample-tokens=0 --cache-dir=" + cache_dir + " " + extra + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return testing::RunCommand(std::string(GPTC_BINARY) +
+                             " train --config=tiny --n-layer=1 --block-size=8 --batch-size=2 --steps=2"
+                             " --eval-batches=1 --sample-tokens=0 --out-dir=none --cache-dir=" + cache_dir + " " + extra);
 }
 
 // "N kernels compiled, M from the cache" from gptc's compile line.

@@ -37,8 +37,7 @@ absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg,
   c.rng_state = point.rng_state;
   c.best_val_loss = best_val_loss;
   c.flags = flags;
-  ASSIGN_OR_RETURN(auto state, backend.State());
-  for (auto& [name, lit] : state) c.tensors.push_back({name, lit.type.shape, lit.ToFloats()});
+  ASSIGN_OR_RETURN(c.tensors, backend.StateTensors());
   return c;
 }
 
@@ -55,17 +54,18 @@ absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig
 absl::Status Restore(Backend& backend, const Checkpoint& c, const std::string& path) {
   std::map<std::string, const Checkpoint::Tensor*> by_name;
   for (const Checkpoint::Tensor& t : c.tensors) by_name[t.name] = &t;
-  ASSIGN_OR_RETURN(auto state, backend.State());
-  for (const auto& [name, lit] : state) {
-    auto it = by_name.find(name);
+  ASSIGN_OR_RETURN(std::vector<Checkpoint::Tensor> state, backend.StateTensors());
+  for (const Checkpoint::Tensor& t : state) {  // check everything before changing anything
+    auto it = by_name.find(t.name);
     if (it == by_name.end())
-      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has no tensor %", name));
-    if (it->second->shape != lit.type.shape)
-      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, ": tensor %", name, " is ",
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has no tensor %", t.name));
+    if (it->second->shape != t.shape)
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, ": tensor %", t.name, " is ",
                                                         ir::ShapeToString(it->second->shape), ", the model's is ",
-                                                        ir::ShapeToString(lit.type.shape)));
-    RETURN_IF_ERROR(backend.SetState(name, ir::Literal::FromFloats(lit.type.shape, it->second->data)));
+                                                        ir::ShapeToString(t.shape)));
   }
+  for (const Checkpoint::Tensor& t : state)
+    RETURN_IF_ERROR(backend.SetState(t.name, ir::Literal::FromFloats(t.shape, by_name.at(t.name)->data)));
   return absl::OkStatus();
 }
 
