@@ -46,6 +46,10 @@ absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& to
     }
     ids.push_back(next);
     generated.push_back(next);
+    if (o.on_text) {
+      ASSIGN_OR_RETURN(std::string piece, tok.Decode({next}));
+      o.on_text(piece);
+    }
   }
   return tok.Decode(generated);
 }

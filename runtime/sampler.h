@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -17,6 +18,8 @@ struct SampleOptions {
   double temperature = 0.8;  // > 0
   int64_t top_k = 0;         // 0: all tokens
   uint64_t seed = 1;
+  // Called with each new token's text as soon as it is drawn (streaming to a terminal).
+  std::function<void(const std::string&)> on_text;
 };
 
 absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& tok,

@@ -150,6 +150,21 @@ TEST(Checkpoint, ResumeIsExact) {
   ASSERT_EQ(ca->tensors.size(), cb->tensors.size());
   for (size_t i = 0; i < ca->tensors.size(); ++i) EXPECT_EQ(ca->tensors[i].data, cb->tensors[i].data) << ca->tensors[i].name;
 
+  // The checkpoint samples: the prompt first, then 40 characters, the same for the same seed.
+  const std::string cache = " --cache-dir=" + std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
+  Result s1 = Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=5" + cache);
+  Result s2 = Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=5" + cache);
+  Result s3 = Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=6" + cache);
+  ASSERT_EQ(s1.code, 0) << s1.out;
+  EXPECT_EQ(s1.out.rfind("ROMEO:", 0), 0u) << s1.out;
+  EXPECT_EQ(s1.out.size(), std::string("ROMEO:").size() + 40 + std::string("\n---------------\n").size()) << s1.out;
+  EXPECT_EQ(s1.out, s2.out);
+  EXPECT_NE(s1.out, s3.out);
+  Result bad_prompt = Gptc("sample --out-dir=" + dir + "/whole --prompt='{x}'" + cache);
+  EXPECT_EQ(bad_prompt.code, 1);
+  EXPECT_NE(bad_prompt.out.find("--prompt: tokenizer: byte 0x7b at position 0 is not in the vocabulary"),
+            std::string::npos) << bad_prompt.out;
+
   // The checkpoint evaluates on the compiled backend.
   Result eval = Gptc("eval --out-dir=" + dir + "/whole --batches=2");
   EXPECT_EQ(eval.code, 0) << eval.out;

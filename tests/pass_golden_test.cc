@@ -64,7 +64,9 @@ void RunGoldens(const std::string& pass, const PassFn& fn, bool always_changes =
     EXPECT_TRUE(ir::Verify(*reparsed).ok());
   }
   EXPECT_GE(cases, 2) << "every pass needs a changing case and a no-change case";
-  if (!always_changes) EXPECT_GE(unchanged, 1) << "no case where " << pass << " changes nothing";
+  if (!always_changes) {
+    EXPECT_GE(unchanged, 1) << "no case where " << pass << " changes nothing";
+  }
   EXPECT_LT(unchanged, cases) << "no case where " << pass << " changes anything";
 }
 

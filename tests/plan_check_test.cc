@@ -80,7 +80,7 @@ TEST(PlanCheck, KindsAndSizes) {
 // within 5% of the lower bound (most bytes live at one point) and at most 45% of one buffer
 // per value, no copy kernel is left, and the planned text reads back.
 TEST(PlanCheck, EveryPresetIsPlannedWithinTargets) {
-  for (const std::string& preset : {"tiny", "shakespeare-cpu", "baby"}) {
+  for (const std::string preset : {"tiny", "shakespeare-cpu", "baby"}) {
     auto model = nn::BuildGpt(*PresetConfig(preset));
     ASSERT_TRUE(model.ok());
     for (bool fuse : {true, false}) {

@@ -14,6 +14,7 @@ int RunEval(const Args& args);
 int RunTrain(const Args& args);
 int RunBench(const Args& args);
 int RunMem(const Args& args);
+int RunSample(const Args& args);
 int RunVersion(const Args& args);
 
 }  // namespace gptc::tools
