@@ -150,10 +150,27 @@ absl::Status Lower(Ctx& c) {
   const Op op = c.spec.op;
   if ((!c.spec.input_strides.empty() || !c.spec.output_strides.empty()) && !ir::HasTrait(op, ir::kStrided))
     return absl::InvalidArgumentError(absl::StrCat("codegen: '", ir::OpName(op), "' cannot read or write strided views"));
-  if (ir::HasTrait(op, ir::kElementwise) || op == Op::kConstant || op == Op::kBiasGelu ||
-      op == Op::kBiasGeluGrad)
-    return Elementwise(c);
+  // Every op is listed (no default), so a new row of ops.def does not compile until its
+  // lowering is decided here.
   switch (op) {
+    case Op::kConstant:
+    case Op::kAdd:
+    case Op::kSub:
+    case Op::kMul:
+    case Op::kDiv:
+    case Op::kMinimum:
+    case Op::kNeg:
+    case Op::kScale:
+    case Op::kExp:
+    case Op::kLog:
+    case Op::kSqrt:
+    case Op::kTanh:
+    case Op::kGelu:
+    case Op::kStep:
+    case Op::kGeluGrad:
+    case Op::kBiasGelu:
+    case Op::kBiasGeluGrad:
+      return Elementwise(c);
     case Op::kFusion:
       return Fusion(c);
     case Op::kMatMul:
@@ -187,9 +204,13 @@ absl::Status Lower(Ctx& c) {
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
       return Softmax(c);
-    default:
-      return absl::UnimplementedError(absl::StrCat("codegen: no lowering for op '", ir::OpName(op), "'"));
+    case Op::kInput:
+    case Op::kParam:
+    case Op::kState:
+    case Op::kReshape:
+      break;  // declarations and views: no kernel
   }
+  return absl::UnimplementedError(absl::StrCat("codegen: '", ir::OpName(op), "' has no kernel"));
 }
 
 }  // namespace gptc::codegen::lower
