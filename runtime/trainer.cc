@@ -24,6 +24,13 @@ absl::StatusOr<std::vector<Batch>> FixedBatches(const TextDataset& data, Split s
   return out;
 }
 
+// "1:02:03" or "02:03".
+std::string Hms(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  return s >= 3600 ? absl::StrFormat("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                   : absl::StrFormat("%02d:%02d", s / 60, s % 60);
+}
+
 absl::StatusOr<double> MeanLoss(Backend& backend, const std::vector<Batch>& batches) {
   double sum = 0;
   for (const Batch& b : batches) {
@@ -46,7 +53,10 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     ASSIGN_OR_RETURN(double tl, MeanLoss(backend, train_eval));
     ASSIGN_OR_RETURN(double vl, MeanLoss(backend, val_eval));
     report.evals.push_back({step, tl, vl});
+    if (o.status) *o.status << "\r\033[K";  // the log line replaces the status line
     if (log) *log << absl::StrFormat("step %d: train loss %.4f, val loss %.4f\n", step, tl, vl);
+    if (o.metrics) *o.metrics << absl::StrFormat("{\"step\": %d, \"train_loss\": %.6f, \"val_loss\": %.6f}\n", step, tl, vl)
+                              << std::flush;
     return absl::OkStatus();
   };
   if (o.start_step < 0 || o.start_step > o.steps)
@@ -56,6 +66,7 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
   if (!o.rng_state.empty() && !rng.SetState(o.rng_state))
     return absl::InvalidArgumentError("train: the saved batch sampler state is malformed");
   double window_secs = 0;
+  const auto run_start = Clock::now();
   for (int64_t it = o.start_step; it < o.steps; ++it) {
     ASSIGN_OR_RETURN(Batch b, data.Sample(Split::kTrain, cfg.batch_size, cfg.block_size, rng));
     const double lr = o.schedule.At(it);
@@ -68,10 +79,25 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     window_secs += secs;
     report.last_loss = loss;
     const int64_t step = it + 1;
-    if (log && (step % o.log_interval == 0 || step == o.steps)) {
+    const double tokens = static_cast<double>(cfg.batch_size * cfg.block_size);
+    if (o.status) {
+      const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
+      const double per_step = elapsed / static_cast<double>(step - o.start_step);
+      *o.status << absl::StrFormat("\r\033[Kstep %d/%d | loss %.4f | lr %.2e | %.0f tok/s | %s elapsed | ETA %s", step,
+                                   o.steps, loss, lr, tokens / (secs > 0 ? secs : 1e-9), Hms(elapsed),
+                                   Hms(per_step * static_cast<double>(o.steps - step)))
+                << std::flush;
+    }
+    if (step % o.log_interval == 0 || step == o.steps) {
       const int64_t n = std::min<int64_t>(step - o.start_step, step % o.log_interval == 0 ? o.log_interval : step % o.log_interval);
-      *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps,
-                              loss, lr, 1e3 * window_secs / n);
+      const double ms = 1e3 * window_secs / static_cast<double>(n);
+      if (o.status) *o.status << "\r\033[K";
+      if (log) *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps, loss, lr, ms);
+      if (o.metrics)
+        *o.metrics << absl::StrFormat(
+                          "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"ms_per_step\": %.3f, \"tokens_per_s\": %.1f}\n",
+                          step, loss, lr, ms, tokens / (ms / 1e3))
+                   << std::flush;
       window_secs = 0;
     }
     const bool evaluated = step % o.eval_interval == 0 || step == o.steps;

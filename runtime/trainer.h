@@ -35,6 +35,12 @@ struct TrainOptions {
   // last step (0: only those last two). An error stops training and is returned.
   int64_t checkpoint_interval = 0;
   std::function<absl::Status(const TrainPoint&)> on_checkpoint;
+  // When set: one JSON object per line at every log point ({"step", "loss", "lr",
+  // "ms_per_step", "tokens_per_s"}) and every evaluation ({"step", "train_loss", "val_loss"}).
+  std::ostream* metrics = nullptr;
+  // A status line rewritten in place after every step (step/max, loss, lr, tokens/s,
+  // elapsed, ETA), for a terminal; the periodic lines still go to `log`.
+  std::ostream* status = nullptr;
   LrSchedule schedule;
   int64_t eval_interval = 250;  // also evaluates before the first and after the last step
   int64_t eval_batches = 20;

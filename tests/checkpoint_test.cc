@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -143,6 +144,22 @@ TEST(Checkpoint, ResumeIsExact) {
   ASSERT_EQ(a.size(), 16u);
   ASSERT_EQ(b.size(), 8u);
   for (const auto& [step, loss] : b) EXPECT_EQ(loss, a.at(step)) << "step " << step;
+  // metrics.jsonl: every logged step's loss (the resumed run appends), the same in both runs
+  // and the same as the printed line to its 4 decimals.
+  auto metric_losses = [](const std::string& text) {
+    std::map<int, double> out;
+    std::regex re(R"(\{"step": (\d+), "loss": ([0-9.]+), "lr")");
+    for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it)
+      out[std::stoi((*it)[1])] = std::stod((*it)[2]);
+    return out;
+  };
+  const auto ma = metric_losses(Slurp(dir + "/whole/metrics.jsonl"));
+  const auto mb = metric_losses(Slurp(dir + "/split/metrics.jsonl"));
+  ASSERT_EQ(ma.size(), 16u);
+  EXPECT_EQ(ma, mb);
+  for (const auto& [step, loss] : ma) EXPECT_NEAR(loss, std::stod(a.at(step)), 0.5e-4) << "step " << step;
+  EXPECT_NE(Slurp(dir + "/whole/metrics.jsonl").find("{\"step\": 16, \"train_loss\": "), std::string::npos);
+
   auto ca = ReadCheckpoint(dir + "/whole/ckpt.bin"), cb = ReadCheckpoint(dir + "/split/ckpt.bin");
   ASSERT_TRUE(ca.ok() && cb.ok());
   EXPECT_EQ(ca->step, 16);

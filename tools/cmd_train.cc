@@ -2,7 +2,10 @@
 // sample.
 #include <algorithm>
 #include <chrono>
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <optional>
 #include <iostream>
@@ -46,6 +49,7 @@ void AddTrainFlags(FlagSet& f) {
   f.Int("log-interval", 50, "print a line every this many steps");
   f.String("out-dir", "out", "checkpoints go here: ckpt.bin (latest) and best.bin (best val loss); none: no checkpoints");
   f.Int("checkpoint-interval", 0, "also write ckpt.bin every this many steps (it is written at every evaluation)");
+  f.Bool("progress", true, "on a terminal, a live status line: step, loss, lr, tokens/s, elapsed, ETA");
   f.Bool("resume", false, "continue from --out-dir's ckpt.bin: parameters, moments, step and batch sampler");
   f.Int("seed", 1337, "parameter initialisation seed");
   f.Int("data-seed", 1337, "batch sampling seed");
@@ -185,7 +189,15 @@ int RunTrain(const Args& args) {
       return absl::OkStatus();
     };
   }
+  std::ofstream metrics;
+  if (checkpoints) {  // appended to on --resume, so one file holds the whole run
+    metrics.open(out_dir + "/metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
+    if (!metrics) return Fail(absl::PermissionDeniedError("cannot write " + out_dir + "/metrics.jsonl"));
+    opts.metrics = &metrics;
+  }
+  if (isatty(STDOUT_FILENO) && flags.GetBool("progress")) opts.status = &std::cout;
   auto report = Train(*backend, *data, *cfg, opts, &std::cout);
+  if (opts.status) std::cout << "\r\033[K";
   if (!report.ok()) return Fail(report.status());
   const int64_t ran = opts.steps - opts.start_step;
   std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", ran, report->seconds,
