@@ -22,6 +22,9 @@ struct GptConfig {
   int64_t n_embd = 128;
   int64_t batch_size = 12;  // static shapes: the compiled step has a fixed batch
   double layernorm_eps = 1e-5;
+  // nanoGPT's `bias`: biases in the Linear layers and LayerNorms (GPT-2 has them; nanoGPT's
+  // shakespeare-char recipe trains without, which is a little better and faster).
+  bool bias = true;
 
   int64_t head_dim() const { return n_embd / n_head; }
   static constexpr double kInitStd = 0.02;

@@ -89,6 +89,7 @@ std::string Meta(const Checkpoint& c) {
   std::string m = absl::StrCat("name=", g.name, "\nvocab=", g.vocab, "\nblock_size=", g.block_size,
                                "\nn_layer=", g.n_layer, "\nn_head=", g.n_head, "\nn_embd=", g.n_embd,
                                "\nbatch_size=", g.batch_size, "\nlayernorm_eps=", g.layernorm_eps,
+                               "\nbias=", g.bias ? 1 : 0,
                                "\nvocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=", Hex(c.rng_state),
                                "\nbest_val_loss=", c.best_val_loss, "\n");
   for (const auto& [k, v] : c.flags) absl::StrAppend(&m, "flag.", k, "=", Hex(v), "\n");
@@ -122,6 +123,9 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpo
   RETURN_IF_ERROR(integer("n_embd", &c.config.n_embd));
   RETURN_IF_ERROR(integer("batch_size", &c.config.batch_size));
   RETURN_IF_ERROR(integer("step", &c.step));
+  int64_t bias = 1;
+  RETURN_IF_ERROR(integer("bias", &bias));
+  c.config.bias = bias != 0;
   ASSIGN_OR_RETURN(std::string eps, need("layernorm_eps"));
   ASSIGN_OR_RETURN(std::string best, need("best_val_loss"));
   if (!absl::SimpleAtod(eps, &c.config.layernorm_eps) || !absl::SimpleAtod(best, &c.best_val_loss))
@@ -277,7 +281,7 @@ absl::Status CheckSameModel(const std::string& path, const GptConfig& saved, con
   const std::pair<const char*, std::pair<int64_t, int64_t>> fields[] = {
       {"n_layer", {saved.n_layer, cfg.n_layer}},   {"n_head", {saved.n_head, cfg.n_head}},
       {"n_embd", {saved.n_embd, cfg.n_embd}},      {"block_size", {saved.block_size, cfg.block_size}},
-      {"vocab", {saved.vocab, cfg.vocab}},
+      {"vocab", {saved.vocab, cfg.vocab}},        {"bias", {saved.bias, cfg.bias}},
   };
   for (const auto& [name, v] : fields)
     if (v.first != v.second)

@@ -206,6 +206,10 @@ TEST(Checkpoint, BadInputIsAClearError) {
   EXPECT_EQ(other.code, 1);
   EXPECT_NE(other.out.find("checkpoint " + dir + "/run/ckpt.bin has n_layer=2, the run asks for 3"), std::string::npos)
       << other.out;
+  Result no_bias = Gptc("train --resume --no-bias --out-dir=" + dir + "/run" + common);
+  EXPECT_EQ(no_bias.code, 1);
+  EXPECT_NE(no_bias.out.find("checkpoint " + dir + "/run/ckpt.bin has bias=1, the run asks for 0"), std::string::npos)
+      << no_bias.out;
   std::string bytes = Slurp(dir + "/run/ckpt.bin");
   const std::string saved = bytes;
   bytes.resize(bytes.size() / 2);

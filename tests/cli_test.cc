@@ -118,7 +118,7 @@ TEST(Cli, BadInputIsAClearError) {
       {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train bench sample mem eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
-       "--block-size, --batch-size, --graph, --print-after, --fuse, --explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
+       "--block-size, --batch-size, --bias, --graph, --print-after, --fuse, --explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
       {"ir --config=huge", 2, "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
       {"ir --config", 2, "gptc ir: --config needs a value"},

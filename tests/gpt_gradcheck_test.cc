@@ -14,12 +14,17 @@
 namespace gptc {
 namespace {
 
-TEST(GptGradCheck, EveryParameterAlongARandomDirection) {
+void CheckEveryParameter(bool bias) {
   GptConfig cfg = *PresetConfig("tiny");
   cfg.batch_size = 2;
   cfg.block_size = 8;
+  cfg.bias = bias;
   auto m = nn::BuildGpt(cfg);
   ASSERT_TRUE(m.ok());
+  // nanoGPT's count: wte, wpe, per block 12 C^2 weights and two LayerNorm gains, ln_f's gain;
+  // with biases also 11 C per block (Linears 3C + C + 4C + C, two LayerNorm shifts) and ln_f's.
+  const int64_t V = cfg.vocab, T = cfg.block_size, C = cfg.n_embd, L = cfg.n_layer;
+  EXPECT_EQ(CountParams(m->params), V * C + T * C + L * (12 * C * C + 2 * C) + C + (bias ? L * 11 * C + C : 0));
   auto fwd = passes::SelectOutputs(m->graph, {"loss"});
   ASSERT_TRUE(fwd.ok());
   auto g = passes::Autodiff(*fwd);
@@ -57,6 +62,11 @@ TEST(GptGradCheck, EveryParameterAlongARandomDirection) {
         << "analytic " << dot << " numeric " << numeric;
   }
 }
+
+TEST(GptGradCheck, EveryParameterAlongARandomDirection) { CheckEveryParameter(/*bias=*/true); }
+
+// nanoGPT's bias=False: no Linear or LayerNorm biases (the LayerNorms shift by a constant 0).
+TEST(GptGradCheck, EveryParameterWithoutBiases) { CheckEveryParameter(/*bias=*/false); }
 
 }  // namespace
 }  // namespace gptc

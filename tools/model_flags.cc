@@ -17,6 +17,7 @@ void AddModelFlags(FlagSet& flags, const std::string& default_config) {
   flags.Int("n-embd", 0, "override the preset's embedding width");
   flags.Int("block-size", 0, "override the preset's context length");
   flags.Int("batch-size", 0, "override the preset's batch size");
+  flags.Bool("bias", true, "biases in Linear layers and LayerNorms (nanoGPT's bias; --no-bias as its shakespeare-char recipe)");
 }
 
 absl::StatusOr<GptConfig> ConfigFromFlags(const FlagSet& flags) {
@@ -26,6 +27,7 @@ absl::StatusOr<GptConfig> ConfigFromFlags(const FlagSet& flags) {
   if (flags.IsSet("n-embd")) cfg.n_embd = flags.GetInt("n-embd");
   if (flags.IsSet("block-size")) cfg.block_size = flags.GetInt("block-size");
   if (flags.IsSet("batch-size")) cfg.batch_size = flags.GetInt("batch-size");
+  if (flags.IsSet("bias")) cfg.bias = flags.GetBool("bias");
   RETURN_IF_ERROR(cfg.Validate());
   return cfg;
 }

@@ -10,8 +10,8 @@ CausalSelfAttention::CausalSelfAttention(Builder& b, const std::string& path,
     : b_(&b),
       path_(path),
       n_head_(cfg.n_head),
-      c_attn_(b, path + ".c_attn", cfg.n_embd, 3 * cfg.n_embd, GptConfig::kInitStd),
-      c_proj_(b, path + ".c_proj", cfg.n_embd, cfg.n_embd, cfg.residual_init_std()) {}
+      c_attn_(b, path + ".c_attn", cfg.n_embd, 3 * cfg.n_embd, GptConfig::kInitStd, cfg.bias),
+      c_proj_(b, path + ".c_proj", cfg.n_embd, cfg.n_embd, cfg.residual_init_std(), cfg.bias) {}
 
 Tensor CausalSelfAttention::operator()(Tensor x) const {
   if (!x.valid()) return x;

@@ -7,9 +7,9 @@ namespace gptc::nn {
 Block::Block(Builder& b, const std::string& path, const GptConfig& cfg)
     : b_(&b),
       path_(path),
-      ln_1_(b, path + ".ln_1", cfg.n_embd, cfg.layernorm_eps),
+      ln_1_(b, path + ".ln_1", cfg.n_embd, cfg.layernorm_eps, cfg.bias),
       attn_(b, path + ".attn", cfg),
-      ln_2_(b, path + ".ln_2", cfg.n_embd, cfg.layernorm_eps),
+      ln_2_(b, path + ".ln_2", cfg.n_embd, cfg.layernorm_eps, cfg.bias),
       mlp_(b, path + ".mlp", cfg) {}
 
 Tensor Block::operator()(Tensor x) const {

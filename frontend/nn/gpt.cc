@@ -21,7 +21,7 @@ absl::StatusOr<GptGraph> BuildGpt(const GptConfig& cfg) {
   std::vector<std::unique_ptr<Block>> blocks;
   for (int64_t i = 0; i < cfg.n_layer; ++i)
     blocks.push_back(std::make_unique<Block>(b, absl::StrCat("h.", i), cfg));
-  LayerNorm ln_f(b, "ln_f", C, cfg.layernorm_eps);
+  LayerNorm ln_f(b, "ln_f", C, cfg.layernorm_eps, cfg.bias);
 
   Tensor pos = Broadcast(Slice(wpe, 0, 0, T), {B, T, C}).named("pos");  // (B, T, C)
   Tensor x = (Embedding(wte, tokens).named("tok") + pos).named("x");    // (B, T, C)

@@ -4,11 +4,11 @@
 
 namespace gptc::nn {
 
-LayerNorm::LayerNorm(Builder& b, const std::string& path, int64_t dim, double eps)
+LayerNorm::LayerNorm(Builder& b, const std::string& path, int64_t dim, double eps, bool bias)
     : b_(&b), path_(path), eps_(eps) {
   auto scope = b.EnterScope(path);
   w_ = b.Param("w", ir::F32({dim}), ParamInit::Ones());
-  bias_ = b.Param("b", ir::F32({dim}), ParamInit::Zeros());
+  bias_ = bias ? b.Param("b", ir::F32({dim}), ParamInit::Zeros()) : b.Constant(0.0, ir::F32({dim})).named("b");
 }
 
 Tensor LayerNorm::operator()(Tensor x) const {

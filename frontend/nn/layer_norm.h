@@ -9,7 +9,8 @@ namespace gptc::nn {
 
 class LayerNorm {
  public:
-  LayerNorm(Builder& b, const std::string& path, int64_t dim, double eps);
+  // Without `bias` the shift is a constant zero (nanoGPT's bias=False), not a parameter.
+  LayerNorm(Builder& b, const std::string& path, int64_t dim, double eps, bool bias = true);
   Tensor operator()(Tensor x) const;
 
  private:
