@@ -6,31 +6,19 @@
 
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
-#include "passes/train_graphs.h"
+#include "passes/step_graphs.h"
 
 namespace gptc {
-namespace {
-
-// Fusion is explained for the train step only; eval and sampling fuse the same way.
-passes::StepOptions Quiet(passes::StepOptions o) {
-  o.fusion.explain = nullptr;
-  return o;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
     const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
     ir::Precision precision) {
-  ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
+  ASSIGN_OR_RETURN(passes::StepGraphs graphs, passes::BuildStepGraphs(cfg, step));
   std::unique_ptr<InterpBackend> b(new InterpBackend());
-  ASSIGN_OR_RETURN(b->train_, passes::BuildTrainStep(model.graph, step));
-  ASSIGN_OR_RETURN(b->eval_, passes::BuildEvalStep(model.graph, Quiet(step)));
-  GptConfig one = cfg;  // sampling runs one sequence at a time
-  one.batch_size = 1;
-  ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
-  ASSIGN_OR_RETURN(b->sample_, passes::BuildSampleStep(single.graph, Quiet(step)));
-  b->state_ = InitParams(model.params, seed);
+  b->train_ = std::move(graphs.train);
+  b->eval_ = std::move(graphs.eval);
+  b->sample_ = std::move(graphs.sample);
+  b->state_ = InitParams(graphs.model.params, seed);
   for (ir::ValueId v : b->train_.States())
     b->state_[b->train_.value(v).name] = ir::Literal(b->train_.value(v).type);
   b->options_.precision = precision;

@@ -4,29 +4,15 @@
 
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
-#include "passes/train_graphs.h"
+#include "passes/step_graphs.h"
 
 namespace gptc {
-namespace {
-
-// Fusion is explained for the train step only; eval and sampling fuse the same way.
-passes::StepOptions Quiet(passes::StepOptions o) {
-  o.fusion.explain = nullptr;
-  return o;
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
     const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
     const codegen::CompilerOptions& compiler) {
-  ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
-  ASSIGN_OR_RETURN(ir::Graph train, passes::BuildTrainStep(model.graph, step));
-  ASSIGN_OR_RETURN(ir::Graph eval, passes::BuildEvalStep(model.graph, Quiet(step)));
-  GptConfig one = cfg;  // sampling runs one sequence at a time
-  one.batch_size = 1;
-  ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
-  ASSIGN_OR_RETURN(ir::Graph sample, passes::BuildSampleStep(single.graph, Quiet(step)));
+  ASSIGN_OR_RETURN(passes::StepGraphs graphs, passes::BuildStepGraphs(cfg, step));
+  const ir::Graph &train = graphs.train, &eval = graphs.eval, &sample = graphs.sample;
 
   std::unique_ptr<JitBackend> b(new JitBackend());
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));
@@ -37,7 +23,7 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
   ASSIGN_OR_RETURN(b->train_, Executable::Create(train, *b->compiler_, b->store_, arena));
   ASSIGN_OR_RETURN(b->eval_, Executable::Create(eval, *b->compiler_, b->store_, arena));
   ASSIGN_OR_RETURN(b->sample_, Executable::Create(sample, *b->compiler_, b->store_, arena));
-  for (const ParamSpec& p : model.params) RETURN_IF_ERROR(b->store_.Set(p.name, InitParam(p, seed)));
+  for (const ParamSpec& p : graphs.model.params) RETURN_IF_ERROR(b->store_.Set(p.name, InitParam(p, seed)));
   return b;
 }
 
