@@ -123,8 +123,8 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpo
   RETURN_IF_ERROR(integer("n_embd", &c.config.n_embd));
   RETURN_IF_ERROR(integer("batch_size", &c.config.batch_size));
   RETURN_IF_ERROR(integer("step", &c.step));
-  int64_t bias = 1;
-  RETURN_IF_ERROR(integer("bias", &bias));
+  int64_t bias = 1;  // absent in the first checkpoints written: they had biases
+  if (kv.count("bias")) RETURN_IF_ERROR(integer("bias", &bias));
   c.config.bias = bias != 0;
   ASSIGN_OR_RETURN(std::string eps, need("layernorm_eps"));
   ASSIGN_OR_RETURN(std::string best, need("best_val_loss"));

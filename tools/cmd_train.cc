@@ -18,6 +18,7 @@
 #include "runtime/jit_backend.h"
 #include "runtime/process_memory.h"
 #include "runtime/sampler.h"
+#include "frontend/nn/gpt.h"
 #include "runtime/trainer.h"
 #include "tools/train_checkpoints.h"
 #include "tools/commands.h"
@@ -50,6 +51,7 @@ void AddTrainFlags(FlagSet& f) {
   f.String("out-dir", "out", "checkpoints go here: ckpt.bin (latest) and best.bin (best val loss); none: no checkpoints");
   f.Int("checkpoint-interval", 0, "also write ckpt.bin every this many steps (it is written at every evaluation)");
   f.Bool("progress", true, "on a terminal, a live status line: step, loss, lr, tokens/s, elapsed, ETA");
+  f.String("init-from", "", "start from the parameters of this .safetensors file (nanoGPT's names; gptc export writes one)");
   f.Bool("resume", false, "continue from --out-dir's ckpt.bin: parameters, moments, step and batch sampler");
   f.Int("seed", 1337, "parameter initialisation seed");
   f.Int("data-seed", 1337, "batch sampling seed");
@@ -112,6 +114,15 @@ int RunTrain(const Args& args) {
                                                              c->step, flags.GetInt("steps"))));
     resume = *std::move(c);
   }
+  std::map<std::string, ir::Literal> init_from;
+  if (!flags.GetString("init-from").empty()) {
+    if (resume) return Fail(absl::InvalidArgumentError("--init-from and --resume exclude each other"), 2);
+    auto model = nn::BuildGpt(*cfg);
+    if (!model.ok()) return Fail(model.status());
+    auto p = ReadInitFrom(model->params, flags.GetString("init-from"));
+    if (!p.ok()) return Fail(p.status());
+    init_from = *std::move(p);
+  }
 
   passes::AdamWOptions adamw;
   adamw.beta1 = flags.GetDouble("beta1");
@@ -164,6 +175,10 @@ int RunTrain(const Args& args) {
     backend = *std::move(interp);
   }
   double best_val = std::numeric_limits<double>::infinity();
+  if (!init_from.empty()) {
+    if (auto s = ApplyParameters(*backend, init_from); !s.ok()) return Fail(s);
+    std::cout << "parameters from " << flags.GetString("init-from") << "\n";
+  }
   if (resume) {
     if (auto s = Restore(*backend, *resume, LatestCheckpoint(out_dir)); !s.ok()) return Fail(s);
     opts.start_step = resume->step;

@@ -15,6 +15,7 @@ int RunTrain(const Args& args);
 int RunBench(const Args& args);
 int RunMem(const Args& args);
 int RunSample(const Args& args);
+int RunExport(const Args& args);
 int RunVersion(const Args& args);
 
 }  // namespace gptc::tools

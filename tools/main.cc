@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"bench", "time the compiled train step: ms/step, MFU, GEMM GFLOP/s, compile time",
      gptc::tools::RunBench},
     {"sample", "generate text from a trained checkpoint, streamed", gptc::tools::RunSample},
+    {"export", "write a checkpoint's parameters as safetensors under nanoGPT's names", gptc::tools::RunExport},
     {"mem", "memory plan of a model: naive, planned and lower-bound bytes, the peak, largest batch",
      gptc::tools::RunMem},
     {"eval", "loss of a freshly initialised model on one batch of real text",

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ir/status_macros.h"
+#include "runtime/safetensors.h"
 
 namespace gptc::tools {
 
@@ -49,6 +50,32 @@ absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig
                                                       c.vocabulary.size(), " symbols; this text has ",
                                                       vocabulary.size(), ")"));
   return c;
+}
+
+absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(const std::vector<ParamSpec>& params,
+                                                                const std::string& path) {
+  ASSIGN_OR_RETURN(std::vector<NamedTensor> tensors, ReadSafetensors(path));
+  std::map<std::string, const NamedTensor*> by_name;
+  for (const NamedTensor& t : tensors) by_name[t.name] = &t;
+  for (const ParamSpec& p : params) {
+    auto it = by_name.find(NanoGptName(p.name));
+    if (it == by_name.end())
+      return absl::FailedPreconditionError(absl::StrCat("--init-from ", path, " has no tensor '", NanoGptName(p.name),
+                                                        "' (gptc's %", p.name, ")"));
+    if (it->second->shape != p.type.shape)
+      return absl::FailedPreconditionError(absl::StrCat("--init-from ", path, ": tensor '", it->first, "' is ",
+                                                        ir::ShapeToString(it->second->shape), ", the model's %", p.name,
+                                                        " is ", ir::ShapeToString(p.type.shape)));
+  }
+  std::map<std::string, ir::Literal> out;
+  for (const ParamSpec& p : params)
+    out.emplace(p.name, ir::Literal::FromFloats(p.type.shape, by_name.at(NanoGptName(p.name))->data));
+  return out;
+}
+
+absl::Status ApplyParameters(Backend& backend, const std::map<std::string, ir::Literal>& params) {
+  for (const auto& [name, lit] : params) RETURN_IF_ERROR(backend.SetState(name, lit));
+  return absl::OkStatus();
 }
 
 absl::Status Restore(Backend& backend, const Checkpoint& c, const std::string& path) {

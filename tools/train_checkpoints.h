@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "frontend/config.h"
+#include "frontend/param_init.h"
 #include "runtime/backend.h"
 #include "runtime/checkpoint.h"
 #include "runtime/trainer.h"
@@ -27,6 +28,13 @@ absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg,
 
 // Reads `path` and checks it against the run: same model shape and vocabulary.
 absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig& cfg, const std::string& vocabulary);
+
+// The parameters of a safetensors file under nanoGPT's names, by gptc name (extra tensors,
+// such as lm_head.weight, are ignored); a missing tensor or another shape is an error naming
+// it. Read before anything is compiled; ApplyParameters sets them.
+absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(const std::vector<ParamSpec>& params,
+                                                                const std::string& path);
+absl::Status ApplyParameters(Backend& backend, const std::map<std::string, ir::Literal>& params);
 
 // Puts the checkpoint's tensors into the backend; every tensor of the backend must be there
 // with its shape (an error names the first one missing or mismatched).
