@@ -46,6 +46,12 @@ absl::StatusOr<double> JitBackend::EvalLoss(const Batch& batch) {
   return eval_->RunScalar();
 }
 
+absl::StatusOr<ir::Literal> JitBackend::Logits(const ir::Literal& tokens) {
+  RETURN_IF_ERROR(sample_->SetInput("tokens", tokens));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, sample_->Run());
+  return std::move(out[0]);
+}
+
 absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal& tokens, int64_t pos) {
   RETURN_IF_ERROR(sample_->SetInput("tokens", tokens));
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, sample_->Run());

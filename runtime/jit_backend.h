@@ -28,6 +28,8 @@ class JitBackend : public Backend {
   absl::StatusOr<std::vector<Checkpoint::Tensor>> StateTensors() const override;
   absl::Status SetState(const std::string& name, const ir::Literal& value) override;
 
+  // Logits [1, T, vocab] of one sequence i32[1, T] (the batch-1 sampling step).
+  absl::StatusOr<ir::Literal> Logits(const ir::Literal& tokens);
   StateStore& store() { return store_; }
   const codegen::CompilerStats& compile_stats() const { return compiler_->stats(); }
   Executable& train() { return *train_; }

@@ -109,5 +109,25 @@ TEST(Safetensors, ExportThenInitFromGivesTheSameModel) {
   EXPECT_NE(partial.out.find("has no tensor 'transformer.wpe.weight' (gptc's %wpe)"), std::string::npos) << partial.out;
 }
 
+// nanoGPT's own GPT class (written out in scripts/check_nanogpt_load.py) loads the exported
+// file with load_state_dict and computes gptc's logits to 1e-5. Needs Debian's python3-torch,
+// which only the comparison scripts install: skipped where it is missing.
+TEST(Safetensors, NanoGptLoadsTheExportAndAgrees) {
+  if (testing::RunCommand("/usr/bin/python3 -c 'import torch, numpy'").code != 0)
+    GTEST_SKIP() << "python3-torch is not installed (bash scripts/bench_vs_torch.sh installs it)";
+  const std::string dir = Path("st_nano");
+  std::filesystem::remove_all(dir);
+  const std::string cache = " --cache-dir=" + std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
+  ASSERT_EQ(Gptc("train --config=tiny --no-bias --steps=20 --eval-interval=20 --eval-batches=1 --sample-tokens=0 "
+                 "--out-dir=" + dir + cache).code, 0);
+  ASSERT_EQ(Gptc("export --out-dir=" + dir + " --to=" + dir + "/m.safetensors").code, 0);
+  auto dump = Gptc("eval --out-dir=" + dir + " --batches=1 --dump-logits=" + dir + "/logits.json");
+  ASSERT_EQ(dump.code, 0) << dump.out;
+  auto check = testing::RunCommand("/usr/bin/python3 " + std::string(GPTC_SOURCE_DIR) + "/scripts/check_nanogpt_load.py " +
+                                   dir + "/m.safetensors " + dir + "/logits.json");
+  EXPECT_EQ(check.code, 0) << check.out;
+  EXPECT_NE(check.out.find("\nOK"), std::string::npos) << check.out;
+}
+
 }  // namespace
 }  // namespace gptc

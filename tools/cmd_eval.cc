@@ -3,7 +3,10 @@
 // reference interpreter).
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <iostream>
+
+#include "absl/strings/str_join.h"
 
 #include "absl/strings/str_format.h"
 #include "frontend/nn/gpt.h"
@@ -45,6 +48,21 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
     if (!loss.ok()) return Fail(loss.status());
     sum += *loss;
   }
+  if (const std::string dump = flags.GetString("dump-logits"); !dump.empty()) {
+    Rng seq_rng(flags.GetInt("batch-seed"));
+    auto b = data->Sample(split, 1, cfg.block_size, seq_rng);
+    if (!b.ok()) return Fail(b.status());
+    auto logits = (*jit)->Logits(b->tokens);
+    if (!logits.ok()) return Fail(logits.status());
+    std::ofstream out(dump);
+    out << "{\"tokens\": [";
+    for (size_t i = 0; i < b->tokens.data.size(); ++i) out << (i ? ", " : "") << static_cast<int>(b->tokens.data[i]);
+    out << "], \"logits\": [";
+    for (size_t i = 0; i < logits->data.size(); ++i) out << (i ? ", " : "") << absl::StrFormat("%.9g", logits->data[i]);
+    out << "], \"shape\": [" << absl::StrJoin(logits->type.shape, ", ") << "]}\n";
+    out.close();
+    if (!out) return Fail(absl::PermissionDeniedError("cannot write --dump-logits file " + dump));
+  }
   std::cout << absl::StrFormat("checkpoint %s (step %d, %s): %s loss %.4f over %d batches (B=%d, T=%d) [jit]\n", path,
                                c->step, cfg.name, split == Split::kTrain ? "train" : "val",
                                sum / flags.GetInt("batches"), flags.GetInt("batches"), cfg.batch_size, cfg.block_size);
@@ -64,6 +82,7 @@ int RunEval(const Args& args) {
   flags.String("out-dir", "", "evaluate this run's checkpoint (ckpt.bin) on the compiled backend");
   flags.String("checkpoint", "", "evaluate this checkpoint file (default: --out-dir's ckpt.bin)");
   flags.Int("batches", 20, "batches to average over, for a checkpoint");
+  flags.String("dump-logits", "", "also write the tokens and logits of one sequence as JSON (scripts/check_nanogpt_load.py)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc eval [flags]\nLoss of a freshly initialised model on one batch.\n\n"
