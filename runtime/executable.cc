@@ -68,10 +68,8 @@ void CollectIdLimits(const ir::Graph& g, absl::flat_hash_map<ir::ValueId, int64_
 
 }  // namespace
 
-// Allocates the arena and the owned persistent regions, declares params and state in the
-// store as blocks, and resolves every value's first element.
-absl::Status BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
-                        Executable::Impl& im) {
+absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
+                                    Impl& im) {
   int64_t size[ir::kNumRegions] = {};
   std::vector<StateStore::BlockItem> blocks[ir::kNumRegions];
   for (const ir::Value& v : g.values()) {
@@ -123,9 +121,6 @@ absl::Status BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<A
 }
 
 Executable::~Executable() = default;
-
-absl::Status BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
-                        Executable::Impl& im);
 
 absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& graph,
                                                                codegen::KernelCompiler& compiler,

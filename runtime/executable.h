@@ -71,10 +71,11 @@ class Executable {
   Executable() = default;
   absl::Status RunKernels();
   void ApplyUpdates();
- public:
-  struct Impl;  // public so that the memory binding in executable.cc can fill it
-
- private:
+  struct Impl;
+  // Allocates the arena and owned regions, declares params and state in the store, and
+  // resolves every value's first element.
+  static absl::Status BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
+                                 Impl& im);
   std::unique_ptr<Impl> impl_;
   ir::Graph graph_;
 };

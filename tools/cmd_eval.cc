@@ -23,8 +23,7 @@ namespace gptc::tools {
 namespace {
 
 int EvalCheckpoint(const FlagSet& flags, Split split) {
-  const std::string path = !flags.GetString("checkpoint").empty() ? flags.GetString("checkpoint")
-                                                                   : LatestCheckpoint(flags.GetString("out-dir"));
+  const std::string path = CheckpointPath(flags);
   if (flags.GetInt("batches") <= 0) return Fail(absl::InvalidArgumentError("--batches must be positive"), 2);
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());
@@ -79,8 +78,7 @@ int RunEval(const Args& args) {
   flags.Int("batch-seed", 1, "seed of the batch sampler");
   flags.String("split", "val", "which split to draw the batch from: train or val");
   flags.String("backend", "interp", "execution backend of a fresh model: interp");
-  flags.String("out-dir", "", "evaluate this run's checkpoint (ckpt.bin) on the compiled backend");
-  flags.String("checkpoint", "", "evaluate this checkpoint file (default: --out-dir's ckpt.bin)");
+  AddCheckpointSourceFlags(flags, "evaluate (compiled; without either, a fresh model)", "");
   flags.Int("batches", 20, "batches to average over, for a checkpoint");
   flags.String("dump-logits", "", "also write the tokens and logits of one sequence as JSON (scripts/check_nanogpt_load.py)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);

@@ -14,8 +14,7 @@ namespace gptc::tools {
 
 int RunExport(const Args& args) {
   FlagSet flags("export");
-  flags.String("out-dir", "out", "the run whose checkpoint (ckpt.bin) to export");
-  flags.String("checkpoint", "", "export this checkpoint file instead (e.g. out/best.bin)");
+  AddCheckpointSourceFlags(flags, "export", "out");
   flags.String("to", "", "the .safetensors file to write");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
@@ -25,8 +24,7 @@ int RunExport(const Args& args) {
     return 0;
   }
   if (flags.GetString("to").empty()) return Fail(absl::InvalidArgumentError("--to=FILE.safetensors is required"), 2);
-  const std::string path =
-      !flags.GetString("checkpoint").empty() ? flags.GetString("checkpoint") : LatestCheckpoint(flags.GetString("out-dir"));
+  const std::string path = CheckpointPath(flags);
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());
   auto model = nn::BuildGpt(c->config);

@@ -15,8 +15,7 @@ namespace gptc::tools {
 
 int RunSample(const Args& args) {
   FlagSet flags("sample");
-  flags.String("out-dir", "out", "the run whose checkpoint (ckpt.bin) to sample from");
-  flags.String("checkpoint", "", "sample from this checkpoint file instead (e.g. out/best.bin)");
+  AddCheckpointSourceFlags(flags, "sample", "out");
   flags.String("prompt", "\n", "text to continue (every character must be in the model's vocabulary)");
   flags.Int("tokens", 500, "characters to generate per sample");
   flags.Double("temperature", 0.8, "sampling temperature (> 0)");
@@ -37,8 +36,7 @@ int RunSample(const Args& args) {
       !(flags.GetDouble("temperature") > 0))
     return Fail(absl::InvalidArgumentError("--tokens must be >= 0, --num-samples >= 1, --top-k >= 0 and "
                                            "--temperature > 0"), 2);
-  const std::string path =
-      !flags.GetString("checkpoint").empty() ? flags.GetString("checkpoint") : LatestCheckpoint(flags.GetString("out-dir"));
+  const std::string path = CheckpointPath(flags);
   // Everything the user gave is checked before compiling: the checkpoint, then the prompt.
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());

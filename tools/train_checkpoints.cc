@@ -14,6 +14,16 @@ namespace gptc::tools {
 std::string LatestCheckpoint(const std::string& out_dir) { return out_dir + "/ckpt.bin"; }
 std::string BestCheckpoint(const std::string& out_dir) { return out_dir + "/best.bin"; }
 
+void AddCheckpointSourceFlags(FlagSet& flags, const std::string& verb, const std::string& out_dir_default) {
+  flags.String("out-dir", out_dir_default, "the run whose checkpoint (ckpt.bin) to " + verb);
+  flags.String("checkpoint", "", verb + " this checkpoint file instead (e.g. out/best.bin)");
+}
+
+std::string CheckpointPath(const FlagSet& flags) {
+  return !flags.GetString("checkpoint").empty() ? flags.GetString("checkpoint")
+                                                : LatestCheckpoint(flags.GetString("out-dir"));
+}
+
 absl::Status PrepareOutDir(const std::string& out_dir) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);

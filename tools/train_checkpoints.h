@@ -11,12 +11,18 @@
 #include "runtime/backend.h"
 #include "runtime/checkpoint.h"
 #include "runtime/trainer.h"
+#include "tools/flags.h"
 
 namespace gptc::tools {
 
 // The latest and the best-val checkpoint of a run, as nanoGPT keeps them.
 std::string LatestCheckpoint(const std::string& out_dir);
 std::string BestCheckpoint(const std::string& out_dir);
+
+// --out-dir (a run, whose ckpt.bin is meant; default `out_dir_default`) and --checkpoint (a
+// file, which wins), for the commands that read a checkpoint; `verb` says what they do.
+void AddCheckpointSourceFlags(FlagSet& flags, const std::string& verb, const std::string& out_dir_default);
+std::string CheckpointPath(const FlagSet& flags);
 
 // Creates the directory if needed and proves it writable (a probe file), before any work.
 absl::Status PrepareOutDir(const std::string& out_dir);
