@@ -78,7 +78,7 @@ int RunEval(const Args& args) {
   flags.Int("batch-seed", 1, "seed of the batch sampler");
   flags.String("split", "val", "which split to draw the batch from: train or val");
   flags.String("backend", "interp", "execution backend of a fresh model: interp");
-  AddCheckpointSourceFlags(flags, "evaluate (compiled; without either, a fresh model)", "");
+  AddCheckpointSourceFlags(flags, "evaluate on the compiled backend (neither: a fresh model)", "");
   flags.Int("batches", 20, "batches to average over, for a checkpoint");
   flags.String("dump-logits", "", "also write the tokens and logits of one sequence as JSON (scripts/check_nanogpt_load.py)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);

@@ -16,7 +16,7 @@ std::string BestCheckpoint(const std::string& out_dir) { return out_dir + "/best
 
 void AddCheckpointSourceFlags(FlagSet& flags, const std::string& verb, const std::string& out_dir_default) {
   flags.String("out-dir", out_dir_default, "the run whose checkpoint (ckpt.bin) to " + verb);
-  flags.String("checkpoint", "", verb + " this checkpoint file instead (e.g. out/best.bin)");
+  flags.String("checkpoint", "", "a checkpoint file to use instead of --out-dir's (e.g. out/best.bin)");
 }
 
 std::string CheckpointPath(const FlagSet& flags) {
