@@ -204,6 +204,9 @@ absl::Status Lower(Ctx& c) {
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
       return Softmax(c);
+    case Op::kPositionMask:
+    case Op::kCacheWrite:
+      return Decode(c);
     case Op::kInput:
     case Op::kParam:
     case Op::kState:

@@ -50,6 +50,10 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
       return interp::XentGrad(n, in, out);
     case Op::kCausalMask:
       return interp::CausalMask(n, in, out);
+    case Op::kPositionMask:
+      return interp::PositionMask(n, in, out);
+    case Op::kCacheWrite:
+      return interp::CacheWrite(n, in, out);
     case Op::kEmbeddingGrad:
       return interp::EmbeddingGrad(n, in, out);
     case Op::kMatMul:

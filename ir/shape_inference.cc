@@ -186,6 +186,37 @@ absl::StatusOr<Types> CausalMask(Op op, const TensorType& x, const Attrs& attrs)
   return Types{x};
 }
 
+// The runtime position of a decode step: i32[1].
+absl::Status ExpectPosition(Op op, const TensorType& pos) {
+  if (pos.dtype != DType::kI32 || pos.shape != Shape{1})
+    return Err(op, "pos must be i32[1], got " + TypeToString(pos));
+  return absl::OkStatus();
+}
+
+// (x [..., Tq, Tk], pos i32[1]) -> x
+absl::StatusOr<Types> PositionMask(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  RETURN_IF_ERROR(ExpectF32(op, in[0], "input"));
+  RETURN_IF_ERROR(attrs.GetFloat("fill").status());
+  RETURN_IF_ERROR(ExpectPosition(op, in[1]));
+  if (in[0].rank() < 2) return Err(op, "needs [..., Tq, Tk], got " + S(in[0].shape));
+  return Types{in[0]};
+}
+
+// (cache [..., T, D], new [..., S, D], pos i32[1]) -> cache, with S <= T
+absl::StatusOr<Types> CacheWrite(Op op, absl::Span<const TensorType> in) {
+  const TensorType &cache = in[0], &fresh = in[1];
+  RETURN_IF_ERROR(ExpectF32(op, cache, "cache"));
+  RETURN_IF_ERROR(ExpectF32(op, fresh, "new"));
+  RETURN_IF_ERROR(ExpectPosition(op, in[2]));
+  const int r = cache.rank();
+  bool ok = r >= 2 && fresh.rank() == r && fresh.shape[r - 2] <= cache.shape[r - 2];
+  for (int a = 0; ok && a < r; ++a) ok = a == r - 2 || fresh.shape[a] == cache.shape[a];
+  if (!ok)
+    return Err(op, absl::StrCat("new ", S(fresh.shape), " must match cache ", S(cache.shape),
+                                " but for at most as many rows (axis -2)"));
+  return Types{cache};
+}
+
 // (probs or logits [..., K], targets [...]) -> f32[]
 absl::StatusOr<Types> Xent(Op op, absl::Span<const TensorType> in) {
   const TensorType& logits = in[0];
@@ -302,6 +333,10 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
       return CausalMask(op, in[0], attrs);
     case Op::kXent:
       return Xent(op, in);
+    case Op::kPositionMask:
+      return PositionMask(op, in, attrs);
+    case Op::kCacheWrite:
+      return CacheWrite(op, in);
     case Op::kExpand:
       return Expand(op, in[0], attrs);
     case Op::kLayerNormGrad:

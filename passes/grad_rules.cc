@@ -229,9 +229,30 @@ GradRule FindGradRule(Op op) {
     case Op::kXent: return XentRule;
     case Op::kEmbedding: return EmbeddingRule;
     // Declarations have no operands; backward ops have no rule yet; fused ops are made after
-    // autodiff, from ops that have rules.
-    default: return nullptr;
+    // autodiff, from ops that have rules; the decode ops only run in inference graphs.
+    case Op::kInput:
+    case Op::kParam:
+    case Op::kState:
+    case Op::kPositionMask:
+    case Op::kCacheWrite:
+    case Op::kGeluGrad:
+    case Op::kLayerNormGrad:
+    case Op::kSoftmaxGrad:
+    case Op::kXentGrad:
+    case Op::kEmbeddingGrad:
+    case Op::kAddLayerNorm:
+    case Op::kAddLayerNormGrad:
+    case Op::kScaleMaskSoftmax:
+    case Op::kScaleMaskSoftmaxGrad:
+    case Op::kMatMulBias:
+    case Op::kBiasGelu:
+    case Op::kBiasGeluGrad:
+    case Op::kSoftmaxXent:
+    case Op::kSoftmaxXentGrad:
+    case Op::kFusion:
+      return nullptr;
   }
+  return nullptr;
 }
 
 }  // namespace gptc::passes

@@ -36,6 +36,11 @@ Pipeline& Pipeline::Add(std::string name, PassFn run) {
   return *this;
 }
 
+Pipeline& Pipeline::Append(const Pipeline& other) {
+  passes_.insert(passes_.end(), other.passes_.begin(), other.passes_.end());
+  return *this;
+}
+
 std::vector<std::string> Pipeline::PassNames() const {
   std::vector<std::string> names;
   for (const Pass& p : passes_) names.push_back(p.name);

@@ -39,6 +39,8 @@ struct PipelineOptions {
 class Pipeline {
  public:
   Pipeline& Add(std::string name, PassFn run);
+  // Adds every pass of `other`, in order.
+  Pipeline& Append(const Pipeline& other);
   std::vector<std::string> PassNames() const;
   // Checks that every name in `names` is a pass of this pipeline (or "all" / "forward"),
   // else an error listing the valid names.

@@ -19,6 +19,8 @@ namespace {
 bool ReadsAtWriteIndex(const Node& n) {
   if (ir::HasTrait(n.op, ir::kElementwise)) return true;
   if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad) return true;
+  if (n.op == Op::kCacheWrite) return true;  // the new rows are read elsewhere, but they are a
+                                             // separate operand, never the one written over
   if (n.op == Op::kFusion) return n.body && ir::FusionReduction(*n.body) < 0;
   return false;
 }

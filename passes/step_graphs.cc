@@ -1,6 +1,7 @@
 #include "passes/step_graphs.h"
 
 #include "ir/status_macros.h"
+#include "passes/dce.h"
 
 namespace gptc::passes {
 
@@ -15,7 +16,28 @@ absl::StatusOr<StepGraphs> BuildStepGraphs(const GptConfig& cfg, const StepOptio
   one.batch_size = 1;
   ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
   ASSIGN_OR_RETURN(s.sample, BuildSampleStep(single.graph, quiet));
+  ASSIGN_OR_RETURN(s.prefill, BuildKvStep(single.graph, KvGraph::kPrefill, quiet));
+  ASSIGN_OR_RETURN(s.decode, BuildKvStep(single.graph, KvGraph::kDecode, quiet));
   return s;
+}
+
+Pipeline KvPipeline(KvGraph which, const StepOptions& step) {
+  Pipeline p;
+  p.Add(which == KvGraph::kDecode ? "kv-decode" : "kv-prefill",
+        [which](const ir::Graph& g) { return DeriveKvGraph(g, which); });
+  p.Append(EvalPipeline(step));
+  return p;
+}
+
+absl::StatusOr<ir::Graph> KvPipelineInput(const ir::Graph& forward) {
+  ASSIGN_OR_RETURN(ir::Graph logits, SelectOutputs(forward, {"logits"}));
+  return DeadCodeElimination(logits);
+}
+
+absl::StatusOr<ir::Graph> BuildKvStep(const ir::Graph& forward, KvGraph which, const StepOptions& step,
+                                      const PipelineOptions& options) {
+  ASSIGN_OR_RETURN(ir::Graph logits, KvPipelineInput(forward));
+  return KvPipeline(which, step).Run(logits, options);
 }
 
 }  // namespace gptc::passes

@@ -7,6 +7,7 @@
 #include "frontend/config.h"
 #include "frontend/nn/gpt.h"
 #include "ir/graph.h"
+#include "passes/kv_cache.h"
 #include "passes/train_graphs.h"
 
 namespace gptc::passes {
@@ -16,7 +17,17 @@ struct StepGraphs {
   ir::Graph train;     // TrainPipeline: loss, with AdamW updates
   ir::Graph eval;      // EvalPipeline: loss
   ir::Graph sample;    // EvalPipeline at batch 1: logits (sampling one sequence)
+  ir::Graph prefill;   // KV-cache sampling (passes/kv_cache.h): the window, filling the cache
+  ir::Graph decode;    // KV-cache sampling: one token at a runtime position
 };
+
+// The KV-cache graph `which` of a batch-1 forward graph: logits only, dce, then KvPipeline:
+// DeriveKvGraph followed by the eval pipeline's passes (dce, cse, fuse, plan).
+Pipeline KvPipeline(KvGraph which, const StepOptions& step = {});
+// The input KvPipeline expects: the forward graph's logits, dead code removed.
+absl::StatusOr<ir::Graph> KvPipelineInput(const ir::Graph& forward);
+absl::StatusOr<ir::Graph> BuildKvStep(const ir::Graph& forward, KvGraph which, const StepOptions& step = {},
+                                      const PipelineOptions& options = {});
 
 // Fusion explanations (step.fusion.explain) are given for the train step only; the eval and
 // sampling steps fuse the same way.

@@ -26,11 +26,23 @@ class Backend {
   // positions after `pos` are ignored: attention is causal).
   virtual absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens,
                                                              int64_t pos) = 0;
+  // Sampling with a KV cache (passes/kv_cache.h). Prefill runs a window i32[1, T] from
+  // position 0 (the context first; rows after `pos` are ignored), fills the cache with its
+  // keys and values, and returns the logits at `pos`. Decode then feeds one token at position
+  // `pos` (< T; every earlier position filled) and returns the logits after it.
+  virtual absl::StatusOr<std::vector<float>> Prefill(const ir::Literal& window, int64_t pos) = 0;
+  virtual absl::StatusOr<std::vector<float>> Decode(int32_t token, int64_t pos) = 0;
   // The parameters and optimiser moments by IR name, sorted (checkpoints). A backend that
   // holds them as f32 lends its memory (Tensor::external) instead of copying.
   virtual absl::StatusOr<std::vector<Checkpoint::Tensor>> StateTensors() const = 0;
   // Replaces one of them; an unknown name or another type is an error naming the tensor.
   virtual absl::Status SetState(const std::string& name, const ir::Literal& value) = 0;
 };
+
+// Row `pos` of logits [1, T, vocab].
+inline std::vector<float> LogitsRow(const ir::Literal& logits, int64_t pos) {
+  const int64_t vocab = logits.shape().back();
+  return std::vector<float>(logits.data.begin() + pos * vocab, logits.data.begin() + (pos + 1) * vocab);
+}
 
 }  // namespace gptc

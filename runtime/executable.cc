@@ -63,6 +63,10 @@ void CollectIdLimits(const ir::Graph& g, absl::flat_hash_map<ir::ValueId, int64_
     if (n.op == ir::Op::kSoftmaxXent || n.op == ir::Op::kSoftmaxXentGrad)
       limit(n.inputs[1], g.value(n.inputs[0]).type.shape.back());
     if (n.op == ir::Op::kEmbeddingGrad) limit(n.inputs[0], *n.attrs.GetInt("rows"));
+    if (n.op == ir::Op::kCacheWrite) {  // the new rows must fit: pos <= T - S
+      const ir::Shape& cache = g.value(n.inputs[0]).type.shape;
+      limit(n.inputs[2], cache[cache.size() - 2] - g.value(n.inputs[1]).type.shape[cache.size() - 2] + 1);
+    }
   }
 }
 

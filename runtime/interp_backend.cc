@@ -18,6 +18,8 @@ absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
   b->train_ = std::move(graphs.train);
   b->eval_ = std::move(graphs.eval);
   b->sample_ = std::move(graphs.sample);
+  b->prefill_ = std::move(graphs.prefill);
+  b->decode_ = std::move(graphs.decode);
   b->state_ = InitParams(graphs.model.params, seed);
   for (ir::ValueId v : b->train_.States())
     b->state_[b->train_.value(v).name] = ir::Literal(b->train_.value(v).type);
@@ -48,8 +50,23 @@ absl::StatusOr<std::vector<float>> InterpBackend::NextTokenLogits(const ir::Lite
   args["tokens"] = tokens;
   args["targets"] = ir::Literal(tokens.type);  // unused by the logits
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::Interpret(sample_, args, options_));
-  const int64_t vocab = out[0].shape().back();
-  return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
+  return LogitsRow(out[0], pos);
+}
+
+absl::StatusOr<std::vector<float>> InterpBackend::Prefill(const ir::Literal& window, int64_t pos) {
+  kv_ = state_;  // the parameters as they are now
+  for (ir::ValueId v : decode_.States()) kv_[decode_.value(v).name] = ir::Literal(decode_.value(v).type);
+  ir::LiteralMap in = {{"tokens", window}, {"position", ir::Literal(ir::I32({1}), {0})}};
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(prefill_, kv_, in, options_));
+  return LogitsRow(out[0], pos);
+}
+
+absl::StatusOr<std::vector<float>> InterpBackend::Decode(int32_t token, int64_t pos) {
+  if (kv_.empty()) return absl::FailedPreconditionError("Decode before Prefill: the KV cache is empty");
+  ir::LiteralMap in = {{"tokens", ir::Literal(ir::I32({1, 1}), {static_cast<double>(token)})},
+                       {"position", ir::Literal(ir::I32({1}), {static_cast<double>(pos)})}};
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(decode_, kv_, in, options_));
+  return LogitsRow(out[0], 0);
 }
 
 absl::StatusOr<std::vector<Checkpoint::Tensor>> InterpBackend::StateTensors() const {

@@ -24,6 +24,8 @@ class InterpBackend : public Backend {
   absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) override;
   absl::StatusOr<double> EvalLoss(const Batch& batch) override;
   absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens, int64_t pos) override;
+  absl::StatusOr<std::vector<float>> Prefill(const ir::Literal& window, int64_t pos) override;
+  absl::StatusOr<std::vector<float>> Decode(int32_t token, int64_t pos) override;
   absl::StatusOr<std::vector<Checkpoint::Tensor>> StateTensors() const override;
   absl::Status SetState(const std::string& name, const ir::Literal& value) override;
 
@@ -32,8 +34,9 @@ class InterpBackend : public Backend {
 
  private:
   InterpBackend() = default;
-  ir::Graph train_, eval_, sample_;
-  ir::LiteralMap state_;
+  ir::Graph train_, eval_, sample_, prefill_, decode_;
+  ir::LiteralMap state_;  // params and moments
+  ir::LiteralMap kv_;     // params (copied at each Prefill) and the KV cache
   ir::InterpOptions options_;
 };
 

@@ -2,29 +2,62 @@
 
 #include <algorithm>
 
-#include "frontend/nn/gpt.h"
+#include "absl/strings/match.h"
+#include "ir/check.h"
 #include "ir/status_macros.h"
-#include "passes/step_graphs.h"
 
 namespace gptc {
+namespace {
 
-absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
-    const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
-    const codegen::CompilerOptions& compiler) {
-  ASSIGN_OR_RETURN(passes::StepGraphs graphs, passes::BuildStepGraphs(cfg, step));
-  const ir::Graph &train = graphs.train, &eval = graphs.eval, &sample = graphs.sample;
+const ir::Graph& GraphOf(const passes::StepGraphs& g, JitBackend::Step s) {
+  switch (s) {
+    case JitBackend::Step::kTrain: return g.train;
+    case JitBackend::Step::kEval: return g.eval;
+    case JitBackend::Step::kSample: return g.sample;
+    case JitBackend::Step::kPrefill: return g.prefill;
+    case JitBackend::Step::kDecode: return g.decode;
+  }
+  GPTC_CHECK(false) << "unknown step";
+  return g.train;
+}
 
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(const GptConfig& cfg, uint64_t seed,
+                                                               const passes::StepOptions& step,
+                                                               const codegen::CompilerOptions& compiler,
+                                                               const std::vector<Step>& compile_now) {
+  if (compile_now.empty()) return absl::InvalidArgumentError("JitBackend: compile at least one step");
   std::unique_ptr<JitBackend> b(new JitBackend());
+  ASSIGN_OR_RETURN(b->graphs_, passes::BuildStepGraphs(cfg, step));
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));
-  // The three steps never run at the same time, so they share one arena, as large as the
-  // largest plan asks (the train step's).
-  auto arena = std::make_shared<AlignedBuffer>(static_cast<size_t>(
-      std::max({Executable::ArenaBytes(train), Executable::ArenaBytes(eval), Executable::ArenaBytes(sample)})));
-  ASSIGN_OR_RETURN(b->train_, Executable::Create(train, *b->compiler_, b->store_, arena));
-  ASSIGN_OR_RETURN(b->eval_, Executable::Create(eval, *b->compiler_, b->store_, arena));
-  ASSIGN_OR_RETURN(b->sample_, Executable::Create(sample, *b->compiler_, b->store_, arena));
-  for (const ParamSpec& p : graphs.model.params) RETURN_IF_ERROR(b->store_.Set(p.name, InitParam(p, seed)));
+  // The steps never run at the same time, so they share one arena, as large as the largest
+  // plan asks (the train step's).
+  int64_t arena = 0;
+  for (int s = 0; s < kNumSteps; ++s) arena = std::max(arena, Executable::ArenaBytes(GraphOf(b->graphs_, Step(s))));
+  b->arena_ = std::make_shared<AlignedBuffer>(static_cast<size_t>(arena));
+  for (Step s : compile_now) RETURN_IF_ERROR(b->Get(s).status());
+  RETURN_IF_ERROR(b->InitParams(seed));
   return b;
+}
+
+absl::Status JitBackend::InitParams(uint64_t seed) {
+  for (const ParamSpec& p : graphs_.model.params) RETURN_IF_ERROR(store_.Set(p.name, InitParam(p, seed)));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Executable*> JitBackend::Get(Step s) {
+  std::unique_ptr<Executable>& e = exe_[static_cast<int>(s)];
+  if (!e) {
+    ASSIGN_OR_RETURN(e, Executable::Create(GraphOf(graphs_, s), *compiler_, store_, arena_));
+  }
+  return e.get();
+}
+
+Executable& JitBackend::Compiled(Step s) {
+  GPTC_CHECK(exe_[static_cast<int>(s)] != nullptr) << "JitBackend: step " << static_cast<int>(s)
+                                                   << " was not compiled at Create";
+  return *exe_[static_cast<int>(s)];
 }
 
 int JitBackend::distinct_kernels() const {
@@ -33,36 +66,54 @@ int JitBackend::distinct_kernels() const {
 }
 
 absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int64_t step) {
-  RETURN_IF_ERROR(train_->SetInput("tokens", batch.tokens));
-  RETURN_IF_ERROR(train_->SetInput("targets", batch.targets));
-  RETURN_IF_ERROR(train_->SetScalar("lr", lr));
-  RETURN_IF_ERROR(train_->SetScalar("step", static_cast<double>(step)));
-  return train_->RunScalar();
+  ASSIGN_OR_RETURN(Executable * train, Get(Step::kTrain));
+  RETURN_IF_ERROR(train->SetInput("tokens", batch.tokens));
+  RETURN_IF_ERROR(train->SetInput("targets", batch.targets));
+  RETURN_IF_ERROR(train->SetScalar("lr", lr));
+  RETURN_IF_ERROR(train->SetScalar("step", static_cast<double>(step)));
+  return train->RunScalar();
 }
 
 absl::StatusOr<double> JitBackend::EvalLoss(const Batch& batch) {
-  RETURN_IF_ERROR(eval_->SetInput("tokens", batch.tokens));
-  RETURN_IF_ERROR(eval_->SetInput("targets", batch.targets));
-  return eval_->RunScalar();
+  ASSIGN_OR_RETURN(Executable * eval, Get(Step::kEval));
+  RETURN_IF_ERROR(eval->SetInput("tokens", batch.tokens));
+  RETURN_IF_ERROR(eval->SetInput("targets", batch.targets));
+  return eval->RunScalar();
 }
 
 absl::StatusOr<ir::Literal> JitBackend::Logits(const ir::Literal& tokens) {
-  RETURN_IF_ERROR(sample_->SetInput("tokens", tokens));
-  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, sample_->Run());
+  ASSIGN_OR_RETURN(Executable * sample, Get(Step::kSample));
+  RETURN_IF_ERROR(sample->SetInput("tokens", tokens));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, sample->Run());
   return std::move(out[0]);
 }
 
 absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal& tokens, int64_t pos) {
-  RETURN_IF_ERROR(sample_->SetInput("tokens", tokens));
-  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, sample_->Run());
-  const int64_t vocab = out[0].shape().back();
-  return std::vector<float>(out[0].data.begin() + pos * vocab, out[0].data.begin() + (pos + 1) * vocab);
+  ASSIGN_OR_RETURN(ir::Literal logits, Logits(tokens));
+  return LogitsRow(logits, pos);
+}
+
+absl::StatusOr<std::vector<float>> JitBackend::Prefill(const ir::Literal& window, int64_t pos) {
+  ASSIGN_OR_RETURN(Executable * prefill, Get(Step::kPrefill));
+  RETURN_IF_ERROR(prefill->SetInput("tokens", window));
+  RETURN_IF_ERROR(prefill->SetInput("position", ir::Literal(ir::I32({1}), {0})));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, prefill->Run());
+  return LogitsRow(out[0], pos);
+}
+
+absl::StatusOr<std::vector<float>> JitBackend::Decode(int32_t token, int64_t pos) {
+  ASSIGN_OR_RETURN(Executable * decode, Get(Step::kDecode));
+  RETURN_IF_ERROR(decode->SetInput("tokens", ir::Literal(ir::I32({1, 1}), {static_cast<double>(token)})));
+  RETURN_IF_ERROR(decode->SetInput("position", ir::Literal(ir::I32({1}), {static_cast<double>(pos)})));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, decode->Run());
+  return LogitsRow(out[0], 0);
 }
 
 absl::StatusOr<std::vector<Checkpoint::Tensor>> JitBackend::StateTensors() const {
   std::vector<Checkpoint::Tensor> out;
   for (const auto& [name, e] : store_.entries())  // a std::map: sorted by name
-    out.push_back({name, e.type.shape, {}, static_cast<const float*>(e.data)});
+    if (!absl::StartsWith(name, passes::kKvCachePrefix))  // the KV cache is scratch, not model state
+      out.push_back({name, e.type.shape, {}, static_cast<const float*>(e.data)});
   return out;
 }
 

@@ -1,14 +1,18 @@
-// The compiled backend: train_step, eval_step and a batch-1 forward for sampling, each an
-// Executable over one shared StateStore (parameters and AdamW moments) and one
-// KernelCompiler (kernels shared across the three graphs and across layers).
+// The compiled backend: the model's step graphs (passes/step_graphs.h), each an Executable
+// over one shared StateStore (parameters, AdamW moments and the KV cache), one KernelCompiler
+// (kernels shared across graphs and layers) and one arena (the steps never run at once).
+// Steps are compiled when first used, or at Create for those asked for: `gptc train`
+// compiles train, eval and sample up front, `gptc sample` only what it samples with.
 #pragma once
 
+#include <array>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "codegen/kernel_compiler.h"
 #include "frontend/config.h"
-#include "passes/train_graphs.h"
+#include "passes/step_graphs.h"
 #include "runtime/backend.h"
 #include "runtime/executable.h"
 #include "runtime/state_store.h"
@@ -17,14 +21,20 @@ namespace gptc {
 
 class JitBackend : public Backend {
  public:
+  enum class Step { kTrain, kEval, kSample, kPrefill, kDecode };
+  static constexpr int kNumSteps = 5;
+
   static absl::StatusOr<std::unique_ptr<JitBackend>> Create(
       const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step = {},
-      const codegen::CompilerOptions& compiler = {});
+      const codegen::CompilerOptions& compiler = {},
+      const std::vector<Step>& compile_now = {Step::kTrain, Step::kEval, Step::kSample});
 
   std::string name() const override { return "jit"; }
   absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) override;
   absl::StatusOr<double> EvalLoss(const Batch& batch) override;
   absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens, int64_t pos) override;
+  absl::StatusOr<std::vector<float>> Prefill(const ir::Literal& window, int64_t pos) override;
+  absl::StatusOr<std::vector<float>> Decode(int32_t token, int64_t pos) override;
   absl::StatusOr<std::vector<Checkpoint::Tensor>> StateTensors() const override;
   absl::Status SetState(const std::string& name, const ir::Literal& value) override;
 
@@ -32,16 +42,23 @@ class JitBackend : public Backend {
   absl::StatusOr<ir::Literal> Logits(const ir::Literal& tokens);
   StateStore& store() { return store_; }
   const codegen::CompilerStats& compile_stats() const { return compiler_->stats(); }
-  Executable& train() { return *train_; }
-  Executable& eval() { return *eval_; }
-  Executable& sample() { return *sample_; }
+  // A step's executable, compiled now if it was not yet.
+  absl::StatusOr<Executable*> Get(Step s);
+  // The steps compiled at Create (checked).
+  Executable& train() { return Compiled(Step::kTrain); }
+  Executable& eval() { return Compiled(Step::kEval); }
+  Executable& sample() { return Compiled(Step::kSample); }
   int distinct_kernels() const;
 
  private:
   JitBackend() = default;
+  Executable& Compiled(Step s);
+  absl::Status InitParams(uint64_t seed);
   std::unique_ptr<codegen::KernelCompiler> compiler_;
   StateStore store_;
-  std::unique_ptr<Executable> train_, eval_, sample_;
+  passes::StepGraphs graphs_;
+  std::shared_ptr<AlignedBuffer> arena_;
+  std::array<std::unique_ptr<Executable>, kNumSteps> exe_;
 };
 
 }  // namespace gptc

@@ -9,6 +9,21 @@
 #include "ir/status_macros.h"
 
 namespace gptc {
+namespace {
+
+// The next-token logits after `ids`. With the cache, the tokens before the last one are
+// already in it when `first` is false and the text still fits the block.
+absl::StatusOr<std::vector<float>> NextLogits(Backend& backend, const std::vector<int32_t>& ids,
+                                              int64_t block_size, bool kv_cache, bool first) {
+  const int64_t n = static_cast<int64_t>(ids.size());
+  if (kv_cache && !first && n <= block_size) return backend.Decode(ids.back(), n - 1);
+  const int64_t len = std::min(n, block_size);
+  ir::Literal window(ir::I32({1, block_size}));  // context first; the rest is ignored
+  for (int64_t t = 0; t < len; ++t) window.data[t] = ids[n - len + t];
+  return kv_cache ? backend.Prefill(window, len - 1) : backend.NextTokenLogits(window, len - 1);
+}
+
+}  // namespace
 
 absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& tok,
                                        int64_t block_size, const SampleOptions& o) {
@@ -20,10 +35,7 @@ absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& to
   Rng rng(o.seed);
   std::vector<int32_t> generated;
   for (int64_t n = 0; n < o.max_new_tokens; ++n) {
-    const int64_t len = std::min<int64_t>(static_cast<int64_t>(ids.size()), block_size);
-    ir::Literal window(ir::I32({1, block_size}));  // context first; the rest is ignored
-    for (int64_t t = 0; t < len; ++t) window.data[t] = ids[ids.size() - len + t];
-    ASSIGN_OR_RETURN(std::vector<float> logits, backend.NextTokenLogits(window, len - 1));
+    ASSIGN_OR_RETURN(std::vector<float> logits, NextLogits(backend, ids, block_size, o.kv_cache, n == 0));
     std::vector<double> p(logits.begin(), logits.end());
     for (double& x : p) x /= o.temperature;
     if (o.top_k > 0 && o.top_k < static_cast<int64_t>(p.size())) {

@@ -204,7 +204,9 @@ TEST(Interpreter, RunsTheAllOpsGraph) {
                          {"table", F({5, 4}, std::vector<double>(20, 0.25))},
                          {"w", F({4}, {1, 1, 1, 1})},
                          {"bias", F({4}, {0, 0.5, 0, 0})},
-                         {"moment", F({5, 4}, std::vector<double>(20, 0.0))}};
+                         {"moment", F({5, 4}, std::vector<double>(20, 0.0))},
+                         {"pos", I({1}, {1})},
+                         {"cache", F({2, 3, 4}, std::vector<double>(24, 0.0))}};
   for (int i = 0; i < 20; ++i) args["table"].data[i] = 0.1 * i - 1;
   auto out = ir::Interpret(g, args);
   ASSERT_TRUE(out.ok()) << out.status();

@@ -51,7 +51,13 @@ ir::Graph AllOpsGraph() {
   ir::ValueId st = em.Decl(ir::Op::kState, ir::F32({5, 4}), "moment");
   ir::ValueId next = em.Emit(ir::Op::kAdd, {st, eg}, {}, "moment_next");
   g->AddUpdate(st, next);
-  for (ir::ValueId v : {ln[1], ln[2], mg, xg}) g->AddOutput(v);
+  // The decode ops of a KV cache: a runtime position, a cache row written, keys masked by it.
+  ir::ValueId pos = em.Decl(ir::Op::kInput, ir::I32({1}), "pos");
+  ir::ValueId cache = em.Decl(ir::Op::kState, ir::F32({2, 3, 4}), "cache");
+  ir::ValueId row = em.Emit(ir::Op::kSlice, {yv}, {{"axis", int64_t{1}}, {"start", int64_t{1}}, {"end", int64_t{2}}}, "row");
+  g->AddUpdate(cache, em.Emit(ir::Op::kCacheWrite, {cache, row, pos}, {}, "cache_next"));
+  ir::ValueId pm = em.Emit(ir::Op::kPositionMask, {mm.id(), pos}, {{"fill", -1e9}}, "pos_masked");
+  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm}) g->AddOutput(v);
   GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
   return *std::move(g);
 }

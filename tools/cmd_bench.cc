@@ -16,6 +16,7 @@
 #include "runtime/jit_backend.h"
 #include "tools/bench_fusion.h"
 #include "tools/bench_plan.h"
+#include "tools/bench_sampling.h"
 #include "tools/commands.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
@@ -60,6 +61,8 @@ int RunBench(const Args& args) {
   flags.String("cache-dir", "", "kernel cache for the timed run (default: the user cache)");
   AddFusionFlags(flags);
   AddFusionBenchFlags(flags);
+  flags.Bool("sampling", false, "tokens/s of sampling with the KV cache against recomputing the window");
+  flags.Int("repeats", 3, "samples per path in --sampling (median reported)");
   flags.Bool("plan-compare", false, "time the planned train step against one buffer per value (--no-plan), interleaved");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
@@ -76,6 +79,7 @@ int RunBench(const Args& args) {
   co.threads = static_cast<int>(flags.GetInt("threads"));
   co.cache_dir = flags.IsSet("cache-dir") ? flags.GetString("cache-dir") : codegen::ObjectCache::DefaultDir();
   if (flags.GetBool("fusion")) return RunFusionBench(flags, co);
+  if (flags.GetBool("sampling")) return RunSamplingBench(*cfg, co, std::max<int64_t>(1, flags.GetInt("repeats")));
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
   if (flags.GetBool("plan-compare")) return RunPlanBench(*cfg, *step, co, flags.GetInt("steps"));

@@ -11,7 +11,7 @@
 #include "frontend/nn/gpt.h"
 #include "ir/dot.h"
 #include "ir/printer.h"
-#include "passes/train_graphs.h"
+#include "passes/step_graphs.h"
 #include "tools/commands.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
@@ -35,9 +35,13 @@ bool RenderSvg(const std::string& dot_path, const std::string& svg_path) {
 int RunIr(const Args& args) {
   FlagSet flags("ir");
   AddModelFlags(flags, "tiny");
-  flags.String("graph", "train", "pipeline to run: train (autodiff, adamw, dce, cse, fuse, plan) or eval (dce, cse, fuse, plan)");
+  flags.String("graph", "train",
+               "pipeline to run: train (autodiff, adamw, dce, cse, fuse, plan), eval (dce, cse, fuse, plan), "
+               "or the KV-cache sampling graphs at batch 1: prefill (kv-prefill, dce, cse, fuse, plan) or decode "
+               "(kv-decode, dce, cse, fuse, plan)");
   flags.String("print-after", "forward",
-               "comma list of passes (forward, autodiff, adamw, dce, cse, fuse, plan, all, or none) to print the IR after");
+               "comma list of passes (forward, autodiff, adamw, kv-prefill, kv-decode, dce, cse, fuse, plan, all, "
+               "or none) to print the IR after");
   AddFusionFlags(flags);
   flags.String("dump-dir", "", "write NN-pass.ir and NN-pass.dot after every pass here");
   flags.String("dot", "", "write the final graph as Graphviz DOT to this file");
@@ -49,20 +53,24 @@ int RunIr(const Args& args) {
   }
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
-  auto model = nn::BuildGpt(*cfg);
-  if (!model.ok()) return Fail(model.status());
-
   const std::string which = flags.GetString("graph");
-  if (which != "train" && which != "eval")
-    return Fail(absl::InvalidArgumentError("--graph must be train or eval, got '" + which + "'"), 2);
+  const bool kv = which == "prefill" || which == "decode";
+  if (which != "train" && which != "eval" && !kv)
+    return Fail(absl::InvalidArgumentError("--graph must be train, eval, prefill or decode, got '" + which + "'"), 2);
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
-  passes::Pipeline pipeline = which == "train" ? passes::TrainPipeline(*step) : passes::EvalPipeline(*step);
-  // The pipelines start from the forward graph with the loss as its only output, exactly as
-  // the runtime builds its train and eval steps (passes/train_graphs.cc).
-  auto input = passes::SelectOutputs(model->graph, {"loss"});
+  if (kv) cfg->batch_size = 1;  // sampling runs one sequence
+  auto model = nn::BuildGpt(*cfg);
+  if (!model.ok()) return Fail(model.status());
+  const passes::KvGraph kv_graph = which == "decode" ? passes::KvGraph::kDecode : passes::KvGraph::kPrefill;
+  passes::Pipeline pipeline = which == "train" ? passes::TrainPipeline(*step)
+                              : which == "eval" ? passes::EvalPipeline(*step)
+                                                : passes::KvPipeline(kv_graph, *step);
+  // The pipelines start from the forward graph exactly as the runtime builds its steps
+  // (passes/step_graphs.cc): the loss as its only output, or the logits for sampling.
+  auto input = kv ? passes::KvPipelineInput(model->graph) : passes::SelectOutputs(model->graph, {"loss"});
   if (!input.ok()) return Fail(input.status());
-  input->set_name(which == "train" ? "train_step" : "eval_step");
+  input->set_name(kv ? which + "_step" : which == "train" ? "train_step" : "eval_step");
   passes::PipelineOptions opts;
   const std::string print_after = flags.GetString("print-after");
   for (absl::string_view p : absl::StrSplit(print_after, ',', absl::SkipEmpty()))

@@ -22,16 +22,13 @@ int RunSample(const Args& args) {
   flags.Int("top-k", 0, "sample from the k most likely tokens (0: all)");
   flags.Int("seed", 1, "sampling seed");
   flags.Int("num-samples", 1, "how many samples");
-  flags.Bool("kv-cache", false, "decode with a KV cache (not built yet: the context is recomputed per token)");
+  flags.Bool("kv-cache", true, "decode with a KV cache (false: recompute the whole window for every token)");
   flags.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc sample [flags]\nGenerates text from a trained checkpoint.\n\n" << flags.Usage();
     return 0;
   }
-  if (flags.GetBool("kv-cache"))
-    return Fail(absl::UnimplementedError("--kv-cache: the KV-cache decode graph is not built yet; "
-                                         "--kv-cache=false recomputes the context for every token"), 2);
   if (flags.GetInt("tokens") < 0 || flags.GetInt("num-samples") < 1 || flags.GetInt("top-k") < 0 ||
       !(flags.GetDouble("temperature") > 0))
     return Fail(absl::InvalidArgumentError("--tokens must be >= 0, --num-samples >= 1, --top-k >= 0 and "
@@ -48,7 +45,10 @@ int RunSample(const Args& args) {
                                                         " (the model knows only the characters it was trained on)")));
   codegen::CompilerOptions co;
   if (!flags.GetString("cache-dir").empty()) co.cache_dir = flags.GetString("cache-dir");
-  auto jit = JitBackend::Create(c->config, 1, passes::StepOptions(), co);
+  const bool kv = flags.GetBool("kv-cache");
+  using Step = JitBackend::Step;
+  auto jit = JitBackend::Create(c->config, 1, passes::StepOptions(), co,
+                                kv ? std::vector<Step>{Step::kPrefill, Step::kDecode} : std::vector<Step>{Step::kSample});
   if (!jit.ok()) return Fail(jit.status());
   if (auto s = Restore(**jit, *c, path); !s.ok()) return Fail(s);
   for (int64_t i = 0; i < flags.GetInt("num-samples"); ++i) {
@@ -58,6 +58,7 @@ int RunSample(const Args& args) {
     so.temperature = flags.GetDouble("temperature");
     so.top_k = flags.GetInt("top-k");
     so.seed = static_cast<uint64_t>(flags.GetInt("seed") + i);
+    so.kv_cache = kv;
     so.on_text = [](const std::string& piece) { std::cout << piece << std::flush; };
     std::cout << prompt;
     auto text = SampleText(**jit, *tok, c->config.block_size, so);
