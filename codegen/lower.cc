@@ -207,6 +207,8 @@ absl::Status Lower(Ctx& c) {
     case Op::kPositionMask:
     case Op::kCacheWrite:
       return Decode(c);
+    case Op::kDropout:
+      return Dropout(c);
     case Op::kInput:
     case Op::kParam:
     case Op::kState:

@@ -88,6 +88,11 @@ Tensor Builder::Constant(double value, ir::TensorType type) {
                                           UniqueName(ScopedName("const")), std::move(type)));
 }
 
+Tensor Builder::RngKey() {
+  if (!rng_key_.valid()) rng_key_ = Input("rng_key", ir::I32({2}));
+  return rng_key_;
+}
+
 Tensor Builder::Apply(ir::Op op, const std::vector<Tensor>& inputs, ir::Attrs attrs) {
   std::vector<ir::ValueId> ids;
   std::vector<ir::TensorType> types;

@@ -31,6 +31,10 @@ class Builder {
   // A trainable parameter named in the current scope (`h.0.attn.c_attn.w`).
   Tensor Param(const std::string& leaf, ir::TensorType type, ParamInit init);
   Tensor Constant(double value, ir::TensorType type);
+  // Random ops (dropout): the step's key, input %rng_key i32[2] = (seed, step), declared on
+  // first use; and a new site number for each random op, so no two draw the same bits.
+  Tensor RngKey();
+  int64_t NextRngSite() { return next_rng_site_++; }
 
   // Adds one op named `<scope>.<op>` (unique). Shapes are checked by the IR's shape rules.
   Tensor Apply(ir::Op op, const std::vector<Tensor>& inputs, ir::Attrs attrs = {});
@@ -78,6 +82,8 @@ class Builder {
   absl::flat_hash_set<std::string> taken_;
   std::vector<ParamSpec> params_;
   absl::Status status_;
+  Tensor rng_key_;
+  int64_t next_rng_site_ = 0;
 };
 
 }  // namespace gptc

@@ -58,6 +58,8 @@ absl::Status GptConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat("config '", name, "': n_embd (", n_embd,
                                                    ") must be a multiple of n_head (", n_head,
                                                    ")"));
+  if (!(dropout >= 0 && dropout < 1))
+    return absl::InvalidArgumentError(absl::StrCat("config '", name, "': dropout must be in [0, 1), got ", dropout));
   if (!(layernorm_eps > 0))
     return absl::InvalidArgumentError(absl::StrCat("config '", name, "': layernorm_eps must be positive"));
   return absl::OkStatus();

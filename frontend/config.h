@@ -25,6 +25,10 @@ struct GptConfig {
   // nanoGPT's `bias`: biases in the Linear layers and LayerNorms (GPT-2 has them; nanoGPT's
   // shakespeare-char recipe trains without, which is a little better and faster).
   bool bias = true;
+  // nanoGPT's `dropout`: the probability of zeroing an activation, at nanoGPT's places (the
+  // embeddings, attention probabilities, and both residual branches). Training only: the
+  // eval and sampling graphs are built without it.
+  double dropout = 0.0;
 
   int64_t head_dim() const { return n_embd / n_head; }
   static constexpr double kInitStd = 0.02;

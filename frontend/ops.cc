@@ -115,6 +115,12 @@ Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
   return B(x)->Apply(Op::kLayerNorm, {x, weight, bias}, {{"eps", eps}});
 }
 
+Tensor Dropout(Tensor x, double p) {
+  if (!x.valid() || p == 0) return x;
+  Builder* b = B(x);
+  return b->Apply(Op::kDropout, {x, b->RngKey()}, {{"p", p}, {"site", b->NextRngSite()}});
+}
+
 Tensor Softmax(Tensor x) { return Unary(Op::kSoftmax, x); }
 
 Tensor CausalMask(Tensor x) {

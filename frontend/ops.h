@@ -36,6 +36,9 @@ Tensor Gelu(Tensor x);  // GPT-2's tanh approximation
 Tensor Embedding(Tensor table, Tensor ids);
 // Normalises over the last axis, then * weight + bias.
 Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps = 1e-5);
+// Zeroes each element with probability p and scales the rest by 1 / (1 - p), with a mask
+// drawn from the builder's RngKey() (a new site per call); p == 0 returns x unchanged.
+Tensor Dropout(Tensor x, double p);
 // Softmax over the last axis.
 Tensor Softmax(Tensor x);
 // x [..., Tq, Tk] with the keys a query may not see (j > i + Tk - Tq) set to -inf.

@@ -25,6 +25,7 @@ absl::StatusOr<Literal> Reduce(const Node& n, const Args& in, const TensorType& 
 absl::StatusOr<Literal> LayerNorm(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Softmax(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> CausalMask(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Dropout(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> PositionMask(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> CacheWrite(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Xent(const Node& n, const Args& in, const TensorType& out);

@@ -50,6 +50,8 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
       return interp::XentGrad(n, in, out);
     case Op::kCausalMask:
       return interp::CausalMask(n, in, out);
+    case Op::kDropout:
+      return interp::Dropout(n, in, out);
     case Op::kPositionMask:
       return interp::PositionMask(n, in, out);
     case Op::kCacheWrite:

@@ -186,6 +186,17 @@ absl::StatusOr<Types> CausalMask(Op op, const TensorType& x, const Attrs& attrs)
   return Types{x};
 }
 
+// (x, key i32[2]) -> x, with 0 <= p < 1
+absl::StatusOr<Types> Dropout(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  RETURN_IF_ERROR(ExpectF32(op, in[0], "input"));
+  if (in[1].dtype != DType::kI32 || in[1].shape != Shape{2})
+    return Err(op, "key must be i32[2] (seed, step), got " + TypeToString(in[1]));
+  ASSIGN_OR_RETURN(double p, attrs.GetFloat("p"));
+  RETURN_IF_ERROR(attrs.GetInt("site").status());
+  if (!(p >= 0 && p < 1)) return Err(op, absl::StrCat("p must be in [0, 1), got ", p));
+  return Types{in[0]};
+}
+
 // The runtime position of a decode step: i32[1].
 absl::Status ExpectPosition(Op op, const TensorType& pos) {
   if (pos.dtype != DType::kI32 || pos.shape != Shape{1})
@@ -333,6 +344,8 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
       return CausalMask(op, in[0], attrs);
     case Op::kXent:
       return Xent(op, in);
+    case Op::kDropout:
+      return Dropout(op, in, attrs);
     case Op::kPositionMask:
       return PositionMask(op, in, attrs);
     case Op::kCacheWrite:

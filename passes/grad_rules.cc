@@ -190,6 +190,8 @@ void LayerNormRule(GradContext& c) {
 void SoftmaxRule(GradContext& c) { c.Set(0, Op::kSoftmaxGrad, {c.y, c.dy}); }
 // The gradient of a mask is the same mask with 0 for -inf: masked entries get no gradient.
 void CausalMaskRule(GradContext& c) { c.Set(0, Op::kCausalMask, {c.dy}, {{"fill", 0.0}}); }
+// The mask is recomputed from the same key: dx = dropout(dy), kept elements scaled alike.
+void DropoutRule(GradContext& c) { c.Set(0, Op::kDropout, {c.dy, c.in(1)}, c.node.attrs); }
 void XentRule(GradContext& c) { c.Set(0, Op::kXentGrad, {c.in(0), c.in(1), c.dy}); }
 void EmbeddingRule(GradContext& c) {
   c.Set(0, Op::kEmbeddingGrad, {c.in(1), c.dy}, {{"rows", c.type(c.in(0)).shape[0]}});
@@ -227,6 +229,7 @@ GradRule FindGradRule(Op op) {
     case Op::kSoftmax: return SoftmaxRule;
     case Op::kCausalMask: return CausalMaskRule;
     case Op::kXent: return XentRule;
+    case Op::kDropout: return DropoutRule;
     case Op::kEmbedding: return EmbeddingRule;
     // Declarations have no operands; backward ops have no rule yet; fused ops are made after
     // autodiff, from ops that have rules; the decode ops only run in inference graphs.

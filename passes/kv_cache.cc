@@ -168,6 +168,8 @@ class Deriver {
           ins.push_back(pos_);
         }
         return s0;
+      case Op::kDropout:
+        return Err(n, "dropout belongs in training graphs (sampling builds its graphs without it)");
       case Op::kXent:
       case Op::kLayerNormGrad:
       case Op::kSoftmaxGrad:

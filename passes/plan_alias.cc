@@ -18,7 +18,7 @@ namespace {
 // are read at the flat output index): they may write over an operand that dies there.
 bool ReadsAtWriteIndex(const Node& n) {
   if (ir::HasTrait(n.op, ir::kElementwise)) return true;
-  if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad) return true;
+  if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad || n.op == Op::kDropout) return true;
   if (n.op == Op::kCacheWrite) return true;  // the new rows are read elsewhere, but they are a
                                              // separate operand, never the one written over
   if (n.op == Op::kFusion) return n.body && ir::FusionReduction(*n.body) < 0;

@@ -11,8 +11,17 @@ absl::StatusOr<StepGraphs> BuildStepGraphs(const GptConfig& cfg, const StepOptio
   ASSIGN_OR_RETURN(s.train, BuildTrainStep(s.model.graph, step));
   StepOptions quiet = step;
   quiet.fusion.explain = nullptr;
-  ASSIGN_OR_RETURN(s.eval, BuildEvalStep(s.model.graph, quiet));
-  GptConfig one = cfg;  // sampling runs one sequence at a time
+  // Dropout is for training: evaluation and sampling run the model without it.
+  GptConfig inference = cfg;
+  inference.dropout = 0;
+  const nn::GptGraph* eval_model = &s.model;
+  nn::GptGraph no_dropout;
+  if (cfg.dropout > 0) {
+    ASSIGN_OR_RETURN(no_dropout, nn::BuildGpt(inference));
+    eval_model = &no_dropout;
+  }
+  ASSIGN_OR_RETURN(s.eval, BuildEvalStep(eval_model->graph, quiet));
+  GptConfig one = inference;  // sampling runs one sequence at a time
   one.batch_size = 1;
   ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
   ASSIGN_OR_RETURN(s.sample, BuildSampleStep(single.graph, quiet));

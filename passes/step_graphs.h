@@ -14,8 +14,9 @@ namespace gptc::passes {
 
 struct StepGraphs {
   nn::GptGraph model;  // the forward graph at cfg.batch_size, and the parameters to initialise
-  ir::Graph train;     // TrainPipeline: loss, with AdamW updates
-  ir::Graph eval;      // EvalPipeline: loss
+  ir::Graph train;     // TrainPipeline: loss, with AdamW updates (and dropout, if cfg has it:
+                       // input %rng_key = (seed, step))
+  ir::Graph eval;      // EvalPipeline: loss (every graph but train is built without dropout)
   ir::Graph sample;    // EvalPipeline at batch 1: logits (sampling one sequence)
   ir::Graph prefill;   // KV-cache sampling (passes/kv_cache.h): the window, filling the cache
   ir::Graph decode;    // KV-cache sampling: one token at a runtime position

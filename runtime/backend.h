@@ -39,6 +39,12 @@ class Backend {
   virtual absl::Status SetState(const std::string& name, const ir::Literal& value) = 0;
 };
 
+// The train step's random key %rng_key (dropout masks): the run's seed and the step, so a
+// resumed run draws the masks an uninterrupted one would.
+inline ir::Literal RngKey(uint64_t seed, int64_t step) {
+  return ir::Literal(ir::I32({2}), {static_cast<double>(seed & 0x7fffffff), static_cast<double>(step & 0x7fffffff)});
+}
+
 // Row `pos` of logits [1, T, vocab].
 inline std::vector<float> LogitsRow(const ir::Literal& logits, int64_t pos) {
   const int64_t vocab = logits.shape().back();

@@ -89,7 +89,7 @@ std::string Meta(const Checkpoint& c) {
   std::string m = absl::StrCat("name=", g.name, "\nvocab=", g.vocab, "\nblock_size=", g.block_size,
                                "\nn_layer=", g.n_layer, "\nn_head=", g.n_head, "\nn_embd=", g.n_embd,
                                "\nbatch_size=", g.batch_size, "\nlayernorm_eps=", g.layernorm_eps,
-                               "\nbias=", g.bias ? 1 : 0,
+                               "\nbias=", g.bias ? 1 : 0, "\ndropout=", g.dropout,
                                "\nvocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=", Hex(c.rng_state),
                                "\nbest_val_loss=", c.best_val_loss, "\n");
   for (const auto& [k, v] : c.flags) absl::StrAppend(&m, "flag.", k, "=", Hex(v), "\n");
@@ -126,6 +126,8 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpo
   int64_t bias = 1;  // absent in the first checkpoints written: they had biases
   if (kv.count("bias")) RETURN_IF_ERROR(integer("bias", &bias));
   c.config.bias = bias != 0;
+  if (kv.count("dropout") && !absl::SimpleAtod(kv["dropout"], &c.config.dropout))  // absent before dropout
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed dropout"));
   ASSIGN_OR_RETURN(std::string eps, need("layernorm_eps"));
   ASSIGN_OR_RETURN(std::string best, need("best_val_loss"));
   if (!absl::SimpleAtod(eps, &c.config.layernorm_eps) || !absl::SimpleAtod(best, &c.best_val_loss))

@@ -24,6 +24,7 @@ absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
   for (ir::ValueId v : b->train_.States())
     b->state_[b->train_.value(v).name] = ir::Literal(b->train_.value(v).type);
   b->options_.precision = precision;
+  b->seed_ = seed;
   return b;
 }
 
@@ -32,6 +33,7 @@ absl::StatusOr<double> InterpBackend::TrainStep(const Batch& batch, double lr, i
                        {"targets", batch.targets},
                        {"lr", ir::Literal(ir::F32({}), {lr})},
                        {"step", ir::Literal(ir::F32({}), {static_cast<double>(step)})}};
+  if (train_.FindValue("rng_key")) in["rng_key"] = RngKey(seed_, step);
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(train_, state_, in, options_));
   return out[0].data[0];
 }

@@ -38,6 +38,7 @@ class InterpBackend : public Backend {
   ir::LiteralMap state_;  // params and moments
   ir::LiteralMap kv_;     // params (copied at each Prefill) and the KV cache
   ir::InterpOptions options_;
+  uint64_t seed_ = 0;
 };
 
 }  // namespace gptc

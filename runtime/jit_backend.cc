@@ -30,6 +30,8 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(const GptConfig& 
   if (compile_now.empty()) return absl::InvalidArgumentError("JitBackend: compile at least one step");
   std::unique_ptr<JitBackend> b(new JitBackend());
   ASSIGN_OR_RETURN(b->graphs_, passes::BuildStepGraphs(cfg, step));
+  b->seed_ = seed;
+  b->random_ = b->graphs_.train.FindValue("rng_key").has_value();
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));
   // The steps never run at the same time, so they share one arena, as large as the largest
   // plan asks (the train step's).
@@ -71,6 +73,7 @@ absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int6
   RETURN_IF_ERROR(train->SetInput("targets", batch.targets));
   RETURN_IF_ERROR(train->SetScalar("lr", lr));
   RETURN_IF_ERROR(train->SetScalar("step", static_cast<double>(step)));
+  if (random_) RETURN_IF_ERROR(train->SetInput("rng_key", RngKey(seed_, step)));
   return train->RunScalar();
 }
 

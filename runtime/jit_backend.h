@@ -59,6 +59,8 @@ class JitBackend : public Backend {
   passes::StepGraphs graphs_;
   std::shared_ptr<AlignedBuffer> arena_;
   std::array<std::unique_ptr<Executable>, kNumSteps> exe_;
+  uint64_t seed_ = 0;
+  bool random_ = false;  // the train step has dropout: it takes %rng_key
 };
 
 }  // namespace gptc

@@ -124,13 +124,13 @@ std::map<int, std::string> StepLosses(const std::string& log) {
   return out;
 }
 
-// 16 steps in one run, and 8 steps then --resume to 16 (same seeds, thread count and
+// 16 steps in one run, and 8 steps then --resume to 16, with dropout (same seeds, thread count and
 // schedule): the losses of steps 9-16 are the same to the last printed digit, and the final
 // checkpoints hold bit-identical parameters and moments.
 TEST(Checkpoint, ResumeIsExact) {
   const std::string dir = Path("resume");
   std::filesystem::remove_all(dir);
-  const std::string common = " --config=tiny --threads=2 --decay-steps=16 --warmup=4 --log-interval=1 "
+  const std::string common = " --config=tiny --dropout=0.1 --threads=2 --decay-steps=16 --warmup=4 --log-interval=1 "
                              "--eval-interval=8 --eval-batches=2 --sample-tokens=0 --cache-dir=" +
                              std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
   Result whole = Gptc("train --steps=16 --out-dir=" + dir + "/whole" + common);

@@ -118,10 +118,11 @@ TEST(Cli, BadInputIsAClearError) {
       {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train bench sample export mem eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
-       "--block-size, --batch-size, --bias, --graph, --print-after, --fuse, --explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
+       "--block-size, --batch-size, --dropout, --bias, --graph, --print-after, --fuse, --explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
       {"ir --config=huge", 2, "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
       {"ir --config", 2, "gptc ir: --config needs a value"},
+      {"ir --dropout=1", 2, "gptc: config 'tiny': dropout must be in [0, 1), got 1"},
       {"ir tiny", 2, "gptc ir: unexpected argument 'tiny'; flags are written --name=value"},
       {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, fuse, plan, all"},
       {"eval --data=/no/such.txt", 1, "gptc: data file '/no/such.txt' (from --data) is missing or empty"},

@@ -206,6 +206,7 @@ TEST(Interpreter, RunsTheAllOpsGraph) {
                          {"bias", F({4}, {0, 0.5, 0, 0})},
                          {"moment", F({5, 4}, std::vector<double>(20, 0.0))},
                          {"pos", I({1}, {1})},
+                         {"rng_key", I({2}, {7, 1})},
                          {"cache", F({2, 3, 4}, std::vector<double>(24, 0.0))}};
   for (int i = 0; i < 20; ++i) args["table"].data[i] = 0.1 * i - 1;
   auto out = ir::Interpret(g, args);

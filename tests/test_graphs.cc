@@ -57,7 +57,9 @@ ir::Graph AllOpsGraph() {
   ir::ValueId row = em.Emit(ir::Op::kSlice, {yv}, {{"axis", int64_t{1}}, {"start", int64_t{1}}, {"end", int64_t{2}}}, "row");
   g->AddUpdate(cache, em.Emit(ir::Op::kCacheWrite, {cache, row, pos}, {}, "cache_next"));
   ir::ValueId pm = em.Emit(ir::Op::kPositionMask, {mm.id(), pos}, {{"fill", -1e9}}, "pos_masked");
-  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm}) g->AddOutput(v);
+  ir::ValueId key = em.Decl(ir::Op::kInput, ir::I32({2}), "rng_key");
+  ir::ValueId dropped = em.Emit(ir::Op::kDropout, {yv, key}, {{"p", 0.25}, {"site", int64_t{3}}}, "dropped");
+  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm, dropped}) g->AddOutput(v);
   GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
   return *std::move(g);
 }

@@ -17,6 +17,7 @@ void AddModelFlags(FlagSet& flags, const std::string& default_config) {
   flags.Int("n-embd", 0, "override the preset's embedding width");
   flags.Int("block-size", 0, "override the preset's context length");
   flags.Int("batch-size", 0, "override the preset's batch size");
+  flags.Double("dropout", 0.0, "nanoGPT's dropout probability, training only (embeddings, attention, residual branches)");
   flags.Bool("bias", true, "biases in Linear layers and LayerNorms (nanoGPT's bias; --no-bias as its shakespeare-char recipe)");
 }
 
@@ -28,6 +29,7 @@ absl::StatusOr<GptConfig> ConfigFromFlags(const FlagSet& flags) {
   if (flags.IsSet("block-size")) cfg.block_size = flags.GetInt("block-size");
   if (flags.IsSet("batch-size")) cfg.batch_size = flags.GetInt("batch-size");
   if (flags.IsSet("bias")) cfg.bias = flags.GetBool("bias");
+  if (flags.IsSet("dropout")) cfg.dropout = flags.GetDouble("dropout");
   RETURN_IF_ERROR(cfg.Validate());
   return cfg;
 }

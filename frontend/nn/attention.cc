@@ -10,6 +10,7 @@ CausalSelfAttention::CausalSelfAttention(Builder& b, const std::string& path,
     : b_(&b),
       path_(path),
       n_head_(cfg.n_head),
+      dropout_(cfg.dropout),
       c_attn_(b, path + ".c_attn", cfg.n_embd, 3 * cfg.n_embd, GptConfig::kInitStd, cfg.bias),
       c_proj_(b, path + ".c_proj", cfg.n_embd, cfg.n_embd, cfg.residual_init_std(), cfg.bias) {}
 
@@ -24,10 +25,10 @@ Tensor CausalSelfAttention::operator()(Tensor x) const {
   };
   Tensor q = heads(0, "q"), k = heads(1, "k"), v = heads(2, "v");
   Tensor att = Scale(MatMul(q, k, {.transpose_b = true}), 1.0 / std::sqrt(double(D)));  // (B,H,T,T)
-  att = Softmax(CausalMask(att).named("masked")).named("probs");
+  att = Dropout(Softmax(CausalMask(att).named("masked")).named("probs"), dropout_);
   Tensor y = MatMul(att, v);                                           // (B, H, T, D)
   y = Reshape(Transpose(y, {0, 2, 1, 3}), {B, T, C}).named("merged");  // (B, T, C)
-  return c_proj_(y);
+  return Dropout(c_proj_(y), dropout_);
 }
 
 }  // namespace gptc::nn

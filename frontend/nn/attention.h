@@ -18,6 +18,7 @@ class CausalSelfAttention {
   Builder* b_;
   std::string path_;  // full scope path, e.g. `h.0.attn`
   int64_t n_head_;
+  double dropout_;
   Linear c_attn_, c_proj_;
 };
 

@@ -16,6 +16,7 @@ class Mlp {
  private:
   Builder* b_;
   std::string path_;
+  double dropout_;
   Linear c_fc_, c_proj_;
 };
 
