@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "ir/check.h"
+#include "ir/id_limits.h"
 #include "ir/plan_check.h"
 #include "ir/printer.h"
 #include "passes/plan.h"
@@ -50,24 +51,6 @@ namespace {
 
 halide_type_t HalideType(ir::DType t) {
   return t == ir::DType::kF32 ? halide_type_t(halide_type_float, 32) : halide_type_t(halide_type_int, 32);
-}
-
-// Records the largest id each integer input may hold, from the ops that index with it.
-void CollectIdLimits(const ir::Graph& g, absl::flat_hash_map<ir::ValueId, int64_t>& limits) {
-  auto limit = [&](ir::ValueId v, int64_t n) {
-    auto [it, inserted] = limits.emplace(v, n);
-    if (!inserted) it->second = std::min(it->second, n);
-  };
-  for (const ir::Node& n : g.nodes()) {
-    if (n.op == ir::Op::kEmbedding) limit(n.inputs[1], g.value(n.inputs[0]).type.shape[0]);
-    if (n.op == ir::Op::kSoftmaxXent || n.op == ir::Op::kSoftmaxXentGrad)
-      limit(n.inputs[1], g.value(n.inputs[0]).type.shape.back());
-    if (n.op == ir::Op::kEmbeddingGrad) limit(n.inputs[0], *n.attrs.GetInt("rows"));
-    if (n.op == ir::Op::kCacheWrite) {  // the new rows must fit: pos <= T - S
-      const ir::Shape& cache = g.value(n.inputs[0]).type.shape;
-      limit(n.inputs[2], cache[cache.size() - 2] - g.value(n.inputs[1]).type.shape[cache.size() - 2] + 1);
-    }
-  }
 }
 
 }  // namespace
@@ -139,7 +122,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
   const ir::Graph& g = ex->graph_;
   RETURN_IF_ERROR(ir::CheckPlan(g));
   RETURN_IF_ERROR(BindMemory(g, store, std::move(arena), im));
-  CollectIdLimits(g, im.id_limit);
+  im.id_limit = ir::IdLimits(g);
 
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);

@@ -115,7 +115,7 @@ TEST(Cli, BadInputIsAClearError) {
     const char* message;
   } cases[] = {
       {"", 2, "usage: gptc <command> [flags]"},
-      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir train bench sample export mem eval version"},
+      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir opt train bench sample export mem eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
        "--block-size, --batch-size, --dropout, --bias, --graph, --print-after, --fuse, --explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},

@@ -10,6 +10,7 @@ namespace gptc::tools {
 using Args = std::vector<std::string>;
 
 int RunIr(const Args& args);
+int RunOpt(const Args& args);
 int RunEval(const Args& args);
 int RunTrain(const Args& args);
 int RunBench(const Args& args);

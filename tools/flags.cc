@@ -71,6 +71,10 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args) {
       help_ = true;
       continue;
     }
+    if (a.rfind("--", 0) != 0 && static_cast<int>(positionals_.size()) < max_positionals_) {
+      positionals_.push_back(a);  // a file name, or "-"
+      continue;
+    }
     if (a.rfind("--", 0) != 0)
       return absl::InvalidArgumentError(absl::StrCat("gptc ", command_, ": unexpected argument '",
                                                      a, "'; flags are written --name=value"));

@@ -22,8 +22,11 @@ class FlagSet {
   void Double(const std::string& name, double def, std::string help);
   void Bool(const std::string& name, bool def, std::string help);
 
-  // Parses args (without the program and command names). Positional arguments are errors.
+  // Parses args (without the program and command names). Positional arguments are errors
+  // unless AllowPositionals() said how many the command takes (`gptc opt FILE`).
   absl::Status Parse(const std::vector<std::string>& args);
+  void AllowPositionals(int max) { max_positionals_ = max; }
+  const std::vector<std::string>& positionals() const { return positionals_; }
 
   std::string GetString(const std::string& name) const;
   int64_t GetInt(const std::string& name) const;
@@ -49,6 +52,8 @@ class FlagSet {
   std::map<std::string, Flag> flags_;
   std::vector<std::string> order_;
   bool help_ = false;
+  int max_positionals_ = 0;
+  std::vector<std::string> positionals_;
 };
 
 }  // namespace gptc::tools

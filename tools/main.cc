@@ -16,6 +16,8 @@ struct Command {
 const Command kCommands[] = {
     {"ir", "print a model's graph IR (after passes, as DOT, or dumped per pass)",
      gptc::tools::RunIr},
+    {"opt", "read IR text, verify it, run passes on it, print it (and run it on random inputs)",
+     gptc::tools::RunOpt},
     {"train", "train a GPT on a text (AdamW, warmup + cosine schedule) and print a sample",
      gptc::tools::RunTrain},
     {"bench", "time the compiled train step: ms/step, MFU, GEMM GFLOP/s, compile time",
