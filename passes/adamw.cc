@@ -21,7 +21,7 @@ struct ParamGrad {
 
 // Scalars shared by every parameter's update.
 struct Scalars {
-  ValueId lr, clip_coef, step_size, sqrt_bc2;
+  ValueId lr, grad_norm, clip_coef, step_size, sqrt_bc2;
 };
 
 ValueId Broadcast(ir::Emitter& e, ValueId scalar, const ir::Shape& shape, const std::string& name) {
@@ -41,17 +41,19 @@ Scalars BuildScalars(ir::Emitter& e, const std::vector<ParamGrad>& pgs, const Ad
   s.lr = e.Decl(Op::kInput, scalar, "lr");
   ValueId step = e.Decl(Op::kInput, scalar, "step");
   ValueId one = e.Constant(1.0, scalar, "adamw.one");
+  // The global gradient norm: the clipping coefficient's input, and a graph output so the
+  // trainer can stop on a non-finite one (a NaN anywhere in the gradients reaches it).
+  ValueId total = -1;
+  for (const ParamGrad& pg : pgs) {
+    const std::string base = "adamw." + e.graph().value(pg.param).name;
+    ValueId sq = e.Emit(Op::kMul, {pg.grad, pg.grad}, {}, base + ".gsq");
+    ValueId ss = SumAll(e, sq, base + ".gsq_sum");
+    total = total < 0 ? ss : e.Emit(Op::kAdd, {total, ss}, {}, "adamw.gsq_total");
+  }
+  s.grad_norm = e.Emit(Op::kSqrt, {total}, {}, "adamw.grad_norm");
   s.clip_coef = -1;
   if (o.clip_norm > 0) {
-    ValueId total = -1;
-    for (const ParamGrad& pg : pgs) {
-      const std::string base = "adamw." + e.graph().value(pg.param).name;
-      ValueId sq = e.Emit(Op::kMul, {pg.grad, pg.grad}, {}, base + ".gsq");
-      ValueId ss = SumAll(e, sq, base + ".gsq_sum");
-      total = total < 0 ? ss : e.Emit(Op::kAdd, {total, ss}, {}, "adamw.gsq_total");
-    }
-    ValueId norm = e.Emit(Op::kSqrt, {total}, {}, "adamw.grad_norm");
-    ValueId denom = e.Emit(Op::kAdd, {norm, e.Constant(1e-6, scalar, "adamw.norm_eps")}, {},
+    ValueId denom = e.Emit(Op::kAdd, {s.grad_norm, e.Constant(1e-6, scalar, "adamw.norm_eps")}, {},
                            "adamw.grad_norm_eps");
     ValueId ratio = e.Emit(Op::kDiv, {e.Constant(o.clip_norm, scalar, "adamw.clip_norm"), denom},
                            {}, "adamw.clip_ratio");
@@ -142,6 +144,7 @@ absl::StatusOr<ir::Graph> AdamW(const ir::Graph& in, const AdamWOptions& o) {
   std::vector<ValueId> outputs;
   for (ValueId v : g.outputs())
     if (!absl::StartsWith(g.value(v).name, "grad.")) outputs.push_back(v);
+  outputs.push_back(s.grad_norm);
   g.set_outputs(outputs);
   return g;
 }

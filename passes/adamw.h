@@ -9,7 +9,9 @@
 //   p      = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //
 // This is torch.optim.AdamW's arithmetic, in its order. The gradient outputs are removed from
-// the graph's outputs (they are consumed here); the other outputs stay.
+// the graph's outputs (they are consumed here); the other outputs stay, and the global
+// gradient norm ||all grads||_2 is added as the last one, `%adamw.grad_norm` (the trainer
+// stops on a non-finite one).
 #pragma once
 
 #include "absl/status/statusor.h"

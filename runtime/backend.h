@@ -18,7 +18,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
-  // One optimiser step on a batch; `step` counts from 1 (AdamW's bias correction).
+  // One optimiser step on a batch; `step` counts from 1 (AdamW's bias correction). A loss or
+  // gradient norm that is not finite is an error naming the step (CheckTrainStep).
   virtual absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) = 0;
   // The loss on a batch, without changing anything.
   virtual absl::StatusOr<double> EvalLoss(const Batch& batch) = 0;
@@ -38,6 +39,10 @@ class Backend {
   // Replaces one of them; an unknown name or another type is an error naming the tensor.
   virtual absl::Status SetState(const std::string& name, const ir::Literal& value) = 0;
 };
+
+// The loss, or an error when it or the gradient norm is not finite: training stops there
+// instead of going on with NaN parameters, and nothing of that step is saved.
+absl::StatusOr<double> CheckTrainStep(double loss, double grad_norm, int64_t step);
 
 // The train step's random key %rng_key (dropout masks): the run's seed and the step, so a
 // resumed run draws the masks an uninterrupted one would.

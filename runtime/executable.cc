@@ -4,12 +4,14 @@
 #include <xmmintrin.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <deque>
 #include <functional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "ir/check.h"
 #include "ir/id_limits.h"
 #include "ir/plan_check.h"
@@ -42,6 +44,7 @@ struct Executable::Impl {
   };
   std::vector<Copy> updates;
   bool profiling = false;
+  bool check_numerics = false;
   std::vector<double> seconds;  // per call
   int64_t runs = 0;
   absl::flat_hash_map<ir::ValueId, int64_t> id_limit;  // i32 input -> exclusive upper bound
@@ -196,8 +199,60 @@ absl::Status Executable::SetInput(const std::string& name, const ir::Literal& va
   return absl::OkStatus();
 }
 
+// The first non-finite element of value v in its memory (through its view's strides), or -1.
+static int64_t FirstNonFinite(const ir::Graph& g, ir::ValueId v, const char* host) {
+  const ir::Value& val = g.value(v);
+  if (val.type.dtype != ir::DType::kF32) return -1;
+  const ir::Shape& shape = val.type.shape;
+  std::vector<int64_t> strides = val.place.kind == ir::Placement::Kind::kView && !val.place.strides.empty()
+                                     ? val.place.strides
+                                     : ir::Strides(shape);
+  const float* f = reinterpret_cast<const float*>(host);
+  const int64_t n = val.type.num_elements();
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (int64_t flat = 0; flat < n; ++flat) {
+    int64_t at = 0;
+    for (size_t a = 0; a < shape.size(); ++a) at += idx[a] * strides[a];
+    if (!std::isfinite(f[at])) return flat;
+    for (int a = static_cast<int>(shape.size()) - 1; a >= 0; --a) {  // odometer over the index
+      if (++idx[a] < shape[a]) break;
+      idx[a] = 0;
+    }
+  }
+  return -1;
+}
+
+absl::Status Executable::CheckNumerics(ir::NodeId id) const {
+  const ir::Node& n = graph_.node(id);
+  for (ir::ValueId v : n.outputs) {
+    const int64_t at = FirstNonFinite(graph_, v, impl_->host[v]);
+    if (at < 0) continue;
+    const ir::Value& val = graph_.value(v);
+    const float x = [&] {  // the offending value, for the message (flat index through the view)
+      std::vector<int64_t> strides = val.place.kind == ir::Placement::Kind::kView && !val.place.strides.empty()
+                                         ? val.place.strides
+                                         : ir::Strides(val.type.shape);
+      int64_t off = 0, rest = at;
+      for (int a = val.type.rank() - 1; a >= 0; --a) {
+        off += (rest % val.type.shape[a]) * strides[a];
+        rest /= val.type.shape[a];
+      }
+      return reinterpret_cast<const float*>(impl_->host[v])[off];
+    }();
+    const bool decl = ir::HasTrait(n.op, ir::kDecl);
+    return absl::DataLossError(absl::StrCat(
+        "check-numerics: %", val.name, " ", ir::TypeToString(val.type), " holds ", std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf",
+        " at flat index ", at, decl ? " before the step (a value given to the graph): " : ", first made by: ",
+        ir::PrintNode(graph_, id)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Executable::RunKernels() {
   Impl& im = *impl_;
+  if (im.check_numerics)  // what the step is given: parameters, moments, inputs
+    for (ir::NodeId id = 0; id < graph_.num_nodes(); ++id)
+      if (ir::HasTrait(graph_.node(id).op, ir::kDecl)) RETURN_IF_ERROR(CheckNumerics(id));
   // Flush denormals to zero: they made GEMM 200x slower here (DESIGN.md). Halide's workers
   // copy the MXCSR of the thread that starts them.
   _mm_setcsr(_mm_getcsr() | 0x8040);
@@ -211,6 +266,7 @@ absl::Status Executable::RunKernels() {
     if (rc != 0)
       return absl::InternalError(absl::StrCat("kernel ", c.kernel->name, " failed (Halide error ", rc,
                                               ") in: ", ir::PrintNode(graph_, c.node)));
+    if (im.check_numerics) RETURN_IF_ERROR(CheckNumerics(c.node));
   }
   return absl::OkStatus();
 }
@@ -238,15 +294,20 @@ absl::Status Executable::SetScalar(const std::string& name, double value) {
 }
 
 absl::StatusOr<double> Executable::RunScalar(int index) {
+  RETURN_IF_ERROR(ScalarOutput(index).status());  // a bad index fails before the step runs
+  RETURN_IF_ERROR(RunKernels());
+  const double out = *ScalarOutput(index);  // before updates copy
+  ApplyUpdates();
+  return out;
+}
+
+absl::StatusOr<double> Executable::ScalarOutput(int index) const {
   if (index < 0 || index >= static_cast<int>(graph_.outputs().size()))
     return absl::OutOfRangeError(absl::StrCat("graph ", graph_.name(), " has no output ", index));
   const ir::ValueId v = graph_.outputs()[index];
   if (graph_.value(v).type != ir::F32({}))
     return absl::InvalidArgumentError(absl::StrCat("output %", graph_.value(v).name, " is not f32[]"));
-  RETURN_IF_ERROR(RunKernels());
-  const double out = *reinterpret_cast<const float*>(impl_->host[v]);  // before updates copy
-  ApplyUpdates();
-  return out;
+  return *reinterpret_cast<const float*>(impl_->host[v]);
 }
 
 absl::Status Executable::Step() {
@@ -254,6 +315,8 @@ absl::Status Executable::Step() {
   ApplyUpdates();
   return absl::OkStatus();
 }
+
+void Executable::EnableNumericChecks(bool on) { impl_->check_numerics = on; }
 
 void Executable::EnableProfiling(bool on) {
   impl_->profiling = on;

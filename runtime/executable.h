@@ -46,8 +46,15 @@ class Executable {
   // that returns output `index` (a scalar, such as the loss).
   absl::Status SetScalar(const std::string& name, double value);
   absl::StatusOr<double> RunScalar(int index = 0);
+  // Output `index` (an f32[] scalar) of the last step, without running anything.
+  absl::StatusOr<double> ScalarOutput(int index) const;
   // A value's current contents (for tests: any value, after Run()).
   absl::StatusOr<ir::Literal> Read(const std::string& name) const;
+
+  // --check-numerics: before a step, every parameter, moment and input, and after each kernel
+  // its outputs, are checked for NaN and infinity; the first found stops the step with an
+  // error naming the value and the IR line of the node that made it. Slow (reads all memory).
+  void EnableNumericChecks(bool on);
 
   // Per-kernel wall time, accumulated over Run() calls while enabled.
   void EnableProfiling(bool on);
@@ -70,6 +77,7 @@ class Executable {
  private:
   Executable() = default;
   absl::Status RunKernels();
+  absl::Status CheckNumerics(ir::NodeId node) const;
   void ApplyUpdates();
   struct Impl;
   // Allocates the arena and owned regions, declares params and state in the store, and

@@ -6,6 +6,7 @@
 
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
+#include "runtime/memory_fit.h"
 #include "passes/step_graphs.h"
 
 namespace gptc {
@@ -14,6 +15,8 @@ absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
     const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
     ir::Precision precision) {
   ASSIGN_OR_RETURN(passes::StepGraphs graphs, passes::BuildStepGraphs(cfg, step));
+  RETURN_IF_ERROR(CheckFits(InterpretedBytes(graphs.train),
+                            absl::StrCat("the model (config '", cfg.name, "') on the interpreter")));
   std::unique_ptr<InterpBackend> b(new InterpBackend());
   b->train_ = std::move(graphs.train);
   b->eval_ = std::move(graphs.eval);
@@ -35,7 +38,7 @@ absl::StatusOr<double> InterpBackend::TrainStep(const Batch& batch, double lr, i
                        {"step", ir::Literal(ir::F32({}), {static_cast<double>(step)})}};
   if (train_.FindValue("rng_key")) in["rng_key"] = RngKey(seed_, step);
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(train_, state_, in, options_));
-  return out[0].data[0];
+  return CheckTrainStep(out[0].data[0], out[1].data[0], step);
 }
 
 absl::StatusOr<double> InterpBackend::EvalLoss(const Batch& batch) {

@@ -5,6 +5,8 @@
 #include "absl/strings/match.h"
 #include "ir/check.h"
 #include "ir/status_macros.h"
+#include "runtime/memory_fit.h"
+#include "absl/strings/str_cat.h"
 
 namespace gptc {
 namespace {
@@ -31,6 +33,11 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(const GptConfig& 
   std::unique_ptr<JitBackend> b(new JitBackend());
   ASSIGN_OR_RETURN(b->graphs_, passes::BuildStepGraphs(cfg, step));
   b->seed_ = seed;
+  {  // the whole model's memory, before compiling anything or allocating
+    std::vector<const ir::Graph*> graphs;
+    for (Step s : compile_now) graphs.push_back(&GraphOf(b->graphs_, s));
+    RETURN_IF_ERROR(CheckFits(CompiledBytes(graphs), absl::StrCat("the model (config '", cfg.name, "')")));
+  }
   b->random_ = b->graphs_.train.FindValue("rng_key").has_value();
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));
   // The steps never run at the same time, so they share one arena, as large as the largest
@@ -52,6 +59,7 @@ absl::StatusOr<Executable*> JitBackend::Get(Step s) {
   std::unique_ptr<Executable>& e = exe_[static_cast<int>(s)];
   if (!e) {
     ASSIGN_OR_RETURN(e, Executable::Create(GraphOf(graphs_, s), *compiler_, store_, arena_));
+    e->EnableNumericChecks(check_numerics_);
   }
   return e.get();
 }
@@ -60,6 +68,12 @@ Executable& JitBackend::Compiled(Step s) {
   GPTC_CHECK(exe_[static_cast<int>(s)] != nullptr) << "JitBackend: step " << static_cast<int>(s)
                                                    << " was not compiled at Create";
   return *exe_[static_cast<int>(s)];
+}
+
+void JitBackend::EnableNumericChecks(bool on) {
+  check_numerics_ = on;
+  for (auto& e : exe_)
+    if (e) e->EnableNumericChecks(on);
 }
 
 int JitBackend::distinct_kernels() const {
@@ -74,7 +88,9 @@ absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int6
   RETURN_IF_ERROR(train->SetScalar("lr", lr));
   RETURN_IF_ERROR(train->SetScalar("step", static_cast<double>(step)));
   if (random_) RETURN_IF_ERROR(train->SetInput("rng_key", RngKey(seed_, step)));
-  return train->RunScalar();
+  ASSIGN_OR_RETURN(double loss, train->RunScalar(0));
+  ASSIGN_OR_RETURN(double grad_norm, train->ScalarOutput(1));
+  return CheckTrainStep(loss, grad_norm, step);
 }
 
 absl::StatusOr<double> JitBackend::EvalLoss(const Batch& batch) {

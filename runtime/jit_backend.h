@@ -49,6 +49,8 @@ class JitBackend : public Backend {
   Executable& eval() { return Compiled(Step::kEval); }
   Executable& sample() { return Compiled(Step::kSample); }
   int distinct_kernels() const;
+  // Executable::EnableNumericChecks for every step, compiled or to come (--check-numerics).
+  void EnableNumericChecks(bool on);
 
  private:
   JitBackend() = default;
@@ -60,7 +62,8 @@ class JitBackend : public Backend {
   std::shared_ptr<AlignedBuffer> arena_;
   std::array<std::unique_ptr<Executable>, kNumSteps> exe_;
   uint64_t seed_ = 0;
-  bool random_ = false;  // the train step has dropout: it takes %rng_key
+  bool random_ = false;
+  bool check_numerics_ = false;  // the train step has dropout: it takes %rng_key
 };
 
 }  // namespace gptc

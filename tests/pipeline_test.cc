@@ -59,7 +59,10 @@ TEST(Pipeline, TrainPipelineStatsAndVerifiedStages) {
   }
   // The train step updates every parameter and both moments of each.
   EXPECT_EQ(g->updates().size(), 3 * m->params.size());
-  EXPECT_EQ(g->outputs().size(), 1u);
+  // It returns the loss, and the gradient norm the trainer guards against NaN.
+  ASSERT_EQ(g->outputs().size(), 2u);
+  EXPECT_EQ(g->value(g->outputs()[0]).name, "loss");
+  EXPECT_EQ(g->value(g->outputs()[1]).name, "adamw.grad_norm");
 }
 
 TEST(Pipeline, UnknownPassNamesListTheValidOnes) {

@@ -35,7 +35,9 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
   if (!data.ok()) return Fail(data.status());
   if (auto s = LoadMatching(path, cfg, data->tokenizer().alphabet()); !s.ok()) return Fail(s.status());
   codegen::CompilerOptions co;
-  auto jit = JitBackend::Create(cfg, 1, passes::StepOptions(), co);
+  if (!flags.GetString("cache-dir").empty()) co.cache_dir = flags.GetString("cache-dir");
+  // Only the eval step is compiled (the sampling step too, later, if logits are dumped).
+  auto jit = JitBackend::Create(cfg, 1, passes::StepOptions(), co, {JitBackend::Step::kEval});
   if (!jit.ok()) return Fail(jit.status());
   if (auto s = Restore(**jit, *c, path); !s.ok()) return Fail(s);
   Rng rng(flags.GetInt("batch-seed"));
@@ -79,6 +81,7 @@ int RunEval(const Args& args) {
   flags.String("split", "val", "which split to draw the batch from: train or val");
   flags.String("backend", "interp", "execution backend of a fresh model: interp");
   AddCheckpointSourceFlags(flags, "evaluate on the compiled backend (neither: a fresh model)", "");
+  flags.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
   flags.Int("batches", 20, "batches to average over, for a checkpoint");
   flags.String("dump-logits", "", "also write the tokens and logits of one sequence as JSON (scripts/check_nanogpt_load.py)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);

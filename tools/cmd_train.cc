@@ -52,6 +52,7 @@ void AddTrainFlags(FlagSet& f) {
   f.Int("checkpoint-interval", 0, "also write ckpt.bin every this many steps (it is written at every evaluation)");
   f.Bool("progress", true, "on a terminal, a live status line: step, loss, lr, tokens/s, elapsed, ETA");
   f.String("init-from", "", "start from the parameters of this .safetensors file (nanoGPT's names; gptc export writes one)");
+  f.Bool("check-numerics", false, "jit: check every kernel's output for NaN/inf and name the first op that made one (slow)");
   f.Bool("resume", false, "continue from --out-dir's ckpt.bin: parameters, moments, step and batch sampler");
   f.Int("seed", 1337, "parameter initialisation seed");
   f.Int("data-seed", 1337, "batch sampling seed");
@@ -72,6 +73,36 @@ void PrintProfile(const Executable& ex, int64_t top) {
                                  100 * p[i].seconds / total, p[i].node.substr(0, 150));
 }
 
+// Every numeric flag is checked before anything is loaded or compiled.
+absl::Status ValidateTrainFlags(const FlagSet& f) {
+  struct IntRule {
+    const char* name;
+    int64_t min;
+  };
+  for (const IntRule& r : {IntRule{"steps", 0}, {"threads", 0}, {"warmup", 0}, {"decay-steps", 0},
+                           {"eval-interval", 1}, {"eval-batches", 1}, {"log-interval", 1},
+                           {"checkpoint-interval", 0}, {"sample-tokens", 0}, {"top-k", 0}, {"profile", 0}})
+    if (f.GetInt(r.name) < r.min)
+      return absl::InvalidArgumentError(
+          absl::StrCat("gptc train: --", r.name, " must be >= ", r.min, ", got ", f.GetInt(r.name)));
+  auto in = [&](const char* name, double lo, double hi, bool lo_open, bool hi_open) -> absl::Status {
+    const double v = f.GetDouble(name);
+    const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+    if (ok) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("gptc train: --", name, " must be in ", lo_open ? "(" : "[", lo,
+                                                   ", ", hi, hi_open ? ")" : "]", ", got ", v));
+  };
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  RETURN_IF_ERROR(in("lr", 0, kInf, true, true));
+  RETURN_IF_ERROR(in("min-lr", 0, kInf, false, true));
+  RETURN_IF_ERROR(in("beta1", 0, 1, false, true));
+  RETURN_IF_ERROR(in("beta2", 0, 1, false, true));
+  RETURN_IF_ERROR(in("weight-decay", 0, kInf, false, true));
+  RETURN_IF_ERROR(in("grad-clip", 0, kInf, false, true));
+  RETURN_IF_ERROR(in("temperature", 0, kInf, true, true));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunTrain(const Args& args) {
@@ -87,8 +118,10 @@ int RunTrain(const Args& args) {
   const std::string backend_name = flags.GetString("backend");
   if (backend_name != "interp" && backend_name != "jit")
     return Fail(absl::InvalidArgumentError("--backend must be jit or interp, got '" + backend_name + "'"), 2);
-  if (flags.GetInt("threads") < 0)
-    return Fail(absl::InvalidArgumentError("--threads must be >= 0"), 2);
+  if (auto s = ValidateTrainFlags(flags); !s.ok()) return Fail(s, 2);
+  if (flags.GetBool("check-numerics") && backend_name != "jit")
+    return Fail(absl::InvalidArgumentError("gptc train: --check-numerics needs --backend=jit (the interpreter "
+                                           "stops on a non-finite loss or gradient norm already)"), 2);
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   auto data = LoadData(flags, &*cfg);
@@ -164,6 +197,7 @@ int RunTrain(const Args& args) {
         secs, s.compiled == 0 ? "warm" : "cold", s.compiled, s.cache_hits, s.reused,
         s.runtime_from_cache ? "from the cache" : "compiled");
     if (flags.GetInt("profile") > 0) (*jit)->train().EnableProfiling(true);
+    (*jit)->EnableNumericChecks(flags.GetBool("check-numerics"));
     jit_backend = jit->get();
     backend = *std::move(jit);
   } else {
