@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace gptc::ir {
 namespace {
@@ -99,7 +100,9 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
       ++i;
       t.text = std::string(1, c);
     } else {
-      return error(start, absl::StrCat("unexpected character '", std::string(1, c), "'"));
+      const unsigned char b = static_cast<unsigned char>(c);  // a NUL or control byte is shown as hex
+      return error(start, b >= 0x20 && b < 0x7f ? absl::StrCat("unexpected character '", std::string(1, c), "'")
+                                                : absl::StrFormat("unexpected byte 0x%02x", b));
     }
     out.push_back(std::move(t));
   }

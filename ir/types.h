@@ -29,6 +29,8 @@ struct TensorType {
 std::string ShapeToString(const Shape& s);  // "[12,64,128]"
 std::string TypeToString(const TensorType& t);  // "f32[12,64,128]"
 int64_t NumElements(const Shape& s);
+// The most elements a tensor may have: kernels index with 32-bit integers (Halide's extents).
+constexpr int64_t kMaxElements = 2147483647;
 
 inline TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 inline TensorType I32(Shape s) { return {DType::kI32, std::move(s)}; }

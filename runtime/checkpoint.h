@@ -47,6 +47,8 @@ constexpr uint32_t kCheckpointVersion = 1;
 // Streams the file: the payload is never assembled in memory.
 absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c);
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
+// The same from the file's bytes (`path` only names it in errors; the fuzz target's entry).
+absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string file);
 
 // Whether a checkpoint's model is the one `cfg` describes; else an error naming the first
 // field that differs, e.g. "checkpoint out/ckpt.bin has n_layer=4, the run asks for 6".

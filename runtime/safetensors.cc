@@ -186,7 +186,10 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
 absl::StatusOr<std::vector<NamedTensor>> ReadSafetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("safetensors file ", path, " does not exist or cannot be read"));
-  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return ParseSafetensors(path, std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+}
+
+absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& path, const std::string& file) {
   if (file.size() < 8) return absl::DataLossError(absl::StrCat("safetensors file ", path, " is shorter than its 8-byte header length"));
   uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);
@@ -199,7 +202,9 @@ absl::StatusOr<std::vector<NamedTensor>> ReadSafetensors(const std::string& path
   const int64_t data_bytes = static_cast<int64_t>(file.size() - 8 - n);
   std::vector<std::pair<int64_t, int64_t>> ranges;
   std::vector<NamedTensor> out;
-  for (const auto& [name, e] : entries) {
+  for (const auto& entry : entries) {
+    const std::string& name = entry.first;  // not a structured binding: lambdas capture it (clang 14)
+    const auto& e = entry.second;
     auto bad = [&](const std::string& what) {
       return absl::DataLossError(absl::StrCat("safetensors file ", path, ": tensor '", name, "' ", what));
     };

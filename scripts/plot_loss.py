@@ -49,8 +49,8 @@ def main():
         if not os.path.exists(path):
             sys.exit(f"{path} does not exist (was it trained with gptc train --out-dir={d}?)")
         steps, losses, vsteps, vals = read(path)
-        line, = ax.plot(steps, losses, linewidth=0.8, alpha=0.6, label=f"{d} train")
-        ax.plot(vsteps, vals, "o-", color=line.get_color(), markersize=3, label=f"{d} val")
+        line, = ax.plot(steps, losses, linewidth=0.8, alpha=0.6, label=f"{os.path.basename(os.path.normpath(d))} train")
+        ax.plot(vsteps, vals, "o-", color=line.get_color(), markersize=3, label=f"{os.path.basename(os.path.normpath(d))} val")
         if vals:
             print(f"{d}: last val loss {vals[-1]:.4f} at step {vsteps[-1]}, best {min(vals):.4f}")
     ax.set_xlabel("step")

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
 #include "runtime/data_path.h"
@@ -38,6 +39,15 @@ absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, GptConfig* cfg) {
   ASSIGN_OR_RETURN(std::string path, ResolveDataPath(flags.GetString("data")));
   ASSIGN_OR_RETURN(TextDataset data, TextDataset::Load(path));
   cfg->vocab = data.tokenizer().vocab_size();
+  // Both splits must hold one window (block_size inputs and the next token), before compiling.
+  for (Split split : {Split::kTrain, Split::kVal}) {
+    const int64_t n = static_cast<int64_t>(data.tokens(split).size());
+    if (n < cfg->block_size + 1)
+      return absl::InvalidArgumentError(absl::StrCat(
+          "data file '", path, "': its ", split == Split::kTrain ? "train" : "val", " split (",
+          split == Split::kTrain ? "the first 90%" : "the last 10%", ") has ", n,
+          " characters, fewer than one window of block_size + 1 = ", cfg->block_size + 1));
+  }
   return data;
 }
 

@@ -35,6 +35,9 @@ absl::Status PrepareOutDir(const std::string& out_dir) {
     if (!f.good()) return absl::PermissionDeniedError(absl::StrCat("--out-dir ", out_dir, " is not writable"));
   }
   std::filesystem::remove(probe, ec);
+  // A write that was killed halfway leaves its temporary behind; the checkpoints it was to
+  // replace are intact, and the temporary is garbage.
+  for (const char* name : {"ckpt.bin.tmp", "best.bin.tmp"}) std::filesystem::remove(absl::StrCat(out_dir, "/", name), ec);
   return absl::OkStatus();
 }
 
