@@ -85,10 +85,7 @@ void RegisterCases(const GptConfig& cfg) {
       o.fuse = fused;
       auto b = JitBackend::Create(cfg, 1, o);
       GPTC_CHECK(b.ok()) << b.status();
-      Rng rng(1);
-      Batch batch{ir::Literal(ir::I32({cfg.batch_size, cfg.block_size})), ir::Literal(ir::I32({cfg.batch_size, cfg.block_size}))};
-      for (double& x : batch.tokens.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
-      for (double& x : batch.targets.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
+      const Batch batch = RandomBatch(cfg.batch_size, cfg.block_size, cfg.vocab, 1);
       int64_t step = 1;
       for (auto _ : state) GPTC_CHECK((*b)->TrainStep(batch, 1e-4, step++).ok());
       state.counters["kernel_calls"] = (*b)->train().num_kernel_calls();

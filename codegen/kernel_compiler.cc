@@ -17,6 +17,7 @@
 #include "codegen/kernel_timer.h"
 #include "codegen/lower.h"
 #include "ir/status_macros.h"
+#include "ir/read_file.h"
 
 namespace gptc::codegen {
 namespace {
@@ -31,12 +32,9 @@ Halide::Target KernelTarget() {
 }
 
 std::string ReadAndRemove(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  in.close();
+  std::string bytes = ir::ReadFile(path).value_or("");
   std::filesystem::remove(path);
-  return ss.str();
+  return bytes;
 }
 
 std::string TempPath(const std::string& stem) {

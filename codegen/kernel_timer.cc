@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/denormals.h"
 
 namespace gptc::codegen {
 
@@ -71,7 +72,7 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
 }
 
 absl::StatusOr<double> KernelTimer::Time(KernelFn fn, int runs) {
-  _mm_setcsr(_mm_getcsr() | 0x8040);  // flush denormals to zero, as the executable does
+  FlushDenormals();  // as the executable does
   double best = 1e30;
   for (int r = 0; r <= runs; ++r) {
     const auto start = std::chrono::steady_clock::now();

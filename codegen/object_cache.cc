@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ir/read_file.h"
 
 namespace gptc::codegen {
 namespace {
@@ -52,11 +53,9 @@ std::string ObjectCache::PathFor(const std::string& key) const {
 
 std::optional<std::string> ObjectCache::Load(const std::string& key) const {
   if (!enabled()) return std::nullopt;
-  std::ifstream in(PathFor(key), std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string s = ss.str();
+  const std::optional<std::string> file = ir::ReadFile(PathFor(key));
+  if (!file) return std::nullopt;
+  const std::string& s = *file;
   size_t pos = sizeof(kMagic);
   uint64_t key_len, obj_len, sum;
   if (s.size() < pos || std::memcmp(s.data(), kMagic, sizeof(kMagic)) != 0) return std::nullopt;

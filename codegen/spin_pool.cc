@@ -1,4 +1,5 @@
 #include "codegen/spin_pool.h"
+#include "codegen/denormals.h"
 
 #include <immintrin.h>
 
@@ -67,7 +68,7 @@ struct SpinPool::State {
   }
 
   void Worker() {
-    _mm_setcsr(_mm_getcsr() | 0x8040);  // flush-to-zero and denormals-are-zero
+    FlushDenormals();
     uint64_t seen = 0;
     while (!stop.load(std::memory_order_acquire)) {
       // Spin for new work, then sleep until there is some.

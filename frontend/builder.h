@@ -73,7 +73,6 @@ class Builder {
   absl::StatusOr<ir::Graph> Finish(const std::vector<Tensor>& outputs);
 
   const ir::Graph& graph() const { return graph_; }
-  ir::Graph& mutable_graph() { return graph_; }
   const std::vector<ParamSpec>& params() const { return params_; }
 
  private:

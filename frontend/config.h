@@ -30,7 +30,6 @@ struct GptConfig {
   // eval and sampling graphs are built without it.
   double dropout = 0.0;
 
-  int64_t head_dim() const { return n_embd / n_head; }
   static constexpr double kInitStd = 0.02;
   // nanoGPT scales residual output projections by 1/sqrt(2 * n_layer) (GPT-2 paper).
   double residual_init_std() const;

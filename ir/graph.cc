@@ -35,10 +35,6 @@ ValueId Graph::AddParam(std::string name, TensorType type) {
   return AddValueNode(Op::kParam, {}, {}, std::move(name), std::move(type));
 }
 
-ValueId Graph::AddState(std::string name, TensorType type) {
-  return AddValueNode(Op::kState, {}, {}, std::move(name), std::move(type));
-}
-
 void Graph::RenameValue(ValueId v, std::string name) {
   auto it = by_name_.find(values_[v].name);
   if (it != by_name_.end() && it->second == v) by_name_.erase(it);
@@ -57,11 +53,6 @@ std::vector<ValueId> Graph::Decls(Op kind) const {
   for (const Node& n : nodes_)
     if (n.op == kind) out.push_back(n.outputs[0]);
   return out;
-}
-
-ValueId Graph::OutputOf(NodeId id) const {
-  GPTC_CHECK(nodes_[id].outputs.size() == 1) << "node " << id << " has several outputs";
-  return nodes_[id].outputs[0];
 }
 
 }  // namespace gptc::ir

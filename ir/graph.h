@@ -60,7 +60,6 @@ class Graph {
                        TensorType type);
   ValueId AddInput(std::string name, TensorType type);
   ValueId AddParam(std::string name, TensorType type);
-  ValueId AddState(std::string name, TensorType type);
 
   // State updates of a step: after the step runs, `target` (a param or state declaration)
   // takes the value of `value`. Printed as `update %target <- %value`.
@@ -70,7 +69,6 @@ class Graph {
   };
   void AddUpdate(ValueId target, ValueId value) { updates_.push_back({target, value}); }
   const std::vector<Update>& updates() const { return updates_; }
-  void set_updates(std::vector<Update> u) { updates_ = std::move(u); }
 
   void AddOutput(ValueId v) { outputs_.push_back(v); }
   void set_outputs(std::vector<ValueId> v) { outputs_ = std::move(v); }
@@ -102,8 +100,6 @@ class Graph {
   std::vector<ValueId> States() const { return Decls(Op::kState); }
   std::vector<ValueId> Decls(Op kind) const;
 
-  // The single output of node `id` (checked).
-  ValueId OutputOf(NodeId id) const;
 
  private:
   std::string name_;

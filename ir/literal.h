@@ -22,9 +22,7 @@ struct Literal {
   int64_t size() const { return static_cast<int64_t>(data.size()); }
 
   static Literal FromFloats(Shape s, const std::vector<float>& v);
-  static Literal FromInts(Shape s, const std::vector<int32_t>& v);
   std::vector<float> ToFloats() const;
-  std::vector<int32_t> ToInts() const;
 };
 
 // Row-major strides of a shape, in elements.

@@ -17,7 +17,6 @@ class Rng {
   // does not change the initial values of the others.
   static Rng ForName(uint64_t seed, std::string_view name);
 
-  uint64_t NextU64() { return engine_(); }
   double Uniform();                    // [0, 1)
   double Normal(double mean, double std);  // Box-Muller
   uint64_t UniformInt(uint64_t n);     // [0, n), unbiased

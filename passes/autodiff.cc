@@ -64,7 +64,7 @@ absl::StatusOr<ir::Graph> Autodiff(const ir::Graph& fwd, const AutodiffOptions& 
 
   std::map<std::string, std::vector<std::string>> missing;  // op -> results, sorted for the message
   for (ir::NodeId id = 0; id < fwd.num_nodes(); ++id)
-    if (active(id) && FindGradRule(fwd.node(id).op) == nullptr)
+    if (active(id) && fwd.node(id).op != ir::Op::kSlice && FindGradRule(fwd.node(id).op) == nullptr)
       missing[ir::OpName(fwd.node(id).op)].push_back("%" + fwd.value(fwd.node(id).outputs[0]).name);
   if (!missing.empty()) {
     std::vector<std::string> parts;

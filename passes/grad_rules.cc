@@ -136,23 +136,6 @@ void TransposeRule(GradContext& c) {
   for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
   c.Set(0, Op::kTranspose, {c.dy}, {{"perm", inv}});
 }
-void SliceRule(GradContext& c) {  // zeros around dy on the sliced axis
-  if (!c.needs[0]) return;
-  const int64_t axis = *c.node.attrs.GetInt("axis"), start = *c.node.attrs.GetInt("start"),
-                end = *c.node.attrs.GetInt("end");
-  const ir::Shape xs = c.type(c.in(0)).shape;
-  std::vector<ValueId> parts;
-  auto zeros = [&](int64_t len) {
-    ir::Shape s = xs;
-    s[axis] = len;
-    return c.e.Constant(0.0, ir::F32(s), absl::StrCat("d.", c.e.graph().value(c.y).name, ".zero"));
-  };
-  if (start > 0) parts.push_back(zeros(start));
-  parts.push_back(c.dy);
-  if (end < xs[axis]) parts.push_back(zeros(xs[axis] - end));
-  if (parts.size() == 1) c.dx[0] = c.dy;
-  else c.Set(0, Op::kConcat, parts, {{"axis", axis}});
-}
 void ConcatRule(GradContext& c) {
   const int64_t axis = *c.node.attrs.GetInt("axis");
   int64_t offset = 0;
@@ -218,7 +201,7 @@ GradRule FindGradRule(Op op) {
     case Op::kMatMul: return MatMulRule;
     case Op::kReshape: return ReshapeRule;
     case Op::kTranspose: return TransposeRule;
-    case Op::kSlice: return SliceRule;
+    case Op::kSlice: return nullptr;  // autodiff joins the slices of a value (slice_grads.h)
     case Op::kConcat: return ConcatRule;
     case Op::kBroadcast: return BroadcastRule;
     case Op::kExpand: return ExpandRule;

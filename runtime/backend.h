@@ -1,5 +1,6 @@
-// Backend: what the training loop and the sampler need from an execution engine. The
-// interpreter implements it now; the JIT-compiled executable implements the same interface.
+// Backend: what the training loop, the sampler and the checkpoints need from an execution
+// engine. The compiled backend (jit_backend.h) and the reference interpreter
+// (interp_backend.h) implement it over the same step graphs (passes/step_graphs.h).
 #pragma once
 
 #include "runtime/checkpoint.h"

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "ir/status_macros.h"
+#include "ir/read_file.h"
 
 namespace gptc {
 namespace {
@@ -241,9 +242,9 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist or cannot be read"));
-  return ParseCheckpoint(path, std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+  std::optional<std::string> file = ir::ReadFile(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist or cannot be read"));
+  return ParseCheckpoint(path, *std::move(file));
 }
 
 absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string file) {

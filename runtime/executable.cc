@@ -19,6 +19,7 @@
 #include "passes/plan.h"
 #include "runtime/process_memory.h"
 #include "ir/status_macros.h"
+#include "codegen/denormals.h"
 
 namespace gptc {
 
@@ -255,7 +256,7 @@ absl::Status Executable::RunKernels() {
       if (ir::HasTrait(graph_.node(id).op, ir::kDecl)) RETURN_IF_ERROR(CheckNumerics(id));
   // Flush denormals to zero: they made GEMM 200x slower here (DESIGN.md). Halide's workers
   // copy the MXCSR of the thread that starts them.
-  _mm_setcsr(_mm_getcsr() | 0x8040);
+  codegen::FlushDenormals();
   if (im.profiling) ++im.runs;
   for (size_t ci = 0; ci < im.calls.size(); ++ci) {
     Impl::Call& c = im.calls[ci];

@@ -76,10 +76,6 @@ void JitBackend::EnableNumericChecks(bool on) {
     if (e) e->EnableNumericChecks(on);
 }
 
-int JitBackend::distinct_kernels() const {
-  const codegen::CompilerStats& s = compiler_->stats();
-  return s.compiled + s.cache_hits;
-}
 
 absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int64_t step) {
   ASSIGN_OR_RETURN(Executable * train, Get(Step::kTrain));

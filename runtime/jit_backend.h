@@ -48,7 +48,6 @@ class JitBackend : public Backend {
   Executable& train() { return Compiled(Step::kTrain); }
   Executable& eval() { return Compiled(Step::kEval); }
   Executable& sample() { return Compiled(Step::kSample); }
-  int distinct_kernels() const;
   // Executable::EnableNumericChecks for every step, compiled or to come (--check-numerics).
   void EnableNumericChecks(bool on);
 

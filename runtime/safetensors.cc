@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
+#include "ir/read_file.h"
 
 namespace gptc {
 namespace {
@@ -184,9 +185,9 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
 }
 
 absl::StatusOr<std::vector<NamedTensor>> ReadSafetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("safetensors file ", path, " does not exist or cannot be read"));
-  return ParseSafetensors(path, std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+  std::optional<std::string> file = ir::ReadFile(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("safetensors file ", path, " does not exist or cannot be read"));
+  return ParseSafetensors(path, *file);
 }
 
 absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& path, const std::string& file) {

@@ -6,15 +6,14 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "ir/status_macros.h"
+#include "ir/read_file.h"
 
 namespace gptc {
 
 absl::StatusOr<TextDataset> TextDataset::Load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("data file '", path, "' cannot be opened"));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::optional<std::string> file = ir::ReadFile(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("data file '", path, "' cannot be opened"));
+  std::string text = *std::move(file);
   if (text.empty()) return absl::InvalidArgumentError(absl::StrCat("data file '", path, "' is empty"));
   return FromText(std::move(text), path);
 }
@@ -46,6 +45,14 @@ absl::StatusOr<Batch> TextDataset::Sample(Split split, int64_t batch, int64_t se
       b.targets.data[i * seq_len + t] = data[start + t + 1];
     }
   }
+  return b;
+}
+
+Batch RandomBatch(int64_t batch, int64_t seq_len, int64_t vocab, uint64_t seed) {
+  Rng rng(seed);
+  Batch b{ir::Literal(ir::I32({batch, seq_len})), ir::Literal(ir::I32({batch, seq_len}))};
+  for (double& x : b.tokens.data) x = static_cast<double>(rng.UniformInt(static_cast<uint64_t>(vocab)));
+  for (double& x : b.targets.data) x = static_cast<double>(rng.UniformInt(static_cast<uint64_t>(vocab)));
   return b;
 }
 

@@ -20,6 +20,10 @@ struct Batch {
   ir::Literal targets;  // i32[B, T]: tokens shifted left by one
 };
 
+// Uniformly random tokens and targets in [0, vocab), from `seed` (benchmarks: the step's speed
+// does not depend on the text).
+Batch RandomBatch(int64_t batch, int64_t seq_len, int64_t vocab, uint64_t seed);
+
 class TextDataset {
  public:
   // Reads `path`; a missing, unreadable or empty file is an error naming the path.

@@ -76,10 +76,7 @@ absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co,
   off.fuse = false;
   ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> fused, JitBackend::Create(cfg, 1, on, co));
   ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> unfused, JitBackend::Create(cfg, 1, off, co));
-  Rng rng(1);
-  Batch batch{ir::Literal(ir::I32({cfg.batch_size, cfg.block_size})), ir::Literal(ir::I32({cfg.batch_size, cfg.block_size}))};
-  for (double& x : batch.tokens.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
-  for (double& x : batch.targets.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
+  const Batch batch = RandomBatch(cfg.batch_size, cfg.block_size, cfg.vocab, 1);
   std::vector<double> tf, tu;
   for (int i = -3; i < steps; ++i) {  // 3 untimed warm-up steps
     for (JitBackend* b : {fused.get(), unfused.get()}) {

@@ -21,10 +21,7 @@ int RunPlanBench(const GptConfig& cfg, const passes::StepOptions& step, const co
   if (!a.ok()) return Fail(a.status());
   auto b = JitBackend::Create(cfg, 1, naive, co);
   if (!b.ok()) return Fail(b.status());
-  Rng rng(1);
-  Batch batch{ir::Literal(ir::I32({cfg.batch_size, cfg.block_size})), ir::Literal(ir::I32({cfg.batch_size, cfg.block_size}))};
-  for (double& x : batch.tokens.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
-  for (double& x : batch.targets.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
+  const Batch batch = RandomBatch(cfg.batch_size, cfg.block_size, cfg.vocab, 1);
   JitBackend* backends[2] = {a->get(), b->get()};
   std::vector<double> times[2];
   for (int64_t i = 0; i < steps + 3; ++i)

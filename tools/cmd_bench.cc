@@ -109,11 +109,7 @@ int RunBench(const Args& args) {
 
   auto backend = JitBackend::Create(*cfg, 1, *step, co);
   if (!backend.ok()) return Fail(backend.status());
-  Rng rng(1);
-  Batch batch{ir::Literal(ir::I32({cfg->batch_size, cfg->block_size})),
-              ir::Literal(ir::I32({cfg->batch_size, cfg->block_size}))};
-  for (double& x : batch.tokens.data) x = static_cast<double>(rng.UniformInt(cfg->vocab));
-  for (double& x : batch.targets.data) x = static_cast<double>(rng.UniformInt(cfg->vocab));
+  const Batch batch = RandomBatch(cfg->batch_size, cfg->block_size, cfg->vocab, 1);
   for (int i = 0; i < 5; ++i)
     if (auto l = (*backend)->TrainStep(batch, 1e-4, i + 1); !l.ok()) return Fail(l.status());
   Executable& train = (*backend)->train();

@@ -27,17 +27,16 @@
 #include "runtime/executable.h"
 #include "tools/commands.h"
 #include "tools/model_flags.h"
+#include "ir/read_file.h"
 
 namespace gptc::tools {
 namespace {
 
 absl::StatusOr<std::string> ReadInput(const std::string& path) {
   if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot open IR file '", path, "'"));
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::optional<std::string> file = ir::ReadFile(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot open IR file '", path, "'"));
+  return *std::move(file);
 }
 
 // Random values for every declaration: floats N(0, 1), integers inside the range the ops that
