@@ -66,30 +66,39 @@ void RegisterCases(const GptConfig& cfg) {
   GPTC_CHECK(train.ok()) << train.status();
   for (const passes::FusionCase& c : passes::FusionCases(*train)) {
     for (bool fused : {false, true}) {
-      const std::string name = "BM_Fusion/" + cfg.name + "/" + c.name + (fused ? "/fused" : "/unfused");
+      const std::string name =
+          "BM_Fusion/" + cfg.name + "/" + c.name + (fused ? "/fused" : "/unfused");
       const ir::Graph g = fused ? c.fused : c.unfused;
       const int64_t bytes = fused ? c.fused_bytes : c.unfused_bytes;
-      benchmark::RegisterBenchmark(name.c_str(), [g, bytes](benchmark::State& state) {
-        static std::shared_ptr<Prepared> keep;  // one executable at a time
-        keep = Prepare(g);
-        for (auto _ : state) GPTC_CHECK(keep->ex->Step().ok());
-        state.SetBytesProcessed(state.iterations() * bytes);
-        keep.reset();
-      })->Unit(benchmark::kMicrosecond)->UseRealTime();
+      benchmark::RegisterBenchmark(
+          name.c_str(),
+          [g, bytes](benchmark::State& state) {
+            static std::shared_ptr<Prepared> keep;  // one executable at a time
+            keep = Prepare(g);
+            for (auto _ : state) GPTC_CHECK(keep->ex->Step().ok());
+            state.SetBytesProcessed(state.iterations() * bytes);
+            keep.reset();
+          })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
     }
   }
   for (bool fused : {false, true}) {
     const std::string name = "BM_TrainStep/" + cfg.name + (fused ? "/fused" : "/unfused");
-    benchmark::RegisterBenchmark(name.c_str(), [cfg, fused](benchmark::State& state) {
-      passes::StepOptions o;
-      o.fuse = fused;
-      auto b = JitBackend::Create(cfg, 1, o);
-      GPTC_CHECK(b.ok()) << b.status();
-      const Batch batch = RandomBatch(cfg.batch_size, cfg.block_size, cfg.vocab, 1);
-      int64_t step = 1;
-      for (auto _ : state) GPTC_CHECK((*b)->TrainStep(batch, 1e-4, step++).ok());
-      state.counters["kernel_calls"] = (*b)->train().num_kernel_calls();
-    })->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(
+        name.c_str(),
+        [cfg, fused](benchmark::State& state) {
+          passes::StepOptions o;
+          o.fuse = fused;
+          auto b = JitBackend::Create(cfg, 1, o);
+          GPTC_CHECK(b.ok()) << b.status();
+          const Batch batch = RandomBatch(cfg.batch_size, cfg.block_size, cfg.vocab, 1);
+          int64_t step = 1;
+          for (auto _ : state) GPTC_CHECK((*b)->TrainStep(batch, 1e-4, step++).ok());
+          state.counters["kernel_calls"] = (*b)->train().num_kernel_calls();
+        })
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
 }
 

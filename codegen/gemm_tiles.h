@@ -24,10 +24,10 @@ namespace gptc::codegen {
 struct GemmTile {
   enum Nest { kStrips, kRowBlocks, kKBlocks };
   Nest nest = kStrips;
-  int tn = 1;   // columns of the register tile (a multiple of the vector width when n allows)
-  int tm = 1;   // rows of the register tile
-  int mb = 0;   // rows per block (kRowBlocks, kKBlocks); a multiple of tm
-  int kc = 0;   // reduction chunk (kKBlocks)
+  int tn = 1;  // columns of the register tile (a multiple of the vector width when n allows)
+  int tm = 1;  // rows of the register tile
+  int mb = 0;  // rows per block (kRowBlocks, kKBlocks); a multiple of tm
+  int kc = 0;  // reduction chunk (kKBlocks)
   // Computes the transposed product with the operands' roles exchanged, then transposes the
   // result (A^T B only; the tile then refers to the swapped shape). Set by the lowering.
   bool swap = false;

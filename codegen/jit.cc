@@ -46,14 +46,14 @@ absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_obje
   auto set_par_for = jit->Lookup("halide_set_custom_do_par_for");
   if (!set_par_for.ok()) return set_par_for.status();
   using DoParFor = int (*)(void*, TaskFn, int, int, uint8_t*);
-  reinterpret_cast<DoParFor (*)(DoParFor)>(*set_par_for)(&SpinPool::HalideDoParFor);
+  reinterpret_cast<DoParFor (*)(DoParFor)> (*set_par_for)(&SpinPool::HalideDoParFor);
   return jit;
 }
 
 Jit::~Jit() {
   if (!impl_ || !impl_->lljit) return;
   if (auto fn = Lookup("halide_shutdown_thread_pool"); fn.ok())
-    reinterpret_cast<void (*)()>(*fn)();
+    reinterpret_cast<void (*)()> (*fn)();
 }
 
 absl::Status Jit::AddObject(const std::string& bytes, const std::string& name) {

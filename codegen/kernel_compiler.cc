@@ -3,21 +3,21 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <map>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/numbers.h"
-#include "codegen_hash.h"  // generated in the build tree
 #include "codegen/kernel_timer.h"
 #include "codegen/lower.h"
-#include "ir/status_macros.h"
+#include "codegen_hash.h"  // generated in the build tree
 #include "ir/read_file.h"
+#include "ir/status_macros.h"
 
 namespace gptc::codegen {
 namespace {
@@ -38,7 +38,8 @@ std::string ReadAndRemove(const std::string& path) {
 }
 
 std::string TempPath(const std::string& stem) {
-  return absl::StrCat(std::filesystem::temp_directory_path().string(), "/gptc-", getpid(), "-", stem, ".o");
+  return absl::StrCat(std::filesystem::temp_directory_path().string(), "/gptc-", getpid(), "-",
+                      stem, ".o");
 }
 
 }  // namespace
@@ -50,8 +51,8 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
   kc->cache_ = std::make_unique<ObjectCache>(o.cache_dir);
   kc->target_ = KernelTarget().to_string();
   const Halide::Target runtime_target = Halide::get_host_target();
-  const std::string key = absl::StrCat("halide-runtime|halide=", GPTC_HALIDE_VERSION, "|target=",
-                                       runtime_target.to_string());
+  const std::string key = absl::StrCat("halide-runtime|halide=", GPTC_HALIDE_VERSION,
+                                       "|target=", runtime_target.to_string());
   std::optional<std::string> runtime = kc->cache_->Load(key);
   kc->stats_.runtime_from_cache = runtime.has_value();
   if (!runtime) {
@@ -73,8 +74,9 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
 KernelCompiler::~KernelCompiler() = default;
 
 std::string KernelCompiler::Key(const KernelSpec& spec) const {
-  return absl::StrCat(spec.Describe(), "|schedule=", kScheduleVersion, "|lowering=", GPTC_CODEGEN_HASH,
-                      "|halide=", GPTC_HALIDE_VERSION, "|target=", target_);
+  return absl::StrCat(spec.Describe(), "|schedule=", kScheduleVersion,
+                      "|lowering=", GPTC_CODEGEN_HASH, "|halide=", GPTC_HALIDE_VERSION,
+                      "|target=", target_);
 }
 
 absl::StatusOr<int> KernelCompiler::NumVariants(const KernelSpec& spec) {
@@ -82,12 +84,14 @@ absl::StatusOr<int> KernelCompiler::NumVariants(const KernelSpec& spec) {
   try {
     RETURN_IF_ERROR(lower::Lower(ctx));
   } catch (const Halide::Error& e) {
-    return absl::InternalError(absl::StrCat("codegen: Halide failed on ", spec.Describe(), ": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("codegen: Halide failed on ", spec.Describe(), ": ", e.what()));
   }
   return ctx.num_variants;
 }
 
-absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const KernelSpec& spec, int variant) {
+absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const KernelSpec& spec,
+                                                                      int variant) {
   auto kernel = std::make_unique<CompiledKernel>();
   kernel->description = spec.Describe();
   const Halide::Target target = KernelTarget();
@@ -106,7 +110,8 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const Kern
       std::vector<Halide::Argument> args(ctx.params.begin(), ctx.params.end());
       Halide::Module module = pipeline.compile_to_module(args, kernel->name, target);
       const std::string path = TempPath(kernel->name);
-      std::map<Halide::OutputFileType, std::string> outputs = {{Halide::OutputFileType::object, path}};
+      std::map<Halide::OutputFileType, std::string> outputs = {
+          {Halide::OutputFileType::object, path}};
       // GPTC_DUMP_KERNELS=DIR keeps each kernel's assembly and Halide statement listing.
       if (const char* dump = std::getenv("GPTC_DUMP_KERNELS"); dump && *dump) {
         outputs[Halide::OutputFileType::assembly] = absl::StrCat(dump, "/", kernel->name, ".s");
@@ -118,7 +123,8 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const Kern
       ++stats_.compiled;
     }
   } catch (const Halide::Error& e) {
-    return absl::InternalError(absl::StrCat("codegen: Halide failed on ", kernel->description, ": ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("codegen: Halide failed on ", kernel->description, ": ", e.what()));
   }
   RETURN_IF_ERROR(jit_->AddObject(object, kernel->name));
   ASSIGN_OR_RETURN(void* fn, jit_->Lookup(kernel->name + "_argv"));
@@ -130,14 +136,16 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const Kern
   return kernel;
 }
 
-absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const KernelSpec& spec, int variants) {
+absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const KernelSpec& spec,
+                                                                     int variants) {
   const std::string choice_key = absl::StrCat("choice|", Key(spec));
   // A recorded choice names its variant; it is used only if that variant still has that name
   // (a changed candidate list makes it stale, and the kernel is tuned again).
   if (std::optional<std::string> rec = cache_->Load(choice_key)) {
     const size_t bar = rec->find('|');
     int v = -1;
-    if (bar != std::string::npos && absl::SimpleAtoi(rec->substr(0, bar), &v) && v >= 0 && v < variants) {
+    if (bar != std::string::npos && absl::SimpleAtoi(rec->substr(0, bar), &v) && v >= 0 &&
+        v < variants) {
       ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, v));
       if (k->schedule == rec->substr(bar + 1)) return k;
     }

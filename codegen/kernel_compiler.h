@@ -24,7 +24,7 @@ struct CompiledKernel {
   KernelFn fn = nullptr;
   std::string name;
   std::string description;
-  std::string schedule;  // the chosen variant ("" when the lowering has only one)
+  std::string schedule;          // the chosen variant ("" when the lowering has only one)
   std::vector<ir::Shape> views;  // the shape the kernel sees for each argument: inputs, outputs
   // Per argument, the element stride of each axis of its view; empty when row-major (dense).
   std::vector<std::vector<int64_t>> strides;
@@ -48,7 +48,8 @@ struct CompilerOptions {
 
 class KernelCompiler {
  public:
-  static absl::StatusOr<std::unique_ptr<KernelCompiler>> Create(const CompilerOptions& options = {});
+  static absl::StatusOr<std::unique_ptr<KernelCompiler>> Create(
+      const CompilerOptions& options = {});
   ~KernelCompiler();
 
   absl::StatusOr<const CompiledKernel*> Get(const KernelSpec& spec);

@@ -56,8 +56,10 @@ std::string KernelSpec::Describe() const {
       if (ir::HasTrait(n.op, ir::kDecl)) continue;
       std::vector<std::string> ins, outs;
       for (ir::ValueId v : n.inputs) ins.push_back(absl::StrCat("#", v));
-      for (ir::ValueId v : n.outputs) outs.push_back(absl::StrCat("#", v, ":", ir::TypeToString(body->value(v).type)));
-      absl::StrAppend(&d, absl::StrJoin(outs, ","), "=", ir::OpName(n.op), "(", absl::StrJoin(ins, ","), ")");
+      for (ir::ValueId v : n.outputs)
+        outs.push_back(absl::StrCat("#", v, ":", ir::TypeToString(body->value(v).type)));
+      absl::StrAppend(&d, absl::StrJoin(outs, ","), "=", ir::OpName(n.op), "(",
+                      absl::StrJoin(ins, ","), ")");
       if (!n.attrs.empty()) absl::StrAppend(&d, " ", ir::AttrsToString(n.attrs));
       absl::StrAppend(&d, "; ");
     }
@@ -67,6 +69,5 @@ std::string KernelSpec::Describe() const {
   }
   return d;
 }
-
 
 }  // namespace gptc::codegen

@@ -22,12 +22,11 @@ struct KernelSpec {
   std::vector<std::vector<int64_t>> input_strides, output_strides;
 
   static KernelSpec FromNode(const ir::Graph& g, const ir::Node& n);
-  // A one-line description, e.g. `matmul(f32[4,32,32], f32[96,32]) -> f32[4,32,96] transpose_b=true`;
-  // it is the key of the kernel (together with the schedule version and target). A body is
-  // described by structure (ops, attributes, operand positions, types), not by value names,
-  // so the same fusion in every layer is one kernel.
+  // A one-line description, e.g. `matmul(f32[4,32,32], f32[96,32]) -> f32[4,32,96]
+  // transpose_b=true`; it is the key of the kernel (together with the schedule version and target).
+  // A body is described by structure (ops, attributes, operand positions, types), not by value
+  // names, so the same fusion in every layer is one kernel.
   std::string Describe() const;
 };
-
 
 }  // namespace gptc::codegen

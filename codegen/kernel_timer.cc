@@ -3,11 +3,10 @@
 #include <HalideRuntime.h>
 #include <xmmintrin.h>
 
-#include <cstdlib>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "codegen/denormals.h"
@@ -57,7 +56,8 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
     t->dims[a].resize(view.size());
     for (size_t d = 0; d < view.size(); ++d) {  // Halide's dimension 0 is the innermost axis
       const size_t axis = view.size() - 1 - d;
-      t->dims[a][d] = halide_dimension_t(0, static_cast<int32_t>(view[axis]), static_cast<int32_t>(strides[axis]));
+      t->dims[a][d] = halide_dimension_t(0, static_cast<int32_t>(view[axis]),
+                                         static_cast<int32_t>(strides[axis]));
     }
     halide_buffer_t& hb = t->bufs[a];
     hb = halide_buffer_t();
@@ -76,8 +76,10 @@ absl::StatusOr<double> KernelTimer::Time(KernelFn fn, int runs) {
   double best = 1e30;
   for (int r = 0; r <= runs; ++r) {
     const auto start = std::chrono::steady_clock::now();
-    if (int rc = fn(b_->argv.data()); rc != 0) return absl::InternalError(absl::StrCat("kernel failed with ", rc));
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (int rc = fn(b_->argv.data()); rc != 0)
+      return absl::InternalError(absl::StrCat("kernel failed with ", rc));
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (r > 0) best = std::min(best, s);  // run 0 warms caches and the thread pool
   }
   return best;

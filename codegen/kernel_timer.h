@@ -14,8 +14,8 @@
 namespace gptc::codegen {
 
 struct KernelArgs {
-  std::vector<ir::Shape> views;   // inputs then outputs, as the kernel sees them
-  std::vector<ir::DType> dtypes;  // one per view
+  std::vector<ir::Shape> views;               // inputs then outputs, as the kernel sees them
+  std::vector<ir::DType> dtypes;              // one per view
   std::vector<std::vector<int64_t>> strides;  // per view; empty = row-major
 };
 
@@ -28,7 +28,8 @@ class KernelTimer {
 
  private:
   KernelTimer() = default;
-  struct Buffers;  // halide_buffer_t descriptors and their memory (HalideRuntime.h stays in the .cc)
+  struct Buffers;  // halide_buffer_t descriptors and their memory (HalideRuntime.h stays in the
+                   // .cc)
   std::unique_ptr<Buffers> b_;
 };
 

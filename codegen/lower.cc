@@ -33,7 +33,10 @@ void Constrain(OutputImageParam p, const ir::Shape& view, std::vector<int64_t> s
   const int rank = static_cast<int>(view.size());
   for (int d = 0; d < rank; ++d) {
     const int axis = rank - 1 - d;
-    p.dim(d).set_min(0).set_extent(static_cast<int>(view[axis])).set_stride(static_cast<int>(strides[axis]));
+    p.dim(d)
+        .set_min(0)
+        .set_extent(static_cast<int>(view[axis]))
+        .set_stride(static_cast<int>(strides[axis]));
   }
 }
 
@@ -107,10 +110,11 @@ void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec,
   if (cols >= vec) f.vectorize(col, vec, TailStrategy::GuardWithIf);
 }
 
-Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Expr(Expr)>& body, int64_t n, int vec,
-                const std::vector<Var>& outer) {
+Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Expr(Expr)>& body,
+               int64_t n, int vec, const std::vector<Var>& outer) {
   auto combine = [&](Expr a, Expr b) { return kind == ReduceKind::kSum ? a + b : max(a, b); };
-  const Expr init = kind == ReduceKind::kSum ? Expr(0.0f) : Expr(-std::numeric_limits<float>::max());
+  const Expr init =
+      kind == ReduceKind::kSum ? Expr(0.0f) : Expr(-std::numeric_limits<float>::max());
   const int64_t full = n / vec;
   std::vector<Expr> outer_e(outer.begin(), outer.end());
   Func out(name);
@@ -135,7 +139,8 @@ Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Exp
     lanes_sum.update().atomic().vectorize(rl);
     acc = lanes_sum(outer_e);
     // Per point of the result (a row), so a parallel loop over rows covers the lanes too.
-    const LoopLevel at_row = outer.empty() ? LoopLevel(out, Var::outermost()) : LoopLevel(out, outer[0]);
+    const LoopLevel at_row =
+        outer.empty() ? LoopLevel(out, Var::outermost()) : LoopLevel(out, outer[0]);
     lanes_sum.compute_at(at_row);
     part.compute_at(at_row).vectorize(lane);
     part.update().vectorize(lane);
@@ -148,8 +153,10 @@ Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Exp
 absl::Status Lower(Ctx& c) {
   using ir::Op;
   const Op op = c.spec.op;
-  if ((!c.spec.input_strides.empty() || !c.spec.output_strides.empty()) && !ir::HasTrait(op, ir::kStrided))
-    return absl::InvalidArgumentError(absl::StrCat("codegen: '", ir::OpName(op), "' cannot read or write strided views"));
+  if ((!c.spec.input_strides.empty() || !c.spec.output_strides.empty()) &&
+      !ir::HasTrait(op, ir::kStrided))
+    return absl::InvalidArgumentError(
+        absl::StrCat("codegen: '", ir::OpName(op), "' cannot read or write strided views"));
   // Every op is listed (no default), so a new row of ops.def does not compile until its
   // lowering is decided here.
   switch (op) {

@@ -31,8 +31,8 @@ struct Ctx {
   int num_variants = 1;
   std::string variant_name;  // describes the chosen schedule, e.g. "64x6 strips"
 
-  std::vector<Halide::ImageParam> params;  // by input index
-  std::vector<ir::Shape> views;  // inputs then outputs
+  std::vector<Halide::ImageParam> params;     // by input index
+  std::vector<ir::Shape> views;               // inputs then outputs
   std::vector<std::vector<int64_t>> strides;  // by argument, when not row-major (strided views)
   std::vector<Halide::Func> outputs;
 
@@ -62,28 +62,31 @@ void ScheduleRows(Halide::Func f, Halide::Var col, Halide::Var row, int64_t cols
 // row reductions the bottleneck of softmax and layernorm. `outer` are the result's
 // variables (the row); schedule the result with compute_at like any Func.
 enum class ReduceKind { kSum, kMax };
-Halide::Func VecReduce(const std::string& name, ReduceKind kind, const std::function<Halide::Expr(Halide::Expr)>& body,
-                       int64_t n, int vec, const std::vector<Halide::Var>& outer);
+Halide::Func VecReduce(const std::string& name, ReduceKind kind,
+                       const std::function<Halide::Expr(Halide::Expr)>& body, int64_t n, int vec,
+                       const std::vector<Halide::Var>& outer);
 
 // out(i, o) = the reduction over r in [0, len) of value(i, r, o) on an (outer, len, inner)
 // domain, scheduled by shape (lower_reduce.cc). The caller registers it as an output.
-Halide::Func ReduceAxis(ReduceKind kind, const std::function<Halide::Expr(Halide::Expr, Halide::Expr, Halide::Expr)>& value,
-                        int64_t outer, int64_t len, int64_t inner, int vec, Halide::Var i, Halide::Var o);
+Halide::Func ReduceAxis(
+    ReduceKind kind,
+    const std::function<Halide::Expr(Halide::Expr, Halide::Expr, Halide::Expr)>& value,
+    int64_t outer, int64_t len, int64_t inner, int vec, Halide::Var i, Halide::Var o);
 
 // The value of elementwise op `op` (or a constant) applied to `args`; a result of type `out`.
-Halide::Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Halide::Expr>& args,
-                             ir::DType out);
+Halide::Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs,
+                             const std::vector<Halide::Expr>& args, ir::DType out);
 
 absl::Status Elementwise(Ctx& c);
 absl::Status MatMul(Ctx& c);
-absl::Status Layout(Ctx& c);      // transpose, slice, concat, broadcast, expand
-absl::Status Reduce(Ctx& c);      // sum, mean, max over one axis
-absl::Status Embedding(Ctx& c);   // embedding and embedding_grad
-absl::Status Norm(Ctx& c);        // layernorm, add_layernorm and their gradients
-absl::Status Softmax(Ctx& c);     // softmax, causal_mask, cross-entropy, their fusions and gradients
-absl::Status Dropout(Ctx& c);      // dropout, its mask hashed as ir/dropout_mask.h does
-absl::Status Decode(Ctx& c);       // position_mask and cache_write (a KV cache's ops)
-absl::Status Fusion(Ctx& c);      // the generic fusion: an elementwise body, maybe a final reduction
+absl::Status Layout(Ctx& c);     // transpose, slice, concat, broadcast, expand
+absl::Status Reduce(Ctx& c);     // sum, mean, max over one axis
+absl::Status Embedding(Ctx& c);  // embedding and embedding_grad
+absl::Status Norm(Ctx& c);       // layernorm, add_layernorm and their gradients
+absl::Status Softmax(Ctx& c);    // softmax, causal_mask, cross-entropy, their fusions and gradients
+absl::Status Dropout(Ctx& c);    // dropout, its mask hashed as ir/dropout_mask.h does
+absl::Status Decode(Ctx& c);     // position_mask and cache_write (a KV cache's ops)
+absl::Status Fusion(Ctx& c);     // the generic fusion: an elementwise body, maybe a final reduction
 
 // Dispatches on the op. Fills c.params, c.views and c.outputs.
 absl::Status Lower(Ctx& c);

@@ -33,7 +33,8 @@ absl::Status Decode(Ctx& c) {
   Expr p = clamp(pos(0), 0, static_cast<int>(t - s));
   Expr r = row % static_cast<int>(t), o = row / static_cast<int>(t);  // the cache row and block
   Expr in_slot = r >= p && r < p + static_cast<int>(s);
-  out(j, row) = select(in_slot, fresh(j, clamp(r - p, 0, static_cast<int>(s - 1)), o), cache(j, row));
+  out(j, row) =
+      select(in_slot, fresh(j, clamp(r - p, 0, static_cast<int>(s - 1)), o), cache(j, row));
   ScheduleRows(out, j, row, k, outer * t, c.vec, &ri);
   c.Output(out, {outer * t, k});
   return absl::OkStatus();

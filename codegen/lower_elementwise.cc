@@ -34,21 +34,36 @@ Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>&
       const double v = *attrs.GetFloat("value");
       return out == ir::DType::kF32 ? Expr(static_cast<float>(v)) : Expr(static_cast<int32_t>(v));
     }
-    case Op::kAdd: return a[0] + a[1];
-    case Op::kSub: return a[0] - a[1];
-    case Op::kMul: return a[0] * a[1];
-    case Op::kDiv: return a[0] / a[1];
-    case Op::kMinimum: return min(a[0], a[1]);
-    case Op::kNeg: return -a[0];
-    case Op::kScale: return a[0] * static_cast<float>(*attrs.GetFloat("factor"));
-    case Op::kExp: return exp(a[0]);
-    case Op::kLog: return log(a[0]);
-    case Op::kSqrt: return sqrt(a[0]);
-    case Op::kTanh: return Tanh(a[0]);
-    case Op::kGelu: return GeluExpr(a[0]);
-    case Op::kStep: return select(a[0] >= 0.0f, 1.0f, 0.0f);
-    case Op::kGeluGrad: return GeluGradExpr(a[0], a[1]);
-    default: return Expr();
+    case Op::kAdd:
+      return a[0] + a[1];
+    case Op::kSub:
+      return a[0] - a[1];
+    case Op::kMul:
+      return a[0] * a[1];
+    case Op::kDiv:
+      return a[0] / a[1];
+    case Op::kMinimum:
+      return min(a[0], a[1]);
+    case Op::kNeg:
+      return -a[0];
+    case Op::kScale:
+      return a[0] * static_cast<float>(*attrs.GetFloat("factor"));
+    case Op::kExp:
+      return exp(a[0]);
+    case Op::kLog:
+      return log(a[0]);
+    case Op::kSqrt:
+      return sqrt(a[0]);
+    case Op::kTanh:
+      return Tanh(a[0]);
+    case Op::kGelu:
+      return GeluExpr(a[0]);
+    case Op::kStep:
+      return select(a[0] >= 0.0f, 1.0f, 0.0f);
+    case Op::kGeluGrad:
+      return GeluGradExpr(a[0], a[1]);
+    default:
+      return Expr();
   }
 }
 
@@ -61,17 +76,21 @@ absl::Status Elementwise(Ctx& c) {
     Var col("c"), row("r"), ri;
     Expr pre = c.Input(0, {rows, cols})(col, row) + c.Input(1, {cols})(col);
     Func f("f");
-    f(col, row) = c.spec.op == Op::kBiasGelu ? GeluExpr(pre) : GeluGradExpr(pre, c.Input(2, {rows, cols})(col, row));
+    f(col, row) = c.spec.op == Op::kBiasGelu
+                      ? GeluExpr(pre)
+                      : GeluGradExpr(pre, c.Input(2, {rows, cols})(col, row));
     ScheduleRows(f, col, row, cols, rows, c.vec, &ri, /*min_parallel=*/1 << 15);
     c.Output(f, {rows, cols});
     return absl::OkStatus();
   }
   Var x("x");
   std::vector<Expr> a;
-  for (size_t i = 0; i < c.spec.inputs.size(); ++i) a.push_back(c.Input(static_cast<int>(i), {n})(x));
+  for (size_t i = 0; i < c.spec.inputs.size(); ++i)
+    a.push_back(c.Input(static_cast<int>(i), {n})(x));
   Expr e = ElementwiseExpr(c.spec.op, c.spec.attrs, a, c.spec.outputs[0].dtype);
   if (!e.defined())
-    return absl::UnimplementedError(absl::StrCat("codegen: no elementwise lowering for '", ir::OpName(c.spec.op), "'"));
+    return absl::UnimplementedError(
+        absl::StrCat("codegen: no elementwise lowering for '", ir::OpName(c.spec.op), "'"));
   Func f("f");
   f(x) = e;
   ScheduleFlat(f, x, n, c.vec);

@@ -18,7 +18,9 @@ using namespace Halide;
 namespace {
 
 // Element counts of the body's values, to classify each as full, scalar or broadcast.
-int64_t Elems(const ir::Graph& b, ir::ValueId v) { return std::max<int64_t>(1, b.value(v).type.num_elements()); }
+int64_t Elems(const ir::Graph& b, ir::ValueId v) {
+  return std::max<int64_t>(1, b.value(v).type.num_elements());
+}
 
 // Fills val[] for the body's nodes in [from, to): reshapes and broadcasts pass their operand's
 // expression through (it is already indexed for the loop's coordinates), the rest compute.
@@ -27,9 +29,10 @@ void EvalBody(const ir::Graph& body, ir::NodeId from, ir::NodeId to, std::vector
     const ir::Node& nd = body.node(id);
     std::vector<Expr> a;
     for (ir::ValueId v : nd.inputs) a.push_back(val[v]);
-    val[nd.outputs[0]] = nd.op == ir::Op::kReshape || nd.op == ir::Op::kBroadcast
-                             ? a[0]
-                             : ElementwiseExpr(nd.op, nd.attrs, a, body.value(nd.outputs[0]).type.dtype);
+    val[nd.outputs[0]] =
+        nd.op == ir::Op::kReshape || nd.op == ir::Op::kBroadcast
+            ? a[0]
+            : ElementwiseExpr(nd.op, nd.attrs, a, body.value(nd.outputs[0]).type.dtype);
   }
 }
 
@@ -58,7 +61,8 @@ absl::Status Fusion(Ctx& c) {
       } else if (e == 1) {
         val[k] = c.Input(k, {1})(0);
       } else {
-        return absl::UnimplementedError("codegen: a reduction fusion reads only full-size operands and scalars");
+        return absl::UnimplementedError(
+            "codegen: a reduction fusion reads only full-size operands and scalars");
       }
     }
     EvalBody(body, n_in, red, val);
@@ -69,8 +73,9 @@ absl::Status Fusion(Ctx& c) {
     Var i2("i2"), o2("o2");
     Func body_fn("reduced");
     body_fn(i, r, o) = scale == 1.0f ? x : x * scale;
-    Func out = ReduceAxis(kind, [&](Expr a, Expr b, Expr d) { return body_fn(a, b, d); }, outer, len, inner, c.vec,
-                          i2, o2);
+    Func out = ReduceAxis(
+        kind, [&](Expr a, Expr b, Expr d) { return body_fn(a, b, d); }, outer, len, inner, c.vec,
+        i2, o2);
     c.Output(out, {outer, inner});
     return absl::OkStatus();
   }
@@ -83,15 +88,19 @@ absl::Status Fusion(Ctx& c) {
   for (ir::ValueId v = 0; v < body.num_values(); ++v) {
     const int64_t e = Elems(body, v);
     if (e == n || e == 1) continue;
-    if (n % e != 0) return absl::UnimplementedError("codegen: fusion operand does not tile the domain");
+    if (n % e != 0)
+      return absl::UnimplementedError("codegen: fusion operand does not tile the domain");
     const int rank = body.value(v).type.rank();
     int64_t tail = 1;
-    for (int d = static_cast<int>(ds.size()) - 1; d >= static_cast<int>(ds.size()) - rank && d >= 0; --d) tail *= ds[d];
+    for (int d = static_cast<int>(ds.size()) - 1; d >= static_cast<int>(ds.size()) - rank && d >= 0;
+         --d)
+      tail *= ds[d];
     inner = std::min(inner, tail);
   }
   for (ir::ValueId v = 0; v < body.num_values(); ++v) {
     const int64_t e = Elems(body, v);
-    if (e != 1 && e % inner != 0) return absl::UnimplementedError("codegen: fusion broadcast is not a suffix");
+    if (e != 1 && e % inner != 0)
+      return absl::UnimplementedError("codegen: fusion broadcast is not a suffix");
   }
   const int64_t outer = n / inner;
   Var x("x"), y("y");
@@ -109,7 +118,8 @@ absl::Status Fusion(Ctx& c) {
   EvalBody(body, n_in, body.num_nodes(), val);
   std::vector<Expr> results;
   for (ir::ValueId v : body.outputs()) {
-    if (Elems(body, v) != n) return absl::UnimplementedError("codegen: fusion results differ in size");
+    if (Elems(body, v) != n)
+      return absl::UnimplementedError("codegen: fusion results differ in size");
     results.push_back(val[v]);
   }
   Func out("out");

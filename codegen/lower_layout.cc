@@ -12,12 +12,15 @@ namespace {
 
 std::vector<Var> MakeVars(int n) {
   std::vector<Var> v;
-  for (int i = 0; i < n; ++i) v.push_back(Var(absl::StrCat("axis", i)));  // not "vN": Halide names its own Vars so
+  for (int i = 0; i < n; ++i)
+    v.push_back(Var(absl::StrCat("axis", i)));  // not "vN": Halide names its own Vars so
   return v;
 }
 
 // Row-major variable list for a rank-n output (vars[0] is the outermost axis).
-std::vector<Expr> RowMajor(const std::vector<Var>& v) { return std::vector<Expr>(v.begin(), v.end()); }
+std::vector<Expr> RowMajor(const std::vector<Var>& v) {
+  return std::vector<Expr>(v.begin(), v.end());
+}
 // The same variables in Halide's order (innermost first), for the left-hand side.
 std::vector<Var> Rev(const std::vector<Var>& v) { return std::vector<Var>(v.rbegin(), v.rend()); }
 
@@ -67,7 +70,9 @@ absl::Status Concat(Ctx& c) {
     }
     if (outer > 1 && ir::NumElements(view) >= (1 << 15)) {
       Var oo, oi;
-      u.split(o, oo, oi, static_cast<int>(std::max<int64_t>(1, outer / 16)), TailStrategy::GuardWithIf).parallel(oo);
+      u.split(o, oo, oi, static_cast<int>(std::max<int64_t>(1, outer / 16)),
+              TailStrategy::GuardWithIf)
+          .parallel(oo);
     }
     offset += len;
   }
@@ -162,7 +167,11 @@ absl::Status Embedding(Ctx& c) {
   if (ch_n >= c.vec) {
     // Column blocks are independent, so they run in parallel without write races.
     Var co("co"), ci("ci");
-    out.update().split(ch, co, ci, c.vec, TailStrategy::GuardWithIf).reorder(ci, r, co).parallel(co).vectorize(ci);
+    out.update()
+        .split(ch, co, ci, c.vec, TailStrategy::GuardWithIf)
+        .reorder(ci, r, co)
+        .parallel(co)
+        .vectorize(ci);
     out.vectorize(ch, c.vec, TailStrategy::GuardWithIf);
   }
   c.Output(out, {rows, ch_n});

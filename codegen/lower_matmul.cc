@@ -50,8 +50,9 @@ bool ParallelBatch(Func f, const Batch& bt) {
 // out(j, i, h, bo) = sum_r a_op(r, i, h, bo) * b_op(j, r, h, bo) (+ bias(j)) for i < m,
 // j < n, scheduled as tile t. `b_transposed`: b_op reads a transposed operand through
 // b_rows, to be repacked. A bias is added as the accumulators are written out.
-Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_strided, Func bias, const Batch& bt,
-               int64_t m, int64_t n, int64_t k, const GemmTile& t, int vec, Var i, Var j, Var kk) {
+Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_strided, Func bias,
+               const Batch& bt, int64_t m, int64_t n, int64_t k, const GemmTile& t, int vec, Var i,
+               Var j, Var kk) {
   const bool vectorized = t.tn >= vec;
   const Var h = bt.h, bo = bt.bo;
   RDom r(0, static_cast<int>(k), "r");
@@ -72,7 +73,8 @@ Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_stri
   Var jo("jo"), io("io"), ji("ji"), ii("ii");
   if (t.nest == GemmTile::kKBlocks) {
     // Blocks of tn columns x mb rows; inside, reduction chunks of kc, each over every tile.
-    out.tile(j, i, jo, io, ji, ii, t.tn, t.mb, TailStrategy::ShiftInwards).reorder(ji, ii, io, jo, h, bo);
+    out.tile(j, i, jo, io, ji, ii, t.tn, t.mb, TailStrategy::ShiftInwards)
+        .reorder(ji, ii, io, jo, h, bo);
     if (vectorized) out.vectorize(ji, vec);
     parallelize(jo, strips, io, (m + t.mb - 1) / t.mb);
     acc.compute_at(out, io);
@@ -92,7 +94,8 @@ Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_stri
       parallelize(jo, strips, io, (m + t.tm - 1) / t.tm);
     } else {  // kRowBlocks: row blocks outermost, then strips, then the block's row tiles
       Var iob("iob"), ioi("ioi");
-      out.split(io, iob, ioi, t.mb / t.tm, TailStrategy::GuardWithIf).reorder(ji, ii, ioi, jo, iob, h, bo);
+      out.split(io, iob, ioi, t.mb / t.tm, TailStrategy::GuardWithIf)
+          .reorder(ji, ii, ioi, jo, iob, h, bo);
       parallelize(iob, (m + t.mb - 1) / t.mb, jo, strips);
       io = ioi;
     }
@@ -143,7 +146,8 @@ struct View4 {
   ir::Shape view;
   std::vector<int64_t> strides;
 };
-View4 MakeView4(const ir::Shape& shape, const std::vector<int64_t>& ir_strides, const Batch& bt, bool shared) {
+View4 MakeView4(const ir::Shape& shape, const std::vector<int64_t>& ir_strides, const Batch& bt,
+                bool shared) {
   const int64_t rows = shape[shape.size() - 2], cols = shape.back();
   View4 v{{shared ? 1 : bt.nb, shared ? 1 : bt.nh, rows, cols}, {}};
   if (ir_strides.empty()) return v;
@@ -166,7 +170,8 @@ absl::Status MatMul(Ctx& c) {
   auto strides_of = [](const std::vector<std::vector<int64_t>>& ss, size_t i) {
     return i < ss.size() ? ss[i] : std::vector<int64_t>();
   };
-  const std::vector<int64_t> sa = strides_of(c.spec.input_strides, 0), sb = strides_of(c.spec.input_strides, 1),
+  const std::vector<int64_t> sa = strides_of(c.spec.input_strides, 0),
+                             sb = strides_of(c.spec.input_strides, 1),
                              so = strides_of(c.spec.output_strides, 0);
   if (os.size() > 4 && (!sa.empty() || !sb.empty() || !so.empty()))
     return absl::InvalidArgumentError("matmul: strided operands take at most two batch axes");
@@ -222,13 +227,16 @@ absl::Status MatMul(Ctx& c) {
     // as stored ([K, n] and [K, m], contiguous along their columns).
     a_op(kk, i, h, bo) = B(i, kk, bh, bb);
     b_op(j, kk, h, bo) = A(j, kk, h, bo);
-    Func prod = BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), Func(), bt, n, m, k, t, c.vec, i, j, kk);
+    Func prod =
+        BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), Func(), bt, n, m, k, t, c.vec, i, j, kk);
     prod.compute_root();
     Func out("out");
     out(j, i, h, bo) = bias.defined() ? prod(i, j, h, bo) + bias(j) : prod(i, j, h, bo);
     Var jo("jo"), io("io"), ji("ji"), ii("ii");
     if (n >= c.vec && m >= c.vec) {
-      out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii);
+      out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards)
+          .vectorize(ji)
+          .unroll(ii);
       if (!ParallelBatch(out, bt)) out.parallel(io);
     }
     c.Output(out, vo.view, vo.strides);
@@ -242,7 +250,8 @@ absl::Status MatMul(Ctx& c) {
   } else {
     b_op(j, kk, h, bo) = B(j, kk, bh, bb);
   }
-  Func out = BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), bias, bt, m, n, k, t, c.vec, i, j, kk);
+  Func out =
+      BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), bias, bt, m, n, k, t, c.vec, i, j, kk);
   c.Output(out, vo.view, vo.strides);
   return absl::OkStatus();
 }

@@ -29,12 +29,14 @@ struct RowStats {
 RowStats Stats(const std::string& tag, Func x, Var row, int64_t cols, float eps, int vec) {
   const float inv_c = 1.0f / static_cast<float>(cols);
   RowStats s;
-  s.xsum = VecReduce("xsum" + tag, ReduceKind::kSum, [&](Expr j) { return x(j, row); }, cols, vec, {row});
+  s.xsum = VecReduce("xsum" + tag, ReduceKind::kSum, [&](Expr j) { return x(j, row); }, cols, vec,
+                     {row});
   s.mean = Func("mean" + tag);
   s.mean(row) = s.xsum(row) * inv_c;
   Func mean = s.mean;
   s.vsum = VecReduce("vsum" + tag, ReduceKind::kSum,
-                     [&](Expr j) { return (x(j, row) - mean(row)) * (x(j, row) - mean(row)); }, cols, vec, {row});
+                     [&](Expr j) { return (x(j, row) - mean(row)) * (x(j, row) - mean(row)); },
+                     cols, vec, {row});
   s.rstd = Func("rstd" + tag);
   s.rstd(row) = 1.0f / sqrt(s.vsum(row) * inv_c + eps);
   return s;
@@ -91,8 +93,10 @@ absl::Status Norm(Ctx& c) {
   Func xhat("xhat"), dxhat("dxhat"), dx("dx"), dw("dw"), db("db");
   xhat(ch, row) = (x(ch, row) - st.mean(row)) * st.rstd(row);
   dxhat(ch, row) = dy(ch, row) * w(ch);
-  Func m1 = VecReduce("m1", ReduceKind::kSum, [&](Expr j) { return dxhat(j, row); }, cols, c.vec, {row});
-  Func m2 = VecReduce("m2", ReduceKind::kSum, [&](Expr j) { return dxhat(j, row) * xhat(j, row); }, cols, c.vec, {row});
+  Func m1 =
+      VecReduce("m1", ReduceKind::kSum, [&](Expr j) { return dxhat(j, row); }, cols, c.vec, {row});
+  Func m2 = VecReduce("m2", ReduceKind::kSum, [&](Expr j) { return dxhat(j, row) * xhat(j, row); },
+                      cols, c.vec, {row});
   Expr g = st.rstd(row) * (dxhat(ch, row) - m1(row) * inv_c - xhat(ch, row) * m2(row) * inv_c);
   if (op == Op::kAddLayerNormGrad) {
     ImageParam dres = c.Input(3, {rows, cols});
@@ -114,7 +118,8 @@ absl::Status Norm(Ctx& c) {
   Var rb("rb");
   RDom rr(0, static_cast<int>(per_block), "rr");
   Expr r_at = min(rb * static_cast<int>(per_block) + rr, static_cast<int>(rows - 1));
-  Expr live = rb * static_cast<int>(per_block) + rr < static_cast<int>(rows);  // the last block may be short
+  Expr live = rb * static_cast<int>(per_block) + rr <
+              static_cast<int>(rows);  // the last block may be short
   Func part("part");
   part(ch, rb) = Tuple(0.0f, 0.0f);
   part(ch, rb) = Tuple(part(ch, rb)[0] + select(live, dy(ch, r_at) * xhat_p(ch, r_at), 0.0f),

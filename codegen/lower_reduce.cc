@@ -30,8 +30,8 @@ Expr Identity(ReduceKind k) {
 
 }  // namespace
 
-Func ReduceAxis(ReduceKind kind, const std::function<Expr(Expr, Expr, Expr)>& value, int64_t outer, int64_t len,
-                int64_t inner, int vec, Var i, Var o) {
+Func ReduceAxis(ReduceKind kind, const std::function<Expr(Expr, Expr, Expr)>& value, int64_t outer,
+                int64_t len, int64_t inner, int vec, Var i, Var o) {
   const int64_t work = outer * len * inner;
   const bool few_rows = outer < 4;
   Func out("out");
@@ -39,10 +39,14 @@ Func ReduceAxis(ReduceKind kind, const std::function<Expr(Expr, Expr, Expr)>& va
     if (few_rows && len >= kParallelWork) {
       const int64_t per = (len + kChunks - 1) / kChunks;
       Var rb("rb");
-      Func part = VecReduce("chunk", kind, [&](Expr j) {
-        Expr at = rb * static_cast<int>(per) + j;
-        return select(at < static_cast<int>(len), value(0, min(at, static_cast<int>(len - 1)), o), Identity(kind));
-      }, per, vec, {rb, o});
+      Func part = VecReduce("chunk", kind,
+                            [&](Expr j) {
+                              Expr at = rb * static_cast<int>(per) + j;
+                              return select(at < static_cast<int>(len),
+                                            value(0, min(at, static_cast<int>(len - 1)), o),
+                                            Identity(kind));
+                            },
+                            per, vec, {rb, o});
       Expr acc = Identity(kind);
       for (int b = 0; b < kChunks; ++b) acc = Combine(kind, acc, part(b, o));
       out(i, o) = acc;
@@ -71,7 +75,8 @@ Func ReduceAxis(ReduceKind kind, const std::function<Expr(Expr, Expr, Expr)>& va
   Func part("part");
   part(i, o, rb) = Identity(kind);
   Expr v = value(i, min(at, static_cast<int>(len - 1)), o);
-  part(i, o, rb) = Combine(kind, part(i, o, rb), blocks > 1 ? select(at < static_cast<int>(len), v, Identity(kind)) : v);
+  part(i, o, rb) = Combine(kind, part(i, o, rb),
+                           blocks > 1 ? select(at < static_cast<int>(len), v, Identity(kind)) : v);
   RDom rbs(0, static_cast<int>(blocks), "rbs");
   out(i, o) = kind == ReduceKind::kSum ? sum(part(i, o, rbs)) : maximum(part(i, o, rbs));
   part.compute_root();
@@ -102,8 +107,9 @@ absl::Status Reduce(Ctx& c) {
   const ReduceKind kind = c.spec.op == ir::Op::kMax ? ReduceKind::kMax : ReduceKind::kSum;
   // A mean sums the elements already divided by the length.
   const float scale = c.spec.op == ir::Op::kMean ? 1.0f / static_cast<float>(len) : 1.0f;
-  Func r = ReduceAxis(kind, [&](Expr a, Expr b, Expr d) { return scale == 1.0f ? x(a, b, d) : x(a, b, d) * scale; },
-                      outer, len, inner, c.vec, i, o);
+  Func r = ReduceAxis(
+      kind, [&](Expr a, Expr b, Expr d) { return scale == 1.0f ? x(a, b, d) : x(a, b, d) * scale; },
+      outer, len, inner, c.vec, i, o);
   c.Output(r, {outer, inner});
   return absl::OkStatus();
 }

@@ -34,9 +34,10 @@ Expr LastVisible(Var row, const ir::Shape& s) {
 // Masked columns are excluded from max and sum, and their probability is exactly 0.
 Func MaskedSoftmax(Func x, Expr last, const Rows& r, Var j, Var row, Ctx& c) {
   const bool masked = last.defined();
-  Func mx = VecReduce("mx", ReduceKind::kMax, [&](Expr jj) {
-    return masked ? select(jj <= last, x(jj, row), kLowest) : x(jj, row);
-  }, r.k, c.vec, {row});
+  Func mx = VecReduce(
+      "mx", ReduceKind::kMax,
+      [&](Expr jj) { return masked ? select(jj <= last, x(jj, row), kLowest) : x(jj, row); }, r.k,
+      c.vec, {row});
   // exp(-inf) is not reliably 0 in Halide's exp, so the unfused -inf entries of a causal
   // mask are zeroed explicitly too.
   Func e("e"), out("out");
@@ -86,15 +87,17 @@ absl::Status Softmax(Ctx& c) {
       c.Output(out, {r.rows, r.k});
       return absl::OkStatus();
     }
-    case Op::kSoftmaxGrad:            // dx = y * (dy - sum(y * dy))
+    case Op::kSoftmaxGrad:             // dx = y * (dy - sum(y * dy))
     case Op::kScaleMaskSoftmaxGrad: {  // the same, masked, times the forward scale
       ImageParam y = c.Input(0, {r.rows, r.k});
       ImageParam dy = c.Input(1, {r.rows, r.k});
       Func dx("dx");
-      Func dot = VecReduce("dot", ReduceKind::kSum, [&](Expr jj) { return y(jj, row) * dy(jj, row); }, r.k, c.vec, {row});
+      Func dot = VecReduce("dot", ReduceKind::kSum,
+                           [&](Expr jj) { return y(jj, row) * dy(jj, row); }, r.k, c.vec, {row});
       Expr g = y(j, row) * (dy(j, row) - dot(row));
       if (c.spec.op == Op::kScaleMaskSoftmaxGrad)
-        g = select(j <= LastVisible(row, xs), g, 0.0f) * static_cast<float>(*c.spec.attrs.GetFloat("scale"));
+        g = select(j <= LastVisible(row, xs), g, 0.0f) *
+            static_cast<float>(*c.spec.attrs.GetFloat("scale"));
       dx(j, row) = g;
       ScheduleRows(dx, j, row, r.k, r.rows, c.vec, &ri);
       dot.compute_at(dx, ri);
@@ -113,10 +116,12 @@ absl::Status Softmax(Ctx& c) {
   RDom rr(0, static_cast<int>(r.rows), "rr");
   Var x("x");
   Func row_loss("row_loss"), out("out");
-  Func mx = VecReduce("mx", ReduceKind::kMax, [&](Expr jj) { return p(jj, row); }, r.k, c.vec, {row});
-  Func se = VecReduce("se", ReduceKind::kSum, [&](Expr jj) { return exp(p(jj, row) - mx(row)); }, r.k, c.vec, {row});
+  Func mx =
+      VecReduce("mx", ReduceKind::kMax, [&](Expr jj) { return p(jj, row); }, r.k, c.vec, {row});
+  Func se = VecReduce("se", ReduceKind::kSum, [&](Expr jj) { return exp(p(jj, row) - mx(row)); },
+                      r.k, c.vec, {row});
   switch (c.spec.op) {
-    case Op::kXent:  // mean of -log p[t]
+    case Op::kXent:           // mean of -log p[t]
     case Op::kSoftmaxXent: {  // mean of log-sum-exp - logit[t], never forming probabilities
       row_loss(row) = c.spec.op == Op::kXent ? -log(p(t, row)) : log(se(row)) + mx(row) - p(t, row);
       out(x) = sum(row_loss(rr)) * inv_rows;
@@ -137,7 +142,8 @@ absl::Status Softmax(Ctx& c) {
     }
     case Op::kSoftmaxXentGrad: {  // (softmax - onehot(t)) * dloss / N, as llm.c's backward
       ImageParam dloss = c.Input(2, {1});
-      out(j, row) = (exp(p(j, row) - mx(row)) / se(row) - select(j == t, 1.0f, 0.0f)) * dloss(0) * inv_rows;
+      out(j, row) =
+          (exp(p(j, row) - mx(row)) / se(row) - select(j == t, 1.0f, 0.0f)) * dloss(0) * inv_rows;
       ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
       mx.compute_at(out, ri);
       se.compute_at(out, ri);

@@ -59,7 +59,8 @@ std::optional<std::string> ObjectCache::Load(const std::string& key) const {
   size_t pos = sizeof(kMagic);
   uint64_t key_len, obj_len, sum;
   if (s.size() < pos || std::memcmp(s.data(), kMagic, sizeof(kMagic)) != 0) return std::nullopt;
-  if (!GetU64(s, pos, key_len) || !GetU64(s, pos, obj_len) || !GetU64(s, pos, sum)) return std::nullopt;
+  if (!GetU64(s, pos, key_len) || !GetU64(s, pos, obj_len) || !GetU64(s, pos, sum))
+    return std::nullopt;
   if (key_len != key.size() || s.size() != pos + key_len + obj_len) return std::nullopt;
   if (s.compare(pos, key_len, key) != 0) return std::nullopt;  // a hash collision
   std::string obj = s.substr(pos + key_len);

@@ -1,5 +1,4 @@
 #include "codegen/spin_pool.h"
-#include "codegen/denormals.h"
 
 #include <immintrin.h>
 
@@ -10,6 +9,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "codegen/denormals.h"
 
 namespace gptc::codegen {
 namespace {
@@ -55,7 +56,8 @@ struct SpinPool::State {
     for (;;) {
       uint64_t t = ticket.load(std::memory_order_relaxed);
       for (;;) {
-        if ((t >> 32) != (j.id & 0xffffffffu) || static_cast<int>(t & 0xffffffffu) >= j.size) return;
+        if ((t >> 32) != (j.id & 0xffffffffu) || static_cast<int>(t & 0xffffffffu) >= j.size)
+          return;
         if (ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) break;
       }
       const int i = static_cast<int>(t & 0xffffffffu);
@@ -79,7 +81,8 @@ struct SpinPool::State {
         if (++polls % 256 == 0 && std::chrono::steady_clock::now() > until) {
           std::unique_lock<std::mutex> lock(mu);
           ++sleepers;
-          wake.wait(lock, [&] { return job.load(std::memory_order_acquire) != seen || stop.load(); });
+          wake.wait(lock,
+                    [&] { return job.load(std::memory_order_acquire) != seen || stop.load(); });
           --sleepers;
           break;
         }

@@ -30,6 +30,7 @@ int main() {
   args["targets"] = batch->targets;
   auto out = ir::Interpret(model->graph, args);
   if (!out.ok()) return std::cerr << out.status().message() << "\n", 1;
-  std::cout << "loss " << (*out)[1].data[0] << " (ln vocab " << std::log(double(cfg.vocab)) << ")\n";
+  std::cout << "loss " << (*out)[1].data[0] << " (ln vocab " << std::log(double(cfg.vocab))
+            << ")\n";
   return 0;
 }

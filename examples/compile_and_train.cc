@@ -26,8 +26,8 @@ int main() {
   auto backend = JitBackend::Create(cfg, /*seed=*/1337, step);  // kernels cached in ~/.cache/gptc
   if (!backend.ok()) return std::cerr << backend.status().message() << "\n", 1;
   const codegen::CompilerStats& cs = (*backend)->compile_stats();
-  std::cout << "compiled " << cs.compiled << " kernels, " << cs.cache_hits << " from the cache, in " << cs.seconds
-            << " s\n";
+  std::cout << "compiled " << cs.compiled << " kernels, " << cs.cache_hits << " from the cache, in "
+            << cs.seconds << " s\n";
 
   TrainOptions opts;
   opts.steps = 300;

@@ -107,8 +107,10 @@ Tensor Builder::Apply(ir::Op op, const std::vector<Tensor>& inputs, ir::Attrs at
   auto out = ir::InferTypes(op, types, attrs);
   if (!out.ok()) {
     std::vector<std::string> args;
-    for (const Tensor& t : inputs) args.push_back(absl::StrCat("%", t.name(), ": ", ir::TypeToString(t.type())));
-    std::string call = absl::StrCat("%", name, " = ", ir::OpName(op), "(", absl::StrJoin(args, ", "), ")");
+    for (const Tensor& t : inputs)
+      args.push_back(absl::StrCat("%", t.name(), ": ", ir::TypeToString(t.type())));
+    std::string call =
+        absl::StrCat("%", name, " = ", ir::OpName(op), "(", absl::StrJoin(args, ", "), ")");
     if (!attrs.empty()) absl::StrAppend(&call, "  ", ir::AttrsToString(attrs));
     Fail(absl::InvalidArgumentError(absl::StrCat(out.status().message(), " in: ", call)));
     return Tensor();

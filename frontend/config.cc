@@ -42,8 +42,8 @@ double GptConfig::residual_init_std() const { return kInitStd / std::sqrt(2.0 * 
 absl::Status GptConfig::Validate() const {
   auto positive = [&](const char* field, int64_t v) -> absl::Status {
     if (v <= 0)
-      return absl::InvalidArgumentError(absl::StrCat("config '", name, "': ", field,
-                                                     " must be positive, got ", v));
+      return absl::InvalidArgumentError(
+          absl::StrCat("config '", name, "': ", field, " must be positive, got ", v));
     return absl::OkStatus();
   };
   for (auto [field, v] : {std::pair<const char*, int64_t>{"vocab", vocab},
@@ -55,21 +55,22 @@ absl::Status GptConfig::Validate() const {
     if (auto s = positive(field, v); !s.ok()) return s;
   }
   if (n_embd % n_head != 0)
-    return absl::InvalidArgumentError(absl::StrCat("config '", name, "': n_embd (", n_embd,
-                                                   ") must be a multiple of n_head (", n_head,
-                                                   ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config '", name, "': n_embd (", n_embd, ") must be a multiple of n_head (", n_head, ")"));
   if (!(dropout >= 0 && dropout < 1))
-    return absl::InvalidArgumentError(absl::StrCat("config '", name, "': dropout must be in [0, 1), got ", dropout));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config '", name, "': dropout must be in [0, 1), got ", dropout));
   if (!(layernorm_eps > 0))
-    return absl::InvalidArgumentError(absl::StrCat("config '", name, "': layernorm_eps must be positive"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config '", name, "': layernorm_eps must be positive"));
   return absl::OkStatus();
 }
 
 absl::StatusOr<GptConfig> PresetConfig(const std::string& name) {
   for (const GptConfig& c : Presets())
     if (c.name == name) return c;
-  return absl::InvalidArgumentError(absl::StrCat("unknown config '", name, "'; presets are: ",
-                                                 absl::StrJoin(PresetNames(), ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown config '", name, "'; presets are: ", absl::StrJoin(PresetNames(), ", ")));
 }
 
 std::vector<std::string> PresetNames() {

@@ -17,9 +17,9 @@ int Axis(const Tensor& x, int axis, const char* op) {
   const int r = x.rank();
   const int a = axis < 0 ? axis + r : axis;
   if (a < 0 || a >= r) {
-    B(x)->Fail(absl::InvalidArgumentError(absl::StrCat(op, ": axis ", axis,
-                                                       " is out of range for %", x.name(), ": ",
-                                                       ir::TypeToString(x.type()))));
+    B(x)->Fail(
+        absl::InvalidArgumentError(absl::StrCat(op, ": axis ", axis, " is out of range for %",
+                                                x.name(), ": ", ir::TypeToString(x.type()))));
     return -1;
   }
   return a;

@@ -16,8 +16,8 @@ absl::Status Missing(const std::string& name) {
   return absl::InvalidArgumentError(absl::StrCat("missing attribute '", name, "'"));
 }
 absl::Status WrongKind(const std::string& name, const char* want, const Attr& got) {
-  return absl::InvalidArgumentError(absl::StrCat("attribute '", name, "' must be ", want,
-                                                 ", got ", AttrValueToString(got)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("attribute '", name, "' must be ", want, ", got ", AttrValueToString(got)));
 }
 
 }  // namespace

@@ -36,7 +36,8 @@ std::string ToDot(const Graph& g) {
   }
   for (NodeId id = 0; id < g.num_nodes(); ++id)
     for (ValueId v : g.node(id).inputs)
-      if (v >= 0 && v < g.num_values()) absl::StrAppend(&out, "  n", g.value(v).producer, " -> n", id, ";\n");
+      if (v >= 0 && v < g.num_values())
+        absl::StrAppend(&out, "  n", g.value(v).producer, " -> n", id, ";\n");
   for (ValueId v : g.outputs())
     if (v >= 0 && v < g.num_values())
       absl::StrAppend(&out, "  n", g.value(v).producer, " [penwidth=2];\n");

@@ -31,7 +31,8 @@ std::vector<ValueId> Emitter::EmitMulti(Op op, std::vector<ValueId> inputs, Attr
   auto types = InferTypes(op, in, attrs);
   if (!types.ok()) {
     std::string args;
-    for (ValueId v : inputs) absl::StrAppend(&args, " ", ValueRef(g_, v), ": ", TypeToString(g_.value(v).type));
+    for (ValueId v : inputs)
+      absl::StrAppend(&args, " ", ValueRef(g_, v), ": ", TypeToString(g_.value(v).type));
     GPTC_CHECK(false) << "a pass built an ill-typed node: " << types.status().message()
                       << "; operands:" << args;
   }

@@ -35,7 +35,8 @@ struct Template {
 // The named fused ops, written as the unfused ops the frontend and autodiff emit.
 const std::vector<Template>& Templates() {
   static const auto* t = new std::vector<Template>{
-      {Op::kAddLayerNorm, {{Op::kAdd, {In(0), In(1)}}, {Op::kLayerNorm, {Step(0), In(2), In(3)}}},
+      {Op::kAddLayerNorm,
+       {{Op::kAdd, {In(0), In(1)}}, {Op::kLayerNorm, {Step(0), In(2), In(3)}}},
        {Step(0), Step(1)}},
       {Op::kAddLayerNormGrad,
        {{Op::kLayerNormGrad, {In(0), In(1), In(2)}}, {Op::kAdd, {In(3), Step(0, 0)}}},
@@ -49,7 +50,8 @@ const std::vector<Template>& Templates() {
       {Op::kMatMulBias,
        {{Op::kMatMul, {In(0), In(1)}}, {Op::kBroadcast, {In(2)}}, {Op::kAdd, {Step(0), Step(1)}}},
        {Step(2)}},
-      {Op::kBiasGelu, {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGelu, {Step(1)}}},
+      {Op::kBiasGelu,
+       {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGelu, {Step(1)}}},
        {Step(2)}},
       {Op::kBiasGeluGrad,
        {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGeluGrad, {Step(1), In(2)}}},
@@ -118,13 +120,15 @@ absl::Status CheckGeneric(const Graph& body) {
   const NodeId red = FusionReduction(body);
   for (NodeId id : BodyOps(body)) {
     const Node& n = body.node(id);
-    const bool ok = HasTrait(n.op, kElementwise) || n.op == Op::kConstant || n.op == Op::kBroadcast ||
-                    n.op == Op::kReshape || id == red;
+    const bool ok = HasTrait(n.op, kElementwise) || n.op == Op::kConstant ||
+                    n.op == Op::kBroadcast || n.op == Op::kReshape || id == red;
     if (!ok)
-      return absl::InvalidArgumentError(absl::StrCat("fusion: body op ", OpName(n.op),
-                                                     " is not elementwise, a broadcast or a final reduction"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("fusion: body op ", OpName(n.op),
+                       " is not elementwise, a broadcast or a final reduction"));
     if (HasTrait(n.op, kReduction) && id != red)
-      return absl::InvalidArgumentError("fusion: a reduction must be the body's last op and only result");
+      return absl::InvalidArgumentError(
+          "fusion: a reduction must be the body's last op and only result");
   }
   if (body.outputs().empty()) return absl::InvalidArgumentError("fusion: body yields nothing");
   return absl::OkStatus();
@@ -145,7 +149,8 @@ absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
   const std::vector<NodeId> ops = BodyOps(body);
   for (NodeId id : ops) {
     const Node& n = body.node(id);
-    if (n.op == Op::kLayerNorm || n.op == Op::kLayerNormGrad) a.Set("eps", *n.attrs.GetFloat("eps"));
+    if (n.op == Op::kLayerNorm || n.op == Op::kLayerNormGrad)
+      a.Set("eps", *n.attrs.GetFloat("eps"));
     if (n.op == Op::kMatMul && op == Op::kMatMulBias)
       for (const char* t : {"transpose_a", "transpose_b"})
         if (*n.attrs.GetBool(t)) a.Set(t, true);
@@ -156,8 +161,8 @@ absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
       const double fill = *n.attrs.GetFloat("fill");
       const bool forward = op == Op::kScaleMaskSoftmax;
       if (forward ? !(std::isinf(fill) && fill < 0) : fill != 0.0)
-        return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": the body's causal_mask must fill with ",
-                                                       forward ? "-inf" : "0"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            OpName(op), ": the body's causal_mask must fill with ", forward ? "-inf" : "0"));
     }
   }
   return a;
@@ -165,28 +170,32 @@ absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
 
 absl::Status CheckFusedBody(const Graph& g, const Node& n) {
   const std::string op = OpName(n.op);
-  if (!n.body) return absl::InvalidArgumentError(absl::StrCat(op, ": a fused op needs a body { ... yield }"));
+  if (!n.body)
+    return absl::InvalidArgumentError(absl::StrCat(op, ": a fused op needs a body { ... yield }"));
   const Graph& body = *n.body;
   const std::vector<ValueId> inputs = body.Inputs();
-  if (inputs.size() != n.inputs.size() || static_cast<int>(inputs.size()) != body.num_nodes() - static_cast<int>(BodyOps(body).size()))
+  if (inputs.size() != n.inputs.size() ||
+      static_cast<int>(inputs.size()) != body.num_nodes() - static_cast<int>(BodyOps(body).size()))
     return absl::InvalidArgumentError(absl::StrCat(op, ": body declares ", inputs.size(),
                                                    " inputs for ", n.inputs.size(), " operands"));
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i] != static_cast<ValueId>(i))
       return absl::InvalidArgumentError(absl::StrCat(op, ": body inputs must come first"));
     if (body.value(inputs[i]).type != g.value(n.inputs[i]).type)
-      return absl::InvalidArgumentError(absl::StrCat(op, ": body input %", body.value(inputs[i]).name, " is ",
-                                                     TypeToString(body.value(inputs[i]).type), " but operand ",
-                                                     i, " is ", TypeToString(g.value(n.inputs[i]).type)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(op, ": body input %", body.value(inputs[i]).name, " is ",
+                       TypeToString(body.value(inputs[i]).type), " but operand ", i, " is ",
+                       TypeToString(g.value(n.inputs[i]).type)));
   }
   if (body.outputs().size() != n.outputs.size())
     return absl::InvalidArgumentError(absl::StrCat(op, ": body yields ", body.outputs().size(),
                                                    " values for ", n.outputs.size(), " results"));
   for (size_t i = 0; i < n.outputs.size(); ++i)
     if (body.value(body.outputs()[i]).type != g.value(n.outputs[i]).type)
-      return absl::InvalidArgumentError(absl::StrCat(op, ": result %", g.value(n.outputs[i]).name, " is declared ",
-                                                     TypeToString(g.value(n.outputs[i]).type), " but the body yields ",
-                                                     TypeToString(body.value(body.outputs()[i]).type)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(op, ": result %", g.value(n.outputs[i]).name, " is declared ",
+                       TypeToString(g.value(n.outputs[i]).type), " but the body yields ",
+                       TypeToString(body.value(body.outputs()[i]).type)));
   for (NodeId id : BodyOps(body))
     if (HasTrait(body.node(id).op, kFused))
       return absl::InvalidArgumentError(absl::StrCat(op, ": fused bodies do not nest"));
@@ -196,8 +205,8 @@ absl::Status CheckFusedBody(const Graph& g, const Node& n) {
   RETURN_IF_ERROR(CheckTemplate(body, *t));
   ASSIGN_OR_RETURN(Attrs want, FusedAttrs(n.op, body));
   if (!(want == n.attrs))
-    return absl::InvalidArgumentError(absl::StrCat(op, ": attributes must be '", AttrsToString(want),
-                                                   "' as the body implies"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(op, ": attributes must be '", AttrsToString(want), "' as the body implies"));
   return absl::OkStatus();
 }
 

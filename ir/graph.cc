@@ -13,7 +13,8 @@ NodeId Graph::AddNode(Op op, std::vector<ValueId> inputs, Attrs attrs,
   n.attrs = std::move(attrs);
   for (size_t i = 0; i < outputs.size(); ++i) {
     const ValueId v = static_cast<ValueId>(values_.size());
-    values_.push_back(Value{outputs[i].first, outputs[i].second, id, static_cast<int>(i), Placement()});
+    values_.push_back(
+        Value{outputs[i].first, outputs[i].second, id, static_cast<int>(i), Placement()});
     by_name_.emplace(outputs[i].first, v);  // keeps the first definition
     n.outputs.push_back(v);
   }

@@ -100,7 +100,6 @@ class Graph {
   std::vector<ValueId> States() const { return Decls(Op::kState); }
   std::vector<ValueId> Decls(Op kind) const;
 
-
  private:
   std::string name_;
   std::vector<Node> nodes_;

@@ -12,12 +12,14 @@ absl::flat_hash_map<ValueId, int64_t> IdLimits(const Graph& g) {
   };
   for (const Node& n : g.nodes()) {
     if (n.op == Op::kEmbedding) limit(n.inputs[1], g.value(n.inputs[0]).type.shape[0]);
-    if (n.op == Op::kXent || n.op == Op::kXentGrad || n.op == Op::kSoftmaxXent || n.op == Op::kSoftmaxXentGrad)
+    if (n.op == Op::kXent || n.op == Op::kXentGrad || n.op == Op::kSoftmaxXent ||
+        n.op == Op::kSoftmaxXentGrad)
       limit(n.inputs[1], g.value(n.inputs[0]).type.shape.back());
     if (n.op == Op::kEmbeddingGrad) limit(n.inputs[0], *n.attrs.GetInt("rows"));
     if (n.op == Op::kCacheWrite) {  // the new rows must fit: pos <= T - S
       const Shape& cache = g.value(n.inputs[0]).type.shape;
-      limit(n.inputs[2], cache[cache.size() - 2] - g.value(n.inputs[1]).type.shape[cache.size() - 2] + 1);
+      limit(n.inputs[2],
+            cache[cache.size() - 2] - g.value(n.inputs[1]).type.shape[cache.size() - 2] + 1);
     }
   }
   return limits;

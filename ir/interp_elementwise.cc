@@ -31,13 +31,26 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
     const std::vector<double>& b = in[1]->data;
     for (int64_t i = 0; i < size; ++i) {
       switch (n.op) {
-        case Op::kAdd: r.data[i] = a[i] + b[i]; break;
-        case Op::kSub: r.data[i] = a[i] - b[i]; break;
-        case Op::kMul: r.data[i] = a[i] * b[i]; break;
-        case Op::kDiv: r.data[i] = a[i] / b[i]; break;
-        case Op::kMinimum: r.data[i] = std::min(a[i], b[i]); break;
-        case Op::kGeluGrad: r.data[i] = GeluGrad(a[i], b[i]); break;
-        default: return absl::InternalError("not a binary elementwise op");
+        case Op::kAdd:
+          r.data[i] = a[i] + b[i];
+          break;
+        case Op::kSub:
+          r.data[i] = a[i] - b[i];
+          break;
+        case Op::kMul:
+          r.data[i] = a[i] * b[i];
+          break;
+        case Op::kDiv:
+          r.data[i] = a[i] / b[i];
+          break;
+        case Op::kMinimum:
+          r.data[i] = std::min(a[i], b[i]);
+          break;
+        case Op::kGeluGrad:
+          r.data[i] = GeluGrad(a[i], b[i]);
+          break;
+        default:
+          return absl::InternalError("not a binary elementwise op");
       }
     }
     return r;
@@ -46,15 +59,32 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
   for (int64_t i = 0; i < size; ++i) {
     const double x = a[i];
     switch (n.op) {
-      case Op::kNeg: r.data[i] = -x; break;
-      case Op::kScale: r.data[i] = x * factor; break;
-      case Op::kExp: r.data[i] = std::exp(x); break;
-      case Op::kLog: r.data[i] = std::log(x); break;
-      case Op::kSqrt: r.data[i] = std::sqrt(x); break;
-      case Op::kTanh: r.data[i] = std::tanh(x); break;
-      case Op::kGelu: r.data[i] = Gelu(x); break;
-      case Op::kStep: r.data[i] = x >= 0 ? 1.0 : 0.0; break;
-      default: return absl::InternalError("not a unary elementwise op");
+      case Op::kNeg:
+        r.data[i] = -x;
+        break;
+      case Op::kScale:
+        r.data[i] = x * factor;
+        break;
+      case Op::kExp:
+        r.data[i] = std::exp(x);
+        break;
+      case Op::kLog:
+        r.data[i] = std::log(x);
+        break;
+      case Op::kSqrt:
+        r.data[i] = std::sqrt(x);
+        break;
+      case Op::kTanh:
+        r.data[i] = std::tanh(x);
+        break;
+      case Op::kGelu:
+        r.data[i] = Gelu(x);
+        break;
+      case Op::kStep:
+        r.data[i] = x >= 0 ? 1.0 : 0.0;
+        break;
+      default:
+        return absl::InternalError("not a unary elementwise op");
     }
   }
   return r;

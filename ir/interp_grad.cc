@@ -81,8 +81,8 @@ absl::StatusOr<Literal> EmbeddingGrad(const Node& n, const Args& in, const Tenso
   for (int64_t i = 0; i < ids.size(); ++i) {
     const int64_t id = static_cast<int64_t>(ids.data[i]);
     if (id < 0 || id >= rows)
-      return absl::OutOfRangeError(absl::StrCat("embedding_grad: id ", id, " at flat position ",
-                                                i, " is outside [0,", rows, ")"));
+      return absl::OutOfRangeError(absl::StrCat("embedding_grad: id ", id, " at flat position ", i,
+                                                " is outside [0,", rows, ")"));
     for (int64_t j = 0; j < c; ++j) dt.data[id * c + j] += dy.data[i * c + j];
   }
   return dt;

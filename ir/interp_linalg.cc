@@ -37,7 +37,8 @@ absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& 
   for (int64_t bi = 0; bi < batch; ++bi) {
     Materialize(a.data.data() + bi * m * k, ta ? k : m, ta ? m : k, ta, A.data());
     if (bi == 0 || !shared_b)
-      Materialize(b.data.data() + (shared_b ? 0 : bi * k * nn), tb ? nn : k, tb ? k : nn, tb, B.data());
+      Materialize(b.data.data() + (shared_b ? 0 : bi * k * nn), tb ? nn : k, tb ? k : nn, tb,
+                  B.data());
     double* C = r.data.data() + bi * m * nn;  // (M, N)
     for (int64_t i = 0; i < m; ++i) {
       double* crow = C + i * nn;

@@ -25,7 +25,8 @@ class Memory {
     int64_t size[kNumRegions] = {};
     for (const Value& v : g.values())
       if (v.place.kind == Placement::Kind::kMemory)
-        size[int(v.place.region)] = std::max(size[int(v.place.region)], (v.place.offset + v.place.bytes) / 4);
+        size[int(v.place.region)] =
+            std::max(size[int(v.place.region)], (v.place.offset + v.place.bytes) / 4);
     for (int r = 0; r < kNumRegions; ++r) mem_[r].assign(size[r], 0.0);
     for (ValueId v = 0; v < g.num_values(); ++v) Resolve(v);
   }
@@ -40,11 +41,13 @@ class Memory {
   }
   void Poison(ValueId root) {
     const Placement& p = g_.value(root).place;
-    std::fill(mem_[int(p.region)].begin() + p.offset / 4, mem_[int(p.region)].begin() + (p.offset + p.bytes) / 4,
+    std::fill(mem_[int(p.region)].begin() + p.offset / 4,
+              mem_[int(p.region)].begin() + (p.offset + p.bytes) / 4,
               std::numeric_limits<double>::quiet_NaN());
   }
   bool SameMemory(ValueId a, ValueId b) const {
-    return loc_[a].region == loc_[b].region && loc_[a].offset == loc_[b].offset && loc_[a].strides == loc_[b].strides;
+    return loc_[a].region == loc_[b].region && loc_[a].offset == loc_[b].offset &&
+           loc_[a].strides == loc_[b].strides;
   }
 
  private:
@@ -59,7 +62,8 @@ class Memory {
       Resolve(p.base);
       l = loc_[p.base];
       if (p.kind == Placement::Kind::kView) l.offset += p.offset;
-      l.strides = p.kind == Placement::Kind::kView && !p.strides.empty() ? p.strides : Strides(shape);
+      l.strides =
+          p.kind == Placement::Kind::kView && !p.strides.empty() ? p.strides : Strides(shape);
     }
     loc_[v] = l;
     done_[v] = true;
@@ -104,7 +108,8 @@ absl::StatusOr<std::vector<Literal>> InterpretStepInMemory(const Graph& g, Liter
   for (const Graph::Update& u : g.updates()) last[RootOf(g, u.value)] = g.num_nodes();
   for (ValueId v : g.outputs()) last[RootOf(g, v)] = g.num_nodes();
   for (NodeId id = 0; id < g.num_nodes(); ++id)
-    for (ValueId v : g.node(id).inputs) last[RootOf(g, v)] = std::max<int64_t>(last[RootOf(g, v)], id);
+    for (ValueId v : g.node(id).inputs)
+      last[RootOf(g, v)] = std::max<int64_t>(last[RootOf(g, v)], id);
   for (NodeId id = 0; id < g.num_nodes(); ++id) {
     const Node& n = g.node(id);
     if (HasTrait(n.op, kDecl)) {
@@ -112,11 +117,13 @@ absl::StatusOr<std::vector<Literal>> InterpretStepInMemory(const Graph& g, Liter
       const LiteralMap& from = n.op == Op::kInput ? inputs : state;
       auto it = from.find(v.name);
       if (it == from.end() || it->second.type != v.type)
-        return absl::InvalidArgumentError(absl::StrCat("interpreter: no ", TypeToString(v.type), " value given for ",
-                                                       OpName(n.op), " %", v.name));
+        return absl::InvalidArgumentError(absl::StrCat("interpreter: no ", TypeToString(v.type),
+                                                       " value given for ", OpName(n.op), " %",
+                                                       v.name));
       Literal arg = it->second;
       if (options.precision == Precision::kF32 && arg.type.dtype == DType::kF32)
-        for (double& x : arg.data) x = static_cast<double>(static_cast<float>(x));  // as InterpretAll binds it
+        for (double& x : arg.data)
+          x = static_cast<double>(static_cast<float>(x));  // as InterpretAll binds it
       mem.Write(n.outputs[0], arg);
       continue;
     }
@@ -127,18 +134,20 @@ absl::StatusOr<std::vector<Literal>> InterpretStepInMemory(const Graph& g, Liter
     for (const Literal& a : args) in.push_back(&a);
     auto r = interp::EvalNode(g, n, in, options);
     if (!r.ok())
-      return absl::Status(r.status().code(), absl::StrCat(r.status().message(), " in: ", PrintNode(g, id)));
+      return absl::Status(r.status().code(),
+                          absl::StrCat(r.status().message(), " in: ", PrintNode(g, id)));
     if (options.memory == InterpOptions::Memory::kPoisoned)
       for (ValueId v = 0; v < g.num_values(); ++v)
-        if (g.value(v).place.kind == Placement::Kind::kMemory && g.value(v).place.region == Region::kArena &&
-            last[v] == id)
+        if (g.value(v).place.kind == Placement::Kind::kMemory &&
+            g.value(v).place.region == Region::kArena && last[v] == id)
           mem.Poison(v);
     for (size_t i = 0; i < n.outputs.size(); ++i) mem.Write(n.outputs[i], (*r)[i]);
   }
   std::vector<Literal> out;
   for (ValueId v : g.outputs()) out.push_back(mem.Read(v));
   std::vector<std::pair<std::string, Literal>> updated;
-  for (const Graph::Update& u : g.updates()) updated.emplace_back(g.value(u.target).name, mem.Read(u.value));
+  for (const Graph::Update& u : g.updates())
+    updated.emplace_back(g.value(u.target).name, mem.Read(u.value));
   for (auto& [name, lit] : updated) state[name] = std::move(lit);
   return out;
 }

@@ -87,8 +87,8 @@ absl::StatusOr<Literal> Xent(const Node& n, const Args& in, const TensorType& ou
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t t = static_cast<int64_t>(targets.data[row]);
     if (t < 0 || t >= v)
-      return absl::OutOfRangeError(absl::StrCat("xent: target ", t, " at flat position ", row,
-                                                " is outside [0,", v, ")"));
+      return absl::OutOfRangeError(
+          absl::StrCat("xent: target ", t, " at flat position ", row, " is outside [0,", v, ")"));
     total -= std::log(probs.data[row * v + t]);
   }
   Literal r(out);

@@ -70,9 +70,9 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
       return interp::Xent(n, in, out);
     case Op::kInput:
     case Op::kParam:
-    case Op::kState:           // bound from the arguments (InterpretAll)
-    case Op::kLayerNormGrad:   // three results (EvalNode)
-    case Op::kAddLayerNorm:    // fused ops run their bodies (EvalNode)
+    case Op::kState:          // bound from the arguments (InterpretAll)
+    case Op::kLayerNormGrad:  // three results (EvalNode)
+    case Op::kAddLayerNorm:   // fused ops run their bodies (EvalNode)
     case Op::kAddLayerNormGrad:
     case Op::kScaleMaskSoftmax:
     case Op::kScaleMaskSoftmaxGrad:
@@ -84,7 +84,8 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
     case Op::kFusion:
       break;
   }
-  return absl::UnimplementedError(absl::StrCat("interpreter: '", OpName(n.op), "' is not evaluated on its own"));
+  return absl::UnimplementedError(
+      absl::StrCat("interpreter: '", OpName(n.op), "' is not evaluated on its own"));
 }
 
 absl::StatusOr<std::vector<Literal>> InterpretBody(const Node& n, const interp::Args& in,
@@ -95,13 +96,12 @@ absl::Status BindArgument(const Graph& g, const Node& n, const LiteralMap& args,
   const Value& v = g.value(n.outputs[0]);
   auto it = args.find(v.name);
   if (it == args.end())
-    return absl::InvalidArgumentError(absl::StrCat("interpreter: no value given for ",
-                                                   OpName(n.op), " %", v.name, ": ",
-                                                   TypeToString(v.type)));
+    return absl::InvalidArgumentError(absl::StrCat("interpreter: no value given for ", OpName(n.op),
+                                                   " %", v.name, ": ", TypeToString(v.type)));
   if (it->second.type != v.type || it->second.size() != v.type.num_elements())
-    return absl::InvalidArgumentError(absl::StrCat(
-        "interpreter: %", v.name, " expects ", TypeToString(v.type), ", given ",
-        TypeToString(it->second.type), " with ", it->second.size(), " elements"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("interpreter: %", v.name, " expects ", TypeToString(v.type), ", given ",
+                     TypeToString(it->second.type), " with ", it->second.size(), " elements"));
   slot = it->second;
   if (options.precision == Precision::kF32) RoundToF32(slot);
   return absl::OkStatus();
@@ -113,7 +113,8 @@ absl::StatusOr<std::vector<Literal>> InterpretBody(const Node& n, const interp::
                                                    const InterpOptions& options) {
   LiteralMap args;
   const Graph& body = *n.body;
-  for (size_t i = 0; i < in.size(); ++i) args[body.value(body.node(static_cast<NodeId>(i)).outputs[0]).name] = *in[i];
+  for (size_t i = 0; i < in.size(); ++i)
+    args[body.value(body.node(static_cast<NodeId>(i)).outputs[0]).name] = *in[i];
   return Interpret(body, args, options);
 }
 

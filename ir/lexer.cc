@@ -9,7 +9,9 @@
 namespace gptc::ir {
 namespace {
 
-bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
+bool IsNameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+}
 bool IsIdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
@@ -36,7 +38,8 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
   size_t i = 0;
   auto error = [&](size_t at, const std::string& msg) {
     const size_t eol = s.find('\n', line_start);
-    const std::string src(s.substr(line_start, eol == std::string_view::npos ? eol : eol - line_start));
+    const std::string src(
+        s.substr(line_start, eol == std::string_view::npos ? eol : eol - line_start));
     return absl::InvalidArgumentError(
         absl::StrCat("line ", line, ", column ", at - line_start + 1, ": ", msg, "\n  ", src));
   };
@@ -100,9 +103,11 @@ absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
       ++i;
       t.text = std::string(1, c);
     } else {
-      const unsigned char b = static_cast<unsigned char>(c);  // a NUL or control byte is shown as hex
-      return error(start, b >= 0x20 && b < 0x7f ? absl::StrCat("unexpected character '", std::string(1, c), "'")
-                                                : absl::StrFormat("unexpected byte 0x%02x", b));
+      const unsigned char b =
+          static_cast<unsigned char>(c);  // a NUL or control byte is shown as hex
+      return error(start, b >= 0x20 && b < 0x7f
+                              ? absl::StrCat("unexpected character '", std::string(1, c), "'")
+                              : absl::StrFormat("unexpected byte 0x%02x", b));
     }
     out.push_back(std::move(t));
   }

@@ -6,7 +6,9 @@ Literal Literal::FromFloats(Shape s, const std::vector<float>& v) {
   return Literal(F32(std::move(s)), std::vector<double>(v.begin(), v.end()));
 }
 
-std::vector<float> Literal::ToFloats() const { return std::vector<float>(data.begin(), data.end()); }
+std::vector<float> Literal::ToFloats() const {
+  return std::vector<float>(data.begin(), data.end());
+}
 
 std::vector<int64_t> Strides(const Shape& s) {
   std::vector<int64_t> st(s.size(), 1);

@@ -19,15 +19,16 @@ enum OpTrait : uint32_t {
   kDecl = 1u << 0,         // graph argument (input or parameter); type is declared, not inferred
   kElementwise = 1u << 1,  // out[i] depends only on in[i] of every input
   kCommutative = 1u << 2,
-  kLayout = 1u << 3,       // moves data without arithmetic
+  kLayout = 1u << 3,  // moves data without arithmetic
   kReduction = 1u << 4,
   kFused = 1u << 5,  // made by the fuse pass; carries a body (Node::body)
-  kStrided = 1u << 6,  // its kernel reads and writes strided views (the memory plan's, ir/placement.h)
+  kStrided =
+      1u << 6,  // its kernel reads and writes strided views (the memory plan's, ir/placement.h)
 };
 
 struct OpInfo {
   const char* name;
-  int arity;  // -1: variadic
+  int arity;        // -1: variadic
   int num_outputs;  // -1: variadic
   uint32_t traits;
 };

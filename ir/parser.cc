@@ -18,7 +18,8 @@ namespace {
 class Parser {
  public:
   Parser(std::string_view text, std::vector<Token> toks)
-      : lines_(absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')), toks_(std::move(toks)) {}
+      : lines_(absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')),
+        toks_(std::move(toks)) {}
 
   absl::StatusOr<Graph> Run();
 
@@ -29,16 +30,12 @@ class Parser {
     Token tok;
   };
 
-  const Token& Peek(int ahead = 0) const {
-    return toks_[std::min(pos_ + ahead, toks_.size() - 1)];
-  }
+  const Token& Peek(int ahead = 0) const { return toks_[std::min(pos_ + ahead, toks_.size() - 1)]; }
   const Token& Next() { return toks_[std::min(pos_++, toks_.size() - 1)]; }
   bool IsPunct(const char* p, int ahead = 0) const {
     return Peek(ahead).kind == TokKind::kPunct && Peek(ahead).text == p;
   }
-  bool IsIdent(const char* id) const {
-    return Peek().kind == TokKind::kIdent && Peek().text == id;
-  }
+  bool IsIdent(const char* id) const { return Peek().kind == TokKind::kIdent && Peek().text == id; }
 
   absl::Status ErrorAt(const Token& t, const std::string& msg) const {
     std::string src = t.line - 1 < static_cast<int>(lines_.size()) ? lines_[t.line - 1] : "";
@@ -96,13 +93,15 @@ absl::Status Parser::ParsePlacement(ValueId v) {
   if (!IsPunct("@")) return absl::OkStatus();
   ++pos_;
   const Token kind = Peek();
-  if (in_body_) return ErrorAt(kind, "a fused body's values live in registers and take no placement");
+  if (in_body_)
+    return ErrorAt(kind, "a fused body's values live in registers and take no placement");
   if (kind.kind != TokKind::kIdent) return Expected("a placement such as @arena[0, 64]");
   ++pos_;
   Placement& p = graph_.mutable_value(v).place;
   if (kind.text == "view" || kind.text == "inplace") {
     RETURN_IF_ERROR(ExpectPunct("("));
-    if (Peek().kind != TokKind::kName) return Expected("the value whose memory is used, such as %x");
+    if (Peek().kind != TokKind::kName)
+      return Expected("the value whose memory is used, such as %x");
     bases_.push_back({v, Next()});
     p = kind.text == "view" ? Placement::View(-1) : Placement::InPlace(-1);
     if (kind.text == "view" && IsPunct(",")) {
@@ -121,8 +120,9 @@ absl::Status Parser::ParsePlacement(ValueId v) {
   }
   auto region = RegionFromName(kind.text);
   if (!region)
-    return ErrorAt(kind, absl::StrCat("unknown placement '@", kind.text,
-                                      "' (expected arena, param, grad, state, input, view or inplace)"));
+    return ErrorAt(kind,
+                   absl::StrCat("unknown placement '@", kind.text,
+                                "' (expected arena, param, grad, state, input, view or inplace)"));
   RETURN_IF_ERROR(ExpectPunct("["));
   ASSIGN_OR_RETURN(int64_t offset, ParseInt());
   RETURN_IF_ERROR(ExpectPunct(","));
@@ -195,7 +195,8 @@ absl::StatusOr<Attr> Parser::ParseAttrValue() {
     pos_ += 2;
     return Attr(-HUGE_VAL);
   }
-  if (t.kind != TokKind::kNumber) return Expected("an attribute value (number, true, false, [list])");
+  if (t.kind != TokKind::kNumber)
+    return Expected("an attribute value (number, true, false, [list])");
   if (t.text.find_first_of(".eE") == std::string::npos) {
     ASSIGN_OR_RETURN(int64_t v, ParseInt());
     return Attr(v);
@@ -247,8 +248,8 @@ absl::Status Parser::ParseStatement() {
   auto op = OpFromName(op_tok.text);
   if (!op) return ErrorAt(op_tok, absl::StrCat("unknown op '", op_tok.text, "'"));
   if (HasTrait(*op, kDecl))
-    return ErrorAt(op_tok, absl::StrCat("'", op_tok.text,
-                                        "' declarations belong in the graph signature"));
+    return ErrorAt(op_tok,
+                   absl::StrCat("'", op_tok.text, "' declarations belong in the graph signature"));
   ++pos_;
   RETURN_IF_ERROR(ExpectPunct("("));
   std::vector<Token> args;
@@ -274,7 +275,8 @@ absl::Status Parser::ParseStatement() {
   }
   // Operands are resolved after the whole body is read, so that a use before its definition
   // (or a cycle) reaches the verifier, which explains it, instead of failing here.
-  const NodeId node = graph_.AddNode(*op, std::vector<ValueId>(args.size(), -1), std::move(attrs), outs);
+  const NodeId node =
+      graph_.AddNode(*op, std::vector<ValueId>(args.size(), -1), std::move(attrs), outs);
   for (size_t i = 0; i < args.size(); ++i) uses_.push_back({node, i, args[i]});
   for (size_t i = 0; i < names.size() && IsPunct("@"); ++i)
     RETURN_IF_ERROR(ParsePlacement(graph_.node(node).outputs[i]));
@@ -284,7 +286,8 @@ absl::Status Parser::ParseStatement() {
 
 absl::Status Parser::ParseBody(NodeId node, const std::vector<Token>& operands) {
   const Token open = Next();  // '{'
-  auto body = std::make_shared<Graph>(graph_.name() + "." + graph_.value(graph_.node(node).outputs[0]).name);
+  auto body = std::make_shared<Graph>(graph_.name() + "." +
+                                      graph_.value(graph_.node(node).outputs[0]).name);
   // The body is parsed as a graph of its own: swap the outer scope out meanwhile.
   std::swap(graph_, *body);
   absl::flat_hash_map<std::string, int> outer_lines;
@@ -380,7 +383,8 @@ absl::StatusOr<Graph> Parser::Run() {
   for (PendingBody& b : bodies_) {
     const Node& n = graph_.node(b.node);
     for (size_t i = 0; i < n.inputs.size(); ++i)
-      b.body->mutable_value(b.body->node(static_cast<NodeId>(i)).outputs[0]).type = graph_.value(n.inputs[i]).type;
+      b.body->mutable_value(b.body->node(static_cast<NodeId>(i)).outputs[0]).type =
+          graph_.value(n.inputs[i]).type;
     graph_.SetBody(b.node, std::move(b.body));
   }
   for (const PendingBase& b : bases_) {

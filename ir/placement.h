@@ -31,7 +31,9 @@ inline bool IsPersistent(Region r) { return r != Region::kArena; }
 
 // Byte alignment of every planned buffer (misaligned buffers cost 10%, DESIGN.md).
 constexpr int64_t kPlanAlignment = 64;
-inline int64_t AlignUp(int64_t bytes) { return (bytes + kPlanAlignment - 1) / kPlanAlignment * kPlanAlignment; }
+inline int64_t AlignUp(int64_t bytes) {
+  return (bytes + kPlanAlignment - 1) / kPlanAlignment * kPlanAlignment;
+}
 
 struct Placement {
   enum class Kind : uint8_t { kNone, kMemory, kView, kInPlace };
@@ -48,11 +50,13 @@ struct Placement {
   static Placement View(int32_t base, int64_t elem_offset = 0, std::vector<int64_t> strides = {}) {
     return {Kind::kView, Region::kArena, elem_offset, 0, base, std::move(strides)};
   }
-  static Placement InPlace(int32_t base) { return {Kind::kInPlace, Region::kArena, 0, 0, base, {}}; }
+  static Placement InPlace(int32_t base) {
+    return {Kind::kInPlace, Region::kArena, 0, 0, base, {}};
+  }
 
   bool operator==(const Placement& o) const {
-    return kind == o.kind && region == o.region && offset == o.offset && bytes == o.bytes && base == o.base &&
-           strides == o.strides;
+    return kind == o.kind && region == o.region && offset == o.offset && bytes == o.bytes &&
+           base == o.base && strides == o.strides;
   }
 };
 

@@ -12,8 +12,8 @@ namespace {
 constexpr int64_t kEnd = std::numeric_limits<int64_t>::max();  // live past the last node
 
 absl::Status Error(const Graph& g, ValueId v, const std::string& msg) {
-  return absl::InvalidArgumentError(absl::StrCat("plan: %", g.value(v).name, " ",
-                                                 PlacementText(g, g.value(v).place), ": ", msg));
+  return absl::InvalidArgumentError(
+      absl::StrCat("plan: %", g.value(v).name, " ", PlacementText(g, g.value(v).place), ": ", msg));
 }
 
 int64_t Bytes(const TensorType& t) { return 4 * std::max<int64_t>(1, t.num_elements()); }
@@ -53,21 +53,29 @@ absl::Status CheckKind(const Graph& g, ValueId v) {
   const Value& val = g.value(v);
   const Placement& p = val.place;
   const Op op = g.node(val.producer).op;
-  if (p.kind == Placement::Kind::kNone) return Error(g, v, "has no placement (a planned graph places every value)");
+  if (p.kind == Placement::Kind::kNone)
+    return Error(g, v, "has no placement (a planned graph places every value)");
   if (p.kind != Placement::Kind::kMemory) {
-    if (p.base < 0 || p.base >= g.num_values() || p.base == v) return Error(g, v, "names no other value as its base");
-    if (HasTrait(op, kDecl)) return Error(g, v, "a declaration owns its memory; it cannot be a view or in place");
-    if (g.value(p.base).type.dtype != val.type.dtype) return Error(g, v, "has another dtype than its base");
+    if (p.base < 0 || p.base >= g.num_values() || p.base == v)
+      return Error(g, v, "names no other value as its base");
+    if (HasTrait(op, kDecl))
+      return Error(g, v, "a declaration owns its memory; it cannot be a view or in place");
+    if (g.value(p.base).type.dtype != val.type.dtype)
+      return Error(g, v, "has another dtype than its base");
     return absl::OkStatus();
   }
-  const Region want = op == Op::kParam ? Region::kParam : op == Op::kState ? Region::kState
-                      : op == Op::kInput ? Region::kInput : Region::kArena;
+  const Region want = op == Op::kParam   ? Region::kParam
+                      : op == Op::kState ? Region::kState
+                      : op == Op::kInput ? Region::kInput
+                                         : Region::kArena;
   if (HasTrait(op, kDecl) ? p.region != want : IsPersistent(p.region) && p.region != Region::kGrad)
     return Error(g, v, absl::StrCat("belongs in @", RegionName(want)));
   if (p.offset < 0 || p.offset % kPlanAlignment != 0)
     return Error(g, v, absl::StrCat("offset is not a non-negative multiple of ", kPlanAlignment));
   if (p.bytes < Bytes(val.type))
-    return Error(g, v, absl::StrCat("has ", p.bytes, " bytes for ", Bytes(val.type), " bytes of ", TypeToString(val.type)));
+    return Error(g, v,
+                 absl::StrCat("has ", p.bytes, " bytes for ", Bytes(val.type), " bytes of ",
+                              TypeToString(val.type)));
   return absl::OkStatus();
 }
 
@@ -76,9 +84,12 @@ absl::Status CheckView(const Graph& g, ValueId v, ValueId root) {
   const Placement& p = g.value(v).place;
   const Shape& shape = g.value(v).type.shape;
   if (g.value(p.base).place.kind == Placement::Kind::kView)
-    return Error(g, v, absl::StrCat("is a view of a view (%", g.value(p.base).name, "); name the base's memory"));
+    return Error(
+        g, v,
+        absl::StrCat("is a view of a view (%", g.value(p.base).name, "); name the base's memory"));
   if (!p.strides.empty() && p.strides.size() != shape.size())
-    return Error(g, v, absl::StrCat("has ", p.strides.size(), " strides for ", shape.size(), " axes"));
+    return Error(g, v,
+                 absl::StrCat("has ", p.strides.size(), " strides for ", shape.size(), " axes"));
   int64_t lo = p.offset, hi = p.offset;  // elements
   if (p.strides.empty()) {
     hi += std::max<int64_t>(1, NumElements(shape)) - 1;
@@ -91,19 +102,22 @@ absl::Status CheckView(const Graph& g, ValueId v, ValueId root) {
   }
   const int64_t elems = g.value(root).place.bytes / 4;
   if (lo < 0 || hi >= elems)
-    return Error(g, v, absl::StrCat("reaches elements [", lo, ", ", hi, "] of a base with ", elems,
-                                    " elements (%", g.value(root).name, ")"));
+    return Error(g, v,
+                 absl::StrCat("reaches elements [", lo, ", ", hi, "] of a base with ", elems,
+                              " elements (%", g.value(root).name, ")"));
   return absl::OkStatus();
 }
 
 }  // namespace
 
 bool MovesNoData(const Graph& g, const Node& n) {
-  if (n.op != Op::kReshape && n.op != Op::kSlice && n.op != Op::kTranspose && n.op != Op::kConcat) return false;
+  if (n.op != Op::kReshape && n.op != Op::kSlice && n.op != Op::kTranspose && n.op != Op::kConcat)
+    return false;
   const Placement& out = g.value(n.outputs[0]).place;
   const ValueId root = Root(g, n.outputs[0]);
   if (root < 0) return false;
-  if (out.kind == Placement::Kind::kView && n.inputs.size() == 1 && Root(g, n.inputs[0]) == root) return true;
+  if (out.kind == Placement::Kind::kView && n.inputs.size() == 1 && Root(g, n.inputs[0]) == root)
+    return true;
   for (ValueId v : n.inputs)
     if (g.value(v).place.kind != Placement::Kind::kView || Root(g, v) != root) return false;
   return true;
@@ -132,9 +146,11 @@ absl::Status CheckPlan(const Graph& g) {
       for (ValueId u = 0; u < nv; ++u) {
         if (u == v || root[u] != root[v] || live.def[u] >= at) continue;
         if (live.last[u] > at)
-          return Error(g, v, absl::StrCat("overwrites %", g.value(u).name, ", which is read later (",
-                                          live.last[u] == kEnd ? "after the step" : absl::StrCat("by node ", live.last[u]),
-                                          ")"));
+          return Error(g, v,
+                       absl::StrCat("overwrites %", g.value(u).name, ", which is read later (",
+                                    live.last[u] == kEnd ? "after the step"
+                                                         : absl::StrCat("by node ", live.last[u]),
+                                    ")"));
       }
     }
   }
@@ -172,9 +188,9 @@ absl::Status CheckPlan(const Graph& g) {
                             s.end == kEnd ? "end" : absl::StrCat("node ", s.end));
       };
       return absl::InvalidArgumentError(absl::StrCat(
-          "plan: %", g.value(roots[i].root).name, " ", PlacementText(g, a), " and %", g.value(roots[j].root).name,
-          " ", PlacementText(g, b), " overlap in memory while both are live (", when(roots[i]), ", ",
-          when(roots[j]), ")"));
+          "plan: %", g.value(roots[i].root).name, " ", PlacementText(g, a), " and %",
+          g.value(roots[j].root).name, " ", PlacementText(g, b),
+          " overlap in memory while both are live (", when(roots[i]), ", ", when(roots[j]), ")"));
     }
   }
   return absl::OkStatus();

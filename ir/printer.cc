@@ -46,7 +46,8 @@ std::string DeclText(const Graph& g, const Node& n) {
   const Value& v = g.value(n.outputs[0]);
   const char* kind = n.op == Op::kParam ? " param" : n.op == Op::kState ? " state" : "";
   std::string place = PlacementText(g, v.place);
-  return absl::StrCat("%", v.name, ": ", TypeToString(v.type), kind, place.empty() ? "" : " ", place);
+  return absl::StrCat("%", v.name, ": ", TypeToString(v.type), kind, place.empty() ? "" : " ",
+                      place);
 }
 
 // The non-declaration nodes of g, one per line at `indent`, names and types in columns; a
@@ -84,8 +85,10 @@ std::string PlacementText(const Graph& g, const Placement& p) {
     case Placement::Kind::kMemory:
       return absl::StrCat("@", RegionName(p.region), "[", p.offset, ", ", p.bytes, "]");
     case Placement::Kind::kView:
-      if (p.offset == 0 && p.strides.empty()) return absl::StrCat("@view(", ValueRef(g, p.base), ")");
-      return absl::StrCat("@view(", ValueRef(g, p.base), ", ", p.offset, ", [", absl::StrJoin(p.strides, ", "), "])");
+      if (p.offset == 0 && p.strides.empty())
+        return absl::StrCat("@view(", ValueRef(g, p.base), ")");
+      return absl::StrCat("@view(", ValueRef(g, p.base), ", ", p.offset, ", [",
+                          absl::StrJoin(p.strides, ", "), "])");
     case Placement::Kind::kInPlace:
       return absl::StrCat("@inplace(", ValueRef(g, p.base), ")");
   }

@@ -1,8 +1,7 @@
 #include "ir/rng.h"
 
-#include <sstream>
-
 #include <cmath>
+#include <sstream>
 
 namespace gptc {
 

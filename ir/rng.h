@@ -17,9 +17,9 @@ class Rng {
   // does not change the initial values of the others.
   static Rng ForName(uint64_t seed, std::string_view name);
 
-  double Uniform();                    // [0, 1)
+  double Uniform();                        // [0, 1)
   double Normal(double mean, double std);  // Box-Muller
-  uint64_t UniformInt(uint64_t n);     // [0, n), unbiased
+  uint64_t UniformInt(uint64_t n);         // [0, n), unbiased
 
   // The whole state as text (the engine's standard text form and the Box-Muller spare), and
   // back: a resumed run draws exactly the numbers the uninterrupted one would have.

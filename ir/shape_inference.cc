@@ -59,8 +59,8 @@ absl::StatusOr<Types> MatMul(Op op, absl::Span<const TensorType> in, const Attrs
   ASSIGN_OR_RETURN(bool ta, attrs.GetBool("transpose_a"));
   ASSIGN_OR_RETURN(bool tb, attrs.GetBool("transpose_b"));
   if (a.rank() < 2 || b.rank() < 2)
-    return Err(op, absl::StrCat("operands must have rank >= 2, got ", S(a.shape), " and ",
-                                S(b.shape)));
+    return Err(op,
+               absl::StrCat("operands must have rank >= 2, got ", S(a.shape), " and ", S(b.shape)));
   if (b.rank() != 2 && b.rank() != a.rank())
     return Err(op, absl::StrCat("rhs must be rank 2 or match the lhs rank, got ", S(a.shape),
                                 " and ", S(b.shape)));
@@ -87,9 +87,9 @@ absl::StatusOr<Types> Reshape(Op op, const TensorType& x, const Attrs& attrs) {
   for (int64_t d : shape)
     if (d < 0) return Err(op, "target shape " + S(shape) + " has a negative dimension");
   if (NumElements(shape) != x.num_elements())
-    return Err(op, absl::StrCat("cannot reshape ", S(x.shape), " (", x.num_elements(),
-                                " elements) to ", S(shape), " (", NumElements(shape),
-                                " elements)"));
+    return Err(op,
+               absl::StrCat("cannot reshape ", S(x.shape), " (", x.num_elements(), " elements) to ",
+                            S(shape), " (", NumElements(shape), " elements)"));
   return Types{{x.dtype, shape}};
 }
 
@@ -167,8 +167,7 @@ absl::StatusOr<Types> LayerNorm(Op op, absl::Span<const TensorType> in, const At
   const Shape c = {in[0].shape.back()};
   if (in[1].shape != c || in[2].shape != c)
     return Err(op, absl::StrCat("weight and bias must be ", S(c), " to match input ",
-                                S(in[0].shape), ", got ", S(in[1].shape), " and ",
-                                S(in[2].shape)));
+                                S(in[0].shape), ", got ", S(in[1].shape), " and ", S(in[2].shape)));
   return Types{in[0]};
 }
 
@@ -247,7 +246,8 @@ absl::StatusOr<Types> Expand(Op op, const TensorType& x, const Attrs& attrs) {
   ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
   ASSIGN_OR_RETURN(int64_t size, attrs.GetInt("size"));
   if (axis < 0 || axis > x.rank())
-    return Err(op, absl::StrCat("axis ", axis, " is out of range for inserting into rank ", x.rank()));
+    return Err(op,
+               absl::StrCat("axis ", axis, " is out of range for inserting into rank ", x.rank()));
   if (size <= 0) return Err(op, absl::StrCat("size must be positive, got ", size));
   Shape out = x.shape;
   out.insert(out.begin() + axis, size);
@@ -266,7 +266,8 @@ absl::StatusOr<Types> SameAs(Op op, const TensorType& a, const TensorType& b, co
                              const char* bn) {
   RETURN_IF_ERROR(ExpectF32(op, a, an));
   if (a != b)
-    return Err(op, absl::StrCat(bn, " ", TypeToString(b), " must match ", an, " ", TypeToString(a)));
+    return Err(op,
+               absl::StrCat(bn, " ", TypeToString(b), " must match ", an, " ", TypeToString(a)));
   return Types{a};
 }
 
@@ -283,8 +284,10 @@ absl::StatusOr<Types> EmbeddingGrad(Op op, absl::Span<const TensorType> in, cons
   if (rows <= 0) return Err(op, absl::StrCat("rows must be positive, got ", rows));
   if (ids.dtype != DType::kI32) return Err(op, "ids must be i32, got " + TypeToString(ids));
   RETURN_IF_ERROR(ExpectF32(op, dy, "dy"));
-  if (dy.rank() != ids.rank() + 1 || !std::equal(ids.shape.begin(), ids.shape.end(), dy.shape.begin()))
-    return Err(op, absl::StrCat("dy ", S(dy.shape), " must be ids ", S(ids.shape), " plus one axis"));
+  if (dy.rank() != ids.rank() + 1 ||
+      !std::equal(ids.shape.begin(), ids.shape.end(), dy.shape.begin()))
+    return Err(op,
+               absl::StrCat("dy ", S(dy.shape), " must be ids ", S(ids.shape), " plus one axis"));
   return Types{F32({rows, dy.shape.back()})};
 }
 

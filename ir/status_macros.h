@@ -8,10 +8,10 @@
 #define GPTC_CONCAT(a, b) GPTC_CONCAT_IMPL(a, b)
 
 // Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define RETURN_IF_ERROR(expr)                      \
-  do {                                             \
-    ::absl::Status gptc_status_ = (expr);          \
-    if (!gptc_status_.ok()) return gptc_status_;   \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status gptc_status_ = (expr);        \
+    if (!gptc_status_.ok()) return gptc_status_; \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, F())` binds the value of an absl::StatusOr or returns its error.

@@ -26,7 +26,7 @@ struct TensorType {
   bool operator!=(const TensorType& o) const { return !(*this == o); }
 };
 
-std::string ShapeToString(const Shape& s);  // "[12,64,128]"
+std::string ShapeToString(const Shape& s);      // "[12,64,128]"
 std::string TypeToString(const TensorType& t);  // "f32[12,64,128]"
 int64_t NumElements(const Shape& s);
 // The most elements a tensor may have: kernels index with 32-bit integers (Halide's extents).

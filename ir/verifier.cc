@@ -33,19 +33,24 @@ absl::Status CheckNode(const Graph& g, NodeId id) {
   for (size_t i = 0; i < n.inputs.size(); ++i)
     if (n.inputs[i] < 0 || n.inputs[i] >= g.num_values())
       return At(g, id, absl::StrCat(info.name, ": operand ", i, " refers to no value"));
-  if (info.num_outputs >= 0 ? static_cast<int>(n.outputs.size()) != info.num_outputs : n.outputs.empty())
-    return At(g, id, absl::StrCat(info.name, ": has ", n.outputs.size(), " results, expected ",
-                                  info.num_outputs >= 0 ? absl::StrCat(info.num_outputs) : "at least one"));
+  if (info.num_outputs >= 0 ? static_cast<int>(n.outputs.size()) != info.num_outputs
+                            : n.outputs.empty())
+    return At(
+        g, id,
+        absl::StrCat(info.name, ": has ", n.outputs.size(), " results, expected ",
+                     info.num_outputs >= 0 ? absl::StrCat(info.num_outputs) : "at least one"));
   for (ValueId v : n.outputs) {
     if (v < 0 || v >= g.num_values() || g.value(v).producer != id)
       return At(g, id, absl::StrCat(info.name, ": result list is inconsistent"));
     if (!ValidName(g.value(v).name))
-      return At(g, id, absl::StrCat("invalid value name '", g.value(v).name,
-                                    "' (use letters, digits, '_' and '.')"));
+      return At(g, id,
+                absl::StrCat("invalid value name '", g.value(v).name,
+                             "' (use letters, digits, '_' and '.')"));
   }
   if (info.arity >= 0 && static_cast<int>(n.inputs.size()) != info.arity)
-    return At(g, id, absl::StrCat(info.name, ": expects ", info.arity, " operands, got ",
-                                  n.inputs.size()));
+    return At(
+        g, id,
+        absl::StrCat(info.name, ": expects ", info.arity, " operands, got ", n.inputs.size()));
   if (info.arity < 0 && n.inputs.empty())
     return At(g, id, absl::StrCat(info.name, ": expects at least one operand"));
   if (HasTrait(n.op, kDecl)) return absl::OkStatus();
@@ -71,9 +76,10 @@ absl::Status CheckNode(const Graph& g, NodeId id) {
   for (size_t i = 0; i < n.outputs.size(); ++i) {
     const TensorType& have = g.value(n.outputs[i]).type;
     if (have != (*inferred)[i])
-      return At(g, id, absl::StrCat(info.name, ": result %", g.value(n.outputs[i]).name,
-                                    " is declared ", TypeToString(have), " but the op gives ",
-                                    TypeToString((*inferred)[i])));
+      return At(
+          g, id,
+          absl::StrCat(info.name, ": result %", g.value(n.outputs[i]).name, " is declared ",
+                       TypeToString(have), " but the op gives ", TypeToString((*inferred)[i])));
   }
   return absl::OkStatus();
 }
@@ -89,7 +95,8 @@ struct CycleFinder : boost::default_dfs_visitor {
     (*parent)[boost::target(e, bg)] = static_cast<int>(boost::source(e, bg));
   }
   void back_edge(BGraph::edge_descriptor e, const BGraph& bg) {
-    if (!*back) *back = {static_cast<int>(boost::source(e, bg)), static_cast<int>(boost::target(e, bg))};
+    if (!*back)
+      *back = {static_cast<int>(boost::source(e, bg)), static_cast<int>(boost::target(e, bg))};
   }
 };
 
@@ -116,7 +123,8 @@ absl::Status CheckAcyclic(const Graph& g) {
 absl::Status CheckUpdates(const Graph& g) {
   absl::flat_hash_map<ValueId, int> seen;
   for (const Graph::Update& u : g.updates()) {
-    const std::string line = absl::StrCat("update ", ValueRef(g, u.target), " <- ", ValueRef(g, u.value));
+    const std::string line =
+        absl::StrCat("update ", ValueRef(g, u.target), " <- ", ValueRef(g, u.value));
     auto bad = [&](const std::string& msg) {
       return absl::InvalidArgumentError(absl::StrCat(msg, " in: ", line));
     };

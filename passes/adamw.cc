@@ -61,8 +61,9 @@ Scalars BuildScalars(ir::Emitter& e, const std::vector<ParamGrad>& pgs, const Ad
   }
   // Bias corrections 1 - beta^t, with beta^t = exp(t ln beta).
   auto correction = [&](double beta, const char* name) {
-    ValueId pow = e.Emit(Op::kExp, {e.Emit(Op::kScale, {step}, {{"factor", std::log(beta)}},
-                                           absl::StrCat("adamw.", name, "_tlog"))},
+    ValueId pow = e.Emit(Op::kExp,
+                         {e.Emit(Op::kScale, {step}, {{"factor", std::log(beta)}},
+                                 absl::StrCat("adamw.", name, "_tlog"))},
                          {}, absl::StrCat("adamw.", name, "_pow"));
     return e.Emit(Op::kSub, {one, pow}, {}, absl::StrCat("adamw.", name));
   };
@@ -100,15 +101,17 @@ void UpdateParam(ir::Emitter& e, const ParamGrad& pg, const Scalars& s, const Ad
                          {e.Emit(Op::kScale, {v}, {{"factor", o.beta2}}, base + ".v_old"),
                           e.Emit(Op::kScale, {g2}, {{"factor", 1 - o.beta2}}, base + ".v_g")},
                          {}, base + ".v");
-  ValueId denom = e.Emit(Op::kAdd,
-                         {e.Emit(Op::kDiv, {e.Emit(Op::kSqrt, {v_new}, {}, base + ".v_sqrt"),
-                                            bc(s.sqrt_bc2, "sqrt_bc2")},
-                                 {}, base + ".v_hat"),
-                          e.Constant(o.eps, t, base + ".eps")},
-                         {}, base + ".denom");
-  ValueId delta = e.Emit(Op::kMul,
-                         {bc(s.step_size, "step_size"), e.Emit(Op::kDiv, {m_new, denom}, {}, base + ".ratio")},
-                         {}, base + ".delta");
+  ValueId denom =
+      e.Emit(Op::kAdd,
+             {e.Emit(Op::kDiv,
+                     {e.Emit(Op::kSqrt, {v_new}, {}, base + ".v_sqrt"), bc(s.sqrt_bc2, "sqrt_bc2")},
+                     {}, base + ".v_hat"),
+              e.Constant(o.eps, t, base + ".eps")},
+             {}, base + ".denom");
+  ValueId delta =
+      e.Emit(Op::kMul,
+             {bc(s.step_size, "step_size"), e.Emit(Op::kDiv, {m_new, denom}, {}, base + ".ratio")},
+             {}, base + ".delta");
   ValueId p_new = e.Emit(Op::kSub, {p, delta}, {}, base + ".new");
   g.AddUpdate(pg.param, p_new);
   g.AddUpdate(m, m_new);
@@ -127,13 +130,14 @@ absl::StatusOr<ir::Graph> AdamW(const ir::Graph& in, const AdamWOptions& o) {
       continue;
     }
     if (in.value(*grad).type != in.value(p).type)
-      return absl::InvalidArgumentError(absl::StrCat("adamw: %grad.", in.value(p).name,
-                                                     " does not have its parameter's type"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("adamw: %grad.", in.value(p).name, " does not have its parameter's type"));
     pgs.push_back({p, *grad});
   }
   if (!missing.empty())
-    return absl::InvalidArgumentError(absl::StrCat(
-        "adamw: no gradient (grad.<name>) for ", absl::StrJoin(missing, ", "), "; run autodiff first"));
+    return absl::InvalidArgumentError(absl::StrCat("adamw: no gradient (grad.<name>) for ",
+                                                   absl::StrJoin(missing, ", "),
+                                                   "; run autodiff first"));
   if (!in.updates().empty())
     return absl::InvalidArgumentError("adamw: the graph already has state updates");
   if (pgs.empty()) return in;  // no parameters: nothing to optimise

@@ -33,7 +33,8 @@ absl::StatusOr<std::vector<ValueId>> ResolveWrt(const ir::Graph& g, const Autodi
 absl::StatusOr<ir::Graph> Autodiff(const ir::Graph& fwd, const AutodiffOptions& options) {
   auto loss_id = fwd.FindValue(options.loss);
   if (!loss_id)
-    return absl::InvalidArgumentError(absl::StrCat("autodiff: no loss value named %", options.loss));
+    return absl::InvalidArgumentError(
+        absl::StrCat("autodiff: no loss value named %", options.loss));
   if (fwd.value(*loss_id).type != ir::F32({}))
     return absl::InvalidArgumentError(absl::StrCat("autodiff: the loss %", options.loss,
                                                    " must be f32[], not ",

@@ -16,7 +16,10 @@
 namespace gptc::passes {
 
 FusionContext::FusionContext(const ir::Graph& g)
-    : g_(g), consumers_(g.num_values()), escapes_(g.num_values(), false), owner_(g.num_nodes(), -1) {
+    : g_(g),
+      consumers_(g.num_values()),
+      escapes_(g.num_values(), false),
+      owner_(g.num_nodes(), -1) {
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id)
     for (ir::ValueId v : g.node(id).inputs)
       if (consumers_[v].empty() || consumers_[v].back() != id) consumers_[v].push_back(id);
@@ -57,15 +60,16 @@ std::string FusionContext::Line(ir::NodeId n) const { return ir::PrintNode(g_, n
 namespace {
 
 const std::vector<std::string>& Patterns() {
-  static const auto* p = new std::vector<std::string>{"softmax_xent", "scale_mask_softmax", "add_layernorm",
-                                                      "bias_gelu",    "matmul_bias",        "adamw",
-                                                      "elementwise"};
+  static const auto* p = new std::vector<std::string>{
+      "softmax_xent", "scale_mask_softmax", "add_layernorm", "bias_gelu", "matmul_bias",
+      "adamw",        "elementwise"};
   return *p;
 }
 
 // The body of a group: its operands become input declarations named as the outer values,
 // its members are copied in order with their names, its results are yielded.
-std::shared_ptr<ir::Graph> BuildBody(const ir::Graph& g, const FusionGroup& grp, std::vector<ir::ValueId>* operands) {
+std::shared_ptr<ir::Graph> BuildBody(const ir::Graph& g, const FusionGroup& grp,
+                                     std::vector<ir::ValueId>* operands) {
   auto body = std::make_shared<ir::Graph>(absl::StrCat(grp.pattern));
   std::vector<ir::ValueId> map(g.num_values(), -1);
   std::vector<bool> inside(g.num_values(), false);
@@ -75,7 +79,8 @@ std::shared_ptr<ir::Graph> BuildBody(const ir::Graph& g, const FusionGroup& grp,
   if (order.empty())
     for (ir::NodeId m : grp.members)
       for (ir::ValueId v : g.node(m).inputs)
-        if (!inside[v] && std::find(order.begin(), order.end(), v) == order.end()) order.push_back(v);
+        if (!inside[v] && std::find(order.begin(), order.end(), v) == order.end())
+          order.push_back(v);
   for (ir::ValueId v : order) {
     map[v] = body->AddInput(g.value(v).name, g.value(v).type);
     operands->push_back(v);
@@ -194,8 +199,8 @@ const std::vector<std::string>& FusionPatterns() { return Patterns(); }
 absl::Status CheckFusionPatterns(const std::set<std::string>& names) {
   for (const std::string& n : names)
     if (std::find(Patterns().begin(), Patterns().end(), n) == Patterns().end())
-      return absl::InvalidArgumentError(absl::StrCat("unknown fusion pattern '", n,
-                                                     "'; the patterns are: ", absl::StrJoin(Patterns(), ", ")));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown fusion pattern '", n, "'; the patterns are: ", absl::StrJoin(Patterns(), ", ")));
   return absl::OkStatus();
 }
 
@@ -203,8 +208,11 @@ absl::StatusOr<ir::Graph> Fuse(const ir::Graph& g, const FuseOptions& options) {
   RETURN_IF_ERROR(CheckFusionPatterns(options.patterns));
   for (const ir::Node& n : g.nodes())
     if (ir::HasTrait(n.op, ir::kFused))
-      return absl::FailedPreconditionError("fuse: the graph is already fused (it runs once, after autodiff)");
-  auto on = [&](const char* p) { return options.patterns.empty() || options.patterns.count(p) > 0; };
+      return absl::FailedPreconditionError(
+          "fuse: the graph is already fused (it runs once, after autodiff)");
+  auto on = [&](const char* p) {
+    return options.patterns.empty() || options.patterns.count(p) > 0;
+  };
   FusionContext c(g);
   // Backward and forward of a pattern are matched together inside each finder; the named
   // patterns go first so the generic rule only sees what they left.

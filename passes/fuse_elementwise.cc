@@ -28,7 +28,9 @@ struct Group {
   std::vector<NodeId> copies;   // broadcasts and constants recomputed inside (not owned)
 };
 
-int64_t Elems(const ir::Graph& g, ValueId v) { return std::max<int64_t>(1, g.value(v).type.num_elements()); }
+int64_t Elems(const ir::Graph& g, ValueId v) {
+  return std::max<int64_t>(1, g.value(v).type.num_elements());
+}
 
 bool Fusible(const ir::Node& n) {
   return ir::HasTrait(n.op, ir::kElementwise) || n.op == Op::kConstant || n.op == Op::kBroadcast ||
@@ -52,7 +54,8 @@ std::string JoinProblem(const FusionContext& c, NodeId n, const Group& grp) {
     return absl::StrCat("its size ", e, " differs from the group's ", grp.domain);
   }
   if (c.Escapes(v) && (grp.reduction || e != grp.domain))
-    return absl::StrCat("%", g.value(v).name, " leaves the graph and the group cannot also write it");
+    return absl::StrCat("%", g.value(v).name,
+                        " leaves the graph and the group cannot also write it");
   return "";
 }
 
@@ -93,7 +96,8 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
     } else if (target >= 0) {
       for (NodeId r : c.Consumers(v))
         if (group_of[r] != target) {
-          c.Refuse("elementwise", v, absl::StrCat("read outside its readers' group by: ", c.Line(r)));
+          c.Refuse("elementwise", v,
+                   absl::StrCat("read outside its readers' group by: ", c.Line(r)));
           break;
         }
     }
@@ -123,12 +127,14 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
     all.insert(all.end(), grp.copies.begin(), grp.copies.end());
     std::sort(all.begin(), all.end());
     std::vector<bool> owned;
-    for (NodeId m : all) owned.push_back(std::find(grp.copies.begin(), grp.copies.end(), m) == grp.copies.end());
+    for (NodeId m : all)
+      owned.push_back(std::find(grp.copies.begin(), grp.copies.end(), m) == grp.copies.end());
     FusionGroup fg{label, Op::kFusion, all, owned, {}, {}};
     // Results: the root's, then (elementwise groups) every member value that leaves the graph.
     fg.results.push_back(g.node(grp.root).outputs[0]);
     for (NodeId m : grp.members)
-      if (m != grp.root && c.Escapes(g.node(m).outputs[0])) fg.results.push_back(g.node(m).outputs[0]);
+      if (m != grp.root && c.Escapes(g.node(m).outputs[0]))
+        fg.results.push_back(g.node(m).outputs[0]);
     c.Add(std::move(fg));
   }
 }

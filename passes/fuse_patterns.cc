@@ -25,7 +25,8 @@ bool OnlyReadBy(const FusionContext& c, ValueId v, NodeId reader) {
 
 // Why v cannot be absorbed: its other readers, or that it leaves the graph.
 std::string OtherUses(const FusionContext& c, ValueId v, const std::vector<NodeId>& inside) {
-  if (c.Escapes(v)) return absl::StrCat("%", c.graph().value(v).name, " is returned or updates state");
+  if (c.Escapes(v))
+    return absl::StrCat("%", c.graph().value(v).name, " is returned or updates state");
   for (NodeId n : c.Consumers(v))
     if (std::find(inside.begin(), inside.end(), n) == inside.end())
       return absl::StrCat("%", c.graph().value(v).name, " is also read by: ", c.Line(n));
@@ -54,11 +55,18 @@ void FindSoftmaxXent(FusionContext& c) {
       const ValueId dp = Out(c, xg);
       const std::vector<NodeId>& readers = c.Consumers(dp);
       const NodeId sg = readers.size() == 1 ? readers[0] : -1;
-      if (sg < 0 || c.Escapes(dp) || g.node(sg).op != Op::kSoftmaxGrad || In(c, sg, 0) != p || In(c, sg, 1) != dp) {
-        c.Refuse(kName, dp, "the cross-entropy gradient does not feed exactly one softmax_grad of the same softmax");
+      if (sg < 0 || c.Escapes(dp) || g.node(sg).op != Op::kSoftmaxGrad || In(c, sg, 0) != p ||
+          In(c, sg, 1) != dp) {
+        c.Refuse(kName, dp,
+                 "the cross-entropy gradient does not feed exactly one softmax_grad of the same "
+                 "softmax");
         continue;
       }
-      c.Add({kName, Op::kSoftmaxXentGrad, {sm, xg, sg}, {false, true, true}, {Out(c, sg)},
+      c.Add({kName,
+             Op::kSoftmaxXentGrad,
+             {sm, xg, sg},
+             {false, true, true},
+             {Out(c, sg)},
              {In(c, sm, 0), t, In(c, xg, 2)}});
       inside.push_back(xg);
       inside.push_back(sg);
@@ -82,14 +90,17 @@ void FindScaleMaskSoftmax(FusionContext& c) {
       if (mask < 0 || !(std::isinf(Fill(c, mask)) && Fill(c, mask) < 0)) continue;  // not masked
       const NodeId scale = c.ProducerOf(In(c, mask, 0), Op::kScale);
       if (scale < 0) {
-        c.Refuse(kName, Out(c, n), "the masked scores are not scaled (no scale before causal_mask)");
+        c.Refuse(kName, Out(c, n),
+                 "the masked scores are not scaled (no scale before causal_mask)");
       } else if (!OnlyReadBy(c, Out(c, mask), n) || !OnlyReadBy(c, Out(c, scale), mask)) {
         const std::string why = OtherUses(c, Out(c, scale), {mask});
         c.Refuse(kName, Out(c, n), why.empty() ? OtherUses(c, Out(c, mask), {n}) : why);
       } else {
-        c.Add({kName, Op::kScaleMaskSoftmax, {scale, mask, n}, {true, true, true}, {Out(c, n)}, {}});
+        c.Add(
+            {kName, Op::kScaleMaskSoftmax, {scale, mask, n}, {true, true, true}, {Out(c, n)}, {}});
       }
-    } else if (op == Op::kScale) {  // backward: scale(causal_mask(softmax_grad(y, dy))), mask filling 0
+    } else if (op ==
+               Op::kScale) {  // backward: scale(causal_mask(softmax_grad(y, dy))), mask filling 0
       const NodeId mask = c.ProducerOf(In(c, n, 0), Op::kCausalMask);
       if (mask < 0 || Fill(c, mask) != 0.0) continue;
       const NodeId sg = c.ProducerOf(In(c, mask, 0), Op::kSoftmaxGrad);
@@ -114,8 +125,9 @@ void FindAddLayerNorm(FusionContext& c) {
       const NodeId add = c.ProducerOf(s, Op::kAdd);
       if (add < 0) {
         const NodeId p = c.Producer(s);
-        c.Refuse(kName, Out(c, n), absl::StrCat("its input is not a residual add (it is ",
-                                                p < 0 ? "a graph argument" : ir::OpName(g.node(p).op), ")"));
+        c.Refuse(kName, Out(c, n),
+                 absl::StrCat("its input is not a residual add (it is ",
+                              p < 0 ? "a graph argument" : ir::OpName(g.node(p).op), ")"));
       } else if (In(c, add, 0) == In(c, add, 1)) {
         c.Refuse(kName, Out(c, n), "the add sums a value with itself");
       } else {
@@ -124,13 +136,14 @@ void FindAddLayerNorm(FusionContext& c) {
     } else if (g.node(n).op == Op::kLayerNormGrad) {  // backward: dres + layernorm_grad's dx
       const ValueId dx = Out(c, n, 0);
       const std::vector<NodeId>& readers = c.Consumers(dx);
-      const NodeId add = readers.size() == 1 && !c.Escapes(dx) && g.node(readers[0]).op == Op::kAdd &&
-                                 !c.Taken(readers[0])
+      const NodeId add = readers.size() == 1 && !c.Escapes(dx) &&
+                                 g.node(readers[0]).op == Op::kAdd && !c.Taken(readers[0])
                              ? readers[0]
                              : -1;
       if (add < 0) {
-        c.Refuse(kName, dx, readers.size() == 1 && !c.Escapes(dx) ? "dx does not feed a residual add"
-                                                                  : OtherUses(c, dx, {}));
+        c.Refuse(kName, dx,
+                 readers.size() == 1 && !c.Escapes(dx) ? "dx does not feed a residual add"
+                                                       : OtherUses(c, dx, {}));
         continue;
       }
       const ValueId dres = In(c, add, 0) == dx ? In(c, add, 1) : In(c, add, 0);
@@ -138,7 +151,11 @@ void FindAddLayerNorm(FusionContext& c) {
         c.Refuse(kName, dx, "the add sums dx with itself");
         continue;
       }
-      c.Add({kName, Op::kAddLayerNormGrad, {n, add}, {true, true}, {Out(c, add), Out(c, n, 1), Out(c, n, 2)},
+      c.Add({kName,
+             Op::kAddLayerNormGrad,
+             {n, add},
+             {true, true},
+             {Out(c, add), Out(c, n, 1), Out(c, n, 2)},
              {In(c, n, 0), In(c, n, 1), In(c, n, 2), dres}});
     }
   }
@@ -178,7 +195,12 @@ void FindBiasGelu(FusionContext& c) {
     std::vector<NodeId> inside = {gelu};
     for (NodeId gg : c.Consumers(pre)) {
       if (g.node(gg).op != Op::kGeluGrad || In(c, gg, 0) != pre || c.Taken(gg)) continue;
-      c.Add({kName, Op::kBiasGeluGrad, {bc, add, gg}, {false, false, true}, {Out(c, gg)}, {x, bias, In(c, gg, 1)}});
+      c.Add({kName,
+             Op::kBiasGeluGrad,
+             {bc, add, gg},
+             {false, false, true},
+             {Out(c, gg)},
+             {x, bias, In(c, gg, 1)}});
       inside.push_back(gg);
     }
     if (const std::string why = OtherUses(c, pre, inside); !why.empty()) {
@@ -209,7 +231,11 @@ void FindMatMulBias(FusionContext& c) {
     }
     // A broadcast that others read too stays for them; the GEMM reads the bias vector itself.
     const bool own_bc = OnlyReadBy(c, Out(c, bc), add);
-    c.Add({kName, Op::kMatMulBias, {mm, bc, add}, {true, own_bc, true}, {Out(c, add)},
+    c.Add({kName,
+           Op::kMatMulBias,
+           {mm, bc, add},
+           {true, own_bc, true},
+           {Out(c, add)},
            {In(c, mm, 0), In(c, mm, 1), In(c, bc, 0)}});
   }
 }

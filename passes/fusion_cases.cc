@@ -10,7 +10,9 @@
 namespace gptc::passes {
 namespace {
 
-int64_t Bytes(const ir::Graph& g, ir::ValueId v) { return 4 * std::max<int64_t>(1, g.value(v).type.num_elements()); }
+int64_t Bytes(const ir::Graph& g, ir::ValueId v) {
+  return 4 * std::max<int64_t>(1, g.value(v).type.num_elements());
+}
 
 // Operand and result bytes of every kernel of g (declarations and reshapes are not kernels).
 int64_t KernelBytes(const ir::Graph& g) {

@@ -12,9 +12,9 @@ namespace gptc::passes {
 
 // A set of nodes that becomes one fused node.
 struct FusionGroup {
-  std::string pattern;               // "add_layernorm", ..., "adamw", "elementwise"
-  ir::Op op = ir::Op::kFusion;       // the fused op to create
-  std::vector<ir::NodeId> members;   // the body, in graph order
+  std::string pattern;              // "add_layernorm", ..., "adamw", "elementwise"
+  ir::Op op = ir::Op::kFusion;      // the fused op to create
+  std::vector<ir::NodeId> members;  // the body, in graph order
   // owned[i]: members[i] leaves the graph; otherwise the body holds a recomputed copy (the
   // backward kernels recompute a cheap forward op instead of reading it from memory).
   std::vector<bool> owned;

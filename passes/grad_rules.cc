@@ -98,8 +98,10 @@ void MatMulRule(GradContext& c) {
       const int64_t rows = ir::NumElements(as) / as.back();
       ValueId a2 = c.Tmp(Op::kReshape, {a}, {{"shape", ir::Shape{rows, as.back()}}});
       ValueId d2 = c.Tmp(Op::kReshape, {dy}, {{"shape", ir::Shape{rows, ds.back()}}});
-      if (tb) c.Set(1, Op::kMatMul, {d2, a2}, attrs(true, false));
-      else c.Set(1, Op::kMatMul, {a2, d2}, attrs(true, false));
+      if (tb)
+        c.Set(1, Op::kMatMul, {d2, a2}, attrs(true, false));
+      else
+        c.Set(1, Op::kMatMul, {a2, d2}, attrs(true, false));
     }
     return;
   }
@@ -148,7 +150,9 @@ void ConcatRule(GradContext& c) {
 void BroadcastRule(GradContext& c) {
   if (c.needs[0]) c.dx[0] = SumLeading(c, c.dy, c.type(c.in(0)).shape, c.GradName(0));
 }
-void ExpandRule(GradContext& c) { c.Set(0, Op::kSum, {c.dy}, {{"axis", *c.node.attrs.GetInt("axis")}}); }
+void ExpandRule(GradContext& c) {
+  c.Set(0, Op::kSum, {c.dy}, {{"axis", *c.node.attrs.GetInt("axis")}});
+}
 
 ir::Attrs ExpandAttrs(const GradContext& c) {
   const int64_t axis = *c.node.attrs.GetInt("axis");
@@ -160,7 +164,8 @@ void MeanRule(GradContext& c) {
   c.Set(0, Op::kScale, {c.Tmp(Op::kExpand, {c.dy}, ExpandAttrs(c))}, {{"factor", 1.0 / n}});
 }
 void MaxRule(GradContext& c) {  // to every position equal to the max (all of them on ties)
-  ValueId at_max = c.Tmp(Op::kStep, {c.Tmp(Op::kSub, {c.in(0), c.Tmp(Op::kExpand, {c.y}, ExpandAttrs(c))})});
+  ValueId at_max =
+      c.Tmp(Op::kStep, {c.Tmp(Op::kSub, {c.in(0), c.Tmp(Op::kExpand, {c.y}, ExpandAttrs(c))})});
   c.Set(0, Op::kMul, {c.Tmp(Op::kExpand, {c.dy}, ExpandAttrs(c)), at_max});
 }
 
@@ -184,36 +189,66 @@ void EmbeddingRule(GradContext& c) {
 
 GradRule FindGradRule(Op op) {
   switch (op) {
-    case Op::kAdd: return AddRule;
-    case Op::kSub: return SubRule;
-    case Op::kMul: return MulRule;
-    case Op::kDiv: return DivRule;
-    case Op::kMinimum: return MinimumRule;
-    case Op::kNeg: return NegRule;
-    case Op::kScale: return ScaleRule;
-    case Op::kExp: return ExpRule;
-    case Op::kLog: return LogRule;
-    case Op::kSqrt: return SqrtRule;
-    case Op::kTanh: return TanhRule;
-    case Op::kGelu: return GeluRule;
-    case Op::kStep: return NoGradient;
-    case Op::kConstant: return NoGradient;
-    case Op::kMatMul: return MatMulRule;
-    case Op::kReshape: return ReshapeRule;
-    case Op::kTranspose: return TransposeRule;
-    case Op::kSlice: return nullptr;  // autodiff joins the slices of a value (slice_grads.h)
-    case Op::kConcat: return ConcatRule;
-    case Op::kBroadcast: return BroadcastRule;
-    case Op::kExpand: return ExpandRule;
-    case Op::kSum: return SumRule;
-    case Op::kMean: return MeanRule;
-    case Op::kMax: return MaxRule;
-    case Op::kLayerNorm: return LayerNormRule;
-    case Op::kSoftmax: return SoftmaxRule;
-    case Op::kCausalMask: return CausalMaskRule;
-    case Op::kXent: return XentRule;
-    case Op::kDropout: return DropoutRule;
-    case Op::kEmbedding: return EmbeddingRule;
+    case Op::kAdd:
+      return AddRule;
+    case Op::kSub:
+      return SubRule;
+    case Op::kMul:
+      return MulRule;
+    case Op::kDiv:
+      return DivRule;
+    case Op::kMinimum:
+      return MinimumRule;
+    case Op::kNeg:
+      return NegRule;
+    case Op::kScale:
+      return ScaleRule;
+    case Op::kExp:
+      return ExpRule;
+    case Op::kLog:
+      return LogRule;
+    case Op::kSqrt:
+      return SqrtRule;
+    case Op::kTanh:
+      return TanhRule;
+    case Op::kGelu:
+      return GeluRule;
+    case Op::kStep:
+      return NoGradient;
+    case Op::kConstant:
+      return NoGradient;
+    case Op::kMatMul:
+      return MatMulRule;
+    case Op::kReshape:
+      return ReshapeRule;
+    case Op::kTranspose:
+      return TransposeRule;
+    case Op::kSlice:
+      return nullptr;  // autodiff joins the slices of a value (slice_grads.h)
+    case Op::kConcat:
+      return ConcatRule;
+    case Op::kBroadcast:
+      return BroadcastRule;
+    case Op::kExpand:
+      return ExpandRule;
+    case Op::kSum:
+      return SumRule;
+    case Op::kMean:
+      return MeanRule;
+    case Op::kMax:
+      return MaxRule;
+    case Op::kLayerNorm:
+      return LayerNormRule;
+    case Op::kSoftmax:
+      return SoftmaxRule;
+    case Op::kCausalMask:
+      return CausalMaskRule;
+    case Op::kXent:
+      return XentRule;
+    case Op::kDropout:
+      return DropoutRule;
+    case Op::kEmbedding:
+      return EmbeddingRule;
     // Declarations have no operands; backward ops have no rule yet; fused ops are made after
     // autodiff, from ops that have rules; the decode ops only run in inference graphs.
     case Op::kInput:

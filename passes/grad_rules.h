@@ -12,11 +12,11 @@ namespace gptc::passes {
 // What a rule sees of one forward node, and where it puts the operands' gradients.
 struct GradContext {
   ir::Emitter& e;
-  ir::Node node;          // a copy: the graph grows while rules run
-  ir::ValueId y;          // the node's (single) result
-  ir::ValueId dy;         // the gradient of the loss with respect to y
-  std::vector<bool> needs;        // needs[i]: operand i wants a gradient
-  std::vector<ir::ValueId> dx;    // out: gradient for operand i, or -1
+  ir::Node node;                // a copy: the graph grows while rules run
+  ir::ValueId y;                // the node's (single) result
+  ir::ValueId dy;               // the gradient of the loss with respect to y
+  std::vector<bool> needs;      // needs[i]: operand i wants a gradient
+  std::vector<ir::ValueId> dx;  // out: gradient for operand i, or -1
 
   ir::ValueId in(int i) const { return node.inputs[i]; }
   const ir::TensorType& type(ir::ValueId v) const { return e.type(v); }

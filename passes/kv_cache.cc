@@ -25,8 +25,13 @@ int64_t Product(const Shape& s, int from, int to) {
 class Deriver {
  public:
   Deriver(const ir::Graph& in, KvGraph which)
-      : in_(in), which_(which), out_(in.name()), e_(out_),
-        map_(in.num_values(), -1), seq_(in.num_values(), kNone), used_(in.num_values(), false) {}
+      : in_(in),
+        which_(which),
+        out_(in.name()),
+        e_(out_),
+        map_(in.num_values(), -1),
+        seq_(in.num_values(), kNone),
+        used_(in.num_values(), false) {}
 
   absl::StatusOr<ir::Graph> Run() {
     for (const Node& n : in_.nodes())
@@ -34,7 +39,8 @@ class Deriver {
     for (ValueId v : in_.outputs()) used_[v] = true;
     pos_ = e_.Decl(Op::kInput, ir::I32({1}), "position");
     for (const Node& n : in_.nodes()) RETURN_IF_ERROR(Visit(n));
-    if (T_ < 0) return absl::InvalidArgumentError("kv-cache: the graph has no token input i32[1, T]");
+    if (T_ < 0)
+      return absl::InvalidArgumentError("kv-cache: the graph has no token input i32[1, T]");
     std::vector<ValueId> outs;
     for (ValueId v : in_.outputs()) outs.push_back(map_[v]);
     out_.set_outputs(outs);
@@ -45,7 +51,9 @@ class Deriver {
 
  private:
   absl::Status Err(const Node& n, const std::string& why) const {
-    return absl::InvalidArgumentError(absl::StrCat("kv-cache: ", why, " in: ", ir::PrintNode(in_, static_cast<ir::NodeId>(&n - in_.nodes().data()))));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "kv-cache: ", why,
+        " in: ", ir::PrintNode(in_, static_cast<ir::NodeId>(&n - in_.nodes().data()))));
   }
   const Shape& ShapeOf(ValueId old) const { return in_.value(old).type.shape; }
   const std::string& NameOf(ValueId old) const { return in_.value(old).name; }
@@ -61,20 +69,24 @@ class Deriver {
       map_[n.outputs[0]] = e_.Constant(value, in_.value(n.outputs[0]).type, NameOf(n.outputs[0]));
       return absl::OkStatus();
     }
-    if (n.outputs.size() != 1) return Err(n, "only single-result ops are expected in a forward graph");
+    if (n.outputs.size() != 1)
+      return Err(n, "only single-result ops are expected in a forward graph");
     std::vector<ValueId> ins;
     int seq = kNone;
     for (ValueId v : n.inputs) ins.push_back(map_[v]);
     ir::Attrs attrs = n.attrs;
     Op op = n.op;
     ASSIGN_OR_RETURN(seq, Rewrite(n, op, ins, attrs));
-    if (op == Op::kEmbedding && ins.size() == 1) ins.push_back(pos_);  // the learned-position lookup
+    if (op == Op::kEmbedding && ins.size() == 1)
+      ins.push_back(pos_);  // the learned-position lookup
     std::vector<ir::TensorType> types;
     for (ValueId v : ins) types.push_back(out_.value(v).type);
-    if (auto t = ir::InferTypes(op, types, attrs); !t.ok()) return Err(n, std::string(t.status().message()));
+    if (auto t = ir::InferTypes(op, types, attrs); !t.ok())
+      return Err(n, std::string(t.status().message()));
     const ValueId v = e_.Emit(op, ins, attrs, NameOf(n.outputs[0]));
     if (seq != kNone && out_.value(v).type.shape[seq] != S_)
-      return Err(n, absl::StrCat("the sequence axis ", seq, " of the result does not have length ", S_));
+      return Err(
+          n, absl::StrCat("the sequence axis ", seq, " of the result does not have length ", S_));
     map_[n.outputs[0]] = v;
     seq_[n.outputs[0]] = seq;
     return absl::OkStatus();
@@ -118,7 +130,8 @@ class Deriver {
       case Op::kStep: {
         int seq = kNone;
         for (ValueId v : n.inputs) {
-          if (seq != kNone && seq_[v] != seq) return Err(n, "operands carry the sequence on different axes");
+          if (seq != kNone && seq_[v] != seq)
+            return Err(n, "operands carry the sequence on different axes");
           seq = seq_[v];
         }
         return seq;
@@ -203,18 +216,23 @@ class Deriver {
   // through their rows or batch axes.
   absl::StatusOr<int> MatMul(const Node& n, std::vector<ValueId>& ins, const ir::Attrs& attrs) {
     const int sa = seq_[n.inputs[0]], sb = seq_[n.inputs[1]];
-    const int ra = static_cast<int>(ShapeOf(n.inputs[0]).size()), rb = static_cast<int>(ShapeOf(n.inputs[1]).size());
+    const int ra = static_cast<int>(ShapeOf(n.inputs[0]).size()),
+              rb = static_cast<int>(ShapeOf(n.inputs[1]).size());
     ASSIGN_OR_RETURN(bool ta, attrs.GetBool("transpose_a"));
     if (sa == kNone) {
       if (sb != kNone) return Err(n, "only the left operand may start without the sequence");
       return kNone;
     }
-    if (sa == ra - 1 || (ta && sa == ra - 2)) return Err(n, "contracting over the queries' sequence axis");
+    if (sa == ra - 1 || (ta && sa == ra - 2))
+      return Err(n, "contracting over the queries' sequence axis");
     if (sb == kNone) return sa;
-    if (sb != rb - 2 || sa != ra - 2) return Err(n, "keys or values must carry the sequence on axis -2");
+    if (sb != rb - 2 || sa != ra - 2)
+      return Err(n, "keys or values must carry the sequence on axis -2");
     const ValueId fresh = n.inputs[1];
-    const ValueId cache = e_.Decl(Op::kState, in_.value(fresh).type, absl::StrCat(kKvCachePrefix, NameOf(fresh)));
-    const ValueId written = e_.Emit(Op::kCacheWrite, {cache, map_[fresh], pos_}, {}, NameOf(fresh) + ".cached");
+    const ValueId cache =
+        e_.Decl(Op::kState, in_.value(fresh).type, absl::StrCat(kKvCachePrefix, NameOf(fresh)));
+    const ValueId written =
+        e_.Emit(Op::kCacheWrite, {cache, map_[fresh], pos_}, {}, NameOf(fresh) + ".cached");
     writes_.push_back({cache, written});
     // Prefill reads the keys it just computed (the same values, no wait on the cache copy);
     // decode reads every cached row.
@@ -270,9 +288,9 @@ class Deriver {
       if (axis == s0) return Err(n, "slicing the sequence axis");
       return s0;
     }
-    const bool positions = in_.node(in_.value(n.inputs[0]).producer).op == Op::kParam && axis == 0 &&
-                           ShapeOf(n.inputs[0]).size() == 2 && *attrs.GetInt("start") == 0 &&
-                           *attrs.GetInt("end") == T_;
+    const bool positions = in_.node(in_.value(n.inputs[0]).producer).op == Op::kParam &&
+                           axis == 0 && ShapeOf(n.inputs[0]).size() == 2 &&
+                           *attrs.GetInt("start") == 0 && *attrs.GetInt("end") == T_;
     if (!positions) return kNone;
     if (which_ == KvGraph::kDecode) {
       op = Op::kEmbedding;  // Visit() appends the position as the ids

@@ -53,8 +53,8 @@ absl::Status Pipeline::CheckPassNames(const std::set<std::string>& names) const 
   valid.push_back("all");
   for (const std::string& n : names)
     if (std::find(valid.begin(), valid.end(), n) == valid.end())
-      return absl::InvalidArgumentError(absl::StrCat("unknown pass '", n, "'; valid names: ",
-                                                     absl::StrJoin(valid, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown pass '", n, "'; valid names: ", absl::StrJoin(valid, ", ")));
   return absl::OkStatus();
 }
 
@@ -65,8 +65,8 @@ absl::StatusOr<ir::Graph> Pipeline::Run(const ir::Graph& input, const PipelineOp
     std::error_code ec;
     std::filesystem::create_directories(options.dump_dir, ec);
     if (ec)
-      return absl::InvalidArgumentError(absl::StrCat("cannot create dump directory '",
-                                                     options.dump_dir, "': ", ec.message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot create dump directory '", options.dump_dir, "': ", ec.message()));
   }
   auto emit = [&](int index, const std::string& name, const ir::Graph& g) -> absl::Status {
     if (options.print_to && Wanted(options.print_after, name))
@@ -90,8 +90,8 @@ absl::StatusOr<ir::Graph> Pipeline::Run(const ir::Graph& input, const PipelineOp
                           absl::StrCat("pass '", p.name, "': ", next.status().message()));
     absl::Status v = ir::Verify(*next);
     if (!v.ok())
-      return absl::InternalError(absl::StrCat("pass '", p.name,
-                                              "' produced IR the verifier rejects: ", v.message()));
+      return absl::InternalError(
+          absl::StrCat("pass '", p.name, "' produced IR the verifier rejects: ", v.message()));
     const bool changed = ir::PrintGraph(*next) != ir::PrintGraph(g);
     stats_.push_back({p.name, secs, g.num_nodes(), next->num_nodes(), changed});
     g = *std::move(next);
@@ -105,8 +105,7 @@ std::string Pipeline::StatsTable() const {
                                     "nodes_out", "changed");
   for (const PassStats& s : stats_)
     absl::StrAppend(&out, absl::StrFormat("%-12s %10.3f %8d %8d %8s\n", s.name, s.seconds * 1e3,
-                                          s.nodes_before, s.nodes_after,
-                                          s.changed ? "yes" : "no"));
+                                          s.nodes_before, s.nodes_after, s.changed ? "yes" : "no"));
   return out;
 }
 

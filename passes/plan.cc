@@ -67,7 +67,8 @@ absl::StatusOr<ir::Graph> Plan(const ir::Graph& g, const PlanOptions& options) {
   Candidate best = PlanInOrder(g, options);
   if (options.reorder) {
     const std::vector<ir::NodeId> order = plan::GreedyMemoryOrder(g);
-    GPTC_CHECK(static_cast<int>(order.size()) == g.num_nodes()) << "plan: the greedy order lost nodes";
+    GPTC_CHECK(static_cast<int>(order.size()) == g.num_nodes())
+        << "plan: the greedy order lost nodes";
     Candidate c = PlanInOrder(Rebuild(g, {}, IdentityReplacement(g), &order), options);
     if (c.arena.size < best.arena.size) best = std::move(c);
   }

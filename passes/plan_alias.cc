@@ -19,8 +19,9 @@ namespace {
 bool ReadsAtWriteIndex(const Node& n) {
   if (ir::HasTrait(n.op, ir::kElementwise)) return true;
   if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad || n.op == Op::kDropout) return true;
-  if (n.op == Op::kCacheWrite) return true;  // the new rows are read elsewhere, but they are a
-                                             // separate operand, never the one written over
+  if (n.op == Op::kCacheWrite)
+    return true;  // the new rows are read elsewhere, but they are a
+                  // separate operand, never the one written over
   if (n.op == Op::kFusion) return n.body && ir::FusionReduction(*n.body) < 0;
   return false;
 }
@@ -45,7 +46,8 @@ void PlaceReshape(ir::Graph& g, ValueId out, ValueId in) {
     g.mutable_value(out).place = Placement::View(p.base, p.offset);
   } else {
     auto s = ComposeReshape(g.value(in).type.shape, p.strides, g.value(out).type.shape);
-    GPTC_CHECK(s.has_value()) << "plan: reshape %" << g.value(out).name << " of a strided view does not compose";
+    GPTC_CHECK(s.has_value()) << "plan: reshape %" << g.value(out).name
+                              << " of a strided view does not compose";
     g.mutable_value(out).place = Placement::View(p.base, p.offset, *s);
   }
 }
@@ -58,7 +60,8 @@ struct Storage {
 }  // namespace
 
 ValueId RootOf(const ir::Graph& g, ValueId v) {
-  while (g.value(v).place.kind == Placement::Kind::kView || g.value(v).place.kind == Placement::Kind::kInPlace)
+  while (g.value(v).place.kind == Placement::Kind::kView ||
+         g.value(v).place.kind == Placement::Kind::kInPlace)
     v = g.value(v).place.base;
   return v;
 }
@@ -88,13 +91,17 @@ void AssignAliases(ir::Graph& g, const PlanOptions& options) {
   for (const Node& n : g.nodes()) {
     const ValueId v = n.outputs.empty() ? -1 : n.outputs[0];
     const int64_t bytes = v < 0 ? 0 : ir::AlignUp(ValueBytes(g.value(v)));
-    if (n.op == Op::kParam) g.mutable_value(v).place = Placement::Memory(ir::Region::kParam, -1, bytes);
-    if (n.op == Op::kState) g.mutable_value(v).place = Placement::Memory(ir::Region::kState, -1, bytes);
-    if (n.op == Op::kInput) g.mutable_value(v).place = Placement::Memory(ir::Region::kInput, -1, bytes);
+    if (n.op == Op::kParam)
+      g.mutable_value(v).place = Placement::Memory(ir::Region::kParam, -1, bytes);
+    if (n.op == Op::kState)
+      g.mutable_value(v).place = Placement::Memory(ir::Region::kState, -1, bytes);
+    if (n.op == Op::kInput)
+      g.mutable_value(v).place = Placement::Memory(ir::Region::kInput, -1, bytes);
   }
   for (ValueId v = 0; v < g.num_values(); ++v)
     if (g.value(v).place.kind == Placement::Kind::kNone && IsParamGradient(g, v))
-      g.mutable_value(v).place = Placement::Memory(ir::Region::kGrad, -1, ir::AlignUp(ValueBytes(g.value(v))));
+      g.mutable_value(v).place =
+          Placement::Memory(ir::Region::kGrad, -1, ir::AlignUp(ValueBytes(g.value(v))));
   if (!options.in_place) return;
 
   Storage s{std::vector<int64_t>(g.num_values(), -1)};
@@ -128,7 +135,8 @@ void AssignAliases(ir::Graph& g, const PlanOptions& options) {
       for (ValueId in : n.inputs) {
         const ValueId r = RootOf(g, in);
         const Placement& rp = g.value(r).place;
-        if (rp.kind != Placement::Kind::kNone) continue;  // persistent memory, or not a plain buffer
+        if (rp.kind != Placement::Kind::kNone)
+          continue;  // persistent memory, or not a plain buffer
         if (ir::HasTrait(g.node(g.value(r).producer).op, ir::kDecl)) continue;
         if (s.last[r] != id || ValueBytes(g.value(r)) != ValueBytes(g.value(out))) continue;
         const Placement& ip = g.value(in).place;

@@ -46,9 +46,11 @@ std::vector<Interval> ArenaIntervals(const ir::Graph& g) {
   for (ir::ValueId v = 0; v < g.num_values(); ++v) {
     const ir::ValueId r = RootOf(g, v);
     const ir::Placement& rp = g.value(r).place;
-    if (rp.kind != ir::Placement::Kind::kNone && rp.region != ir::Region::kArena) continue;  // persistent
+    if (rp.kind != ir::Placement::Kind::kNone && rp.region != ir::Region::kArena)
+      continue;  // persistent
     auto [it, inserted] = index.emplace(r, items.size());
-    if (inserted) items.push_back({r, live.def[v], live.last[v], ir::AlignUp(ValueBytes(g.value(r)))});
+    if (inserted)
+      items.push_back({r, live.def[v], live.last[v], ir::AlignUp(ValueBytes(g.value(r)))});
     Interval& in = items[it->second];
     in.begin = std::min(in.begin, live.def[v]);
     in.end = std::max(in.end, live.last[v]);
@@ -57,7 +59,8 @@ std::vector<Interval> ArenaIntervals(const ir::Graph& g) {
 }
 
 int64_t PeakLiveBytes(const std::vector<Interval>& items) {
-  std::vector<std::pair<int64_t, int64_t>> events;  // (position, +bytes at begin / -bytes after end)
+  std::vector<std::pair<int64_t, int64_t>>
+      events;  // (position, +bytes at begin / -bytes after end)
   for (const Interval& i : items) {
     events.emplace_back(i.begin, i.bytes);
     if (i.end != kForever) events.emplace_back(i.end + 1, -i.bytes);
@@ -76,13 +79,16 @@ int64_t PeakLiveBytes(const std::vector<Interval>& items) {
 ArenaAssignment AssignOffsets(const std::vector<Interval>& items) {
   using Less = std::function<bool(const Interval&, const Interval&)>;
   const std::vector<std::pair<const char*, Less>> strategies = {
-      {"best fit by size", [](const Interval& a, const Interval& b) {
+      {"best fit by size",
+       [](const Interval& a, const Interval& b) {
          return a.bytes != b.bytes ? a.bytes > b.bytes : a.begin < b.begin;
        }},
-      {"best fit by start", [](const Interval& a, const Interval& b) {
+      {"best fit by start",
+       [](const Interval& a, const Interval& b) {
          return a.begin != b.begin ? a.begin < b.begin : a.bytes > b.bytes;
        }},
-      {"best fit by lifetime", [](const Interval& a, const Interval& b) {
+      {"best fit by lifetime",
+       [](const Interval& a, const Interval& b) {
          const int64_t la = a.end == kForever ? kForever : a.end - a.begin;
          const int64_t lb = b.end == kForever ? kForever : b.end - b.begin;
          return la != lb ? la > lb : a.bytes > b.bytes;
@@ -93,7 +99,8 @@ ArenaAssignment AssignOffsets(const std::vector<Interval>& items) {
   for (const auto& [name, less] : strategies) {
     std::vector<size_t> order(items.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return less(items[a], items[b]); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return less(items[a], items[b]); });
     ArenaAssignment a = BestFit(items, order);
     a.strategy = name;
     if (a.size < best.size) best = std::move(a);

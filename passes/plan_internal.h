@@ -14,7 +14,9 @@ namespace gptc::passes::plan {
 
 constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
-inline int64_t ValueBytes(const ir::Value& v) { return 4 * std::max<int64_t>(1, v.type.num_elements()); }
+inline int64_t ValueBytes(const ir::Value& v) {
+  return 4 * std::max<int64_t>(1, v.type.num_elements());
+}
 
 // Node positions: declarations at -1, node i at i; a value returned or used by an update is
 // read "forever" (after the step).
@@ -30,7 +32,8 @@ std::vector<ir::NodeId> GreedyMemoryOrder(const ir::Graph& g);
 void PlaceStridedViews(ir::Graph& g);
 // Strides of shape `to` seeing the elements of `from` (laid out with `strides`) in row-major
 // order, when a reshape can do that without a copy.
-std::optional<std::vector<int64_t>> ComposeReshape(const ir::Shape& from, const std::vector<int64_t>& strides,
+std::optional<std::vector<int64_t>> ComposeReshape(const ir::Shape& from,
+                                                   const std::vector<int64_t>& strides,
                                                    const ir::Shape& to);
 
 // Sets kView and kInPlace placements and the persistent regions' kMemory placements.

@@ -45,7 +45,8 @@ MemoryReport AnalyzePlan(const ir::Graph& g, int top) {
     now += delta[pos];
     if (now > r.lower_bound_bytes) r.lower_bound_bytes = now, r.peak_position = pos;
   }
-  if (r.planned_bytes > 0) r.fragmentation = double(r.planned_bytes - r.lower_bound_bytes) / r.planned_bytes;
+  if (r.planned_bytes > 0)
+    r.fragmentation = double(r.planned_bytes - r.lower_bound_bytes) / r.planned_bytes;
   if (r.peak_position >= 0 && r.peak_position < end) {
     r.peak_node = ir::PrintNode(g, static_cast<ir::NodeId>(r.peak_position));
     for (const plan::Interval& i : items)

@@ -18,11 +18,11 @@ struct MemoryReport {
   double fragmentation = 0;       // (arena - bound) / arena
   int64_t persistent_bytes[ir::kNumRegions] = {};  // by region; [kArena] unused
   int64_t persistent_total = 0;
-  int64_t peak_position = -1;      // the node index where the bound is reached
-  std::string peak_node;           // its IR line
+  int64_t peak_position = -1;  // the node index where the bound is reached
+  std::string peak_node;       // its IR line
   std::vector<std::pair<std::string, int64_t>> peak_tensors;  // the largest live there
-  int copy_kernels = 0;            // slice, transpose and concat nodes that still copy
-  int views = 0, in_place = 0;     // values placed as views, values written in place
+  int copy_kernels = 0;         // slice, transpose and concat nodes that still copy
+  int views = 0, in_place = 0;  // values placed as views, values written in place
 };
 
 // Measures a planned graph (an unplanned one gives zeros for the plan's numbers).

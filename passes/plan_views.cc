@@ -31,7 +31,8 @@ using Assignment = absl::flat_hash_map<ValueId, Layout>;
 // Strides of `to` viewing the same elements as `from` with `strides`, when a reshape can
 // (numpy's attempt_nocopy_reshape: each group of axes whose sizes multiply to the same
 // product must be contiguous within itself).
-std::optional<std::vector<int64_t>> ReshapeStrides(const Shape& from, const std::vector<int64_t>& strides,
+std::optional<std::vector<int64_t>> ReshapeStrides(const Shape& from,
+                                                   const std::vector<int64_t>& strides,
                                                    const Shape& to) {
   std::vector<int64_t> od, os;
   for (size_t i = 0; i < from.size(); ++i)
@@ -99,7 +100,8 @@ std::optional<Layout> Backward(const ir::Graph& g, const Node& n, size_t slot, c
     in.strides = *s;
   } else if (n.op == Op::kConcat) {
     const int64_t axis = *n.attrs.GetInt("axis");
-    for (size_t i = 0; i < slot; ++i) in.offset += ShapeOf(g, n.inputs[i])[axis] * out.strides[axis];
+    for (size_t i = 0; i < slot; ++i)
+      in.offset += ShapeOf(g, n.inputs[i])[axis] * out.strides[axis];
   } else {
     return std::nullopt;
   }
@@ -108,7 +110,11 @@ std::optional<Layout> Backward(const ir::Graph& g, const Node& n, size_t slot, c
 
 class Views {
  public:
-  explicit Views(ir::Graph& g) : g_(g), readers_(g.num_values()), kept_(g.num_values(), false), base_(g.num_values(), false) {
+  explicit Views(ir::Graph& g)
+      : g_(g),
+        readers_(g.num_values()),
+        kept_(g.num_values(), false),
+        base_(g.num_values(), false) {
     for (ir::NodeId id = 0; id < g.num_nodes(); ++id)
       for (ValueId v : g.node(id).inputs)
         if (readers_[v].empty() || readers_[v].back() != id) readers_[v].push_back(id);
@@ -148,7 +154,9 @@ class Views {
 
  private:
   Layout Dense(ValueId v, ValueId root) const { return {root, 0, ir::Strides(ShapeOf(g_, v))}; }
-  bool IsDense(ValueId v, const Layout& l) const { return l.strides == ir::Strides(ShapeOf(g_, v)); }
+  bool IsDense(ValueId v, const Layout& l) const {
+    return l.strides == ir::Strides(ShapeOf(g_, v));
+  }
   bool Taken(ValueId v) const { return done_.count(v) > 0; }
   // Where v's elements are so far: its view, or through the reshapes that produce it (which
   // are placed later, as views of their operand's memory), or its own memory.
@@ -189,7 +197,8 @@ class Views {
   // layout op asking (its other readers must read l).
   bool Push(ValueId v, const Layout& l, ir::NodeId reader, Assignment& tent) {
     const Node& p = g_.node(g_.value(v).producer);
-    if (ir::HasTrait(p.op, ir::kDecl) || kept_[v] || Taken(v) || tent.count(v) || base_[v]) return false;
+    if (ir::HasTrait(p.op, ir::kDecl) || kept_[v] || Taken(v) || tent.count(v) || base_[v])
+      return false;
     if (!CanRead(v, l, reader, tent)) return false;
     tent[v] = l;
     if (ir::HasTrait(p.op, ir::kStrided)) return true;
@@ -227,7 +236,8 @@ void PlaceStridedViews(ir::Graph& g) {
   v.Apply();
 }
 
-std::optional<std::vector<int64_t>> ComposeReshape(const Shape& from, const std::vector<int64_t>& strides,
+std::optional<std::vector<int64_t>> ComposeReshape(const Shape& from,
+                                                   const std::vector<int64_t>& strides,
                                                    const Shape& to) {
   return ReshapeStrides(from, strides, to);
 }

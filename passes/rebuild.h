@@ -12,7 +12,8 @@ namespace gptc::passes {
 // `order`, when given, lists the nodes to copy in their new order (every use after its
 // definition); `keep` is then ignored.
 ir::Graph Rebuild(const ir::Graph& g, const std::vector<bool>& keep,
-                  const std::vector<ir::ValueId>& replace, const std::vector<ir::NodeId>* order = nullptr);
+                  const std::vector<ir::ValueId>& replace,
+                  const std::vector<ir::NodeId>* order = nullptr);
 
 // replace[v] == v for every value.
 std::vector<ir::ValueId> IdentityReplacement(const ir::Graph& g);

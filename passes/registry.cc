@@ -43,8 +43,8 @@ std::vector<std::string> RegisteredPasses() {
 absl::StatusOr<PassFn> FindPass(const std::string& name) {
   for (const Entry& e : Entries())
     if (name == e.name) return e.run;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown pass '", name, "'; passes are: ", absl::StrJoin(RegisteredPasses(), ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown pass '", name, "'; passes are: ", absl::StrJoin(RegisteredPasses(), ", ")));
 }
 
 }  // namespace gptc::passes

@@ -32,7 +32,8 @@ ir::ValueId Place(ir::Emitter& e, ir::ValueId v, const std::vector<SlicePiece>& 
 
 }  // namespace
 
-std::vector<ir::ValueId> JoinSliceGradients(ir::Emitter& e, ir::ValueId v, std::vector<SlicePiece> pieces) {
+std::vector<ir::ValueId> JoinSliceGradients(ir::Emitter& e, ir::ValueId v,
+                                            std::vector<SlicePiece> pieces) {
   std::sort(pieces.begin(), pieces.end(),
             [](const SlicePiece& a, const SlicePiece& b) { return a.start < b.start; });
   bool joinable = true;

@@ -17,6 +17,7 @@ struct SlicePiece {
 // Contributions to the gradient of `v` (to be summed): one concat when the pieces cut the
 // same axis without overlapping (zero blocks fill the gaps), else one zero-padded concat per
 // piece, as the slice rule alone would give.
-std::vector<ir::ValueId> JoinSliceGradients(ir::Emitter& e, ir::ValueId v, std::vector<SlicePiece> pieces);
+std::vector<ir::ValueId> JoinSliceGradients(ir::Emitter& e, ir::ValueId v,
+                                            std::vector<SlicePiece> pieces);
 
 }  // namespace gptc::passes

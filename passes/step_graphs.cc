@@ -43,8 +43,8 @@ absl::StatusOr<ir::Graph> KvPipelineInput(const ir::Graph& forward) {
   return DeadCodeElimination(logits);
 }
 
-absl::StatusOr<ir::Graph> BuildKvStep(const ir::Graph& forward, KvGraph which, const StepOptions& step,
-                                      const PipelineOptions& options) {
+absl::StatusOr<ir::Graph> BuildKvStep(const ir::Graph& forward, KvGraph which,
+                                      const StepOptions& step, const PipelineOptions& options) {
   ASSIGN_OR_RETURN(ir::Graph logits, KvPipelineInput(forward));
   return KvPipeline(which, step).Run(logits, options);
 }

@@ -27,7 +27,8 @@ struct StepGraphs {
 Pipeline KvPipeline(KvGraph which, const StepOptions& step = {});
 // The input KvPipeline expects: the forward graph's logits, dead code removed.
 absl::StatusOr<ir::Graph> KvPipelineInput(const ir::Graph& forward);
-absl::StatusOr<ir::Graph> BuildKvStep(const ir::Graph& forward, KvGraph which, const StepOptions& step = {},
+absl::StatusOr<ir::Graph> BuildKvStep(const ir::Graph& forward, KvGraph which,
+                                      const StepOptions& step = {},
                                       const PipelineOptions& options = {});
 
 // Fusion explanations (step.fusion.explain) are given for the train step only; the eval and

@@ -23,8 +23,8 @@ void AddFuseAndPlan(Pipeline& p, const StepOptions& o) {
   }
 }
 
-absl::StatusOr<ir::Graph> Run(const ir::Graph& forward, const std::string& output, const std::string& name,
-                              Pipeline p, const PipelineOptions& options) {
+absl::StatusOr<ir::Graph> Run(const ir::Graph& forward, const std::string& output,
+                              const std::string& name, Pipeline p, const PipelineOptions& options) {
   ASSIGN_OR_RETURN(ir::Graph g, SelectOutputs(forward, {output}));
   g.set_name(name);
   return p.Run(g, options);

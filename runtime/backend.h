@@ -3,14 +3,13 @@
 // (interp_backend.h) implement it over the same step graphs (passes/step_graphs.h).
 #pragma once
 
-#include "runtime/checkpoint.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "ir/literal.h"
+#include "runtime/checkpoint.h"
 #include "runtime/text_dataset.h"
 
 namespace gptc {
@@ -48,13 +47,15 @@ absl::StatusOr<double> CheckTrainStep(double loss, double grad_norm, int64_t ste
 // The train step's random key %rng_key (dropout masks): the run's seed and the step, so a
 // resumed run draws the masks an uninterrupted one would.
 inline ir::Literal RngKey(uint64_t seed, int64_t step) {
-  return ir::Literal(ir::I32({2}), {static_cast<double>(seed & 0x7fffffff), static_cast<double>(step & 0x7fffffff)});
+  return ir::Literal(ir::I32({2}), {static_cast<double>(seed & 0x7fffffff),
+                                    static_cast<double>(step & 0x7fffffff)});
 }
 
 // Row `pos` of logits [1, T, vocab].
 inline std::vector<float> LogitsRow(const ir::Literal& logits, int64_t pos) {
   const int64_t vocab = logits.shape().back();
-  return std::vector<float>(logits.data.begin() + pos * vocab, logits.data.begin() + (pos + 1) * vocab);
+  return std::vector<float>(logits.data.begin() + pos * vocab,
+                            logits.data.begin() + (pos + 1) * vocab);
 }
 
 }  // namespace gptc

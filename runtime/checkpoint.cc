@@ -12,8 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "ir/status_macros.h"
 #include "ir/read_file.h"
+#include "ir/status_macros.h"
 
 namespace gptc {
 namespace {
@@ -55,7 +55,8 @@ class Reader {
 
  private:
   absl::Status Truncated(const char* what) const {
-    return absl::DataLossError(absl::StrCat("checkpoint ", path_, ": ", what, " at byte ", kHeaderBytes + pos_,
+    return absl::DataLossError(absl::StrCat("checkpoint ", path_, ": ", what, " at byte ",
+                                            kHeaderBytes + pos_,
                                             " runs past the end of the payload"));
   }
   const std::string& path_;
@@ -71,14 +72,17 @@ std::string Hex(const std::string& s) {
 }
 
 absl::StatusOr<std::string> Unhex(const std::string& path, const std::string& s) {
-  if (s.size() % 2) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": the vocabulary is malformed"));
+  if (s.size() % 2)
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": the vocabulary is malformed"));
   std::string out;
   for (size_t i = 0; i < s.size(); i += 2) {
     int v = 0;
     for (int k = 0; k < 2; ++k) {
       const char c = s[i + k];
       const int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      if (x < 0) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": the vocabulary is malformed"));
+      if (x < 0)
+        return absl::DataLossError(
+            absl::StrCat("checkpoint ", path, ": the vocabulary is malformed"));
       v = v * 16 + x;
     }
     out += static_cast<char>(v);
@@ -88,12 +92,12 @@ absl::StatusOr<std::string> Unhex(const std::string& path, const std::string& s)
 
 std::string Meta(const Checkpoint& c) {
   const GptConfig& g = c.config;
-  std::string m = absl::StrCat("name=", g.name, "\nvocab=", g.vocab, "\nblock_size=", g.block_size,
-                               "\nn_layer=", g.n_layer, "\nn_head=", g.n_head, "\nn_embd=", g.n_embd,
-                               "\nbatch_size=", g.batch_size, "\nlayernorm_eps=", g.layernorm_eps,
-                               "\nbias=", g.bias ? 1 : 0, "\ndropout=", g.dropout,
-                               "\nvocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=", Hex(c.rng_state),
-                               "\nbest_val_loss=", c.best_val_loss, "\n");
+  std::string m = absl::StrCat(
+      "name=", g.name, "\nvocab=", g.vocab, "\nblock_size=", g.block_size, "\nn_layer=", g.n_layer,
+      "\nn_head=", g.n_head, "\nn_embd=", g.n_embd, "\nbatch_size=", g.batch_size,
+      "\nlayernorm_eps=", g.layernorm_eps, "\nbias=", g.bias ? 1 : 0, "\ndropout=", g.dropout,
+      "\nvocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=", Hex(c.rng_state),
+      "\nbest_val_loss=", c.best_val_loss, "\n");
   for (const auto& [k, v] : c.flags) absl::StrAppend(&m, "flag.", k, "=", Hex(v), "\n");
   return m;
 }
@@ -103,18 +107,22 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpo
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     const size_t eq = line.find('=');
     if (eq == absl::string_view::npos)
-      return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed metadata line '", line, "'"));
+      return absl::DataLossError(
+          absl::StrCat("checkpoint ", path, ": malformed metadata line '", line, "'"));
     kv[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
   }
   auto need = [&](const char* key) -> absl::StatusOr<std::string> {
     auto it = kv.find(key);
-    if (it == kv.end()) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": metadata has no '", key, "'"));
+    if (it == kv.end())
+      return absl::DataLossError(
+          absl::StrCat("checkpoint ", path, ": metadata has no '", key, "'"));
     return it->second;
   };
   auto integer = [&](const char* key, int64_t* out) -> absl::Status {
     ASSIGN_OR_RETURN(std::string v, need(key));
     if (!absl::SimpleAtoi(v, out))
-      return absl::DataLossError(absl::StrCat("checkpoint ", path, ": '", key, "' is not an integer: ", v));
+      return absl::DataLossError(
+          absl::StrCat("checkpoint ", path, ": '", key, "' is not an integer: ", v));
     return absl::OkStatus();
   };
   ASSIGN_OR_RETURN(c.config.name, need("name"));
@@ -128,12 +136,14 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpo
   int64_t bias = 1;  // absent in the first checkpoints written: they had biases
   if (kv.count("bias")) RETURN_IF_ERROR(integer("bias", &bias));
   c.config.bias = bias != 0;
-  if (kv.count("dropout") && !absl::SimpleAtod(kv["dropout"], &c.config.dropout))  // absent before dropout
+  if (kv.count("dropout") &&
+      !absl::SimpleAtod(kv["dropout"], &c.config.dropout))  // absent before dropout
     return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed dropout"));
   ASSIGN_OR_RETURN(std::string eps, need("layernorm_eps"));
   ASSIGN_OR_RETURN(std::string best, need("best_val_loss"));
   if (!absl::SimpleAtod(eps, &c.config.layernorm_eps) || !absl::SimpleAtod(best, &c.best_val_loss))
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed layernorm_eps or best_val_loss"));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", path, ": malformed layernorm_eps or best_val_loss"));
   ASSIGN_OR_RETURN(std::string vocab, need("vocabulary"));
   ASSIGN_OR_RETURN(c.vocabulary, Unhex(path, vocab));
   ASSIGN_OR_RETURN(std::string rng, need("rng"));
@@ -153,14 +163,19 @@ namespace {
 // memory), so it can be checksummed and written without a copy.
 struct Pieces {
   std::string small;  // lengths, names, dims: appended here, referenced by offset
-  std::vector<std::pair<int64_t, std::pair<const char*, size_t>>> parts;  // (offset in small or -1, external)
+  std::vector<std::pair<int64_t, std::pair<const char*, size_t>>>
+      parts;  // (offset in small or -1, external)
   void Small(const void* p, size_t n) {
     parts.push_back({static_cast<int64_t>(small.size()), {nullptr, n}});
     small.append(static_cast<const char*>(p), n);
   }
   template <typename T>
-  void Value(T v) { Small(&v, sizeof(T)); }
-  void External(const void* p, size_t n) { parts.push_back({-1, {static_cast<const char*>(p), n}}); }
+  void Value(T v) {
+    Small(&v, sizeof(T));
+  }
+  void External(const void* p, size_t n) {
+    parts.push_back({-1, {static_cast<const char*>(p), n}});
+  }
   template <typename F>
   void ForEach(F f) const {
     for (const auto& [off, ext] : parts) f(off >= 0 ? small.data() + off : ext.first, ext.second);
@@ -194,7 +209,8 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
   uint64_t bytes = 0, sum = 1469598103934665603ull;
   pieces.ForEach([&](const char* p, size_t n) {
     bytes += n;
-    for (size_t i = 0; i < n; ++i) sum = (sum ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
+    for (size_t i = 0; i < n; ++i)
+      sum = (sum ^ static_cast<unsigned char>(p[i])) * 1099511628211ull;
   });
   std::string header(kMagic, 8);
   Put<uint32_t>(header, kCheckpointVersion);
@@ -203,7 +219,9 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
 
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot write checkpoint ", tmp, ": ", std::strerror(errno)));
+  if (fd < 0)
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write checkpoint ", tmp, ": ", std::strerror(errno)));
   size_t done = 0;
   absl::Status s = WriteAll(fd, header.data(), header.size(), done);
   // Fault injection for the kill tests: stall once the write is half done, so a SIGKILL can
@@ -220,20 +238,23 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
   if (!s.ok()) {
     ::close(fd);
     ::unlink(tmp.c_str());
-    return absl::ResourceExhaustedError(absl::StrCat("writing checkpoint ", tmp, " failed after ", done, " of ",
-                                                     header.size() + bytes, " bytes: ", s.message(),
-                                                     "; the previous checkpoint ", path, " is untouched"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "writing checkpoint ", tmp, " failed after ", done, " of ", header.size() + bytes,
+        " bytes: ", s.message(), "; the previous checkpoint ", path, " is untouched"));
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(tmp.c_str());
-    return absl::ResourceExhaustedError(absl::StrCat("flushing checkpoint ", tmp, " failed: ", std::strerror(errno)));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("flushing checkpoint ", tmp, " failed: ", std::strerror(errno)));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
-    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
   }
   // The rename itself must reach the disk for the new checkpoint to survive a power cut.
-  const std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
+  const std::string dir =
+      path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/') + 1);
   if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
@@ -243,31 +264,37 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
   std::optional<std::string> file = ir::ReadFile(path);
-  if (!file) return absl::NotFoundError(absl::StrCat("checkpoint ", path, " does not exist or cannot be read"));
+  if (!file)
+    return absl::NotFoundError(
+        absl::StrCat("checkpoint ", path, " does not exist or cannot be read"));
   return ParseCheckpoint(path, *std::move(file));
 }
 
 absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string file) {
   if (file.size() >= 8 && std::memcmp(file.data(), kMagic, 8) != 0)
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is not a gptc checkpoint (it does not start with GPTCCKPT)"));
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint ", path, " is not a gptc checkpoint (it does not start with GPTCCKPT)"));
   if (file.size() < kHeaderBytes)
     return absl::DataLossError(absl::StrCat("checkpoint ", path, " is truncated: ", file.size(),
-                                            " bytes, shorter than the ", kHeaderBytes, "-byte header"));
+                                            " bytes, shorter than the ", kHeaderBytes,
+                                            "-byte header"));
   uint32_t version;
   uint64_t bytes, sum;
   std::memcpy(&version, file.data() + 8, 4);
   std::memcpy(&bytes, file.data() + 12, 8);
   std::memcpy(&sum, file.data() + 20, 8);
   if (version != kCheckpointVersion)
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, " has format version ", version, "; this gptc reads ",
-                                            kCheckpointVersion));
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, " has format version ", version,
+                                            "; this gptc reads ", kCheckpointVersion));
   if (bytes != file.size() - kHeaderBytes)  // checked before the payload is touched
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is truncated or padded: the header promises ", bytes,
-                                            " payload bytes, the file has ", file.size() - kHeaderBytes));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", path, " is truncated or padded: the header promises ", bytes,
+                     " payload bytes, the file has ", file.size() - kHeaderBytes));
   file.erase(0, kHeaderBytes);  // the payload, in place
   const std::string& payload = file;
   if (Fnv1a(payload) != sum)
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, " is corrupt: its checksum does not match"));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", path, " is corrupt: its checksum does not match"));
   Reader r(path, payload);
   Checkpoint c;
   ASSIGN_OR_RETURN(uint64_t meta_len, r.Get<uint64_t>("the metadata length"));
@@ -279,12 +306,15 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string 
     ASSIGN_OR_RETURN(uint32_t name_len, r.Get<uint32_t>("a tensor name length"));
     ASSIGN_OR_RETURN(t.name, r.Bytes(name_len, "a tensor name"));
     ASSIGN_OR_RETURN(uint32_t rank, r.Get<uint32_t>("a tensor rank"));
-    if (rank > 8) return absl::DataLossError(absl::StrCat("checkpoint ", path, ": tensor ", t.name, " has rank ", rank));
+    if (rank > 8)
+      return absl::DataLossError(
+          absl::StrCat("checkpoint ", path, ": tensor ", t.name, " has rank ", rank));
     uint64_t elems = 1;
     for (uint32_t d = 0; d < rank; ++d) {
       ASSIGN_OR_RETURN(int64_t dim, r.Get<int64_t>("a tensor dimension"));
       if (dim < 0 || dim > (int64_t{1} << 32))
-        return absl::DataLossError(absl::StrCat("checkpoint ", path, ": tensor ", t.name, " has dimension ", dim));
+        return absl::DataLossError(
+            absl::StrCat("checkpoint ", path, ": tensor ", t.name, " has dimension ", dim));
       t.shape.push_back(dim);
       elems *= static_cast<uint64_t>(dim);
     }
@@ -294,20 +324,21 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string 
     c.tensors.push_back(std::move(t));
   }
   if (r.pos() != r.size())
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", r.size() - r.pos(), " bytes after the last tensor"));
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", r.size() - r.pos(),
+                                            " bytes after the last tensor"));
   return c;
 }
 
 absl::Status CheckSameModel(const std::string& path, const GptConfig& saved, const GptConfig& cfg) {
   const std::pair<const char*, std::pair<int64_t, int64_t>> fields[] = {
-      {"n_layer", {saved.n_layer, cfg.n_layer}},   {"n_head", {saved.n_head, cfg.n_head}},
-      {"n_embd", {saved.n_embd, cfg.n_embd}},      {"block_size", {saved.block_size, cfg.block_size}},
-      {"vocab", {saved.vocab, cfg.vocab}},        {"bias", {saved.bias, cfg.bias}},
+      {"n_layer", {saved.n_layer, cfg.n_layer}}, {"n_head", {saved.n_head, cfg.n_head}},
+      {"n_embd", {saved.n_embd, cfg.n_embd}},    {"block_size", {saved.block_size, cfg.block_size}},
+      {"vocab", {saved.vocab, cfg.vocab}},       {"bias", {saved.bias, cfg.bias}},
   };
   for (const auto& [name, v] : fields)
     if (v.first != v.second)
-      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has ", name, "=", v.first,
-                                                        ", the run asks for ", v.second));
+      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has ", name, "=",
+                                                        v.first, ", the run asks for ", v.second));
   return absl::OkStatus();
 }
 

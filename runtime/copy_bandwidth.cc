@@ -19,8 +19,10 @@ struct Level {
   int64_t bytes;
   bool per_thread;
 };
-constexpr Level kLevels[] = {
-    {"L1", 32 << 10, true}, {"L2", 512 << 10, true}, {"L3", 28 << 20, false}, {"DRAM", 512 << 20, false}};
+constexpr Level kLevels[] = {{"L1", 32 << 10, true},
+                             {"L2", 512 << 10, true},
+                             {"L3", 28 << 20, false},
+                             {"DRAM", 512 << 20, false}};
 
 double CopyGbps(int64_t working_set, int threads) {
   const int64_t half = working_set / 2 / threads / 64 * 64;  // each thread: src + dst = its share
@@ -45,7 +47,8 @@ double CopyGbps(int64_t working_set, int threads) {
         }
       });
     for (auto& th : pool) th.join();
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best = std::max(best, 2.0 * half * threads * passes / s / 1e9);
   }
   for (int t = 0; t < threads; ++t) {

@@ -11,9 +11,9 @@
 namespace gptc {
 
 struct CopyBandwidth {
-  std::string level;       // "L1", "L2", "L3", "DRAM"
-  int64_t working_set;     // bytes read + written per pass, over all threads
-  double gbytes_per_s;     // best of a few passes
+  std::string level;    // "L1", "L2", "L3", "DRAM"
+  int64_t working_set;  // bytes read + written per pass, over all threads
+  double gbytes_per_s;  // best of a few passes
 };
 
 // Measured with `threads` threads each copying its share (memcpy) of the working set.

@@ -39,9 +39,9 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& explicit_path) {
     if (NonEmptyFile(p)) return p;
     absl::StrAppend(&looked, "\n  ", p);
   }
-  return absl::NotFoundError(absl::StrCat(
-      "no training text found; looked for a non-empty file at:", looked,
-      "\nrun scripts/setup.sh (it downloads Tiny Shakespeare) or pass --data=PATH"));
+  return absl::NotFoundError(
+      absl::StrCat("no training text found; looked for a non-empty file at:", looked,
+                   "\nrun scripts/setup.sh (it downloads Tiny Shakespeare) or pass --data=PATH"));
 }
 
 }  // namespace gptc

@@ -12,24 +12,24 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "codegen/denormals.h"
 #include "ir/check.h"
 #include "ir/id_limits.h"
 #include "ir/plan_check.h"
 #include "ir/printer.h"
+#include "ir/status_macros.h"
 #include "passes/plan.h"
 #include "runtime/process_memory.h"
-#include "ir/status_macros.h"
-#include "codegen/denormals.h"
 
 namespace gptc {
 
 struct Executable::Impl {
   StateStore* store = nullptr;
-  bool reuses_memory = false;                   // planned by the plan pass (not PlanNaive)
-  std::shared_ptr<AlignedBuffer> arena;         // the step's temporaries (maybe shared)
-  AlignedBuffer regions[ir::kNumRegions];       // owned persistent regions: gradients, inputs
-  std::vector<char*> host;                      // by value: its first element
-  std::deque<halide_buffer_t> hbufs;            // stable addresses for the argv arrays
+  bool reuses_memory = false;              // planned by the plan pass (not PlanNaive)
+  std::shared_ptr<AlignedBuffer> arena;    // the step's temporaries (maybe shared)
+  AlignedBuffer regions[ir::kNumRegions];  // owned persistent regions: gradients, inputs
+  std::vector<char*> host;                 // by value: its first element
+  std::deque<halide_buffer_t> hbufs;       // stable addresses for the argv arrays
   std::deque<std::vector<halide_dimension_t>> dims;
   struct Call {
     const codegen::CompiledKernel* kernel;
@@ -54,19 +54,21 @@ struct Executable::Impl {
 namespace {
 
 halide_type_t HalideType(ir::DType t) {
-  return t == ir::DType::kF32 ? halide_type_t(halide_type_float, 32) : halide_type_t(halide_type_int, 32);
+  return t == ir::DType::kF32 ? halide_type_t(halide_type_float, 32)
+                              : halide_type_t(halide_type_int, 32);
 }
 
 }  // namespace
 
-absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
-                                    Impl& im) {
+absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store,
+                                    std::shared_ptr<AlignedBuffer> arena, Impl& im) {
   int64_t size[ir::kNumRegions] = {};
   std::vector<StateStore::BlockItem> blocks[ir::kNumRegions];
   for (const ir::Value& v : g.values()) {
     const ir::Placement& p = v.place;
     if (p.kind != ir::Placement::Kind::kMemory) continue;
-    size[static_cast<int>(p.region)] = std::max(size[static_cast<int>(p.region)], p.offset + p.bytes);
+    size[static_cast<int>(p.region)] =
+        std::max(size[static_cast<int>(p.region)], p.offset + p.bytes);
     if (p.region == ir::Region::kParam || p.region == ir::Region::kState)
       blocks[static_cast<int>(p.region)].push_back({v.name, v.type, p.offset});
   }
@@ -87,7 +89,8 @@ absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store, std::
   for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
     if (!blocks[static_cast<int>(r)].empty())
       RETURN_IF_ERROR(store.DeclareBlock(blocks[static_cast<int>(r)], size[static_cast<int>(r)]));
-  im.arena = shared ? std::move(arena) : std::make_shared<AlignedBuffer>(static_cast<size_t>(arena_bytes));
+  im.arena =
+      shared ? std::move(arena) : std::make_shared<AlignedBuffer>(static_cast<size_t>(arena_bytes));
   for (ir::Region r : {ir::Region::kGrad, ir::Region::kInput})
     im.regions[static_cast<int>(r)] = AlignedBuffer(static_cast<size_t>(size[static_cast<int>(r)]));
   im.host.assign(g.num_values(), nullptr);
@@ -97,9 +100,11 @@ absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store, std::
     char* h = nullptr;
     if (p.kind == ir::Placement::Kind::kMemory) {
       if (p.region == ir::Region::kParam || p.region == ir::Region::kState) {
-        h = static_cast<char*>(store.Find(g.value(v).name)->data);  // an earlier graph's block, maybe
+        h = static_cast<char*>(
+            store.Find(g.value(v).name)->data);  // an earlier graph's block, maybe
       } else {
-        AlignedBuffer& b = p.region == ir::Region::kArena ? *im.arena : im.regions[static_cast<int>(p.region)];
+        AlignedBuffer& b =
+            p.region == ir::Region::kArena ? *im.arena : im.regions[static_cast<int>(p.region)];
         h = static_cast<char*>(b.data()) + p.offset;
       }
     } else {
@@ -113,10 +118,9 @@ absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store, std::
 
 Executable::~Executable() = default;
 
-absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& graph,
-                                                               codegen::KernelCompiler& compiler,
-                                                               StateStore& store,
-                                                               std::shared_ptr<AlignedBuffer> arena) {
+absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
+    const ir::Graph& graph, codegen::KernelCompiler& compiler, StateStore& store,
+    std::shared_ptr<AlignedBuffer> arena) {
   std::unique_ptr<Executable> ex(new Executable());
   ex->impl_ = std::make_unique<Impl>();
   Impl& im = *ex->impl_;
@@ -131,22 +135,26 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);
     if (ir::HasTrait(n.op, ir::kDecl) || ir::MovesNoData(g, n)) continue;
-    ASSIGN_OR_RETURN(const codegen::CompiledKernel* k, compiler.Get(codegen::KernelSpec::FromNode(g, n)));
+    ASSIGN_OR_RETURN(const codegen::CompiledKernel* k,
+                     compiler.Get(codegen::KernelSpec::FromNode(g, n)));
     Impl::Call call{k, id, {}};
     std::vector<ir::ValueId> args = n.inputs;
     args.insert(args.end(), n.outputs.begin(), n.outputs.end());
-    GPTC_CHECK(k->views.size() == args.size()) << "kernel " << k->description << " has "
-                                               << k->views.size() << " views for " << args.size() << " arguments";
+    GPTC_CHECK(k->views.size() == args.size())
+        << "kernel " << k->description << " has " << k->views.size() << " views for " << args.size()
+        << " arguments";
     for (size_t a = 0; a < args.size(); ++a) {
       const ir::Shape& view = k->views[a];
       const ir::TensorType& t = g.value(args[a]).type;
       GPTC_CHECK(ir::NumElements(view) == std::max<int64_t>(1, t.num_elements()))
           << "view " << ir::ShapeToString(view) << " does not cover " << ir::TypeToString(t);
       std::vector<halide_dimension_t>& d = im.dims.emplace_back(view.size());
-      const std::vector<int64_t> strides = k->strides[a].empty() ? ir::Strides(view) : k->strides[a];
+      const std::vector<int64_t> strides =
+          k->strides[a].empty() ? ir::Strides(view) : k->strides[a];
       for (size_t i = 0; i < view.size(); ++i) {  // Halide's dimension 0 is the innermost axis
         const size_t axis = view.size() - 1 - i;
-        d[i] = halide_dimension_t(0, static_cast<int32_t>(view[axis]), static_cast<int32_t>(strides[axis]));
+        d[i] = halide_dimension_t(0, static_cast<int32_t>(view[axis]),
+                                  static_cast<int32_t>(strides[axis]));
       }
       halide_buffer_t& hb = im.hbufs.emplace_back();
       hb = halide_buffer_t();
@@ -160,7 +168,9 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(const ir::Graph& 
   }
   for (const ir::Graph::Update& u : g.updates())
     if (im.host[u.target] != im.host[u.value])
-      im.updates.push_back({im.host[u.target], im.host[u.value], static_cast<size_t>(4 * std::max<int64_t>(1, g.value(u.target).type.num_elements()))});
+      im.updates.push_back(
+          {im.host[u.target], im.host[u.value],
+           static_cast<size_t>(4 * std::max<int64_t>(1, g.value(u.target).type.num_elements()))});
   return ex;
 }
 
@@ -188,13 +198,15 @@ absl::Status Executable::SetInput(const std::string& name, const ir::Literal& va
     return absl::NotFoundError(absl::StrCat("graph ", graph_.name(), " has no input %", name));
   const ir::TensorType& t = graph_.value(*v).type;
   if (value.type != t)
-    return absl::InvalidArgumentError(absl::StrCat("input %", name, " expects ", ir::TypeToString(t),
-                                                   ", given ", ir::TypeToString(value.type)));
+    return absl::InvalidArgumentError(absl::StrCat("input %", name, " expects ",
+                                                   ir::TypeToString(t), ", given ",
+                                                   ir::TypeToString(value.type)));
   if (auto it = impl_->id_limit.find(*v); it != impl_->id_limit.end()) {
     for (int64_t i = 0; i < value.size(); ++i)
       if (value.data[i] < 0 || value.data[i] >= it->second)
-        return absl::OutOfRangeError(absl::StrCat("input %", name, ": id ", value.data[i], " at flat position ", i,
-                                                  " is outside [0,", it->second, ")"));
+        return absl::OutOfRangeError(absl::StrCat("input %", name, ": id ", value.data[i],
+                                                  " at flat position ", i, " is outside [0,",
+                                                  it->second, ")"));
   }
   LiteralToHost(value, impl_->host[*v]);
   return absl::OkStatus();
@@ -205,9 +217,10 @@ static int64_t FirstNonFinite(const ir::Graph& g, ir::ValueId v, const char* hos
   const ir::Value& val = g.value(v);
   if (val.type.dtype != ir::DType::kF32) return -1;
   const ir::Shape& shape = val.type.shape;
-  std::vector<int64_t> strides = val.place.kind == ir::Placement::Kind::kView && !val.place.strides.empty()
-                                     ? val.place.strides
-                                     : ir::Strides(shape);
+  std::vector<int64_t> strides =
+      val.place.kind == ir::Placement::Kind::kView && !val.place.strides.empty()
+          ? val.place.strides
+          : ir::Strides(shape);
   const float* f = reinterpret_cast<const float*>(host);
   const int64_t n = val.type.num_elements();
   std::vector<int64_t> idx(shape.size(), 0);
@@ -230,9 +243,10 @@ absl::Status Executable::CheckNumerics(ir::NodeId id) const {
     if (at < 0) continue;
     const ir::Value& val = graph_.value(v);
     const float x = [&] {  // the offending value, for the message (flat index through the view)
-      std::vector<int64_t> strides = val.place.kind == ir::Placement::Kind::kView && !val.place.strides.empty()
-                                         ? val.place.strides
-                                         : ir::Strides(val.type.shape);
+      std::vector<int64_t> strides =
+          val.place.kind == ir::Placement::Kind::kView && !val.place.strides.empty()
+              ? val.place.strides
+              : ir::Strides(val.type.shape);
       int64_t off = 0, rest = at;
       for (int a = val.type.rank() - 1; a >= 0; --a) {
         off += (rest % val.type.shape[a]) * strides[a];
@@ -241,10 +255,14 @@ absl::Status Executable::CheckNumerics(ir::NodeId id) const {
       return reinterpret_cast<const float*>(impl_->host[v])[off];
     }();
     const bool decl = ir::HasTrait(n.op, ir::kDecl);
-    return absl::DataLossError(absl::StrCat(
-        "check-numerics: %", val.name, " ", ir::TypeToString(val.type), " holds ", std::isnan(x) ? "nan" : x > 0 ? "inf" : "-inf",
-        " at flat index ", at, decl ? " before the step (a value given to the graph): " : ", first made by: ",
-        ir::PrintNode(graph_, id)));
+    return absl::DataLossError(
+        absl::StrCat("check-numerics: %", val.name, " ", ir::TypeToString(val.type), " holds ",
+                     std::isnan(x) ? "nan"
+                     : x > 0       ? "inf"
+                                   : "-inf",
+                     " at flat index ", at,
+                     decl ? " before the step (a value given to the graph): " : ", first made by: ",
+                     ir::PrintNode(graph_, id)));
   }
   return absl::OkStatus();
 }
@@ -260,13 +278,15 @@ absl::Status Executable::RunKernels() {
   if (im.profiling) ++im.runs;
   for (size_t ci = 0; ci < im.calls.size(); ++ci) {
     Impl::Call& c = im.calls[ci];
-    const auto start = im.profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    const auto start =
+        im.profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     const int rc = c.kernel->fn(c.argv.data());
     if (im.profiling)
-      im.seconds[ci] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      im.seconds[ci] +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (rc != 0)
-      return absl::InternalError(absl::StrCat("kernel ", c.kernel->name, " failed (Halide error ", rc,
-                                              ") in: ", ir::PrintNode(graph_, c.node)));
+      return absl::InternalError(absl::StrCat("kernel ", c.kernel->name, " failed (Halide error ",
+                                              rc, ") in: ", ir::PrintNode(graph_, c.node)));
     if (im.check_numerics) RETURN_IF_ERROR(CheckNumerics(c.node));
   }
   return absl::OkStatus();
@@ -281,15 +301,18 @@ absl::StatusOr<std::vector<ir::Literal>> Executable::Run() {
   RETURN_IF_ERROR(RunKernels());
   // Outputs are read before the updates copy over state.
   std::vector<ir::Literal> out;
-  for (ir::ValueId v : graph_.outputs()) out.push_back(HostToLiteral(graph_.value(v).type, impl_->host[v]));
+  for (ir::ValueId v : graph_.outputs())
+    out.push_back(HostToLiteral(graph_.value(v).type, impl_->host[v]));
   ApplyUpdates();
   return out;
 }
 
 absl::Status Executable::SetScalar(const std::string& name, double value) {
   auto v = graph_.FindValue(name);
-  if (!v || graph_.node(graph_.value(*v).producer).op != ir::Op::kInput || graph_.value(*v).type != ir::F32({}))
-    return absl::NotFoundError(absl::StrCat("graph ", graph_.name(), " has no f32[] input %", name));
+  if (!v || graph_.node(graph_.value(*v).producer).op != ir::Op::kInput ||
+      graph_.value(*v).type != ir::F32({}))
+    return absl::NotFoundError(
+        absl::StrCat("graph ", graph_.name(), " has no f32[] input %", name));
   *reinterpret_cast<float*>(impl_->host[*v]) = static_cast<float>(value);
   return absl::OkStatus();
 }
@@ -307,7 +330,8 @@ absl::StatusOr<double> Executable::ScalarOutput(int index) const {
     return absl::OutOfRangeError(absl::StrCat("graph ", graph_.name(), " has no output ", index));
   const ir::ValueId v = graph_.outputs()[index];
   if (graph_.value(v).type != ir::F32({}))
-    return absl::InvalidArgumentError(absl::StrCat("output %", graph_.value(v).name, " is not f32[]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("output %", graph_.value(v).name, " is not f32[]"));
   return *reinterpret_cast<const float*>(impl_->host[v]);
 }
 
@@ -329,20 +353,24 @@ std::vector<Executable::KernelTime> Executable::Profile() const {
   std::vector<KernelTime> out;
   for (size_t i = 0; i < impl_->calls.size() && i < impl_->seconds.size(); ++i)
     out.push_back({ir::PrintNode(graph_, impl_->calls[i].node), impl_->calls[i].kernel->name,
-                   impl_->calls[i].kernel->schedule, impl_->seconds[i], impl_->runs, impl_->calls[i].node});
+                   impl_->calls[i].kernel->schedule, impl_->seconds[i], impl_->runs,
+                   impl_->calls[i].node});
   return out;
 }
 
 absl::StatusOr<ir::Literal> Executable::Read(const std::string& name) const {
   auto v = graph_.FindValue(name);
-  if (!v) return absl::NotFoundError(absl::StrCat("graph ", graph_.name(), " has no value %", name));
+  if (!v)
+    return absl::NotFoundError(absl::StrCat("graph ", graph_.name(), " has no value %", name));
   const ir::Placement& p = graph_.value(*v).place;
-  const bool kept = std::find(graph_.outputs().begin(), graph_.outputs().end(), *v) != graph_.outputs().end() ||
-                    (p.kind == ir::Placement::Kind::kMemory && ir::IsPersistent(p.region));
+  const bool kept =
+      std::find(graph_.outputs().begin(), graph_.outputs().end(), *v) != graph_.outputs().end() ||
+      (p.kind == ir::Placement::Kind::kMemory && ir::IsPersistent(p.region));
   if (impl_->reuses_memory && !kept)
-    return absl::FailedPreconditionError(absl::StrCat(
-        "%", name, " is a temporary of planned graph ", graph_.name(),
-        ": its memory is reused once it is dead; read it from a graph built without the plan pass (--no-plan)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("%", name, " is a temporary of planned graph ", graph_.name(),
+                     ": its memory is reused once it is dead; read it from a graph built without "
+                     "the plan pass (--no-plan)"));
   if (p.kind == ir::Placement::Kind::kView && !p.strides.empty())
     return absl::UnimplementedError(absl::StrCat("%", name, " is a strided view; read its base"));
   return HostToLiteral(graph_.value(*v).type, impl_->host[*v]);

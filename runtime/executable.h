@@ -27,10 +27,9 @@ class Executable {
   // (zero if new).
   // `arena`, when given and large enough, is used as the step's arena: executables that
   // never run at the same time (a model's train, eval and sampling steps) share one.
-  static absl::StatusOr<std::unique_ptr<Executable>> Create(const ir::Graph& g,
-                                                            codegen::KernelCompiler& compiler,
-                                                            StateStore& store,
-                                                            std::shared_ptr<AlignedBuffer> arena = nullptr);
+  static absl::StatusOr<std::unique_ptr<Executable>> Create(
+      const ir::Graph& g, codegen::KernelCompiler& compiler, StateStore& store,
+      std::shared_ptr<AlignedBuffer> arena = nullptr);
   // The bytes of arena a graph's plan asks for (0 for an unplanned graph).
   static int64_t ArenaBytes(const ir::Graph& g);
   ~Executable();
@@ -82,8 +81,8 @@ class Executable {
   struct Impl;
   // Allocates the arena and owned regions, declares params and state in the store, and
   // resolves every value's first element.
-  static absl::Status BindMemory(const ir::Graph& g, StateStore& store, std::shared_ptr<AlignedBuffer> arena,
-                                 Impl& im);
+  static absl::Status BindMemory(const ir::Graph& g, StateStore& store,
+                                 std::shared_ptr<AlignedBuffer> arena, Impl& im);
   std::unique_ptr<Impl> impl_;
   ir::Graph graph_;
 };

@@ -32,8 +32,8 @@ absl::Status SetRandomInputs(const ir::Graph& g, Executable& ex, uint64_t seed) 
 
 }  // namespace
 
-absl::StatusOr<FusionTiming> TimeFusionCase(const passes::FusionCase& c, codegen::KernelCompiler& compiler,
-                                            int runs) {
+absl::StatusOr<FusionTiming> TimeFusionCase(const passes::FusionCase& c,
+                                            codegen::KernelCompiler& compiler, int runs) {
   StateStore store_u, store_f;
   ASSIGN_OR_RETURN(std::unique_ptr<Executable> u, Executable::Create(c.unfused, compiler, store_u));
   ASSIGN_OR_RETURN(std::unique_ptr<Executable> f, Executable::Create(c.fused, compiler, store_f));
@@ -53,7 +53,8 @@ absl::StatusOr<FusionTiming> TimeFusionCase(const passes::FusionCase& c, codegen
     for (Executable* ex : {u.get(), f.get()}) {
       const auto start = Clock::now();
       RETURN_IF_ERROR(ex->Step());
-      (ex == u.get() ? tu : tf).push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      (ex == u.get() ? tu : tf)
+          .push_back(std::chrono::duration<double>(Clock::now() - start).count());
     }
     const auto start = Clock::now();
     copy.Run();

@@ -15,10 +15,10 @@ struct FusionTiming {
   double unfused_seconds = 0;  // median over the runs
   double copy_seconds = 0;     // median of a copy moving the fused kernel's bytes (CopyProbe)
   int unfused_kernels = 0;
-  double max_abs_diff = 0;     // largest |fused - unfused| over every result
+  double max_abs_diff = 0;  // largest |fused - unfused| over every result
 };
 
-absl::StatusOr<FusionTiming> TimeFusionCase(const passes::FusionCase& c, codegen::KernelCompiler& compiler,
-                                            int runs);
+absl::StatusOr<FusionTiming> TimeFusionCase(const passes::FusionCase& c,
+                                            codegen::KernelCompiler& compiler, int runs);
 
 }  // namespace gptc

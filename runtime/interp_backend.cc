@@ -3,20 +3,19 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
-#include "runtime/memory_fit.h"
 #include "passes/step_graphs.h"
+#include "runtime/memory_fit.h"
 
 namespace gptc {
 
 absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
-    const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
-    ir::Precision precision) {
+    const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step, ir::Precision precision) {
   ASSIGN_OR_RETURN(passes::StepGraphs graphs, passes::BuildStepGraphs(cfg, step));
-  RETURN_IF_ERROR(CheckFits(InterpretedBytes(graphs.train),
-                            absl::StrCat("the model (config '", cfg.name, "') on the interpreter")));
+  RETURN_IF_ERROR(
+      CheckFits(InterpretedBytes(graphs.train),
+                absl::StrCat("the model (config '", cfg.name, "') on the interpreter")));
   std::unique_ptr<InterpBackend> b(new InterpBackend());
   b->train_ = std::move(graphs.train);
   b->eval_ = std::move(graphs.eval);
@@ -60,14 +59,16 @@ absl::StatusOr<std::vector<float>> InterpBackend::NextTokenLogits(const ir::Lite
 
 absl::StatusOr<std::vector<float>> InterpBackend::Prefill(const ir::Literal& window, int64_t pos) {
   kv_ = state_;  // the parameters as they are now
-  for (ir::ValueId v : decode_.States()) kv_[decode_.value(v).name] = ir::Literal(decode_.value(v).type);
+  for (ir::ValueId v : decode_.States())
+    kv_[decode_.value(v).name] = ir::Literal(decode_.value(v).type);
   ir::LiteralMap in = {{"tokens", window}, {"position", ir::Literal(ir::I32({1}), {0})}};
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(prefill_, kv_, in, options_));
   return LogitsRow(out[0], pos);
 }
 
 absl::StatusOr<std::vector<float>> InterpBackend::Decode(int32_t token, int64_t pos) {
-  if (kv_.empty()) return absl::FailedPreconditionError("Decode before Prefill: the KV cache is empty");
+  if (kv_.empty())
+    return absl::FailedPreconditionError("Decode before Prefill: the KV cache is empty");
   ir::LiteralMap in = {{"tokens", ir::Literal(ir::I32({1, 1}), {static_cast<double>(token)})},
                        {"position", ir::Literal(ir::I32({1}), {static_cast<double>(pos)})}};
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(decode_, kv_, in, options_));
@@ -76,17 +77,20 @@ absl::StatusOr<std::vector<float>> InterpBackend::Decode(int32_t token, int64_t 
 
 absl::StatusOr<std::vector<Checkpoint::Tensor>> InterpBackend::StateTensors() const {
   std::vector<Checkpoint::Tensor> out;
-  for (const auto& [name, lit] : state_) out.push_back({name, lit.type.shape, lit.ToFloats(), nullptr});
+  for (const auto& [name, lit] : state_)
+    out.push_back({name, lit.type.shape, lit.ToFloats(), nullptr});
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 
 absl::Status InterpBackend::SetState(const std::string& name, const ir::Literal& value) {
   auto it = state_.find(name);
-  if (it == state_.end()) return absl::NotFoundError(absl::StrCat("the model has no tensor %", name));
+  if (it == state_.end())
+    return absl::NotFoundError(absl::StrCat("the model has no tensor %", name));
   if (it->second.type != value.type)
-    return absl::InvalidArgumentError(absl::StrCat("tensor %", name, " is ", ir::TypeToString(it->second.type),
-                                                   ", given ", ir::TypeToString(value.type)));
+    return absl::InvalidArgumentError(absl::StrCat("tensor %", name, " is ",
+                                                   ir::TypeToString(it->second.type), ", given ",
+                                                   ir::TypeToString(value.type)));
   it->second = value;
   return absl::OkStatus();
 }

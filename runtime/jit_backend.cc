@@ -3,21 +3,26 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "ir/check.h"
 #include "ir/status_macros.h"
 #include "runtime/memory_fit.h"
-#include "absl/strings/str_cat.h"
 
 namespace gptc {
 namespace {
 
 const ir::Graph& GraphOf(const passes::StepGraphs& g, JitBackend::Step s) {
   switch (s) {
-    case JitBackend::Step::kTrain: return g.train;
-    case JitBackend::Step::kEval: return g.eval;
-    case JitBackend::Step::kSample: return g.sample;
-    case JitBackend::Step::kPrefill: return g.prefill;
-    case JitBackend::Step::kDecode: return g.decode;
+    case JitBackend::Step::kTrain:
+      return g.train;
+    case JitBackend::Step::kEval:
+      return g.eval;
+    case JitBackend::Step::kSample:
+      return g.sample;
+    case JitBackend::Step::kPrefill:
+      return g.prefill;
+    case JitBackend::Step::kDecode:
+      return g.decode;
   }
   GPTC_CHECK(false) << "unknown step";
   return g.train;
@@ -25,25 +30,27 @@ const ir::Graph& GraphOf(const passes::StepGraphs& g, JitBackend::Step s) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(const GptConfig& cfg, uint64_t seed,
-                                                               const passes::StepOptions& step,
-                                                               const codegen::CompilerOptions& compiler,
-                                                               const std::vector<Step>& compile_now) {
-  if (compile_now.empty()) return absl::InvalidArgumentError("JitBackend: compile at least one step");
+absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
+    const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
+    const codegen::CompilerOptions& compiler, const std::vector<Step>& compile_now) {
+  if (compile_now.empty())
+    return absl::InvalidArgumentError("JitBackend: compile at least one step");
   std::unique_ptr<JitBackend> b(new JitBackend());
   ASSIGN_OR_RETURN(b->graphs_, passes::BuildStepGraphs(cfg, step));
   b->seed_ = seed;
   {  // the whole model's memory, before compiling anything or allocating
     std::vector<const ir::Graph*> graphs;
     for (Step s : compile_now) graphs.push_back(&GraphOf(b->graphs_, s));
-    RETURN_IF_ERROR(CheckFits(CompiledBytes(graphs), absl::StrCat("the model (config '", cfg.name, "')")));
+    RETURN_IF_ERROR(
+        CheckFits(CompiledBytes(graphs), absl::StrCat("the model (config '", cfg.name, "')")));
   }
   b->random_ = b->graphs_.train.FindValue("rng_key").has_value();
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));
   // The steps never run at the same time, so they share one arena, as large as the largest
   // plan asks (the train step's).
   int64_t arena = 0;
-  for (int s = 0; s < kNumSteps; ++s) arena = std::max(arena, Executable::ArenaBytes(GraphOf(b->graphs_, Step(s))));
+  for (int s = 0; s < kNumSteps; ++s)
+    arena = std::max(arena, Executable::ArenaBytes(GraphOf(b->graphs_, Step(s))));
   b->arena_ = std::make_shared<AlignedBuffer>(static_cast<size_t>(arena));
   for (Step s : compile_now) RETURN_IF_ERROR(b->Get(s).status());
   RETURN_IF_ERROR(b->InitParams(seed));
@@ -51,7 +58,8 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(const GptConfig& 
 }
 
 absl::Status JitBackend::InitParams(uint64_t seed) {
-  for (const ParamSpec& p : graphs_.model.params) RETURN_IF_ERROR(store_.Set(p.name, InitParam(p, seed)));
+  for (const ParamSpec& p : graphs_.model.params)
+    RETURN_IF_ERROR(store_.Set(p.name, InitParam(p, seed)));
   return absl::OkStatus();
 }
 
@@ -65,8 +73,8 @@ absl::StatusOr<Executable*> JitBackend::Get(Step s) {
 }
 
 Executable& JitBackend::Compiled(Step s) {
-  GPTC_CHECK(exe_[static_cast<int>(s)] != nullptr) << "JitBackend: step " << static_cast<int>(s)
-                                                   << " was not compiled at Create";
+  GPTC_CHECK(exe_[static_cast<int>(s)] != nullptr)
+      << "JitBackend: step " << static_cast<int>(s) << " was not compiled at Create";
   return *exe_[static_cast<int>(s)];
 }
 
@@ -75,7 +83,6 @@ void JitBackend::EnableNumericChecks(bool on) {
   for (auto& e : exe_)
     if (e) e->EnableNumericChecks(on);
 }
-
 
 absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int64_t step) {
   ASSIGN_OR_RETURN(Executable * train, Get(Step::kTrain));
@@ -103,7 +110,8 @@ absl::StatusOr<ir::Literal> JitBackend::Logits(const ir::Literal& tokens) {
   return std::move(out[0]);
 }
 
-absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal& tokens, int64_t pos) {
+absl::StatusOr<std::vector<float>> JitBackend::NextTokenLogits(const ir::Literal& tokens,
+                                                               int64_t pos) {
   ASSIGN_OR_RETURN(ir::Literal logits, Logits(tokens));
   return LogitsRow(logits, pos);
 }
@@ -118,8 +126,10 @@ absl::StatusOr<std::vector<float>> JitBackend::Prefill(const ir::Literal& window
 
 absl::StatusOr<std::vector<float>> JitBackend::Decode(int32_t token, int64_t pos) {
   ASSIGN_OR_RETURN(Executable * decode, Get(Step::kDecode));
-  RETURN_IF_ERROR(decode->SetInput("tokens", ir::Literal(ir::I32({1, 1}), {static_cast<double>(token)})));
-  RETURN_IF_ERROR(decode->SetInput("position", ir::Literal(ir::I32({1}), {static_cast<double>(pos)})));
+  RETURN_IF_ERROR(
+      decode->SetInput("tokens", ir::Literal(ir::I32({1, 1}), {static_cast<double>(token)})));
+  RETURN_IF_ERROR(
+      decode->SetInput("position", ir::Literal(ir::I32({1}), {static_cast<double>(pos)})));
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, decode->Run());
   return LogitsRow(out[0], 0);
 }
@@ -127,11 +137,14 @@ absl::StatusOr<std::vector<float>> JitBackend::Decode(int32_t token, int64_t pos
 absl::StatusOr<std::vector<Checkpoint::Tensor>> JitBackend::StateTensors() const {
   std::vector<Checkpoint::Tensor> out;
   for (const auto& [name, e] : store_.entries())  // a std::map: sorted by name
-    if (!absl::StartsWith(name, passes::kKvCachePrefix))  // the KV cache is scratch, not model state
+    if (!absl::StartsWith(name,
+                          passes::kKvCachePrefix))  // the KV cache is scratch, not model state
       out.push_back({name, e.type.shape, {}, static_cast<const float*>(e.data)});
   return out;
 }
 
-absl::Status JitBackend::SetState(const std::string& name, const ir::Literal& value) { return store_.Set(name, value); }
+absl::Status JitBackend::SetState(const std::string& name, const ir::Literal& value) {
+  return store_.Set(name, value);
+}
 
 }  // namespace gptc

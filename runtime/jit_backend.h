@@ -32,7 +32,8 @@ class JitBackend : public Backend {
   std::string name() const override { return "jit"; }
   absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) override;
   absl::StatusOr<double> EvalLoss(const Batch& batch) override;
-  absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens, int64_t pos) override;
+  absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens,
+                                                     int64_t pos) override;
   absl::StatusOr<std::vector<float>> Prefill(const ir::Literal& window, int64_t pos) override;
   absl::StatusOr<std::vector<float>> Decode(int32_t token, int64_t pos) override;
   absl::StatusOr<std::vector<Checkpoint::Tensor>> StateTensors() const override;

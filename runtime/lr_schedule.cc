@@ -6,7 +6,8 @@
 namespace gptc {
 
 double LrSchedule::At(int64_t it) const {
-  if (it < warmup_steps) return lr * static_cast<double>(it + 1) / static_cast<double>(warmup_steps + 1);
+  if (it < warmup_steps)
+    return lr * static_cast<double>(it + 1) / static_cast<double>(warmup_steps + 1);
   if (it > decay_steps) return min_lr;
   const double ratio = static_cast<double>(it - warmup_steps) /
                        static_cast<double>(std::max<int64_t>(1, decay_steps - warmup_steps));

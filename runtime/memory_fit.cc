@@ -21,8 +21,11 @@ int64_t CompiledBytes(const std::vector<const ir::Graph*>& graphs) {
         continue;
       }
       if (p.kind != ir::Placement::Kind::kMemory) continue;
-      if (p.region == ir::Region::kParam || p.region == ir::Region::kState) persistent[v.name] = bytes;
-      else size[static_cast<int>(p.region)] = std::max(size[static_cast<int>(p.region)], p.offset + p.bytes);
+      if (p.region == ir::Region::kParam || p.region == ir::Region::kState)
+        persistent[v.name] = bytes;
+      else
+        size[static_cast<int>(p.region)] =
+            std::max(size[static_cast<int>(p.region)], p.offset + p.bytes);
     }
     arena = std::max(arena, size[static_cast<int>(ir::Region::kArena)]);
     owned += size[static_cast<int>(ir::Region::kGrad)] + size[static_cast<int>(ir::Region::kInput)];
@@ -42,8 +45,9 @@ absl::Status CheckFits(int64_t bytes, const std::string& what) {
   const int64_t avail = AvailableMemoryBytes();
   if (avail <= 0 || bytes <= avail) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat(
-      what, " needs ", bytes, " bytes (", bytes >> 20, " MiB) but this machine has ", avail, " bytes (",
-      avail >> 20, " MiB) available; make the model or --batch-size smaller (gptc mem shows what fits)"));
+      what, " needs ", bytes, " bytes (", bytes >> 20, " MiB) but this machine has ", avail,
+      " bytes (", avail >> 20,
+      " MiB) available; make the model or --batch-size smaller (gptc mem shows what fits)"));
 }
 
 }  // namespace gptc

@@ -7,8 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ir/status_macros.h"
 #include "ir/read_file.h"
+#include "ir/status_macros.h"
 
 namespace gptc {
 namespace {
@@ -47,7 +47,8 @@ class Json {
 
  private:
   absl::Status Error(const std::string& what) const {
-    return absl::DataLossError(absl::StrCat("safetensors file ", path_, ": header byte ", 8 + i_, ": ", what));
+    return absl::DataLossError(
+        absl::StrCat("safetensors file ", path_, ": header byte ", 8 + i_, ": ", what));
   }
   char Peek() {
     while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
@@ -160,8 +161,9 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
   int64_t offset = 0;
   for (const NamedTensor& t : tensors) {
     const int64_t bytes = static_cast<int64_t>(t.data.size() * sizeof(float));
-    fields.push_back(absl::StrCat(Quote(t.name), ":{\"dtype\":\"F32\",\"shape\":[", absl::StrJoin(t.shape, ","),
-                                  "],\"data_offsets\":[", offset, ",", offset + bytes, "]}"));
+    fields.push_back(absl::StrCat(Quote(t.name), ":{\"dtype\":\"F32\",\"shape\":[",
+                                  absl::StrJoin(t.shape, ","), "],\"data_offsets\":[", offset, ",",
+                                  offset + bytes, "]}"));
     offset += bytes;
   }
   std::string header = "{" + absl::StrJoin(fields, ",") + "}";
@@ -173,30 +175,38 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
     out.write(reinterpret_cast<const char*>(&n), 8);
     out << header;
     for (const NamedTensor& t : tensors)
-      out.write(reinterpret_cast<const char*>(t.data.data()), static_cast<std::streamsize>(t.data.size() * sizeof(float)));
+      out.write(reinterpret_cast<const char*>(t.data.data()),
+                static_cast<std::streamsize>(t.data.size() * sizeof(float)));
     out.close();
     if (!out) {
       std::remove(tmp.c_str());
       return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
     }
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<NamedTensor>> ReadSafetensors(const std::string& path) {
   std::optional<std::string> file = ir::ReadFile(path);
-  if (!file) return absl::NotFoundError(absl::StrCat("safetensors file ", path, " does not exist or cannot be read"));
+  if (!file)
+    return absl::NotFoundError(
+        absl::StrCat("safetensors file ", path, " does not exist or cannot be read"));
   return ParseSafetensors(path, *file);
 }
 
-absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& path, const std::string& file) {
-  if (file.size() < 8) return absl::DataLossError(absl::StrCat("safetensors file ", path, " is shorter than its 8-byte header length"));
+absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& path,
+                                                          const std::string& file) {
+  if (file.size() < 8)
+    return absl::DataLossError(
+        absl::StrCat("safetensors file ", path, " is shorter than its 8-byte header length"));
   uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);
   if (n > file.size() - 8)
-    return absl::DataLossError(absl::StrCat("safetensors file ", path, ": the header claims ", n, " bytes, the file has ",
-                                            file.size() - 8, " after the length"));
+    return absl::DataLossError(absl::StrCat("safetensors file ", path, ": the header claims ", n,
+                                            " bytes, the file has ", file.size() - 8,
+                                            " after the length"));
   const std::string header = file.substr(8, n);
   Json json(path, header);
   ASSIGN_OR_RETURN(auto entries, json.Header());
@@ -204,22 +214,27 @@ absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& pat
   std::vector<std::pair<int64_t, int64_t>> ranges;
   std::vector<NamedTensor> out;
   for (const auto& entry : entries) {
-    const std::string& name = entry.first;  // not a structured binding: lambdas capture it (clang 14)
+    const std::string& name =
+        entry.first;  // not a structured binding: lambdas capture it (clang 14)
     const auto& e = entry.second;
     auto bad = [&](const std::string& what) {
-      return absl::DataLossError(absl::StrCat("safetensors file ", path, ": tensor '", name, "' ", what));
+      return absl::DataLossError(
+          absl::StrCat("safetensors file ", path, ": tensor '", name, "' ", what));
     };
-    if (e.dtype != "F32") return bad(absl::StrCat("has dtype ", e.dtype.empty() ? "(none)" : e.dtype, "; gptc reads F32"));
+    if (e.dtype != "F32")
+      return bad(
+          absl::StrCat("has dtype ", e.dtype.empty() ? "(none)" : e.dtype, "; gptc reads F32"));
     if (e.offsets.size() != 2 || e.offsets[0] > e.offsets[1])
       return bad("has malformed data_offsets");
     if (e.offsets[1] > data_bytes)
-      return bad(absl::StrCat("claims bytes [", e.offsets[0], ", ", e.offsets[1], ") of a data section of ", data_bytes,
+      return bad(absl::StrCat("claims bytes [", e.offsets[0], ", ", e.offsets[1],
+                              ") of a data section of ", data_bytes,
                               " bytes (the file is truncated or the header lies)"));
     int64_t elems = 1;
     for (int64_t d : e.shape) elems *= d;
     if (elems * 4 != e.offsets[1] - e.offsets[0])
-      return bad(absl::StrCat("has shape ", ir::ShapeToString(e.shape), " (", elems * 4, " bytes) but data_offsets [",
-                              e.offsets[0], ", ", e.offsets[1], ")"));
+      return bad(absl::StrCat("has shape ", ir::ShapeToString(e.shape), " (", elems * 4,
+                              " bytes) but data_offsets [", e.offsets[0], ", ", e.offsets[1], ")"));
     ranges.emplace_back(e.offsets[0], e.offsets[1]);
     NamedTensor t{name, e.shape, std::vector<float>(static_cast<size_t>(elems))};
     std::memcpy(t.data.data(), file.data() + 8 + n + e.offsets[0], static_cast<size_t>(elems) * 4);
@@ -228,9 +243,9 @@ absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& pat
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].first < ranges[i - 1].second)
-      return absl::DataLossError(absl::StrCat("safetensors file ", path, ": data ranges [", ranges[i - 1].first, ", ",
-                                              ranges[i - 1].second, ") and [", ranges[i].first, ", ", ranges[i].second,
-                                              ") overlap"));
+      return absl::DataLossError(absl::StrCat(
+          "safetensors file ", path, ": data ranges [", ranges[i - 1].first, ", ",
+          ranges[i - 1].second, ") and [", ranges[i].first, ", ", ranges[i].second, ") overlap"));
   return out;
 }
 

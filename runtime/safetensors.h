@@ -24,7 +24,8 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
                               const std::map<std::string, std::string>& metadata = {});
 absl::StatusOr<std::vector<NamedTensor>> ReadSafetensors(const std::string& path);
 // The same from the file's bytes (`path` only names it in errors; the fuzz target's entry).
-absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& path, const std::string& file);
+absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& path,
+                                                          const std::string& file);
 
 // gptc's parameter names and nanoGPT's state_dict keys: `h.0.attn.c_attn.w` <->
 // `transformer.h.0.attn.c_attn.weight`, `wte` <-> `transformer.wte.weight` (nanoGPT also

@@ -29,18 +29,21 @@ absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& to
                                        int64_t block_size, const SampleOptions& o) {
   if (!(o.temperature > 0))
     return absl::InvalidArgumentError(absl::StrCat("temperature must be > 0, got ", o.temperature));
-  if (o.top_k < 0) return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0, got ", o.top_k));
+  if (o.top_k < 0)
+    return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0, got ", o.top_k));
   if (o.prompt.empty()) return absl::InvalidArgumentError("the prompt is empty");
   ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok.Encode(o.prompt));
   Rng rng(o.seed);
   std::vector<int32_t> generated;
   for (int64_t n = 0; n < o.max_new_tokens; ++n) {
-    ASSIGN_OR_RETURN(std::vector<float> logits, NextLogits(backend, ids, block_size, o.kv_cache, n == 0));
+    ASSIGN_OR_RETURN(std::vector<float> logits,
+                     NextLogits(backend, ids, block_size, o.kv_cache, n == 0));
     std::vector<double> p(logits.begin(), logits.end());
     for (double& x : p) x /= o.temperature;
     if (o.top_k > 0 && o.top_k < static_cast<int64_t>(p.size())) {
       std::vector<double> sorted = p;
-      std::nth_element(sorted.begin(), sorted.begin() + (o.top_k - 1), sorted.end(), std::greater<>());
+      std::nth_element(sorted.begin(), sorted.begin() + (o.top_k - 1), sorted.end(),
+                       std::greater<>());
       const double kth = sorted[o.top_k - 1];
       for (double& x : p)
         if (x < kth) x = -INFINITY;

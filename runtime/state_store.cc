@@ -42,8 +42,9 @@ ir::Literal HostToLiteral(const ir::TensorType& type, const void* src) {
 absl::Status StateStore::CheckType(const std::string& name, const ir::TensorType& type) const {
   auto it = entries_.find(name);
   if (it != entries_.end() && it->second.type != type)
-    return absl::InvalidArgumentError(absl::StrCat("state %", name, " is ", ir::TypeToString(it->second.type),
-                                                   ", not ", ir::TypeToString(type)));
+    return absl::InvalidArgumentError(absl::StrCat("state %", name, " is ",
+                                                   ir::TypeToString(it->second.type), ", not ",
+                                                   ir::TypeToString(type)));
   return absl::OkStatus();
 }
 
@@ -57,16 +58,17 @@ absl::Status StateStore::DeclareBlock(const std::vector<BlockItem>& items, int64
     if (absl::Status s = CheckType(i.name, i.type); !s.ok()) return s;
     const int64_t need = 4 * std::max<int64_t>(1, i.type.num_elements());
     if (i.offset < 0 || i.offset % 64 != 0 || i.offset + need > bytes)
-      return absl::InvalidArgumentError(absl::StrCat("state %", i.name, " at byte ", i.offset, " does not fit a block of ",
-                                                     bytes, " bytes"));
+      return absl::InvalidArgumentError(absl::StrCat("state %", i.name, " at byte ", i.offset,
+                                                     " does not fit a block of ", bytes, " bytes"));
     any_new |= entries_.count(i.name) == 0;
   }
   if (!any_new) return absl::OkStatus();
   AlignedBuffer& block = blocks_.emplace_back(static_cast<size_t>(bytes));
   for (const BlockItem& i : items) {
     if (entries_.count(i.name) != 0) continue;  // declared by an earlier graph
-    entries_.emplace(i.name, Entry{i.type, static_cast<char*>(block.data()) + i.offset,
-                                   static_cast<size_t>(4 * std::max<int64_t>(1, i.type.num_elements()))});
+    entries_.emplace(i.name,
+                     Entry{i.type, static_cast<char*>(block.data()) + i.offset,
+                           static_cast<size_t>(4 * std::max<int64_t>(1, i.type.num_elements()))});
   }
   return absl::OkStatus();
 }
@@ -75,8 +77,9 @@ absl::Status StateStore::Set(const std::string& name, const ir::Literal& value) 
   auto it = entries_.find(name);
   if (it == entries_.end()) return absl::NotFoundError(absl::StrCat("no state named %", name));
   if (it->second.type != value.type)
-    return absl::InvalidArgumentError(absl::StrCat("state %", name, " is ", ir::TypeToString(it->second.type),
-                                                   ", given ", ir::TypeToString(value.type)));
+    return absl::InvalidArgumentError(absl::StrCat("state %", name, " is ",
+                                                   ir::TypeToString(it->second.type), ", given ",
+                                                   ir::TypeToString(value.type)));
   LiteralToHost(value, it->second.data);
   return absl::OkStatus();
 }

@@ -5,8 +5,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "ir/status_macros.h"
 #include "ir/read_file.h"
+#include "ir/status_macros.h"
 
 namespace gptc {
 
@@ -14,7 +14,8 @@ absl::StatusOr<TextDataset> TextDataset::Load(const std::string& path) {
   std::optional<std::string> file = ir::ReadFile(path);
   if (!file) return absl::NotFoundError(absl::StrCat("data file '", path, "' cannot be opened"));
   std::string text = *std::move(file);
-  if (text.empty()) return absl::InvalidArgumentError(absl::StrCat("data file '", path, "' is empty"));
+  if (text.empty())
+    return absl::InvalidArgumentError(absl::StrCat("data file '", path, "' is empty"));
   return FromText(std::move(text), path);
 }
 
@@ -34,9 +35,9 @@ absl::StatusOr<Batch> TextDataset::Sample(Split split, int64_t batch, int64_t se
   const std::vector<int32_t>& data = tokens(split);
   const int64_t n = static_cast<int64_t>(data.size());
   if (n < seq_len + 1)
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", split == Split::kTrain ? "train" : "val", " split of '", origin_, "' has ", n,
-        " tokens, fewer than a window of ", seq_len + 1));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", split == Split::kTrain ? "train" : "val", " split of '", origin_,
+                     "' has ", n, " tokens, fewer than a window of ", seq_len + 1));
   Batch b{ir::Literal(ir::I32({batch, seq_len})), ir::Literal(ir::I32({batch, seq_len}))};
   for (int64_t i = 0; i < batch; ++i) {
     const int64_t start = static_cast<int64_t>(rng.UniformInt(static_cast<uint64_t>(n - seq_len)));
@@ -51,8 +52,10 @@ absl::StatusOr<Batch> TextDataset::Sample(Split split, int64_t batch, int64_t se
 Batch RandomBatch(int64_t batch, int64_t seq_len, int64_t vocab, uint64_t seed) {
   Rng rng(seed);
   Batch b{ir::Literal(ir::I32({batch, seq_len})), ir::Literal(ir::I32({batch, seq_len}))};
-  for (double& x : b.tokens.data) x = static_cast<double>(rng.UniformInt(static_cast<uint64_t>(vocab)));
-  for (double& x : b.targets.data) x = static_cast<double>(rng.UniformInt(static_cast<uint64_t>(vocab)));
+  for (double& x : b.tokens.data)
+    x = static_cast<double>(rng.UniformInt(static_cast<uint64_t>(vocab)));
+  for (double& x : b.targets.data)
+    x = static_cast<double>(rng.UniformInt(static_cast<uint64_t>(vocab)));
   return b;
 }
 

@@ -24,8 +24,8 @@ class CharTokenizer {
   const std::string& alphabet() const { return itos_; }
 
  private:
-  std::string itos_;      // id -> byte
-  int16_t stoi_[256];     // byte -> id, or -1
+  std::string itos_;   // id -> byte
+  int16_t stoi_[256];  // byte -> id, or -1
 };
 
 }  // namespace gptc

@@ -1,7 +1,7 @@
 #include "runtime/trainer.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "absl/status/status.h"
@@ -45,9 +45,12 @@ absl::StatusOr<double> MeanLoss(Backend& backend, const std::vector<Batch>& batc
 absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const GptConfig& cfg,
                                   const TrainOptions& o, std::ostream* log) {
   if (o.steps < 0 || o.eval_batches <= 0 || o.eval_interval <= 0 || o.log_interval <= 0)
-    return absl::InvalidArgumentError("train: steps must be >= 0 and the intervals and eval batches > 0");
-  ASSIGN_OR_RETURN(std::vector<Batch> train_eval, FixedBatches(data, Split::kTrain, cfg, o.eval_batches, o.data_seed + 1));
-  ASSIGN_OR_RETURN(std::vector<Batch> val_eval, FixedBatches(data, Split::kVal, cfg, o.eval_batches, o.data_seed + 2));
+    return absl::InvalidArgumentError(
+        "train: steps must be >= 0 and the intervals and eval batches > 0");
+  ASSIGN_OR_RETURN(std::vector<Batch> train_eval,
+                   FixedBatches(data, Split::kTrain, cfg, o.eval_batches, o.data_seed + 1));
+  ASSIGN_OR_RETURN(std::vector<Batch> val_eval,
+                   FixedBatches(data, Split::kVal, cfg, o.eval_batches, o.data_seed + 2));
   TrainReport report;
   auto evaluate = [&](int64_t step) -> absl::Status {
     ASSIGN_OR_RETURN(double tl, MeanLoss(backend, train_eval));
@@ -55,12 +58,15 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     report.evals.push_back({step, tl, vl});
     if (o.status) *o.status << "\r\033[K";  // the log line replaces the status line
     if (log) *log << absl::StrFormat("step %d: train loss %.4f, val loss %.4f\n", step, tl, vl);
-    if (o.metrics) *o.metrics << absl::StrFormat("{\"step\": %d, \"train_loss\": %.6f, \"val_loss\": %.6f}\n", step, tl, vl)
-                              << std::flush;
+    if (o.metrics)
+      *o.metrics << absl::StrFormat("{\"step\": %d, \"train_loss\": %.6f, \"val_loss\": %.6f}\n",
+                                    step, tl, vl)
+                 << std::flush;
     return absl::OkStatus();
   };
   if (o.start_step < 0 || o.start_step > o.steps)
-    return absl::InvalidArgumentError(absl::StrFormat("train: cannot start at step %d of %d", o.start_step, o.steps));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("train: cannot start at step %d of %d", o.start_step, o.steps));
   RETURN_IF_ERROR(evaluate(o.start_step));
   Rng rng(o.data_seed);
   if (!o.rng_state.empty() && !rng.SetState(o.rng_state))
@@ -74,7 +80,8 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     ASSIGN_OR_RETURN(double loss, backend.TrainStep(b, lr, it + 1));
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     if (!std::isfinite(loss))
-      return absl::InternalError(absl::StrFormat("train: loss is %f at step %d; stopping", loss, it + 1));
+      return absl::InternalError(
+          absl::StrFormat("train: loss is %f at step %d; stopping", loss, it + 1));
     report.seconds += secs;
     window_secs += secs;
     report.last_loss = loss;
@@ -83,19 +90,25 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     if (o.status) {
       const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
       const double per_step = elapsed / static_cast<double>(step - o.start_step);
-      *o.status << absl::StrFormat("\r\033[Kstep %d/%d | loss %.4f | lr %.2e | %.0f tok/s | %s elapsed | ETA %s", step,
-                                   o.steps, loss, lr, tokens / (secs > 0 ? secs : 1e-9), Hms(elapsed),
-                                   Hms(per_step * static_cast<double>(o.steps - step)))
-                << std::flush;
+      *o.status
+          << absl::StrFormat(
+                 "\r\033[Kstep %d/%d | loss %.4f | lr %.2e | %.0f tok/s | %s elapsed | ETA %s",
+                 step, o.steps, loss, lr, tokens / (secs > 0 ? secs : 1e-9), Hms(elapsed),
+                 Hms(per_step * static_cast<double>(o.steps - step)))
+          << std::flush;
     }
     if (step % o.log_interval == 0 || step == o.steps) {
-      const int64_t n = std::min<int64_t>(step - o.start_step, step % o.log_interval == 0 ? o.log_interval : step % o.log_interval);
+      const int64_t n = std::min<int64_t>(
+          step - o.start_step, step % o.log_interval == 0 ? o.log_interval : step % o.log_interval);
       const double ms = 1e3 * window_secs / static_cast<double>(n);
       if (o.status) *o.status << "\r\033[K";
-      if (log) *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps, loss, lr, ms);
+      if (log)
+        *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps,
+                                loss, lr, ms);
       if (o.metrics)
         *o.metrics << absl::StrFormat(
-                          "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"ms_per_step\": %.3f, \"tokens_per_s\": %.1f}\n",
+                          "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"ms_per_step\": %.3f, "
+                          "\"tokens_per_s\": %.1f}\n",
                           step, loss, lr, ms, tokens / (ms / 1e3))
                    << std::flush;
       window_secs = 0;
@@ -104,7 +117,8 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     if (evaluated) RETURN_IF_ERROR(evaluate(step));
     const bool due = (o.checkpoint_interval > 0 && step % o.checkpoint_interval == 0) || evaluated;
     if (o.on_checkpoint && due)
-      RETURN_IF_ERROR(o.on_checkpoint({step, rng.State(), evaluated, evaluated ? report.evals.back().val_loss : 0.0}));
+      RETURN_IF_ERROR(o.on_checkpoint(
+          {step, rng.State(), evaluated, evaluated ? report.evals.back().val_loss : 0.0}));
   }
   return report;
 }

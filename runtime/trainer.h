@@ -3,11 +3,10 @@
 // fixed set of batches (the same batches each time, so estimates are comparable).
 #pragma once
 
-#include <functional>
-#include <string>
-
 #include <cstdint>
+#include <functional>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"

@@ -1,6 +1,8 @@
 // Checkpoints: the file round-trips, every kind of damage is a clear error, a write that
 // fails partway leaves the previous checkpoint intact, and a resumed run gives bit-identical
 // losses to an uninterrupted one.
+#include "runtime/checkpoint.h"
+
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,7 +16,6 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
-#include "runtime/checkpoint.h"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -71,14 +72,16 @@ TEST(Checkpoint, DamageIsAClearError) {
   };
   const std::string p = Path("bad.bin");
   EXPECT_EQ(error(good.substr(0, good.size() - 7)),
-            "checkpoint " + p + " is truncated or padded: the header promises " + std::to_string(good.size() - 28) +
-                " payload bytes, the file has " + std::to_string(good.size() - 35));
+            "checkpoint " + p + " is truncated or padded: the header promises " +
+                std::to_string(good.size() - 28) + " payload bytes, the file has " +
+                std::to_string(good.size() - 35));
   std::string flipped = good;
   flipped[good.size() - 5] ^= 0x40;
   EXPECT_EQ(error(flipped), "checkpoint " + p + " is corrupt: its checksum does not match");
   EXPECT_EQ(error("PK\x03\x04 not a checkpoint at all, longer than a header"),
             "checkpoint " + p + " is not a gptc checkpoint (it does not start with GPTCCKPT)");
-  EXPECT_EQ(error(good.substr(0, 12)), "checkpoint " + p + " is truncated: 12 bytes, shorter than the 28-byte header");
+  EXPECT_EQ(error(good.substr(0, 12)),
+            "checkpoint " + p + " is truncated: 12 bytes, shorter than the 28-byte header");
   std::string version = good;
   version[8] = 9;
   EXPECT_EQ(error(version), "checkpoint " + p + " has format version 9; this gptc reads 1");
@@ -99,8 +102,10 @@ TEST(Checkpoint, AFailedWriteLeavesThePreviousOneIntact) {
     rlimit lim{64 * 1024, 64 * 1024};
     setrlimit(RLIMIT_FSIZE, &lim);
     absl::Status s = WriteCheckpoint(path, Sample(300000));  // ~1.2 MB
-    const bool clear = !s.ok() && std::string(s.message()).find("the previous checkpoint " + path + " is untouched") !=
-                                      std::string::npos;
+    const bool clear =
+        !s.ok() &&
+        std::string(s.message()).find("the previous checkpoint " + path + " is untouched") !=
+            std::string::npos;
     _exit(clear ? 0 : 1);
   }
   int status = 0;
@@ -113,7 +118,9 @@ TEST(Checkpoint, AFailedWriteLeavesThePreviousOneIntact) {
 }
 
 using Result = testing::ProcessResult;
-Result Gptc(const std::string& args) { return testing::RunCommand(std::string(GPTC_BINARY) + " " + args); }
+Result Gptc(const std::string& args) {
+  return testing::RunCommand(std::string(GPTC_BINARY) + " " + args);
+}
 
 // "step 9/16 | loss 4.1234 | ..." -> {9: "4.1234"}
 std::map<int, std::string> StepLosses(const std::string& log) {
@@ -130,16 +137,18 @@ std::map<int, std::string> StepLosses(const std::string& log) {
 TEST(Checkpoint, ResumeIsExact) {
   const std::string dir = Path("resume");
   std::filesystem::remove_all(dir);
-  const std::string common = " --config=tiny --dropout=0.1 --threads=2 --decay-steps=16 --warmup=4 --log-interval=1 "
-                             "--eval-interval=8 --eval-batches=2 --sample-tokens=0 --cache-dir=" +
-                             std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
+  const std::string common =
+      " --config=tiny --dropout=0.1 --threads=2 --decay-steps=16 --warmup=4 --log-interval=1 "
+      "--eval-interval=8 --eval-batches=2 --sample-tokens=0 --cache-dir=" +
+      std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
   Result whole = Gptc("train --steps=16 --out-dir=" + dir + "/whole" + common);
   ASSERT_EQ(whole.code, 0) << whole.out;
   Result first = Gptc("train --steps=8 --out-dir=" + dir + "/split" + common);
   ASSERT_EQ(first.code, 0) << first.out;
   Result second = Gptc("train --steps=16 --resume --out-dir=" + dir + "/split" + common);
   ASSERT_EQ(second.code, 0) << second.out;
-  EXPECT_NE(second.out.find("resumed from " + dir + "/split/ckpt.bin at step 8"), std::string::npos) << second.out;
+  EXPECT_NE(second.out.find("resumed from " + dir + "/split/ckpt.bin at step 8"), std::string::npos)
+      << second.out;
   const auto a = StepLosses(whole.out), b = StepLosses(second.out);
   ASSERT_EQ(a.size(), 16u);
   ASSERT_EQ(b.size(), 8u);
@@ -157,30 +166,40 @@ TEST(Checkpoint, ResumeIsExact) {
   const auto mb = metric_losses(Slurp(dir + "/split/metrics.jsonl"));
   ASSERT_EQ(ma.size(), 16u);
   EXPECT_EQ(ma, mb);
-  for (const auto& [step, loss] : ma) EXPECT_NEAR(loss, std::stod(a.at(step)), 0.5e-4) << "step " << step;
-  EXPECT_NE(Slurp(dir + "/whole/metrics.jsonl").find("{\"step\": 16, \"train_loss\": "), std::string::npos);
+  for (const auto& [step, loss] : ma)
+    EXPECT_NEAR(loss, std::stod(a.at(step)), 0.5e-4) << "step " << step;
+  EXPECT_NE(Slurp(dir + "/whole/metrics.jsonl").find("{\"step\": 16, \"train_loss\": "),
+            std::string::npos);
 
   auto ca = ReadCheckpoint(dir + "/whole/ckpt.bin"), cb = ReadCheckpoint(dir + "/split/ckpt.bin");
   ASSERT_TRUE(ca.ok() && cb.ok());
   EXPECT_EQ(ca->step, 16);
   EXPECT_EQ(cb->step, 16);
   ASSERT_EQ(ca->tensors.size(), cb->tensors.size());
-  for (size_t i = 0; i < ca->tensors.size(); ++i) EXPECT_EQ(ca->tensors[i].data, cb->tensors[i].data) << ca->tensors[i].name;
+  for (size_t i = 0; i < ca->tensors.size(); ++i)
+    EXPECT_EQ(ca->tensors[i].data, cb->tensors[i].data) << ca->tensors[i].name;
 
   // The checkpoint samples: the prompt first, then 40 characters, the same for the same seed.
   const std::string cache = " --cache-dir=" + std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
-  Result s1 = Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=5" + cache);
-  Result s2 = Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=5" + cache);
-  Result s3 = Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=6" + cache);
+  Result s1 =
+      Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=5" + cache);
+  Result s2 =
+      Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=5" + cache);
+  Result s3 =
+      Gptc("sample --out-dir=" + dir + "/whole --prompt=ROMEO: --tokens=40 --seed=6" + cache);
   ASSERT_EQ(s1.code, 0) << s1.out;
   EXPECT_EQ(s1.out.rfind("ROMEO:", 0), 0u) << s1.out;
-  EXPECT_EQ(s1.out.size(), std::string("ROMEO:").size() + 40 + std::string("\n---------------\n").size()) << s1.out;
+  EXPECT_EQ(s1.out.size(),
+            std::string("ROMEO:").size() + 40 + std::string("\n---------------\n").size())
+      << s1.out;
   EXPECT_EQ(s1.out, s2.out);
   EXPECT_NE(s1.out, s3.out);
   Result bad_prompt = Gptc("sample --out-dir=" + dir + "/whole --prompt='{x}'" + cache);
   EXPECT_EQ(bad_prompt.code, 1);
-  EXPECT_NE(bad_prompt.out.find("--prompt: tokenizer: byte 0x7b at position 0 is not in the vocabulary"),
-            std::string::npos) << bad_prompt.out;
+  EXPECT_NE(
+      bad_prompt.out.find("--prompt: tokenizer: byte 0x7b at position 0 is not in the vocabulary"),
+      std::string::npos)
+      << bad_prompt.out;
 
   // The checkpoint evaluates on the compiled backend.
   Result eval = Gptc("eval --out-dir=" + dir + "/whole --batches=2");
@@ -192,23 +211,30 @@ TEST(Checkpoint, BadInputIsAClearError) {
   const std::string dir = Path("bad_input");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string common = " --config=tiny --steps=4 --eval-interval=4 --eval-batches=1 --sample-tokens=0";
+  const std::string common =
+      " --config=tiny --steps=4 --eval-interval=4 --eval-batches=1 --sample-tokens=0";
   Result nothing = Gptc("train --resume --out-dir=" + dir + "/empty" + common);
   EXPECT_EQ(nothing.code, 1);
-  EXPECT_NE(nothing.out.find("--resume: there is no checkpoint " + dir + "/empty/ckpt.bin to resume from"),
-            std::string::npos) << nothing.out;
+  EXPECT_NE(nothing.out.find("--resume: there is no checkpoint " + dir +
+                             "/empty/ckpt.bin to resume from"),
+            std::string::npos)
+      << nothing.out;
   Spit(dir + "/file", "x");
   Result unwritable = Gptc("train --out-dir=" + dir + "/file/sub" + common);
   EXPECT_EQ(unwritable.code, 1);
-  EXPECT_NE(unwritable.out.find("--out-dir " + dir + "/file/sub cannot be created"), std::string::npos) << unwritable.out;
+  EXPECT_NE(unwritable.out.find("--out-dir " + dir + "/file/sub cannot be created"),
+            std::string::npos)
+      << unwritable.out;
   ASSERT_EQ(Gptc("train --out-dir=" + dir + "/run" + common).code, 0);
   Result other = Gptc("train --resume --n-layer=3 --out-dir=" + dir + "/run" + common);
   EXPECT_EQ(other.code, 1);
-  EXPECT_NE(other.out.find("checkpoint " + dir + "/run/ckpt.bin has n_layer=2, the run asks for 3"), std::string::npos)
+  EXPECT_NE(other.out.find("checkpoint " + dir + "/run/ckpt.bin has n_layer=2, the run asks for 3"),
+            std::string::npos)
       << other.out;
   Result no_bias = Gptc("train --resume --no-bias --out-dir=" + dir + "/run" + common);
   EXPECT_EQ(no_bias.code, 1);
-  EXPECT_NE(no_bias.out.find("checkpoint " + dir + "/run/ckpt.bin has bias=1, the run asks for 0"), std::string::npos)
+  EXPECT_NE(no_bias.out.find("checkpoint " + dir + "/run/ckpt.bin has bias=1, the run asks for 0"),
+            std::string::npos)
       << no_bias.out;
   std::string bytes = Slurp(dir + "/run/ckpt.bin");
   const std::string saved = bytes;
@@ -219,7 +245,8 @@ TEST(Checkpoint, BadInputIsAClearError) {
   EXPECT_NE(truncated.out.find("is truncated or padded"), std::string::npos) << truncated.out;
   Result resume_truncated = Gptc("train --resume --out-dir=" + dir + "/run" + common);
   EXPECT_EQ(resume_truncated.code, 1);
-  EXPECT_EQ(Slurp(dir + "/run/ckpt.bin"), bytes) << "a failed resume must not overwrite the checkpoint";
+  EXPECT_EQ(Slurp(dir + "/run/ckpt.bin"), bytes)
+      << "a failed resume must not overwrite the checkpoint";
 }
 
 }  // namespace

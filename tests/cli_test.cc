@@ -14,7 +14,9 @@ namespace gptc {
 namespace {
 
 using Result = testing::ProcessResult;
-Result Gptc(const std::string& args) { return testing::RunCommand(std::string(GPTC_BINARY) + " " + args); }
+Result Gptc(const std::string& args) {
+  return testing::RunCommand(std::string(GPTC_BINARY) + " " + args);
+}
 
 TEST(Cli, Help) {
   Result r = Gptc("--help");
@@ -29,14 +31,16 @@ TEST(Cli, Help) {
 // and naive, fragmentation as defined), the PNG is a PNG, and a budget below batch 1 is an
 // error that gives the bytes needed.
 TEST(Cli, MemReportsThePlan) {
-  Result r = Gptc("mem --config=tiny --json --budget=64M --png=" + ::testing::TempDir() + "arena.png");
+  Result r =
+      Gptc("mem --config=tiny --json --budget=64M --png=" + ::testing::TempDir() + "arena.png");
   ASSERT_EQ(r.code, 0) << r.out;
   auto number = [&](const std::string& key) {
     const size_t at = r.out.find("\"" + key + "\": ");
     EXPECT_NE(at, std::string::npos) << key << " in " << r.out;
     return at == std::string::npos ? -1.0 : std::stod(r.out.substr(at + key.size() + 4));
   };
-  const double naive = number("naive_bytes"), planned = number("planned_bytes"), bound = number("lower_bound_bytes");
+  const double naive = number("naive_bytes"), planned = number("planned_bytes"),
+               bound = number("lower_bound_bytes");
   EXPECT_GT(bound, 0);
   EXPECT_LE(bound, planned);
   EXPECT_LE(planned, 1.05 * bound);
@@ -56,8 +60,10 @@ TEST(Cli, MemReportsThePlan) {
 
   Result small = Gptc("mem --config=tiny --budget=1K");
   EXPECT_EQ(small.code, 1);
-  EXPECT_NE(small.out.find("--budget 1024 bytes (0.00 MiB) is too small: training even batch 1 needs "),
-            std::string::npos) << small.out;
+  EXPECT_NE(
+      small.out.find("--budget 1024 bytes (0.00 MiB) is too small: training even batch 1 needs "),
+      std::string::npos)
+      << small.out;
   EXPECT_EQ(Gptc("mem --budget=lots").code, 2);
 }
 
@@ -86,7 +92,8 @@ TEST(Cli, FusionIsVisibleAndSwitchable) {
   // The IR after fuse shows each fused node with the ops it absorbed, and parses back.
   Result fused = Gptc("ir --config=tiny --print-after=fuse");
   ASSERT_EQ(fused.code, 0) << fused.out;
-  EXPECT_NE(fused.out.find("add_layernorm(%tok, %pos, %h.0.ln_1.w, %h.0.ln_1.b)  eps=1e-05 {"), std::string::npos);
+  EXPECT_NE(fused.out.find("add_layernorm(%tok, %pos, %h.0.ln_1.w, %h.0.ln_1.b)  eps=1e-05 {"),
+            std::string::npos);
   EXPECT_NE(fused.out.find("yield %x, %h.0.ln_1.out"), std::string::npos);
   auto g = ir::ParseGraph(fused.out.substr(fused.out.find("graph ")));
   ASSERT_TRUE(g.ok()) << g.status();
@@ -94,9 +101,11 @@ TEST(Cli, FusionIsVisibleAndSwitchable) {
   // --explain-fusion says what was formed and what was refused, and why.
   Result explain = Gptc("ir --config=tiny --print-after=none --explain-fusion");
   ASSERT_EQ(explain.code, 0) << explain.out;
-  EXPECT_NE(explain.out.find("fuse bias_gelu: %h.0.mlp.gelu <- bias_gelu {broadcast, add, gelu}"), std::string::npos)
+  EXPECT_NE(explain.out.find("fuse bias_gelu: %h.0.mlp.gelu <- bias_gelu {broadcast, add, gelu}"),
+            std::string::npos)
       << explain.out;
-  EXPECT_NE(explain.out.find("refuse add_layernorm at %d.h.1.res_2: "), std::string::npos) << explain.out;
+  EXPECT_NE(explain.out.find("refuse add_layernorm at %d.h.1.res_2: "), std::string::npos)
+      << explain.out;
   // --no-fuse leaves the pass out; --fuse=p picks patterns.
   Result none = Gptc("ir --config=tiny --print-after=all --no-fuse");
   ASSERT_EQ(none.code, 0) << none.out;
@@ -115,20 +124,28 @@ TEST(Cli, BadInputIsAClearError) {
     const char* message;
   } cases[] = {
       {"", 2, "usage: gptc <command> [flags]"},
-      {"frobnicate", 2, "gptc: unknown command 'frobnicate'; commands are: ir opt train bench sample export mem eval version"},
+      {"frobnicate", 2,
+       "gptc: unknown command 'frobnicate'; commands are: ir opt train bench sample export mem "
+       "eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
-       "--block-size, --batch-size, --dropout, --bias, --graph, --print-after, --fuse, --explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
-      {"ir --config=huge", 2, "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
+       "--block-size, --batch-size, --dropout, --bias, --graph, --print-after, --fuse, "
+       "--explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
+      {"ir --config=huge", 2,
+       "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},
       {"ir --config", 2, "gptc ir: --config needs a value"},
       {"ir --dropout=1", 2, "gptc: config 'tiny': dropout must be in [0, 1), got 1"},
       {"ir tiny", 2, "gptc ir: unexpected argument 'tiny'; flags are written --name=value"},
-      {"ir --print-after=bogus", 2, "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, fuse, plan, all"},
-      {"eval --data=/no/such.txt", 1, "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
+      {"ir --print-after=bogus", 2,
+       "gptc: unknown pass 'bogus'; valid names: forward, autodiff, adamw, dce, cse, fuse, plan, "
+       "all"},
+      {"eval --data=/no/such.txt", 1,
+       "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
       {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
-      {"ir --fuse=add_layernorm,conv", 2, "gptc: unknown fusion pattern 'conv'; the patterns are: softmax_xent, "
-                                          "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise"},
+      {"ir --fuse=add_layernorm,conv", 2,
+       "gptc: unknown fusion pattern 'conv'; the patterns are: softmax_xent, "
+       "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.args);

@@ -26,8 +26,9 @@ std::vector<double> Mask(double p, int64_t seed, int64_t step, int64_t site) {
   Tensor y = b.Apply(ir::Op::kDropout, {x, key}, {{"p", p}, {"site", site}});
   auto g = b.Finish({y});
   EXPECT_TRUE(g.ok()) << g.status();
-  auto out = ir::Interpret(*g, {{"x", ir::Literal(ir::F32({kN}), std::vector<double>(kN, 1.0))},
-                                {"rng_key", ir::Literal(ir::I32({2}), {double(seed), double(step)})}});
+  auto out =
+      ir::Interpret(*g, {{"x", ir::Literal(ir::F32({kN}), std::vector<double>(kN, 1.0))},
+                         {"rng_key", ir::Literal(ir::I32({2}), {double(seed), double(step)})}});
   EXPECT_TRUE(out.ok()) << out.status();
   return (*out)[0].data;
 }
@@ -38,8 +39,10 @@ TEST(Dropout, DropsAboutPAndScalesTheRest) {
     int64_t zeros = 0;
     double sum = 0;
     for (double v : m) {
-      if (v == 0) ++zeros;
-      else EXPECT_FLOAT_EQ(v, 1 / (1 - p));
+      if (v == 0)
+        ++zeros;
+      else
+        EXPECT_FLOAT_EQ(v, 1 / (1 - p));
       sum += v;
     }
     // Binomial: the standard deviation of the rate is sqrt(p(1-p)/N) < 0.002.
@@ -51,7 +54,8 @@ TEST(Dropout, DropsAboutPAndScalesTheRest) {
 TEST(Dropout, MaskIsAFunctionOfSeedStepAndSiteOnly) {
   const std::vector<double> a = Mask(0.5, 1337, 7, 0);
   EXPECT_EQ(a, Mask(0.5, 1337, 7, 0));
-  for (const std::vector<double>& other : {Mask(0.5, 1338, 7, 0), Mask(0.5, 1337, 8, 0), Mask(0.5, 1337, 7, 1)}) {
+  for (const std::vector<double>& other :
+       {Mask(0.5, 1338, 7, 0), Mask(0.5, 1337, 8, 0), Mask(0.5, 1337, 7, 1)}) {
     int64_t same = 0;
     for (int64_t i = 0; i < kN; ++i) same += a[i] == other[i];
     EXPECT_NEAR(double(same) / kN, 0.5, 0.01) << "masks of different keys must be independent";
@@ -62,7 +66,8 @@ TEST(Dropout, JitMaskIsTheInterpretersBitForBit) {
   auto g = ir::Graph("drop");
   ir::ValueId x = g.AddInput("x", ir::F32({3, 1000}));
   ir::ValueId key = g.AddInput("rng_key", ir::I32({2}));
-  ir::ValueId y = g.AddValueNode(ir::Op::kDropout, {x, key}, {{"p", 0.3}, {"site", int64_t{5}}}, "y", ir::F32({3, 1000}));
+  ir::ValueId y = g.AddValueNode(ir::Op::kDropout, {x, key}, {{"p", 0.3}, {"site", int64_t{5}}},
+                                 "y", ir::F32({3, 1000}));
   g.AddOutput(y);
   ir::LiteralMap args = testing::RandomArgs(g, 3, 1);
   args["rng_key"] = ir::Literal(ir::I32({2}), {123456.0, 99.0});
@@ -87,8 +92,9 @@ TEST(Dropout, JitMaskIsTheInterpretersBitForBit) {
 
 TEST(Dropout, GradientWithAFixedMask) {
   const ir::LiteralMap key = {{"rng_key", ir::Literal(ir::I32({2}), {42.0, 3.0})}};
-  auto r = testing::GradCheck([](Builder&, const std::vector<Tensor>& p) { return Dropout(p[0] * p[1], 0.4); },
-                              {{4, 6}, {4, 6}}, 1, false, key);
+  auto r = testing::GradCheck(
+      [](Builder&, const std::vector<Tensor>& p) { return Dropout(p[0] * p[1], 0.4); },
+      {{4, 6}, {4, 6}}, 1, false, key);
   EXPECT_GT(r.elements, 0);
   EXPECT_LT(r.max_rel_err, 1e-6) << r.worst;
 }

@@ -37,8 +37,8 @@ class Reader {
   size_t pos_ = 0;
 };
 
-#define FIX_ASSIGN(lhs, expr)            \
-  auto lhs##_or = (expr);                \
+#define FIX_ASSIGN(lhs, expr)                   \
+  auto lhs##_or = (expr);                       \
   if (!lhs##_or.ok()) return lhs##_or.status(); \
   auto lhs = *lhs##_or
 

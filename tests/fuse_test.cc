@@ -2,6 +2,8 @@
 // fused train step computes what the unfused one does: exactly on the interpreter (a fused
 // op means its body), within float32 tolerance on the JIT (the fused kernels sum in another
 // order), over several AdamW steps.
+#include "passes/fuse.h"
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -13,7 +15,6 @@
 #include "ir/interpreter.h"
 #include "ir/parser.h"
 #include "passes/autodiff.h"
-#include "passes/fuse.h"
 #include "passes/train_graphs.h"
 #include "runtime/executable.h"
 #include "tests/fixture.h"
@@ -38,20 +39,37 @@ std::string Explain(const std::string& file, const passes::FuseOptions& base = {
 
 TEST(Fuse, ExplainsEveryGroupAndRefusal) {
   const std::string ln = Explain("add_layernorm.in.ir");
-  EXPECT_NE(ln.find("fuse add_layernorm: %s, %y <- add_layernorm {add, layernorm}"), std::string::npos) << ln;
-  EXPECT_NE(ln.find("refuse add_layernorm at %z: its input is not a residual add (it is a graph argument)"),
-            std::string::npos) << ln;
-  EXPECT_NE(ln.find("refuse add_layernorm at %g2: %g2 is returned or updates state"), std::string::npos) << ln;
+  EXPECT_NE(ln.find("fuse add_layernorm: %s, %y <- add_layernorm {add, layernorm}"),
+            std::string::npos)
+      << ln;
+  EXPECT_NE(
+      ln.find(
+          "refuse add_layernorm at %z: its input is not a residual add (it is a graph argument)"),
+      std::string::npos)
+      << ln;
+  EXPECT_NE(ln.find("refuse add_layernorm at %g2: %g2 is returned or updates state"),
+            std::string::npos)
+      << ln;
   const std::string sm = Explain("scale_mask_softmax.in.ir");
-  EXPECT_NE(sm.find("refuse scale_mask_softmax at %p2: %s2 is returned or updates state"), std::string::npos) << sm;
+  EXPECT_NE(sm.find("refuse scale_mask_softmax at %p2: %s2 is returned or updates state"),
+            std::string::npos)
+      << sm;
   const std::string xe = Explain("softmax_xent.in.ir");
-  EXPECT_NE(xe.find("fuse softmax_xent: %dl2 <- softmax_xent_grad {softmax, xent_grad, softmax_grad}"),
-            std::string::npos) << xe;
-  EXPECT_NE(xe.find("refuse softmax_xent at %loss2: %p2 is returned or updates state"), std::string::npos) << xe;
+  EXPECT_NE(
+      xe.find("fuse softmax_xent: %dl2 <- softmax_xent_grad {softmax, xent_grad, softmax_grad}"),
+      std::string::npos)
+      << xe;
+  EXPECT_NE(xe.find("refuse softmax_xent at %loss2: %p2 is returned or updates state"),
+            std::string::npos)
+      << xe;
   const std::string ew = Explain("elementwise.in.ir");
-  EXPECT_NE(ew.find("refuse elementwise at %v: its size 8 differs from the group's 32"), std::string::npos) << ew;
-  EXPECT_NE(ew.find("refuse elementwise at %e: read outside its readers' group by: %mm = f32[4,8] matmul(%e, %w)"),
-            std::string::npos) << ew;
+  EXPECT_NE(ew.find("refuse elementwise at %v: its size 8 differs from the group's 32"),
+            std::string::npos)
+      << ew;
+  EXPECT_NE(ew.find("refuse elementwise at %e: read outside its readers' group by: %mm = f32[4,8] "
+                    "matmul(%e, %w)"),
+            std::string::npos)
+      << ew;
   const std::string off = Explain("adamw.in.ir", {{"elementwise"}, nullptr});
   EXPECT_NE(off.find("refuse adamw at %new: pattern adamw is off"), std::string::npos) << off;
 }
@@ -66,14 +84,16 @@ TEST(Fuse, PatternsCanBeChosen) {
   for (const ir::Node& n : g->nodes()) {
     if (!ir::HasTrait(n.op, ir::kFused)) continue;
     ++fused;
-    EXPECT_TRUE(n.op == ir::Op::kAddLayerNorm || n.op == ir::Op::kAddLayerNormGrad) << ir::OpName(n.op);
+    EXPECT_TRUE(n.op == ir::Op::kAddLayerNorm || n.op == ir::Op::kAddLayerNormGrad)
+        << ir::OpName(n.op);
   }
   EXPECT_EQ(fused, 5 + 4);  // ln_1, ln_2 of 2 blocks and ln_f; the 4 block layernorm backwards
   passes::FuseOptions bad;
   bad.patterns = {"add_layernorm", "conv_relu"};
-  EXPECT_EQ(passes::Fuse(unfused, bad).status().message(),
-            "unknown fusion pattern 'conv_relu'; the patterns are: softmax_xent, scale_mask_softmax, "
-            "add_layernorm, bias_gelu, matmul_bias, adamw, elementwise");
+  EXPECT_EQ(
+      passes::Fuse(unfused, bad).status().message(),
+      "unknown fusion pattern 'conv_relu'; the patterns are: softmax_xent, scale_mask_softmax, "
+      "add_layernorm, bias_gelu, matmul_bias, adamw, elementwise");
 }
 
 TEST(Fuse, RunsOnceAfterAutodiff) {
@@ -83,7 +103,8 @@ TEST(Fuse, RunsOnceAfterAutodiff) {
   auto m = nn::BuildGpt(*PresetConfig("tiny"));
   auto fwd = passes::Fuse(*passes::SelectOutputs(m->graph, {"loss"}));
   ASSERT_TRUE(fwd.ok());
-  EXPECT_NE(passes::Autodiff(*fwd).status().message().find("autodiff: no gradient rule for: add_layernorm"),
+  EXPECT_NE(passes::Autodiff(*fwd).status().message().find(
+                "autodiff: no gradient rule for: add_layernorm"),
             std::string::npos);
 }
 
@@ -101,7 +122,9 @@ TEST(Fuse, FusedTrainStepEqualsUnfusedOnTheInterpreter) {
   ir::Graph unfused = testing::TinyTrainStep(false), fused = testing::TinyTrainStep(true);
   ir::LiteralMap s1 = StepArgs(*m, unfused), s2 = s1;
   for (int step = 1; step <= 3; ++step) {
-    ir::LiteralMap in = {{"tokens", s1["tokens"]}, {"targets", s1["targets"]}, {"lr", s1["lr"]},
+    ir::LiteralMap in = {{"tokens", s1["tokens"]},
+                         {"targets", s1["targets"]},
+                         {"lr", s1["lr"]},
                          {"step", ir::Literal(ir::F32({}), {double(step)})}};
     auto a = ir::InterpretStep(unfused, s1, in), b = ir::InterpretStep(fused, s2, in);
     ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
@@ -118,7 +141,8 @@ TEST(Fuse, FusedTrainStepMatchesUnfusedOnTheJit) {
   auto e1 = Executable::Create(unfused, testing::SharedCompiler(), st1);
   auto e2 = Executable::Create(fused, testing::SharedCompiler(), st2);
   ASSERT_TRUE(e1.ok() && e2.ok()) << e1.status() << e2.status();
-  EXPECT_LT((*e2)->num_kernel_calls() * 3, (*e1)->num_kernel_calls()) << "fusion should cut kernel calls";
+  EXPECT_LT((*e2)->num_kernel_calls() * 3, (*e1)->num_kernel_calls())
+      << "fusion should cut kernel calls";
   for (auto [st, ex] : {std::pair{&st1, e1->get()}, std::pair{&st2, e2->get()}}) {
     for (const auto& [name, lit] : args)
       if (st->Find(name)) ASSERT_TRUE(st->Set(name, lit).ok());
@@ -130,7 +154,8 @@ TEST(Fuse, FusedTrainStepMatchesUnfusedOnTheJit) {
     ASSERT_TRUE((*e2)->SetInput("step", s).ok());
     auto a = (*e1)->Run(), b = (*e2)->Run();
     ASSERT_TRUE(a.ok() && b.ok());
-    EXPECT_NEAR((*a)[0].data[0], (*b)[0].data[0], 1e-5 * std::abs((*a)[0].data[0])) << "step " << step;
+    EXPECT_NEAR((*a)[0].data[0], (*b)[0].data[0], 1e-5 * std::abs((*a)[0].data[0]))
+        << "step " << step;
   }
 }
 
@@ -154,8 +179,10 @@ TEST(Fuse, FusedGradientsMatchUnfusedOnTheJit) {
     auto ex = Executable::Create(*g, testing::SharedCompiler(), st);
     ASSERT_TRUE(ex.ok()) << ex.status();
     for (const auto& [name, lit] : args) {
-      if (st.Find(name)) ASSERT_TRUE(st.Set(name, lit).ok());
-      else ASSERT_TRUE((*ex)->SetInput(name, lit).ok()) << name;
+      if (st.Find(name))
+        ASSERT_TRUE(st.Set(name, lit).ok());
+      else
+        ASSERT_TRUE((*ex)->SetInput(name, lit).ok()) << name;
     }
     auto r = (*ex)->Run();
     ASSERT_TRUE(r.ok()) << r.status();
@@ -166,8 +193,10 @@ TEST(Fuse, FusedGradientsMatchUnfusedOnTheJit) {
     for (double x : l.data) scale = std::max(scale, std::abs(x));
   for (size_t k = 0; k < out[0].size(); ++k) {
     double diff = 0;
-    for (size_t e = 0; e < out[0][k].data.size(); ++e) diff = std::max(diff, std::abs(out[0][k].data[e] - out[1][k].data[e]));
-    EXPECT_LE(diff / scale, 1e-5) << "output " << k << " %" << grads->value(grads->outputs()[k]).name;
+    for (size_t e = 0; e < out[0][k].data.size(); ++e)
+      diff = std::max(diff, std::abs(out[0][k].data[e] - out[1][k].data[e]));
+    EXPECT_LE(diff / scale, 1e-5) << "output " << k << " %"
+                                  << grads->value(grads->outputs()[k]).name;
   }
 }
 

@@ -24,7 +24,8 @@ void CheckEveryParameter(bool bias) {
   // nanoGPT's count: wte, wpe, per block 12 C^2 weights and two LayerNorm gains, ln_f's gain;
   // with biases also 11 C per block (Linears 3C + C + 4C + C, two LayerNorm shifts) and ln_f's.
   const int64_t V = cfg.vocab, T = cfg.block_size, C = cfg.n_embd, L = cfg.n_layer;
-  EXPECT_EQ(CountParams(m->params), V * C + T * C + L * (12 * C * C + 2 * C) + C + (bias ? L * 11 * C + C : 0));
+  EXPECT_EQ(CountParams(m->params),
+            V * C + T * C + L * (12 * C * C + 2 * C) + C + (bias ? L * 11 * C + C : 0));
   auto fwd = passes::SelectOutputs(m->graph, {"loss"});
   ASSERT_TRUE(fwd.ok());
   auto g = passes::Autodiff(*fwd);

@@ -1,8 +1,9 @@
 // The GPT model as the DSL builds it: structure, initialisation and the loss at init.
+#include "frontend/nn/gpt.h"
+
 #include <cmath>
 
 #include "frontend/config.h"
-#include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"
 #include "runtime/data_path.h"

@@ -63,7 +63,8 @@ GradCheckResult GradCheck(const std::function<Tensor(Builder&, const std::vector
       const double rel = err / std::max(1.0, std::abs(numeric));
       if (rel > res.max_rel_err) {
         res.max_rel_err = rel;
-        res.worst = absl::StrCat(name, "[", k, "]: analytic ", grad.data[k], " vs numeric ", numeric);
+        res.worst =
+            absl::StrCat(name, "[", k, "]: analytic ", grad.data[k], " vs numeric ", numeric);
       }
       ++res.elements;
     }

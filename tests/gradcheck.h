@@ -24,7 +24,6 @@ struct GradCheckResult {
 // (step h). `extra` adds non-parameter inputs (integer ids, targets) by name.
 GradCheckResult GradCheck(const std::function<Tensor(Builder&, const std::vector<Tensor>&)>& f,
                           const std::vector<ir::Shape>& param_shapes, uint64_t seed = 1,
-                          bool positive = false, const ir::LiteralMap& extra = {},
-                          double h = 1e-6);
+                          bool positive = false, const ir::LiteralMap& extra = {}, double h = 1e-6);
 
 }  // namespace gptc::testing

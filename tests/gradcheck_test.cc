@@ -2,9 +2,10 @@
 // Tolerance: |analytic - numeric| <= 1e-6 * max(1, |numeric|) with h = 1e-6, where the
 // truncation error is O(h^2) and rounding O(1e-16 / h) = 1e-10: a wrong rule is off by O(1).
 // Shapes include size-1 axes; several cases use a value twice (fan-out).
+#include "tests/gradcheck.h"
+
 #include "frontend/ops.h"
 #include "gtest/gtest.h"
-#include "tests/gradcheck.h"
 
 namespace gptc {
 namespace {
@@ -13,11 +14,11 @@ using testing::GradCheck;
 using P = const std::vector<Tensor>&;
 constexpr double kTol = 1e-6;
 
-#define EXPECT_GRAD_OK(result)                                               \
-  do {                                                                       \
-    auto r_ = (result);                                                      \
-    EXPECT_GT(r_.elements, 0);                                               \
-    EXPECT_LT(r_.max_rel_err, kTol) << "worst: " << r_.worst;                \
+#define EXPECT_GRAD_OK(result)                                \
+  do {                                                        \
+    auto r_ = (result);                                       \
+    EXPECT_GT(r_.elements, 0);                                \
+    EXPECT_LT(r_.max_rel_err, kTol) << "worst: " << r_.worst; \
   } while (0)
 
 TEST(GradCheck, BinaryElementwise) {
@@ -27,7 +28,10 @@ TEST(GradCheck, BinaryElementwise) {
     EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] * p[1]; }, {s, s}));
     EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] / p[1]; }, {s, s}, 2, true));
     EXPECT_GRAD_OK(GradCheck(
-        [](Builder& b, P p) { return b.Apply(ir::Op::kMinimum, {p[0], p[1]}); }, {s, s}));
+        [](Builder& b, P p) {
+          return b.Apply(ir::Op::kMinimum, {p[0], p[1]});
+        },
+        {s, s}));
   }
 }
 
@@ -41,11 +45,13 @@ TEST(GradCheck, UnaryElementwise) {
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Tanh(p[0]); }, {s}));
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Gelu(p[0]); }, {{4, 5}}));
   // step has zero gradient away from 0; composed with mul it gates the gradient.
-  EXPECT_GRAD_OK(GradCheck([](Builder& b, P p) { return p[1] * b.Apply(ir::Op::kStep, {p[0]}); }, {s, s}));
+  EXPECT_GRAD_OK(
+      GradCheck([](Builder& b, P p) { return p[1] * b.Apply(ir::Op::kStep, {p[0]}); }, {s, s}));
 }
 
 TEST(GradCheck, FanOutSumsGradients) {
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] * p[0] + Exp(p[0]) - Tanh(p[0]); }, {{3, 2}}));
+  EXPECT_GRAD_OK(
+      GradCheck([](Builder&, P p) { return p[0] * p[0] + Exp(p[0]) - Tanh(p[0]); }, {{3, 2}}));
 }
 
 TEST(GradCheck, MatMulAllForms) {
@@ -63,27 +69,47 @@ TEST(GradCheck, MatMulAllForms) {
     }
   // Size-1 rows and inner dimension.
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return MatMul(p[0], p[1]); }, {{1, 1}, {1, 3}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return MatMul(p[0], p[1], {false, true}); }, {{2, 1, 3}, {4, 3}}));
+  EXPECT_GRAD_OK(GradCheck(
+      [](Builder&, P p) {
+        return MatMul(p[0], p[1], {false, true});
+      },
+      {{2, 1, 3}, {4, 3}}));
   // Both operands the same value.
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return MatMul(p[0], p[0], {false, true}); }, {{3, 4}}));
+  EXPECT_GRAD_OK(GradCheck(
+      [](Builder&, P p) {
+        return MatMul(p[0], p[0], {false, true});
+      },
+      {{3, 4}}));
 }
 
 TEST(GradCheck, Layout) {
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Reshape(p[0], {3, 4}); }, {{2, 6}}));
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Transpose(p[0], {2, 0, 1}); }, {{2, 3, 4}}));
   for (auto [start, end] : {std::pair{0, 2}, std::pair{1, 3}, std::pair{2, 5}, std::pair{0, 5}})
-    EXPECT_GRAD_OK(GradCheck([=](Builder&, P p) { return Slice(p[0], 1, start, end); }, {{2, 5, 1}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Concat({p[0], p[1], p[0]}, 1); }, {{2, 1}, {2, 3}}));
+    EXPECT_GRAD_OK(
+        GradCheck([=](Builder&, P p) { return Slice(p[0], 1, start, end); }, {{2, 5, 1}}));
+  EXPECT_GRAD_OK(GradCheck(
+      [](Builder&, P p) {
+        return Concat({p[0], p[1], p[0]}, 1);
+      },
+      {{2, 1}, {2, 3}}));
   // Several slices of one value: joined into one concat (a gap, an overlap-free partition,
   // and overlapping slices that fall back to one padded concat each).
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Slice(p[0], 1, 0, 2) * Slice(p[0], 1, 3, 5); }, {{2, 6}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Concat({Slice(p[0], 0, 1, 3), Slice(p[0], 0, 0, 1)}, 0); },
-                           {{3, 2}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Slice(p[0], 1, 0, 3) * Slice(p[0], 1, 1, 4); }, {{2, 4}}));
+  EXPECT_GRAD_OK(GradCheck(
+      [](Builder&, P p) { return Slice(p[0], 1, 0, 2) * Slice(p[0], 1, 3, 5); }, {{2, 6}}));
+  EXPECT_GRAD_OK(GradCheck(
+      [](Builder&, P p) {
+        return Concat({Slice(p[0], 0, 1, 3), Slice(p[0], 0, 0, 1)}, 0);
+      },
+      {{3, 2}}));
+  EXPECT_GRAD_OK(GradCheck(
+      [](Builder&, P p) { return Slice(p[0], 1, 0, 3) * Slice(p[0], 1, 1, 4); }, {{2, 4}}));
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Broadcast(p[0], {3, 2, 4}); }, {{2, 4}}));
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Broadcast(p[0], {3, 2}); }, {{}}));
   EXPECT_GRAD_OK(GradCheck(
-      [](Builder& b, P p) { return b.Apply(ir::Op::kExpand, {p[0]}, {{"axis", int64_t{1}}, {"size", int64_t{3}}}); },
+      [](Builder& b, P p) {
+        return b.Apply(ir::Op::kExpand, {p[0]}, {{"axis", int64_t{1}}, {"size", int64_t{3}}});
+      },
       {{2, 4}}));
 }
 
@@ -97,28 +123,37 @@ TEST(GradCheck, Reductions) {
 }
 
 TEST(GradCheck, LayerNorm) {
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return LayerNorm(p[0], p[1], p[2]); }, {{2, 3, 8}, {8}, {8}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return LayerNorm(p[0], p[1], p[2]); }, {{1, 2}, {2}, {2}}));
+  EXPECT_GRAD_OK(
+      GradCheck([](Builder&, P p) { return LayerNorm(p[0], p[1], p[2]); }, {{2, 3, 8}, {8}, {8}}));
+  EXPECT_GRAD_OK(
+      GradCheck([](Builder&, P p) { return LayerNorm(p[0], p[1], p[2]); }, {{1, 2}, {2}, {2}}));
   // The normalised value feeding itself: gradients from two paths.
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return LayerNorm(p[0], p[1], p[2]) * p[0]; }, {{3, 5}, {5}, {5}}));
+  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return LayerNorm(p[0], p[1], p[2]) * p[0]; },
+                           {{3, 5}, {5}, {5}}));
 }
 
 TEST(GradCheck, Softmax) {
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0]); }, {{3, 5}}));
   // The causal mask: masked entries (-inf) get probability 0 and no gradient.
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(CausalMask(p[0])); }, {{2, 4, 4}}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(CausalMask(p[0])); }, {{2, 6}}));  // Tk > Tq
+  EXPECT_GRAD_OK(
+      GradCheck([](Builder&, P p) { return Softmax(CausalMask(p[0])); }, {{2, 6}}));  // Tk > Tq
   EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Softmax(p[0]); }, {{4, 1}}));
 }
 
 TEST(GradCheck, SoftmaxCrossEntropyAndEmbedding) {
   const ir::LiteralMap targets = {{"t", ir::Literal(ir::I32({2, 3}), {0, 4, 2, 2, 1, 3})}};
   EXPECT_GRAD_OK(GradCheck(
-      [](Builder& b, P p) { return SoftmaxCrossEntropy(p[0], b.Input("t", ir::I32({2, 3}))); },
+      [](Builder& b, P p) {
+        return SoftmaxCrossEntropy(p[0], b.Input("t", ir::I32({2, 3})));
+      },
       {{2, 3, 5}}, 1, false, targets));
   // Repeated ids: their rows' gradients are summed (scatter-add).
-  EXPECT_GRAD_OK(GradCheck([](Builder& b, P p) { return Embedding(p[0], b.Input("t", ir::I32({2, 3}))); },
-                           {{5, 4}}, 1, false, targets));
+  EXPECT_GRAD_OK(GradCheck(
+      [](Builder& b, P p) {
+        return Embedding(p[0], b.Input("t", ir::I32({2, 3})));
+      },
+      {{5, 4}}, 1, false, targets));
 }
 
 }  // namespace

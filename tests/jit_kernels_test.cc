@@ -2,18 +2,18 @@
 // multiples of the vector width or the GEMM tile. Tolerance, relative to max(1, max|want|)
 // per value: 1e-5 for elementwise and data movement, 1e-4 for reductions and GEMM (their
 // float32 sums run in a different order than the interpreter's float64 ones).
+#include "codegen/kernel_spec.h"
 #include "frontend/config.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "ir/plan_check.h"
+#include "ir/verifier.h"
 #include "passes/plan.h"
 #include "passes/train_graphs.h"
-#include "ir/plan_check.h"
-#include "codegen/kernel_spec.h"
-#include "ir/parser.h"
-#include "ir/verifier.h"
-#include "tests/jit_test_util.h"
 #include "runtime/executable.h"
+#include "tests/jit_test_util.h"
 #include "tests/test_graphs.h"
 
 namespace gptc {
@@ -27,23 +27,39 @@ ir::Graph Parse(const std::string& text) {
 }
 
 void ExpectClose(const ir::Graph& g, double tol, int64_t int_limit = 5, bool positive = false) {
-  testing::Mismatch m = testing::CompareWithInterpreter(g, testing::RandomArgs(g, 11, int_limit, positive));
+  testing::Mismatch m =
+      testing::CompareWithInterpreter(g, testing::RandomArgs(g, 11, int_limit, positive));
   EXPECT_LE(m.worst_rel, tol) << "worst at " << m.where;
 }
 
-TEST(JitKernels, EveryOpOfTheAllOpsGraph) { ExpectClose(testing::AllOpsGraph(), 1e-4, /*int_limit=*/2); }
+TEST(JitKernels, EveryOpOfTheAllOpsGraph) {
+  ExpectClose(testing::AllOpsGraph(), 1e-4, /*int_limit=*/2);
+}
 
 TEST(JitKernels, ElementwiseOddSizes) {
   for (int n : {1, 7, 1001, 40000}) {
     SCOPED_TRACE(n);
     const std::string t = "f32[" + std::to_string(n) + "]";
-    ExpectClose(Parse("graph g(%a: " + t + ", %b: " + t + ") {\n"
-                      "  %c = " + t + " mul(%a, %b)\n  %d = " + t + " gelu(%c)\n"
-                      "  %e = " + t + " gelu_grad(%d, %a)\n  %f = " + t + " div(%e, %b)\n"
-                      "  %g = " + t + " minimum(%f, %a)\n  %h = " + t + " tanh(%g)\n"
-                      "  %i = " + t + " scale(%h) factor=0.3\n  %j = " + t + " sqrt(%b)\n"
-                      "  %k = " + t + " log(%j)\n  %l = " + t + " exp(%k)\n  %m = " + t + " step(%i)\n"
-                      "  %n = " + t + " sub(%l, %m)\n  %o = " + t + " neg(%n)\n"
+    ExpectClose(Parse("graph g(%a: " + t + ", %b: " + t +
+                      ") {\n"
+                      "  %c = " +
+                      t + " mul(%a, %b)\n  %d = " + t +
+                      " gelu(%c)\n"
+                      "  %e = " +
+                      t + " gelu_grad(%d, %a)\n  %f = " + t +
+                      " div(%e, %b)\n"
+                      "  %g = " +
+                      t + " minimum(%f, %a)\n  %h = " + t +
+                      " tanh(%g)\n"
+                      "  %i = " +
+                      t + " scale(%h) factor=0.3\n  %j = " + t +
+                      " sqrt(%b)\n"
+                      "  %k = " +
+                      t + " log(%j)\n  %l = " + t + " exp(%k)\n  %m = " + t +
+                      " step(%i)\n"
+                      "  %n = " +
+                      t + " sub(%l, %m)\n  %o = " + t +
+                      " neg(%n)\n"
                       "  return %o\n}"),
                 1e-5, 5, /*positive=*/true);
   }
@@ -52,7 +68,8 @@ TEST(JitKernels, ElementwiseOddSizes) {
 // Every schedule variant of the graph's last node against the interpreter; the node must
 // have several (the case is meant to exercise them).
 void ExpectEveryCandidateClose(const ir::Graph& g, double tol) {
-  auto variants = testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, g.nodes().back()));
+  auto variants =
+      testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, g.nodes().back()));
   ASSERT_TRUE(variants.ok()) << variants.status();
   EXPECT_GE(*variants, 2) << "the case should exercise several candidates";
   for (int v = 0; v < *variants; ++v) {
@@ -61,7 +78,8 @@ void ExpectEveryCandidateClose(const ir::Graph& g, double tol) {
     o.variant = v;
     auto compiler = codegen::KernelCompiler::Create(o);
     ASSERT_TRUE(compiler.ok()) << compiler.status();
-    testing::Mismatch m = testing::CompareWithInterpreter(g, testing::RandomArgs(g, 5, 5), **compiler);
+    testing::Mismatch m =
+        testing::CompareWithInterpreter(g, testing::RandomArgs(g, 5, 5), **compiler);
     EXPECT_LE(m.worst_rel, tol) << "variant " << v << ": worst at " << m.where;
   }
 }
@@ -75,8 +93,8 @@ struct MatMulCase {
 };
 
 ir::Graph MatMulGraph(const MatMulCase& c) {
-  return Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ") {\n  %c = " + c.c + " matmul(%a, %b) " +
-               c.attrs + "\n  return %c\n}");
+  return Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ") {\n  %c = " + c.c +
+               " matmul(%a, %b) " + c.attrs + "\n  return %c\n}");
 }
 
 TEST(JitKernels, MatMulFormsAndOddShapes) {
@@ -117,19 +135,21 @@ TEST(JitKernels, MatMulEveryScheduleCandidate) {
 }
 
 TEST(JitKernels, NormalisationSoftmaxAndLossOddShapes) {
-  ExpectClose(Parse("graph g(%x: f32[7,37], %w: f32[37], %b: f32[37], %dy: f32[7,37]) {\n"
-                    "  %y = f32[7,37] layernorm(%x, %w, %b) eps=1e-05\n"
-                    "  %dx, %dw, %db = f32[7,37], f32[37], f32[37] layernorm_grad(%x, %w, %dy) eps=1e-05\n"
-                    "  return %y, %dx, %dw, %db\n}"),
-              1e-4);
-  ExpectClose(Parse("graph g(%x: f32[2,3,13,13], %dy: f32[2,3,13,13], %z: f32[5,21]) {\n"
-                    "  %xm = f32[2,3,13,13] causal_mask(%x) fill=-inf\n"
-                    "  %y = f32[2,3,13,13] softmax(%xm)\n"
-                    "  %dx = f32[2,3,13,13] softmax_grad(%y, %dy)\n"
-                    "  %dm = f32[2,3,13,13] causal_mask(%dx) fill=0.0\n"
-                    "  %p = f32[5,21] softmax(%z)\n  %q = f32[3,21] slice(%p) axis=0 start=1 end=4\n"
-                    "  return %y, %dm, %q\n}"),
-              1e-4);
+  ExpectClose(
+      Parse("graph g(%x: f32[7,37], %w: f32[37], %b: f32[37], %dy: f32[7,37]) {\n"
+            "  %y = f32[7,37] layernorm(%x, %w, %b) eps=1e-05\n"
+            "  %dx, %dw, %db = f32[7,37], f32[37], f32[37] layernorm_grad(%x, %w, %dy) eps=1e-05\n"
+            "  return %y, %dx, %dw, %db\n}"),
+      1e-4);
+  ExpectClose(
+      Parse("graph g(%x: f32[2,3,13,13], %dy: f32[2,3,13,13], %z: f32[5,21]) {\n"
+            "  %xm = f32[2,3,13,13] causal_mask(%x) fill=-inf\n"
+            "  %y = f32[2,3,13,13] softmax(%xm)\n"
+            "  %dx = f32[2,3,13,13] softmax_grad(%y, %dy)\n"
+            "  %dm = f32[2,3,13,13] causal_mask(%dx) fill=0.0\n"
+            "  %p = f32[5,21] softmax(%z)\n  %q = f32[3,21] slice(%p) axis=0 start=1 end=4\n"
+            "  return %y, %dm, %q\n}"),
+      1e-4);
 }
 
 TEST(JitKernels, CrossEntropyAndItsGradient) {
@@ -141,7 +161,8 @@ TEST(JitKernels, CrossEntropyAndItsGradient) {
 }
 
 TEST(JitKernels, LayoutReductionsAndEmbeddingOddShapes) {
-  ExpectClose(Parse("graph g(%x: f32[3,5,2,9], %v: f32[9], %ids: i32[4,7], %tab: f32[5,37], %dy: f32[4,7,37]) {\n"
+  ExpectClose(Parse("graph g(%x: f32[3,5,2,9], %v: f32[9], %ids: i32[4,7], %tab: f32[5,37], %dy: "
+                    "f32[4,7,37]) {\n"
                     "  %t = f32[3,2,5,9] transpose(%x) perm=[0,2,1,3]\n"
                     "  %u = f32[9,3,5,2] transpose(%x) perm=[3,0,1,2]\n"
                     "  %s = f32[3,5,2,4] slice(%x) axis=3 start=2 end=6\n"
@@ -177,8 +198,8 @@ TEST(JitKernels, MatMulBiasEveryScheduleCandidate) {
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.a) + " x " + c.b + " " + c.attrs);
     const std::string bias = "f32[" + std::to_string(c.n) + "]";
-    ir::Graph g = Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ", %v: " + bias + ") {\n" +
-                        "  %y = " + c.c + " matmul_bias(%a, %b, %v) " + c.attrs + " {\n" +
+    ir::Graph g = Parse(std::string("graph g(%a: ") + c.a + ", %b: " + c.b + ", %v: " + bias +
+                        ") {\n" + "  %y = " + c.c + " matmul_bias(%a, %b, %v) " + c.attrs + " {\n" +
                         "    %m = " + c.c + " matmul(%a, %b) " + c.attrs + "\n" +
                         "    %vb = " + c.c + " broadcast(%v) shape=" + c.dims + "\n" +
                         "    %y = " + c.c + " add(%m, %vb)\n    yield %y\n  }\n  return %y\n}");
@@ -204,7 +225,9 @@ TEST(JitKernels, NamedFusedOpsOddShapes) {
   return %p, %dx
 })"),
               1e-4);
-  ExpectClose(Parse(R"(graph g(%a: f32[3,7,37], %b: f32[3,7,37], %w: f32[37], %c: f32[37], %dy: f32[3,7,37], %dr: f32[3,7,37]) {
+  ExpectClose(
+      Parse(
+          R"(graph g(%a: f32[3,7,37], %b: f32[3,7,37], %w: f32[37], %c: f32[37], %dy: f32[3,7,37], %dr: f32[3,7,37]) {
   %s, %y = f32[3,7,37], f32[3,7,37] add_layernorm(%a, %b, %w, %c) eps=1e-05 {
     %s = f32[3,7,37] add(%a, %b)
     %y = f32[3,7,37] layernorm(%s, %w, %c) eps=1e-05
@@ -217,7 +240,7 @@ TEST(JitKernels, NamedFusedOpsOddShapes) {
   }
   return %s, %y, %dx, %dw, %db
 })"),
-              1e-4);
+      1e-4);
   ExpectClose(Parse(R"(graph g(%x: f32[5,3,19], %b: f32[19], %dy: f32[5,3,19]) {
   %y = f32[5,3,19] bias_gelu(%x, %b) {
     %bb = f32[5,3,19] broadcast(%b) shape=[5,3,19]
@@ -274,8 +297,10 @@ TEST(JitKernels, FusedTrainStepOfTinyGpt) {
 // lanes, column sums over parallel row blocks, parallel outer rows, narrow columns; and a
 // fused square-and-sum (AdamW's gradient norm) over a long row.
 TEST(JitKernels, ReductionsOfEveryShapeClass) {
-  ExpectClose(Parse("graph g(%a: f32[40000], %b: f32[3,33333], %c: f32[2000,37], %d: f32[5,300,40], %e: f32[2,9,7]) {\n"
-                    "  %sa = f32[] sum(%a) axis=0\n  %mb = f32[3] max(%b) axis=1\n  %mc = f32[37] mean(%c) axis=0\n"
+  ExpectClose(Parse("graph g(%a: f32[40000], %b: f32[3,33333], %c: f32[2000,37], %d: "
+                    "f32[5,300,40], %e: f32[2,9,7]) {\n"
+                    "  %sa = f32[] sum(%a) axis=0\n  %mb = f32[3] max(%b) axis=1\n  %mc = f32[37] "
+                    "mean(%c) axis=0\n"
                     "  %sd = f32[5,40] sum(%d) axis=1\n  %me = f32[2,7] max(%e) axis=1\n"
                     "  %rc = f32[2000] sum(%c) axis=1\n"
                     "  return %sa, %mb, %mc, %sd, %me, %rc\n}"),
@@ -306,7 +331,8 @@ TEST(JitKernels, ConcatLargeAndOdd) {
 // The allocation-free scalar path of a training loop gives what Run() gives, and says which
 // input or output does not fit.
 TEST(JitKernels, ScalarInputsAndOutputs) {
-  ir::Graph g = Parse("graph g(%a: f32[], %x: f32[3]) {\n  %b = f32[] scale(%a) factor=2.0\n  return %b, %x\n}");
+  ir::Graph g = Parse(
+      "graph g(%a: f32[], %x: f32[3]) {\n  %b = f32[] scale(%a) factor=2.0\n  return %b, %x\n}");
   StateStore store;
   auto ex = Executable::Create(g, testing::SharedCompiler(), store);
   ASSERT_TRUE(ex.ok()) << ex.status();
@@ -320,8 +346,9 @@ TEST(JitKernels, ScalarInputsAndOutputs) {
 }
 
 TEST(JitKernels, BadTokenIdsAreRejectedBeforeRunning) {
-  ir::Graph g = Parse("graph g(%tab: f32[5,3] param, %ids: i32[2]) {\n"
-                      "  %e = f32[2,3] embedding(%tab, %ids)\n  return %e\n}");
+  ir::Graph g = Parse(
+      "graph g(%tab: f32[5,3] param, %ids: i32[2]) {\n"
+      "  %e = f32[2,3] embedding(%tab, %ids)\n  return %e\n}");
   StateStore store;
   auto ex = Executable::Create(g, testing::SharedCompiler(), store);
   ASSERT_TRUE(ex.ok()) << ex.status();
@@ -370,7 +397,9 @@ TEST(JitKernels, StridedViewsInEveryGemmForm) {
   int views = 0, strided_gemms = 0;
   for (const ir::Node& n : planned->nodes()) {
     if (ir::MovesNoData(*planned, n)) ++views;
-    if (n.op == ir::Op::kMatMul && !codegen::KernelSpec::FromNode(*planned, n).input_strides.empty()) ++strided_gemms;
+    if (n.op == ir::Op::kMatMul &&
+        !codegen::KernelSpec::FromNode(*planned, n).input_strides.empty())
+      ++strided_gemms;
   }
   EXPECT_EQ(views, 14);  // every slice, reshape, transpose and the concat
   EXPECT_EQ(strided_gemms, 3);

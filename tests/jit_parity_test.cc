@@ -87,7 +87,8 @@ TEST_F(JitParity, EveryParameterGradientFused) {
   auto out = ex->Run();
   ASSERT_TRUE(out.ok()) << out.status();
   for (size_t i = 0; i < model_.params.size(); ++i)
-    EXPECT_LT(RelativeMaxDiff((*out)[1 + i], fix_["grad." + model_.params[i].name]), 1e-4) << model_.params[i].name;
+    EXPECT_LT(RelativeMaxDiff((*out)[1 + i], fix_["grad." + model_.params[i].name]), 1e-4)
+        << model_.params[i].name;
 }
 
 TEST_F(JitParity, TenAdamWStepsWithClipping) {

@@ -30,8 +30,10 @@ ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit, 
     const ir::Value& v = g.value(n.outputs[0]);
     ir::Literal l(v.type);
     for (double& x : l.data) {
-      if (v.type.dtype == ir::DType::kI32) x = static_cast<double>(rng.UniformInt(int_limit));
-      else x = positive ? 0.5 + rng.Uniform() : rng.Normal(0, 1);
+      if (v.type.dtype == ir::DType::kI32)
+        x = static_cast<double>(rng.UniformInt(int_limit));
+      else
+        x = positive ? 0.5 + rng.Uniform() : rng.Normal(0, 1);
     }
     args[v.name] = std::move(l);
   }

@@ -27,6 +27,7 @@ Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args,
 
 // Random arguments for every declaration: floats N(0,1) (or [0.5,1.5) when `positive`),
 // integers in [0, int_limit).
-ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit, bool positive = false);
+ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit,
+                          bool positive = false);
 
 }  // namespace gptc::testing

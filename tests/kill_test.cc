@@ -23,10 +23,11 @@ extern char** environ;
 namespace gptc {
 namespace {
 
-const std::string kCommon = " --config=tiny --dropout=0.1 --threads=2 --steps=600 --decay-steps=600 --warmup=10 "
-                            "--checkpoint-interval=1 --eval-interval=200 --eval-batches=1 --log-interval=50 "
-                            "--sample-tokens=0 --progress=false --cache-dir=" +
-                            std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
+const std::string kCommon =
+    " --config=tiny --dropout=0.1 --threads=2 --steps=600 --decay-steps=600 --warmup=10 "
+    "--checkpoint-interval=1 --eval-interval=200 --eval-batches=1 --log-interval=50 "
+    "--sample-tokens=0 --progress=false --cache-dir=" +
+    std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
 
 // Starts `gptc train` with its output discarded; returns the pid.
 pid_t Spawn(const std::string& args, bool stall) {
@@ -41,7 +42,8 @@ pid_t Spawn(const std::string& args, bool stall) {
 TEST(Kill, KilledAndResumedTrainingEndsAsAnUninterruptedRun) {
   const std::string dir = ::testing::TempDir() + "kill";
   std::filesystem::remove_all(dir);
-  auto whole = testing::RunCommand(std::string(GPTC_BINARY) + " train" + kCommon + " --out-dir=" + dir + "/whole");
+  auto whole = testing::RunCommand(std::string(GPTC_BINARY) + " train" + kCommon +
+                                   " --out-dir=" + dir + "/whole");
   ASSERT_EQ(whole.code, 0) << whole.out;
 
   const std::string out = dir + "/killed", ckpt = out + "/ckpt.bin";
@@ -51,7 +53,8 @@ TEST(Kill, KilledAndResumedTrainingEndsAsAnUninterruptedRun) {
   int64_t last_step = 0;
   for (int attempt = 0; attempt < 60 && kills < 24; ++attempt) {
     const bool have = std::filesystem::exists(ckpt);
-    const pid_t pid = Spawn(kCommon + " --out-dir=" + out + (have ? " --resume" : ""), /*stall=*/true);
+    const pid_t pid =
+        Spawn(kCommon + " --out-dir=" + out + (have ? " --resume" : ""), /*stall=*/true);
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {  // it finished before the kill
@@ -75,8 +78,9 @@ TEST(Kill, KilledAndResumedTrainingEndsAsAnUninterruptedRun) {
   EXPECT_GT(last_step, 0);
   EXPECT_LT(last_step, 600) << "the kills did not interrupt the run";
   // Finish without interference.
-  auto rest = testing::RunCommand(std::string(GPTC_BINARY) + " train" + kCommon + " --out-dir=" + out +
-                                  (std::filesystem::exists(ckpt) ? " --resume" : ""));
+  auto rest =
+      testing::RunCommand(std::string(GPTC_BINARY) + " train" + kCommon + " --out-dir=" + out +
+                          (std::filesystem::exists(ckpt) ? " --resume" : ""));
   ASSERT_EQ(rest.code, 0) << rest.out;
   EXPECT_FALSE(std::filesystem::exists(ckpt + ".tmp"));
 
@@ -86,8 +90,10 @@ TEST(Kill, KilledAndResumedTrainingEndsAsAnUninterruptedRun) {
   EXPECT_EQ(b->step, 600);
   EXPECT_EQ(a->rng_state, b->rng_state);
   ASSERT_EQ(a->tensors.size(), b->tensors.size());
-  for (size_t i = 0; i < a->tensors.size(); ++i) EXPECT_EQ(a->tensors[i].data, b->tensors[i].data) << a->tensors[i].name;
-  std::cout << "kills: " << kills << " (" << in_write << " inside a checkpoint write), last checkpoint before the "
+  for (size_t i = 0; i < a->tensors.size(); ++i)
+    EXPECT_EQ(a->tensors[i].data, b->tensors[i].data) << a->tensors[i].name;
+  std::cout << "kills: " << kills << " (" << in_write
+            << " inside a checkpoint write), last checkpoint before the "
             << "final run at step " << last_step << "\n";
 }
 

@@ -33,7 +33,8 @@ void Randomize(B& backend, uint64_t seed) {
   ASSERT_TRUE(state.ok());
   for (const Checkpoint::Tensor& t : *state) {
     ir::Literal l(ir::F32(t.shape));
-    const bool gain = t.name.size() > 2 && t.name.substr(t.name.size() - 2) == ".w" && t.shape.size() == 1;
+    const bool gain =
+        t.name.size() > 2 && t.name.substr(t.name.size() - 2) == ".w" && t.shape.size() == 1;
     for (double& x : l.data) x = gain ? 1 + rng.Normal(0, 0.2) : rng.Normal(0, 0.3);
     ASSERT_TRUE(backend.SetState(t.name, l).ok()) << t.name;
   }
@@ -96,7 +97,8 @@ TEST(KvCache, SamplingPrintsTheSameTextWithAndWithoutTheCache) {
   auto jit = Jit(cfg);
   ASSERT_NE(jit, nullptr);
   Randomize(*jit, 3);
-  auto tok = CharTokenizer::FromText("\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+  auto tok =
+      CharTokenizer::FromText("\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
   ASSERT_TRUE(tok.ok());
   SampleOptions o;
   o.prompt = "ROMEO:";
@@ -164,7 +166,8 @@ TEST(KvCache, PassRefusesGraphsItCannotFollowTheSequenceThrough) {
   ASSERT_TRUE(g.ok()) << g.status();
   auto d = passes::DeriveKvGraph(*g, passes::KvGraph::kDecode);
   ASSERT_FALSE(d.ok());
-  EXPECT_NE(d.status().message().find("reducing over the sequence axis"), std::string::npos) << d.status();
+  EXPECT_NE(d.status().message().find("reducing over the sequence axis"), std::string::npos)
+      << d.status();
   EXPECT_NE(d.status().message().find("%m"), std::string::npos) << d.status();
 }
 

@@ -13,7 +13,9 @@ namespace gptc {
 namespace {
 
 using Result = testing::ProcessResult;
-Result Gptc(const std::string& args) { return testing::RunCommand(std::string(GPTC_BINARY) + " " + args); }
+Result Gptc(const std::string& args) {
+  return testing::RunCommand(std::string(GPTC_BINARY) + " " + args);
+}
 
 void ExpectParseError(const std::string& text, const std::string& message) {
   auto g = ir::ParseGraph(text);
@@ -25,8 +27,9 @@ TEST(Limits, AbsurdDimensionsAreAParseError) {
   ExpectParseError("graph g(%x: f32[99999999999]) {\n  return %x\n}",
                    "line 1, column 17: a tensor of more than 2147483647 elements");
   // The product is checked axis by axis: it never overflows int64.
-  ExpectParseError("graph g(%x: f32[2, 3]) {\n  %y = f32[65536,65536,65536,65536] neg(%x)\n  return %y\n}",
-                   "a tensor of more than 2147483647 elements");
+  ExpectParseError(
+      "graph g(%x: f32[2, 3]) {\n  %y = f32[65536,65536,65536,65536] neg(%x)\n  return %y\n}",
+      "a tensor of more than 2147483647 elements");
   ExpectParseError("graph g(%x: f32[99999999999999999999]) {\n  return %x\n}", "is out of range");
 }
 
@@ -42,7 +45,8 @@ TEST(Limits, AMillionNodeGraphIsHandledWithoutRecursionLimits) {
   constexpr int kNodes = 1000000;
   std::string text = "graph big(%v0: f32[1]) {\n";
   text.reserve(32 * kNodes);
-  for (int i = 1; i <= kNodes; ++i) text += "  %v" + std::to_string(i) + " = f32[1] neg(%v" + std::to_string(i - 1) + ")\n";
+  for (int i = 1; i <= kNodes; ++i)
+    text += "  %v" + std::to_string(i) + " = f32[1] neg(%v" + std::to_string(i - 1) + ")\n";
   text += "  return %v" + std::to_string(kNodes) + "\n}\n";
   auto g = ir::ParseGraph(text);
   ASSERT_TRUE(g.ok()) << g.status();
@@ -56,16 +60,21 @@ TEST(Limits, DataShorterThanAWindowIsRefusedBeforeCompiling) {
   std::ofstream(path) << std::string(300, 'a') + "bcdefgh\n";
   Result r = Gptc("train --config=tiny --out-dir=none --data=" + path);
   EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("its val split (the last 10%) has 31 characters, fewer than one window of block_size + 1 = 33"),
-            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("its val split (the last 10%) has 31 characters, fewer than one window of "
+                       "block_size + 1 = 33"),
+            std::string::npos)
+      << r.out;
   EXPECT_EQ(r.out.find("backend jit"), std::string::npos) << "nothing may be compiled first";
 }
 
 TEST(Limits, AModelTooBigForMemoryIsRefusedBeforeAllocating) {
   Result r = Gptc("train --n-embd=1048576 --n-head=4 --out-dir=none");
   EXPECT_EQ(r.code, 1) << r.out;
-  EXPECT_NE(r.out.find("the model (config 'shakespeare-cpu') needs 844650540708544 bytes"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("available; make the model or --batch-size smaller"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the model (config 'shakespeare-cpu') needs 844650540708544 bytes"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("available; make the model or --batch-size smaller"), std::string::npos)
+      << r.out;
   Result interp = Gptc("train --backend=interp --n-embd=1048576 --n-head=4 --out-dir=none");
   EXPECT_EQ(interp.code, 1) << interp.out;
   EXPECT_NE(interp.out.find("on the interpreter needs"), std::string::npos) << interp.out;
@@ -81,7 +90,8 @@ TEST(Limits, FlagsAreCheckedBeforeAnythingIsCompiled) {
     Result r = Gptc("train --config=tiny --out-dir=none " + flags);
     EXPECT_EQ(r.code, 2) << flags << ": " << r.out;
     EXPECT_NE(r.out.find(message), std::string::npos) << flags << ": " << r.out;
-    EXPECT_EQ(r.out.find("config tiny"), std::string::npos) << flags << ": nothing may be loaded first";
+    EXPECT_EQ(r.out.find("config tiny"), std::string::npos)
+        << flags << ": nothing may be loaded first";
   }
 }
 

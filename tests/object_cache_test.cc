@@ -1,6 +1,8 @@
 // The on-disk kernel cache: a stored object reads back; truncated, corrupted or mismatched
 // entries read as misses (and are rebuilt by the caller), never as objects; and end to end,
 // a second process compiles nothing and a corrupted entry is rebuilt.
+#include "codegen/object_cache.h"
+
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -8,7 +10,6 @@
 #include <fstream>
 #include <regex>
 
-#include "codegen/object_cache.h"
 #include "gtest/gtest.h"
 #include "tests/run_process.h"
 
@@ -28,9 +29,13 @@ TEST(ObjectCache, RoundTripAndCorruption) {
   ASSERT_TRUE(cache.enabled());
   const std::string key = "matmul(f32[2,3], f32[3,4]) -> f32[2,4]|schedule=1";
   EXPECT_FALSE(cache.Load(key).has_value());
-  cache.Store(key, std::string("\x7f" "ELF object bytes", 17));
+  cache.Store(key, std::string("\x7f"
+                               "ELF object bytes",
+                               17));
   ASSERT_TRUE(cache.Load(key).has_value());
-  EXPECT_EQ(*cache.Load(key), std::string("\x7f" "ELF object bytes", 17));
+  EXPECT_EQ(*cache.Load(key), std::string("\x7f"
+                                          "ELF object bytes",
+                                          17));
   EXPECT_FALSE(cache.Load(key + "x").has_value());  // another key: a miss
 
   const std::string path = cache.PathFor(key);
@@ -39,7 +44,9 @@ TEST(ObjectCache, RoundTripAndCorruption) {
     std::ifstream in(path, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(in), {});
   }
-  auto rewrite = [&](const std::string& b) { std::ofstream(path, std::ios::binary | std::ios::trunc) << b; };
+  auto rewrite = [&](const std::string& b) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << b;
+  };
   rewrite(bytes.substr(0, bytes.size() - 3));  // truncated
   EXPECT_FALSE(cache.Load(key).has_value());
   std::string flipped = bytes;
@@ -55,15 +62,18 @@ TEST(ObjectCache, RoundTripAndCorruption) {
 using testing::ProcessResult;
 
 ProcessResult Train(const std::string& cache_dir, const std::string& extra = "") {
-  return testing::RunCommand(std::string(GPTC_BINARY) +
-                             " train --config=tiny --n-layer=1 --block-size=8 --batch-size=2 --steps=2"
-                             " --eval-batches=1 --sample-tokens=0 --out-dir=none --cache-dir=" + cache_dir + " " + extra);
+  return testing::RunCommand(
+      std::string(GPTC_BINARY) +
+      " train --config=tiny --n-layer=1 --block-size=8 --batch-size=2 --steps=2"
+      " --eval-batches=1 --sample-tokens=0 --out-dir=none --cache-dir=" +
+      cache_dir + " " + extra);
 }
 
 // "N kernels compiled, M from the cache" from gptc's compile line.
 std::pair<int, int> Counts(const std::string& out) {
   std::smatch m;
-  if (!std::regex_search(out, m, std::regex(R"((\d+) kernels compiled, (\d+) from the cache)"))) return {-1, -1};
+  if (!std::regex_search(out, m, std::regex(R"((\d+) kernels compiled, (\d+) from the cache)")))
+    return {-1, -1};
   return {std::stoi(m[1]), std::stoi(m[2])};
 }
 

@@ -14,7 +14,9 @@ namespace gptc {
 namespace {
 
 using Result = testing::ProcessResult;
-Result Gptc(const std::string& args) { return testing::RunCommand(std::string(GPTC_BINARY) + " " + args); }
+Result Gptc(const std::string& args) {
+  return testing::RunCommand(std::string(GPTC_BINARY) + " " + args);
+}
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -53,7 +55,8 @@ TEST(Opt, PassesFromAFileGiveTheBuiltInPipeline) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, Slurp(dir + "/06-plan.ir"));
   // stdin, one pass at a time, and --print-after on the way.
-  Result step = Gptc("opt - --passes=dce --print-after=dce --output=none < " + dir + "/02-adamw.ir");
+  Result step =
+      Gptc("opt - --passes=dce --print-after=dce --output=none < " + dir + "/02-adamw.ir");
   ASSERT_EQ(step.code, 0) << step.out;
   EXPECT_NE(step.out.find("// ----- IR after dce -----"), std::string::npos) << step.out;
 }
@@ -80,21 +83,28 @@ TEST(Opt, BadInputIsAClearError) {
   std::ofstream(bad) << "graph g(%x: f32[2]) {\n  %y = f32[2] ad(%x, %x)\n  return %y\n}\n";
   Result parse = Gptc("opt " + bad);
   EXPECT_EQ(parse.code, 1);
-  EXPECT_NE(parse.out.find(bad + ": line 2, column 15: unknown op 'ad'"), std::string::npos) << parse.out;
+  EXPECT_NE(parse.out.find(bad + ": line 2, column 15: unknown op 'ad'"), std::string::npos)
+      << parse.out;
   EXPECT_NE(parse.out.find("%y = f32[2] ad(%x, %x)"), std::string::npos) << parse.out;
   std::ofstream(bad) << "graph g(%x: f32[2]) {\n  %y = f32[3] add(%x, %x)\n  return %y\n}\n";
   Result verify = Gptc("opt " + bad);
   EXPECT_EQ(verify.code, 1);
-  EXPECT_NE(verify.out.find("result %y is declared f32[3] but the op gives f32[2]"), std::string::npos) << verify.out;
+  EXPECT_NE(verify.out.find("result %y is declared f32[3] but the op gives f32[2]"),
+            std::string::npos)
+      << verify.out;
   Result missing = Gptc("opt /nonexistent.ir");
   EXPECT_EQ(missing.code, 1);
-  EXPECT_NE(missing.out.find("cannot open IR file '/nonexistent.ir'"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("cannot open IR file '/nonexistent.ir'"), std::string::npos)
+      << missing.out;
   Result pass = Gptc("opt " + bad + " --passes=dce,frobnicate");
   EXPECT_EQ(pass.code, 2);
-  EXPECT_NE(pass.out.find("unknown pass 'frobnicate'; passes are: autodiff, adamw"), std::string::npos) << pass.out;
+  EXPECT_NE(pass.out.find("unknown pass 'frobnicate'; passes are: autodiff, adamw"),
+            std::string::npos)
+      << pass.out;
   Result none = Gptc("opt");
   EXPECT_EQ(none.code, 2);
-  EXPECT_NE(none.out.find("give an IR file, or - to read standard input"), std::string::npos) << none.out;
+  EXPECT_NE(none.out.find("give an IR file, or - to read standard input"), std::string::npos)
+      << none.out;
   // A pass that cannot apply says why: the decode graph is derived from a forward graph only.
   const std::string decode = Dumps("decode") + "/05-plan.ir";
   Result wrong = Gptc("opt " + decode + " --passes=kv-decode");

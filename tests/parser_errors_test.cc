@@ -31,11 +31,13 @@ const Case kCases[] = {
      "line 1, column 17: malformed number '2x'\n  graph g(%a: f32[2x]) {"},
     {"stray character", "graph g(%a: f32[2]) {\n  %b = f32[2] neg(%a) $\n  return %b\n}",
      "line 2, column 23: unexpected character '$'\n    %b = f32[2] neg(%a) $"},
-    {"missing comma between operands", "graph g(%a: f32[2]) {\n  %b = f32[2] add(%a %a)\n  return %b\n}",
+    {"missing comma between operands",
+     "graph g(%a: f32[2]) {\n  %b = f32[2] add(%a %a)\n  return %b\n}",
      "line 2, column 22: expected ',', found '%a'\n    %b = f32[2] add(%a %a)"},
     {"unterminated graph", "graph g(%a: f32[2]) {\n  %b = f32[2] neg(%a)\n",
      "line 3, column 1: expected 'return', found end of input\n  "},
-    {"bad attribute value", "graph g(%a: f32[2]) {\n  %b = f32[2] scale(%a) factor=%a\n  return %b\n}",
+    {"bad attribute value",
+     "graph g(%a: f32[2]) {\n  %b = f32[2] scale(%a) factor=%a\n  return %b\n}",
      "line 2, column 32: expected an attribute value (number, true, false, [list]), found '%a'\n"
      "    %b = f32[2] scale(%a) factor=%a"},
     {"attribute given twice",
@@ -50,16 +52,21 @@ const Case kCases[] = {
     {"negative dimension", "graph g(%a: f32[-2]) {\n  return %a\n}",
      "line 1, column 17: negative dimension -2\n  graph g(%a: f32[-2]) {"},
     {"fused body without yield",
-     "graph g(%a: f32[2]) {\n  %b = f32[2] fusion(%a) {\n    %b = f32[2] neg(%a)\n  }\n  return %b\n}",
+     "graph g(%a: f32[2]) {\n  %b = f32[2] fusion(%a) {\n    %b = f32[2] neg(%a)\n  }\n  return "
+     "%b\n}",
      "line 4, column 3: expected a value name such as %x, found '}'\n    }"},
-    {"fused body never closed", "graph g(%a: f32[2]) {\n  %b = f32[2] fusion(%a) {\n    %b = f32[2] neg(%a)\n",
+    {"fused body never closed",
+     "graph g(%a: f32[2]) {\n  %b = f32[2] fusion(%a) {\n    %b = f32[2] neg(%a)\n",
      "line 2, column 26: fused body has no 'yield'\n    %b = f32[2] fusion(%a) {"},
     {"operand twice in a fused node",
-     "graph g(%a: f32[2]) {\n  %b = f32[2] fusion(%a, %a) {\n    %b = f32[2] add(%a, %a)\n    yield %b\n  }\n"
+     "graph g(%a: f32[2]) {\n  %b = f32[2] fusion(%a, %a) {\n    %b = f32[2] add(%a, %a)\n    "
+     "yield %b\n  }\n"
      "  return %b\n}",
-     "line 2, column 26: operand %a appears twice in a fused node\n    %b = f32[2] fusion(%a, %a) {"},
+     "line 2, column 26: operand %a appears twice in a fused node\n    %b = f32[2] fusion(%a, %a) "
+     "{"},
     {"fused body reads an outer value",
-     "graph g(%a: f32[2], %c: f32[2]) {\n  %b = f32[2] fusion(%a) {\n    %b = f32[2] add(%a, %c)\n    yield %b\n  }\n"
+     "graph g(%a: f32[2], %c: f32[2]) {\n  %b = f32[2] fusion(%a) {\n    %b = f32[2] add(%a, %c)\n "
+     "   yield %b\n  }\n"
      "  return %b\n}",
      "line 3, column 25: undefined value %c\n      %b = f32[2] add(%a, %c)"},
     {"unterminated string", "graph g(%a: f32[2]) {\n  %b = f32[2] fusion(%a) pattern=\"elem\n",

@@ -70,12 +70,21 @@ void RunGoldens(const std::string& pass, const PassFn& fn, bool always_changes =
   EXPECT_LT(unchanged, cases) << "no case where " << pass << " changes anything";
 }
 
-TEST(PassGolden, Autodiff) { RunGoldens("autodiff", [](const ir::Graph& g) { return passes::Autodiff(g); }); }
-TEST(PassGolden, AdamW) { RunGoldens("adamw", [](const ir::Graph& g) { return passes::AdamW(g); }); }
+TEST(PassGolden, Autodiff) {
+  RunGoldens("autodiff", [](const ir::Graph& g) { return passes::Autodiff(g); });
+}
+TEST(PassGolden, AdamW) {
+  RunGoldens("adamw", [](const ir::Graph& g) { return passes::AdamW(g); });
+}
 TEST(PassGolden, Dce) { RunGoldens("dce", passes::DeadCodeElimination); }
 TEST(PassGolden, Cse) { RunGoldens("cse", passes::CommonSubexpressionElimination); }
-TEST(PassGolden, Plan) { RunGoldens("plan", [](const ir::Graph& g) { return passes::Plan(g); }, true); }
-TEST(PassGolden, Fuse) { RunGoldens("fuse", [](const ir::Graph& g) { return passes::Fuse(g); }); }
+TEST(PassGolden, Plan) {
+  RunGoldens(
+      "plan", [](const ir::Graph& g) { return passes::Plan(g); }, true);
+}
+TEST(PassGolden, Fuse) {
+  RunGoldens("fuse", [](const ir::Graph& g) { return passes::Fuse(g); });
+}
 
 }  // namespace
 }  // namespace gptc

@@ -1,5 +1,7 @@
 // The pass pipeline: verification after every pass, statistics, printing and dumps, and the
 // errors of the passes themselves.
+#include "passes/pipeline.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,7 +13,6 @@
 #include "ir/verifier.h"
 #include "passes/adamw.h"
 #include "passes/autodiff.h"
-#include "passes/pipeline.h"
 #include "passes/train_graphs.h"
 #include "runtime/lr_schedule.h"
 
@@ -38,15 +39,17 @@ TEST(Pipeline, TrainPipelineStatsAndVerifiedStages) {
   ASSERT_EQ(p.stats().size(), 6u);
   EXPECT_EQ(p.stats()[0].name, "autodiff");
   EXPECT_TRUE(p.stats()[0].changed);
-  EXPECT_GT(p.stats()[1].nodes_after, p.stats()[1].nodes_before);  // adamw adds the update
-  EXPECT_LT(p.stats()[3].nodes_after, p.stats()[3].nodes_before);  // cse merges constants
+  EXPECT_GT(p.stats()[1].nodes_after, p.stats()[1].nodes_before);     // adamw adds the update
+  EXPECT_LT(p.stats()[3].nodes_after, p.stats()[3].nodes_before);     // cse merges constants
   EXPECT_LT(p.stats()[4].nodes_after, p.stats()[3].nodes_after / 2);  // fuse: groups become nodes
   EXPECT_EQ(p.stats()[5].name, "plan");
   EXPECT_EQ(p.stats()[5].nodes_after, p.stats()[4].nodes_after);  // plan reorders, adds nothing
   for (const char* stage : {"forward", "autodiff", "adamw", "dce", "cse", "fuse", "plan"})
-    EXPECT_NE(printed.str().find(std::string("// ----- IR after ") + stage), std::string::npos) << stage;
+    EXPECT_NE(printed.str().find(std::string("// ----- IR after ") + stage), std::string::npos)
+        << stage;
   // Every dump parses back and verifies; the last one is the graph returned.
-  const char* files[] = {"00-forward", "01-autodiff", "02-adamw", "03-dce", "04-cse", "05-fuse", "06-plan"};
+  const char* files[] = {"00-forward", "01-autodiff", "02-adamw", "03-dce",
+                         "04-cse",     "05-fuse",     "06-plan"};
   for (const char* f : files) {
     for (const char* ext : {".ir", ".dot"})
       EXPECT_TRUE(std::filesystem::exists(o.dump_dir + "/" + f + ext)) << f << ext;
@@ -67,8 +70,9 @@ TEST(Pipeline, TrainPipelineStatsAndVerifiedStages) {
 
 TEST(Pipeline, UnknownPassNamesListTheValidOnes) {
   passes::Pipeline p = passes::TrainPipeline();
-  EXPECT_EQ(p.CheckPassNames({"fusion"}).message(),
-            "unknown pass 'fusion'; valid names: forward, autodiff, adamw, dce, cse, fuse, plan, all");
+  EXPECT_EQ(
+      p.CheckPassNames({"fusion"}).message(),
+      "unknown pass 'fusion'; valid names: forward, autodiff, adamw, dce, cse, fuse, plan, all");
 }
 
 TEST(Pipeline, APassThatBreaksTheIrIsCaught) {
@@ -103,8 +107,9 @@ TEST(Autodiff, LossMustExistAndBeScalar) {
 }
 
 TEST(Autodiff, UnusedParameterGetsAZeroGradient) {
-  ir::Graph g = Parse("graph g(%p: f32[2] param, %q: f32[3] param) {\n"
-                      "  %loss = f32[] sum(%p) axis=0\n  return %loss\n}");
+  ir::Graph g = Parse(
+      "graph g(%p: f32[2] param, %q: f32[3] param) {\n"
+      "  %loss = f32[] sum(%p) axis=0\n  return %loss\n}");
   auto d = passes::Autodiff(g);
   ASSERT_TRUE(d.ok());
   const ir::Value& gq = d->value(d->outputs()[2]);
@@ -113,17 +118,18 @@ TEST(Autodiff, UnusedParameterGetsAZeroGradient) {
 }
 
 TEST(AdamW, NeedsAGradientPerParameter) {
-  ir::Graph g = Parse("graph g(%p: f32[2] param, %q: f32[3] param) {\n"
-                      "  %loss = f32[] sum(%p) axis=0\n  return %loss\n}");
+  ir::Graph g = Parse(
+      "graph g(%p: f32[2] param, %q: f32[3] param) {\n"
+      "  %loss = f32[] sum(%p) axis=0\n  return %loss\n}");
   EXPECT_EQ(passes::AdamW(g).status().message(),
             "adamw: no gradient (grad.<name>) for %p, %q; run autodiff first");
 }
 
 TEST(LrSchedule, WarmupCosineAndFloor) {
   LrSchedule s{1e-3, 1e-4, 10, 110};
-  EXPECT_DOUBLE_EQ(s.At(0), 1e-3 * 1 / 11);   // nanoGPT: lr * (it + 1) / (warmup + 1)
+  EXPECT_DOUBLE_EQ(s.At(0), 1e-3 * 1 / 11);  // nanoGPT: lr * (it + 1) / (warmup + 1)
   EXPECT_DOUBLE_EQ(s.At(9), 1e-3 * 10 / 11);
-  EXPECT_DOUBLE_EQ(s.At(10), 1e-3);            // start of the cosine
+  EXPECT_DOUBLE_EQ(s.At(10), 1e-3);                   // start of the cosine
   EXPECT_NEAR(s.At(60), 0.5 * (1e-3 + 1e-4), 1e-15);  // half way
   EXPECT_DOUBLE_EQ(s.At(110), 1e-4);
   EXPECT_DOUBLE_EQ(s.At(500), 1e-4);

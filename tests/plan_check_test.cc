@@ -1,11 +1,12 @@
 // The independent checker of memory plans (ir/plan_check.h): forged plans are rejected with
 // the values at fault named, and every plan the planner makes is accepted and meets its
 // targets against the lower bound.
+#include "ir/plan_check.h"
+
 #include "frontend/config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
-#include "ir/plan_check.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
 #include "passes/plan.h"
@@ -53,14 +54,16 @@ TEST(PlanCheck, InPlaceOverAValueReadLaterIsRejected) {
 }
 
 TEST(PlanCheck, ViewsStayInsideTheirBase) {
-  EXPECT_EQ(Check("  %a = f32[4,4] exp(%x)  @arena[0, 64]\n"
-                  "  %v = f32[4,2] slice(%a) axis=1 start=2 end=4  @view(%a, 2, [4, 1])\n  return %v\n",
-                  "%x: f32[4,4] @input[0, 64]"),
-            "ok");
-  EXPECT_EQ(Check("  %a = f32[4,4] exp(%x)  @arena[0, 64]\n"
-                  "  %v = f32[4,2] slice(%a) axis=1 start=2 end=4  @view(%a, 2, [5, 1])\n  return %v\n",
-                  "%x: f32[4,4] @input[0, 64]"),
-            "plan: %v @view(%a, 2, [5, 1]): reaches elements [2, 18] of a base with 16 elements (%a)");
+  EXPECT_EQ(
+      Check("  %a = f32[4,4] exp(%x)  @arena[0, 64]\n"
+            "  %v = f32[4,2] slice(%a) axis=1 start=2 end=4  @view(%a, 2, [4, 1])\n  return %v\n",
+            "%x: f32[4,4] @input[0, 64]"),
+      "ok");
+  EXPECT_EQ(
+      Check("  %a = f32[4,4] exp(%x)  @arena[0, 64]\n"
+            "  %v = f32[4,2] slice(%a) axis=1 start=2 end=4  @view(%a, 2, [5, 1])\n  return %v\n",
+            "%x: f32[4,4] @input[0, 64]"),
+      "plan: %v @view(%a, 2, [5, 1]): reaches elements [2, 18] of a base with 16 elements (%a)");
 }
 
 TEST(PlanCheck, KindsAndSizes) {
@@ -68,8 +71,9 @@ TEST(PlanCheck, KindsAndSizes) {
             "plan: %a @arena[0, 32]: has 32 bytes for 64 bytes of f32[16]");
   EXPECT_EQ(Check("  %a = f32[16] exp(%x)  @arena[8, 64]\n  return %a\n"),
             "plan: %a @arena[8, 64]: offset is not a non-negative multiple of 64");
-  EXPECT_EQ(Check("  %a = f32[16] exp(%x)  @arena[0, 64]\n  return %a\n", "%x: f32[16] @arena[0, 64]"),
-            "plan: %x @arena[0, 64]: belongs in @input");
+  EXPECT_EQ(
+      Check("  %a = f32[16] exp(%x)  @arena[0, 64]\n  return %a\n", "%x: f32[16] @arena[0, 64]"),
+      "plan: %x @arena[0, 64]: belongs in @input");
   EXPECT_EQ(Check("  %a = f32[16] exp(%x)\n  return %a\n"),
             "plan: %a : has no placement (a planned graph places every value)");
   EXPECT_EQ(Check("  %a = f32[16] exp(%x)  @param[0, 64]\n  return %a\n"),
@@ -88,7 +92,8 @@ TEST(PlanCheck, EveryPresetIsPlannedWithinTargets) {
       o.fuse = fuse;
       for (bool train : {true, false}) {
         SCOPED_TRACE(preset + (fuse ? " fused " : " unfused ") + (train ? "train" : "eval"));
-        auto g = train ? passes::BuildTrainStep(model->graph, o) : passes::BuildEvalStep(model->graph, o);
+        auto g = train ? passes::BuildTrainStep(model->graph, o)
+                       : passes::BuildEvalStep(model->graph, o);
         ASSERT_TRUE(g.ok()) << g.status();
         ASSERT_TRUE(ir::CheckPlan(*g).ok()) << ir::CheckPlan(*g);
         const passes::MemoryReport r = passes::AnalyzePlan(*g);

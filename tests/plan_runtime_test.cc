@@ -16,7 +16,8 @@ namespace {
 
 Batch RandomBatch(const GptConfig& cfg, uint64_t seed) {
   Rng rng(seed);
-  Batch b{ir::Literal(ir::I32({cfg.batch_size, cfg.block_size})), ir::Literal(ir::I32({cfg.batch_size, cfg.block_size}))};
+  Batch b{ir::Literal(ir::I32({cfg.batch_size, cfg.block_size})),
+          ir::Literal(ir::I32({cfg.batch_size, cfg.block_size}))};
   for (double& x : b.tokens.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
   for (double& x : b.targets.data) x = static_cast<double>(rng.UniformInt(cfg.vocab));
   return b;
@@ -41,7 +42,8 @@ TEST(PlanRuntime, PoisonedInterpreterMatchesTheNormalOne) {
     std::vector<ir::LiteralMap> states;
     for (M memory : {M::kValues, M::kPlanned, M::kPoisoned}) {
       ir::LiteralMap state = InitParams(model->params, 5);
-      for (ir::ValueId v : train->States()) state[train->value(v).name] = ir::Literal(train->value(v).type);
+      for (ir::ValueId v : train->States())
+        state[train->value(v).name] = ir::Literal(train->value(v).type);
       ir::InterpOptions io;
       io.memory = memory;
       std::vector<double> l;
@@ -61,7 +63,8 @@ TEST(PlanRuntime, PoisonedInterpreterMatchesTheNormalOne) {
     }
     for (size_t m = 1; m < losses.size(); ++m) {
       EXPECT_EQ(losses[m], losses[0]) << "memory mode " << m;
-      for (const auto& [name, lit] : states[0]) EXPECT_EQ(states[m].at(name).data, lit.data) << name;
+      for (const auto& [name, lit] : states[0])
+        EXPECT_EQ(states[m].at(name).data, lit.data) << name;
     }
   }
 }

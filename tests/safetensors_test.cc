@@ -1,13 +1,14 @@
 // safetensors in and out: the file round-trips, every lie of a damaged header is a clear error
 // naming the tensor or byte range, and `gptc export` then `gptc train --init-from` gives back
 // exactly the exported model (the same validation loss to the printed digit).
+#include "runtime/safetensors.h"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
 #include "gtest/gtest.h"
-#include "runtime/safetensors.h"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -35,7 +36,8 @@ std::string Error(const std::string& bytes) {
 }
 
 TEST(Safetensors, RoundTripAndNames) {
-  const std::vector<NamedTensor> in = {{"a.weight", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b", {1}, {-0.5f}}};
+  const std::vector<NamedTensor> in = {{"a.weight", {2, 3}, {1, 2, 3, 4, 5, 6}},
+                                       {"b", {1}, {-0.5f}}};
   ASSERT_TRUE(WriteSafetensors(Path("rt.safetensors"), in, {{"format", "pt"}}).ok());
   auto out = ReadSafetensors(Path("rt.safetensors"));
   ASSERT_TRUE(out.ok()) << out.status();
@@ -56,15 +58,18 @@ TEST(Safetensors, RoundTripAndNames) {
 TEST(Safetensors, DamageIsAClearError) {
   const std::string p = Path("bad.safetensors");
   EXPECT_EQ(Error("abc"), "safetensors file " + p + " is shorter than its 8-byte header length");
-  EXPECT_EQ(Error(Make("{}", 0).substr(0, 9)),
-            "safetensors file " + p + ": the header claims 2 bytes, the file has 1 after the length");
+  EXPECT_EQ(
+      Error(Make("{}", 0).substr(0, 9)),
+      "safetensors file " + p + ": the header claims 2 bytes, the file has 1 after the length");
   EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4)),
             "safetensors file " + p + ": tensor 'x' has dtype F16; gptc reads F32");
   EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 4)),
-            "safetensors file " + p + ": tensor 'x' claims bytes [0, 8) of a data section of 4 bytes (the file is "
-                                      "truncated or the header lies)");
-  EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
-            "safetensors file " + p + ": tensor 'x' has shape [3] (12 bytes) but data_offsets [0, 8)");
+            "safetensors file " + p +
+                ": tensor 'x' claims bytes [0, 8) of a data section of 4 bytes (the file is "
+                "truncated or the header lies)");
+  EXPECT_EQ(
+      Error(Make(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)),
+      "safetensors file " + p + ": tensor 'x' has shape [3] (12 bytes) but data_offsets [0, 8)");
   EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                        R"("y":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
                        12)),
@@ -79,7 +84,8 @@ testing::ProcessResult Gptc(const std::string& args) {
 
 std::string ValLossAt(const std::string& log, int step) {
   std::smatch m;
-  const std::regex re("step " + std::to_string(step) + R"(: train loss [0-9.]+, val loss ([0-9.]+))");
+  const std::regex re("step " + std::to_string(step) +
+                      R"(: train loss [0-9.]+, val loss ([0-9.]+))");
   return std::regex_search(log, m, re) ? m[1].str() : "none";
 }
 
@@ -101,12 +107,19 @@ TEST(Safetensors, ExportThenInitFromGivesTheSameModel) {
   // Another model, or a file without a tensor, is refused before anything is compiled.
   auto other = Gptc("train --steps=0 --out-dir=none --n-embd=64 --init-from=" + file + common);
   EXPECT_EQ(other.code, 1);
-  EXPECT_NE(other.out.find("tensor 'transformer.wte.weight' is [65,32], the model's %wte is [65,64]"), std::string::npos)
+  EXPECT_NE(
+      other.out.find("tensor 'transformer.wte.weight' is [65,32], the model's %wte is [65,64]"),
+      std::string::npos)
       << other.out;
-  ASSERT_TRUE(WriteSafetensors(dir + "/partial.safetensors", {{"transformer.wte.weight", {65, 32}, std::vector<float>(2080)}}).ok());
-  auto partial = Gptc("train --steps=0 --out-dir=none --init-from=" + dir + "/partial.safetensors" + common);
+  ASSERT_TRUE(WriteSafetensors(dir + "/partial.safetensors",
+                               {{"transformer.wte.weight", {65, 32}, std::vector<float>(2080)}})
+                  .ok());
+  auto partial =
+      Gptc("train --steps=0 --out-dir=none --init-from=" + dir + "/partial.safetensors" + common);
   EXPECT_EQ(partial.code, 1);
-  EXPECT_NE(partial.out.find("has no tensor 'transformer.wpe.weight' (gptc's %wpe)"), std::string::npos) << partial.out;
+  EXPECT_NE(partial.out.find("has no tensor 'transformer.wpe.weight' (gptc's %wpe)"),
+            std::string::npos)
+      << partial.out;
 }
 
 // nanoGPT's own GPT class (written out in scripts/check_nanogpt_load.py) loads the exported
@@ -118,13 +131,18 @@ TEST(Safetensors, NanoGptLoadsTheExportAndAgrees) {
   const std::string dir = Path("st_nano");
   std::filesystem::remove_all(dir);
   const std::string cache = " --cache-dir=" + std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
-  ASSERT_EQ(Gptc("train --config=tiny --no-bias --steps=20 --eval-interval=20 --eval-batches=1 --sample-tokens=0 "
-                 "--out-dir=" + dir + cache).code, 0);
+  ASSERT_EQ(Gptc("train --config=tiny --no-bias --steps=20 --eval-interval=20 --eval-batches=1 "
+                 "--sample-tokens=0 "
+                 "--out-dir=" +
+                 dir + cache)
+                .code,
+            0);
   ASSERT_EQ(Gptc("export --out-dir=" + dir + " --to=" + dir + "/m.safetensors").code, 0);
   auto dump = Gptc("eval --out-dir=" + dir + " --batches=1 --dump-logits=" + dir + "/logits.json");
   ASSERT_EQ(dump.code, 0) << dump.out;
-  auto check = testing::RunCommand("/usr/bin/python3 " + std::string(GPTC_SOURCE_DIR) + "/scripts/check_nanogpt_load.py " +
-                                   dir + "/m.safetensors " + dir + "/logits.json");
+  auto check = testing::RunCommand("/usr/bin/python3 " + std::string(GPTC_SOURCE_DIR) +
+                                   "/scripts/check_nanogpt_load.py " + dir + "/m.safetensors " +
+                                   dir + "/logits.json");
   EXPECT_EQ(check.code, 0) << check.out;
   EXPECT_NE(check.out.find("\nOK"), std::string::npos) << check.out;
 }

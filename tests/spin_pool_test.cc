@@ -1,10 +1,11 @@
 // The spinning pool that runs every kernel's parallel loops: each index runs exactly once,
 // over many back-to-back loops (the way a train step issues them), errors come back, nested
 // loops run inline, and the thread count can change.
+#include "codegen/spin_pool.h"
+
 #include <atomic>
 #include <vector>
 
-#include "codegen/spin_pool.h"
 #include "gtest/gtest.h"
 
 namespace gptc {
@@ -28,15 +29,19 @@ TEST(SpinPool, EveryIndexRunsOnceOverManyLoops) {
     std::vector<std::atomic<int>> hits(size + 5);
     Counts c{&hits};
     const int loops = size > 100 ? 200 : 5000;
-    for (int rep = 0; rep < loops; ++rep) ASSERT_EQ(pool.ParFor(nullptr, CountTask, 5, size, reinterpret_cast<uint8_t*>(&c)), 0);
-    for (int i = 0; i < size + 5; ++i) EXPECT_EQ(hits[i].load(), i < 5 ? 0 : loops) << "size " << size << " index " << i;
+    for (int rep = 0; rep < loops; ++rep)
+      ASSERT_EQ(pool.ParFor(nullptr, CountTask, 5, size, reinterpret_cast<uint8_t*>(&c)), 0);
+    for (int i = 0; i < size + 5; ++i)
+      EXPECT_EQ(hits[i].load(), i < 5 ? 0 : loops) << "size " << size << " index " << i;
   }
 }
 
 TEST(SpinPool, ErrorsComeBack) {
   std::vector<std::atomic<int>> hits(64);
   Counts c{&hits, 40};
-  EXPECT_EQ(codegen::SpinPool::Get().ParFor(nullptr, CountTask, 0, 64, reinterpret_cast<uint8_t*>(&c)), 7);
+  EXPECT_EQ(
+      codegen::SpinPool::Get().ParFor(nullptr, CountTask, 0, 64, reinterpret_cast<uint8_t*>(&c)),
+      7);
 }
 
 int Nested(void*, int i, uint8_t* closure) {
@@ -49,7 +54,9 @@ int Nested(void*, int i, uint8_t* closure) {
 TEST(SpinPool, NestedLoopsRunInline) {
   std::vector<std::vector<std::atomic<int>>> rows(16);
   for (auto& r : rows) r = std::vector<std::atomic<int>>(8);
-  ASSERT_EQ(codegen::SpinPool::Get().ParFor(nullptr, Nested, 0, 16, reinterpret_cast<uint8_t*>(&rows)), 0);
+  ASSERT_EQ(
+      codegen::SpinPool::Get().ParFor(nullptr, Nested, 0, 16, reinterpret_cast<uint8_t*>(&rows)),
+      0);
   for (auto& r : rows)
     for (auto& h : r) EXPECT_EQ(h.load(), 1);
 }

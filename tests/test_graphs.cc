@@ -17,25 +17,27 @@ ir::Graph AllOpsGraph() {
   Tensor table = b.Param("table", ir::F32({5, 4}), ParamInit::Normal(1.0));
   Tensor w = b.Param("w", ir::F32({4}), ParamInit::Ones());
   Tensor bias = b.Param("bias", ir::F32({4}), ParamInit::Zeros());
-  Tensor x = Embedding(table, ids);                  // (2, 3, 4)
+  Tensor x = Embedding(table, ids);  // (2, 3, 4)
   Tensor c = b.Constant(0.5, ir::F32({2, 3, 4}));
   Tensor e = (x + c) * (x - c) / Exp(-x);
   e = Gelu(Tanh(Sqrt(Exp(Scale(e, 0.25))))) + Log(Exp(x));
   Tensor y = LayerNorm(e, w, bias, 1e-5);
-  Tensor mm = MatMul(y, y, {.transpose_b = true});   // (2, 3, 3)
-  Tensor mm2 = MatMul(mm, y, {.transpose_a = true});  // (2, 3, 4)
+  Tensor mm = MatMul(y, y, {.transpose_b = true});                 // (2, 3, 3)
+  Tensor mm2 = MatMul(mm, y, {.transpose_a = true});               // (2, 3, 4)
   Tensor t = Transpose(Reshape(mm2, {2, 3, 2, 2}), {0, 2, 1, 3});  // (2, 2, 3, 2)
   Tensor s = Concat({Slice(t, 3, 0, 1), Slice(t, 3, 1, 2)}, 3);    // (2, 2, 3, 2)
-  Tensor r = Sum(s, 3) + Mean(s, 3) + Max(s, 3);                    // (2, 2, 3)
+  Tensor r = Sum(s, 3) + Mean(s, 3) + Max(s, 3);                   // (2, 2, 3)
   Tensor p = Softmax(Reshape(r, {2, 3, 2}));
   Tensor att = Softmax(CausalMask(MatMul(y, y, {.transpose_b = true})));  // (2, 3, 3)
-  Tensor logits = Reshape(Broadcast(Reshape(Sum(p, 2), {3, 2}), {2, 3, 2}) + Slice(att, 2, 0, 2), {2, 3, 2});
+  Tensor logits =
+      Reshape(Broadcast(Reshape(Sum(p, 2), {3, 2}), {2, 3, 2}) + Slice(att, 2, 0, 2), {2, 3, 2});
   Tensor targets = b.Input("targets", ir::I32({2, 3}));
   Tensor probs = Softmax(logits);
   Tensor loss = CrossEntropy(probs, targets);
   Tensor minimum = b.Apply(ir::Op::kMinimum, {y, Gelu(y)});
   Tensor stepped = b.Apply(ir::Op::kStep, {minimum});
-  Tensor expanded = b.Apply(ir::Op::kExpand, {Sum(stepped, 0)}, {{"axis", int64_t{1}}, {"size", int64_t{2}}});
+  Tensor expanded =
+      b.Apply(ir::Op::kExpand, {Sum(stepped, 0)}, {{"axis", int64_t{1}}, {"size", int64_t{2}}});
   auto g = b.Finish({loss, logits, expanded});
   GPTC_CHECK(g.ok()) << g.status();
   // Ops the DSL does not offer (backward ops, several results, state) are appended directly.
@@ -43,22 +45,27 @@ ir::Graph AllOpsGraph() {
   const ir::ValueId yv = y.id(), wv = w.id(), idv = ids.id();
   ir::ValueId dy = em.Emit(ir::Op::kGeluGrad, {yv, yv}, {}, "gelu_grad");
   std::vector<ir::ValueId> ln = em.EmitMulti(ir::Op::kLayerNormGrad, {yv, wv, dy}, {{"eps", 1e-5}},
-                                            {"ln_dx", "ln_dw", "ln_db"});
+                                             {"ln_dx", "ln_dw", "ln_db"});
   ir::ValueId sg = em.Emit(ir::Op::kSoftmaxGrad, {att.id(), att.id()}, {}, "softmax_grad");
-  ir::ValueId xg = em.Emit(ir::Op::kXentGrad, {probs.id(), targets.id(), loss.id()}, {}, "xent_grad");
+  ir::ValueId xg =
+      em.Emit(ir::Op::kXentGrad, {probs.id(), targets.id(), loss.id()}, {}, "xent_grad");
   ir::ValueId mg = em.Emit(ir::Op::kCausalMask, {sg}, {{"fill", 0.0}}, "mask_grad");
-  ir::ValueId eg = em.Emit(ir::Op::kEmbeddingGrad, {idv, ln[0]}, {{"rows", int64_t{5}}}, "emb_grad");
+  ir::ValueId eg =
+      em.Emit(ir::Op::kEmbeddingGrad, {idv, ln[0]}, {{"rows", int64_t{5}}}, "emb_grad");
   ir::ValueId st = em.Decl(ir::Op::kState, ir::F32({5, 4}), "moment");
   ir::ValueId next = em.Emit(ir::Op::kAdd, {st, eg}, {}, "moment_next");
   g->AddUpdate(st, next);
   // The decode ops of a KV cache: a runtime position, a cache row written, keys masked by it.
   ir::ValueId pos = em.Decl(ir::Op::kInput, ir::I32({1}), "pos");
   ir::ValueId cache = em.Decl(ir::Op::kState, ir::F32({2, 3, 4}), "cache");
-  ir::ValueId row = em.Emit(ir::Op::kSlice, {yv}, {{"axis", int64_t{1}}, {"start", int64_t{1}}, {"end", int64_t{2}}}, "row");
+  ir::ValueId row =
+      em.Emit(ir::Op::kSlice, {yv},
+              {{"axis", int64_t{1}}, {"start", int64_t{1}}, {"end", int64_t{2}}}, "row");
   g->AddUpdate(cache, em.Emit(ir::Op::kCacheWrite, {cache, row, pos}, {}, "cache_next"));
   ir::ValueId pm = em.Emit(ir::Op::kPositionMask, {mm.id(), pos}, {{"fill", -1e9}}, "pos_masked");
   ir::ValueId key = em.Decl(ir::Op::kInput, ir::I32({2}), "rng_key");
-  ir::ValueId dropped = em.Emit(ir::Op::kDropout, {yv, key}, {{"p", 0.25}, {"site", int64_t{3}}}, "dropped");
+  ir::ValueId dropped =
+      em.Emit(ir::Op::kDropout, {yv, key}, {{"p", 0.25}, {"site", int64_t{3}}}, "dropped");
   for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm, dropped}) g->AddOutput(v);
   GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
   return *std::move(g);

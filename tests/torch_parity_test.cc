@@ -4,11 +4,11 @@
 // the losses of 10 AdamW steps with clipping within 1e-4 absolute.
 #include <cmath>
 
+#include "absl/strings/str_format.h"
 #include "frontend/config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"
-#include "absl/strings/str_format.h"
 #include "passes/autodiff.h"
 #include "passes/train_graphs.h"
 #include "tests/fixture.h"
@@ -59,8 +59,8 @@ TEST_P(TorchParity, TinyForwardLogitsAndLoss) {
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_EQ((*out)[0].type, fix->at("logits").type);
   const double logits_rel = RelativeMaxDiff((*out)[0], fix->at("logits"));
-  const double loss_rel = std::abs((*out)[1].data[0] - fix->at("loss").data[0]) /
-                          std::abs(fix->at("loss").data[0]);
+  const double loss_rel =
+      std::abs((*out)[1].data[0] - fix->at("loss").data[0]) / std::abs(fix->at("loss").data[0]);
   EXPECT_LT(logits_rel, 1e-5);
   EXPECT_LT(loss_rel, 1e-5);
   RecordProperty("logits_rel", absl::StrFormat("%.3g", logits_rel));
@@ -99,7 +99,8 @@ TEST_P(TorchParity, TenAdamWStepsWithClipping) {
   ASSERT_TRUE(train.ok()) << train.status();
   ir::LiteralMap state;
   for (const ParamSpec& p : s.model.params) state[p.name] = s.args[p.name];
-  for (ir::ValueId v : train->States()) state[train->value(v).name] = ir::Literal(train->value(v).type);
+  for (ir::ValueId v : train->States())
+    state[train->value(v).name] = ir::Literal(train->value(v).type);
   const ir::Literal& want = s.fix["adamw.losses"];
   for (int step = 1; step <= 10; ++step) {
     ir::LiteralMap in = {{"tokens", s.args["tokens"]},
@@ -128,7 +129,9 @@ TEST(Fixture, CorruptFilesAreErrorsNotCrashes) {
   };
   EXPECT_EQ(testing::ReadFixture(write("magic.fix", "NOTAFIXT")).status().message(),
             "fixture '" + dir + "magic.fix' at byte 8: bad magic (not a gptc fixture)");
-  EXPECT_EQ(testing::ReadFixture(write("trunc.fix", std::string("GPTCFIX1\x01\x00", 10))).status().message(),
+  EXPECT_EQ(testing::ReadFixture(write("trunc.fix", std::string("GPTCFIX1\x01\x00", 10)))
+                .status()
+                .message(),
             "fixture '" + dir + "trunc.fix' at byte 8: truncated");
 }
 

@@ -1,7 +1,8 @@
 // Each class of verifier error, with its message quoting the offending node's line.
+#include "ir/verifier.h"
+
 #include "gtest/gtest.h"
 #include "ir/parser.h"
-#include "ir/verifier.h"
 #include "tests/test_graphs.h"
 
 namespace gptc {
@@ -21,30 +22,36 @@ TEST(Verifier, AcceptsWellFormedGraphs) {
 
 TEST(Verifier, FusedBodies) {
   // A named fused op must hold exactly its template.
-  EXPECT_EQ(VerifyText("graph g(%x: f32[2,3], %b: f32[3]) {\n  %y = f32[2,3] bias_gelu(%x, %b) {\n"
-                       "    %bb = f32[2,3] broadcast(%b) shape=[2,3]\n    %p = f32[2,3] sub(%x, %bb)\n"
-                       "    %y = f32[2,3] gelu(%p)\n    yield %y\n  }\n  return %y\n}"),
-            "bias_gelu: body must be {broadcast, add, gelu} wired as the pattern says; op 2 is sub in: "
-            "%y = f32[2,3] bias_gelu(%x, %b) {broadcast, sub, gelu}");
+  EXPECT_EQ(
+      VerifyText("graph g(%x: f32[2,3], %b: f32[3]) {\n  %y = f32[2,3] bias_gelu(%x, %b) {\n"
+                 "    %bb = f32[2,3] broadcast(%b) shape=[2,3]\n    %p = f32[2,3] sub(%x, %bb)\n"
+                 "    %y = f32[2,3] gelu(%p)\n    yield %y\n  }\n  return %y\n}"),
+      "bias_gelu: body must be {broadcast, add, gelu} wired as the pattern says; op 2 is sub in: "
+      "%y = f32[2,3] bias_gelu(%x, %b) {broadcast, sub, gelu}");
   // Its attributes are the ones the body implies.
-  EXPECT_EQ(VerifyText("graph g(%x: f32[2,2]) {\n  %p = f32[2,2] scale_mask_softmax(%x) scale=0.5 {\n"
-                       "    %s = f32[2,2] scale(%x) factor=0.25\n    %m = f32[2,2] causal_mask(%s) fill=-inf\n"
-                       "    %p = f32[2,2] softmax(%m)\n    yield %p\n  }\n  return %p\n}"),
-            "scale_mask_softmax: attributes must be 'scale=0.25' as the body implies in: "
-            "%p = f32[2,2] scale_mask_softmax(%x)  scale=0.5 {scale, causal_mask, softmax}");
+  EXPECT_EQ(
+      VerifyText(
+          "graph g(%x: f32[2,2]) {\n  %p = f32[2,2] scale_mask_softmax(%x) scale=0.5 {\n"
+          "    %s = f32[2,2] scale(%x) factor=0.25\n    %m = f32[2,2] causal_mask(%s) fill=-inf\n"
+          "    %p = f32[2,2] softmax(%m)\n    yield %p\n  }\n  return %p\n}"),
+      "scale_mask_softmax: attributes must be 'scale=0.25' as the body implies in: "
+      "%p = f32[2,2] scale_mask_softmax(%x)  scale=0.5 {scale, causal_mask, softmax}");
   // Generic fusions take elementwise ops and one final reduction only.
   EXPECT_EQ(VerifyText("graph g(%x: f32[2,2], %w: f32[2,2]) {\n  %y = f32[2,2] fusion(%x, %w) {\n"
                        "    %y = f32[2,2] matmul(%x, %w)\n    yield %y\n  }\n  return %y\n}"),
             "fusion: body op matmul is not elementwise, a broadcast or a final reduction in: "
             "%y = f32[2,2] fusion(%x, %w) {matmul}");
   // Types inside the body are checked like any graph's.
-  EXPECT_EQ(VerifyText("graph g(%x: f32[2]) {\n  %y = f32[3] fusion(%x) {\n    %y = f32[3] neg(%x)\n"
-                       "    yield %y\n  }\n  return %y\n}"),
-            "fusion: in its body: neg: result %y is declared f32[3] but the op gives f32[2] in: "
-            "%y = f32[3] neg(%x) in: %y = f32[3] fusion(%x) {neg}");
+  EXPECT_EQ(
+      VerifyText("graph g(%x: f32[2]) {\n  %y = f32[3] fusion(%x) {\n    %y = f32[3] neg(%x)\n"
+                 "    yield %y\n  }\n  return %y\n}"),
+      "fusion: in its body: neg: result %y is declared f32[3] but the op gives f32[2] in: "
+      "%y = f32[3] neg(%x) in: %y = f32[3] fusion(%x) {neg}");
   // Fused ops need a body, others may not have one.
-  EXPECT_EQ(VerifyText("graph g(%x: f32[2], %b: f32[2]) {\n  %y = f32[2] bias_gelu(%x, %b)\n  return %y\n}"),
-            "bias_gelu: a fused op needs a body { ... yield } in: %y = f32[2] bias_gelu(%x, %b)");
+  EXPECT_EQ(
+      VerifyText(
+          "graph g(%x: f32[2], %b: f32[2]) {\n  %y = f32[2] bias_gelu(%x, %b)\n  return %y\n}"),
+      "bias_gelu: a fused op needs a body { ... yield } in: %y = f32[2] bias_gelu(%x, %b)");
   EXPECT_EQ(VerifyText("graph g(%x: f32[2]) {\n  %y = f32[2] neg(%x) {\n    %y = f32[2] neg(%x)\n"
                        "    yield %y\n  }\n  return %y\n}"),
             "neg: only fused ops have a body in: %y = f32[2] neg(%x) {neg}");
@@ -67,8 +74,9 @@ TEST(Verifier, ShapeMismatch) {
 }
 
 TEST(Verifier, DeclaredTypeDisagreesWithShapeRule) {
-  EXPECT_EQ(VerifyText("graph g(%a: f32[2,3]) {\n  %b = f32[3,2] neg(%a)\n  return %b\n}"),
-            "neg: result %b is declared f32[3,2] but the op gives f32[2,3] in: %b = f32[3,2] neg(%a)");
+  EXPECT_EQ(
+      VerifyText("graph g(%a: f32[2,3]) {\n  %b = f32[3,2] neg(%a)\n  return %b\n}"),
+      "neg: result %b is declared f32[3,2] but the op gives f32[2,3] in: %b = f32[3,2] neg(%a)");
 }
 
 TEST(Verifier, MissingAttribute) {

@@ -69,13 +69,15 @@ absl::Status WriteArenaPng(const ir::Graph& g, const std::string& path, int widt
     const int y0 = static_cast<int>(off * height / arena);
     const int y1 = std::max(y0 + 1, static_cast<int>((off + i.bytes) * height / arena));
     // Distinct hues for neighbours; a darker outline separates touching buffers.
-    const uint8_t col[3] = {static_cast<uint8_t>(60 + (k * 97) % 160), static_cast<uint8_t>(80 + (k * 53) % 150),
+    const uint8_t col[3] = {static_cast<uint8_t>(60 + (k * 97) % 160),
+                            static_cast<uint8_t>(80 + (k * 53) % 150),
                             static_cast<uint8_t>(120 + (k * 31) % 130)};
     ++k;
     for (int y = y0; y < std::min(y1, height); ++y)
       for (int x = x0; x < std::min(x1, width); ++x) {
         const bool edge = y == y0 || x == x0 || y == y1 - 1 || x == x1 - 1;
-        for (int c = 0; c < 3; ++c) rgb[(static_cast<size_t>(y) * width + x) * 3 + c] = edge ? col[c] / 2 : col[c];
+        for (int c = 0; c < 3; ++c)
+          rgb[(static_cast<size_t>(y) * width + x) * 3 + c] = edge ? col[c] / 2 : col[c];
       }
   }
   std::vector<uint8_t> raw;

@@ -10,6 +10,7 @@
 
 namespace gptc::tools {
 
-absl::Status WriteArenaPng(const ir::Graph& planned, const std::string& path, int width = 1200, int height = 800);
+absl::Status WriteArenaPng(const ir::Graph& planned, const std::string& path, int width = 1200,
+                           int height = 800);
 
 }  // namespace gptc::tools

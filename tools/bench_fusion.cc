@@ -49,21 +49,27 @@ std::string Json(const std::vector<Row>& rows, const std::vector<CopyBandwidth>&
   const std::time_t now = std::time(nullptr);
   std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", std::localtime(&now));
   std::string out = absl::StrFormat(
-      "{\n  \"context\": {\n    \"date\": \"%s\",\n    \"host_name\": \"%s\",\n    \"executable\": \"gptc bench --fusion\",\n"
+      "{\n  \"context\": {\n    \"date\": \"%s\",\n    \"host_name\": \"%s\",\n    \"executable\": "
+      "\"gptc bench --fusion\",\n"
       "    \"num_cpus\": %d,\n    \"library_build_type\": \"release\"",
       date, host, std::max(1u, std::thread::hardware_concurrency()));
   for (const CopyBandwidth& l : bw)
-    absl::StrAppend(&out, absl::StrFormat(",\n    \"copy_gbps_%s\": %.2f", l.level, l.gbytes_per_s));
+    absl::StrAppend(&out,
+                    absl::StrFormat(",\n    \"copy_gbps_%s\": %.2f", l.level, l.gbytes_per_s));
   out += "\n  },\n  \"benchmarks\": [\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
-    absl::StrAppend(&out, absl::StrFormat(
-                              "    {\n      \"name\": \"%s\",\n      \"run_name\": \"%s\",\n      \"run_type\": \"iteration\",\n"
-                              "      \"iterations\": %d,\n      \"real_time\": %.4f,\n      \"cpu_time\": %.4f,\n"
-                              "      \"time_unit\": \"us\",\n      \"bytes_per_second\": %.6g",
-                              r.name, r.name, runs, 1e6 * r.seconds, 1e6 * r.seconds,
-                              r.bytes > 0 ? r.bytes / r.seconds : 0.0));
-    for (const auto& [k, v] : r.counters) absl::StrAppend(&out, absl::StrFormat(",\n      \"%s\": %.6g", k, v));
+    absl::StrAppend(
+        &out,
+        absl::StrFormat(
+            "    {\n      \"name\": \"%s\",\n      \"run_name\": \"%s\",\n      \"run_type\": "
+            "\"iteration\",\n"
+            "      \"iterations\": %d,\n      \"real_time\": %.4f,\n      \"cpu_time\": %.4f,\n"
+            "      \"time_unit\": \"us\",\n      \"bytes_per_second\": %.6g",
+            r.name, r.name, runs, 1e6 * r.seconds, 1e6 * r.seconds,
+            r.bytes > 0 ? r.bytes / r.seconds : 0.0));
+    for (const auto& [k, v] : r.counters)
+      absl::StrAppend(&out, absl::StrFormat(",\n      \"%s\": %.6g", k, v));
     absl::StrAppend(&out, i + 1 < rows.size() ? "\n    },\n" : "\n    }\n");
   }
   out += "  ]\n}\n";
@@ -71,7 +77,8 @@ std::string Json(const std::vector<Row>& rows, const std::vector<CopyBandwidth>&
 }
 
 // Median ms per step of the train step with and without fusion, interleaved step by step.
-absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co, int steps, std::vector<Row>& rows) {
+absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co, int steps,
+                       std::vector<Row>& rows) {
   passes::StepOptions on, off;
   off.fuse = false;
   ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> fused, JitBackend::Create(cfg, 1, on, co));
@@ -82,18 +89,27 @@ absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co,
     for (JitBackend* b : {fused.get(), unfused.get()}) {
       const auto start = Clock::now();
       RETURN_IF_ERROR(b->TrainStep(batch, 1e-4, i + 4).status());
-      if (i >= 0) (b == fused.get() ? tf : tu).push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      if (i >= 0)
+        (b == fused.get() ? tf : tu)
+            .push_back(std::chrono::duration<double>(Clock::now() - start).count());
     }
   }
   std::sort(tf.begin(), tf.end());
   std::sort(tu.begin(), tu.end());
   const double f = tf[tf.size() / 2], u = tu[tu.size() / 2];
   std::cout << absl::StrFormat(
-      "whole train step: fused %.2f ms (%d kernel calls), unfused %.2f ms (%d kernel calls) -> %.2fx\n", 1e3 * f,
-      fused->train().num_kernel_calls(), 1e3 * u, unfused->train().num_kernel_calls(), u / f);
-  rows.push_back({absl::StrCat("BM_TrainStep/", cfg.name, "/fused"), f, 0,
-                  {{"kernel_calls", double(fused->train().num_kernel_calls())}, {"speedup", u / f}}});
-  rows.push_back({absl::StrCat("BM_TrainStep/", cfg.name, "/unfused"), u, 0,
+      "whole train step: fused %.2f ms (%d kernel calls), unfused %.2f ms (%d kernel calls) -> "
+      "%.2fx\n",
+      1e3 * f, fused->train().num_kernel_calls(), 1e3 * u, unfused->train().num_kernel_calls(),
+      u / f);
+  rows.push_back(
+      {absl::StrCat("BM_TrainStep/", cfg.name, "/fused"),
+       f,
+       0,
+       {{"kernel_calls", double(fused->train().num_kernel_calls())}, {"speedup", u / f}}});
+  rows.push_back({absl::StrCat("BM_TrainStep/", cfg.name, "/unfused"),
+                  u,
+                  0,
                   {{"kernel_calls", double(unfused->train().num_kernel_calls())}}});
   return absl::OkStatus();
 }
@@ -101,18 +117,23 @@ absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co,
 }  // namespace
 
 void AddFusionBenchFlags(FlagSet& flags) {
-  flags.Bool("fusion", false, "benchmark every fusion pattern fused vs unfused, and the step with fusion on vs off");
+  flags.Bool("fusion", false,
+             "benchmark every fusion pattern fused vs unfused, and the step with fusion on vs off");
   flags.String("configs", "shakespeare-cpu,baby", "--fusion: presets whose shapes to benchmark");
   flags.Int("runs", 50, "--fusion: timed runs per kernel sequence");
-  flags.String("json", "", "--fusion: also write the results as Google Benchmark JSON to this file");
+  flags.String("json", "",
+               "--fusion: also write the results as Google Benchmark JSON to this file");
 }
 
 int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
-  const int threads = co.threads > 0 ? co.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = co.threads > 0
+                          ? co.threads
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int runs = static_cast<int>(flags.GetInt("runs"));
   if (runs <= 0) return Fail(absl::InvalidArgumentError("--runs must be positive"), 2);
   std::vector<GptConfig> configs;
-  for (absl::string_view name : absl::StrSplit(flags.GetString("configs"), ',', absl::SkipEmpty())) {
+  for (absl::string_view name :
+       absl::StrSplit(flags.GetString("configs"), ',', absl::SkipEmpty())) {
     auto cfg = PresetConfig(std::string(name));
     if (!cfg.ok()) return Fail(cfg.status(), 2);
     configs.push_back(*cfg);
@@ -121,23 +142,25 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
   std::cout << "copy bandwidth (read + write) on " << threads << " threads:";
   for (const CopyBandwidth& l : bw)
     std::cout << absl::StrFormat("  %s (%s) %.0f GB/s", l.level,
-                                 l.working_set >= (1 << 20) ? absl::StrCat(l.working_set >> 20, " MB")
-                                                            : absl::StrCat(l.working_set >> 10, " KB"),
+                                 l.working_set >= (1 << 20)
+                                     ? absl::StrCat(l.working_set >> 20, " MB")
+                                     : absl::StrCat(l.working_set >> 10, " KB"),
                                  l.gbytes_per_s);
   std::cout << "\n";
   auto compiler = codegen::KernelCompiler::Create(co);
   if (!compiler.ok()) return Fail(compiler.status());
   std::vector<Row> rows;
   for (const GptConfig& cfg : configs) {
-    std::cout << absl::StrFormat("\n== %s (B=%d, T=%d, C=%d, heads %d, layers %d)\n", cfg.name, cfg.batch_size,
-                                 cfg.block_size, cfg.n_embd, cfg.n_head, cfg.n_layer);
+    std::cout << absl::StrFormat("\n== %s (B=%d, T=%d, C=%d, heads %d, layers %d)\n", cfg.name,
+                                 cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_head,
+                                 cfg.n_layer);
     auto model = nn::BuildGpt(cfg);
     if (!model.ok()) return Fail(model.status());
     auto train = passes::BuildTrainStep(model->graph);
     if (!train.ok()) return Fail(train.status());
-    std::cout << absl::StrFormat("%-26s %-16s %14s %10s %8s %9s %7s %9s %7s %9s\n", "fused op", "first at",
-                                 "unfused ms (k)", "fused ms", "speedup", "MB moved", "GB/s", "copy ms", "% copy",
-                                 "max|diff|");
+    std::cout << absl::StrFormat("%-26s %-16s %14s %10s %8s %9s %7s %9s %7s %9s\n", "fused op",
+                                 "first at", "unfused ms (k)", "fused ms", "speedup", "MB moved",
+                                 "GB/s", "copy ms", "% copy", "max|diff|");
     for (const passes::FusionCase& c : passes::FusionCases(*train)) {
       auto t = TimeFusionCase(c, **compiler, runs);
       if (!t.ok()) return Fail(t.status());
@@ -145,16 +168,21 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
       const double speedup = t->unfused_seconds / t->fused_seconds;
       // The fused kernel against a plain copy of the same bytes, timed alongside it.
       const double copy_fraction = t->copy_seconds / t->fused_seconds;
-      std::cout << absl::StrFormat("%-26s %-16s %9.4f (%d) %10.4f %7.2fx %9.2f %7.1f %9.4f %6.0f%% %9.2g\n", c.name,
-                                   c.where.substr(0, 16), 1e3 * t->unfused_seconds, t->unfused_kernels,
-                                   1e3 * t->fused_seconds, speedup, c.fused_bytes / 1e6, gbps, 1e3 * t->copy_seconds,
-                                   100 * copy_fraction, t->max_abs_diff);
+      std::cout << absl::StrFormat(
+          "%-26s %-16s %9.4f (%d) %10.4f %7.2fx %9.2f %7.1f %9.4f %6.0f%% %9.2g\n", c.name,
+          c.where.substr(0, 16), 1e3 * t->unfused_seconds, t->unfused_kernels,
+          1e3 * t->fused_seconds, speedup, c.fused_bytes / 1e6, gbps, 1e3 * t->copy_seconds,
+          100 * copy_fraction, t->max_abs_diff);
       const std::string base = absl::StrCat("BM_Fusion/", cfg.name, "/", c.name);
-      rows.push_back({base + "/fused", t->fused_seconds, c.fused_bytes,
+      rows.push_back({base + "/fused",
+                      t->fused_seconds,
+                      c.fused_bytes,
                       {{"speedup", speedup},
                        {"copy_fraction", copy_fraction},
                        {"max_abs_diff", t->max_abs_diff}}});
-      rows.push_back({base + "/unfused", t->unfused_seconds, c.unfused_bytes,
+      rows.push_back({base + "/unfused",
+                      t->unfused_seconds,
+                      c.unfused_bytes,
                       {{"kernels", double(t->unfused_kernels)}}});
     }
     if (absl::Status s = WholeStep(cfg, co, std::max(5, runs / 5), rows); !s.ok()) return Fail(s);
@@ -164,7 +192,8 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
     out << Json(rows, bw, runs);
     out.close();
     if (!out) return Fail(absl::InvalidArgumentError("cannot write JSON file '" + path + "'"));
-    std::cout << "\nwrote " << path << " (plot it with: python3 scripts/plot_fusion.py " << path << " fusion.png)\n";
+    std::cout << "\nwrote " << path << " (plot it with: python3 scripts/plot_fusion.py " << path
+              << " fusion.png)\n";
   }
   return 0;
 }

@@ -12,8 +12,8 @@
 
 namespace gptc::tools {
 
-int RunPlanBench(const GptConfig& cfg, const passes::StepOptions& step, const codegen::CompilerOptions& co,
-                 int64_t steps) {
+int RunPlanBench(const GptConfig& cfg, const passes::StepOptions& step,
+                 const codegen::CompilerOptions& co, int64_t steps) {
   passes::StepOptions planned = step, naive = step;
   planned.plan = true;
   naive.plan = false;
@@ -28,7 +28,9 @@ int RunPlanBench(const GptConfig& cfg, const passes::StepOptions& step, const co
     for (int k = 0; k < 2; ++k) {  // interleaved, so load on the machine hits both alike
       const auto start = std::chrono::steady_clock::now();
       if (auto l = backends[k]->TrainStep(batch, 1e-4, i + 1); !l.ok()) return Fail(l.status());
-      if (i >= 3) times[k].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      if (i >= 3)
+        times[k].push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   double median[2];
   for (int k = 0; k < 2; ++k) {
@@ -38,11 +40,13 @@ int RunPlanBench(const GptConfig& cfg, const passes::StepOptions& step, const co
   const passes::MemoryReport rp = passes::AnalyzePlan((*a)->train().graph());
   const passes::MemoryReport rn = passes::AnalyzePlan((*b)->train().graph());
   std::cout << absl::StrFormat(
-      "plan (%s, B=%d): planned %.2f ms/step, %d kernel calls, temporaries %.1f MiB | one buffer per value %.2f "
-      "ms/step, %d kernel calls, temporaries %.1f MiB | planned is %.3fx the speed; %d copy kernels removed\n",
-      cfg.name, cfg.batch_size, 1e3 * median[0], (*a)->train().num_kernel_calls(), rp.planned_bytes / 1048576.0,
-      1e3 * median[1], (*b)->train().num_kernel_calls(), rn.naive_bytes / 1048576.0, median[1] / median[0],
-      rn.copy_kernels - rp.copy_kernels);
+      "plan (%s, B=%d): planned %.2f ms/step, %d kernel calls, temporaries %.1f MiB | one buffer "
+      "per value %.2f "
+      "ms/step, %d kernel calls, temporaries %.1f MiB | planned is %.3fx the speed; %d copy "
+      "kernels removed\n",
+      cfg.name, cfg.batch_size, 1e3 * median[0], (*a)->train().num_kernel_calls(),
+      rp.planned_bytes / 1048576.0, 1e3 * median[1], (*b)->train().num_kernel_calls(),
+      rn.naive_bytes / 1048576.0, median[1] / median[0], rn.copy_kernels - rp.copy_kernels);
   return 0;
 }
 

@@ -9,7 +9,7 @@
 
 namespace gptc::tools {
 
-int RunPlanBench(const GptConfig& cfg, const passes::StepOptions& step, const codegen::CompilerOptions& co,
-                 int64_t steps);
+int RunPlanBench(const GptConfig& cfg, const passes::StepOptions& step,
+                 const codegen::CompilerOptions& co, int64_t steps);
 
 }  // namespace gptc::tools

@@ -14,8 +14,8 @@ namespace {
 
 // Median seconds of `repeats` samples of `tokens` tokens from a one-character prompt, the two
 // paths alternating so that load on the machine hits both alike.
-absl::Status TimeBoth(JitBackend& jit, const CharTokenizer& tok, int64_t block, int64_t tokens, int64_t repeats,
-                      double seconds[2]) {
+absl::Status TimeBoth(JitBackend& jit, const CharTokenizer& tok, int64_t block, int64_t tokens,
+                      int64_t repeats, double seconds[2]) {
   std::vector<double> times[2];
   std::string text[2];
   for (int64_t r = 0; r < repeats + 1; ++r)
@@ -28,7 +28,9 @@ absl::Status TimeBoth(JitBackend& jit, const CharTokenizer& tok, int64_t block, 
       const auto start = std::chrono::steady_clock::now();
       auto t = SampleText(jit, tok, block, o);
       if (!t.ok()) return t.status();
-      if (r > 0) times[k].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      if (r > 0)
+        times[k].push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
       text[k] = *t;
     }
   if (text[0] != text[1]) return absl::InternalError("the two sampling paths drew different text");
@@ -54,9 +56,11 @@ int RunSamplingBench(const GptConfig& cfg, const codegen::CompilerOptions& co, i
   for (int64_t blocks : {1, 3}) {
     const int64_t tokens = blocks * cfg.block_size - (blocks == 1 ? 1 : 0);
     double s[2];
-    if (auto st = TimeBoth(**jit, *tok, cfg.block_size, tokens, repeats, s); !st.ok()) return Fail(st);
+    if (auto st = TimeBoth(**jit, *tok, cfg.block_size, tokens, repeats, s); !st.ok())
+      return Fail(st);
     std::cout << absl::StrFormat(
-        "sampling (%s, %d tokens, 1-token prompt): KV cache %.0f tokens/s | recompute %.0f tokens/s | %.2fx\n",
+        "sampling (%s, %d tokens, 1-token prompt): KV cache %.0f tokens/s | recompute %.0f "
+        "tokens/s | %.2fx\n",
         cfg.name, tokens, tokens / s[0], tokens / s[1], s[1] / s[0]);
   }
   return 0;

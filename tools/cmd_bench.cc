@@ -1,13 +1,14 @@
 // `gptc bench`: the compiled train step measured against this machine's peak: ms per step,
 // model FLOP utilisation, GFLOP/s of every GEMM shape and form, and compile time cold and
 // warm. Everything is measured in one run, so ratios are side by side.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <thread>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -56,14 +57,17 @@ int RunBench(const Args& args) {
   FlagSet flags("bench");
   AddModelFlags(flags, "shakespeare-cpu");
   flags.Int("steps", 30, "timed train steps (after 5 untimed)");
-  flags.Int("threads", 0, "threads running kernels (the spinning pool, caller included; 0: all cores)");
+  flags.Int("threads", 0,
+            "threads running kernels (the spinning pool, caller included; 0: all cores)");
   flags.Bool("compile-time", true, "also measure cold and warm compile time (cold takes seconds)");
   flags.String("cache-dir", "", "kernel cache for the timed run (default: the user cache)");
   AddFusionFlags(flags);
   AddFusionBenchFlags(flags);
-  flags.Bool("sampling", false, "tokens/s of sampling with the KV cache against recomputing the window");
+  flags.Bool("sampling", false,
+             "tokens/s of sampling with the KV cache against recomputing the window");
   flags.Int("repeats", 3, "samples per path in --sampling (median reported)");
-  flags.Bool("plan-compare", false, "time the planned train step against one buffer per value (--no-plan), interleaved");
+  flags.Bool("plan-compare", false,
+             "time the planned train step against one buffer per value (--no-plan), interleaved");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc bench [flags]\nTimes the compiled train step.\n\n" << flags.Usage();
@@ -71,25 +75,29 @@ int RunBench(const Args& args) {
   }
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
-  if (flags.GetInt("steps") <= 0) return Fail(absl::InvalidArgumentError("--steps must be positive"), 2);
+  if (flags.GetInt("steps") <= 0)
+    return Fail(absl::InvalidArgumentError("--steps must be positive"), 2);
   const int hw = std::max(1u, std::thread::hardware_concurrency());
   const int threads = flags.GetInt("threads") > 0 ? static_cast<int>(flags.GetInt("threads")) : hw;
 
   codegen::CompilerOptions co;
   co.threads = static_cast<int>(flags.GetInt("threads"));
-  co.cache_dir = flags.IsSet("cache-dir") ? flags.GetString("cache-dir") : codegen::ObjectCache::DefaultDir();
+  co.cache_dir =
+      flags.IsSet("cache-dir") ? flags.GetString("cache-dir") : codegen::ObjectCache::DefaultDir();
   if (flags.GetBool("fusion")) return RunFusionBench(flags, co);
-  if (flags.GetBool("sampling")) return RunSamplingBench(*cfg, co, std::max<int64_t>(1, flags.GetInt("repeats")));
+  if (flags.GetBool("sampling"))
+    return RunSamplingBench(*cfg, co, std::max<int64_t>(1, flags.GetInt("repeats")));
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
   if (flags.GetBool("plan-compare")) return RunPlanBench(*cfg, *step, co, flags.GetInt("steps"));
 
   const double peak1 = MeasurePeakGflops(1), peak = MeasurePeakGflops(threads);
-  std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)\n", peak,
-                               threads, peak1);
+  std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)\n",
+                               peak, threads, peak1);
 
   if (flags.GetBool("compile-time")) {
-    const std::string tmp = absl::StrCat(std::filesystem::temp_directory_path().string(), "/gptc-bench-", getpid());
+    const std::string tmp =
+        absl::StrCat(std::filesystem::temp_directory_path().string(), "/gptc-bench-", getpid());
     codegen::CompilerOptions cold = co;
     cold.cache_dir = tmp;
     auto start = Clock::now();
@@ -103,8 +111,9 @@ int RunBench(const Args& args) {
     if (!b2.ok()) return Fail(b2.status());
     const double warm_s = Seconds(start);
     std::filesystem::remove_all(tmp);
-    std::cout << absl::StrFormat("compile: cold %.2f s (%d distinct kernels), warm %.3f s (disk cache)\n", cold_s,
-                                 kernels, warm_s);
+    std::cout << absl::StrFormat(
+        "compile: cold %.2f s (%d distinct kernels), warm %.3f s (disk cache)\n", cold_s, kernels,
+        warm_s);
   }
 
   auto backend = JitBackend::Create(*cfg, 1, *step, co);
@@ -129,7 +138,8 @@ int RunBench(const Args& args) {
       "train step (%s, B=%d, T=%d): median %.2f ms, min %.2f ms over %d steps; %d kernel calls\n"
       "model FLOPs per step (matmuls) %.3f G -> %.1f GFLOP/s = %.1f%% of peak (MFU)\n",
       cfg->name, cfg->batch_size, cfg->block_size, 1e3 * median, 1e3 * times[0], times.size(),
-      train.num_kernel_calls(), flops / 1e9, flops / median / 1e9, 100 * flops / median / 1e9 / peak);
+      train.num_kernel_calls(), flops / 1e9, flops / median / 1e9,
+      100 * flops / median / 1e9 / peak);
 
   // GEMMs by shape and form, from the profile of the timed steps.
   struct Gemm {
@@ -149,13 +159,14 @@ int RunBench(const Args& args) {
     e.schedule = kt.schedule;
     gemm_s += per_step;
   }
-  std::cout << absl::StrFormat("kernels: %.2f ms per step, of which GEMM %.2f ms (%.0f%%)\n", 1e3 * all_s,
-                               1e3 * gemm_s, 100 * gemm_s / all_s);
-  std::cout << absl::StrFormat("%-48s %9s %9s %7s  %s\n", "GEMM (lhs x rhs, form)", "ms/step", "GFLOP/s", "%peak",
-                               "schedule (tile, nest)");
+  std::cout << absl::StrFormat("kernels: %.2f ms per step, of which GEMM %.2f ms (%.0f%%)\n",
+                               1e3 * all_s, 1e3 * gemm_s, 100 * gemm_s / all_s);
+  std::cout << absl::StrFormat("%-48s %9s %9s %7s  %s\n", "GEMM (lhs x rhs, form)", "ms/step",
+                               "GFLOP/s", "%peak", "schedule (tile, nest)");
   for (const auto& [key, v] : gemm)
-    std::cout << absl::StrFormat("%-48s %9.3f %9.1f %6.1f%%  %s\n", key, 1e3 * v.seconds, v.flops / v.seconds / 1e9,
-                                 100 * v.flops / v.seconds / 1e9 / peak, v.schedule);
+    std::cout << absl::StrFormat("%-48s %9.3f %9.1f %6.1f%%  %s\n", key, 1e3 * v.seconds,
+                                 v.flops / v.seconds / 1e9, 100 * v.flops / v.seconds / 1e9 / peak,
+                                 v.schedule);
   return 0;
 }
 

@@ -6,25 +6,25 @@
 #include <fstream>
 #include <iostream>
 
-#include "absl/strings/str_join.h"
-
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "frontend/nn/gpt.h"
 #include "ir/interpreter.h"
+#include "ir/rng.h"
 #include "runtime/data_path.h"
+#include "runtime/jit_backend.h"
 #include "runtime/text_dataset.h"
 #include "tools/commands.h"
 #include "tools/model_flags.h"
 #include "tools/train_checkpoints.h"
-#include "runtime/jit_backend.h"
-#include "ir/rng.h"
 
 namespace gptc::tools {
 namespace {
 
 int EvalCheckpoint(const FlagSet& flags, Split split) {
   const std::string path = CheckpointPath(flags);
-  if (flags.GetInt("batches") <= 0) return Fail(absl::InvalidArgumentError("--batches must be positive"), 2);
+  if (flags.GetInt("batches") <= 0)
+    return Fail(absl::InvalidArgumentError("--batches must be positive"), 2);
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());
   GptConfig cfg = c->config;
@@ -33,7 +33,8 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
   GptConfig data_cfg = cfg;
   auto data = LoadData(flags, &data_cfg);
   if (!data.ok()) return Fail(data.status());
-  if (auto s = LoadMatching(path, cfg, data->tokenizer().alphabet()); !s.ok()) return Fail(s.status());
+  if (auto s = LoadMatching(path, cfg, data->tokenizer().alphabet()); !s.ok())
+    return Fail(s.status());
   codegen::CompilerOptions co;
   if (!flags.GetString("cache-dir").empty()) co.cache_dir = flags.GetString("cache-dir");
   // Only the eval step is compiled (the sampling step too, later, if logits are dumped).
@@ -57,16 +58,19 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
     if (!logits.ok()) return Fail(logits.status());
     std::ofstream out(dump);
     out << "{\"tokens\": [";
-    for (size_t i = 0; i < b->tokens.data.size(); ++i) out << (i ? ", " : "") << static_cast<int>(b->tokens.data[i]);
+    for (size_t i = 0; i < b->tokens.data.size(); ++i)
+      out << (i ? ", " : "") << static_cast<int>(b->tokens.data[i]);
     out << "], \"logits\": [";
-    for (size_t i = 0; i < logits->data.size(); ++i) out << (i ? ", " : "") << absl::StrFormat("%.9g", logits->data[i]);
+    for (size_t i = 0; i < logits->data.size(); ++i)
+      out << (i ? ", " : "") << absl::StrFormat("%.9g", logits->data[i]);
     out << "], \"shape\": [" << absl::StrJoin(logits->type.shape, ", ") << "]}\n";
     out.close();
     if (!out) return Fail(absl::PermissionDeniedError("cannot write --dump-logits file " + dump));
   }
-  std::cout << absl::StrFormat("checkpoint %s (step %d, %s): %s loss %.4f over %d batches (B=%d, T=%d) [jit]\n", path,
-                               c->step, cfg.name, split == Split::kTrain ? "train" : "val",
-                               sum / flags.GetInt("batches"), flags.GetInt("batches"), cfg.batch_size, cfg.block_size);
+  std::cout << absl::StrFormat(
+      "checkpoint %s (step %d, %s): %s loss %.4f over %d batches (B=%d, T=%d) [jit]\n", path,
+      c->step, cfg.name, split == Split::kTrain ? "train" : "val", sum / flags.GetInt("batches"),
+      flags.GetInt("batches"), cfg.batch_size, cfg.block_size);
   return 0;
 }
 
@@ -81,9 +85,12 @@ int RunEval(const Args& args) {
   flags.String("split", "val", "which split to draw the batch from: train or val");
   flags.String("backend", "interp", "execution backend of a fresh model: interp");
   AddCheckpointSourceFlags(flags, "evaluate on the compiled backend (neither: a fresh model)", "");
-  flags.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
+  flags.String("cache-dir", "",
+               "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
   flags.Int("batches", 20, "batches to average over, for a checkpoint");
-  flags.String("dump-logits", "", "also write the tokens and logits of one sequence as JSON (scripts/check_nanogpt_load.py)");
+  flags.String(
+      "dump-logits", "",
+      "also write the tokens and logits of one sequence as JSON (scripts/check_nanogpt_load.py)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc eval [flags]\nLoss of a freshly initialised model on one batch.\n\n"
@@ -92,10 +99,13 @@ int RunEval(const Args& args) {
   }
   const std::string split_name = flags.GetString("split");
   if (split_name != "train" && split_name != "val")
-    return Fail(absl::InvalidArgumentError("--split must be train or val, got '" + split_name + "'"), 2);
+    return Fail(
+        absl::InvalidArgumentError("--split must be train or val, got '" + split_name + "'"), 2);
   if (flags.GetString("backend") != "interp")
-    return Fail(absl::InvalidArgumentError("--backend must be interp (the only backend so far), got '" +
-                                           flags.GetString("backend") + "'"), 2);
+    return Fail(
+        absl::InvalidArgumentError("--backend must be interp (the only backend so far), got '" +
+                                   flags.GetString("backend") + "'"),
+        2);
   if (!flags.GetString("out-dir").empty() || !flags.GetString("checkpoint").empty())
     return EvalCheckpoint(flags, split_name == "train" ? Split::kTrain : Split::kVal);
   auto cfg = ConfigFromFlags(flags);
@@ -107,8 +117,8 @@ int RunEval(const Args& args) {
   if (!model.ok()) return Fail(model.status());
   ir::LiteralMap args_map = InitParams(model->params, flags.GetInt("seed"));
   Rng rng(flags.GetInt("batch-seed"));
-  auto batch = data->Sample(split_name == "train" ? Split::kTrain : Split::kVal,
-                            cfg->batch_size, cfg->block_size, rng);
+  auto batch = data->Sample(split_name == "train" ? Split::kTrain : Split::kVal, cfg->batch_size,
+                            cfg->block_size, rng);
   if (!batch.ok()) return Fail(batch.status());
   args_map["tokens"] = batch->tokens;
   args_map["targets"] = batch->targets;
@@ -116,14 +126,15 @@ int RunEval(const Args& args) {
   const auto start = std::chrono::steady_clock::now();
   auto out = ir::Interpret(model->graph, args_map);
   if (!out.ok()) return Fail(out.status());
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double loss = (*out)[1].data[0];
   std::cout << absl::StrFormat(
       "config %s: %d parameters, vocab %d (from %s)\n"
       "loss on one %s batch (B=%d, T=%d): %.6f   ln(vocab) = %.6f   [%s backend, %.2f s]\n",
-      cfg->name, CountParams(model->params), cfg->vocab, data->origin(), split_name, cfg->batch_size,
-      cfg->block_size, loss, std::log(static_cast<double>(cfg->vocab)), flags.GetString("backend"),
-      secs);
+      cfg->name, CountParams(model->params), cfg->vocab, data->origin(), split_name,
+      cfg->batch_size, cfg->block_size, loss, std::log(static_cast<double>(cfg->vocab)),
+      flags.GetString("backend"), secs);
   return 0;
 }
 

@@ -36,11 +36,14 @@ int RunIr(const Args& args) {
   FlagSet flags("ir");
   AddModelFlags(flags, "tiny");
   flags.String("graph", "train",
-               "pipeline to run: train (autodiff, adamw, dce, cse, fuse, plan), eval (dce, cse, fuse, plan), "
-               "or the KV-cache sampling graphs at batch 1: prefill (kv-prefill, dce, cse, fuse, plan) or decode "
+               "pipeline to run: train (autodiff, adamw, dce, cse, fuse, plan), eval (dce, cse, "
+               "fuse, plan), "
+               "or the KV-cache sampling graphs at batch 1: prefill (kv-prefill, dce, cse, fuse, "
+               "plan) or decode "
                "(kv-decode, dce, cse, fuse, plan)");
   flags.String("print-after", "forward",
-               "comma list of passes (forward, autodiff, adamw, kv-prefill, kv-decode, dce, cse, fuse, plan, all, "
+               "comma list of passes (forward, autodiff, adamw, kv-prefill, kv-decode, dce, cse, "
+               "fuse, plan, all, "
                "or none) to print the IR after");
   AddFusionFlags(flags);
   flags.String("dump-dir", "", "write NN-pass.ir and NN-pass.dot after every pass here");
@@ -56,19 +59,23 @@ int RunIr(const Args& args) {
   const std::string which = flags.GetString("graph");
   const bool kv = which == "prefill" || which == "decode";
   if (which != "train" && which != "eval" && !kv)
-    return Fail(absl::InvalidArgumentError("--graph must be train, eval, prefill or decode, got '" + which + "'"), 2);
+    return Fail(absl::InvalidArgumentError("--graph must be train, eval, prefill or decode, got '" +
+                                           which + "'"),
+                2);
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
   if (kv) cfg->batch_size = 1;  // sampling runs one sequence
   auto model = nn::BuildGpt(*cfg);
   if (!model.ok()) return Fail(model.status());
-  const passes::KvGraph kv_graph = which == "decode" ? passes::KvGraph::kDecode : passes::KvGraph::kPrefill;
-  passes::Pipeline pipeline = which == "train" ? passes::TrainPipeline(*step)
+  const passes::KvGraph kv_graph =
+      which == "decode" ? passes::KvGraph::kDecode : passes::KvGraph::kPrefill;
+  passes::Pipeline pipeline = which == "train"  ? passes::TrainPipeline(*step)
                               : which == "eval" ? passes::EvalPipeline(*step)
                                                 : passes::KvPipeline(kv_graph, *step);
   // The pipelines start from the forward graph exactly as the runtime builds its steps
   // (passes/step_graphs.cc): the loss as its only output, or the logits for sampling.
-  auto input = kv ? passes::KvPipelineInput(model->graph) : passes::SelectOutputs(model->graph, {"loss"});
+  auto input =
+      kv ? passes::KvPipelineInput(model->graph) : passes::SelectOutputs(model->graph, {"loss"});
   if (!input.ok()) return Fail(input.status());
   input->set_name(kv ? which + "_step" : which == "train" ? "train_step" : "eval_step");
   passes::PipelineOptions opts;
@@ -91,8 +98,9 @@ int RunIr(const Args& args) {
     // Graphviz layout time grows fast with size: large graphs are left for the user to render.
     constexpr int kMaxNodesToRender = 400;
     if (result->num_nodes() > kMaxNodesToRender) {
-      std::cerr << "; " << result->num_nodes() << " nodes is slow to lay out, render it with: dot -Tsvg "
-                << dot << " -o " << dot << ".svg";
+      std::cerr << "; " << result->num_nodes()
+                << " nodes is slow to lay out, render it with: dot -Tsvg " << dot << " -o " << dot
+                << ".svg";
     } else if (RenderSvg(dot, dot + ".svg")) {
       std::cerr << " and rendered " << dot << ".svg";
     }

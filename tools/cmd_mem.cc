@@ -60,56 +60,67 @@ absl::StatusOr<int64_t> ParseBytes(const std::string& s) {
   }
   double v = 0;
   if (!absl::SimpleAtod(num, &v) || v <= 0)
-    return absl::InvalidArgumentError(absl::StrCat("--budget must be a positive size such as 8G, 512M or 1000000, got '", s, "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--budget must be a positive size such as 8G, 512M or 1000000, got '", s, "'"));
   return static_cast<int64_t>(v * mult);
 }
 
 std::string Mib(int64_t bytes) { return absl::StrFormat("%.2f MiB", bytes / 1048576.0); }
 
 void PrintText(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
-  std::cout << absl::StrFormat("gptc mem: %s (%d layers, %d heads, %d wide, block %d, batch %d)\n", cfg.name,
-                               cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size, cfg.batch_size);
-  std::cout << absl::StrFormat("%-11s %13s %13s %13s %8s %9s %9s\n", "step", "naive", "planned", "lower bound",
-                               "frag", "/naive", "/bound");
+  std::cout << absl::StrFormat("gptc mem: %s (%d layers, %d heads, %d wide, block %d, batch %d)\n",
+                               cfg.name, cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size,
+                               cfg.batch_size);
+  std::cout << absl::StrFormat("%-11s %13s %13s %13s %8s %9s %9s\n", "step", "naive", "planned",
+                               "lower bound", "frag", "/naive", "/bound");
   for (const passes::MemoryReport* r : {&f.train_report, &f.eval_report}) {
-    const double bound = r->lower_bound_bytes > 0 ? double(r->planned_bytes) / r->lower_bound_bytes : 0;
+    const double bound =
+        r->lower_bound_bytes > 0 ? double(r->planned_bytes) / r->lower_bound_bytes : 0;
     const double naive = r->naive_bytes > 0 ? 100.0 * r->planned_bytes / r->naive_bytes : 0;
-    std::cout << absl::StrFormat("%-11s %13s %13s %13s %7.1f%% %8.1f%% %8.3fx\n", r->graph, Mib(r->naive_bytes),
-                                 Mib(r->planned_bytes), Mib(r->lower_bound_bytes), 100 * r->fragmentation, naive,
-                                 bound);
+    std::cout << absl::StrFormat("%-11s %13s %13s %13s %7.1f%% %8.1f%% %8.3fx\n", r->graph,
+                                 Mib(r->naive_bytes), Mib(r->planned_bytes),
+                                 Mib(r->lower_bound_bytes), 100 * r->fragmentation, naive, bound);
   }
   const passes::MemoryReport& t = f.train_report;
-  std::cout << "persistent: params " << Mib(t.persistent_bytes[int(ir::Region::kParam)]) << ", grads "
-            << Mib(t.persistent_bytes[int(ir::Region::kGrad)]) << ", moments "
+  std::cout << "persistent: params " << Mib(t.persistent_bytes[int(ir::Region::kParam)])
+            << ", grads " << Mib(t.persistent_bytes[int(ir::Region::kGrad)]) << ", moments "
             << Mib(t.persistent_bytes[int(ir::Region::kState)]) << ", inputs "
-            << Mib(t.persistent_bytes[int(ir::Region::kInput)]) << " (total " << Mib(t.persistent_total) << ")\n";
+            << Mib(t.persistent_bytes[int(ir::Region::kInput)]) << " (total "
+            << Mib(t.persistent_total) << ")\n";
   std::cout << "train_step: " << t.views << " views, " << t.in_place << " values written in place, "
             << t.copy_kernels << " copy kernels (slice, transpose, concat) left\n";
   if (t.peak_position >= 0) {
-    std::cout << "peak of train_step at node " << t.peak_position << ": " << t.peak_node.substr(0, 160) << "\n";
+    std::cout << "peak of train_step at node " << t.peak_position << ": "
+              << t.peak_node.substr(0, 160) << "\n";
     std::cout << "  largest live there:\n";
-    for (const auto& [name, bytes] : t.peak_tensors) std::cout << absl::StrFormat("    %-44s %s\n", "%" + name, Mib(bytes));
+    for (const auto& [name, bytes] : t.peak_tensors)
+      std::cout << absl::StrFormat("    %-44s %s\n", "%" + name, Mib(bytes));
   }
-  std::cout << "total for training (persistent + the arena the train and eval steps share): " << Mib(f.total) << "\n";
+  std::cout << "total for training (persistent + the arena the train and eval steps share): "
+            << Mib(f.total) << "\n";
   std::cout << "largest batch size within " << Mib(budget) << ": " << max_batch << "\n";
 }
 
 void PrintJson(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
   auto report = [](const passes::MemoryReport& r) {
     std::vector<std::string> peak;
-    for (const auto& [name, bytes] : r.peak_tensors) peak.push_back(absl::StrCat("{\"name\": \"", name, "\", \"bytes\": ", bytes, "}"));
-    return absl::StrCat("\"naive_bytes\": ", r.naive_bytes, ", \"planned_bytes\": ", r.planned_bytes,
-                        ", \"lower_bound_bytes\": ", r.lower_bound_bytes, ", \"fragmentation\": ", r.fragmentation,
-                        ", \"persistent_bytes\": {\"params\": ", r.persistent_bytes[int(ir::Region::kParam)],
-                        ", \"grads\": ", r.persistent_bytes[int(ir::Region::kGrad)],
-                        ", \"moments\": ", r.persistent_bytes[int(ir::Region::kState)],
-                        ", \"inputs\": ", r.persistent_bytes[int(ir::Region::kInput)], ", \"total\": ", r.persistent_total,
-                        "}, \"peak_position\": ", r.peak_position, ", \"peak_tensors\": [", absl::StrJoin(peak, ", "),
-                        "], \"views\": ", r.views, ", \"in_place\": ", r.in_place, ", \"copy_kernels\": ", r.copy_kernels);
+    for (const auto& [name, bytes] : r.peak_tensors)
+      peak.push_back(absl::StrCat("{\"name\": \"", name, "\", \"bytes\": ", bytes, "}"));
+    return absl::StrCat(
+        "\"naive_bytes\": ", r.naive_bytes, ", \"planned_bytes\": ", r.planned_bytes,
+        ", \"lower_bound_bytes\": ", r.lower_bound_bytes, ", \"fragmentation\": ", r.fragmentation,
+        ", \"persistent_bytes\": {\"params\": ", r.persistent_bytes[int(ir::Region::kParam)],
+        ", \"grads\": ", r.persistent_bytes[int(ir::Region::kGrad)],
+        ", \"moments\": ", r.persistent_bytes[int(ir::Region::kState)],
+        ", \"inputs\": ", r.persistent_bytes[int(ir::Region::kInput)],
+        ", \"total\": ", r.persistent_total, "}, \"peak_position\": ", r.peak_position,
+        ", \"peak_tensors\": [", absl::StrJoin(peak, ", "), "], \"views\": ", r.views,
+        ", \"in_place\": ", r.in_place, ", \"copy_kernels\": ", r.copy_kernels);
   };
-  std::cout << "{\"config\": \"" << cfg.name << "\", \"batch_size\": " << cfg.batch_size << ", " << report(f.train_report)
-            << ", \"eval\": {" << report(f.eval_report) << "}, \"total_bytes\": " << f.total
-            << ", \"budget_bytes\": " << budget << ", \"max_batch_size\": " << max_batch << "}\n";
+  std::cout << "{\"config\": \"" << cfg.name << "\", \"batch_size\": " << cfg.batch_size << ", "
+            << report(f.train_report) << ", \"eval\": {" << report(f.eval_report)
+            << "}, \"total_bytes\": " << f.total << ", \"budget_bytes\": " << budget
+            << ", \"max_batch_size\": " << max_batch << "}\n";
 }
 
 }  // namespace
@@ -118,13 +129,16 @@ int RunMem(const Args& args) {
   FlagSet flags("mem");
   AddModelFlags(flags, "shakespeare-cpu");
   AddFusionFlags(flags);
-  flags.String("budget", "", "memory budget for the largest batch size (8G, 512M, bytes); default: available memory");
+  flags.String(
+      "budget", "",
+      "memory budget for the largest batch size (8G, 512M, bytes); default: available memory");
   flags.Bool("json", false, "print the report as JSON");
   flags.String("png", "", "draw the train step's arena (offset against step) into this PNG file");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
-    std::cout << "usage: gptc mem [flags]\nReports the memory plan of a model's train and eval steps.\n\n"
-              << flags.Usage();
+    std::cout
+        << "usage: gptc mem [flags]\nReports the memory plan of a model's train and eval steps.\n\n"
+        << flags.Usage();
     return 0;
   }
   auto cfg = ConfigFromFlags(flags);
@@ -144,9 +158,10 @@ int RunMem(const Args& args) {
   auto smallest = Measure(one, *step);
   if (!smallest.ok()) return Fail(smallest.status());
   if (smallest->total > budget)
-    return Fail(absl::ResourceExhaustedError(absl::StrCat("--budget ", budget, " bytes (", Mib(budget),
-                                                          ") is too small: training even batch 1 needs ",
-                                                          smallest->total, " bytes (", Mib(smallest->total), ")")));
+    return Fail(absl::ResourceExhaustedError(
+        absl::StrCat("--budget ", budget, " bytes (", Mib(budget),
+                     ") is too small: training even batch 1 needs ", smallest->total, " bytes (",
+                     Mib(smallest->total), ")")));
   auto f = Measure(*cfg, *step);
   if (!f.ok()) return Fail(f.status());
   // The total grows with the batch: find the largest that fits by doubling, then bisection.

@@ -2,7 +2,8 @@
 // (a file, or - for stdin), verifies it, runs the named passes (verifying after each), prints
 // the result, and optionally runs it on random inputs.
 //
-//   gptc ir --config=tiny --dump-dir=dumps && gptc opt dumps/00-forward.ir --passes=autodiff,adamw,dce
+//   gptc ir --config=tiny --dump-dir=dumps && gptc opt dumps/00-forward.ir
+//   --passes=autodiff,adamw,dce
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include "ir/interpreter.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
+#include "ir/read_file.h"
 #include "ir/rng.h"
 #include "ir/status_macros.h"
 #include "ir/verifier.h"
@@ -27,7 +29,6 @@
 #include "runtime/executable.h"
 #include "tools/commands.h"
 #include "tools/model_flags.h"
-#include "ir/read_file.h"
 
 namespace gptc::tools {
 namespace {
@@ -51,8 +52,11 @@ ir::LiteralMap RandomInputs(const ir::Graph& g, uint64_t seed) {
     const ir::TensorType& t = g.value(v).type;
     ir::Literal l(t);
     auto it = limits.find(v);
-    const uint64_t limit = it == limits.end() ? 2 : static_cast<uint64_t>(std::max<int64_t>(1, it->second));
-    for (double& x : l.data) x = t.dtype == ir::DType::kI32 ? static_cast<double>(rng.UniformInt(limit)) : rng.Normal(0, 1);
+    const uint64_t limit =
+        it == limits.end() ? 2 : static_cast<uint64_t>(std::max<int64_t>(1, it->second));
+    for (double& x : l.data)
+      x = t.dtype == ir::DType::kI32 ? static_cast<double>(rng.UniformInt(limit))
+                                     : rng.Normal(0, 1);
     args[g.value(v).name] = std::move(l);
   }
   return args;
@@ -76,7 +80,8 @@ uint64_t Checksum(const ir::Literal& l) {
 }
 
 absl::StatusOr<std::vector<ir::Literal>> RunOn(const std::string& backend, const ir::Graph& g,
-                                               const ir::LiteralMap& args, const std::string& cache_dir) {
+                                               const ir::LiteralMap& args,
+                                               const std::string& cache_dir) {
   if (backend == "interp") {
     ir::LiteralMap state = args;
     return ir::InterpretStep(g, state, args);
@@ -98,30 +103,41 @@ absl::StatusOr<std::vector<ir::Literal>> RunOn(const std::string& backend, const
 int RunOpt(const Args& args) {
   FlagSet flags("opt");
   flags.AllowPositionals(1);
-  flags.String("passes", "", "comma list of passes to run in order: " + absl::StrJoin(passes::RegisteredPasses(), ", "));
-  flags.String("print-after", "", "comma list of passes (or all) after which to print the IR as well");
+  flags.String(
+      "passes", "",
+      "comma list of passes to run in order: " + absl::StrJoin(passes::RegisteredPasses(), ", "));
+  flags.String("print-after", "",
+               "comma list of passes (or all) after which to print the IR as well");
   flags.String("dump-dir", "", "write NN-pass.ir and NN-pass.dot after every pass here");
   flags.String("output", "-", "where the final IR goes (- for stdout, none for nowhere)");
-  flags.Bool("run", false, "run the result on random inputs and print each output's type, sum and checksum");
+  flags.Bool("run", false,
+             "run the result on random inputs and print each output's type, sum and checksum");
   flags.String("backend", "interp", "what --run runs on: interp or jit");
   flags.Int("seed", 1, "seed of --run's random inputs");
   flags.String("cache-dir", "", "kernel object cache for --backend=jit (default: the user cache)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
-    std::cout << "usage: gptc opt FILE.ir|- [flags]\nParses IR text, verifies it, runs passes on it and prints the "
+    std::cout << "usage: gptc opt FILE.ir|- [flags]\nParses IR text, verifies it, runs passes on "
+                 "it and prints the "
                  "result.\n\n"
               << flags.Usage();
     return 0;
   }
   if (flags.positionals().empty())
-    return Fail(absl::InvalidArgumentError("gptc opt: give an IR file, or - to read standard input"), 2);
+    return Fail(
+        absl::InvalidArgumentError("gptc opt: give an IR file, or - to read standard input"), 2);
   const std::string backend = flags.GetString("backend");
   if (backend != "interp" && backend != "jit")
-    return Fail(absl::InvalidArgumentError("gptc opt: --backend must be interp or jit, got '" + backend + "'"), 2);
+    return Fail(absl::InvalidArgumentError("gptc opt: --backend must be interp or jit, got '" +
+                                           backend + "'"),
+                2);
   passes::Pipeline pipeline;
   for (absl::string_view name : absl::StrSplit(flags.GetString("passes"), ',', absl::SkipEmpty())) {
     auto pass = passes::FindPass(std::string(name));
-    if (!pass.ok()) return Fail(absl::InvalidArgumentError("gptc opt: --passes: " + std::string(pass.status().message())), 2);
+    if (!pass.ok())
+      return Fail(
+          absl::InvalidArgumentError("gptc opt: --passes: " + std::string(pass.status().message())),
+          2);
     pipeline.Add(std::string(name), *pass);
   }
   passes::PipelineOptions po;
@@ -135,7 +151,9 @@ int RunOpt(const Args& args) {
   auto text = ReadInput(path);
   if (!text.ok()) return Fail(text.status());
   auto g = ir::ParseGraph(*text);
-  if (!g.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat(path == "-" ? "<stdin>" : path, ": ", g.status().message())));
+  if (!g.ok())
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat(path == "-" ? "<stdin>" : path, ": ", g.status().message())));
   if (auto s = ir::Verify(*g); !s.ok())
     return Fail(absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message())));
   auto result = pipeline.Run(*g, po);
@@ -148,20 +166,23 @@ int RunOpt(const Args& args) {
     std::ofstream out(output, std::ios::binary | std::ios::trunc);
     out << ir::PrintGraph(*result);
     out.close();
-    if (!out) return Fail(absl::InvalidArgumentError("gptc opt: cannot write --output '" + output + "'"));
+    if (!out)
+      return Fail(absl::InvalidArgumentError("gptc opt: cannot write --output '" + output + "'"));
   }
   if (flags.GetBool("run")) {
-    const ir::LiteralMap inputs = RandomInputs(*result, static_cast<uint64_t>(flags.GetInt("seed")));
+    const ir::LiteralMap inputs =
+        RandomInputs(*result, static_cast<uint64_t>(flags.GetInt("seed")));
     auto out = RunOn(backend, *result, inputs, flags.GetString("cache-dir"));
     if (!out.ok()) return Fail(out.status());
-    std::cerr << "ran " << result->name() << " on " << backend << " with random inputs (seed " << flags.GetInt("seed")
-              << ")\n";
+    std::cerr << "ran " << result->name() << " on " << backend << " with random inputs (seed "
+              << flags.GetInt("seed") << ")\n";
     for (size_t i = 0; i < out->size(); ++i) {
       const ir::Literal& l = (*out)[i];
       double sum = 0, abs_sum = 0;
       for (double x : l.data) sum += x, abs_sum += std::fabs(x);
       std::cerr << absl::StrFormat("%%%s: %s sum=%.6g mean_abs=%.6g fnv=%016x\n",
-                                   result->value(result->outputs()[i]).name, ir::TypeToString(l.type), sum,
+                                   result->value(result->outputs()[i]).name,
+                                   ir::TypeToString(l.type), sum,
                                    l.data.empty() ? 0.0 : abs_sum / l.data.size(), Checksum(l));
     }
   }

@@ -16,23 +16,29 @@ namespace gptc::tools {
 int RunSample(const Args& args) {
   FlagSet flags("sample");
   AddCheckpointSourceFlags(flags, "sample", "out");
-  flags.String("prompt", "\n", "text to continue (every character must be in the model's vocabulary)");
+  flags.String("prompt", "\n",
+               "text to continue (every character must be in the model's vocabulary)");
   flags.Int("tokens", 500, "characters to generate per sample");
   flags.Double("temperature", 0.8, "sampling temperature (> 0)");
   flags.Int("top-k", 0, "sample from the k most likely tokens (0: all)");
   flags.Int("seed", 1, "sampling seed");
   flags.Int("num-samples", 1, "how many samples");
-  flags.Bool("kv-cache", true, "decode with a KV cache (false: recompute the whole window for every token)");
-  flags.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
+  flags.Bool("kv-cache", true,
+             "decode with a KV cache (false: recompute the whole window for every token)");
+  flags.String("cache-dir", "",
+               "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
-    std::cout << "usage: gptc sample [flags]\nGenerates text from a trained checkpoint.\n\n" << flags.Usage();
+    std::cout << "usage: gptc sample [flags]\nGenerates text from a trained checkpoint.\n\n"
+              << flags.Usage();
     return 0;
   }
   if (flags.GetInt("tokens") < 0 || flags.GetInt("num-samples") < 1 || flags.GetInt("top-k") < 0 ||
       !(flags.GetDouble("temperature") > 0))
-    return Fail(absl::InvalidArgumentError("--tokens must be >= 0, --num-samples >= 1, --top-k >= 0 and "
-                                           "--temperature > 0"), 2);
+    return Fail(
+        absl::InvalidArgumentError("--tokens must be >= 0, --num-samples >= 1, --top-k >= 0 and "
+                                   "--temperature > 0"),
+        2);
   const std::string path = CheckpointPath(flags);
   // Everything the user gave is checked before compiling: the checkpoint, then the prompt.
   auto c = ReadCheckpoint(path);
@@ -41,14 +47,16 @@ int RunSample(const Args& args) {
   if (!tok.ok()) return Fail(tok.status());
   const std::string prompt = flags.GetString("prompt");
   if (auto ids = tok->Encode(prompt); !ids.ok())
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--prompt: ", ids.status().message(),
-                                                        " (the model knows only the characters it was trained on)")));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--prompt: ", ids.status().message(),
+                     " (the model knows only the characters it was trained on)")));
   codegen::CompilerOptions co;
   if (!flags.GetString("cache-dir").empty()) co.cache_dir = flags.GetString("cache-dir");
   const bool kv = flags.GetBool("kv-cache");
   using Step = JitBackend::Step;
-  auto jit = JitBackend::Create(c->config, 1, passes::StepOptions(), co,
-                                kv ? std::vector<Step>{Step::kPrefill, Step::kDecode} : std::vector<Step>{Step::kSample});
+  auto jit = JitBackend::Create(
+      c->config, 1, passes::StepOptions(), co,
+      kv ? std::vector<Step>{Step::kPrefill, Step::kDecode} : std::vector<Step>{Step::kSample});
   if (!jit.ok()) return Fail(jit.status());
   if (auto s = Restore(**jit, *c, path); !s.ok()) return Fail(s);
   for (int64_t i = 0; i < flags.GetInt("num-samples"); ++i) {

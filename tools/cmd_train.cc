@@ -1,29 +1,29 @@
 // `gptc train`: trains a preset on a text with AdamW and nanoGPT's schedule, then prints a
 // sample.
-#include <algorithm>
-#include <chrono>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <limits>
 #include <optional>
-#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
 #include "runtime/data_path.h"
 #include "runtime/interp_backend.h"
 #include "runtime/jit_backend.h"
 #include "runtime/process_memory.h"
 #include "runtime/sampler.h"
-#include "frontend/nn/gpt.h"
 #include "runtime/trainer.h"
-#include "tools/train_checkpoints.h"
 #include "tools/commands.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
+#include "tools/train_checkpoints.h"
 
 namespace gptc::tools {
 namespace {
@@ -48,12 +48,20 @@ void AddTrainFlags(FlagSet& f) {
   f.Int("eval-interval", 250, "estimate train/val loss every this many steps");
   f.Int("eval-batches", 20, "batches per loss estimate");
   f.Int("log-interval", 50, "print a line every this many steps");
-  f.String("out-dir", "out", "checkpoints go here: ckpt.bin (latest) and best.bin (best val loss); none: no checkpoints");
-  f.Int("checkpoint-interval", 0, "also write ckpt.bin every this many steps (it is written at every evaluation)");
-  f.Bool("progress", true, "on a terminal, a live status line: step, loss, lr, tokens/s, elapsed, ETA");
-  f.String("init-from", "", "start from the parameters of this .safetensors file (nanoGPT's names; gptc export writes one)");
-  f.Bool("check-numerics", false, "jit: check every kernel's output for NaN/inf and name the first op that made one (slow)");
-  f.Bool("resume", false, "continue from --out-dir's ckpt.bin: parameters, moments, step and batch sampler");
+  f.String(
+      "out-dir", "out",
+      "checkpoints go here: ckpt.bin (latest) and best.bin (best val loss); none: no checkpoints");
+  f.Int("checkpoint-interval", 0,
+        "also write ckpt.bin every this many steps (it is written at every evaluation)");
+  f.Bool("progress", true,
+         "on a terminal, a live status line: step, loss, lr, tokens/s, elapsed, ETA");
+  f.String("init-from", "",
+           "start from the parameters of this .safetensors file (nanoGPT's names; gptc export "
+           "writes one)");
+  f.Bool("check-numerics", false,
+         "jit: check every kernel's output for NaN/inf and name the first op that made one (slow)");
+  f.Bool("resume", false,
+         "continue from --out-dir's ckpt.bin: parameters, moments, step and batch sampler");
   f.Int("seed", 1337, "parameter initialisation seed");
   f.Int("data-seed", 1337, "batch sampling seed");
   f.Int("sample-tokens", 500, "characters to sample after training (0: none)");
@@ -66,10 +74,12 @@ void PrintProfile(const Executable& ex, int64_t top) {
   double total = 0;
   for (const auto& k : p) total += k.seconds;
   std::sort(p.begin(), p.end(), [](const auto& a, const auto& b) { return a.seconds > b.seconds; });
-  std::cout << absl::StrFormat("train step kernels: %d calls, %.2f ms per step in kernels\n", p.size(),
+  std::cout << absl::StrFormat("train step kernels: %d calls, %.2f ms per step in kernels\n",
+                               p.size(),
                                p.empty() || p[0].calls == 0 ? 0.0 : 1e3 * total / p[0].calls);
   for (int64_t i = 0; i < top && i < static_cast<int64_t>(p.size()); ++i)
-    std::cout << absl::StrFormat("  %6.3f ms %5.1f%%  %s\n", 1e3 * p[i].seconds / std::max<int64_t>(1, p[i].calls),
+    std::cout << absl::StrFormat("  %6.3f ms %5.1f%%  %s\n",
+                                 1e3 * p[i].seconds / std::max<int64_t>(1, p[i].calls),
                                  100 * p[i].seconds / total, p[i].node.substr(0, 150));
 }
 
@@ -79,18 +89,28 @@ absl::Status ValidateTrainFlags(const FlagSet& f) {
     const char* name;
     int64_t min;
   };
-  for (const IntRule& r : {IntRule{"steps", 0}, {"threads", 0}, {"warmup", 0}, {"decay-steps", 0},
-                           {"eval-interval", 1}, {"eval-batches", 1}, {"log-interval", 1},
-                           {"checkpoint-interval", 0}, {"sample-tokens", 0}, {"top-k", 0}, {"profile", 0}})
+  for (const IntRule& r : {IntRule{"steps", 0},
+                           {"threads", 0},
+                           {"warmup", 0},
+                           {"decay-steps", 0},
+                           {"eval-interval", 1},
+                           {"eval-batches", 1},
+                           {"log-interval", 1},
+                           {"checkpoint-interval", 0},
+                           {"sample-tokens", 0},
+                           {"top-k", 0},
+                           {"profile", 0}})
     if (f.GetInt(r.name) < r.min)
-      return absl::InvalidArgumentError(
-          absl::StrCat("gptc train: --", r.name, " must be >= ", r.min, ", got ", f.GetInt(r.name)));
-  auto in = [&](const char* name, double lo, double hi, bool lo_open, bool hi_open) -> absl::Status {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gptc train: --", r.name, " must be >= ", r.min, ", got ", f.GetInt(r.name)));
+  auto in = [&](const char* name, double lo, double hi, bool lo_open,
+                bool hi_open) -> absl::Status {
     const double v = f.GetDouble(name);
     const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
     if (ok) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat("gptc train: --", name, " must be in ", lo_open ? "(" : "[", lo,
-                                                   ", ", hi, hi_open ? ")" : "]", ", got ", v));
+    return absl::InvalidArgumentError(absl::StrCat("gptc train: --", name, " must be in ",
+                                                   lo_open ? "(" : "[", lo, ", ", hi,
+                                                   hi_open ? ")" : "]", ", got ", v));
   };
   constexpr double kInf = std::numeric_limits<double>::infinity();
   RETURN_IF_ERROR(in("lr", 0, kInf, true, true));
@@ -112,16 +132,21 @@ int RunTrain(const Args& args) {
   AddFusionFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
-    std::cout << "usage: gptc train [flags]\nTrains a GPT and prints a sample.\n\n" << flags.Usage();
+    std::cout << "usage: gptc train [flags]\nTrains a GPT and prints a sample.\n\n"
+              << flags.Usage();
     return 0;
   }
   const std::string backend_name = flags.GetString("backend");
   if (backend_name != "interp" && backend_name != "jit")
-    return Fail(absl::InvalidArgumentError("--backend must be jit or interp, got '" + backend_name + "'"), 2);
+    return Fail(
+        absl::InvalidArgumentError("--backend must be jit or interp, got '" + backend_name + "'"),
+        2);
   if (auto s = ValidateTrainFlags(flags); !s.ok()) return Fail(s, 2);
   if (flags.GetBool("check-numerics") && backend_name != "jit")
-    return Fail(absl::InvalidArgumentError("gptc train: --check-numerics needs --backend=jit (the interpreter "
-                                           "stops on a non-finite loss or gradient norm already)"), 2);
+    return Fail(absl::InvalidArgumentError(
+                    "gptc train: --check-numerics needs --backend=jit (the interpreter "
+                    "stops on a non-finite loss or gradient norm already)"),
+                2);
   auto cfg = ConfigFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   auto data = LoadData(flags, &*cfg);
@@ -139,17 +164,19 @@ int RunTrain(const Args& args) {
   if (flags.GetBool("resume")) {
     const std::string path = LatestCheckpoint(out_dir);
     if (!std::filesystem::exists(path))
-      return Fail(absl::NotFoundError("--resume: there is no checkpoint " + path + " to resume from"));
+      return Fail(
+          absl::NotFoundError("--resume: there is no checkpoint " + path + " to resume from"));
     auto c = LoadMatching(path, *cfg, data->tokenizer().alphabet());
     if (!c.ok()) return Fail(c.status());
     if (c->step > flags.GetInt("steps"))
-      return Fail(absl::InvalidArgumentError(absl::StrFormat("--resume: %s is at step %d, past --steps=%d", path,
-                                                             c->step, flags.GetInt("steps"))));
+      return Fail(absl::InvalidArgumentError(absl::StrFormat(
+          "--resume: %s is at step %d, past --steps=%d", path, c->step, flags.GetInt("steps"))));
     resume = *std::move(c);
   }
   std::map<std::string, ir::Literal> init_from;
   if (!flags.GetString("init-from").empty()) {
-    if (resume) return Fail(absl::InvalidArgumentError("--init-from and --resume exclude each other"), 2);
+    if (resume)
+      return Fail(absl::InvalidArgumentError("--init-from and --resume exclude each other"), 2);
     auto model = nn::BuildGpt(*cfg);
     if (!model.ok()) return Fail(model.status());
     auto p = ReadInitFrom(model->params, flags.GetString("init-from"));
@@ -175,22 +202,25 @@ int RunTrain(const Args& args) {
   opts.log_interval = flags.GetInt("log-interval");
   opts.data_seed = flags.GetInt("data-seed");
 
-  std::cout << absl::StrFormat("config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n",
-                               cfg->name, cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size,
-                               cfg->batch_size, cfg->vocab, data->origin());
+  std::cout << absl::StrFormat(
+      "config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n", cfg->name,
+      cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size, cfg->batch_size, cfg->vocab,
+      data->origin());
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Backend> backend;
   JitBackend* jit_backend = nullptr;
   if (backend_name == "jit") {
     codegen::CompilerOptions co;
-    co.cache_dir = !flags.GetBool("cache") ? "" : flags.IsSet("cache-dir") ? flags.GetString("cache-dir")
-                                                                            : codegen::ObjectCache::DefaultDir();
+    co.cache_dir = !flags.GetBool("cache")    ? ""
+                   : flags.IsSet("cache-dir") ? flags.GetString("cache-dir")
+                                              : codegen::ObjectCache::DefaultDir();
     co.threads = static_cast<int>(flags.GetInt("threads"));
     co.tune = flags.GetBool("tune");
     auto jit = JitBackend::Create(*cfg, flags.GetInt("seed"), *step, co);
     if (!jit.ok()) return Fail(jit.status());
     const codegen::CompilerStats& s = (*jit)->compile_stats();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << absl::StrFormat(
         "backend jit: compiled in %.2f s (%s): %d kernels compiled, %d from the cache, %d reused; "
         "Halide runtime %s\n",
@@ -203,9 +233,10 @@ int RunTrain(const Args& args) {
   } else {
     auto interp = InterpBackend::Create(*cfg, flags.GetInt("seed"), *step);
     if (!interp.ok()) return Fail(interp.status());
-    std::cout << absl::StrFormat("backend interp: train_step graph of %d nodes built in %.2f s\n",
-                                 (*interp)->train_graph().num_nodes(),
-                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::cout << absl::StrFormat(
+        "backend interp: train_step graph of %d nodes built in %.2f s\n",
+        (*interp)->train_graph().num_nodes(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     backend = *std::move(interp);
   }
   double best_val = std::numeric_limits<double>::infinity();
@@ -218,21 +249,31 @@ int RunTrain(const Args& args) {
     opts.start_step = resume->step;
     opts.rng_state = resume->rng_state;
     best_val = resume->best_val_loss;
-    std::cout << absl::StrFormat("resumed from %s at step %d\n", LatestCheckpoint(out_dir), resume->step);
+    std::cout << absl::StrFormat("resumed from %s at step %d\n", LatestCheckpoint(out_dir),
+                                 resume->step);
   }
   if (checkpoints) {
     const std::map<std::string, std::string> recorded = {
-        {"lr", absl::StrCat(opts.schedule.lr)}, {"min-lr", absl::StrCat(opts.schedule.min_lr)},
-        {"warmup", absl::StrCat(opts.schedule.warmup_steps)}, {"decay-steps", absl::StrCat(opts.schedule.decay_steps)},
-        {"steps", absl::StrCat(opts.steps)}, {"beta1", absl::StrCat(adamw.beta1)}, {"beta2", absl::StrCat(adamw.beta2)},
-        {"weight-decay", absl::StrCat(adamw.weight_decay)}, {"grad-clip", absl::StrCat(adamw.clip_norm)},
-        {"seed", absl::StrCat(flags.GetInt("seed"))}, {"data-seed", absl::StrCat(opts.data_seed)},
+        {"lr", absl::StrCat(opts.schedule.lr)},
+        {"min-lr", absl::StrCat(opts.schedule.min_lr)},
+        {"warmup", absl::StrCat(opts.schedule.warmup_steps)},
+        {"decay-steps", absl::StrCat(opts.schedule.decay_steps)},
+        {"steps", absl::StrCat(opts.steps)},
+        {"beta1", absl::StrCat(adamw.beta1)},
+        {"beta2", absl::StrCat(adamw.beta2)},
+        {"weight-decay", absl::StrCat(adamw.weight_decay)},
+        {"grad-clip", absl::StrCat(adamw.clip_norm)},
+        {"seed", absl::StrCat(flags.GetInt("seed"))},
+        {"data-seed", absl::StrCat(opts.data_seed)},
         {"data", data->origin()}};
     opts.checkpoint_interval = flags.GetInt("checkpoint-interval");
-    opts.on_checkpoint = [&, recorded](const TrainPoint& p) -> absl::Status {  // recorded: by value, it is block-local
+    opts.on_checkpoint =
+        [&,
+         recorded](const TrainPoint& p) -> absl::Status {  // recorded: by value, it is block-local
       const bool better = p.evaluated && p.val_loss < best_val;
       if (better) best_val = p.val_loss;
-      ASSIGN_OR_RETURN(Checkpoint c, Capture(*backend, *cfg, data->tokenizer().alphabet(), p, best_val, recorded));
+      ASSIGN_OR_RETURN(Checkpoint c, Capture(*backend, *cfg, data->tokenizer().alphabet(), p,
+                                             best_val, recorded));
       RETURN_IF_ERROR(WriteCheckpoint(LatestCheckpoint(out_dir), c));
       if (better) RETURN_IF_ERROR(WriteCheckpoint(BestCheckpoint(out_dir), c));
       return absl::OkStatus();
@@ -241,7 +282,8 @@ int RunTrain(const Args& args) {
   std::ofstream metrics;
   if (checkpoints) {  // appended to on --resume, so one file holds the whole run
     metrics.open(out_dir + "/metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
-    if (!metrics) return Fail(absl::PermissionDeniedError("cannot write " + out_dir + "/metrics.jsonl"));
+    if (!metrics)
+      return Fail(absl::PermissionDeniedError("cannot write " + out_dir + "/metrics.jsonl"));
     opts.metrics = &metrics;
   }
   if (isatty(STDOUT_FILENO) && flags.GetBool("progress")) opts.status = &std::cout;
@@ -251,13 +293,16 @@ int RunTrain(const Args& args) {
   const int64_t ran = opts.steps - opts.start_step;
   std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", ran, report->seconds,
                                ran ? 1e3 * report->seconds / ran : 0.0);
-  if (jit_backend && flags.GetInt("profile") > 0) PrintProfile(jit_backend->train(), flags.GetInt("profile"));
+  if (jit_backend && flags.GetInt("profile") > 0)
+    PrintProfile(jit_backend->train(), flags.GetInt("profile"));
   if (jit_backend) {
     int64_t persistent = 0;
-    for (const auto& [name, e] : jit_backend->store().entries()) persistent += static_cast<int64_t>(e.bytes);
+    for (const auto& [name, e] : jit_backend->store().entries())
+      persistent += static_cast<int64_t>(e.bytes);
     auto mib = [](int64_t b) { return b / 1048576.0; };
     std::cout << absl::StrFormat(
-        "memory: peak resident %.1f MiB; arena %.1f MiB (train, eval and sampling steps share it); parameters "
+        "memory: peak resident %.1f MiB; arena %.1f MiB (train, eval and sampling steps share it); "
+        "parameters "
         "and moments %.1f MiB, gradients and inputs %.1f MiB%s\n",
         mib(PeakResidentBytes()), mib(jit_backend->train().arena_bytes()), mib(persistent),
         mib(jit_backend->train().owned_bytes()),

@@ -36,8 +36,8 @@ std::string FlagSet::Accepted() const {
 
 absl::Status FlagSet::Assign(const std::string& name, Flag& f, const std::string& value) {
   auto bad = [&](const char* what) {
-    return absl::InvalidArgumentError(absl::StrCat("gptc ", command_, ": --", name, " expects ",
-                                                   what, ", got '", value, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("gptc ", command_, ": --", name, " expects ", what, ", got '", value, "'"));
   };
   switch (f.kind) {
     case Kind::kInt: {
@@ -88,15 +88,16 @@ absl::Status FlagSet::Parse(const std::vector<std::string>& args) {
     auto it = flags_.find(name);
     if (it == flags_.end() && !has_value && name.rfind("no-", 0) == 0) {
       auto neg = flags_.find(name.substr(3));
-      if (neg != flags_.end() && (neg->second.kind == Kind::kBool || neg->second.kind == Kind::kString)) {
+      if (neg != flags_.end() &&
+          (neg->second.kind == Kind::kBool || neg->second.kind == Kind::kString)) {
         neg->second.value = neg->second.kind == Kind::kBool ? "false" : "none";
         neg->second.set = true;
         continue;
       }
     }
     if (it == flags_.end())
-      return absl::InvalidArgumentError(absl::StrCat("gptc ", command_, ": unknown flag --", name,
-                                                     "; accepted: ", Accepted()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("gptc ", command_, ": unknown flag --", name, "; accepted: ", Accepted()));
     if (!has_value) {
       if (it->second.kind == Kind::kBool) {
         value = "true";

@@ -23,20 +23,20 @@ const Command kCommands[] = {
     {"bench", "time the compiled train step: ms/step, MFU, GEMM GFLOP/s, compile time",
      gptc::tools::RunBench},
     {"sample", "generate text from a trained checkpoint, streamed", gptc::tools::RunSample},
-    {"export", "write a checkpoint's parameters as safetensors under nanoGPT's names", gptc::tools::RunExport},
+    {"export", "write a checkpoint's parameters as safetensors under nanoGPT's names",
+     gptc::tools::RunExport},
     {"mem", "memory plan of a model: naive, planned and lower-bound bytes, the peak, largest batch",
      gptc::tools::RunMem},
-    {"eval", "loss of a freshly initialised model on one batch of real text",
-     gptc::tools::RunEval},
-    {"version", "toolchain versions and the host code-generation target",
-     gptc::tools::RunVersion},
+    {"eval", "loss of a freshly initialised model on one batch of real text", gptc::tools::RunEval},
+    {"version", "toolchain versions and the host code-generation target", gptc::tools::RunVersion},
 };
 
 void PrintUsage(std::ostream& os) {
   os << "usage: gptc <command> [flags]\n\n"
         "gptc compiles GPT models written in its C++ DSL to a graph IR, transforms it with\n"
         "passes, and runs it. Commands:\n";
-  for (const Command& c : kCommands) os << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.help << "\n";
+  for (const Command& c : kCommands)
+    os << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.help << "\n";
   os << "\n'gptc <command> --help' lists a command's flags.\n";
 }
 

@@ -11,15 +11,18 @@
 namespace gptc::tools {
 
 void AddModelFlags(FlagSet& flags, const std::string& default_config) {
-  flags.String("config", default_config,
-               "model preset: " + absl::StrJoin(PresetNames(), ", "));
+  flags.String("config", default_config, "model preset: " + absl::StrJoin(PresetNames(), ", "));
   flags.Int("n-layer", 0, "override the preset's number of blocks");
   flags.Int("n-head", 0, "override the preset's number of attention heads");
   flags.Int("n-embd", 0, "override the preset's embedding width");
   flags.Int("block-size", 0, "override the preset's context length");
   flags.Int("batch-size", 0, "override the preset's batch size");
-  flags.Double("dropout", 0.0, "nanoGPT's dropout probability, training only (embeddings, attention, residual branches)");
-  flags.Bool("bias", true, "biases in Linear layers and LayerNorms (nanoGPT's bias; --no-bias as its shakespeare-char recipe)");
+  flags.Double(
+      "dropout", 0.0,
+      "nanoGPT's dropout probability, training only (embeddings, attention, residual branches)");
+  flags.Bool("bias", true,
+             "biases in Linear layers and LayerNorms (nanoGPT's bias; --no-bias as its "
+             "shakespeare-char recipe)");
 }
 
 absl::StatusOr<GptConfig> ConfigFromFlags(const FlagSet& flags) {

@@ -55,7 +55,8 @@ double MeasurePeakGflops(int threads) {
     for (int t = 0; t < threads; ++t)
       pool.emplace_back([&, t] { sink[t] = avx512 ? Fma512(iters) : Fma256(iters); });
     for (auto& th : pool) th.join();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best = std::max(best, threads * iters * flops_per_iter / secs / 1e9);
   }
   return best;

@@ -21,25 +21,28 @@ std::string BestCheckpoint(const std::string& out_dir);
 
 // --out-dir (a run, whose ckpt.bin is meant; default `out_dir_default`) and --checkpoint (a
 // file, which wins), for the commands that read a checkpoint; `verb` says what they do.
-void AddCheckpointSourceFlags(FlagSet& flags, const std::string& verb, const std::string& out_dir_default);
+void AddCheckpointSourceFlags(FlagSet& flags, const std::string& verb,
+                              const std::string& out_dir_default);
 std::string CheckpointPath(const FlagSet& flags);
 
 // Creates the directory if needed and proves it writable (a probe file), before any work.
 absl::Status PrepareOutDir(const std::string& out_dir);
 
 // A checkpoint of the backend's parameters and moments at `point`.
-absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg, const std::string& vocabulary,
-                                   const TrainPoint& point, double best_val_loss,
+absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg,
+                                   const std::string& vocabulary, const TrainPoint& point,
+                                   double best_val_loss,
                                    const std::map<std::string, std::string>& flags);
 
 // Reads `path` and checks it against the run: same model shape and vocabulary.
-absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig& cfg, const std::string& vocabulary);
+absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig& cfg,
+                                        const std::string& vocabulary);
 
 // The parameters of a safetensors file under nanoGPT's names, by gptc name (extra tensors,
 // such as lm_head.weight, are ignored); a missing tensor or another shape is an error naming
 // it. Read before anything is compiled; ApplyParameters sets them.
-absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(const std::vector<ParamSpec>& params,
-                                                                const std::string& path);
+absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(
+    const std::vector<ParamSpec>& params, const std::string& path);
 absl::Status ApplyParameters(Backend& backend, const std::map<std::string, ir::Literal>& params);
 
 // Puts the checkpoint's tensors into the backend; every tensor of the backend must be there

@@ -5,8 +5,7 @@
 #include "frontend/ops.h"
 
 namespace gptc::nn {
-CausalSelfAttention::CausalSelfAttention(Builder& b, const std::string& path,
-                                         const GptConfig& cfg)
+CausalSelfAttention::CausalSelfAttention(Builder& b, const std::string& path, const GptConfig& cfg)
     : b_(&b),
       path_(path),
       n_head_(cfg.n_head),
@@ -18,7 +17,7 @@ Tensor CausalSelfAttention::operator()(Tensor x) const {
   if (!x.valid()) return x;
   auto scope = b_->EnterScope(path_);
   const int64_t B = x.dim(0), T = x.dim(1), C = x.dim(2), H = n_head_, D = C / H;
-  Tensor qkv = c_attn_(x);  // (B, T, 3C)
+  Tensor qkv = c_attn_(x);                            // (B, T, 3C)
   auto heads = [&](int64_t part, const char* name) {  // (B, T, C) slice -> (B, H, T, D)
     Tensor t = Reshape(Slice(qkv, 2, part * C, (part + 1) * C), {B, T, H, D});
     return Transpose(t, {0, 2, 1, 3}).named(name);

@@ -24,7 +24,8 @@ absl::StatusOr<GptGraph> BuildGpt(const GptConfig& cfg) {
   LayerNorm ln_f(b, "ln_f", C, cfg.layernorm_eps, cfg.bias);
 
   Tensor pos = Broadcast(Slice(wpe, 0, 0, T), {B, T, C}).named("pos");  // (B, T, C)
-  Tensor x = Dropout((Embedding(wte, tokens).named("tok") + pos).named("emb"), cfg.dropout).named("x");  // (B, T, C)
+  Tensor x = Dropout((Embedding(wte, tokens).named("tok") + pos).named("emb"), cfg.dropout)
+                 .named("x");  // (B, T, C)
   for (const auto& block : blocks) x = (*block)(x);
   x = ln_f(x);
   Tensor logits = MatMul(x, wte, {.transpose_b = true}).named("logits");  // (B, T, V)

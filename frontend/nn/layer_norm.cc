@@ -8,7 +8,8 @@ LayerNorm::LayerNorm(Builder& b, const std::string& path, int64_t dim, double ep
     : b_(&b), path_(path), eps_(eps) {
   auto scope = b.EnterScope(path);
   w_ = b.Param("w", ir::F32({dim}), ParamInit::Ones());
-  bias_ = bias ? b.Param("b", ir::F32({dim}), ParamInit::Zeros()) : b.Constant(0.0, ir::F32({dim})).named("b");
+  bias_ = bias ? b.Param("b", ir::F32({dim}), ParamInit::Zeros())
+               : b.Constant(0.0, ir::F32({dim})).named("b");
 }
 
 Tensor LayerNorm::operator()(Tensor x) const {

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   (void)gptc::ParseCheckpoint("fuzz.bin", bytes);
   // A seed file is a whole checkpoint: its payload starts after the 28-byte header.
-  const std::string payload = bytes.size() >= 28 && bytes.compare(0, 8, "GPTCCKPT") == 0 ? bytes.substr(28) : bytes;
+  const std::string payload =
+      bytes.size() >= 28 && bytes.compare(0, 8, "GPTCCKPT") == 0 ? bytes.substr(28) : bytes;
   std::string file("GPTCCKPT", 8);
   const uint32_t version = gptc::kCheckpointVersion;
   const uint64_t n = payload.size(), sum = Fnv1a(payload);

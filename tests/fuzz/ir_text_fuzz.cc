@@ -21,7 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();
   }
   if (gptc::ir::PrintGraph(*again) != printed) {
-    std::cerr << "printing is not stable:\n" << printed << "\n---\n" << gptc::ir::PrintGraph(*again);
+    std::cerr << "printing is not stable:\n"
+              << printed << "\n---\n"
+              << gptc::ir::PrintGraph(*again);
     std::abort();
   }
   return 0;

@@ -6,6 +6,7 @@
 #include "runtime/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)gptc::ParseSafetensors("fuzz.safetensors", std::string(reinterpret_cast<const char*>(data), size));
+  (void)gptc::ParseSafetensors("fuzz.safetensors",
+                               std::string(reinterpret_cast<const char*>(data), size));
   return 0;
 }
