@@ -19,6 +19,7 @@
 #include "tools/bench_plan.h"
 #include "tools/bench_sampling.h"
 #include "tools/commands.h"
+#include "tools/compiler_flags.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
 #include "tools/peak_flops.h"
@@ -57,10 +58,8 @@ int RunBench(const Args& args) {
   FlagSet flags("bench");
   AddModelFlags(flags, "shakespeare-cpu");
   flags.Int("steps", 30, "timed train steps (after 5 untimed)");
-  flags.Int("threads", 0,
-            "threads running kernels (the spinning pool, caller included; 0: all cores)");
   flags.Bool("compile-time", true, "also measure cold and warm compile time (cold takes seconds)");
-  flags.String("cache-dir", "", "kernel cache for the timed run (default: the user cache)");
+  AddCompilerFlags(flags);
   AddFusionFlags(flags);
   AddFusionBenchFlags(flags);
   flags.Bool("sampling", false,
@@ -80,10 +79,7 @@ int RunBench(const Args& args) {
   const int hw = std::max(1u, std::thread::hardware_concurrency());
   const int threads = flags.GetInt("threads") > 0 ? static_cast<int>(flags.GetInt("threads")) : hw;
 
-  codegen::CompilerOptions co;
-  co.threads = static_cast<int>(flags.GetInt("threads"));
-  co.cache_dir =
-      flags.IsSet("cache-dir") ? flags.GetString("cache-dir") : codegen::ObjectCache::DefaultDir();
+  const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
   if (flags.GetBool("fusion")) return RunFusionBench(flags, co);
   if (flags.GetBool("sampling"))
     return RunSamplingBench(*cfg, co, std::max<int64_t>(1, flags.GetInt("repeats")));

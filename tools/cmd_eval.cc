@@ -15,6 +15,7 @@
 #include "runtime/jit_backend.h"
 #include "runtime/text_dataset.h"
 #include "tools/commands.h"
+#include "tools/compiler_flags.h"
 #include "tools/model_flags.h"
 #include "tools/train_checkpoints.h"
 
@@ -35,8 +36,7 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
   if (!data.ok()) return Fail(data.status());
   if (auto s = LoadMatching(path, cfg, data->tokenizer().alphabet()); !s.ok())
     return Fail(s.status());
-  codegen::CompilerOptions co;
-  if (!flags.GetString("cache-dir").empty()) co.cache_dir = flags.GetString("cache-dir");
+  const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
   // Only the eval step is compiled (the sampling step too, later, if logits are dumped).
   auto jit = JitBackend::Create(cfg, 1, passes::StepOptions(), co, {JitBackend::Step::kEval});
   if (!jit.ok()) return Fail(jit.status());
@@ -85,8 +85,7 @@ int RunEval(const Args& args) {
   flags.String("split", "val", "which split to draw the batch from: train or val");
   flags.String("backend", "interp", "execution backend of a fresh model: interp");
   AddCheckpointSourceFlags(flags, "evaluate on the compiled backend (neither: a fresh model)", "");
-  flags.String("cache-dir", "",
-               "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
+  AddCompilerFlags(flags);
   flags.Int("batches", 20, "batches to average over, for a checkpoint");
   flags.String(
       "dump-logits", "",

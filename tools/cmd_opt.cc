@@ -28,6 +28,7 @@
 #include "passes/registry.h"
 #include "runtime/executable.h"
 #include "tools/commands.h"
+#include "tools/compiler_flags.h"
 #include "tools/model_flags.h"
 
 namespace gptc::tools {
@@ -81,13 +82,11 @@ uint64_t Checksum(const ir::Literal& l) {
 
 absl::StatusOr<std::vector<ir::Literal>> RunOn(const std::string& backend, const ir::Graph& g,
                                                const ir::LiteralMap& args,
-                                               const std::string& cache_dir) {
+                                               const codegen::CompilerOptions& co) {
   if (backend == "interp") {
     ir::LiteralMap state = args;
     return ir::InterpretStep(g, state, args);
   }
-  codegen::CompilerOptions co;
-  if (!cache_dir.empty()) co.cache_dir = cache_dir;
   ASSIGN_OR_RETURN(auto compiler, codegen::KernelCompiler::Create(co));
   StateStore store;
   ASSIGN_OR_RETURN(auto exe, Executable::Create(g, *compiler, store));
@@ -114,7 +113,7 @@ int RunOpt(const Args& args) {
              "run the result on random inputs and print each output's type, sum and checksum");
   flags.String("backend", "interp", "what --run runs on: interp or jit");
   flags.Int("seed", 1, "seed of --run's random inputs");
-  flags.String("cache-dir", "", "kernel object cache for --backend=jit (default: the user cache)");
+  AddCompilerFlags(flags);  // for --backend=jit
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc opt FILE.ir|- [flags]\nParses IR text, verifies it, runs passes on "
@@ -172,7 +171,7 @@ int RunOpt(const Args& args) {
   if (flags.GetBool("run")) {
     const ir::LiteralMap inputs =
         RandomInputs(*result, static_cast<uint64_t>(flags.GetInt("seed")));
-    auto out = RunOn(backend, *result, inputs, flags.GetString("cache-dir"));
+    auto out = RunOn(backend, *result, inputs, CompilerOptionsFromFlags(flags));
     if (!out.ok()) return Fail(out.status());
     std::cerr << "ran " << result->name() << " on " << backend << " with random inputs (seed "
               << flags.GetInt("seed") << ")\n";

@@ -8,6 +8,7 @@
 #include "runtime/sampler.h"
 #include "runtime/tokenizer.h"
 #include "tools/commands.h"
+#include "tools/compiler_flags.h"
 #include "tools/model_flags.h"
 #include "tools/train_checkpoints.h"
 
@@ -25,8 +26,7 @@ int RunSample(const Args& args) {
   flags.Int("num-samples", 1, "how many samples");
   flags.Bool("kv-cache", true,
              "decode with a KV cache (false: recompute the whole window for every token)");
-  flags.String("cache-dir", "",
-               "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
+  AddCompilerFlags(flags);
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc sample [flags]\nGenerates text from a trained checkpoint.\n\n"
@@ -50,8 +50,7 @@ int RunSample(const Args& args) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--prompt: ", ids.status().message(),
                      " (the model knows only the characters it was trained on)")));
-  codegen::CompilerOptions co;
-  if (!flags.GetString("cache-dir").empty()) co.cache_dir = flags.GetString("cache-dir");
+  const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
   const bool kv = flags.GetBool("kv-cache");
   using Step = JitBackend::Step;
   auto jit = JitBackend::Create(

@@ -21,6 +21,7 @@
 #include "runtime/sampler.h"
 #include "runtime/trainer.h"
 #include "tools/commands.h"
+#include "tools/compiler_flags.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
 #include "tools/train_checkpoints.h"
@@ -31,10 +32,7 @@ namespace {
 void AddTrainFlags(FlagSet& f) {
   f.String("data", "", "training text (default: see README, 'Data')");
   f.String("backend", "jit", "execution backend: jit (compiled) or interp (reference interpreter)");
-  f.String("cache-dir", "", "kernel object cache (default: $XDG_CACHE_HOME/gptc or ~/.cache/gptc)");
-  f.Bool("cache", true, "use the kernel object cache (--no-cache compiles everything)");
-  f.Bool("tune", true, "time GEMM schedule candidates at compile time (--no-tune: first guess)");
-  f.Int("threads", 0, "threads running kernels (the spinning pool, caller included; 0: all cores)");
+  AddCompilerFlags(f);
   f.Int("profile", 0, "jit: print the N kernels of the train step that took longest");
   f.Int("steps", 2000, "optimiser steps");
   f.Double("lr", 1e-3, "peak learning rate");
@@ -210,12 +208,7 @@ int RunTrain(const Args& args) {
   std::unique_ptr<Backend> backend;
   JitBackend* jit_backend = nullptr;
   if (backend_name == "jit") {
-    codegen::CompilerOptions co;
-    co.cache_dir = !flags.GetBool("cache")    ? ""
-                   : flags.IsSet("cache-dir") ? flags.GetString("cache-dir")
-                                              : codegen::ObjectCache::DefaultDir();
-    co.threads = static_cast<int>(flags.GetInt("threads"));
-    co.tune = flags.GetBool("tune");
+    const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
     auto jit = JitBackend::Create(*cfg, flags.GetInt("seed"), *step, co);
     if (!jit.ok()) return Fail(jit.status());
     const codegen::CompilerStats& s = (*jit)->compile_stats();
