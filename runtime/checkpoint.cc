@@ -312,15 +312,17 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string 
     uint64_t elems = 1;
     for (uint32_t d = 0; d < rank; ++d) {
       ASSIGN_OR_RETURN(int64_t dim, r.Get<int64_t>("a tensor dimension"));
-      if (dim < 0 || dim > (int64_t{1} << 32))
-        return absl::DataLossError(
-            absl::StrCat("checkpoint ", path, ": tensor ", t.name, " has dimension ", dim));
+      // Each bound keeps the product from overflowing (and the allocation sane).
+      if (dim < 0 || dim > ir::kMaxElements ||
+          (elems *= static_cast<uint64_t>(dim)) > static_cast<uint64_t>(ir::kMaxElements))
+        return absl::DataLossError(absl::StrCat("checkpoint ", path, ": tensor ", t.name,
+                                                " has dimension ", dim, ", too large"));
       t.shape.push_back(dim);
-      elems *= static_cast<uint64_t>(dim);
     }
     ASSIGN_OR_RETURN(std::string data, r.Bytes(elems * sizeof(float), "tensor data"));
     t.data.resize(elems);
-    std::memcpy(t.data.data(), data.data(), data.size());
+    if (!data.empty())  // memcpy to an empty vector's null data is undefined (found by fuzzing)
+      std::memcpy(t.data.data(), data.data(), data.size());
     c.tensors.push_back(std::move(t));
   }
   if (r.pos() != r.size())

@@ -231,13 +231,18 @@ absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& pat
                               ") of a data section of ", data_bytes,
                               " bytes (the file is truncated or the header lies)"));
     int64_t elems = 1;
-    for (int64_t d : e.shape) elems *= d;
+    for (int64_t d : e.shape) {  // each bound keeps the product from overflowing
+      if (d < 0 || d > ir::kMaxElements || (elems *= d) > ir::kMaxElements)
+        return bad(absl::StrCat("has shape ", ir::ShapeToString(e.shape),
+                                ", not a tensor gptc can hold (at most 2^31-1 elements)"));
+    }
     if (elems * 4 != e.offsets[1] - e.offsets[0])
       return bad(absl::StrCat("has shape ", ir::ShapeToString(e.shape), " (", elems * 4,
                               " bytes) but data_offsets [", e.offsets[0], ", ", e.offsets[1], ")"));
     ranges.emplace_back(e.offsets[0], e.offsets[1]);
     NamedTensor t{name, e.shape, std::vector<float>(static_cast<size_t>(elems))};
-    std::memcpy(t.data.data(), file.data() + 8 + n + e.offsets[0], static_cast<size_t>(elems) * 4);
+    if (elems > 0)  // memcpy of an empty vector's null data is undefined (found by fuzzing)
+      std::memcpy(t.data.data(), file.data() + 8 + n + e.offsets[0], static_cast<size_t>(elems) * 4);
     out.push_back(std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());
