@@ -62,9 +62,45 @@ Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>&
       return select(a[0] >= 0.0f, 1.0f, 0.0f);
     case Op::kGeluGrad:
       return GeluGradExpr(a[0], a[1]);
-    default:
-      return Expr();
+    // Not elementwise: listed, not defaulted, so a new row of ops.def must be decided here.
+    case Op::kInput:
+    case Op::kParam:
+    case Op::kState:
+    case Op::kEmbedding:
+    case Op::kMatMul:
+    case Op::kReshape:
+    case Op::kTranspose:
+    case Op::kSlice:
+    case Op::kConcat:
+    case Op::kBroadcast:
+    case Op::kExpand:
+    case Op::kSum:
+    case Op::kMean:
+    case Op::kMax:
+    case Op::kLayerNorm:
+    case Op::kSoftmax:
+    case Op::kCausalMask:
+    case Op::kXent:
+    case Op::kDropout:
+    case Op::kPositionMask:
+    case Op::kCacheWrite:
+    case Op::kLayerNormGrad:
+    case Op::kSoftmaxGrad:
+    case Op::kXentGrad:
+    case Op::kEmbeddingGrad:
+    case Op::kAddLayerNorm:
+    case Op::kAddLayerNormGrad:
+    case Op::kScaleMaskSoftmax:
+    case Op::kScaleMaskSoftmaxGrad:
+    case Op::kMatMulBias:
+    case Op::kBiasGelu:
+    case Op::kBiasGeluGrad:
+    case Op::kSoftmaxXent:
+    case Op::kSoftmaxXentGrad:
+    case Op::kFusion:
+      break;
   }
+  return Expr();
 }
 
 absl::Status Elementwise(Ctx& c) {
