@@ -49,7 +49,51 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
         case Op::kGeluGrad:
           r.data[i] = GeluGrad(a[i], b[i]);
           break;
-        default:
+        // Not binary elementwise ops: listed, so a new row of ops.def is decided here.
+        case Op::kInput:
+        case Op::kParam:
+        case Op::kState:
+        case Op::kConstant:
+        case Op::kEmbedding:
+        case Op::kNeg:
+        case Op::kScale:
+        case Op::kExp:
+        case Op::kLog:
+        case Op::kSqrt:
+        case Op::kTanh:
+        case Op::kGelu:
+        case Op::kStep:
+        case Op::kMatMul:
+        case Op::kReshape:
+        case Op::kTranspose:
+        case Op::kSlice:
+        case Op::kConcat:
+        case Op::kBroadcast:
+        case Op::kExpand:
+        case Op::kSum:
+        case Op::kMean:
+        case Op::kMax:
+        case Op::kLayerNorm:
+        case Op::kSoftmax:
+        case Op::kCausalMask:
+        case Op::kXent:
+        case Op::kDropout:
+        case Op::kPositionMask:
+        case Op::kCacheWrite:
+        case Op::kLayerNormGrad:
+        case Op::kSoftmaxGrad:
+        case Op::kXentGrad:
+        case Op::kEmbeddingGrad:
+        case Op::kAddLayerNorm:
+        case Op::kAddLayerNormGrad:
+        case Op::kScaleMaskSoftmax:
+        case Op::kScaleMaskSoftmaxGrad:
+        case Op::kMatMulBias:
+        case Op::kBiasGelu:
+        case Op::kBiasGeluGrad:
+        case Op::kSoftmaxXent:
+        case Op::kSoftmaxXentGrad:
+        case Op::kFusion:
           return absl::InternalError("not a binary elementwise op");
       }
     }
@@ -83,7 +127,49 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
       case Op::kStep:
         r.data[i] = x >= 0 ? 1.0 : 0.0;
         break;
-      default:
+      // Not unary elementwise ops: listed, so a new row of ops.def is decided here.
+      case Op::kInput:
+      case Op::kParam:
+      case Op::kState:
+      case Op::kConstant:
+      case Op::kEmbedding:
+      case Op::kAdd:
+      case Op::kSub:
+      case Op::kMul:
+      case Op::kDiv:
+      case Op::kMinimum:
+      case Op::kMatMul:
+      case Op::kReshape:
+      case Op::kTranspose:
+      case Op::kSlice:
+      case Op::kConcat:
+      case Op::kBroadcast:
+      case Op::kExpand:
+      case Op::kSum:
+      case Op::kMean:
+      case Op::kMax:
+      case Op::kLayerNorm:
+      case Op::kSoftmax:
+      case Op::kCausalMask:
+      case Op::kXent:
+      case Op::kDropout:
+      case Op::kPositionMask:
+      case Op::kCacheWrite:
+      case Op::kGeluGrad:
+      case Op::kLayerNormGrad:
+      case Op::kSoftmaxGrad:
+      case Op::kXentGrad:
+      case Op::kEmbeddingGrad:
+      case Op::kAddLayerNorm:
+      case Op::kAddLayerNormGrad:
+      case Op::kScaleMaskSoftmax:
+      case Op::kScaleMaskSoftmaxGrad:
+      case Op::kMatMulBias:
+      case Op::kBiasGelu:
+      case Op::kBiasGeluGrad:
+      case Op::kSoftmaxXent:
+      case Op::kSoftmaxXentGrad:
+      case Op::kFusion:
         return absl::InternalError("not a unary elementwise op");
     }
   }
