@@ -18,8 +18,10 @@ struct FusionCase {
   ir::Graph unfused;
   ir::Graph fused;
   // Bytes each version reads and writes if every kernel touches each operand and result
-  // once: the fused kernel's operands + results; the sum of that over the unfused kernels
-  // (reshapes are views and move nothing).
+  // once: the fused kernel's operands + results; the sum of that over the unfused ops,
+  // reshapes excepted (always views). Other layout ops count as kernels here, as they run in
+  // the case graphs, which are not memory-planned; in a planned train step the plan may make
+  // slices and transposes views too (passes/plan_views.cc).
   int64_t fused_bytes = 0;
   int64_t unfused_bytes = 0;
 };

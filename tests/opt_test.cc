@@ -26,7 +26,9 @@ std::string Slurp(const std::string& path) {
 }
 
 std::string Dumps(const std::string& graph) {
-  const std::string dir = ::testing::TempDir() + "opt-" + graph;
+  // Per test: ctest runs the tests of this file in parallel processes.
+  const std::string dir = ::testing::TempDir() + "opt-" +
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + graph;
   std::filesystem::remove_all(dir);
   Result r = Gptc("ir --config=tiny --print-after=none --graph=" + graph + " --dump-dir=" + dir);
   EXPECT_EQ(r.code, 0) << r.out;
