@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "ir/read_file.h"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -37,10 +38,8 @@ Checkpoint Sample(int64_t elems) {
 
 std::string Path(const std::string& name) { return ::testing::TempDir() + name; }
 
-std::string Slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+// The whole file, or "" when it cannot be read.
+std::string Slurp(const std::string& p) { return ir::ReadFile(p).value_or(""); }
 
 void Spit(const std::string& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
 

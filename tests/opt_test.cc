@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "ir/read_file.h"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -18,17 +19,14 @@ Result Gptc(const std::string& args) {
   return testing::RunCommand(std::string(GPTC_BINARY) + " " + args);
 }
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+// The whole file, or "" when it cannot be read.
+std::string Slurp(const std::string& path) { return ir::ReadFile(path).value_or(""); }
 
 std::string Dumps(const std::string& graph) {
   // Per test: ctest runs the tests of this file in parallel processes.
   const std::string dir = ::testing::TempDir() + "opt-" +
-                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + graph;
+                          ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+                          graph;
   std::filesystem::remove_all(dir);
   Result r = Gptc("ir --config=tiny --print-after=none --graph=" + graph + " --dump-dir=" + dir);
   EXPECT_EQ(r.code, 0) << r.out;

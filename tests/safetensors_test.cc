@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "gtest/gtest.h"
+#include "ir/read_file.h"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -16,10 +17,8 @@ namespace {
 
 std::string Path(const std::string& name) { return ::testing::TempDir() + name; }
 
-std::string Slurp(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+// The whole file, or "" when it cannot be read.
+std::string Slurp(const std::string& p) { return ir::ReadFile(p).value_or(""); }
 
 // A file with this header text and `data_bytes` bytes of data.
 std::string Make(const std::string& header, size_t data_bytes) {
