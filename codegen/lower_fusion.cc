@@ -49,10 +49,9 @@ absl::Status Fusion(Ctx& c) {
     const ir::Node& rn = body.node(red);
     const ir::Shape& rs = body.value(rn.inputs[0]).type.shape;
     const int64_t axis = *rn.attrs.GetInt("axis");
-    int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= rs[i];
-    for (size_t i = axis + 1; i < rs.size(); ++i) inner *= rs[i];
-    const int64_t len = rs[axis], n = outer * len * inner;
+    const ir::AxisSplit split = ir::SplitAround(rs, axis);
+    const int64_t outer = split.outer, len = split.len, inner = split.inner;
+    const int64_t n = outer * len * inner;
     Var i("i"), o("o"), r("r");
     for (int k = 0; k < n_in; ++k) {
       const int64_t e = Elems(body, k);

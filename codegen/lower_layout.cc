@@ -38,10 +38,8 @@ void ScheduleCopy(Func f, const std::vector<Var>& v, const ir::Shape& shape, int
 
 // Views x as (outer, len, inner) around `axis`.
 ir::Shape Around(const ir::Shape& s, int64_t axis) {
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= s[i];
-  for (size_t i = axis + 1; i < s.size(); ++i) inner *= s[i];
-  return {outer, s[axis], inner};
+  const ir::AxisSplit a = ir::SplitAround(s, axis);
+  return {a.outer, a.len, a.inner};
 }
 
 // Concatenation: the output, seen as (outer, total, inner) around the axis, is written by one

@@ -98,10 +98,8 @@ Func ReduceAxis(ReduceKind kind, const std::function<Expr(Expr, Expr, Expr)>& va
 absl::Status Reduce(Ctx& c) {
   const int64_t axis = *c.spec.attrs.GetInt("axis");
   const ir::Shape& s = c.spec.inputs[0].shape;
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= s[d];
-  for (size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
-  const int64_t len = s[axis];
+  const ir::AxisSplit split = ir::SplitAround(s, axis);
+  const int64_t outer = split.outer, len = split.len, inner = split.inner;
   ImageParam x = c.Input(0, {outer, len, inner});
   Var i("i"), o("o");
   const ReduceKind kind = c.spec.op == ir::Op::kMax ? ReduceKind::kMax : ReduceKind::kSum;

@@ -25,9 +25,8 @@ Literal Transpose(const Literal& x, const std::vector<int64_t>& perm, const Tens
 // Views x as (outer, axis, inner) and copies x[:, start:end, :] into r at offset dst_start.
 void CopyAxisRange(const Literal& x, int axis, int64_t start, int64_t end, Literal& r,
                    int64_t dst_start) {
-  int64_t outer = 1, inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.shape()[i];
-  for (int i = axis + 1; i < x.type.rank(); ++i) inner *= x.shape()[i];
+  const AxisSplit split = SplitAround(x.shape(), axis);
+  const int64_t outer = split.outer, inner = split.inner;
   const int64_t src_axis = x.shape()[axis], dst_axis = r.shape()[axis];
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t a = start; a < end; ++a)

@@ -10,10 +10,8 @@ namespace gptc::ir::interp {
 absl::StatusOr<Literal> Reduce(const Node& n, const Args& in, const TensorType& out) {
   const Literal& x = *in[0];
   const int axis = static_cast<int>(*n.attrs.GetInt("axis"));
-  int64_t outer = 1, inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.shape()[i];
-  for (int i = axis + 1; i < x.type.rank(); ++i) inner *= x.shape()[i];
-  const int64_t len = x.shape()[axis];
+  const AxisSplit split = SplitAround(x.shape(), axis);
+  const int64_t outer = split.outer, len = split.len, inner = split.inner;
   Literal r(out);  // (outer, inner)
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {

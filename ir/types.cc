@@ -26,6 +26,13 @@ int64_t NumElements(const Shape& s) {
   return n;
 }
 
+AxisSplit SplitAround(const Shape& s, int64_t axis) {
+  AxisSplit a{1, s[axis], 1};
+  for (int64_t i = 0; i < axis; ++i) a.outer *= s[i];
+  for (size_t i = axis + 1; i < s.size(); ++i) a.inner *= s[i];
+  return a;
+}
+
 int64_t TensorType::num_elements() const { return NumElements(shape); }
 
 std::string ShapeToString(const Shape& s) { return "[" + absl::StrJoin(s, ",") + "]"; }

@@ -29,6 +29,12 @@ struct TensorType {
 std::string ShapeToString(const Shape& s);      // "[12,64,128]"
 std::string TypeToString(const TensorType& t);  // "f32[12,64,128]"
 int64_t NumElements(const Shape& s);
+// A shape seen as (outer, len, inner) around `axis`: the product of the axes before it, its
+// length, and the product of the axes after it (reductions, slices, concats, expands).
+struct AxisSplit {
+  int64_t outer, len, inner;
+};
+AxisSplit SplitAround(const Shape& s, int64_t axis);
 // The most elements a tensor may have: kernels index with 32-bit integers (Halide's extents).
 constexpr int64_t kMaxElements = 2147483647;
 
