@@ -77,6 +77,26 @@ void Ctx::OutputTuple(Func f, const ir::Shape& view_in) {
   for (int i = 0; i < f.outputs(); ++i) views.push_back(view);
 }
 
+void Ctx::OutputTuple(Func f, const ir::Shape& view,
+                      const std::vector<std::vector<int64_t>>& out_strides) {
+  for (int i = 0; i < f.outputs(); ++i) {
+    if (i == 0) {
+      Constrain(f.output_buffers()[i], view, out_strides[i]);
+    } else {  // Halide takes the bounds of a Tuple's other results from the first: strides only
+      const std::vector<int64_t> st = out_strides[i].empty() ? ir::Strides(view) : out_strides[i];
+      for (size_t d = 0; d < view.size(); ++d)
+        f.output_buffers()[i].dim(d).set_stride(static_cast<int>(st[view.size() - 1 - d]));
+    }
+  }
+  outputs.push_back(f);
+  if (views.size() < spec.inputs.size()) views.resize(spec.inputs.size());
+  for (int i = 0; i < f.outputs(); ++i) {
+    views.push_back(view);
+    strides.resize(views.size());
+    strides.back() = out_strides[i];
+  }
+}
+
 Expr At(const ImageParam& p, std::vector<Expr> rowmajor) {
   std::vector<Expr> halide(rowmajor.rbegin(), rowmajor.rend());
   return p(halide);
@@ -211,6 +231,9 @@ absl::Status Lower(Ctx& c) {
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
       return Softmax(c);
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
+      return Attention(c);
     case Op::kPositionMask:
     case Op::kCacheWrite:
       return Decode(c);

@@ -44,6 +44,10 @@ struct Ctx {
   // A Tuple-valued Func whose values are several results computed in one loop nest, all of
   // the same view. Halide lets only the first get bounds constraints; the others follow it.
   void OutputTuple(Halide::Func f, const ir::Shape& view);
+  // The same with every result a strided view of its own (`strides[i]` for result i; empty:
+  // row-major).
+  void OutputTuple(Halide::Func f, const ir::Shape& view,
+                   const std::vector<std::vector<int64_t>>& strides);
   Halide::Type type_of(const ir::TensorType& t) const;
 };
 
@@ -87,6 +91,7 @@ absl::Status Softmax(Ctx& c);    // softmax, causal_mask, cross-entropy, their f
 absl::Status Dropout(Ctx& c);    // dropout, its mask hashed as ir/dropout_mask.h does
 absl::Status Decode(Ctx& c);     // position_mask and cache_write (a KV cache's ops)
 absl::Status Fusion(Ctx& c);     // the generic fusion: an elementwise body, maybe a final reduction
+absl::Status Attention(Ctx& c);  // causal_attention and its gradient, one kernel each
 
 // Dispatches on the op. Fills c.params, c.views and c.outputs.
 absl::Status Lower(Ctx& c);

@@ -176,6 +176,8 @@ absl::Status Layout(Ctx& c) {
     case Op::kBiasGeluGrad:
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
     case Op::kFusion:
       return absl::UnimplementedError("codegen: not a layout op");
   }

@@ -149,6 +149,8 @@ absl::Status Softmax(Ctx& c) {
     case Op::kBiasGeluGrad:
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
     case Op::kFusion:
       break;
   }
@@ -241,6 +243,8 @@ absl::Status Softmax(Ctx& c) {
     case Op::kMatMulBias:
     case Op::kBiasGelu:
     case Op::kBiasGeluGrad:
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
     case Op::kFusion:
       break;
   }

@@ -1,6 +1,7 @@
 #include "ir/fused_ops.h"
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,79 @@ const std::vector<Template>& Templates() {
         {Op::kXentGrad, {Step(0), In(1), In(2)}},
         {Op::kSoftmaxGrad, {Step(0), Step(1)}}},
        {Step(2)}},
+      {Op::kCausalAttention,
+       {{Op::kMatMul, {In(0), In(1)}},  // q k^T
+        {Op::kScale, {Step(0)}},
+        {Op::kCausalMask, {Step(1)}},
+        {Op::kSoftmax, {Step(2)}},
+        {Op::kMatMul, {Step(3), In(2)}}},  // probs v
+       {Step(4)}},
+      // The forward's probabilities recomputed, then autodiff's backward of the four ops.
+      {Op::kCausalAttentionGrad,
+       {{Op::kMatMul, {In(0), In(1)}},  // q k^T
+        {Op::kScale, {Step(0)}},
+        {Op::kCausalMask, {Step(1)}},
+        {Op::kSoftmax, {Step(2)}},
+        {Op::kMatMul, {In(3), In(2)}},    // dprobs = dy v^T
+        {Op::kMatMul, {Step(3), In(3)}},  // dv = probs^T dy
+        {Op::kSoftmaxGrad, {Step(3), Step(4)}},
+        {Op::kCausalMask, {Step(6)}},
+        {Op::kScale, {Step(7)}},           // dscores
+        {Op::kMatMul, {Step(8), In(1)}},   // dq = dscores k
+        {Op::kMatMul, {Step(8), In(0)}}},  // dk = dscores^T q
+       {Step(9), Step(10), Step(5)}},
   };
   return *t;
+}
+
+// The attributes the attention templates need beyond their wiring: the transposes of each
+// matmul, the mask fills (-inf forward, 0 backward) and one scale shared by every scale op.
+absl::StatusOr<Attrs> AttentionAttrs(Op op, const Graph& body, const std::vector<NodeId>& ops) {
+  const bool grad = op == Op::kCausalAttentionGrad;
+  // (transpose_a, transpose_b) of the matmuls, in body order.
+  const std::vector<std::pair<bool, bool>> want_mm =
+      grad ? std::vector<std::pair<bool, bool>>{{false, true},
+                                                {false, true},
+                                                {true, false},
+                                                {false, false},
+                                                {true, false}}
+           : std::vector<std::pair<bool, bool>>{{false, true}, {false, false}};
+  const std::vector<bool> want_neg_inf =
+      grad ? std::vector<bool>{true, false} : std::vector<bool>{true};
+  size_t mm = 0, mask = 0;
+  std::optional<double> scale;
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": ", why));
+  };
+  for (NodeId id : ops) {
+    const Node& n = body.node(id);
+    if (n.op == Op::kMatMul) {
+      if (mm >= want_mm.size()) return bad("too many matmuls");
+      const auto [ta, tb] = want_mm[mm++];
+      if (*n.attrs.GetBool("transpose_a") != ta || *n.attrs.GetBool("transpose_b") != tb)
+        return bad(absl::StrCat("matmul ", mm, " must have transpose_a=", ta ? "true" : "false",
+                                " transpose_b=", tb ? "true" : "false"));
+    } else if (n.op == Op::kCausalMask) {
+      if (mask >= want_neg_inf.size()) return bad("too many causal masks");
+      const double fill = *n.attrs.GetFloat("fill");
+      const bool neg_inf = std::isinf(fill) && fill < 0;
+      if (want_neg_inf[mask++] ? !neg_inf : fill != 0.0)
+        return bad("the forward mask must fill with -inf and the backward one with 0");
+    } else if (n.op == Op::kScale) {
+      const double f = *n.attrs.GetFloat("factor");
+      if (scale && *scale != f) return bad("every scale in the body must have the same factor");
+      scale = f;
+    }
+  }
+  if (!scale || mm != want_mm.size() || mask != want_neg_inf.size())
+    return bad("the body is not the attention pattern (matmuls, masks or scale missing)");
+  const Value& q = body.value(body.node(ops[0]).inputs[0]);
+  if (q.type.rank() < 3 ||
+      q.type.shape[q.type.rank() - 2] != body.value(body.node(ops[0]).outputs[0]).type.shape.back())
+    return bad("q and k must be [..., T, D] with as many keys as queries (self-attention)");
+  Attrs a;
+  a.Set("scale", *scale);
+  return a;
 }
 
 const Template* FindTemplate(Op op) {
@@ -147,6 +219,11 @@ NodeId FusionReduction(const Graph& body) {
 absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
   Attrs a;
   const std::vector<NodeId> ops = BodyOps(body);
+  if (op == Op::kCausalAttention || op == Op::kCausalAttentionGrad) {
+    if (ops.empty() || body.node(ops[0]).op != Op::kMatMul)
+      return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": body must start with q k^T"));
+    return AttentionAttrs(op, body, ops);
+  }
   for (NodeId id : ops) {
     const Node& n = body.node(id);
     if (n.op == Op::kLayerNorm || n.op == Op::kLayerNormGrad)

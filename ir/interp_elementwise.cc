@@ -93,6 +93,8 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
         case Op::kBiasGeluGrad:
         case Op::kSoftmaxXent:
         case Op::kSoftmaxXentGrad:
+        case Op::kCausalAttention:
+        case Op::kCausalAttentionGrad:
         case Op::kFusion:
           return absl::InternalError("not a binary elementwise op");
       }
@@ -169,6 +171,8 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
       case Op::kBiasGeluGrad:
       case Op::kSoftmaxXent:
       case Op::kSoftmaxXentGrad:
+      case Op::kCausalAttention:
+      case Op::kCausalAttentionGrad:
       case Op::kFusion:
         return absl::InternalError("not a unary elementwise op");
     }

@@ -122,6 +122,8 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
     case Op::kBiasGeluGrad:
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
     case Op::kFusion:
       break;
   }

@@ -81,6 +81,8 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
     case Op::kBiasGeluGrad:
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
     case Op::kFusion:
       break;
   }

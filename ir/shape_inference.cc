@@ -372,6 +372,8 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kBiasGeluGrad:
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
     case Op::kFusion:
       return Err(op, "a fused op takes its types from its body");
   }

@@ -61,8 +61,8 @@ namespace {
 
 const std::vector<std::string>& Patterns() {
   static const auto* p = new std::vector<std::string>{
-      "softmax_xent", "scale_mask_softmax", "add_layernorm", "bias_gelu", "matmul_bias",
-      "adamw",        "elementwise"};
+      "softmax_xent", "causal_attention", "scale_mask_softmax", "add_layernorm",
+      "bias_gelu",    "matmul_bias",      "adamw",              "elementwise"};
   return *p;
 }
 
@@ -217,6 +217,7 @@ absl::StatusOr<ir::Graph> Fuse(const ir::Graph& g, const FuseOptions& options) {
   // Backward and forward of a pattern are matched together inside each finder; the named
   // patterns go first so the generic rule only sees what they left.
   if (on("softmax_xent")) FindSoftmaxXent(c);
+  if (on("causal_attention")) FindCausalAttention(c);  // before scale_mask_softmax takes its ops
   if (on("scale_mask_softmax")) FindScaleMaskSoftmax(c);
   if (on("add_layernorm")) FindAddLayerNorm(c);
   if (on("bias_gelu")) FindBiasGelu(c);

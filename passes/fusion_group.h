@@ -58,6 +58,7 @@ class FusionContext {
 // The pattern finders (fuse_patterns.cc, fuse_elementwise.cc). Each adds the groups it forms
 // and explains what it refused.
 void FindSoftmaxXent(FusionContext& c);
+void FindCausalAttention(FusionContext& c);  // fuse_attention.cc
 void FindScaleMaskSoftmax(FusionContext& c);
 void FindAddLayerNorm(FusionContext& c);
 void FindBiasGelu(FusionContext& c);

@@ -270,6 +270,8 @@ GradRule FindGradRule(Op op) {
     case Op::kBiasGeluGrad:
     case Op::kSoftmaxXent:
     case Op::kSoftmaxXentGrad:
+    case Op::kCausalAttention:
+    case Op::kCausalAttentionGrad:
     case Op::kFusion:
       return nullptr;
   }

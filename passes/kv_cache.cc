@@ -200,6 +200,8 @@ class Deriver {
       case Op::kBiasGeluGrad:
       case Op::kSoftmaxXent:
       case Op::kSoftmaxXentGrad:
+      case Op::kCausalAttention:
+      case Op::kCausalAttentionGrad:
       case Op::kFusion:
         return Err(n, "derive the KV-cache graphs before fusion");
       case Op::kInput:

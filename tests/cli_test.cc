@@ -144,7 +144,7 @@ TEST(Cli, BadInputIsAClearError) {
        "gptc: data file '/no/such.txt' (from --data) is missing or empty"},
       {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
       {"ir --fuse=add_layernorm,conv", 2,
-       "gptc: unknown fusion pattern 'conv'; the patterns are: softmax_xent, "
+       "gptc: unknown fusion pattern 'conv'; the patterns are: softmax_xent, causal_attention, "
        "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise"},
   };
   for (const Case& c : cases) {

@@ -54,6 +54,15 @@ TEST(Fuse, ExplainsEveryGroupAndRefusal) {
   EXPECT_NE(sm.find("refuse scale_mask_softmax at %p2: %s2 is returned or updates state"),
             std::string::npos)
       << sm;
+  const std::string at = Explain("causal_attention.in.ir");
+  EXPECT_NE(at.find("fuse causal_attention: %dq, %dk, %dv <- causal_attention_grad {matmul, "
+                    "scale, causal_mask, softmax, matmul, matmul, softmax_grad, causal_mask, "
+                    "scale, matmul, matmul}"),
+            std::string::npos)
+      << at;
+  EXPECT_NE(at.find("refuse causal_attention at %y2: the probabilities are returned"),
+            std::string::npos)
+      << at;
   const std::string xe = Explain("softmax_xent.in.ir");
   EXPECT_NE(
       xe.find("fuse softmax_xent: %dl2 <- softmax_xent_grad {softmax, xent_grad, softmax_grad}"),
@@ -90,10 +99,9 @@ TEST(Fuse, PatternsCanBeChosen) {
   EXPECT_EQ(fused, 5 + 4);  // ln_1, ln_2 of 2 blocks and ln_f; the 4 block layernorm backwards
   passes::FuseOptions bad;
   bad.patterns = {"add_layernorm", "conv_relu"};
-  EXPECT_EQ(
-      passes::Fuse(unfused, bad).status().message(),
-      "unknown fusion pattern 'conv_relu'; the patterns are: softmax_xent, scale_mask_softmax, "
-      "add_layernorm, bias_gelu, matmul_bias, adamw, elementwise");
+  EXPECT_EQ(passes::Fuse(unfused, bad).status().message(),
+            "unknown fusion pattern 'conv_relu'; the patterns are: softmax_xent, causal_attention, "
+            "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise");
 }
 
 TEST(Fuse, RunsOnceAfterAutodiff) {

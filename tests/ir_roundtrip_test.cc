@@ -22,19 +22,22 @@ void ExpectRoundTrip(const ir::Graph& g) {
   EXPECT_EQ(parsed->num_nodes(), g.num_nodes());
 }
 
-// AllOpsGraph holds every unfused op, the fused tiny train step every fused op (with its
-// body); together they use every row of ops.def.
+// AllOpsGraph holds every unfused op, the fused tiny train steps every fused op (with its
+// body): with dropout on the attention probabilities, attention fuses as scale_mask_softmax
+// instead of causal_attention. Together they use every row of ops.def.
 TEST(RoundTrip, EveryOp) {
   ir::Graph g = testing::AllOpsGraph();
   ir::Graph fused = testing::TinyTrainStep();
+  ir::Graph fused_dropout = testing::TinyTrainStep(true, 0.1);
   std::set<ir::Op> used;
-  for (const ir::Graph* graph : {&g, &fused})
+  for (const ir::Graph* graph : {&g, &fused, &fused_dropout})
     for (const ir::Node& n : graph->nodes()) used.insert(n.op);
   for (int i = 0; i < ir::NumOps(); ++i)
     EXPECT_TRUE(used.count(static_cast<ir::Op>(i)))
         << "no test graph uses op '" << ir::OpName(static_cast<ir::Op>(i)) << "'";
   ExpectRoundTrip(g);
   ExpectRoundTrip(fused);
+  ExpectRoundTrip(fused_dropout);
 }
 
 TEST(RoundTrip, GptOfEveryPreset) {

@@ -71,8 +71,10 @@ ir::Graph AllOpsGraph() {
   return *std::move(g);
 }
 
-ir::Graph TinyTrainStep(bool fuse) {
-  auto m = nn::BuildGpt(*PresetConfig("tiny"));
+ir::Graph TinyTrainStep(bool fuse, double dropout) {
+  GptConfig cfg = *PresetConfig("tiny");
+  cfg.dropout = dropout;
+  auto m = nn::BuildGpt(cfg);
   GPTC_CHECK(m.ok()) << m.status();
   passes::StepOptions o;
   o.fuse = fuse;

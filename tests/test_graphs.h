@@ -11,6 +11,6 @@ ir::Graph AllOpsGraph();
 
 // The `tiny` GPT's train step through the whole pipeline (fused unless `fuse` is false): it
 // holds every fused op.
-ir::Graph TinyTrainStep(bool fuse = true);
+ir::Graph TinyTrainStep(bool fuse = true, double dropout = 0.0);
 
 }  // namespace gptc::testing

@@ -1,0 +1,331 @@
+// Causal self-attention, forward and backward, one kernel each (after flash-attention 2, for
+// a CPU's caches): one parallel task per (batch, head); inside it, queries go in blocks of
+// QB rows (one vector). For a query block only the keys up to its last row are touched:
+// every loop over keys stops at the diagonal block (an RDom `where` on the block index,
+// which Halide turns into a loop bound), so the masked half of the products is never done.
+// A block's scores (QB x keys) live in L1; the probabilities never reach memory in the
+// forward, and the backward recomputes them.
+//
+// Layout: Funcs are indexed (..., ii, ib, h, b) with the query (or key) t = ib * QB + ii.
+// Score-shaped Funcs are (ii, j, ib): the QB rows of a block are the vector lanes, so the
+// row max and sum of the softmax are plain vector ops, and the q k^T product broadcasts k.
+// Row-shaped results ([.., t, D]) are vectorised along D with register tiles of tm rows.
+//
+// The backward, per head: P and dS = P * (dP - rowsum(P * dP)) * scale are built block by
+// block into per-head [T x T] buffers (zero above the diagonal), then
+//   dq = dS k (keys up to the diagonal), dk = dS^T q and dv = P^T dy (queries from the
+// diagonal on), each a register-tiled product over the head's buffers. The three results
+// are one Tuple so that a single parallel loop over heads computes them all.
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "codegen/lower.h"
+#include "ir/literal.h"
+
+namespace gptc::codegen::lower {
+
+using namespace Halide;
+
+namespace {
+
+struct Dims {
+  int64_t b, h, t, d;
+  int qb;  // queries per block
+  int nb;  // blocks
+};
+
+// The largest power of two <= limit dividing t.
+int BlockRows(int64_t t, int limit) {
+  int q = 1;
+  while (q * 2 <= limit && t % (q * 2) == 0) q *= 2;
+  return q;
+}
+
+// Halide dimensions (d, t, h, b) of a [B, H, T, D] operand, strided when the plan made it
+// a view (q, k and v read out of the qkv projection).
+ImageParam Operand(Ctx& c, int i, const Dims& n) {
+  const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
+                                     ? c.spec.input_strides[i]
+                                     : std::vector<int64_t>();
+  return c.Input(i, {n.b, n.h, n.t, n.d}, s);
+}
+
+// Row-major [B, H, NB, QB, D] strides of a result, seen in blocks of queries.
+std::vector<int64_t> BlockedStrides(const Ctx& c, int out, const Dims& n) {
+  std::vector<int64_t> s = out < static_cast<int>(c.spec.output_strides.size())
+                               ? c.spec.output_strides[out]
+                               : std::vector<int64_t>();
+  if (s.empty()) s = ir::Strides({n.b, n.h, n.t, n.d});
+  return {s[0], s[1], s[2] * n.qb, s[2], s[3]};
+}
+
+// Rows of a register tile for a row-shaped product vectorised along D: about 16
+// accumulators (of 32 AVX-512 registers), a divisor of QB.
+int TileRows(const Dims& n, int vec) {
+  const int64_t vectors = std::max<int64_t>(1, n.d / vec);
+  int tm = n.qb;
+  while (tm > 1 && vectors * tm > 16) tm /= 2;
+  return tm;
+}
+
+struct Vars {
+  Var d{"d"}, ii{"ii"}, j{"j"}, ib{"ib"}, h{"h"}, b{"b"};
+};
+
+// x(dd, t, h, b) of a block's row: t = ib * QB + ii.
+Expr Row(const Dims& n, Expr ii, Expr ib) { return ib * n.qb + ii; }
+
+// The block's rows of x transposed: xt(ii, dd, ib, h, b) = x[t][dd], so that the rows are
+// the vector lanes. Transposed vec x vec through registers (dense loads along D, shuffles,
+// dense stores along the rows) when the sizes allow, as the GEMM's repacking does.
+Func Transposed(const std::string& name, ImageParam x, const Dims& n, const Vars& v, int vec) {
+  Func rows(name + "_rows"), xt(name);
+  rows(v.d, v.ii, v.ib, v.h, v.b) = x(v.d, Row(n, v.ii, v.ib), v.h, v.b);
+  xt(v.ii, v.d, v.ib, v.h, v.b) = rows(v.d, v.ii, v.ib, v.h, v.b);
+  if (n.qb % vec == 0 && n.d % vec == 0) {
+    Var iix("iix"), dx("dx");
+    xt.tile(v.ii, v.d, iix, dx, vec, vec).vectorize(iix).unroll(dx);
+    rows.compute_at(xt, v.ii).vectorize(v.d).unroll(v.ii);
+  } else if (n.qb >= vec) {
+    xt.vectorize(v.ii, vec, TailStrategy::GuardWithIf);
+  }
+  return xt;
+}
+
+// s(ii, j, ib, h, b) = sum_dd a[t][dd] * y[j][dd] for the keys j of block ib's range (the
+// range is set by the consumers' loops): `at` is a transposed by Transposed(). A register
+// tile of one vector of rows x tn keys; the keys' values are broadcast.
+Func RowsTimesKeys(const std::string& name, Func at, ImageParam y, const Dims& n, const Vars& v,
+                   int vec) {
+  RDom rd(0, static_cast<int>(n.d), name + "_rd");
+  Func acc(name + "_acc"), s(name);
+  acc(v.ii, v.j, v.ib, v.h, v.b) = 0.0f;
+  acc(v.ii, v.j, v.ib, v.h, v.b) += at(v.ii, rd, v.ib, v.h, v.b) * y(rd, v.j, v.h, v.b);
+  s(v.ii, v.j, v.ib, v.h, v.b) = acc(v.ii, v.j, v.ib, v.h, v.b);
+  const int tn = std::min(8, n.qb);  // keys per tile; divides every block's key range
+  Var jo("jo"), ji("ji");
+  // RoundUp: every block's key range is a multiple of tn, and a constant tile keeps the
+  // accumulators in registers.
+  s.split(v.j, jo, ji, tn, TailStrategy::RoundUp).reorder(v.ii, ji, jo);
+  if (n.qb >= vec) s.vectorize(v.ii, vec, TailStrategy::GuardWithIf);
+  s.unroll(ji);
+  acc.compute_at(s, jo);
+  acc.update().reorder(v.ii, v.j, rd);
+  if (n.qb >= vec) {
+    acc.vectorize(v.ii, vec, TailStrategy::GuardWithIf);
+    acc.update().vectorize(v.ii, vec, TailStrategy::GuardWithIf);
+  }
+  acc.unroll(v.j);
+  acc.update().unroll(v.j);
+  return s;
+}
+
+// The softmax of block ib's scores, unnormalised: e = exp((s - max) * scale) over the
+// visible keys (0 elsewhere), and l = its row sums. Every reduction stops at the diagonal.
+struct BlockSoftmax {
+  Func m, e, l;
+};
+BlockSoftmax Softmax(Func s, const Dims& n, const Vars& v, float scale, int vec) {
+  BlockSoftmax r{Func("m"), Func("e"), Func("l")};
+  const Expr t = Row(n, v.ii, v.ib);
+  RDom rm(0, static_cast<int>(n.t), "rm"), rl(0, static_cast<int>(n.t), "rl");
+  rm.where(rm < (v.ib + 1) * n.qb);
+  rl.where(rl < (v.ib + 1) * n.qb);
+  r.m(v.ii, v.ib, v.h, v.b) = -std::numeric_limits<float>::infinity();
+  r.m(v.ii, v.ib, v.h, v.b) =
+      max(r.m(v.ii, v.ib, v.h, v.b),
+          select(rm <= t, s(v.ii, rm, v.ib, v.h, v.b), -std::numeric_limits<float>::infinity()));
+  r.e(v.ii, v.j, v.ib, v.h, v.b) = select(
+      v.j <= t, exp((s(v.ii, v.j, v.ib, v.h, v.b) - r.m(v.ii, v.ib, v.h, v.b)) * scale), 0.0f);
+  r.l(v.ii, v.ib, v.h, v.b) = 0.0f;
+  r.l(v.ii, v.ib, v.h, v.b) += r.e(v.ii, rl, v.ib, v.h, v.b);
+  if (n.qb >= vec) {
+    for (Func f : {r.m, r.l}) {
+      f.vectorize(v.ii, vec, TailStrategy::GuardWithIf);
+      f.update().vectorize(v.ii, vec, TailStrategy::GuardWithIf);
+    }
+    r.e.vectorize(v.ii, vec, TailStrategy::GuardWithIf);
+  }
+  return r;
+}
+
+// out(dd, ii, ib, h, b) = sum over keys j <= the block's last row of w(ii, j, ib) * y[j][dd]
+// (w zero past each row's own diagonal). Vectorised along D, tm rows a register tile;
+// returns the accumulator, to be computed at the consumer's row-tile loop.
+Func WeightsTimesRows(const std::string& name, Func w, ImageParam y, const Dims& n, const Vars& v,
+                      int vec, int tm) {
+  RDom rj(0, static_cast<int>(n.t), name + "_rj");
+  rj.where(rj < (v.ib + 1) * n.qb);
+  Func acc(name);
+  acc(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
+  acc(v.d, v.ii, v.ib, v.h, v.b) += w(v.ii, rj, v.ib, v.h, v.b) * y(v.d, rj, v.h, v.b);
+  acc.update().reorder(v.d, v.ii, rj, v.ib);
+  if (n.d >= vec) {
+    acc.vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
+    acc.update().vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
+  }
+  if (tm > 1) {
+    acc.unroll(v.ii);
+    acc.update().unroll(v.ii);
+  }
+  return acc;
+}
+
+// out(dd, jj, jb, h, b) = sum over queries i >= key block jb of w(i, j) * y[i][dd], where
+// w is a per-head [T x T] buffer (ii, j, ib) zero above the diagonal: the transposed
+// products dk = dS^T q and dv = P^T dy.
+Func TransposedWeightsTimesRows(const std::string& name, Func w, ImageParam y, const Dims& n,
+                                const Vars& v, int vec, int tm) {
+  RDom r(0, n.qb, 0, n.nb, name + "_r");  // r.x: query row in its block, r.y: query block
+  r.where(r.y >= v.ib);
+  Func acc(name);
+  const Expr j = Row(n, v.ii, v.ib);
+  acc(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
+  acc(v.d, v.ii, v.ib, v.h, v.b) += w(r.x, j, r.y, v.h, v.b) * y(v.d, Row(n, r.x, r.y), v.h, v.b);
+  acc.update().reorder(v.d, v.ii, r.x, r.y, v.ib);
+  if (n.d >= vec) {
+    acc.vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
+    acc.update().vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
+  }
+  if (tm > 1) {
+    acc.unroll(v.ii);
+    acc.update().unroll(v.ii);
+  }
+  return acc;
+}
+
+// A block's scratch (its scores, softmax, transposed rows): computed per block, stored once
+// per head at the size of the largest block, on the stack (a few KB; a size that varies
+// with the block would be a heap allocation per block).
+void BlockScratch(Func f, LoopLevel block, Func head_loop, const Dims& n) {
+  f.compute_at(block).store_at(head_loop, Var("bh"));
+  if (n.qb * n.t * 4 <= 64 * 1024) f.store_in(MemoryType::Stack);
+}
+
+// Parallel over (batch, head); the block loop and the row tiles of tm rows inside.
+// Returns the row-tile loop, where register accumulators are computed.
+Var ScheduleRowsOut(Func out, const Dims& n, const Vars& v, int vec, int tm) {
+  Var bh("bh"), io("io"), iin("iin");
+  out.split(v.ii, io, iin, tm, TailStrategy::GuardWithIf)
+      .reorder(v.d, iin, io, v.ib, v.h, v.b)
+      .fuse(v.h, v.b, bh)
+      .parallel(bh);
+  if (n.d >= vec) out.vectorize(v.d, vec, TailStrategy::GuardWithIf);
+  if (tm > 1) out.unroll(iin);
+  return io;
+}
+
+// acc (one of the products above) over a whole head, in tiles of tm rows whose
+// accumulators stay in registers.
+Func PerHead(const std::string& name, Func acc, const Dims& n, const Vars& v, int vec, int tm) {
+  Func w(name);
+  w(v.d, v.ii, v.ib, v.h, v.b) = acc(v.d, v.ii, v.ib, v.h, v.b);
+  Var io("io"), iin("iin");
+  w.split(v.ii, io, iin, tm, TailStrategy::GuardWithIf).reorder(v.d, iin, io, v.ib);
+  if (n.d >= vec) w.vectorize(v.d, vec, TailStrategy::GuardWithIf);
+  if (tm > 1) w.unroll(iin);
+  acc.compute_at(w, io);
+  return w;
+}
+
+absl::Status Forward(Ctx& c, const Dims& n, float scale) {
+  const Vars v;
+  ImageParam q = Operand(c, 0, n), k = Operand(c, 1, n), val = Operand(c, 2, n);
+  const int tm = TileRows(n, c.vec);
+  Func qt = Transposed("qt", q, n, v, c.vec);
+  Func s = RowsTimesKeys("s", qt, k, n, v, c.vec);
+  BlockSoftmax sm = Softmax(s, n, v, scale, c.vec);
+  Func o = WeightsTimesRows("o", sm.e, val, n, v, c.vec, tm);
+  Func out("out");
+  out(v.d, v.ii, v.ib, v.h, v.b) = o(v.d, v.ii, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
+  const Var io = ScheduleRowsOut(out, n, v, c.vec, tm);
+  o.compute_at(out, io);
+  for (Func f : {qt, s, sm.m, sm.e, sm.l}) BlockScratch(f, LoopLevel(out, v.ib), out, n);
+  c.Output(out, {n.b, n.h, n.nb, n.qb, n.d}, BlockedStrides(c, 0, n));
+  return absl::OkStatus();
+}
+
+absl::Status Backward(Ctx& c, const Dims& n, float scale) {
+  const Vars v;
+  ImageParam q = Operand(c, 0, n), k = Operand(c, 1, n), val = Operand(c, 2, n),
+             dy = Operand(c, 3, n);
+  const int tm = TileRows(n, c.vec);
+
+  // P, block by block into a per-head buffer; zero above the diagonal.
+  Func qt = Transposed("qt", q, n, v, c.vec);
+  Func s = RowsTimesKeys("s", qt, k, n, v, c.vec);
+  BlockSoftmax sm = Softmax(s, n, v, scale, c.vec);
+  RDom rp(0, static_cast<int>(n.t), "rp");
+  rp.where(rp < (v.ib + 1) * n.qb);
+  Func p("p");
+  // No initial value: every element the products below read is written by the update (the
+  // masked ones as 0), so the pure stage is a no-op (undef) rather than a pass of stores.
+  p(v.ii, v.j, v.ib, v.h, v.b) = undef<float>();
+  p(v.ii, rp, v.ib, v.h, v.b) = sm.e(v.ii, rp, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
+
+  // dS = P * (dP - rowsum(P * dP)) * scale with dP = dy v^T, likewise.
+  Func dyt = Transposed("dyt", dy, n, v, c.vec);
+  Func dp = RowsTimesKeys("dp", dyt, val, n, v, c.vec);
+  RDom rr(0, static_cast<int>(n.t), "rr"), rs(0, static_cast<int>(n.t), "rs");
+  rr.where(rr < (v.ib + 1) * n.qb);
+  rs.where(rs < (v.ib + 1) * n.qb);
+  Func rowdot("rowdot"), ds("ds");
+  rowdot(v.ii, v.ib, v.h, v.b) = 0.0f;
+  rowdot(v.ii, v.ib, v.h, v.b) += p(v.ii, rr, v.ib, v.h, v.b) * dp(v.ii, rr, v.ib, v.h, v.b);
+  ds(v.ii, v.j, v.ib, v.h, v.b) = undef<float>();
+  ds(v.ii, rs, v.ib, v.h, v.b) = p(v.ii, rs, v.ib, v.h, v.b) *
+                                 (dp(v.ii, rs, v.ib, v.h, v.b) - rowdot(v.ii, v.ib, v.h, v.b)) *
+                                 scale;
+
+  // The three products, register-tiled over the head's buffers.
+  Func dq = PerHead("dq_h", WeightsTimesRows("dq", ds, k, n, v, c.vec, tm), n, v, c.vec, tm);
+  Func dk =
+      PerHead("dk_h", TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm), n, v, c.vec, tm);
+  Func dv =
+      PerHead("dv_h", TransposedWeightsTimesRows("dv", p, dy, n, v, c.vec, tm), n, v, c.vec, tm);
+  Func grad("grad");
+  const std::vector<Expr> at = {v.d, v.ii, v.ib, v.h, v.b};
+  grad(v.d, v.ii, v.ib, v.h, v.b) = Tuple(dq(at), dk(at), dv(at));
+
+  // Per head: P and dS (with the block's scores, softmax and dP computed at each block of
+  // their update loops), then the products, each its own nest with register accumulators.
+  Var bh("bh");
+  grad.reorder(v.d, v.ii, v.ib, v.h, v.b).fuse(v.h, v.b, bh).parallel(bh);
+  if (n.d >= c.vec) grad.vectorize(v.d, c.vec, TailStrategy::GuardWithIf);
+  for (Func f : {p, ds}) {
+    f.compute_at(grad, bh);
+    if (n.qb >= c.vec) {
+      f.vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
+      f.update().vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
+    }
+  }
+  p.update().reorder(v.ii, rp, v.ib);
+  ds.update().reorder(v.ii, rs, v.ib);
+  for (Func f : {qt, s, sm.m, sm.e, sm.l}) BlockScratch(f, LoopLevel(p, v.ib), grad, n);
+  for (Func f : {dyt, dp, rowdot}) BlockScratch(f, LoopLevel(ds, v.ib), grad, n);
+  if (n.qb >= c.vec) {
+    rowdot.vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
+    rowdot.update().vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
+  }
+  for (Func f : {dq, dk, dv}) f.compute_at(grad, bh);
+  std::vector<std::vector<int64_t>> strides;
+  for (int i = 0; i < 3; ++i) strides.push_back(BlockedStrides(c, i, n));
+  c.OutputTuple(grad, {n.b, n.h, n.nb, n.qb, n.d}, strides);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Attention(Ctx& c) {
+  const ir::Shape& qs = c.spec.inputs[0].shape;
+  if (qs.size() != 4)
+    return absl::InvalidArgumentError("causal_attention: q, k and v must be [B, H, T, D]");
+  Dims n{qs[0], qs[1], qs[2], qs[3], 0, 0};
+  n.qb = BlockRows(n.t, c.vec);
+  n.nb = static_cast<int>(n.t / n.qb);
+  const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
+  if (c.spec.op == ir::Op::kCausalAttention) return Forward(c, n, scale);
+  return Backward(c, n, scale);
+}
+
+}  // namespace gptc::codegen::lower
