@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -73,6 +74,13 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
 
 KernelCompiler::~KernelCompiler() = default;
 
+std::string KernelCompiler::ChoiceKey(const KernelSpec& spec) const {
+  // Without the lowering's hash: a change to any kernel's code does not re-time every GEMM.
+  // A choice names its schedule; a candidate list that no longer has it is tuned again.
+  return absl::StrCat("choice|", spec.Describe(), "|schedule=", kScheduleVersion,
+                      "|target=", target_);
+}
+
 std::string KernelCompiler::Key(const KernelSpec& spec) const {
   return absl::StrCat(spec.Describe(), "|schedule=", kScheduleVersion,
                       "|lowering=", GPTC_CODEGEN_HASH, "|halide=", GPTC_HALIDE_VERSION,
@@ -90,65 +98,157 @@ absl::StatusOr<int> KernelCompiler::NumVariants(const KernelSpec& spec) {
   return ctx.num_variants;
 }
 
-absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const KernelSpec& spec,
-                                                                      int variant) {
-  auto kernel = std::make_unique<CompiledKernel>();
-  kernel->description = spec.Describe();
-  const Halide::Target target = KernelTarget();
-  lower::Ctx ctx(spec, target, variant);
+absl::StatusOr<std::string> KernelCompiler::ObjectFor(const KernelSpec& spec, lower::Ctx& ctx,
+                                                      std::string* name) {
   std::string object;
   try {
     RETURN_IF_ERROR(lower::Lower(ctx));
     std::string key = Key(spec);
     if (ctx.num_variants > 1) absl::StrAppend(&key, "|variant=", ctx.variant_name);
-    kernel->name = absl::StrFormat("gptc_%s_%016x", ir::OpName(spec.op), Fnv1a64(key));
+    *name = absl::StrFormat("gptc_%s_%016x", ir::OpName(spec.op), Fnv1a64(key));
     if (std::optional<std::string> cached = cache_->Load(key)) {
-      object = *std::move(cached);
+      std::lock_guard<std::mutex> lock(mu_);
       ++stats_.cache_hits;
-    } else {
-      Halide::Pipeline pipeline(ctx.outputs);
-      std::vector<Halide::Argument> args(ctx.params.begin(), ctx.params.end());
-      Halide::Module module = pipeline.compile_to_module(args, kernel->name, target);
-      const std::string path = TempPath(kernel->name);
-      std::map<Halide::OutputFileType, std::string> outputs = {
-          {Halide::OutputFileType::object, path}};
-      // GPTC_DUMP_KERNELS=DIR keeps each kernel's assembly and Halide statement listing.
-      if (const char* dump = std::getenv("GPTC_DUMP_KERNELS"); dump && *dump) {
-        outputs[Halide::OutputFileType::assembly] = absl::StrCat(dump, "/", kernel->name, ".s");
-        outputs[Halide::OutputFileType::stmt] = absl::StrCat(dump, "/", kernel->name, ".stmt");
-      }
-      module.compile(outputs);
-      object = ReadAndRemove(path);
-      cache_->Store(key, object);
-      ++stats_.compiled;
+      return *std::move(cached);
     }
+    Halide::Pipeline pipeline(ctx.outputs);
+    std::vector<Halide::Argument> args(ctx.params.begin(), ctx.params.end());
+    Halide::Module module = pipeline.compile_to_module(args, *name, ctx.target);
+    const std::string path = TempPath(*name);
+    std::map<Halide::OutputFileType, std::string> outputs = {
+        {Halide::OutputFileType::object, path}};
+    // GPTC_DUMP_KERNELS=DIR keeps each kernel's assembly and Halide statement listing.
+    if (const char* dump = std::getenv("GPTC_DUMP_KERNELS"); dump && *dump) {
+      outputs[Halide::OutputFileType::assembly] = absl::StrCat(dump, "/", *name, ".s");
+      outputs[Halide::OutputFileType::stmt] = absl::StrCat(dump, "/", *name, ".stmt");
+    }
+    module.compile(outputs);
+    object = ReadAndRemove(path);
+    cache_->Store(key, object);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.compiled;
   } catch (const Halide::Error& e) {
     return absl::InternalError(
-        absl::StrCat("codegen: Halide failed on ", kernel->description, ": ", e.what()));
+        absl::StrCat("codegen: Halide failed on ", spec.Describe(), ": ", e.what()));
   }
+  return object;
+}
+
+absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const KernelSpec& spec,
+                                                                      int variant) {
+  auto kernel = std::make_unique<CompiledKernel>();
+  std::string object;
+  {
+    // Prepared (lowered and compiled or loaded) by Prepare(): nothing left but linking.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = prepared_.find(absl::StrCat(Key(spec), "#", variant)); it != prepared_.end()) {
+      object = std::move(it->second.object);
+      *kernel = std::move(it->second.kernel);
+      prepared_.erase(it);
+    }
+  }
+  if (object.empty()) {
+    lower::Ctx ctx(spec, KernelTarget(), variant);
+    ASSIGN_OR_RETURN(object, ObjectFor(spec, ctx, &kernel->name));
+    DescribeArguments(ctx, kernel.get());
+  }
+  kernel->description = spec.Describe();
   RETURN_IF_ERROR(jit_->AddObject(object, kernel->name));
   ASSIGN_OR_RETURN(void* fn, jit_->Lookup(kernel->name + "_argv"));
   kernel->fn = reinterpret_cast<KernelFn>(fn);
+  return kernel;
+}
+
+void KernelCompiler::DescribeArguments(const lower::Ctx& ctx, CompiledKernel* kernel) {
   kernel->views = ctx.views;
   kernel->strides = ctx.strides;
   kernel->strides.resize(ctx.views.size());
   if (ctx.num_variants > 1) kernel->schedule = ctx.variant_name;
-  return kernel;
+}
+
+std::vector<int> KernelCompiler::VariantsToBuild(const KernelSpec& spec, int variants) const {
+  if (variants <= 1) return {0};
+  if (options_.variant >= 0) return {std::min(options_.variant, variants - 1)};
+  if (!options_.tune) return {0};
+  if (std::optional<int> v = RecordedChoice(spec, variants)) return {*v};
+  std::vector<int> all(variants);
+  for (int v = 0; v < variants; ++v) all[v] = v;
+  return all;
+}
+
+std::optional<int> KernelCompiler::RecordedChoice(const KernelSpec& spec, int variants) const {
+  std::optional<std::string> rec = cache_->Load(ChoiceKey(spec));
+  if (!rec) return std::nullopt;
+  const size_t bar = rec->find('|');
+  int v = -1;
+  if (bar == std::string::npos || !absl::SimpleAtoi(rec->substr(0, bar), &v) || v < 0 ||
+      v >= variants)
+    return std::nullopt;
+  return v;
+}
+
+absl::Status KernelCompiler::Prepare(const std::vector<KernelSpec>& specs) {
+  const auto start = Clock::now();
+  // The work: every schedule variant Get() will need, of every spec not yet loaded, once.
+  struct Job {
+    const KernelSpec* spec;
+    int variant;
+  };
+  std::vector<Job> jobs;
+  absl::flat_hash_map<std::string, bool> seen;
+  for (const KernelSpec& spec : specs) {
+    const std::string key = Key(spec);
+    if (kernels_.count(key) || !seen.emplace(key, true).second) continue;
+    ASSIGN_OR_RETURN(const int variants, NumVariants(spec));
+    for (int v : VariantsToBuild(spec, variants)) jobs.push_back({&spec, v});
+  }
+  const int threads =
+      std::max(1, std::min<int>(static_cast<int>(jobs.size()),
+                                options_.compile_threads > 0
+                                    ? options_.compile_threads
+                                    : static_cast<int>(std::thread::hardware_concurrency())));
+  if (threads <= 1) return absl::OkStatus();  // Get() compiles them one by one anyway
+  // Halide is thread-safe for separate pipelines (no Funcs or Exprs shared between threads;
+  // each compile has its own LLVMContext), so each worker lowers and compiles whole kernels
+  // into `prepared_`; Get() then only loads them. Tuning still times candidates afterwards,
+  // one at a time, on an otherwise idle machine.
+  std::atomic<size_t> next{0};
+  std::mutex err_mu;
+  absl::Status first_error;
+  auto work = [&] {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      lower::Ctx ctx(*jobs[i].spec, KernelTarget(), jobs[i].variant);
+      Prepared p;
+      absl::StatusOr<std::string> object = ObjectFor(*jobs[i].spec, ctx, &p.kernel.name);
+      if (!object.ok()) {
+        std::lock_guard<std::mutex> lock(err_mu);
+        if (first_error.ok()) first_error = object.status();
+        continue;
+      }
+      p.object = *std::move(object);
+      DescribeArguments(ctx, &p.kernel);
+      std::lock_guard<std::mutex> lock(mu_);
+      prepared_.emplace(absl::StrCat(Key(*jobs[i].spec), "#", jobs[i].variant), std::move(p));
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  return first_error;
 }
 
 absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const KernelSpec& spec,
                                                                      int variants) {
-  const std::string choice_key = absl::StrCat("choice|", Key(spec));
+  const std::string choice_key = ChoiceKey(spec);
   // A recorded choice names its variant; it is used only if that variant still has that name
   // (a changed candidate list makes it stale, and the kernel is tuned again).
-  if (std::optional<std::string> rec = cache_->Load(choice_key)) {
-    const size_t bar = rec->find('|');
-    int v = -1;
-    if (bar != std::string::npos && absl::SimpleAtoi(rec->substr(0, bar), &v) && v >= 0 &&
-        v < variants) {
-      ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, v));
-      if (k->schedule == rec->substr(bar + 1)) return k;
-    }
+  if (std::optional<int> v = RecordedChoice(spec, variants)) {
+    ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, *v));
+    const std::string rec = cache_->Load(choice_key).value_or("");
+    if (k->schedule == rec.substr(rec.find('|') + 1)) return k;
   }
   KernelArgs args;
   for (const ir::TensorType& t : spec.inputs) args.dtypes.push_back(t.dtype);
@@ -165,11 +265,21 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   args.strides = candidates[0]->strides;
   ASSIGN_OR_RETURN(std::unique_ptr<KernelTimer> timer, KernelTimer::Create(args));
   std::vector<double> best(variants, 1e30);
-  for (int round = 0; round < kTuneRounds; ++round)
+  // From the second round on, candidates slower than 1.5x the best so far drop out: the
+  // close contenders get all the rounds, and a baby-sized GEMM is not run 5 times per
+  // hopeless schedule (that was most of a cold start). Two samples each first, so one burst
+  // of load cannot knock out the best.
+  std::vector<bool> alive(variants, true);
+  for (int round = 0; round < kTuneRounds; ++round) {
     for (int v = 0; v < variants; ++v) {
+      if (!alive[v]) continue;
       ASSIGN_OR_RETURN(double s, timer->Time(candidates[v]->fn, /*runs=*/1));
       best[v] = std::min(best[v], s);
     }
+    const double fastest = *std::min_element(best.begin(), best.end());
+    if (round >= 1)
+      for (int v = 0; v < variants; ++v) alive[v] = alive[v] && best[v] <= 1.5 * fastest;
+  }
   const int best_v = static_cast<int>(std::min_element(best.begin(), best.end()) - best.begin());
   std::unique_ptr<CompiledKernel> winner = std::move(candidates[best_v]);
   cache_->Store(choice_key, absl::StrCat(best_v, "|", winner->schedule));

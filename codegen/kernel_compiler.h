@@ -9,6 +9,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,10 @@
 #include "codegen/object_cache.h"
 
 namespace gptc::codegen {
+
+namespace lower {
+struct Ctx;
+}
 
 struct CompiledKernel {
   KernelFn fn = nullptr;
@@ -42,8 +48,9 @@ struct CompilerStats {
 struct CompilerOptions {
   std::string cache_dir = ObjectCache::DefaultDir();  // "" disables the disk cache
   int threads = 0;                                    // Halide pool size; 0 = all cores
-  bool tune = true;  // time schedule candidates; false keeps each lowering's first guess
-  int variant = -1;  // >= 0: use this variant (clamped) of every multi-variant kernel; tests
+  bool tune = true;         // time schedule candidates; false keeps each lowering's first guess
+  int variant = -1;         // >= 0: use this variant (clamped) of every multi-variant kernel; tests
+  int compile_threads = 0;  // Prepare()'s parallel compiles; 0 = all cores
 };
 
 class KernelCompiler {
@@ -53,6 +60,10 @@ class KernelCompiler {
   ~KernelCompiler();
 
   absl::StatusOr<const CompiledKernel*> Get(const KernelSpec& spec);
+  // Compiles the kernels (every schedule candidate to be tuned) that Get() will need for
+  // `specs`, in parallel threads, into the disk cache and memory; Get() then loads them.
+  // Cold starts are compile-bound: this divides them by the number of cores.
+  absl::Status Prepare(const std::vector<KernelSpec>& specs);
   const CompilerStats& stats() const { return stats_; }
   const std::string& target() const { return target_; }
   // Part of every cache key, with a hash of the lowering sources (codegen_hash.h, made by
@@ -69,6 +80,14 @@ class KernelCompiler {
  private:
   KernelCompiler() = default;
   std::string Key(const KernelSpec& spec) const;
+  // Where the tuning choice of `spec` is recorded (not keyed by the lowering's hash).
+  std::string ChoiceKey(const KernelSpec& spec) const;
+  // Lowers `spec` into ctx and returns its object: from memory (Prepare), the disk cache, or
+  // compiled now (and stored). Thread-safe.
+  absl::StatusOr<std::string> ObjectFor(const KernelSpec& spec, lower::Ctx& ctx, std::string* name);
+  // The variants Get() builds: the recorded tuning choice, all candidates, or the first.
+  std::vector<int> VariantsToBuild(const KernelSpec& spec, int variants) const;
+  std::optional<int> RecordedChoice(const KernelSpec& spec, int variants) const;
   // Times every variant, keeps the fastest and records the choice in the cache.
   absl::StatusOr<std::unique_ptr<CompiledKernel>> Tune(const KernelSpec& spec, int variants);
 
@@ -77,6 +96,14 @@ class KernelCompiler {
   std::unique_ptr<Jit> jit_;
   std::string target_;  // Halide target string of the kernels
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledKernel>> kernels_;
+  static void DescribeArguments(const lower::Ctx& ctx, CompiledKernel* kernel);
+  // A kernel Prepare() lowered and compiled (or loaded), not yet linked.
+  struct Prepared {
+    std::string object;
+    CompiledKernel kernel;  // name, views, strides, schedule
+  };
+  std::mutex mu_;  // guards prepared_ and stats_ during Prepare()
+  absl::flat_hash_map<std::string, Prepared> prepared_;  // by Key(spec) + "#" + variant
   CompilerStats stats_;
 };
 

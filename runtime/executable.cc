@@ -132,6 +132,12 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
   RETURN_IF_ERROR(BindMemory(g, store, std::move(arena), im));
   im.id_limit = ir::IdLimits(g);
 
+  // Every kernel compiled up front, in parallel; the loop below then loads them in order.
+  std::vector<codegen::KernelSpec> specs;
+  for (const ir::Node& n : g.nodes())
+    if (!ir::HasTrait(n.op, ir::kDecl) && !ir::MovesNoData(g, n))
+      specs.push_back(codegen::KernelSpec::FromNode(g, n));
+  RETURN_IF_ERROR(compiler.Prepare(specs));
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);
     if (ir::HasTrait(n.op, ir::kDecl) || ir::MovesNoData(g, n)) continue;

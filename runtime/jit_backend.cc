@@ -1,6 +1,8 @@
 #include "runtime/jit_backend.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -58,8 +60,20 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
 }
 
 absl::Status JitBackend::InitParams(uint64_t seed) {
-  for (const ParamSpec& p : graphs_.model.params)
-    RETURN_IF_ERROR(store_.Set(p.name, InitParam(p, seed)));
+  // Each parameter draws from its own stream (seeded by its name), so they are drawn in
+  // parallel; a baby-sized model's 10M normals took a quarter of a second on one thread.
+  const std::vector<ParamSpec>& params = graphs_.model.params;
+  std::vector<ir::Literal> values(params.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < params.size(); i = next++) values[i] = InitParam(params[i], seed);
+  };
+  std::vector<std::thread> pool;
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  for (size_t i = 0; i < params.size(); ++i) RETURN_IF_ERROR(store_.Set(params[i].name, values[i]));
   return absl::OkStatus();
 }
 

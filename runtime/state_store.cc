@@ -1,5 +1,7 @@
 #include "runtime/state_store.h"
 
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -8,14 +10,32 @@
 
 namespace gptc {
 
+// Large buffers are anonymous mappings: zero pages the kernel supplies on first touch, so a
+// baby-sized arena costs nothing until used (a memset of it took 0.17 s of a warm start).
+constexpr size_t kMapThreshold = size_t{1} << 20;
+
 AlignedBuffer::AlignedBuffer(size_t bytes) : bytes_(bytes) {
   const size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+  if (rounded >= kMapThreshold) {
+    void* p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    GPTC_CHECK(p != MAP_FAILED) << "out of memory mapping " << rounded << " bytes";
+    data_ = p;  // page-aligned, so 64-byte aligned
+    return;
+  }
   data_ = std::aligned_alloc(64, rounded);
   GPTC_CHECK(data_ != nullptr) << "out of memory allocating " << rounded << " bytes";
   std::memset(data_, 0, rounded);
 }
 
-AlignedBuffer::~AlignedBuffer() { std::free(data_); }
+AlignedBuffer::~AlignedBuffer() {
+  if (!data_) return;
+  const size_t rounded = std::max<size_t>(64, (bytes_ + 63) / 64 * 64);
+  if (rounded >= kMapThreshold) {
+    munmap(data_, rounded);
+  } else {
+    std::free(data_);
+  }
+}
 
 void LiteralToHost(const ir::Literal& lit, void* dst) {
   if (lit.type.dtype == ir::DType::kF32) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ir/printer.h"
@@ -56,6 +57,17 @@ double ModelFlops(const ir::Graph& g, const ir::Node& n) {
   double f = 0;
   for (const ir::Node& b : n.body->nodes()) f += MatMulFlops(*n.body, b);
   return f;
+}
+
+// What a kernel is for, for the per-kind summary: gemm, attention, optimizer (AdamW's
+// updates and its gradient-norm reductions, all named adamw.*), or other.
+std::string KernelKind(const ir::Graph& g, const ir::Node& n) {
+  if (IsGemm(n.op)) return "gemm";
+  if (IsAttention(n.op)) return "attention";
+  if (absl::StartsWith(g.value(n.outputs[0]).name, "adamw.") ||
+      (n.op == ir::Op::kFusion && *n.attrs.GetString("pattern") == "adamw"))
+    return "optimizer";
+  return "other";
 }
 
 std::string GemmKey(const ir::Graph& g, const ir::Node& n) {
@@ -158,11 +170,15 @@ int RunBench(const Args& args) {
     std::string schedule;
   };
   std::map<std::string, Gemm> gemm;
+  std::map<std::string, std::pair<double, int>> kinds;  // seconds per step and kernels, by kind
   double gemm_s = 0, all_s = 0;
   for (const Executable::KernelTime& kt : train.Profile()) {
     const ir::Node& n = g.node(kt.node_id);
     const double per_step = kt.seconds / std::max<int64_t>(1, kt.calls);
     all_s += per_step;
+    auto& kind = kinds[KernelKind(g, n)];
+    kind.first += per_step;
+    kind.second += 1;
     if (!IsGemm(n.op) && !IsAttention(n.op)) continue;
     Gemm& e = gemm[IsAttention(n.op) ? absl::StrCat(ir::OpName(n.op), " ",
                                                     ir::TypeToString(g.value(n.inputs[0]).type))
@@ -175,6 +191,10 @@ int RunBench(const Args& args) {
   std::cout << absl::StrFormat(
       "kernels: %.2f ms per step, of which GEMM and fused attention %.2f ms (%.0f%%)\n",
       1e3 * all_s, 1e3 * gemm_s, 100 * gemm_s / all_s);
+  std::cout << "by kind (ms per step, kernels):";
+  for (const auto& [kind, v] : kinds)
+    std::cout << absl::StrFormat("  %s %.2f (%d)", kind, 1e3 * v.first, v.second);
+  std::cout << "\n";
   std::cout << absl::StrFormat("%-48s %9s %9s %7s  %s\n", "GEMM (lhs x rhs, form) or attention",
                                "ms/step", "GFLOP/s", "%peak", "schedule (tile, nest)");
   for (const auto& [key, v] : gemm)
