@@ -112,7 +112,9 @@ absl::StatusOr<std::string> KernelCompiler::ObjectFor(const KernelSpec& spec, lo
       return *std::move(cached);
     }
     Halide::Pipeline pipeline(ctx.outputs);
-    std::vector<Halide::Argument> args(ctx.params.begin(), ctx.params.end());
+    std::vector<Halide::Argument> args;
+    for (const Halide::ImageParam& p : ctx.params)
+      if (p.defined()) args.push_back(p);
     Halide::Module module = pipeline.compile_to_module(args, *name, ctx.target);
     const std::string path = TempPath(*name);
     std::map<Halide::OutputFileType, std::string> outputs = {
@@ -160,10 +162,30 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const Kern
 }
 
 void KernelCompiler::DescribeArguments(const lower::Ctx& ctx, CompiledKernel* kernel) {
-  kernel->views = ctx.views;
-  kernel->strides = ctx.strides;
-  kernel->strides.resize(ctx.views.size());
   if (ctx.num_variants > 1) kernel->schedule = ctx.variant_name;
+  std::vector<std::vector<int64_t>> strides = ctx.strides;
+  strides.resize(ctx.views.size());
+  const int inputs = static_cast<int>(ctx.spec.inputs.size());
+  bool all = ctx.bound_outputs.empty();
+  for (const Halide::ImageParam& p : ctx.params) all = all && p.defined();
+  if (all && static_cast<int>(ctx.params.size()) == inputs) {
+    kernel->views = ctx.views;
+    kernel->strides = std::move(strides);
+    return;
+  }
+  for (int i = 0; i < inputs; ++i) {
+    if (i >= static_cast<int>(ctx.params.size()) || !ctx.params[i].defined()) continue;
+    kernel->args.push_back(i);
+    kernel->views.push_back(ctx.views[i]);
+    kernel->strides.push_back(strides[i]);
+  }
+  for (size_t o = inputs; o < ctx.views.size(); ++o) {
+    const int result =
+        ctx.bound_outputs.empty() ? static_cast<int>(o) - inputs : ctx.bound_outputs[o - inputs];
+    kernel->args.push_back(inputs + result);
+    kernel->views.push_back(ctx.views[o]);
+    kernel->strides.push_back(strides[o]);
+  }
 }
 
 std::vector<int> KernelCompiler::VariantsToBuild(const KernelSpec& spec, int variants) const {

@@ -34,6 +34,9 @@ struct CompiledKernel {
   std::vector<ir::Shape> views;  // the shape the kernel sees for each argument: inputs, outputs
   // Per argument, the element stride of each axis of its view; empty when row-major (dense).
   std::vector<std::vector<int64_t>> strides;
+  // The IR arguments (inputs, then outputs numbered after them) the kernel takes, in order,
+  // when not all of them; views and strides are then per entry of this list.
+  std::vector<int> args;
 };
 
 struct CompilerStats {

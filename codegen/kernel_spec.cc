@@ -16,10 +16,33 @@ std::vector<int64_t> StridesOf(const ir::Graph& g, ir::ValueId v) {
   return p.strides;
 }
 
+// Whether adamw's four operand kinds (p, grad, m, v) each fill one region contiguously in
+// operand order, and each new p, m, v is in place over its operand.
+bool AdamWBlocked(const ir::Graph& g, const ir::Node& n) {
+  const size_t k = (n.inputs.size() - 2) / 4;
+  for (size_t kind = 0; kind < 4; ++kind) {
+    int64_t next = -1;
+    for (size_t i = 0; i < k; ++i) {
+      const ir::ValueId v = n.inputs[2 + 4 * i + kind];
+      const ir::Placement& p = g.value(v).place;
+      const int64_t bytes = 4 * g.value(v).type.num_elements();
+      if (p.kind != ir::Placement::Kind::kMemory || p.bytes != bytes ||
+          (next >= 0 && p.offset != next))
+        return false;
+      next = p.offset + bytes;
+      if (kind == 1) continue;  // the gradient has no result
+      const ir::ValueId out = n.outputs[3 * i + (kind == 0 ? 0 : kind - 1)];
+      const ir::Placement& o = g.value(out).place;
+      if (o.kind != ir::Placement::Kind::kInPlace || o.base != v) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 KernelSpec KernelSpec::FromNode(const ir::Graph& g, const ir::Node& n) {
-  KernelSpec s{n.op, n.attrs, {}, {}, n.body, {}, {}};
+  KernelSpec s{n.op, n.attrs, {}, {}, n.body, {}, {}, false};
   bool strided = false;
   for (ir::ValueId v : n.inputs) {
     s.inputs.push_back(g.value(v).type);
@@ -32,6 +55,7 @@ KernelSpec KernelSpec::FromNode(const ir::Graph& g, const ir::Node& n) {
     strided |= !s.output_strides.back().empty();
   }
   if (!strided) s.input_strides.clear(), s.output_strides.clear();
+  if (n.op == ir::Op::kAdamW) s.adamw_blocked = AdamWBlocked(g, n);
   return s;
 }
 
@@ -48,6 +72,7 @@ std::string KernelSpec::Describe() const {
     for (const auto& s : ss) out.push_back(absl::StrCat("[", absl::StrJoin(s, ","), "]"));
     return absl::StrJoin(out, " ");
   };
+  if (adamw_blocked) absl::StrAppend(&d, " blocked");
   if (!input_strides.empty() || !output_strides.empty())
     absl::StrAppend(&d, " strides in ", strides(input_strides), " out ", strides(output_strides));
   if (body) {

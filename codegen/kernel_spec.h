@@ -20,6 +20,10 @@ struct KernelSpec {
   // Operands and results the memory plan made strided views (element stride per axis);
   // empty for row-major ones. Only ops with the kStrided trait get them.
   std::vector<std::vector<int64_t>> input_strides, output_strides;
+  // adamw only: the plan laid the parameters, gradients, first and second moments out as
+  // four blocks of identical layout (contiguous, in operand order, no gaps) and the new
+  // values in place, so the kernel streams each block in one loop.
+  bool adamw_blocked = false;
 
   static KernelSpec FromNode(const ir::Graph& g, const ir::Node& n);
   // A one-line description, e.g. `matmul(f32[4,32,32], f32[96,32]) -> f32[4,32,96]

@@ -234,6 +234,8 @@ absl::Status Lower(Ctx& c) {
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
       return Attention(c);
+    case Op::kAdamW:
+      return AdamW(c);
     case Op::kPositionMask:
     case Op::kCacheWrite:
       return Decode(c);

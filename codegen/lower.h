@@ -35,6 +35,11 @@ struct Ctx {
   std::vector<ir::Shape> views;               // inputs then outputs
   std::vector<std::vector<int64_t>> strides;  // by argument, when not row-major (strided views)
   std::vector<Halide::Func> outputs;
+  // The IR results the outputs are, in order (each Tuple element one), when the kernel does
+  // not produce every result; empty: all, in order. Inputs never given to Input() are not
+  // arguments either (adamw binds each block through its first parameter).
+  std::vector<int> bound_outputs;
+  void BindOutputs(std::vector<int> results) { bound_outputs = std::move(results); }
 
   Halide::ImageParam Input(int i, const ir::Shape& view);
   // A strided operand: `strides` gives each axis of `view` its element stride.
@@ -92,6 +97,7 @@ absl::Status Dropout(Ctx& c);    // dropout, its mask hashed as ir/dropout_mask.
 absl::Status Decode(Ctx& c);     // position_mask and cache_write (a KV cache's ops)
 absl::Status Fusion(Ctx& c);     // the generic fusion: an elementwise body, maybe a final reduction
 absl::Status Attention(Ctx& c);  // causal_attention and its gradient, one kernel each
+absl::Status AdamW(Ctx& c);      // every parameter's AdamW update, one kernel
 
 // Dispatches on the op. Fills c.params, c.views and c.outputs.
 absl::Status Lower(Ctx& c);

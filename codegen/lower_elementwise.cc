@@ -99,6 +99,7 @@ Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>&
     case Op::kSoftmaxXentGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       break;
   }

@@ -178,6 +178,7 @@ absl::Status Layout(Ctx& c) {
     case Op::kSoftmaxXentGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       return absl::UnimplementedError("codegen: not a layout op");
   }

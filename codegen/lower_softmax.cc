@@ -151,6 +151,7 @@ absl::Status Softmax(Ctx& c) {
     case Op::kSoftmaxXentGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       break;
   }
@@ -245,6 +246,7 @@ absl::Status Softmax(Ctx& c) {
     case Op::kBiasGeluGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       break;
   }

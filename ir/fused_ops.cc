@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ir/adamw_update.h"
+#include "ir/emitter.h"
 #include "ir/printer.h"
 #include "ir/status_macros.h"
 
@@ -86,6 +88,29 @@ const std::vector<Template>& Templates() {
        {Step(9), Step(10), Step(5)}},
   };
   return *t;
+}
+
+// The hyperparameters an adamw body uses (CheckAdamW then rebuilds the body from them):
+// beta1 and beta2 scale the moments, weight decay scales lr, eps is the one constant of a
+// parameter's shape, the clipping threshold the numerator of the clipping ratio.
+absl::StatusOr<Attrs> AdamWAttrs(const Graph& body) {
+  AdamWHyper h;
+  h.weight_decay = 0;
+  h.clip_norm = 0;
+  const std::vector<ValueId> in = body.Inputs();
+  if (in.size() < 6) return absl::InvalidArgumentError("adamw: too few operands");
+  for (const Node& n : body.nodes()) {
+    if (n.op == Op::kScale && n.inputs[0] == in[4]) h.beta1 = *n.attrs.GetFloat("factor");
+    if (n.op == Op::kScale && n.inputs[0] == in[5]) h.beta2 = *n.attrs.GetFloat("factor");
+    if (n.op == Op::kScale && n.inputs[0] == in[0]) h.weight_decay = *n.attrs.GetFloat("factor");
+    if (n.op == Op::kConstant && body.value(n.outputs[0]).type.rank() > 0)
+      h.eps = *n.attrs.GetFloat("value");
+    if (n.op == Op::kDiv) {
+      const Node& num = body.node(body.value(n.inputs[0]).producer);
+      if (num.op == Op::kConstant) h.clip_norm = *num.attrs.GetFloat("value");
+    }
+  }
+  return h.ToAttrs();
 }
 
 // The attributes the attention templates need beyond their wiring: the transposes of each
@@ -219,6 +244,7 @@ NodeId FusionReduction(const Graph& body) {
 absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
   Attrs a;
   const std::vector<NodeId> ops = BodyOps(body);
+  if (op == Op::kAdamW) return AdamWAttrs(body);
   if (op == Op::kCausalAttention || op == Op::kCausalAttentionGrad) {
     if (ops.empty() || body.node(ops[0]).op != Op::kMatMul)
       return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": body must start with q k^T"));
@@ -243,6 +269,69 @@ absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
     }
   }
   return a;
+}
+
+// A hash of the expression each value computes, blind to names and to sharing (a CSE'd
+// graph and its unshared original hash alike): op, attributes, type and operands' hashes.
+std::vector<uint64_t> ExpressionHashes(const Graph& g) {
+  std::vector<uint64_t> h(g.num_values(), 0);
+  auto mix = [](uint64_t a, uint64_t b) {
+    a ^= b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2);
+    return a * 0xFF51AFD7ED558CCDull;
+  };
+  auto str = [&](uint64_t a, const std::string& s) {
+    for (unsigned char ch : s) a = mix(a, ch);
+    return a;
+  };
+  int input = 0;
+  for (const Node& n : g.nodes()) {
+    uint64_t base = str(static_cast<uint64_t>(n.op) + 1, AttrsToString(n.attrs));
+    if (HasTrait(n.op, kDecl)) base = mix(base, 1000 + input++);
+    for (ValueId v : n.inputs) base = mix(base, h[v]);
+    for (size_t i = 0; i < n.outputs.size(); ++i)
+      h[n.outputs[i]] = str(mix(base, i), TypeToString(g.value(n.outputs[i]).type));
+  }
+  return h;
+}
+
+// The fused adamw op: its operands are (lr, step, then p, grad, m, v per parameter), its
+// results (p, m, v per parameter, then the norm), and its body must compute exactly what
+// ir/adamw_update.h emits for them with the node's hyperparameters.
+absl::Status CheckAdamW(const Graph& g, const Node& n) {
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat("adamw: ", why));
+  };
+  const size_t k = n.inputs.size() >= 2 ? (n.inputs.size() - 2) / 4 : 0;
+  if (k == 0 || n.inputs.size() != 2 + 4 * k)
+    return bad("operands must be lr, step, then (p, grad, m, v) for each parameter");
+  if (n.outputs.size() != 3 * k + 1)
+    return bad(absl::StrCat("results must be (p, m, v) for each of the ", k,
+                            " parameters, then the gradient norm"));
+  Graph want("adamw");
+  Emitter e(want);
+  std::vector<ValueId> ins;
+  for (ValueId v : n.inputs) ins.push_back(want.AddInput(g.value(v).name, g.value(v).type));
+  std::vector<AdamWSlot> slots;
+  for (size_t i = 0; i < k; ++i) {
+    const ValueId* s = &ins[2 + 4 * i];
+    for (int j = 1; j < 4; ++j)
+      if (want.value(s[j]).type != want.value(s[0]).type)
+        return bad(absl::StrCat("parameter ", i, "'s operands do not all have its type"));
+    slots.push_back({s[0], s[1], s[2], s[3]});
+  }
+  for (ValueId v : {ins[0], ins[1]})
+    if (want.value(v).type != F32({})) return bad("lr and step must be f32[] scalars");
+  const AdamWResult r = EmitAdamWUpdate(e, ins[0], ins[1], slots, AdamWHyper::FromAttrs(n.attrs));
+  std::vector<ValueId> yields;
+  for (size_t i = 0; i < k; ++i) yields.insert(yields.end(), {r.p[i], r.m[i], r.v[i]});
+  yields.push_back(r.grad_norm);
+  const std::vector<uint64_t> hw = ExpressionHashes(want), hb = ExpressionHashes(*n.body);
+  for (size_t i = 0; i < yields.size(); ++i)
+    if (hw[yields[i]] != hb[n.body->outputs()[i]])
+      return bad(absl::StrCat("result ", i, " (%", g.value(n.outputs[i]).name,
+                              ") is not AdamW's update of its operands with ",
+                              AttrsToString(n.attrs)));
+  return absl::OkStatus();
 }
 
 absl::Status CheckFusedBody(const Graph& g, const Node& n) {
@@ -277,6 +366,7 @@ absl::Status CheckFusedBody(const Graph& g, const Node& n) {
     if (HasTrait(body.node(id).op, kFused))
       return absl::InvalidArgumentError(absl::StrCat(op, ": fused bodies do not nest"));
   if (n.op == Op::kFusion) return CheckGeneric(body);
+  if (n.op == Op::kAdamW) return CheckAdamW(g, n);
   const Template* t = FindTemplate(n.op);
   if (!t) return absl::InternalError(absl::StrCat(op, ": no template"));
   RETURN_IF_ERROR(CheckTemplate(body, *t));

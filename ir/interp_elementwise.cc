@@ -95,6 +95,7 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
         case Op::kSoftmaxXentGrad:
         case Op::kCausalAttention:
         case Op::kCausalAttentionGrad:
+        case Op::kAdamW:
         case Op::kFusion:
           return absl::InternalError("not a binary elementwise op");
       }
@@ -173,6 +174,7 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
       case Op::kSoftmaxXentGrad:
       case Op::kCausalAttention:
       case Op::kCausalAttentionGrad:
+      case Op::kAdamW:
       case Op::kFusion:
         return absl::InternalError("not a unary elementwise op");
     }

@@ -124,6 +124,7 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
     case Op::kSoftmaxXentGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       break;
   }

@@ -83,6 +83,7 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
     case Op::kSoftmaxXentGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       break;
   }

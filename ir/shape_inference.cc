@@ -374,6 +374,7 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kSoftmaxXentGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       return Err(op, "a fused op takes its types from its body");
   }

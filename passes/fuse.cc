@@ -60,16 +60,19 @@ std::string FusionContext::Line(ir::NodeId n) const { return ir::PrintNode(g_, n
 namespace {
 
 const std::vector<std::string>& Patterns() {
-  static const auto* p = new std::vector<std::string>{
-      "softmax_xent", "causal_attention", "scale_mask_softmax", "add_layernorm",
-      "bias_gelu",    "matmul_bias",      "adamw",              "elementwise"};
+  static const auto* p =
+      new std::vector<std::string>{"softmax_xent",  "causal_attention", "scale_mask_softmax",
+                                   "add_layernorm", "bias_gelu",        "matmul_bias",
+                                   "adamw",         "elementwise"};
   return *p;
 }
 
 // The body of a group: its operands become input declarations named as the outer values,
 // its members are copied in order with their names, its results are yielded.
-std::shared_ptr<ir::Graph> BuildBody(const ir::Graph& g, const FusionGroup& grp,
-                                     std::vector<ir::ValueId>* operands) {
+}  // namespace
+
+std::shared_ptr<ir::Graph> BuildFusionBody(const ir::Graph& g, const FusionGroup& grp,
+                                           std::vector<ir::ValueId>* operands) {
   auto body = std::make_shared<ir::Graph>(absl::StrCat(grp.pattern));
   std::vector<ir::ValueId> map(g.num_values(), -1);
   std::vector<bool> inside(g.num_values(), false);
@@ -97,6 +100,8 @@ std::shared_ptr<ir::Graph> BuildBody(const ir::Graph& g, const FusionGroup& grp,
   for (ir::ValueId v : grp.results) body->AddOutput(map[v]);
   return body;
 }
+
+namespace {
 
 // Nodes in an order where every value is defined before use, keeping the given order where
 // it already is one (Kahn's algorithm, smallest position first). A fused node sits where
@@ -150,7 +155,7 @@ absl::StatusOr<ir::Graph> Apply(const ir::Graph& g, const FusionContext& c) {
     } else if (last[owner[id]] == id) {
       const int gi = owner[id];
       Item it{-1, gi, {}, c.groups()[gi].results};
-      bodies[gi] = BuildBody(g, c.groups()[gi], &it.inputs);
+      bodies[gi] = BuildFusionBody(g, c.groups()[gi], &it.inputs);
       items.push_back(std::move(it));
     }
   }
@@ -222,6 +227,9 @@ absl::StatusOr<ir::Graph> Fuse(const ir::Graph& g, const FuseOptions& options) {
   if (on("add_layernorm")) FindAddLayerNorm(c);
   if (on("bias_gelu")) FindBiasGelu(c);
   if (on("matmul_bias")) FindMatMulBias(c);  // after bias_gelu, which takes the MLP's first bias
+  // All of AdamW as one node; if the graph's update is not exactly AdamW's, its chains fuse
+  // one per parameter as before.
+  if (on("adamw")) FindAdamW(c);
   if (on("adamw") || on("elementwise")) FindElementwise(c, on("adamw"), on("elementwise"));
   if (options.explain)
     for (const std::string& line : c.log()) *options.explain << line << "\n";

@@ -3,6 +3,7 @@
 // (`--explain-fusion`). Internal to passes/fuse*.cc.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,13 @@ class FusionContext {
 // and explains what it refused.
 void FindSoftmaxXent(FusionContext& c);
 void FindCausalAttention(FusionContext& c);  // fuse_attention.cc
+// The whole AdamW update as one adamw node (fuse_adamw.cc); false if it did not form.
+bool FindAdamW(FusionContext& c);
+
+// The body of a group: its operands become input declarations named as the outer values,
+// its members are copied in order with their names, its results are yielded (fuse.cc).
+std::shared_ptr<ir::Graph> BuildFusionBody(const ir::Graph& g, const FusionGroup& grp,
+                                           std::vector<ir::ValueId>* operands);
 void FindScaleMaskSoftmax(FusionContext& c);
 void FindAddLayerNorm(FusionContext& c);
 void FindBiasGelu(FusionContext& c);

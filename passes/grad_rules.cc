@@ -272,6 +272,7 @@ GradRule FindGradRule(Op op) {
     case Op::kSoftmaxXentGrad:
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
+    case Op::kAdamW:
     case Op::kFusion:
       return nullptr;
   }

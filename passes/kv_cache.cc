@@ -202,6 +202,7 @@ class Deriver {
       case Op::kSoftmaxXentGrad:
       case Op::kCausalAttention:
       case Op::kCausalAttentionGrad:
+      case Op::kAdamW:
       case Op::kFusion:
         return Err(n, "derive the KV-cache graphs before fusion");
       case Op::kInput:

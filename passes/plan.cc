@@ -1,6 +1,7 @@
 #include "passes/plan.h"
 
 #include "ir/check.h"
+#include "passes/adamw.h"
 #include "passes/plan_internal.h"
 #include "passes/rebuild.h"
 
@@ -25,8 +26,10 @@ Candidate PlanInOrder(ir::Graph g, const PlanOptions& options) {
   return c;
 }
 
-// Lays out each persistent region contiguously: declarations in order, gradients in the
-// order of their parameters.
+// Lays out each persistent region contiguously: parameters in AdamW's order (the decayed
+// ones first), their gradients likewise, the other declarations in order (AdamW declares
+// the moments so that they mirror the parameters). Every graph of a model lays its
+// parameters out alike, so they share one block of the StateStore.
 void LayOutPersistent(ir::Graph& g) {
   int64_t next[ir::kNumRegions] = {};
   auto place = [&](ir::ValueId v) {
@@ -35,9 +38,11 @@ void LayOutPersistent(ir::Graph& g) {
     p.offset = next[static_cast<int>(p.region)];
     next[static_cast<int>(p.region)] += p.bytes;
   };
+  const std::vector<ir::ValueId> params = AdamWOrder(g);
+  for (ir::ValueId p : params) place(p);
   for (const ir::Node& n : g.nodes())
     if (ir::HasTrait(n.op, ir::kDecl)) place(n.outputs[0]);
-  for (ir::ValueId p : g.Params())
+  for (ir::ValueId p : params)
     if (auto grad = g.FindValue("grad." + g.value(p).name)) place(*grad);
   for (ir::ValueId v = 0; v < g.num_values(); ++v)
     GPTC_CHECK(g.value(v).place.kind != Placement::Kind::kMemory || g.value(v).place.offset >= 0)

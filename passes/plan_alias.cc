@@ -121,7 +121,12 @@ void AssignAliases(ir::Graph& g, const PlanOptions& options) {
     if (ValueBytes(val) != ValueBytes(g.value(target))) continue;
     const int64_t at = live.def[v];
     const int64_t old_last = s.last[target];
-    if (old_last > at || (old_last == at && !ReadsAtWriteIndex(g.node(val.producer)))) continue;
+    // The adamw kernel reads each parameter's operands only at the index it writes that
+    // parameter's results: its updates may go in place, though its other results may not.
+    const Node& producer = g.node(val.producer);
+    if (old_last > at ||
+        (old_last == at && !ReadsAtWriteIndex(producer) && producer.op != Op::kAdamW))
+      continue;
     g.mutable_value(v).place = Placement::InPlace(target);
     s.last[target] = std::max(old_last, s.last[v]);
   }

@@ -118,6 +118,34 @@ absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store,
 
 Executable::~Executable() = default;
 
+namespace {
+
+// A blocked adamw kernel reads each of p, grad, m and v as one block from its first
+// parameter's address: check the memory really is laid out so (the plan says so, but the
+// parameters may live in a StateStore block an earlier graph declared).
+absl::Status CheckAdamWBlocks(const ir::Graph& g, const ir::Node& n,
+                              const std::vector<char*>& host) {
+  const size_t k = (n.inputs.size() - 2) / 4;
+  for (size_t kind = 0; kind < 4; ++kind) {
+    const char* at = host[n.inputs[2 + kind]];
+    for (size_t i = 0; i < k; ++i) {
+      const ir::ValueId v = n.inputs[2 + 4 * i + kind];
+      if (host[v] != at)
+        return absl::InternalError(
+            absl::StrCat("adamw: %", g.value(v).name,
+                         " is not where the plan's contiguous block puts it "
+                         "(the parameters were declared in another layout)"));
+      at += 4 * g.value(v).type.num_elements();
+      if (kind != 1 && host[n.outputs[3 * i + (kind == 0 ? 0 : kind - 1)]] != host[v])
+        return absl::InternalError(
+            absl::StrCat("adamw: the new %", g.value(v).name, " is not written in place"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
     const ir::Graph& graph, codegen::KernelCompiler& compiler, StateStore& store,
     std::shared_ptr<AlignedBuffer> arena) {
@@ -146,13 +174,20 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
     Impl::Call call{k, id, {}};
     std::vector<ir::ValueId> args = n.inputs;
     args.insert(args.end(), n.outputs.begin(), n.outputs.end());
+    if (!k->args.empty()) {  // the kernel takes some of them (adamw: each block once)
+      std::vector<ir::ValueId> some;
+      for (int a : k->args) some.push_back(args[a]);
+      args = std::move(some);
+      if (n.op == ir::Op::kAdamW) RETURN_IF_ERROR(CheckAdamWBlocks(g, n, im.host));
+    }
     GPTC_CHECK(k->views.size() == args.size())
         << "kernel " << k->description << " has " << k->views.size() << " views for " << args.size()
         << " arguments";
     for (size_t a = 0; a < args.size(); ++a) {
       const ir::Shape& view = k->views[a];
       const ir::TensorType& t = g.value(args[a]).type;
-      GPTC_CHECK(ir::NumElements(view) == std::max<int64_t>(1, t.num_elements()))
+      GPTC_CHECK(ir::NumElements(view) == std::max<int64_t>(1, t.num_elements()) ||
+                 (!k->args.empty() && ir::NumElements(view) > t.num_elements()))
           << "view " << ir::ShapeToString(view) << " does not cover " << ir::TypeToString(t);
       std::vector<halide_dimension_t>& d = im.dims.emplace_back(view.size());
       const std::vector<int64_t> strides =
