@@ -38,6 +38,11 @@ std::string ReadAndRemove(const std::string& path) {
   return bytes;
 }
 
+// A kernel's description for an error message: an adamw kernel's runs to tens of KB.
+std::string Abbreviated(const std::string& d) {
+  return d.size() <= 400 ? d : absl::StrCat(d.substr(0, 400), "... (", d.size(), " characters)");
+}
+
 std::string TempPath(const std::string& stem) {
   return absl::StrCat(std::filesystem::temp_directory_path().string(), "/gptc-", getpid(), "-",
                       stem, ".o");
@@ -93,7 +98,7 @@ absl::StatusOr<int> KernelCompiler::NumVariants(const KernelSpec& spec) {
     RETURN_IF_ERROR(lower::Lower(ctx));
   } catch (const Halide::Error& e) {
     return absl::InternalError(
-        absl::StrCat("codegen: Halide failed on ", spec.Describe(), ": ", e.what()));
+        absl::StrCat("codegen: Halide failed on ", Abbreviated(spec.Describe()), ": ", e.what()));
   }
   return ctx.num_variants;
 }
@@ -131,7 +136,7 @@ absl::StatusOr<std::string> KernelCompiler::ObjectFor(const KernelSpec& spec, lo
     ++stats_.compiled;
   } catch (const Halide::Error& e) {
     return absl::InternalError(
-        absl::StrCat("codegen: Halide failed on ", spec.Describe(), ": ", e.what()));
+        absl::StrCat("codegen: Halide failed on ", Abbreviated(spec.Describe()), ": ", e.what()));
   }
   return object;
 }
