@@ -14,8 +14,9 @@
 // The backward, per head: P and dS = P * (dP - rowsum(P * dP)) * scale are built block by
 // block into per-head [T x T] buffers (zero above the diagonal), then
 //   dq = dS k (keys up to the diagonal), dk = dS^T q and dv = P^T dy (queries from the
-// diagonal on), each a register-tiled product over the head's buffers. The three results
-// are one Tuple so that a single parallel loop over heads computes them all.
+// diagonal on), each a register-tiled product over the head's buffers, computed per tile of
+// the output. The three results are one Tuple so that a single parallel loop over heads
+// computes them all.
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -149,6 +150,14 @@ BlockSoftmax Softmax(Func s, const Dims& n, const Vars& v, float scale, int vec)
   return r;
 }
 
+// A row-shaped accumulator's register tile: vectorised along D, its tm rows unrolled.
+void ScheduleTile(Func acc, const Dims& n, const Vars& v, int vec, int tm) {
+  for (Stage st : {Stage(acc), acc.update()}) {
+    if (n.d >= vec) st.vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
+    if (tm > 1) st.unroll(v.ii);
+  }
+}
+
 // out(dd, ii, ib, h, b) = sum over keys j <= the block's last row of w(ii, j, ib) * y[j][dd]
 // (w zero past each row's own diagonal). Vectorised along D, tm rows a register tile;
 // returns the accumulator, to be computed at the consumer's row-tile loop.
@@ -160,14 +169,7 @@ Func WeightsTimesRows(const std::string& name, Func w, ImageParam y, const Dims&
   acc(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
   acc(v.d, v.ii, v.ib, v.h, v.b) += w(v.ii, rj, v.ib, v.h, v.b) * y(v.d, rj, v.h, v.b);
   acc.update().reorder(v.d, v.ii, rj, v.ib);
-  if (n.d >= vec) {
-    acc.vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
-    acc.update().vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
-  }
-  if (tm > 1) {
-    acc.unroll(v.ii);
-    acc.update().unroll(v.ii);
-  }
+  ScheduleTile(acc, n, v, vec, tm);
   return acc;
 }
 
@@ -183,14 +185,7 @@ Func TransposedWeightsTimesRows(const std::string& name, Func w, ImageParam y, c
   acc(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
   acc(v.d, v.ii, v.ib, v.h, v.b) += w(r.x, j, r.y, v.h, v.b) * y(v.d, Row(n, r.x, r.y), v.h, v.b);
   acc.update().reorder(v.d, v.ii, r.x, r.y, v.ib);
-  if (n.d >= vec) {
-    acc.vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
-    acc.update().vectorize(v.d, vec, TailStrategy::GuardWithIf).unroll(v.d);
-  }
-  if (tm > 1) {
-    acc.unroll(v.ii);
-    acc.update().unroll(v.ii);
-  }
+  ScheduleTile(acc, n, v, vec, tm);
   return acc;
 }
 
@@ -213,19 +208,6 @@ Var ScheduleRowsOut(Func out, const Dims& n, const Vars& v, int vec, int tm) {
   if (n.d >= vec) out.vectorize(v.d, vec, TailStrategy::GuardWithIf);
   if (tm > 1) out.unroll(iin);
   return io;
-}
-
-// acc (one of the products above) over a whole head, in tiles of tm rows whose
-// accumulators stay in registers.
-Func PerHead(const std::string& name, Func acc, const Dims& n, const Vars& v, int vec, int tm) {
-  Func w(name);
-  w(v.d, v.ii, v.ib, v.h, v.b) = acc(v.d, v.ii, v.ib, v.h, v.b);
-  Var io("io"), iin("iin");
-  w.split(v.ii, io, iin, tm, TailStrategy::GuardWithIf).reorder(v.d, iin, io, v.ib);
-  if (n.d >= vec) w.vectorize(v.d, vec, TailStrategy::GuardWithIf);
-  if (tm > 1) w.unroll(iin);
-  acc.compute_at(w, io);
-  return w;
 }
 
 absl::Status Forward(Ctx& c, const Dims& n, float scale) {
@@ -277,12 +259,12 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
                                  (dp(v.ii, rs, v.ib, v.h, v.b) - rowdot(v.ii, v.ib, v.h, v.b)) *
                                  scale;
 
-  // The three products, register-tiled over the head's buffers.
-  Func dq = PerHead("dq_h", WeightsTimesRows("dq", ds, k, n, v, c.vec, tm), n, v, c.vec, tm);
-  Func dk =
-      PerHead("dk_h", TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm), n, v, c.vec, tm);
-  Func dv =
-      PerHead("dv_h", TransposedWeightsTimesRows("dv", p, dy, n, v, c.vec, tm), n, v, c.vec, tm);
+  // The three products, register-tiled: each accumulator is computed per tile of tm rows of
+  // the output, one after the other (so each has the registers to itself), and written out
+  // as one Tuple: no per-head result buffers and no copy.
+  Func dq = WeightsTimesRows("dq", ds, k, n, v, c.vec, tm);
+  Func dk = TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm);
+  Func dv = TransposedWeightsTimesRows("dv", p, dy, n, v, c.vec, tm);
   Func grad("grad");
   const std::vector<Expr> at = {v.d, v.ii, v.ib, v.h, v.b};
   grad(v.d, v.ii, v.ib, v.h, v.b) = Tuple(dq(at), dk(at), dv(at));
@@ -290,8 +272,7 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
   // Per head: P and dS (with the block's scores, softmax and dP computed at each block of
   // their update loops), then the products, each its own nest with register accumulators.
   Var bh("bh");
-  grad.reorder(v.d, v.ii, v.ib, v.h, v.b).fuse(v.h, v.b, bh).parallel(bh);
-  if (n.d >= c.vec) grad.vectorize(v.d, c.vec, TailStrategy::GuardWithIf);
+  const Var io = ScheduleRowsOut(grad, n, v, c.vec, tm);
   for (Func f : {p, ds}) {
     f.compute_at(grad, bh);
     if (n.qb >= c.vec) {
@@ -307,7 +288,7 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
     rowdot.vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
     rowdot.update().vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
   }
-  for (Func f : {dq, dk, dv}) f.compute_at(grad, bh);
+  for (Func f : {dq, dk, dv}) f.compute_at(grad, io);
   std::vector<std::vector<int64_t>> strides;
   for (int i = 0; i < 3; ++i) strides.push_back(BlockedStrides(c, i, n));
   c.OutputTuple(grad, {n.b, n.h, n.nb, n.qb, n.d}, strides);
