@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -61,23 +62,42 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
                                        "|target=", runtime_target.to_string());
   std::optional<std::string> runtime = kc->cache_->Load(key);
   kc->stats_.runtime_from_cache = runtime.has_value();
-  if (!runtime) {
-    const std::string path = TempPath("runtime");
-    try {
-      Halide::compile_standalone_runtime(path, runtime_target);
-    } catch (const Halide::Error& e) {
-      return absl::InternalError(absl::StrCat("compiling the Halide runtime: ", e.what()));
-    }
-    runtime = ReadAndRemove(path);
-    kc->cache_->Store(key, *runtime);
+  if (runtime) {
+    std::promise<absl::StatusOr<std::string>> ready;
+    ready.set_value(*std::move(runtime));
+    kc->runtime_ = ready.get_future();
+  } else {
+    // Compiled beside the kernels (about a second, cold starts only): the JIT needs it only
+    // when the first kernel is linked.
+    ObjectCache* cache = kc->cache_.get();
+    kc->runtime_ = std::async(
+        std::launch::async, [cache, key, runtime_target]() -> absl::StatusOr<std::string> {
+          const std::string path = TempPath("runtime");
+          try {
+            Halide::compile_standalone_runtime(path, runtime_target);
+          } catch (const Halide::Error& e) {
+            return absl::InternalError(absl::StrCat("compiling the Halide runtime: ", e.what()));
+          }
+          std::string object = ReadAndRemove(path);
+          cache->Store(key, object);
+          return object;
+        });
   }
-  ASSIGN_OR_RETURN(kc->jit_, Jit::Create(*runtime));
-  RETURN_IF_ERROR(kc->jit_->SetThreads(o.threads));
   kc->stats_.seconds += std::chrono::duration<double>(Clock::now() - start).count();
   return kc;
 }
 
-KernelCompiler::~KernelCompiler() = default;
+KernelCompiler::~KernelCompiler() {
+  if (runtime_.valid()) runtime_.wait();  // a runtime compile still running owns a temp file
+}
+
+absl::Status KernelCompiler::EnsureJit() {
+  if (jit_) return absl::OkStatus();
+  absl::StatusOr<std::string> runtime = runtime_.get();
+  if (!runtime.ok()) return runtime.status();
+  ASSIGN_OR_RETURN(jit_, Jit::Create(*runtime));
+  return jit_->SetThreads(options_.threads);
+}
 
 std::string KernelCompiler::ChoiceKey(const KernelSpec& spec) const {
   // Without the lowering's hash: a change to any kernel's code does not re-time every GEMM.
@@ -160,6 +180,7 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Build(const Kern
     DescribeArguments(ctx, kernel.get());
   }
   kernel->description = spec.Describe();
+  RETURN_IF_ERROR(EnsureJit());
   RETURN_IF_ERROR(jit_->AddObject(object, kernel->name));
   ASSIGN_OR_RETURN(void* fn, jit_->Lookup(kernel->name + "_argv"));
   kernel->fn = reinterpret_cast<KernelFn>(fn);

@@ -8,6 +8,7 @@
 // cached on disk next to the objects, so a warm start loads only the winner.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,7 +97,11 @@ class KernelCompiler {
 
   CompilerOptions options_;
   std::unique_ptr<ObjectCache> cache_;
+  // The Halide runtime's object (from the cache, or being compiled) and the JIT made from it
+  // when the first kernel is linked.
+  std::future<absl::StatusOr<std::string>> runtime_;
   std::unique_ptr<Jit> jit_;
+  absl::Status EnsureJit();
   std::string target_;  // Halide target string of the kernels
   absl::flat_hash_map<std::string, std::unique_ptr<CompiledKernel>> kernels_;
   static void DescribeArguments(const lower::Ctx& ctx, CompiledKernel* kernel);
