@@ -3,8 +3,10 @@
 
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
 #include "ir/verifier.h"
@@ -25,6 +27,33 @@ TEST(Cli, Help) {
   Result ir_help = Gptc("ir --help");
   EXPECT_EQ(ir_help.code, 0);
   EXPECT_NE(ir_help.out.find("--config"), std::string::npos) << ir_help.out;
+}
+
+// `gptc bench --fusion --json`: Google Benchmark's JSON (its own reporter), a fused and an
+// unfused entry per fused op kind (attention and the one AdamW node among them), and the
+// copy bandwidths in the context. (What the times are is the benchmark's business, not a
+// test's.)
+TEST(Cli, FusionBenchWritesGoogleBenchmarkJson) {
+  const std::string path = ::testing::TempDir() + "fusion.json";
+  Result r = Gptc("bench --fusion --configs=tiny --runs=5 --json=" + path);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(path);
+  const std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto time_of = [&](const std::string& name) {
+    const size_t at = json.find("\"name\": \"" + name + "\"");
+    EXPECT_NE(at, std::string::npos) << name << " in " << json;
+    const size_t t = json.find("\"real_time\": ", at);
+    return at == std::string::npos || t == std::string::npos ? -1.0
+                                                              : std::stod(json.substr(t + 13));
+  };
+  for (const char* op : {"causal_attention", "causal_attention_grad", "adamw", "add_layernorm"}) {
+    SCOPED_TRACE(op);
+    EXPECT_GT(time_of(absl::StrCat("BM_Fusion/tiny/", op, "/fused")), 0);
+    EXPECT_GT(time_of(absl::StrCat("BM_Fusion/tiny/", op, "/unfused")), 0);
+  }
+  EXPECT_NE(json.find("\"executable\": \"gptc bench --fusion\""), std::string::npos);
+  EXPECT_NE(json.find("\"copy_gbps_L1\": "), std::string::npos);
+  EXPECT_NE(json.find("\"time_unit\": \"us\""), std::string::npos);
 }
 
 // `gptc mem`: the JSON report's numbers agree with each other (planned between the bound

@@ -4,11 +4,11 @@
 // against a plain copy of the same number of bytes timed alongside (the memory-bound ideal
 // at that working set), and the largest difference between the two results; then the whole
 // train step with fusion on and off.
-// Everything is measured in one run; --json writes it in Google Benchmark's format for
-// scripts/plot_fusion.py.
+// Everything is measured in one run; --json writes it through Google Benchmark's JSON
+// reporter for scripts/plot_fusion.py.
 #include "tools/bench_fusion.h"
 
-#include <unistd.h>
+#include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,38 +42,47 @@ struct Row {  // one benchmark entry of the JSON
   std::vector<std::pair<std::string, double>> counters;
 };
 
-std::string Json(const std::vector<Row>& rows, const std::vector<CopyBandwidth>& bw, int runs) {
-  char host[256] = "";
-  gethostname(host, sizeof(host) - 1);
-  char date[64];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", std::localtime(&now));
-  std::string out = absl::StrFormat(
-      "{\n  \"context\": {\n    \"date\": \"%s\",\n    \"host_name\": \"%s\",\n    \"executable\": "
-      "\"gptc bench --fusion\",\n"
-      "    \"num_cpus\": %d,\n    \"library_build_type\": \"release\"",
-      date, host, std::max(1u, std::thread::hardware_concurrency()));
+// The rows through Google Benchmark's own JSON reporter (the same format as
+// build/bench/fusion_bench --benchmark_format=json, which scripts/plot_fusion.py reads); the
+// copy bandwidths go into the context.
+absl::Status WriteJson(const std::string& path, const std::vector<Row>& rows,
+                       const std::vector<CopyBandwidth>& bw, int runs) {
+  std::ofstream out(path);
+  if (!out) return absl::InvalidArgumentError("cannot write JSON file '" + path + "'");
   for (const CopyBandwidth& l : bw)
-    absl::StrAppend(&out,
-                    absl::StrFormat(",\n    \"copy_gbps_%s\": %.2f", l.level, l.gbytes_per_s));
-  out += "\n  },\n  \"benchmarks\": [\n";
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    absl::StrAppend(
-        &out,
-        absl::StrFormat(
-            "    {\n      \"name\": \"%s\",\n      \"run_name\": \"%s\",\n      \"run_type\": "
-            "\"iteration\",\n"
-            "      \"iterations\": %d,\n      \"real_time\": %.4f,\n      \"cpu_time\": %.4f,\n"
-            "      \"time_unit\": \"us\",\n      \"bytes_per_second\": %.6g",
-            r.name, r.name, runs, 1e6 * r.seconds, 1e6 * r.seconds,
-            r.bytes > 0 ? r.bytes / r.seconds : 0.0));
-    for (const auto& [k, v] : r.counters)
-      absl::StrAppend(&out, absl::StrFormat(",\n      \"%s\": %.6g", k, v));
-    absl::StrAppend(&out, i + 1 < rows.size() ? "\n    },\n" : "\n    }\n");
+    benchmark::AddCustomContext(absl::StrCat("copy_gbps_", l.level),
+                                absl::StrFormat("%.2f", l.gbytes_per_s));
+  benchmark::JSONReporter reporter;
+  reporter.SetOutputStream(&out);
+  reporter.SetErrorStream(&std::cerr);
+  benchmark::BenchmarkReporter::Context::executable_name = "gptc bench --fusion";
+  if (!reporter.ReportContext(benchmark::BenchmarkReporter::Context()))
+    return absl::InternalError("Google Benchmark's JSON reporter refused the context");
+  std::vector<benchmark::BenchmarkReporter::Run> report;
+  for (const Row& r : rows) {
+    benchmark::BenchmarkReporter::Run run;  // (some fields have no default: all are set)
+    run.run_name.function_name = r.name;
+    run.family_index = static_cast<int64_t>(report.size());
+    run.per_family_instance_index = 0;
+    run.repetitions = 1;
+    run.repetition_index = 0;
+    run.threads = 1;
+    run.run_type = benchmark::BenchmarkReporter::Run::RT_Iteration;
+    run.iterations = runs;
+    run.time_unit = benchmark::kMicrosecond;
+    run.real_accumulated_time = r.seconds * runs;  // reported per iteration
+    run.cpu_accumulated_time = r.seconds * runs;
+    if (r.bytes > 0)
+      run.counters["bytes_per_second"] =
+          benchmark::Counter(static_cast<double>(r.bytes) / r.seconds);
+    for (const auto& [k, v] : r.counters) run.counters[k] = benchmark::Counter(v);
+    report.push_back(run);
   }
-  out += "  ]\n}\n";
-  return out;
+  reporter.ReportRuns(report);
+  reporter.Finalize();
+  out.close();
+  if (!out) return absl::InvalidArgumentError("cannot write JSON file '" + path + "'");
+  return absl::OkStatus();
 }
 
 // Median ms per step of the train step with and without fusion, interleaved step by step.
@@ -188,10 +197,7 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
     if (absl::Status s = WholeStep(cfg, co, std::max(5, runs / 5), rows); !s.ok()) return Fail(s);
   }
   if (const std::string path = flags.GetString("json"); !path.empty()) {
-    std::ofstream out(path);
-    out << Json(rows, bw, runs);
-    out.close();
-    if (!out) return Fail(absl::InvalidArgumentError("cannot write JSON file '" + path + "'"));
+    if (absl::Status st = WriteJson(path, rows, bw, runs); !st.ok()) return Fail(st);
     std::cout << "\nwrote " << path << " (plot it with: python3 scripts/plot_fusion.py " << path
               << " fusion.png)\n";
   }
