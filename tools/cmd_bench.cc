@@ -14,9 +14,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/copy_bandwidth.h"
+#include "bench/peak_flops.h"
 #include "ir/printer.h"
 #include "ir/rng.h"
-#include "runtime/copy_bandwidth.h"
 #include "runtime/jit_backend.h"
 #include "tools/bench_fusion.h"
 #include "tools/bench_plan.h"
@@ -25,7 +26,6 @@
 #include "tools/compiler_flags.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
-#include "tools/peak_flops.h"
 
 namespace gptc::tools {
 namespace {

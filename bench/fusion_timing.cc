@@ -1,12 +1,12 @@
-#include "runtime/fusion_bench.h"
+#include "bench/fusion_timing.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
+#include "bench/copy_bandwidth.h"
 #include "ir/rng.h"
 #include "ir/status_macros.h"
-#include "runtime/copy_bandwidth.h"
 #include "runtime/executable.h"
 
 namespace gptc {

@@ -1,4 +1,4 @@
-#include "tools/peak_flops.h"
+#include "bench/peak_flops.h"
 
 #include <immintrin.h>
 
@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-namespace gptc::tools {
+namespace gptc {
 namespace {
 
 // 12 independent chains of FMAs written out so they stay in registers: two FMA pipes with a
@@ -62,4 +62,4 @@ double MeasurePeakGflops(int threads) {
   return best;
 }
 
-}  // namespace gptc::tools
+}  // namespace gptc

@@ -3,8 +3,8 @@
 // denominator of MFU.
 #pragma once
 
-namespace gptc::tools {
+namespace gptc {
 
 double MeasurePeakGflops(int threads);
 
-}  // namespace gptc::tools
+}  // namespace gptc

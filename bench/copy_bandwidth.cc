@@ -1,4 +1,4 @@
-#include "runtime/copy_bandwidth.h"
+#include "bench/copy_bandwidth.h"
 
 #include <algorithm>
 #include <chrono>
