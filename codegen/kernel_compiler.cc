@@ -218,13 +218,14 @@ std::vector<int> KernelCompiler::VariantsToBuild(const KernelSpec& spec, int var
   if (variants <= 1) return {0};
   if (options_.variant >= 0) return {std::min(options_.variant, variants - 1)};
   if (!options_.tune) return {0};
-  if (std::optional<int> v = RecordedChoice(spec, variants)) return {*v};
+  if (std::optional<Choice> c = RecordedChoice(spec, variants)) return {c->variant};
   std::vector<int> all(variants);
   for (int v = 0; v < variants; ++v) all[v] = v;
   return all;
 }
 
-std::optional<int> KernelCompiler::RecordedChoice(const KernelSpec& spec, int variants) const {
+std::optional<KernelCompiler::Choice> KernelCompiler::RecordedChoice(const KernelSpec& spec,
+                                                                     int variants) const {
   std::optional<std::string> rec = cache_->Load(ChoiceKey(spec));
   if (!rec) return std::nullopt;
   const size_t bar = rec->find('|');
@@ -232,7 +233,7 @@ std::optional<int> KernelCompiler::RecordedChoice(const KernelSpec& spec, int va
   if (bar == std::string::npos || !absl::SimpleAtoi(rec->substr(0, bar), &v) || v < 0 ||
       v >= variants)
     return std::nullopt;
-  return v;
+  return Choice{v, rec->substr(bar + 1)};
 }
 
 absl::Status KernelCompiler::Prepare(const std::vector<KernelSpec>& specs) {
@@ -293,10 +294,9 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   const std::string choice_key = ChoiceKey(spec);
   // A recorded choice names its variant; it is used only if that variant still has that name
   // (a changed candidate list makes it stale, and the kernel is tuned again).
-  if (std::optional<int> v = RecordedChoice(spec, variants)) {
-    ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, *v));
-    const std::string rec = cache_->Load(choice_key).value_or("");
-    if (k->schedule == rec.substr(rec.find('|') + 1)) return k;
+  if (std::optional<Choice> c = RecordedChoice(spec, variants)) {
+    ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, c->variant));
+    if (k->schedule == c->schedule) return k;
   }
   KernelArgs args;
   for (const ir::TensorType& t : spec.inputs) args.dtypes.push_back(t.dtype);

@@ -91,7 +91,11 @@ class KernelCompiler {
   absl::StatusOr<std::string> ObjectFor(const KernelSpec& spec, lower::Ctx& ctx, std::string* name);
   // The variants Get() builds: the recorded tuning choice, all candidates, or the first.
   std::vector<int> VariantsToBuild(const KernelSpec& spec, int variants) const;
-  std::optional<int> RecordedChoice(const KernelSpec& spec, int variants) const;
+  struct Choice {
+    int variant;
+    std::string schedule;  // its name when it was chosen
+  };
+  std::optional<Choice> RecordedChoice(const KernelSpec& spec, int variants) const;
   // Times every variant, keeps the fastest and records the choice in the cache.
   absl::StatusOr<std::unique_ptr<CompiledKernel>> Tune(const KernelSpec& spec, int variants);
 

@@ -38,6 +38,23 @@ Shared SharedScalars(Expr lr, Expr step, Expr sum_sq, const ir::AdamWHyper& h) {
   return s;
 }
 
+// Step 2 from the sum of squares, both computed once per call; and the norm result.
+struct Scalars {
+  Func shared;  // Tuple(clip, step_size, sqrt_bc2, lr_wd)
+  Func norm;    // norm(x), x = 0: the kernel's last result
+};
+Scalars BuildScalars(Expr sum_of_squares, Expr lr, Expr step, const ir::AdamWHyper& h) {
+  Func sum_sq("sum_sq"), shared("shared"), norm("norm");
+  Var x("x");
+  sum_sq() = sum_of_squares;
+  sum_sq.compute_root();
+  const Shared s = SharedScalars(lr, step, sum_sq(), h);
+  shared() = Tuple(s.clip, s.step_size, s.sqrt_bc2, s.lr_wd);
+  shared.compute_root();
+  norm(x) = sqrt(sum_sq());
+  return {shared, norm};
+}
+
 // One element's new (p, m, v), in ir/adamw_update.h's order of operations.
 Tuple Update(Expr p, Expr g, Expr m, Expr v, Expr decays, const Func& shared,
              const ir::AdamWHyper& h) {
@@ -125,19 +142,13 @@ absl::Status AdamW(Ctx& c) {
     psum.compute_root();
     Expr total = psum(0);
     for (size_t i = 1; i < k; ++i) total = total + psum(static_cast<int>(i));
-    Func sum_sq("sum_sq");
-    sum_sq() = total;
-    Func shared("shared"), norm("norm"), upd("upd");
-    const Shared s = SharedScalars(lr(0), step(0), sum_sq(), h);
-    shared() = Tuple(s.clip, s.step_size, s.sqrt_bc2, s.lr_wd);
-    shared.compute_root();
-    sum_sq.compute_root();
-    norm(x) = sqrt(sum_sq());
-    upd(x) = Update(p(x), g(x), m(x), v(x), x < static_cast<int>(decayed), shared, h);
+    const Scalars sc = BuildScalars(total, lr(0), step(0), h);
+    Func upd("upd");
+    upd(x) = Update(p(x), g(x), m(x), v(x), x < static_cast<int>(decayed), sc.shared, h);
     ScheduleFlat(upd, x, n, c.vec);
     c.BindOutputs({0, 1, 2, static_cast<int>(3 * k)});
     c.OutputTuple(upd, {n});
-    c.Output(norm, {1});
+    c.Output(sc.norm, {1});
     return absl::OkStatus();
   }
   // One loop per parameter.
@@ -152,22 +163,16 @@ absl::Status AdamW(Ctx& c) {
     const Expr si = ParamSquares(absl::StrCat("lanes", i), g[i], n);
     total = total.defined() ? total + si : si;
   }
-  Func sum_sq("sum_sq"), shared("shared"), norm("norm");
-  sum_sq() = total;
-  sum_sq.compute_root();
-  const Shared s = SharedScalars(lr(0), step(0), sum_sq(), h);
-  shared() = Tuple(s.clip, s.step_size, s.sqrt_bc2, s.lr_wd);
-  shared.compute_root();
+  const Scalars sc = BuildScalars(total, lr(0), step(0), h);
   for (size_t i = 0; i < k; ++i) {
     const ir::TensorType& t = c.spec.inputs[2 + 4 * i];
     const int64_t n = std::max<int64_t>(1, t.num_elements());
     Func upd(absl::StrCat("upd", i));
-    upd(x) = Update(p[i](x), g[i](x), m[i](x), v[i](x), Expr(ir::AdamWDecays(t)), shared, h);
+    upd(x) = Update(p[i](x), g[i](x), m[i](x), v[i](x), Expr(ir::AdamWDecays(t)), sc.shared, h);
     ScheduleFlat(upd, x, n, c.vec);
     c.OutputTuple(upd, {n});
   }
-  norm(x) = sqrt(sum_sq());
-  c.Output(norm, {1});
+  c.Output(sc.norm, {1});
   return absl::OkStatus();
 }
 

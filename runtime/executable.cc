@@ -162,15 +162,18 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
 
   // Every kernel compiled up front, in parallel; the loop below then loads them in order.
   std::vector<codegen::KernelSpec> specs;
-  for (const ir::Node& n : g.nodes())
-    if (!ir::HasTrait(n.op, ir::kDecl) && !ir::MovesNoData(g, n))
-      specs.push_back(codegen::KernelSpec::FromNode(g, n));
-  RETURN_IF_ERROR(compiler.Prepare(specs));
+  std::vector<ir::NodeId> kernel_nodes;
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);
     if (ir::HasTrait(n.op, ir::kDecl) || ir::MovesNoData(g, n)) continue;
-    ASSIGN_OR_RETURN(const codegen::CompiledKernel* k,
-                     compiler.Get(codegen::KernelSpec::FromNode(g, n)));
+    specs.push_back(codegen::KernelSpec::FromNode(g, n));
+    kernel_nodes.push_back(id);
+  }
+  RETURN_IF_ERROR(compiler.Prepare(specs));
+  for (size_t s = 0; s < specs.size(); ++s) {
+    const ir::NodeId id = kernel_nodes[s];
+    const ir::Node& n = g.node(id);
+    ASSIGN_OR_RETURN(const codegen::CompiledKernel* k, compiler.Get(specs[s]));
     Impl::Call call{k, id, {}};
     std::vector<ir::ValueId> args = n.inputs;
     args.insert(args.end(), n.outputs.begin(), n.outputs.end());
