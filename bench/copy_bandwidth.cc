@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "bench/interleaved.h"
 #include "codegen/spin_pool.h"
 
 namespace gptc {
@@ -95,6 +96,19 @@ void CopyProbe::Run() {
     return 0;
   };
   codegen::SpinPool::Get().ParFor(nullptr, task, 0, kChunks, reinterpret_cast<uint8_t*>(&job));
+}
+
+double ColdCopySeconds(int64_t bytes, int runs) {
+  CopyProbe copy(bytes);
+  std::vector<char> evict(size_t{128} << 20);
+  std::vector<double> t;
+  for (int r = 0; r < runs; ++r) {
+    std::memset(evict.data(), r, evict.size());
+    const auto start = std::chrono::steady_clock::now();
+    copy.Run();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return Median(std::move(t));
 }
 
 }  // namespace gptc

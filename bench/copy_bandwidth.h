@@ -34,4 +34,9 @@ class CopyProbe {
   char* dst_;
 };
 
+// Median seconds of a CopyProbe of `bytes` started from a cold cache (128 MB written before
+// each run): the yardstick for a kernel whose operands the rest of a step evicted, like the
+// optimizer's at the end of a train step.
+double ColdCopySeconds(int64_t bytes, int runs);
+
 }  // namespace gptc

@@ -5,17 +5,13 @@
 #include <cmath>
 
 #include "bench/copy_bandwidth.h"
+#include "bench/interleaved.h"
 #include "ir/rng.h"
 #include "ir/status_macros.h"
 #include "runtime/executable.h"
 
 namespace gptc {
 namespace {
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // Inputs in [0.5, 1.5) (positive: an AdamW chain takes a square root of its second moment),
 // integer inputs 0 (always a valid target or id).

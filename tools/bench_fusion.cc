@@ -8,118 +8,45 @@
 // reporter for scripts/plot_fusion.py.
 #include "tools/bench_fusion.h"
 
-#include <benchmark/benchmark.h>
-
 #include <algorithm>
-#include <chrono>
-#include <ctime>
-#include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "bench/benchmark_json.h"
 #include "bench/copy_bandwidth.h"
 #include "bench/fusion_timing.h"
+#include "bench/step_compare.h"
 #include "frontend/nn/gpt.h"
-#include "ir/rng.h"
 #include "ir/status_macros.h"
 #include "passes/fusion_cases.h"
 #include "passes/train_graphs.h"
-#include "runtime/jit_backend.h"
 #include "tools/model_flags.h"
 
 namespace gptc::tools {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-struct Row {  // one benchmark entry of the JSON
-  std::string name;
-  double seconds;
-  int64_t bytes;
-  std::vector<std::pair<std::string, double>> counters;
-};
-
-// The rows through Google Benchmark's own JSON reporter (the same format as
-// build/bench/fusion_bench --benchmark_format=json, which scripts/plot_fusion.py reads); the
-// copy bandwidths go into the context.
-absl::Status WriteJson(const std::string& path, const std::vector<Row>& rows,
-                       const std::vector<CopyBandwidth>& bw, int runs) {
-  std::ofstream out(path);
-  if (!out) return absl::InvalidArgumentError("cannot write JSON file '" + path + "'");
-  for (const CopyBandwidth& l : bw)
-    benchmark::AddCustomContext(absl::StrCat("copy_gbps_", l.level),
-                                absl::StrFormat("%.2f", l.gbytes_per_s));
-  benchmark::JSONReporter reporter;
-  reporter.SetOutputStream(&out);
-  reporter.SetErrorStream(&std::cerr);
-  benchmark::BenchmarkReporter::Context::executable_name = "gptc bench --fusion";
-  if (!reporter.ReportContext(benchmark::BenchmarkReporter::Context()))
-    return absl::InternalError("Google Benchmark's JSON reporter refused the context");
-  std::vector<benchmark::BenchmarkReporter::Run> report;
-  for (const Row& r : rows) {
-    benchmark::BenchmarkReporter::Run run;  // (some fields have no default: all are set)
-    run.run_name.function_name = r.name;
-    run.family_index = static_cast<int64_t>(report.size());
-    run.per_family_instance_index = 0;
-    run.repetitions = 1;
-    run.repetition_index = 0;
-    run.threads = 1;
-    run.run_type = benchmark::BenchmarkReporter::Run::RT_Iteration;
-    run.iterations = runs;
-    run.time_unit = benchmark::kMicrosecond;
-    run.real_accumulated_time = r.seconds * runs;  // reported per iteration
-    run.cpu_accumulated_time = r.seconds * runs;
-    if (r.bytes > 0)
-      run.counters["bytes_per_second"] =
-          benchmark::Counter(static_cast<double>(r.bytes) / r.seconds);
-    for (const auto& [k, v] : r.counters) run.counters[k] = benchmark::Counter(v);
-    report.push_back(run);
-  }
-  reporter.ReportRuns(report);
-  reporter.Finalize();
-  out.close();
-  if (!out) return absl::InvalidArgumentError("cannot write JSON file '" + path + "'");
-  return absl::OkStatus();
-}
-
-// Median ms per step of the train step with and without fusion, interleaved step by step.
+// The whole train step with fusion on and off, as two rows.
 absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co, int steps,
-                       std::vector<Row>& rows) {
+                       std::vector<BenchRow>& rows) {
   passes::StepOptions on, off;
   off.fuse = false;
-  ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> fused, JitBackend::Create(cfg, 1, on, co));
-  ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> unfused, JitBackend::Create(cfg, 1, off, co));
-  const Batch batch = RandomBatch(cfg.batch_size, cfg.block_size, cfg.vocab, 1);
-  std::vector<double> tf, tu;
-  for (int i = -3; i < steps; ++i) {  // 3 untimed warm-up steps
-    for (JitBackend* b : {fused.get(), unfused.get()}) {
-      const auto start = Clock::now();
-      RETURN_IF_ERROR(b->TrainStep(batch, 1e-4, i + 4).status());
-      if (i >= 0)
-        (b == fused.get() ? tf : tu)
-            .push_back(std::chrono::duration<double>(Clock::now() - start).count());
-    }
-  }
-  std::sort(tf.begin(), tf.end());
-  std::sort(tu.begin(), tu.end());
-  const double f = tf[tf.size() / 2], u = tu[tu.size() / 2];
+  ASSIGN_OR_RETURN(StepComparison c, CompareTrainSteps(cfg, on, off, co, steps));
+  const double f = c.seconds[0], u = c.seconds[1];
   std::cout << absl::StrFormat(
       "whole train step: fused %.2f ms (%d kernel calls), unfused %.2f ms (%d kernel calls) -> "
       "%.2fx\n",
-      1e3 * f, fused->train().num_kernel_calls(), 1e3 * u, unfused->train().num_kernel_calls(),
-      u / f);
-  rows.push_back(
-      {absl::StrCat("BM_TrainStep/", cfg.name, "/fused"),
-       f,
-       0,
-       {{"kernel_calls", double(fused->train().num_kernel_calls())}, {"speedup", u / f}}});
+      1e3 * f, c.kernel_calls[0], 1e3 * u, c.kernel_calls[1], u / f);
+  rows.push_back({absl::StrCat("BM_TrainStep/", cfg.name, "/fused"),
+                  f,
+                  0,
+                  {{"kernel_calls", double(c.kernel_calls[0])}, {"speedup", u / f}}});
   rows.push_back({absl::StrCat("BM_TrainStep/", cfg.name, "/unfused"),
                   u,
                   0,
-                  {{"kernel_calls", double(unfused->train().num_kernel_calls())}}});
+                  {{"kernel_calls", double(c.kernel_calls[1])}}});
   return absl::OkStatus();
 }
 
@@ -158,7 +85,7 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
   std::cout << "\n";
   auto compiler = codegen::KernelCompiler::Create(co);
   if (!compiler.ok()) return Fail(compiler.status());
-  std::vector<Row> rows;
+  std::vector<BenchRow> rows;
   for (const GptConfig& cfg : configs) {
     std::cout << absl::StrFormat("\n== %s (B=%d, T=%d, C=%d, heads %d, layers %d)\n", cfg.name,
                                  cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_head,
@@ -197,7 +124,13 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
     if (absl::Status s = WholeStep(cfg, co, std::max(5, runs / 5), rows); !s.ok()) return Fail(s);
   }
   if (const std::string path = flags.GetString("json"); !path.empty()) {
-    if (absl::Status st = WriteJson(path, rows, bw, runs); !st.ok()) return Fail(st);
+    std::vector<std::pair<std::string, std::string>> context;
+    for (const CopyBandwidth& l : bw)
+      context.emplace_back(absl::StrCat("copy_gbps_", l.level),
+                           absl::StrFormat("%.2f", l.gbytes_per_s));
+    if (absl::Status st = WriteBenchmarkJson(path, "gptc bench --fusion", rows, context, runs);
+        !st.ok())
+      return Fail(st);
     std::cout << "\nwrote " << path << " (plot it with: python3 scripts/plot_fusion.py " << path
               << " fusion.png)\n";
   }

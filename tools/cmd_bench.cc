@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -16,12 +15,13 @@
 #include "absl/strings/str_format.h"
 #include "bench/copy_bandwidth.h"
 #include "bench/peak_flops.h"
+#include "bench/sampling_speed.h"
+#include "bench/step_compare.h"
+#include "bench/step_flops.h"
 #include "ir/printer.h"
 #include "ir/rng.h"
 #include "runtime/jit_backend.h"
 #include "tools/bench_fusion.h"
-#include "tools/bench_plan.h"
-#include "tools/bench_sampling.h"
 #include "tools/commands.h"
 #include "tools/compiler_flags.h"
 #include "tools/fusion_flags.h"
@@ -36,48 +36,34 @@ double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-bool IsGemm(ir::Op op) { return op == ir::Op::kMatMul || op == ir::Op::kMatMulBias; }
-
-// 2*M*N*K for a matmul node (batch included; with its bias, if fused), 0 for anything else.
-double MatMulFlops(const ir::Graph& g, const ir::Node& n) {
-  if (!IsGemm(n.op)) return 0;
-  const ir::Shape& a = g.value(n.inputs[0]).type.shape;
-  const ir::Shape& out = g.value(n.outputs[0]).type.shape;
-  const int64_t k = *n.attrs.GetBool("transpose_a") ? a[a.size() - 2] : a.back();
-  return 2.0 * static_cast<double>(ir::NumElements(out)) * static_cast<double>(k);
+int PrintPlanCompare(const GptConfig& cfg, const passes::StepOptions& step,
+                     const codegen::CompilerOptions& co, int64_t steps) {
+  passes::StepOptions planned = step, naive = step;
+  planned.plan = true;
+  naive.plan = false;
+  auto c = CompareTrainSteps(cfg, planned, naive, co, static_cast<int>(steps));
+  if (!c.ok()) return Fail(c.status());
+  std::cout << absl::StrFormat(
+      "plan (%s, B=%d): planned %.2f ms/step, %d kernel calls, temporaries %.1f MiB | one buffer "
+      "per value %.2f ms/step, %d kernel calls, temporaries %.1f MiB | planned is %.3fx the "
+      "speed; %d copy kernels removed\n",
+      cfg.name, cfg.batch_size, 1e3 * c->seconds[0], c->kernel_calls[0],
+      c->memory[0].planned_bytes / 1048576.0, 1e3 * c->seconds[1], c->kernel_calls[1],
+      c->memory[1].naive_bytes / 1048576.0, c->seconds[1] / c->seconds[0],
+      c->memory[1].copy_kernels - c->memory[0].copy_kernels);
+  return 0;
 }
 
-bool IsAttention(ir::Op op) {
-  return op == ir::Op::kCausalAttention || op == ir::Op::kCausalAttentionGrad;
-}
-
-// The model FLOPs of a node: a GEMM's, or the GEMMs of a fused attention's body counted in
-// full, as if the masked half of the scores were computed (nanoGPT's and PaLM's MFU count
-// them so; the kernel skips them, so its own rate in these units can exceed the peak).
-double ModelFlops(const ir::Graph& g, const ir::Node& n) {
-  if (!IsAttention(n.op)) return MatMulFlops(g, n);
-  double f = 0;
-  for (const ir::Node& b : n.body->nodes()) f += MatMulFlops(*n.body, b);
-  return f;
-}
-
-// What a kernel is for, for the per-kind summary: gemm, attention, optimizer (AdamW's
-// updates and its gradient-norm reductions, all named adamw.*), or other.
-std::string KernelKind(const ir::Graph& g, const ir::Node& n) {
-  if (IsGemm(n.op)) return "gemm";
-  if (IsAttention(n.op)) return "attention";
-  if (absl::StartsWith(g.value(n.outputs[0]).name, "adamw.") ||
-      (n.op == ir::Op::kFusion && *n.attrs.GetString("pattern") == "adamw"))
-    return "optimizer";
-  return "other";
-}
-
-std::string GemmKey(const ir::Graph& g, const ir::Node& n) {
-  std::string form = *n.attrs.GetBool("transpose_a") ? "A^T" : "A";
-  form += *n.attrs.GetBool("transpose_b") ? ".B^T" : ".B";
-  if (n.op == ir::Op::kMatMulBias) form += " +bias";
-  return absl::StrCat(ir::TypeToString(g.value(n.inputs[0]).type), " x ",
-                      ir::TypeToString(g.value(n.inputs[1]).type), " ", form);
+int PrintSamplingSpeed(const GptConfig& cfg, const codegen::CompilerOptions& co, int repeats) {
+  auto speeds = MeasureSamplingSpeed(cfg, co, repeats);
+  if (!speeds.ok()) return Fail(speeds.status());
+  for (const SamplingSpeed& s : *speeds)
+    std::cout << absl::StrFormat(
+        "sampling (%s, %d tokens, 1-token prompt): KV cache %.0f tokens/s | recompute %.0f "
+        "tokens/s | %.2fx\n",
+        cfg.name, s.tokens, s.tokens / s.kv_cache_seconds, s.tokens / s.recompute_seconds,
+        s.recompute_seconds / s.kv_cache_seconds);
+  return 0;
 }
 
 }  // namespace
@@ -110,10 +96,12 @@ int RunBench(const Args& args) {
   const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
   if (flags.GetBool("fusion")) return RunFusionBench(flags, co);
   if (flags.GetBool("sampling"))
-    return RunSamplingBench(*cfg, co, std::max<int64_t>(1, flags.GetInt("repeats")));
+    return PrintSamplingSpeed(*cfg, co,
+                              static_cast<int>(std::max<int64_t>(1, flags.GetInt("repeats"))));
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
-  if (flags.GetBool("plan-compare")) return RunPlanBench(*cfg, *step, co, flags.GetInt("steps"));
+  if (flags.GetBool("plan-compare"))
+    return PrintPlanCompare(*cfg, *step, co, flags.GetInt("steps"));
 
   const double peak1 = MeasurePeakGflops(1), peak = MeasurePeakGflops(threads);
   std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)\n",
@@ -212,19 +200,9 @@ int RunBench(const Args& args) {
     }
   if (one_kernel && kinds.count("optimizer")) {
     const int64_t bytes = 28 * params;
-    CopyProbe copy(bytes);
-    std::vector<double> tc;
     // In a step the optimizer's operands were evicted by the forward and backward passes, so
-    // the copy starts from a cold cache too (128 MB written in between).
-    std::vector<char> evict(size_t{128} << 20);
-    for (int r = 0; r < 15; ++r) {
-      std::memset(evict.data(), r, evict.size());
-      const auto start = Clock::now();
-      copy.Run();
-      tc.push_back(Seconds(start));
-    }
-    std::sort(tc.begin(), tc.end());
-    const double opt_s = kinds["optimizer"].first, copy_s = tc[tc.size() / 2];
+    // the copy starts from a cold cache too.
+    const double opt_s = kinds["optimizer"].first, copy_s = ColdCopySeconds(bytes, 15);
     std::cout << absl::StrFormat(
         "optimizer: one adamw kernel, %d parameters, %.1f MB moved in %.3f ms = %.1f GB/s; a copy "
         "of as many bytes from a cold cache %.1f GB/s: %.0f%% of copy bandwidth\n",
