@@ -9,6 +9,10 @@ namespace gptc::codegen {
 
 std::string HostTargetString() { return Halide::get_host_target().to_string(); }
 
+bool HostHasBF16Dot() {
+  return Halide::get_host_target().has_feature(Halide::Target::AVX512_SapphireRapids);
+}
+
 std::string ToolchainVersions() {
   // Halide 14's headers carry no version macro; the CMake package version is passed in.
   return absl::StrCat("Halide ", GPTC_HALIDE_VERSION, " (built against LLVM ",

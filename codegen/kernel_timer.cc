@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/buffer_type.h"
 #include "codegen/denormals.h"
 
 namespace gptc::codegen {
@@ -40,18 +41,25 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
         a < args.strides.size() && !args.strides[a].empty() ? args.strides[a] : ir::Strides(view);
     int64_t elems = 1;  // one past the last element a strided view reaches
     for (size_t d = 0; d < view.size(); ++d) elems += (view[d] - 1) * strides[d];
-    const size_t bytes = (static_cast<size_t>(elems) * 4 + 63) / 64 * 64;
+    const size_t bytes =
+        (static_cast<size_t>(elems * ir::DTypeBytes(args.dtypes[a])) + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, bytes);
     if (!p) return absl::ResourceExhaustedError("timing a kernel: out of memory");
     t->memory.emplace_back(p);
-    if (args.dtypes[a] == ir::DType::kF32) {
-      float* f = static_cast<float*>(p);
-      for (int64_t e = 0; e < elems; ++e) {
-        seed = seed * 1664525u + 1013904223u;
-        f[e] = static_cast<float>(seed >> 8) / static_cast<float>(1 << 24) - 0.5f;
+    for (int64_t e = 0; e < elems; ++e) {
+      seed = seed * 1664525u + 1013904223u;
+      const float x = static_cast<float>(seed >> 8) / static_cast<float>(1 << 24) - 0.5f;
+      switch (args.dtypes[a]) {
+        case ir::DType::kF32:
+          static_cast<float*>(p)[e] = x;
+          break;
+        case ir::DType::kBF16:
+          static_cast<uint16_t*>(p)[e] = ir::BF16Bits(static_cast<float>(ir::RoundToBF16(x)));
+          break;
+        case ir::DType::kI32:
+          static_cast<int32_t*>(p)[e] = 0;  // always a valid id or target
+          break;
       }
-    } else {
-      std::fill_n(static_cast<int32_t*>(p), elems, 0);
     }
     t->dims[a].resize(view.size());
     for (size_t d = 0; d < view.size(); ++d) {  // Halide's dimension 0 is the innermost axis
@@ -62,8 +70,7 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
     halide_buffer_t& hb = t->bufs[a];
     hb = halide_buffer_t();
     hb.host = static_cast<uint8_t*>(p);
-    hb.type = args.dtypes[a] == ir::DType::kF32 ? halide_type_t(halide_type_float, 32)
-                                                : halide_type_t(halide_type_int, 32);
+    hb.type = BufferType(args.dtypes[a]);
     hb.dimensions = static_cast<int32_t>(view.size());
     hb.dim = t->dims[a].data();
     t->argv[a] = &hb;

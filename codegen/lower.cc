@@ -16,8 +16,18 @@ Ctx::Ctx(const KernelSpec& s, const Target& t, int v)
       registers(t.has_feature(Target::AVX512) ? 32 : 16),
       variant(v) {}
 
-Type Ctx::type_of(const ir::TensorType& t) const {
-  return t.dtype == ir::DType::kF32 ? Float(32) : Int(32);
+Type Ctx::type_of(const ir::TensorType& t) const { return HalideType(t.dtype); }
+
+Type HalideType(ir::DType t) {
+  switch (t) {
+    case ir::DType::kF32:
+      return Float(32);
+    case ir::DType::kI32:
+      return Int(32);
+    case ir::DType::kBF16:
+      return BFloat(16);
+  }
+  return Float(32);
 }
 
 namespace {
@@ -194,6 +204,7 @@ absl::Status Lower(Ctx& c) {
     case Op::kTanh:
     case Op::kGelu:
     case Op::kStep:
+    case Op::kCast:
     case Op::kGeluGrad:
     case Op::kBiasGelu:
     case Op::kBiasGeluGrad:

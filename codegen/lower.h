@@ -18,6 +18,9 @@
 
 namespace gptc::codegen::lower {
 
+// The Halide type that holds an IR element type (bf16 is Halide's BFloat(16)).
+Halide::Type HalideType(ir::DType t);
+
 struct Ctx {
   Ctx(const KernelSpec& s, const Halide::Target& t, int variant = 0);
 

@@ -32,7 +32,8 @@ Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>&
   switch (op) {
     case Op::kConstant: {
       const double v = *attrs.GetFloat("value");
-      return out == ir::DType::kF32 ? Expr(static_cast<float>(v)) : Expr(static_cast<int32_t>(v));
+      if (out == ir::DType::kI32) return Expr(static_cast<int32_t>(v));
+      return cast(HalideType(out), Expr(static_cast<float>(v)));
     }
     case Op::kAdd:
       return a[0] + a[1];
@@ -62,6 +63,8 @@ Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>&
       return select(a[0] >= 0.0f, 1.0f, 0.0f);
     case Op::kGeluGrad:
       return GeluGradExpr(a[0], a[1]);
+    case Op::kCast:  // to bf16: round to nearest even, as ir::RoundToBF16
+      return cast(HalideType(out), a[0]);
     // Not elementwise: listed, not defaulted, so a new row of ops.def must be decided here.
     case Op::kInput:
     case Op::kParam:

@@ -150,6 +150,7 @@ absl::Status Layout(Ctx& c) {
     case Op::kTanh:
     case Op::kGelu:
     case Op::kStep:
+    case Op::kCast:
     case Op::kMatMul:
     case Op::kReshape:
     case Op::kSum:

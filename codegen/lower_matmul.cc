@@ -22,6 +22,10 @@ using namespace Halide;
 
 namespace {
 
+// An operand element as f32: bf16 operands (mixed precision) are widened as they are read,
+// and the product accumulates in f32.
+Expr F32(Expr e) { return e.type().is_float() && e.type().bits() == 32 ? e : cast<float>(e); }
+
 // The parallel loop: batches when there are enough of them, else the outer loop of the nest,
 // else the inner one (a single strip or block would leave a core idle).
 constexpr int kMinTasks = 4;
@@ -225,8 +229,8 @@ absl::Status MatMul(Ctx& c) {
   if (t.swap) {
     // out^T = B^T A: rows of the swapped product are out's columns. Both operands are read
     // as stored ([K, n] and [K, m], contiguous along their columns).
-    a_op(kk, i, h, bo) = B(i, kk, bh, bb);
-    b_op(j, kk, h, bo) = A(j, kk, h, bo);
+    a_op(kk, i, h, bo) = F32(B(i, kk, bh, bb));
+    b_op(j, kk, h, bo) = F32(A(j, kk, h, bo));
     Func prod =
         BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), Func(), bt, n, m, k, t, c.vec, i, j, kk);
     prod.compute_root();
@@ -243,12 +247,12 @@ absl::Status MatMul(Ctx& c) {
     return absl::OkStatus();
   }
   // a_op(kk, i, h, bo) = op(A)[bo][h][i][kk]; b_op(j, kk, h, bo) = op(B)[bo][h][kk][j]
-  a_op(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
+  a_op(kk, i, h, bo) = F32(ta ? A(i, kk, h, bo) : A(kk, i, h, bo));
   if (tb) {
-    b_rows(kk, j, h, bo) = B(kk, j, bh, bb);  // rows of B as stored, read densely along kk
+    b_rows(kk, j, h, bo) = F32(B(kk, j, bh, bb));  // rows of B as stored, read densely along kk
     b_op(j, kk, h, bo) = b_rows(kk, j, h, bo);
   } else {
-    b_op(j, kk, h, bo) = B(j, kk, bh, bb);
+    b_op(j, kk, h, bo) = F32(B(j, kk, bh, bb));
   }
   Func out =
       BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), bias, bt, m, n, k, t, c.vec, i, j, kk);

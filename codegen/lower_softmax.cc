@@ -123,6 +123,7 @@ absl::Status Softmax(Ctx& c) {
     case Op::kTanh:
     case Op::kGelu:
     case Op::kStep:
+    case Op::kCast:
     case Op::kMatMul:
     case Op::kReshape:
     case Op::kTranspose:
@@ -217,6 +218,7 @@ absl::Status Softmax(Ctx& c) {
     case Op::kTanh:
     case Op::kGelu:
     case Op::kStep:
+    case Op::kCast:
     case Op::kMatMul:
     case Op::kReshape:
     case Op::kTranspose:

@@ -63,6 +63,7 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
         case Op::kTanh:
         case Op::kGelu:
         case Op::kStep:
+        case Op::kCast:
         case Op::kMatMul:
         case Op::kReshape:
         case Op::kTranspose:
@@ -129,6 +130,9 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
         break;
       case Op::kStep:
         r.data[i] = x >= 0 ? 1.0 : 0.0;
+        break;
+      case Op::kCast:  // the caller rounds to the result's type
+        r.data[i] = x;
         break;
       // Not unary elementwise ops: listed, so a new row of ops.def is decided here.
       case Op::kInput:

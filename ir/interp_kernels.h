@@ -17,6 +17,10 @@ using Args = std::vector<const Literal*>;
 absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n, const Args& in,
                                               const InterpOptions& options);
 
+// Rounds every element to what its type can hold: f32 to float in Precision::kF32 mode, bf16
+// to the nearest bfloat16 in either mode (a bf16 value is defined by its rounding).
+void RoundToStorage(Literal& l, Precision p);
+
 absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Embedding(const Node& n, const Args& in, const TensorType& out);

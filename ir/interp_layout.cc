@@ -97,6 +97,7 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
     case Op::kTanh:
     case Op::kGelu:
     case Op::kStep:
+    case Op::kCast:
     case Op::kMatMul:
     case Op::kSum:
     case Op::kMean:

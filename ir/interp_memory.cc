@@ -1,7 +1,10 @@
 // The reference interpreter on a planned graph's memory (InterpOptions::kPlanned and
-// kPoisoned): regions of doubles, one slot per 4-byte element, every value read and written
-// through its placement. Layout ops that the plan turned into views move no data here, as in
-// the compiled runtime, so a wrong view shows up in the results.
+// kPoisoned): regions of doubles, one slot per 2 bytes, every value read and written
+// through its placement. A bf16 element fills one slot; an f32 or i32 element two, written
+// alike and read back only while both still agree, so a bf16 value placed over half of a
+// live f32 one reads as NaN, as the overlap would corrupt it in the compiled runtime. Layout ops
+// that the plan turned into views move no data here, as in the compiled runtime, so a wrong view
+// shows up in the results.
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -15,9 +18,12 @@ namespace {
 
 struct Location {
   int region = 0;
-  int64_t offset = 0;            // elements
+  int64_t offset = 0;            // slots (2 bytes) to element 0
+  int64_t width = 2;             // slots per element
   std::vector<int64_t> strides;  // elements, one per axis
 };
+
+bool SameBits(double a, double b) { return a == b || (a != a && b != b); }
 
 class Memory {
  public:
@@ -26,23 +32,34 @@ class Memory {
     for (const Value& v : g.values())
       if (v.place.kind == Placement::Kind::kMemory)
         size[int(v.place.region)] =
-            std::max(size[int(v.place.region)], (v.place.offset + v.place.bytes) / 4);
+            std::max(size[int(v.place.region)], (v.place.offset + v.place.bytes) / 2);
     for (int r = 0; r < kNumRegions; ++r) mem_[r].assign(size[r], 0.0);
     for (ValueId v = 0; v < g.num_values(); ++v) Resolve(v);
   }
 
   Literal Read(ValueId v) const {
     Literal lit(g_.value(v).type);
-    ForEach(v, [&](int64_t flat, int64_t addr) { lit.data[flat] = mem_[loc_[v].region][addr]; });
+    const std::vector<double>& m = mem_[loc_[v].region];
+    const bool wide = loc_[v].width == 2;
+    ForEach(v, [&](int64_t flat, int64_t addr) {
+      lit.data[flat] = !wide || SameBits(m[addr], m[addr + 1])
+                           ? m[addr]
+                           : std::numeric_limits<double>::quiet_NaN();
+    });
     return lit;
   }
   void Write(ValueId v, const Literal& lit) {
-    ForEach(v, [&](int64_t flat, int64_t addr) { mem_[loc_[v].region][addr] = lit.data[flat]; });
+    std::vector<double>& m = mem_[loc_[v].region];
+    const bool wide = loc_[v].width == 2;
+    ForEach(v, [&](int64_t flat, int64_t addr) {
+      m[addr] = lit.data[flat];
+      if (wide) m[addr + 1] = lit.data[flat];
+    });
   }
   void Poison(ValueId root) {
     const Placement& p = g_.value(root).place;
-    std::fill(mem_[int(p.region)].begin() + p.offset / 4,
-              mem_[int(p.region)].begin() + (p.offset + p.bytes) / 4,
+    std::fill(mem_[int(p.region)].begin() + p.offset / 2,
+              mem_[int(p.region)].begin() + (p.offset + p.bytes) / 2,
               std::numeric_limits<double>::quiet_NaN());
   }
   bool SameMemory(ValueId a, ValueId b) const {
@@ -56,12 +73,14 @@ class Memory {
     const Placement& p = g_.value(v).place;
     const Shape& shape = g_.value(v).type.shape;
     Location l;
+    const int64_t width = DTypeBytes(g_.value(v).type.dtype) / 2;
     if (p.kind == Placement::Kind::kMemory) {
-      l = {int(p.region), p.offset / 4, Strides(shape)};
+      l = {int(p.region), p.offset / 2, width, Strides(shape)};
     } else {
       Resolve(p.base);
       l = loc_[p.base];
-      if (p.kind == Placement::Kind::kView) l.offset += p.offset;
+      l.width = width;
+      if (p.kind == Placement::Kind::kView) l.offset += p.offset * width;
       l.strides =
           p.kind == Placement::Kind::kView && !p.strides.empty() ? p.strides : Strides(shape);
     }
@@ -76,7 +95,7 @@ class Memory {
     std::vector<int64_t> idx(shape.size(), 0);
     for (int64_t flat = 0; flat < n; ++flat) {
       int64_t addr = l.offset;
-      for (size_t a = 0; a < shape.size(); ++a) addr += idx[a] * l.strides[a];
+      for (size_t a = 0; a < shape.size(); ++a) addr += idx[a] * l.strides[a] * l.width;
       f(flat, addr);
       for (int a = static_cast<int>(shape.size()) - 1; a >= 0; --a) {
         if (++idx[a] < shape[a]) break;
@@ -121,9 +140,7 @@ absl::StatusOr<std::vector<Literal>> InterpretStepInMemory(const Graph& g, Liter
                                                        " value given for ", OpName(n.op), " %",
                                                        v.name));
       Literal arg = it->second;
-      if (options.precision == Precision::kF32 && arg.type.dtype == DType::kF32)
-        for (double& x : arg.data)
-          x = static_cast<double>(static_cast<float>(x));  // as InterpretAll binds it
+      interp::RoundToStorage(arg, options.precision);  // as InterpretAll binds it
       mem.Write(n.outputs[0], arg);
       continue;
     }

@@ -6,12 +6,27 @@
 #include "ir/status_macros.h"
 
 namespace gptc::ir {
-namespace {
+namespace {}  // namespace
 
-void RoundToF32(Literal& l) {
-  if (l.type.dtype != DType::kF32) return;
-  for (double& x : l.data) x = static_cast<double>(static_cast<float>(x));
+namespace interp {
+
+void RoundToStorage(Literal& l, Precision p) {
+  switch (l.type.dtype) {
+    case DType::kF32:
+      if (p == Precision::kF32)
+        for (double& x : l.data) x = static_cast<double>(static_cast<float>(x));
+      return;
+    case DType::kBF16:  // bf16 is a storage type: its rounding is its meaning, in either mode
+      for (double& x : l.data) x = RoundToBF16(x);
+      return;
+    case DType::kI32:
+      return;
+  }
 }
+
+}  // namespace interp
+
+namespace {
 
 // Every op is listed (no default), so a new row of ops.def does not compile until the
 // interpreter knows it.
@@ -31,6 +46,7 @@ absl::StatusOr<Literal> EvalSingle(const Node& n, const interp::Args& in, const 
     case Op::kTanh:
     case Op::kGelu:
     case Op::kStep:
+    case Op::kCast:
     case Op::kGeluGrad:
       return interp::Elementwise(n, in, out);
     case Op::kReshape:
@@ -106,7 +122,7 @@ absl::Status BindArgument(const Graph& g, const Node& n, const LiteralMap& args,
         absl::StrCat("interpreter: %", v.name, " expects ", TypeToString(v.type), ", given ",
                      TypeToString(it->second.type), " with ", it->second.size(), " elements"));
   slot = it->second;
-  if (options.precision == Precision::kF32) RoundToF32(slot);
+  interp::RoundToStorage(slot, options.precision);
   return absl::OkStatus();
 }
 
@@ -136,8 +152,7 @@ absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n, con
     ASSIGN_OR_RETURN(Literal r, EvalSingle(n, in, g.value(n.outputs[0]).type));
     out.push_back(std::move(r));
   }
-  for (Literal& l : out)
-    if (options.precision == Precision::kF32) RoundToF32(l);
+  for (Literal& l : out) RoundToStorage(l, options.precision);
   return out;
 }
 
@@ -159,7 +174,7 @@ absl::StatusOr<std::vector<Literal>> InterpretAll(const Graph& g, const LiteralM
       return absl::Status(r.status().code(),
                           absl::StrCat(r.status().message(), " in: ", PrintNode(g, id)));
     for (size_t i = 0; i < n.outputs.size(); ++i) {
-      if (options.precision == Precision::kF32) RoundToF32((*r)[i]);
+      interp::RoundToStorage((*r)[i], options.precision);
       vals[n.outputs[i]] = std::move((*r)[i]);
     }
   }

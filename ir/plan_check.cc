@@ -16,7 +16,9 @@ absl::Status Error(const Graph& g, ValueId v, const std::string& msg) {
       absl::StrCat("plan: %", g.value(v).name, " ", PlacementText(g, g.value(v).place), ": ", msg));
 }
 
-int64_t Bytes(const TensorType& t) { return 4 * std::max<int64_t>(1, t.num_elements()); }
+int64_t Bytes(const TensorType& t) {
+  return DTypeBytes(t.dtype) * std::max<int64_t>(1, t.num_elements());
+}
 
 // Positions in the step: declarations are at -1, node i at i.
 struct Liveness {
@@ -100,7 +102,7 @@ absl::Status CheckView(const Graph& g, ValueId v, ValueId root) {
       (span < 0 ? lo : hi) += span;
     }
   }
-  const int64_t elems = g.value(root).place.bytes / 4;
+  const int64_t elems = g.value(root).place.bytes / DTypeBytes(g.value(v).type.dtype);
   if (lo < 0 || hi >= elems)
     return Error(g, v,
                  absl::StrCat("reaches elements [", lo, ", ", hi, "] of a base with ", elems,

@@ -51,11 +51,24 @@ absl::StatusOr<Types> Binary(Op op, absl::Span<const TensorType> in) {
   return Types{in[0]};
 }
 
+// f32 -> bf16 or bf16 -> f32
+absl::StatusOr<Types> Cast(Op op, const TensorType& x, const Attrs& attrs) {
+  ASSIGN_OR_RETURN(std::string name, attrs.GetString("dtype"));
+  const std::optional<DType> to = DTypeFromName(name);
+  if (!to || *to == DType::kI32) return Err(op, "dtype must be f32 or bf16, got '" + name + "'");
+  if (x.dtype == DType::kI32) return Err(op, "input must be f32 or bf16, got " + TypeToString(x));
+  return Types{{*to, x.shape}};
+}
+
+// Both operands f32, or both bf16 (mixed precision); the product is accumulated and stored
+// in f32 either way.
 absl::StatusOr<Types> MatMul(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
   const TensorType& a = in[0];
   const TensorType& b = in[1];
-  RETURN_IF_ERROR(ExpectF32(op, a, "lhs"));
-  RETURN_IF_ERROR(ExpectF32(op, b, "rhs"));
+  if (a.dtype != DType::kBF16 || b.dtype != DType::kBF16) {
+    RETURN_IF_ERROR(ExpectF32(op, a, "lhs"));
+    RETURN_IF_ERROR(ExpectF32(op, b, "rhs"));
+  }
   ASSIGN_OR_RETURN(bool ta, attrs.GetBool("transpose_a"));
   ASSIGN_OR_RETURN(bool tb, attrs.GetBool("transpose_b"));
   if (a.rank() < 2 || b.rank() < 2)
@@ -323,6 +336,8 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kStep:
       RETURN_IF_ERROR(ExpectF32(op, in[0], "input"));
       return Types{in[0]};
+    case Op::kCast:
+      return Cast(op, in[0], attrs);
     case Op::kMatMul:
       return MatMul(op, in, attrs);
     case Op::kReshape:

@@ -1,5 +1,8 @@
 #include "ir/types.h"
 
+#include <cmath>
+#include <cstring>
+
 #include "absl/strings/str_join.h"
 
 namespace gptc::ir {
@@ -10,6 +13,8 @@ const char* DTypeName(DType t) {
       return "f32";
     case DType::kI32:
       return "i32";
+    case DType::kBF16:
+      return "bf16";
   }
   return "?";
 }
@@ -17,7 +22,41 @@ const char* DTypeName(DType t) {
 std::optional<DType> DTypeFromName(std::string_view name) {
   if (name == "f32") return DType::kF32;
   if (name == "i32") return DType::kI32;
+  if (name == "bf16") return DType::kBF16;
   return std::nullopt;
+}
+
+int64_t DTypeBytes(DType t) {
+  switch (t) {
+    case DType::kF32:
+    case DType::kI32:
+      return 4;
+    case DType::kBF16:
+      return 2;
+  }
+  return 4;
+}
+
+uint16_t BF16Bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float BF16Value(uint16_t bits) {
+  const uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+double RoundToBF16(double x) {
+  const float f = static_cast<float>(x);
+  if (std::isnan(f)) return x;
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fff + ((u >> 16) & 1);  // round to nearest, ties to even (may carry into inf)
+  return BF16Value(static_cast<uint16_t>(u >> 16));
 }
 
 int64_t NumElements(const Shape& s) {

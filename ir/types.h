@@ -9,10 +9,19 @@
 
 namespace gptc::ir {
 
-enum class DType : uint8_t { kF32, kI32 };
+// bf16 is bfloat16 (float32's top 16 bits: its exponent range, 8 bits of mantissa), the
+// storage type of mixed precision (passes/bf16.h).
+enum class DType : uint8_t { kF32, kI32, kBF16 };
 
 const char* DTypeName(DType t);
 std::optional<DType> DTypeFromName(std::string_view name);
+int64_t DTypeBytes(DType t);
+// x rounded to the nearest bfloat16, ties to even (as vcvtneps2bf16 and Halide's cast do);
+// NaN stays NaN, infinities stay.
+double RoundToBF16(double x);
+// The bfloat16 bits of a value already rounded to bf16, and back.
+uint16_t BF16Bits(float x);
+float BF16Value(uint16_t bits);
 
 using Shape = std::vector<int64_t>;
 
@@ -40,5 +49,6 @@ constexpr int64_t kMaxElements = 2147483647;
 
 inline TensorType F32(Shape s) { return {DType::kF32, std::move(s)}; }
 inline TensorType I32(Shape s) { return {DType::kI32, std::move(s)}; }
+inline TensorType BF16(Shape s) { return {DType::kBF16, std::move(s)}; }
 
 }  // namespace gptc::ir

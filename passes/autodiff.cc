@@ -48,7 +48,7 @@ absl::StatusOr<ir::Graph> Autodiff(const ir::Graph& fwd, const AutodiffOptions& 
   for (ValueId v : *wrt) depends[v] = true;
   for (const ir::Node& n : fwd.nodes())
     for (ValueId in : n.inputs)
-      if (depends[in] && fwd.value(n.outputs[0]).type.dtype == ir::DType::kF32)
+      if (depends[in] && fwd.value(n.outputs[0]).type.dtype != ir::DType::kI32)  // f32, bf16
         for (ValueId out : n.outputs) depends[out] = true;
   reaches[*loss_id] = true;
   for (ir::NodeId id = fwd.num_nodes() - 1; id >= 0; --id) {

@@ -11,7 +11,8 @@ namespace gptc::passes {
 namespace {
 
 int64_t Bytes(const ir::Graph& g, ir::ValueId v) {
-  return 4 * std::max<int64_t>(1, g.value(v).type.num_elements());
+  const ir::TensorType& t = g.value(v).type;
+  return ir::DTypeBytes(t.dtype) * std::max<int64_t>(1, t.num_elements());
 }
 
 // Operand and result bytes of every kernel of g (declarations and reshapes are not kernels).

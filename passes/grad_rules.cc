@@ -76,9 +76,22 @@ void TanhRule(GradContext& c) {  // d tanh(x) = dy (1 - y^2)
 void GeluRule(GradContext& c) { c.Set(0, Op::kGeluGrad, {c.in(0), c.dy}); }
 void NoGradient(GradContext&) {}
 
+// Gradients are f32 whatever the value's type: a bf16 value's gradient is its f32 gradient.
+void CastRule(GradContext& c) {
+  if (!c.needs[0]) return;
+  if (c.type(c.dy).dtype == ir::DType::kF32)
+    c.dx[0] = c.dy;
+  else
+    c.Set(0, Op::kCast, {c.dy}, {{"dtype", std::string("f32")}});
+}
+
 void MatMulRule(GradContext& c) {
   const bool ta = *c.node.attrs.GetBool("transpose_a"), tb = *c.node.attrs.GetBool("transpose_b");
   ValueId a = c.in(0), b = c.in(1), dy = c.dy;
+  // A bf16 product's gradients are bf16 products too (as under torch.autocast), of dy
+  // rounded to bf16, accumulated in f32.
+  if (c.type(a).dtype == ir::DType::kBF16)
+    dy = c.Tmp(Op::kCast, {dy}, {{"dtype", std::string("bf16")}});
   const int ra = c.type(a).rank(), rb = c.type(b).rank();
   auto attrs = [](bool x, bool y) {
     ir::Attrs at;
@@ -215,6 +228,8 @@ GradRule FindGradRule(Op op) {
       return GeluRule;
     case Op::kStep:
       return NoGradient;
+    case Op::kCast:
+      return CastRule;
     case Op::kConstant:
       return NoGradient;
     case Op::kMatMul:

@@ -127,7 +127,8 @@ class Deriver {
       case Op::kSqrt:
       case Op::kTanh:
       case Op::kGelu:
-      case Op::kStep: {
+      case Op::kStep:
+      case Op::kCast: {
         int seq = kNone;
         for (ValueId v : n.inputs) {
           if (seq != kNone && seq_[v] != seq)

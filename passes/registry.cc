@@ -8,6 +8,7 @@
 #include "passes/dce.h"
 #include "passes/fuse.h"
 #include "passes/kv_cache.h"
+#include "passes/mixed_precision.h"
 #include "passes/plan.h"
 
 namespace gptc::passes {
@@ -25,6 +26,7 @@ const std::vector<Entry>& Entries() {
       {"dce", DeadCodeElimination},
       {"cse", CommonSubexpressionElimination},
       {"fuse", [](const ir::Graph& g) { return Fuse(g, FuseOptions()); }},
+      {"bf16", [](const ir::Graph& g) { return CastGemmOperands(g, ir::DType::kBF16); }},
       {"plan", [](const ir::Graph& g) { return Plan(g, PlanOptions()); }},
       {"kv-prefill", [](const ir::Graph& g) { return DeriveKvGraph(g, KvGraph::kPrefill); }},
       {"kv-decode", [](const ir::Graph& g) { return DeriveKvGraph(g, KvGraph::kDecode); }},

@@ -6,16 +6,21 @@
 #include "passes/autodiff.h"
 #include "passes/cse.h"
 #include "passes/dce.h"
+#include "passes/mixed_precision.h"
 
 namespace gptc::passes {
 
 namespace {
 
-// The passes every pipeline ends with: fuse, then plan memory.
+// The passes every pipeline ends with: fuse, mixed precision if asked for, then plan memory.
 void AddFuseAndPlan(Pipeline& p, const StepOptions& o) {
   if (o.fuse) {
     const FuseOptions f = o.fusion;
     p.Add("fuse", [f](const ir::Graph& g) { return Fuse(g, f); });
+  }
+  if (o.gemm_dtype != ir::DType::kF32) {
+    const ir::DType to = o.gemm_dtype;
+    p.Add("bf16", [to](const ir::Graph& g) { return CastGemmOperands(g, to); });
   }
   if (o.plan) {
     const PlanOptions po = o.planning;

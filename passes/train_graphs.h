@@ -28,6 +28,9 @@ struct StepOptions {
   FuseOptions fusion;  // which patterns, and where explanations go
   bool plan = true;
   PlanOptions planning;
+  // The element type GEMM operands are rounded to: f32, or bf16 for mixed precision
+  // (passes/mixed_precision.h), which adds the pass "bf16" after fusion.
+  ir::DType gemm_dtype = ir::DType::kF32;
 };
 
 Pipeline TrainPipeline(const StepOptions& options = {});

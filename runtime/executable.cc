@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "codegen/buffer_type.h"
 #include "codegen/denormals.h"
 #include "ir/check.h"
 #include "ir/id_limits.h"
@@ -51,14 +52,7 @@ struct Executable::Impl {
   absl::flat_hash_map<ir::ValueId, int64_t> id_limit;  // i32 input -> exclusive upper bound
 };
 
-namespace {
-
-halide_type_t HalideType(ir::DType t) {
-  return t == ir::DType::kF32 ? halide_type_t(halide_type_float, 32)
-                              : halide_type_t(halide_type_int, 32);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store,
                                     std::shared_ptr<AlignedBuffer> arena, Impl& im) {
@@ -80,7 +74,8 @@ absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store,
                  size[static_cast<int>(ir::Region::kInput)];
   for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
     for (const StateStore::BlockItem& i : blocks[static_cast<int>(r)])
-      if (!store.Find(i.name)) need += 4 * std::max<int64_t>(1, i.type.num_elements());
+      if (!store.Find(i.name))
+        need += ir::DTypeBytes(i.type.dtype) * std::max<int64_t>(1, i.type.num_elements());
   if (const int64_t avail = AvailableMemoryBytes(); avail > 0 && need > avail)
     return absl::ResourceExhaustedError(absl::StrCat(
         "graph ", g.name(), " needs ", need, " bytes (", need / 1048576, " MiB: arena ",
@@ -108,7 +103,9 @@ absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store,
         h = static_cast<char*>(b.data()) + p.offset;
       }
     } else {
-      h = resolve(p.base) + (p.kind == ir::Placement::Kind::kView ? 4 * p.offset : 0);
+      h = resolve(p.base) + (p.kind == ir::Placement::Kind::kView
+                                 ? ir::DTypeBytes(g.value(v).type.dtype) * p.offset
+                                 : 0);
     }
     return im.host[v] = h;
   };
@@ -202,7 +199,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
       }
       halide_buffer_t& hb = im.hbufs.emplace_back();
       hb = halide_buffer_t();
-      hb.type = HalideType(t.dtype);
+      hb.type = codegen::BufferType(t.dtype);
       hb.dimensions = static_cast<int32_t>(view.size());
       hb.dim = d.data();
       hb.host = reinterpret_cast<uint8_t*>(im.host[args[a]]);

@@ -38,23 +38,44 @@ AlignedBuffer::~AlignedBuffer() {
 }
 
 void LiteralToHost(const ir::Literal& lit, void* dst) {
-  if (lit.type.dtype == ir::DType::kF32) {
-    float* d = static_cast<float*>(dst);
-    for (int64_t i = 0; i < lit.size(); ++i) d[i] = static_cast<float>(lit.data[i]);
-  } else {
-    int32_t* d = static_cast<int32_t*>(dst);
-    for (int64_t i = 0; i < lit.size(); ++i) d[i] = static_cast<int32_t>(lit.data[i]);
+  switch (lit.type.dtype) {
+    case ir::DType::kF32: {
+      float* d = static_cast<float*>(dst);
+      for (int64_t i = 0; i < lit.size(); ++i) d[i] = static_cast<float>(lit.data[i]);
+      return;
+    }
+    case ir::DType::kBF16: {
+      uint16_t* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < lit.size(); ++i)
+        d[i] = ir::BF16Bits(static_cast<float>(ir::RoundToBF16(lit.data[i])));
+      return;
+    }
+    case ir::DType::kI32: {
+      int32_t* d = static_cast<int32_t*>(dst);
+      for (int64_t i = 0; i < lit.size(); ++i) d[i] = static_cast<int32_t>(lit.data[i]);
+      return;
+    }
   }
 }
 
 ir::Literal HostToLiteral(const ir::TensorType& type, const void* src) {
   ir::Literal lit(type);
-  if (type.dtype == ir::DType::kF32) {
-    const float* s = static_cast<const float*>(src);
-    for (int64_t i = 0; i < lit.size(); ++i) lit.data[i] = s[i];
-  } else {
-    const int32_t* s = static_cast<const int32_t*>(src);
-    for (int64_t i = 0; i < lit.size(); ++i) lit.data[i] = s[i];
+  switch (type.dtype) {
+    case ir::DType::kF32: {
+      const float* s = static_cast<const float*>(src);
+      for (int64_t i = 0; i < lit.size(); ++i) lit.data[i] = s[i];
+      break;
+    }
+    case ir::DType::kBF16: {
+      const uint16_t* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < lit.size(); ++i) lit.data[i] = ir::BF16Value(s[i]);
+      break;
+    }
+    case ir::DType::kI32: {
+      const int32_t* s = static_cast<const int32_t*>(src);
+      for (int64_t i = 0; i < lit.size(); ++i) lit.data[i] = s[i];
+      break;
+    }
   }
   return lit;
 }
@@ -69,14 +90,15 @@ absl::Status StateStore::CheckType(const std::string& name, const ir::TensorType
 }
 
 absl::Status StateStore::Declare(const std::string& name, const ir::TensorType& type) {
-  return DeclareBlock({{name, type, 0}}, 4 * std::max<int64_t>(1, type.num_elements()));
+  return DeclareBlock({{name, type, 0}},
+                      ir::DTypeBytes(type.dtype) * std::max<int64_t>(1, type.num_elements()));
 }
 
 absl::Status StateStore::DeclareBlock(const std::vector<BlockItem>& items, int64_t bytes) {
   bool any_new = false;
   for (const BlockItem& i : items) {
     if (absl::Status s = CheckType(i.name, i.type); !s.ok()) return s;
-    const int64_t need = 4 * std::max<int64_t>(1, i.type.num_elements());
+    const int64_t need = ir::DTypeBytes(i.type.dtype) * std::max<int64_t>(1, i.type.num_elements());
     if (i.offset < 0 || i.offset % 64 != 0 || i.offset + need > bytes)
       return absl::InvalidArgumentError(absl::StrCat("state %", i.name, " at byte ", i.offset,
                                                      " does not fit a block of ", bytes, " bytes"));
@@ -88,7 +110,8 @@ absl::Status StateStore::DeclareBlock(const std::vector<BlockItem>& items, int64
     if (entries_.count(i.name) != 0) continue;  // declared by an earlier graph
     entries_.emplace(i.name,
                      Entry{i.type, static_cast<char*>(block.data()) + i.offset,
-                           static_cast<size_t>(4 * std::max<int64_t>(1, i.type.num_elements()))});
+                           static_cast<size_t>(ir::DTypeBytes(i.type.dtype) *
+                                               std::max<int64_t>(1, i.type.num_elements()))});
   }
   return absl::OkStatus();
 }

@@ -159,7 +159,8 @@ TEST(Cli, BadInputIsAClearError) {
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
        "--block-size, --batch-size, --dropout, --bias, --graph, --print-after, --fuse, "
-       "--explain-fusion, --plan, --dump-dir, --dot, --stats, --help"},
+       "--explain-fusion, --precision, --plan, --dump-dir, --dot, --stats, --help"},
+      {"ir --precision=fp16", 2, "--precision must be fp32 or bf16, got 'fp16'"},
       {"ir --config=huge", 2,
        "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},
       {"ir --n-head=x", 2, "gptc ir: --n-head expects an integer, got 'x'"},

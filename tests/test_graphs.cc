@@ -66,7 +66,10 @@ ir::Graph AllOpsGraph() {
   ir::ValueId key = em.Decl(ir::Op::kInput, ir::I32({2}), "rng_key");
   ir::ValueId dropped =
       em.Emit(ir::Op::kDropout, {yv, key}, {{"p", 0.25}, {"site", int64_t{3}}}, "dropped");
-  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm, dropped}) g->AddOutput(v);
+  // Mixed precision's storage type, there and back.
+  ir::ValueId half = em.Emit(ir::Op::kCast, {yv}, {{"dtype", std::string("bf16")}}, "y_bf16");
+  ir::ValueId widened = em.Emit(ir::Op::kCast, {half}, {{"dtype", std::string("f32")}}, "y_f32");
+  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm, dropped, widened}) g->AddOutput(v);
   GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
   return *std::move(g);
 }

@@ -68,7 +68,7 @@ uint64_t Checksum(const ir::Literal& l) {
   uint64_t h = 1469598103934665603ull;
   for (double x : l.data) {
     unsigned char b[4];
-    if (l.type.dtype == ir::DType::kF32) {
+    if (l.type.dtype != ir::DType::kI32) {  // f32, or bf16 (exactly a float)
       const float f = static_cast<float>(x);
       std::memcpy(b, &f, 4);
     } else {

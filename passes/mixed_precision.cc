@@ -1,0 +1,84 @@
+#include "passes/mixed_precision.h"
+
+#include <functional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "ir/status_macros.h"
+#include "ir/verifier.h"
+
+namespace gptc::passes {
+
+using ir::Op;
+using ir::ValueId;
+
+namespace {
+
+// A fused GEMM's body with its operands `which` declared as `to` (its matmul then reads them
+// as they come).
+std::shared_ptr<const ir::Graph> RetypeBody(const ir::Graph& body, const std::vector<int>& which,
+                                            ir::DType to) {
+  auto b = std::make_shared<ir::Graph>(body);
+  for (int i : which) b->mutable_value(b->node(i).outputs[0]).type.dtype = to;
+  return b;
+}
+
+}  // namespace
+
+absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
+  if (to == ir::DType::kF32) return g;
+  if (to != ir::DType::kBF16)
+    return absl::InvalidArgumentError(
+        absl::StrCat("mixed precision: GEMM operands cannot be ", ir::DTypeName(to)));
+  absl::flat_hash_set<std::string> names;
+  for (const ir::Value& v : g.values()) names.insert(v.name);
+  ir::Graph out(g.name());
+  std::vector<ValueId> map(g.num_values(), -1);
+  absl::flat_hash_map<ValueId, ValueId> cast;  // old f32 value -> its bf16 copy in `out`
+  // The bf16 copy of v. A reshape (the backward pass's [B*T, C] view of an activation or a
+  // gradient) is taken of the source's copy, so one cast serves both shapes.
+  std::function<ValueId(ValueId)> cast_of = [&](ValueId v) {
+    auto it = cast.find(v);
+    if (it != cast.end()) return it->second;
+    std::string name = g.value(v).name + ".bf16";
+    for (int i = 1; names.count(name); ++i) name = absl::StrCat(g.value(v).name, ".bf16_", i);
+    names.insert(name);
+    ir::TensorType t = g.value(v).type;
+    t.dtype = to;
+    const ir::Node& p = g.node(g.value(v).producer);
+    ir::NodeId id;
+    if (p.op == Op::kReshape) {
+      const ValueId src = cast_of(p.inputs[0]);
+      id = out.AddNode(Op::kReshape, {src}, p.attrs, {{name, t}});
+    } else {
+      id = out.AddNode(Op::kCast, {map[v]}, {{"dtype", std::string(ir::DTypeName(to))}},
+                       {{name, t}});
+    }
+    return cast[v] = out.node(id).outputs[0];
+  };
+  for (const ir::Node& n : g.nodes()) {
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs) ins.push_back(map[v]);
+    std::vector<int> cast_operands;
+    if (n.op == Op::kMatMul || n.op == Op::kMatMulBias)
+      for (int i : {0, 1})
+        if (g.value(n.inputs[i]).type.dtype == ir::DType::kF32) {
+          ins[i] = cast_of(n.inputs[i]);
+          cast_operands.push_back(i);
+        }
+    std::vector<std::pair<std::string, ir::TensorType>> outs;
+    for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
+    const ir::NodeId id = out.AddNode(n.op, std::move(ins), n.attrs, outs);
+    out.SetBody(id,
+                n.body && !cast_operands.empty() ? RetypeBody(*n.body, cast_operands, to) : n.body);
+    for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(id).outputs[i];
+  }
+  for (ValueId v : g.outputs()) out.AddOutput(map[v]);
+  for (const ir::Graph::Update& u : g.updates()) out.AddUpdate(map[u.target], map[u.value]);
+  RETURN_IF_ERROR(ir::Verify(out));
+  return out;
+}
+
+}  // namespace gptc::passes
