@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "codegen/emit_object.h"
 #include "codegen/kernel_timer.h"
 #include "codegen/lower.h"
 #include "codegen_hash.h"  // generated in the build tree
@@ -57,6 +58,7 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
   kc->options_ = o;
   kc->cache_ = std::make_unique<ObjectCache>(o.cache_dir);
   kc->target_ = KernelTarget().to_string();
+  if (!DisabledFeatures().empty()) absl::StrAppend(&kc->target_, "|", DisabledFeatures());
   const Halide::Target runtime_target = Halide::get_host_target();
   const std::string key = absl::StrCat("halide-runtime|halide=", GPTC_HALIDE_VERSION,
                                        "|target=", runtime_target.to_string());
@@ -141,16 +143,12 @@ absl::StatusOr<std::string> KernelCompiler::ObjectFor(const KernelSpec& spec, lo
     for (const Halide::ImageParam& p : ctx.params)
       if (p.defined()) args.push_back(p);
     Halide::Module module = pipeline.compile_to_module(args, *name, ctx.target);
-    const std::string path = TempPath(*name);
-    std::map<Halide::OutputFileType, std::string> outputs = {
-        {Halide::OutputFileType::object, path}};
-    // GPTC_DUMP_KERNELS=DIR keeps each kernel's assembly and Halide statement listing.
-    if (const char* dump = std::getenv("GPTC_DUMP_KERNELS"); dump && *dump) {
-      outputs[Halide::OutputFileType::assembly] = absl::StrCat(dump, "/", *name, ".s");
-      outputs[Halide::OutputFileType::stmt] = absl::StrCat(dump, "/", *name, ".stmt");
-    }
-    module.compile(outputs);
-    object = ReadAndRemove(path);
+    // GPTC_DUMP_KERNELS=DIR keeps each kernel's Halide statement listing and the assembly
+    // (Halide's, before emit_object.h's feature fix).
+    if (const char* dump = std::getenv("GPTC_DUMP_KERNELS"); dump && *dump)
+      module.compile({{Halide::OutputFileType::assembly, absl::StrCat(dump, "/", *name, ".s")},
+                      {Halide::OutputFileType::stmt, absl::StrCat(dump, "/", *name, ".stmt")}});
+    object = EmitObject(module);
     cache_->Store(key, object);
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.compiled;

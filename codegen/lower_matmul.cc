@@ -163,6 +163,67 @@ View4 MakeView4(const ir::Shape& shape, const std::vector<int64_t>& ir_strides, 
   return v;
 }
 
+// The bf16 dot-product tiles: tn columns (vectors of 16) by tm rows of f32 accumulators.
+struct DotTile {
+  int tn, tm;
+};
+constexpr DotTile kDotTiles[] = {{32, 8}, {48, 8}, {64, 6}};
+
+// Whether out = A B with bf16 operands can use vdpbf16ps tiles: K in pairs, whole vectors of
+// columns, at least one tile of each kind.
+bool UseDotBF16(const Ctx& c, int64_t m, int64_t n, int64_t k) {
+  return c.spec.inputs[0].dtype == ir::DType::kBF16 &&
+         c.target.has_feature(Target::AVX512_SapphireRapids) && k % 2 == 0 && n % 16 == 0 &&
+         n >= 64 && m >= 8;
+}
+
+// bf16 x bf16 -> f32 with vdpbf16ps (acc[16 lanes] += a pair . b pair per lane): B is packed
+// per column strip with each pair of K rows interleaved, bp(p, j, k2) = b(j, 2 k2 + p), so a
+// strip's pairs load as whole vectors; A's pair (a[i][2 k2], a[i][2 k2 + 1]) is one 32-bit
+// broadcast, read in place when A is row-major, else from a pair-packed copy. Halide makes a
+// VectorReduce of the pair sum vectorised atomically, which its x86 backend emits as
+// vdpbf16ps with the accumulator folded in.
+Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, Func bias, const Batch& bt, int64_t m,
+                  int64_t n, int64_t k, const DotTile& t, Var i, Var j, int vec) {
+  const Var h = bt.h, bo = bt.bo;
+  Var p("p"), k2("k2");
+  Func ap("ap"), bp("bp"), acc("acc"), out("out");
+  ap(p, i, k2, h, bo) = a_raw(2 * k2 + p, i, h, bo);
+  bp(p, j, k2, h, bo) = b_raw(j, 2 * k2 + p, h, bo);
+  RDom r(0, 2, 0, static_cast<int>(k / 2), "r");
+  acc(j, i, h, bo) = 0.0f;
+  acc(j, i, h, bo) += cast<float>(ap(r.x, i, r.y, h, bo)) * cast<float>(bp(r.x, j, r.y, h, bo));
+  out(j, i, h, bo) = bias.defined() ? acc(j, i, h, bo) + bias(j) : acc(j, i, h, bo);
+  Var jo("jo"), io("io"), ji("ji"), ii("ii");
+  out.tile(j, i, jo, io, ji, ii, t.tn, t.tm, TailStrategy::ShiftInwards)
+      .reorder(ji, ii, io, jo, h, bo)
+      .vectorize(ji, vec)
+      .unroll(ji)
+      .unroll(ii);
+  const int64_t strips = n / t.tn;
+  if (!ParallelBatch(out, bt)) {
+    if (strips >= kMinTasks || strips >= (m + t.tm - 1) / t.tm) {
+      out.parallel(jo);
+    } else {
+      out.parallel(io);
+    }
+  }
+  acc.compute_at(out, io).vectorize(j, vec).unroll(j).unroll(i);
+  acc.update()
+      .reorder(r.x, j, i, r.y)
+      .atomic()
+      .vectorize(r.x)
+      .vectorize(j, vec)
+      .unroll(j)
+      .unroll(i);
+  bp.compute_at(out, jo).vectorize(p).vectorize(j, vec);
+  if (pack_a) {
+    ap.compute_root().vectorize(p).vectorize(i, vec, TailStrategy::GuardWithIf);
+    ParallelBatch(ap, bt);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::Status MatMul(Ctx& c) {
@@ -209,6 +270,22 @@ absl::Status MatMul(Ctx& c) {
     bias(jb) = bv(jb);
   }
 
+  if (UseDotBF16(c, m, n, k)) {
+    c.num_variants = static_cast<int>(std::size(kDotTiles));
+    if (c.variant < 0 || c.variant >= c.num_variants)
+      return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
+    const DotTile& t = kDotTiles[c.variant];
+    c.variant_name = absl::StrCat("bf16 dot ", t.tn, "x", t.tm);
+    Var i("i"), j("j"), kk("kk");
+    const Var h = bt.h, bo = bt.bo;
+    Expr bh = shared_b ? Expr(0) : Expr(h), bb = shared_b ? Expr(0) : Expr(bo);
+    Func a_raw("a_raw"), b_raw("b_raw");
+    a_raw(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
+    b_raw(j, kk, h, bo) = tb ? B(kk, j, bh, bb) : B(j, kk, bh, bb);
+    Func out = BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), bias, bt, m, n, k, t, i, j, c.vec);
+    c.Output(out, vo.view, vo.strides);
+    return absl::OkStatus();
+  }
   std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k}, c.vec, c.registers);
   if (ta && !tb && (!shared_b || bt.size() == 1) && candidates.size() > 1) {
     std::vector<GemmTile> swapped = GemmCandidates({bt.size(), n, m, k}, c.vec, c.registers);
