@@ -28,6 +28,11 @@ std::shared_ptr<const ir::Graph> RetypeBody(const ir::Graph& body, const std::ve
 }  // namespace
 
 absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
+  ASSIGN_OR_RETURN(ir::Graph cast, CastEveryGemmOperand(g, to));
+  return KeepSavedActivationsIn(cast, to);
+}
+
+absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to) {
   if (to == ir::DType::kF32) return g;
   if (to != ir::DType::kBF16)
     return absl::InvalidArgumentError(
@@ -74,6 +79,96 @@ absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
     out.SetBody(id,
                 n.body && !cast_operands.empty() ? RetypeBody(*n.body, cast_operands, to) : n.body);
     for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(id).outputs[i];
+  }
+  for (ValueId v : g.outputs()) out.AddOutput(map[v]);
+  for (const ir::Graph::Update& u : g.updates()) out.AddUpdate(map[u.target], map[u.value]);
+  RETURN_IF_ERROR(ir::Verify(out));
+  return out;
+}
+
+namespace {
+
+bool MovesData(Op op) { return op == Op::kSlice || op == Op::kReshape || op == Op::kTranspose; }
+
+// Backward ops whose saved operands autocast also stores in bf16: they widen on reading and
+// compute in f32.
+bool ReadsSavedInBF16(Op op) { return op == Op::kCausalAttentionGrad || op == Op::kBiasGeluGrad; }
+
+}  // namespace
+
+absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType to) {
+  if (to == ir::DType::kF32 || g.outputs().empty()) return g;
+  // The forward pass ends at the loss, the step's first output.
+  const ir::NodeId loss = g.value(g.outputs()[0]).producer;
+  // The saved roots: the memory the backward ops' operands are views of (q, k and v are
+  // views of the qkv projection), made before the loss, f32, not a declaration.
+  auto root_of = [&](ValueId v) {
+    while (MovesData(g.node(g.value(v).producer).op)) v = g.node(g.value(v).producer).inputs[0];
+    return v;
+  };
+  std::vector<bool> saved(g.num_values(), false);
+  bool any = false;
+  for (ir::NodeId id = loss + 1; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (!ReadsSavedInBF16(n.op)) continue;
+    for (ValueId v : n.inputs) {
+      const ValueId r = root_of(v);
+      const ir::Node& p = g.node(g.value(r).producer);
+      if (g.value(r).producer < loss && !ir::HasTrait(p.op, ir::kDecl) &&
+          g.value(r).type.dtype == ir::DType::kF32)
+        saved[r] = any = true;
+    }
+  }
+  if (!any) return g;
+  absl::flat_hash_set<std::string> names;
+  for (const ir::Value& v : g.values()) names.insert(v.name);
+  auto unique = [&](const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names.count(name); ++i) name = absl::StrCat(base, "_", i);
+    names.insert(name);
+    return name;
+  };
+  ir::Graph out(g.name());
+  std::vector<ValueId> map(g.num_values(), -1);
+  std::vector<ValueId> stored(g.num_values(), -1);    // saved root -> its bf16 copy
+  std::vector<ValueId> restored(g.num_values(), -1);  // root or view of it -> f32 from the copy
+  const ir::Attrs narrow = {{"dtype", std::string(ir::DTypeName(to))}};
+  const ir::Attrs widen = {{"dtype", std::string("f32")}};
+  // The backward pass's f32 copy of v (a saved root, or a view of one: the view is taken
+  // again of the restored root), made just before its first reader.
+  std::function<ValueId(ValueId)> restore = [&](ValueId v) {
+    if (restored[v] >= 0) return restored[v];
+    const ir::Value& val = g.value(v);
+    ir::NodeId id;
+    if (saved[v]) {
+      id = out.AddNode(Op::kCast, {stored[v]}, widen, {{unique(val.name + ".restored"), val.type}});
+    } else {
+      const ir::Node& p = g.node(val.producer);
+      id = out.AddNode(p.op, {restore(p.inputs[0])}, p.attrs,
+                       {{unique(val.name + ".restored"), val.type}});
+    }
+    return restored[v] = out.node(id).outputs[0];
+  };
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs)
+      ins.push_back(id > loss && ReadsSavedInBF16(n.op) && saved[root_of(v)] ? restore(v) : map[v]);
+    std::vector<std::pair<std::string, ir::TensorType>> outs;
+    for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
+    const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);
+    out.SetBody(nid, n.body);
+    for (size_t i = 0; i < n.outputs.size(); ++i) {
+      const ValueId v = n.outputs[i];
+      map[v] = out.node(nid).outputs[i];
+      if (saved[v]) {
+        ir::TensorType t = g.value(v).type;
+        t.dtype = to;
+        const ir::NodeId c =
+            out.AddNode(Op::kCast, {map[v]}, narrow, {{unique(g.value(v).name + ".saved"), t}});
+        stored[v] = out.node(c).outputs[0];
+      }
+    }
   }
   for (ValueId v : g.outputs()) out.AddOutput(map[v]);
   for (const ir::Graph::Update& u : g.updates()) out.AddUpdate(map[u.target], map[u.value]);

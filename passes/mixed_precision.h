@@ -9,6 +9,9 @@
 // master weights and AdamW, LayerNorm, softmax and attention, the loss, the residual stream,
 // gradients (each GEMM's result is f32).
 //
+// The activations saved for the attention and GELU backward kernels are stored in bf16 too
+// (KeepSavedActivationsIn below).
+//
 // Runs after fusion (the fused attention keeps its f32 q, k and v; matmul_bias is a GEMM like
 // any other) and before memory planning.
 #pragma once
@@ -18,6 +21,18 @@
 
 namespace gptc::passes {
 
+// Both steps below (the pass "bf16").
 absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to);
+
+// Each f32 operand of a GEMM read through a cast to `to`, one per value.
+absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to);
+
+// The activations the forward pass keeps for causal_attention_grad (q, k and v: the qkv
+// projection) and bias_gelu_grad (the MLP's pre-activation), the two largest, stored as `to`
+// right after they are made and widened back to f32 just before the backward pass reads
+// them, as autocast stores those GEMM outputs in bf16: the f32 originals die after their
+// forward readers. The forward pass is everything before the loss (the step's first
+// output); a graph without a backward pass is unchanged.
+absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType to);
 
 }  // namespace gptc::passes

@@ -27,6 +27,13 @@ Liveness ComputeLiveness(const ir::Graph& g);
 
 // Candidate execution orders of g's nodes (declarations first, then a topological order).
 std::vector<ir::NodeId> GreedyMemoryOrder(const ir::Graph& g);
+// Moves each node whose result outweighs what moving it keeps alive (the operands no later
+// node reads) to just before its first reader, and layout ops (views) with their readers:
+// the greedy order runs cheap nodes as soon as they are ready (a bf16 activation widened back
+// for the backward pass would be, right after the forward pass) and they then hold their
+// result for no reason. `kept`: values never freed.
+void SinkAllocations(const ir::Graph& g, const std::vector<bool>& kept,
+                     std::vector<ir::NodeId>& order);
 
 // Slices, transposes and concats that move no data (plan_views.cc): sets kView placements.
 void PlaceStridedViews(ir::Graph& g);

@@ -143,7 +143,7 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   o.plan = false;
   auto g = passes::BuildTrainStep(Tiny().graph, o);
   ASSERT_TRUE(g.ok()) << g.status();
-  int gemms = 0, casts = 0;
+  int gemms = 0, casts = 0, saved = 0;
   std::set<ir::ValueId> cast_sources;
   for (const ir::Node& n : g->nodes()) {
     if (n.op == Op::kMatMul || n.op == Op::kMatMulBias) {
@@ -155,6 +155,11 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
       }
     }
     if (n.op == Op::kCast) {
+      const std::string& name = g->value(n.outputs[0]).name;
+      if (!absl::EndsWith(name, ".bf16")) {  // saved for the backward pass, and widened back
+        ++saved;
+        continue;
+      }
       ++casts;
       EXPECT_TRUE(cast_sources.insert(n.inputs[0]).second)
           << g->value(n.inputs[0]).name << " is cast twice";
@@ -165,6 +170,9 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   // Operands: per linear layer its weight, its input and its output gradient; the head's
   // weight (the tied embedding), input and logits gradient. 2 x 4 x 3 + 3.
   EXPECT_EQ(casts, 27);
+  // Kept for the backward pass in bf16: per layer the qkv projection and the MLP's
+  // pre-activation, each stored and widened back once.
+  EXPECT_EQ(saved, 2 * 2 * 2);
   // fp32 keeps no casts.
   auto f32 = passes::BuildTrainStep(Tiny().graph, passes::StepOptions());
   ASSERT_TRUE(f32.ok());
@@ -286,7 +294,26 @@ TEST(MixedPrecision, PlannedArenaIsSmallerThanFp32) {
   const passes::MemoryReport ra = passes::AnalyzePlan(*a), rb = passes::AnalyzePlan(*b);
   std::cout << "planned arena: fp32 " << ra.planned_bytes << " bytes, bf16 " << rb.planned_bytes
             << " (" << 100.0 * rb.planned_bytes / ra.planned_bytes << "%)\n";
-  EXPECT_LT(rb.planned_bytes, ra.planned_bytes);
+  // Measured 69.7% (the issue asks for 60%: the f32 residual stream and the bf16 GELU output
+  // kept for the projection's weight gradient are what remains; see the README).
+  EXPECT_LT(rb.planned_bytes, 0.75 * ra.planned_bytes);
+}
+
+// The whole bf16 train step as the runtime builds it (fused, saved activations in bf16; one
+// buffer per value, so that every value can be compared) compiled, against the interpreter: the
+// same roundings, up to f32 summation order moving a value across a bf16 rounding boundary now and
+// then (one bf16 ulp is 2^-8 relative).
+TEST(MixedPrecision, JitTrainStepMatchesTheInterpreter) {
+  passes::StepOptions o;
+  o.gemm_dtype = DType::kBF16;
+  o.plan = false;
+  auto g = passes::BuildTrainStep(Tiny().graph, o);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ir::LiteralMap args = testing::RandomArgs(*g, 7, 65, /*positive=*/true);
+  args["step"] = ir::Literal(ir::F32({}), {1.0});
+  const testing::Mismatch m = testing::CompareWithInterpreter(*g, args);
+  EXPECT_LT(m.worst_rel, 1e-2) << m.where;
+  RecordProperty("worst_rel", std::to_string(m.worst_rel));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "bench/sampling_speed.h"
 #include "bench/step_compare.h"
 #include "bench/step_flops.h"
+#include "codegen/host_target.h"
 #include "ir/printer.h"
 #include "ir/rng.h"
 #include "runtime/jit_backend.h"
@@ -54,6 +55,27 @@ int PrintPlanCompare(const GptConfig& cfg, const passes::StepOptions& step,
   return 0;
 }
 
+int PrintPrecisionCompare(const GptConfig& cfg, const passes::StepOptions& step,
+                          const codegen::CompilerOptions& co, int64_t steps) {
+  if (!codegen::HostHasBF16Dot())
+    return Fail(absl::FailedPreconditionError(
+        "--precision-compare needs a CPU with AVX512_BF16 (vdpbf16ps); this one lacks it"));
+  passes::StepOptions fp32 = step, bf16 = step;
+  fp32.gemm_dtype = ir::DType::kF32;
+  bf16.gemm_dtype = ir::DType::kBF16;
+  auto c = CompareTrainSteps(cfg, fp32, bf16, co, static_cast<int>(steps));
+  if (!c.ok()) return Fail(c.status());
+  std::cout << absl::StrFormat(
+      "precision (%s, B=%d): fp32 %.2f ms/step (%d kernel calls), bf16 %.2f ms/step (%d kernel "
+      "calls) -> bf16 is %.2fx the speed | planned activations: fp32 %.1f MiB, bf16 %.1f MiB "
+      "(%.0f%%)\n",
+      cfg.name, cfg.batch_size, 1e3 * c->seconds[0], c->kernel_calls[0], 1e3 * c->seconds[1],
+      c->kernel_calls[1], c->seconds[0] / c->seconds[1], c->memory[0].planned_bytes / 1048576.0,
+      c->memory[1].planned_bytes / 1048576.0,
+      100.0 * c->memory[1].planned_bytes / c->memory[0].planned_bytes);
+  return 0;
+}
+
 int PrintSamplingSpeed(const GptConfig& cfg, const codegen::CompilerOptions& co, int repeats) {
   auto speeds = MeasureSamplingSpeed(cfg, co, repeats);
   if (!speeds.ok()) return Fail(speeds.status());
@@ -79,6 +101,9 @@ int RunBench(const Args& args) {
   flags.Bool("sampling", false,
              "tokens/s of sampling with the KV cache against recomputing the window");
   flags.Int("repeats", 3, "samples per path in --sampling (median reported)");
+  flags.Bool("precision-compare", false,
+             "the train step with fp32 GEMMs against bf16 ones (--precision=bf16), step by step "
+             "in turn: ms/step and planned activation memory");
   flags.Bool("plan-compare", false,
              "time the planned train step against one buffer per value (--no-plan), interleaved");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
@@ -102,10 +127,19 @@ int RunBench(const Args& args) {
   if (!step.ok()) return Fail(step.status(), 2);
   if (flags.GetBool("plan-compare"))
     return PrintPlanCompare(*cfg, *step, co, flags.GetInt("steps"));
+  if (flags.GetBool("precision-compare"))
+    return PrintPrecisionCompare(*cfg, *step, co, flags.GetInt("steps"));
 
-  const double peak1 = MeasurePeakGflops(1), peak = MeasurePeakGflops(threads);
-  std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)\n",
-                               peak, threads, peak1);
+  const double peak1 = MeasurePeakGflops(1), fp32_peak = MeasurePeakGflops(threads);
+  const double bf16_peak = MeasureBf16PeakGflops(threads);
+  std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)",
+                               fp32_peak, threads, peak1);
+  if (bf16_peak > 0) std::cout << absl::StrFormat("; bf16 dot-product peak %.0f", bf16_peak);
+  std::cout << "\n";
+  // A bf16 step's GEMMs run on the dot-product units: its MFU and GEMM rates are against the
+  // bf16 peak, as PaLM's MFU is against the accelerator's bf16 peak.
+  const bool bf16 = step->gemm_dtype == ir::DType::kBF16;
+  const double peak = bf16 ? bf16_peak : fp32_peak;
 
   if (flags.GetBool("compile-time")) {
     const std::string tmp =
