@@ -5,7 +5,11 @@ prints milliseconds per train step. One configuration per run, set by flags, so 
 can vary OPENBLAS_CORETYPE / OPENBLAS_NUM_THREADS / torch threads in the environment.
 
   /usr/bin/python3 bench/torch_train_step.py --config shakespeare-cpu --threads 2 --steps 30
+
+--precision bf16 runs the forward pass under torch.autocast('cpu', dtype=torch.bfloat16), the
+way PyTorch offers mixed precision on a CPU (the counterpart of gptc's --precision=bf16).
 """
+import contextlib
 import argparse
 import math
 import time
@@ -64,6 +68,7 @@ def main():
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave)")
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -81,7 +86,9 @@ def main():
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model(x, y)
+        with (torch.autocast("cpu", dtype=torch.bfloat16) if a.precision == "bf16"
+              else contextlib.nullcontext()):
+            loss = model(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -89,7 +96,7 @@ def main():
             times.append(time.perf_counter() - t0)
     times.sort()
     print(f"torch {torch.__version__} threads={torch.get_num_threads()} config={a.config} "
-          f"median_ms={1e3 * times[len(times) // 2]:.2f} min_ms={1e3 * times[0]:.2f}")
+          f"precision={a.precision} median_ms={1e3 * times[len(times) // 2]:.2f} min_ms={1e3 * times[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,25 @@ using ir::ValueId;
 
 namespace {
 
-// A fused GEMM's body with its operands `which` declared as `to` (its matmul then reads them
-// as they come).
-std::shared_ptr<const ir::Graph> RetypeBody(const ir::Graph& body, const std::vector<int>& which,
-                                            ir::DType to) {
-  auto b = std::make_shared<ir::Graph>(body);
-  for (int i : which) b->mutable_value(b->node(i).outputs[0]).type.dtype = to;
+// The body of fused node `id` of `out`, its inputs declared with the types and names of the
+// node's operands in `out` (a bf16 operand: the body's matmul then reads it as it comes; the
+// text form names a body's inputs by the fused node's operands).
+std::shared_ptr<const ir::Graph> MatchBody(const ir::Graph& out, ir::NodeId id,
+                                           const std::shared_ptr<const ir::Graph>& body) {
+  if (!body) return body;
+  const ir::Node& n = out.node(id);
+  bool same = true;
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const ir::Value& b = body->value(body->node(static_cast<ir::NodeId>(i)).outputs[0]);
+    same = same && b.name == out.value(n.inputs[i]).name && b.type == out.value(n.inputs[i]).type;
+  }
+  if (same) return body;
+  auto b = std::make_shared<ir::Graph>(*body);
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const ValueId v = b->node(static_cast<ir::NodeId>(i)).outputs[0];
+    b->mutable_value(v).type = out.value(n.inputs[i]).type;
+    b->RenameValue(v, out.value(n.inputs[i]).name);
+  }
   return b;
 }
 
@@ -66,18 +79,13 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
   for (const ir::Node& n : g.nodes()) {
     std::vector<ValueId> ins;
     for (ValueId v : n.inputs) ins.push_back(map[v]);
-    std::vector<int> cast_operands;
     if (n.op == Op::kMatMul || n.op == Op::kMatMulBias)
       for (int i : {0, 1})
-        if (g.value(n.inputs[i]).type.dtype == ir::DType::kF32) {
-          ins[i] = cast_of(n.inputs[i]);
-          cast_operands.push_back(i);
-        }
+        if (g.value(n.inputs[i]).type.dtype == ir::DType::kF32) ins[i] = cast_of(n.inputs[i]);
     std::vector<std::pair<std::string, ir::TensorType>> outs;
     for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
     const ir::NodeId id = out.AddNode(n.op, std::move(ins), n.attrs, outs);
-    out.SetBody(id,
-                n.body && !cast_operands.empty() ? RetypeBody(*n.body, cast_operands, to) : n.body);
+    out.SetBody(id, MatchBody(out, id, n.body));
     for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(id).outputs[i];
   }
   for (ValueId v : g.outputs()) out.AddOutput(map[v]);
@@ -157,7 +165,7 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
     std::vector<std::pair<std::string, ir::TensorType>> outs;
     for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
     const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);
-    out.SetBody(nid, n.body);
+    out.SetBody(nid, MatchBody(out, nid, n.body));
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       const ValueId v = n.outputs[i];
       map[v] = out.node(nid).outputs[i];

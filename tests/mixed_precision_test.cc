@@ -179,6 +179,20 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   for (const ir::Node& n : f32->nodes()) EXPECT_NE(n.op, Op::kCast);
 }
 
+// The bf16 train step, planned, prints and reads back byte for byte (fused nodes whose
+// operands the pass replaced name their body's inputs after the new operands).
+TEST(MixedPrecision, TrainStepReadsBack) {
+  passes::StepOptions o;
+  o.gemm_dtype = DType::kBF16;
+  auto g = passes::BuildTrainStep(Tiny().graph, o);
+  ASSERT_TRUE(g.ok()) << g.status();
+  const std::string text = ir::PrintGraph(*g);
+  auto parsed = ir::ParseGraph(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(ir::Verify(*parsed).ok());
+  EXPECT_EQ(ir::PrintGraph(*parsed), text);
+}
+
 // The planned bf16 train step in the plan's memory, with dead buffers poisoned, computes
 // exactly what it computes with a Literal per value: the plan sizes and places 2-byte values
 // right (a bf16 value over half of a live f32 one would read back as NaN).

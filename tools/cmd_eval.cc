@@ -16,6 +16,7 @@
 #include "runtime/text_dataset.h"
 #include "tools/commands.h"
 #include "tools/compiler_flags.h"
+#include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
 #include "tools/train_checkpoints.h"
 
@@ -26,6 +27,12 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
   const std::string path = CheckpointPath(flags);
   if (flags.GetInt("batches") <= 0)
     return Fail(absl::InvalidArgumentError("--batches must be positive"), 2);
+  passes::StepOptions step;
+  if (auto p = PrecisionFromFlags(flags); !p.ok()) {
+    return Fail(p.status(), 2);
+  } else {
+    step.gemm_dtype = *p;
+  }
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());
   GptConfig cfg = c->config;
@@ -38,7 +45,7 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
     return Fail(s.status());
   const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
   // Only the eval step is compiled (the sampling step too, later, if logits are dumped).
-  auto jit = JitBackend::Create(cfg, 1, passes::StepOptions(), co, {JitBackend::Step::kEval});
+  auto jit = JitBackend::Create(cfg, 1, step, co, {JitBackend::Step::kEval});
   if (!jit.ok()) return Fail(jit.status());
   if (auto s = Restore(**jit, *c, path); !s.ok()) return Fail(s);
   Rng rng(flags.GetInt("batch-seed"));
@@ -86,6 +93,7 @@ int RunEval(const Args& args) {
   flags.String("backend", "interp", "execution backend of a fresh model: interp");
   AddCheckpointSourceFlags(flags, "evaluate on the compiled backend (neither: a fresh model)", "");
   AddCompilerFlags(flags);
+  AddPrecisionFlag(flags);
   flags.Int("batches", 20, "batches to average over, for a checkpoint");
   flags.String(
       "dump-logits", "",

@@ -9,6 +9,7 @@
 #include "runtime/tokenizer.h"
 #include "tools/commands.h"
 #include "tools/compiler_flags.h"
+#include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
 #include "tools/train_checkpoints.h"
 
@@ -27,11 +28,18 @@ int RunSample(const Args& args) {
   flags.Bool("kv-cache", true,
              "decode with a KV cache (false: recompute the whole window for every token)");
   AddCompilerFlags(flags);
+  AddPrecisionFlag(flags);
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc sample [flags]\nGenerates text from a trained checkpoint.\n\n"
               << flags.Usage();
     return 0;
+  }
+  passes::StepOptions step;
+  if (auto p = PrecisionFromFlags(flags); !p.ok()) {
+    return Fail(p.status(), 2);
+  } else {
+    step.gemm_dtype = *p;
   }
   if (flags.GetInt("tokens") < 0 || flags.GetInt("num-samples") < 1 || flags.GetInt("top-k") < 0 ||
       !(flags.GetDouble("temperature") > 0))
@@ -54,7 +62,7 @@ int RunSample(const Args& args) {
   const bool kv = flags.GetBool("kv-cache");
   using Step = JitBackend::Step;
   auto jit = JitBackend::Create(
-      c->config, 1, passes::StepOptions(), co,
+      c->config, 1, step, co,
       kv ? std::vector<Step>{Step::kPrefill, Step::kDecode} : std::vector<Step>{Step::kSample});
   if (!jit.ok()) return Fail(jit.status());
   if (auto s = Restore(**jit, *c, path); !s.ok()) return Fail(s);
