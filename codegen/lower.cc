@@ -247,6 +247,8 @@ absl::Status Lower(Ctx& c) {
       return Attention(c);
     case Op::kAdamW:
       return AdamW(c);
+    case Op::kAllReduce:  // the runtime runs it (runtime/communicator.h)
+      return absl::InvalidArgumentError("codegen: all_reduce is a host op, not a kernel");
     case Op::kPositionMask:
     case Op::kCacheWrite:
       return Decode(c);

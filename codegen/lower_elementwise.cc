@@ -103,6 +103,7 @@ Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>&
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
     case Op::kAdamW:
+    case Op::kAllReduce:
     case Op::kFusion:
       break;
   }

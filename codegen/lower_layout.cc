@@ -180,6 +180,7 @@ absl::Status Layout(Ctx& c) {
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
     case Op::kAdamW:
+    case Op::kAllReduce:
     case Op::kFusion:
       return absl::UnimplementedError("codegen: not a layout op");
   }

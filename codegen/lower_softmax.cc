@@ -153,6 +153,7 @@ absl::Status Softmax(Ctx& c) {
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
     case Op::kAdamW:
+    case Op::kAllReduce:
     case Op::kFusion:
       break;
   }
@@ -249,6 +250,7 @@ absl::Status Softmax(Ctx& c) {
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
     case Op::kAdamW:
+    case Op::kAllReduce:
     case Op::kFusion:
       break;
   }

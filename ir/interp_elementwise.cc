@@ -97,6 +97,7 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
         case Op::kCausalAttention:
         case Op::kCausalAttentionGrad:
         case Op::kAdamW:
+        case Op::kAllReduce:
         case Op::kFusion:
           return absl::InternalError("not a binary elementwise op");
       }
@@ -179,6 +180,7 @@ absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorT
       case Op::kCausalAttention:
       case Op::kCausalAttentionGrad:
       case Op::kAdamW:
+      case Op::kAllReduce:
       case Op::kFusion:
         return absl::InternalError("not a unary elementwise op");
     }

@@ -126,6 +126,7 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
     case Op::kCausalAttention:
     case Op::kCausalAttentionGrad:
     case Op::kAdamW:
+    case Op::kAllReduce:
     case Op::kFusion:
       break;
   }

@@ -392,6 +392,9 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
     case Op::kAdamW:
     case Op::kFusion:
       return Err(op, "a fused op takes its types from its body");
+    case Op::kAllReduce:  // every operand f32; each result its operand's type
+      for (size_t i = 0; i < in.size(); ++i) RETURN_IF_ERROR(ExpectF32(op, in[i], "operand"));
+      return Types(in.begin(), in.end());
   }
   return Err(op, "no shape rule");
 }

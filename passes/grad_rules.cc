@@ -289,6 +289,7 @@ GradRule FindGradRule(Op op) {
     case Op::kCausalAttentionGrad:
     case Op::kAdamW:
     case Op::kFusion:
+    case Op::kAllReduce:  // inserted after autodiff, on the gradients
       return nullptr;
   }
   return nullptr;

@@ -206,6 +206,8 @@ class Deriver {
       case Op::kAdamW:
       case Op::kFusion:
         return Err(n, "derive the KV-cache graphs before fusion");
+      case Op::kAllReduce:
+        return Err(n, "a train step's gradient all_reduce has no place in a decoding graph");
       case Op::kInput:
       case Op::kParam:
       case Op::kState:

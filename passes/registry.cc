@@ -5,6 +5,7 @@
 #include "passes/adamw.h"
 #include "passes/autodiff.h"
 #include "passes/cse.h"
+#include "passes/data_parallel.h"
 #include "passes/dce.h"
 #include "passes/fuse.h"
 #include "passes/kv_cache.h"
@@ -22,6 +23,7 @@ struct Entry {
 const std::vector<Entry>& Entries() {
   static const std::vector<Entry> entries = {
       {"autodiff", [](const ir::Graph& g) { return Autodiff(g); }},
+      {"all-reduce", AllReduceGradients},
       {"adamw", [](const ir::Graph& g) { return AdamW(g, AdamWOptions()); }},
       {"dce", DeadCodeElimination},
       {"cse", CommonSubexpressionElimination},

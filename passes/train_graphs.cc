@@ -5,6 +5,7 @@
 #include "ir/status_macros.h"
 #include "passes/autodiff.h"
 #include "passes/cse.h"
+#include "passes/data_parallel.h"
 #include "passes/dce.h"
 #include "passes/mixed_precision.h"
 
@@ -40,6 +41,7 @@ absl::StatusOr<ir::Graph> Run(const ir::Graph& forward, const std::string& outpu
 Pipeline TrainPipeline(const StepOptions& o) {
   Pipeline p;
   p.Add("autodiff", [](const ir::Graph& g) { return Autodiff(g); });
+  if (o.all_reduce_gradients) p.Add("all-reduce", AllReduceGradients);
   const AdamWOptions adamw = o.adamw;
   p.Add("adamw", [adamw](const ir::Graph& g) { return AdamW(g, adamw); });
   p.Add("dce", DeadCodeElimination);

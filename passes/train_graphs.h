@@ -31,6 +31,9 @@ struct StepOptions {
   // The element type GEMM operands are rounded to: f32, or bf16 for mixed precision
   // (passes/mixed_precision.h), which adds the pass "bf16" after fusion.
   ir::DType gemm_dtype = ir::DType::kF32;
+  // Average the gradients over the replicas of an mpirun job (passes/data_parallel.h): the
+  // pass "all-reduce" after autodiff.
+  bool all_reduce_gradients = false;
 };
 
 Pipeline TrainPipeline(const StepOptions& options = {});

@@ -20,6 +20,7 @@
 #include "ir/printer.h"
 #include "ir/status_macros.h"
 #include "passes/plan.h"
+#include "runtime/communicator.h"
 #include "runtime/process_memory.h"
 
 namespace gptc {
@@ -33,9 +34,10 @@ struct Executable::Impl {
   std::deque<halide_buffer_t> hbufs;       // stable addresses for the argv arrays
   std::deque<std::vector<halide_dimension_t>> dims;
   struct Call {
-    const codegen::CompiledKernel* kernel;
+    const codegen::CompiledKernel* kernel;  // null for a host op
     ir::NodeId node;
     std::vector<void*> argv;
+    std::function<absl::Status()> host;  // a host op (all_reduce)
   };
   std::vector<Call> calls;
   // Updates the plan could not do in place: after a step, copy the new value over the state.
@@ -117,6 +119,46 @@ Executable::~Executable() = default;
 
 namespace {
 
+// The all_reduce node's work: each operand copied into its result, then the results averaged
+// over the replicas, with one call when together they are one block of f32 (the plan's
+// gradient block, in AdamW's order; the padding between them is reduced too, and never
+// read), else one each.
+std::function<absl::Status()> AllReduceCall(const ir::Graph& g, const ir::Node& n,
+                                            const std::vector<char*>& host) {
+  struct Part {
+    const char* src;
+    char* dst;
+    int64_t elems;
+  };
+  std::vector<Part> parts;
+  for (size_t i = 0; i < n.inputs.size(); ++i)
+    parts.push_back({host[n.inputs[i]], host[n.outputs[i]],
+                     std::max<int64_t>(1, g.value(n.outputs[i]).type.num_elements())});
+  std::vector<Part> by_address = parts;
+  std::sort(by_address.begin(), by_address.end(),
+            [](const Part& a, const Part& b) { return a.dst < b.dst; });
+  bool block = true;
+  for (size_t i = 1; i < by_address.size(); ++i) {
+    const char* end = by_address[i - 1].dst + 4 * by_address[i - 1].elems;
+    block = block && by_address[i].dst >= end && by_address[i].dst - end < 64;
+  }
+  parts = by_address;
+  return [parts, block]() -> absl::Status {
+    for (const Part& p : parts)
+      if (p.src != p.dst) std::memcpy(p.dst, p.src, static_cast<size_t>(4 * p.elems));
+    if (World().size() == 1) return absl::OkStatus();
+    if (block) {
+      char* end = parts.back().dst + 4 * parts.back().elems;
+      return World().AllReduceMean(reinterpret_cast<float*>(parts.front().dst),
+                                   (end - parts.front().dst) / 4);
+    }
+    for (const Part& p : parts)
+      if (absl::Status s = World().AllReduceMean(reinterpret_cast<float*>(p.dst), p.elems); !s.ok())
+        return s;
+    return absl::OkStatus();
+  };
+}
+
 // A blocked adamw kernel reads each of p, grad, m and v as one block from its first
 // parameter's address: check the memory really is laid out so (the plan says so, but the
 // parameters may live in a StateStore block an earlier graph declared).
@@ -163,13 +205,22 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);
     if (ir::HasTrait(n.op, ir::kDecl) || ir::MovesNoData(g, n)) continue;
+    if (n.op == ir::Op::kAllReduce) {  // runs on the host, in its place among the kernels
+      kernel_nodes.push_back(id);
+      continue;
+    }
     specs.push_back(codegen::KernelSpec::FromNode(g, n));
     kernel_nodes.push_back(id);
   }
   RETURN_IF_ERROR(compiler.Prepare(specs));
-  for (size_t s = 0; s < specs.size(); ++s) {
-    const ir::NodeId id = kernel_nodes[s];
+  size_t next_spec = 0;
+  for (const ir::NodeId id : kernel_nodes) {
     const ir::Node& n = g.node(id);
+    if (n.op == ir::Op::kAllReduce) {
+      im.calls.push_back({nullptr, id, {}, AllReduceCall(g, n, im.host)});
+      continue;
+    }
+    const size_t s = next_spec++;
     ASSIGN_OR_RETURN(const codegen::CompiledKernel* k, compiler.Get(specs[s]));
     Impl::Call call{k, id, {}};
     std::vector<ir::ValueId> args = n.inputs;
@@ -211,7 +262,8 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
     if (im.host[u.target] != im.host[u.value])
       im.updates.push_back(
           {im.host[u.target], im.host[u.value],
-           static_cast<size_t>(4 * std::max<int64_t>(1, g.value(u.target).type.num_elements()))});
+           static_cast<size_t>(ir::DTypeBytes(g.value(u.target).type.dtype) *
+                               std::max<int64_t>(1, g.value(u.target).type.num_elements()))});
   return ex;
 }
 
@@ -321,6 +373,15 @@ absl::Status Executable::RunKernels() {
     Impl::Call& c = im.calls[ci];
     const auto start =
         im.profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    if (c.host) {
+      if (absl::Status s = c.host(); !s.ok())
+        return absl::Status(s.code(),
+                            absl::StrCat(s.message(), " in: ", ir::PrintNode(graph_, c.node)));
+      if (im.profiling)
+        im.seconds[ci] +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      continue;
+    }
     const int rc = c.kernel->fn(c.argv.data());
     if (im.profiling)
       im.seconds[ci] +=
@@ -392,10 +453,11 @@ void Executable::EnableProfiling(bool on) {
 
 std::vector<Executable::KernelTime> Executable::Profile() const {
   std::vector<KernelTime> out;
-  for (size_t i = 0; i < impl_->calls.size() && i < impl_->seconds.size(); ++i)
-    out.push_back({ir::PrintNode(graph_, impl_->calls[i].node), impl_->calls[i].kernel->name,
-                   impl_->calls[i].kernel->schedule, impl_->seconds[i], impl_->runs,
-                   impl_->calls[i].node});
+  for (size_t i = 0; i < impl_->calls.size() && i < impl_->seconds.size(); ++i) {
+    const Impl::Call& c = impl_->calls[i];
+    out.push_back({ir::PrintNode(graph_, c.node), c.kernel ? c.kernel->name : "all_reduce (MPI)",
+                   c.kernel ? c.kernel->schedule : "", impl_->seconds[i], impl_->runs, c.node});
+  }
   return out;
 }
 

@@ -3,25 +3,54 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "ir/status_macros.h"
+#include "runtime/communicator.h"
 
 namespace gptc {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// This replica's rows of the next global batch: the global batch (replicas x B rows) is drawn
+// as one process would draw it, and replica r takes rows [r B, (r + 1) B), so N replicas of
+// B see exactly what one process of N B sees.
+absl::StatusOr<Batch> NextBatch(const TextDataset& data, Split split, const GptConfig& cfg,
+                                Rng& rng) {
+  Communicator& w = World();
+  const int64_t b = cfg.batch_size, t = cfg.block_size;
+  ASSIGN_OR_RETURN(Batch global, data.Sample(split, b * w.size(), t, rng));
+  if (w.size() == 1) return global;
+  Batch mine{ir::Literal(ir::I32({b, t})), ir::Literal(ir::I32({b, t}))};
+  const int64_t first = w.rank() * b * t;
+  std::copy_n(global.tokens.data.begin() + first, b * t, mine.tokens.data.begin());
+  std::copy_n(global.targets.data.begin() + first, b * t, mine.targets.data.begin());
+  return mine;
+}
+
 absl::StatusOr<std::vector<Batch>> FixedBatches(const TextDataset& data, Split split,
                                                 const GptConfig& cfg, int64_t n, uint64_t seed) {
   Rng rng(seed);
   std::vector<Batch> out;
   for (int64_t i = 0; i < n; ++i) {
-    ASSIGN_OR_RETURN(Batch b, data.Sample(split, cfg.batch_size, cfg.block_size, rng));
+    ASSIGN_OR_RETURN(Batch b, NextBatch(data, split, cfg, rng));
     out.push_back(std::move(b));
   }
   return out;
+}
+
+// FNV-1a over every parameter and moment, for the replicas' bitwise check.
+absl::StatusOr<uint64_t> StateHash(const Backend& backend) {
+  ASSIGN_OR_RETURN(std::vector<Checkpoint::Tensor> tensors, backend.StateTensors());
+  uint64_t h = 1469598103934665603ull;
+  for (const Checkpoint::Tensor& t : tensors) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(t.values());
+    for (int64_t i = 0; i < 4 * t.size(); ++i) h = (h ^ p[i]) * 1099511628211ull;
+  }
+  return h;
 }
 
 // "1:02:03" or "02:03".
@@ -31,13 +60,17 @@ std::string Hms(double seconds) {
                    : absl::StrFormat("%02d:%02d", s / 60, s % 60);
 }
 
+// The mean loss over the batches, of the global batches when data parallel (each replica
+// evaluates its rows; the means are averaged).
 absl::StatusOr<double> MeanLoss(Backend& backend, const std::vector<Batch>& batches) {
   double sum = 0;
   for (const Batch& b : batches) {
     ASSIGN_OR_RETURN(double l, backend.EvalLoss(b));
     sum += l;
   }
-  return sum / static_cast<double>(batches.size());
+  double mean = sum / static_cast<double>(batches.size());
+  RETURN_IF_ERROR(World().AllReduceMean(&mean, 1));
+  return mean;
 }
 
 }  // namespace
@@ -74,10 +107,19 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
   double window_secs = 0;
   const auto run_start = Clock::now();
   for (int64_t it = o.start_step; it < o.steps; ++it) {
-    ASSIGN_OR_RETURN(Batch b, data.Sample(Split::kTrain, cfg.batch_size, cfg.block_size, rng));
+    ASSIGN_OR_RETURN(Batch b, NextBatch(data, Split::kTrain, cfg, rng));
     const double lr = o.schedule.At(it);
     const auto start = Clock::now();
     ASSIGN_OR_RETURN(double loss, backend.TrainStep(b, lr, it + 1));
+    RETURN_IF_ERROR(World().AllReduceMean(&loss, 1));  // the global batch's loss
+    if (const char* die = std::getenv("GPTC_TEST_EXIT_AT_STEP");
+        die && World().rank() == World().size() - 1 && std::atoll(die) == it + 1)
+      std::_Exit(3);  // tests/mpi_test.cc: a replica dying mid-run must end the job
+    if (o.check_replicas > 0 && (it + 1) % o.check_replicas == 0) {
+      ASSIGN_OR_RETURN(uint64_t h, StateHash(backend));
+      RETURN_IF_ERROR(World().CheckSame(
+          h, absl::StrFormat("train: after step %d the parameters and moments", it + 1)));
+    }
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
     if (!std::isfinite(loss))
       return absl::InternalError(
@@ -86,7 +128,7 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     window_secs += secs;
     report.last_loss = loss;
     const int64_t step = it + 1;
-    const double tokens = static_cast<double>(cfg.batch_size * cfg.block_size);
+    const double tokens = static_cast<double>(cfg.batch_size * cfg.block_size * World().size());
     if (o.status) {
       const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
       const double per_step = elapsed / static_cast<double>(step - o.start_step);

@@ -45,6 +45,9 @@ struct TrainOptions {
   int64_t eval_batches = 20;
   int64_t log_interval = 10;
   uint64_t data_seed = 1337;
+  // Data parallel (runtime/communicator.h): every this many steps, check that the parameters
+  // and moments are bit-identical on every replica (0: never).
+  int64_t check_replicas = 0;
 };
 
 struct EvalPoint {

@@ -9,9 +9,10 @@ BUILD_DIR="${GPTC_BUILD_DIR:-$ROOT/build}"
 DATA_URL="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 DATA_BYTES=1115394
 
-# Build tools and the five libraries gptc is built on (see README, "Dependencies").
+# Build tools, the libraries gptc is built on and Open MPI for data parallelism (see README,
+# "Dependencies").
 PACKAGES=(cmake ninja-build g++ ccache llvm-14-dev libhalide14-0-dev libboost-graph-dev
-          libabsl-dev libgtest-dev libbenchmark-dev)
+          libabsl-dev libgtest-dev libbenchmark-dev libopenmpi-dev openmpi-bin)
 
 log() { printf '[setup] %s\n' "$*"; }
 

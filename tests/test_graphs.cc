@@ -69,7 +69,11 @@ ir::Graph AllOpsGraph() {
   // Mixed precision's storage type, there and back.
   ir::ValueId half = em.Emit(ir::Op::kCast, {yv}, {{"dtype", std::string("bf16")}}, "y_bf16");
   ir::ValueId widened = em.Emit(ir::Op::kCast, {half}, {{"dtype", std::string("f32")}}, "y_f32");
-  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm, dropped, widened}) g->AddOutput(v);
+  // Data parallelism's gradient mean (the identity on one replica).
+  std::vector<ir::ValueId> reduced =
+      em.EmitMulti(ir::Op::kAllReduce, {ln[1], ln[2]}, {}, {"ln_dw_mean", "ln_db_mean"});
+  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm, dropped, widened, reduced[0], reduced[1]})
+    g->AddOutput(v);
   GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
   return *std::move(g);
 }

@@ -4,16 +4,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
+#include "runtime/communicator.h"
 #include "runtime/data_path.h"
 #include "runtime/interp_backend.h"
 #include "runtime/jit_backend.h"
@@ -34,6 +37,9 @@ void AddTrainFlags(FlagSet& f) {
   f.String("backend", "jit", "execution backend: jit (compiled) or interp (reference interpreter)");
   AddCompilerFlags(f);
   f.Int("profile", 0, "jit: print the N kernels of the train step that took longest");
+  f.Int("check-replicas", 0,
+        "under mpirun: every N steps, check that parameters and moments are bit-identical on "
+        "every replica (0: never)");
   f.Int("steps", 2000, "optimiser steps");
   f.Double("lr", 1e-3, "peak learning rate");
   f.Double("min-lr", 1e-4, "learning rate at the end of the cosine decay");
@@ -123,6 +129,11 @@ absl::Status ValidateTrainFlags(const FlagSet& f) {
 
 }  // namespace
 
+// Leaves the MPI job however RunTrain returns.
+struct WorldGuard {
+  ~WorldGuard() { FinalizeWorld(); }
+};
+
 int RunTrain(const Args& args) {
   FlagSet flags("train");
   AddModelFlags(flags, "shakespeare-cpu");
@@ -140,6 +151,18 @@ int RunTrain(const Args& args) {
         absl::InvalidArgumentError("--backend must be jit or interp, got '" + backend_name + "'"),
         2);
   if (auto s = ValidateTrainFlags(flags); !s.ok()) return Fail(s, 2);
+  if (flags.GetInt("check-replicas") < 0)
+    return Fail(absl::InvalidArgumentError("--check-replicas must be >= 0"), 2);
+  // Under mpirun every process runs this same command: one replica each (README, "Data
+  // parallel"). Rank 0 alone prints, writes metrics and checkpoints.
+  if (auto s = InitWorld(); !s.ok()) return Fail(s, 2);
+  WorldGuard world_guard;
+  const bool lead = World().rank() == 0;
+  if (!lead) std::cout.setstate(std::ios::failbit);
+  if (World().size() > 1 && backend_name != "jit")
+    return Fail(absl::InvalidArgumentError(
+                    "under mpirun, --backend must be jit (the interpreter is one replica)"),
+                2);
   if (flags.GetBool("check-numerics") && backend_name != "jit")
     return Fail(absl::InvalidArgumentError(
                     "gptc train: --check-numerics needs --backend=jit (the interpreter "
@@ -156,7 +179,7 @@ int RunTrain(const Args& args) {
     return Fail(absl::InvalidArgumentError("--resume needs an --out-dir to resume from"), 2);
   if (flags.GetInt("checkpoint-interval") < 0)
     return Fail(absl::InvalidArgumentError("--checkpoint-interval must be >= 0"), 2);
-  if (checkpoints)
+  if (checkpoints && lead)
     if (auto s = PrepareOutDir(out_dir); !s.ok()) return Fail(s);
   std::optional<Checkpoint> resume;
   if (flags.GetBool("resume")) {
@@ -189,6 +212,7 @@ int RunTrain(const Args& args) {
   adamw.clip_norm = flags.GetDouble("grad-clip");
   auto step = StepOptionsFromFlags(flags, adamw);
   if (!step.ok()) return Fail(step.status(), 2);
+  step->all_reduce_gradients = World().size() > 1;
   TrainOptions opts;
   opts.steps = flags.GetInt("steps");
   opts.schedule.lr = flags.GetDouble("lr");
@@ -199,16 +223,28 @@ int RunTrain(const Args& args) {
   opts.eval_batches = flags.GetInt("eval-batches");
   opts.log_interval = flags.GetInt("log-interval");
   opts.data_seed = flags.GetInt("data-seed");
+  opts.check_replicas = flags.GetInt("check-replicas");
 
   std::cout << absl::StrFormat(
       "config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n", cfg->name,
       cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size, cfg->batch_size, cfg->vocab,
       data->origin());
+  if (World().size() > 1)
+    std::cout << absl::StrFormat(
+        "data parallel: %d replicas x batch %d = global batch %d; gradients averaged by MPI "
+        "allreduce\n",
+        World().size(), cfg->batch_size, World().size() * cfg->batch_size);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Backend> backend;
   JitBackend* jit_backend = nullptr;
   if (backend_name == "jit") {
-    const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
+    codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
+    // Replicas on one machine share its cores: each spins up cores / replicas threads unless
+    // --threads says otherwise (spinning pools that oversubscribe the cores crawl).
+    if (const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+        local && !flags.IsSet("threads") && std::atoi(local) > 1)
+      co.threads =
+          std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::atoi(local));
     auto jit = JitBackend::Create(*cfg, flags.GetInt("seed"), *step, co);
     if (!jit.ok()) return Fail(jit.status());
     const codegen::CompilerStats& s = (*jit)->compile_stats();
@@ -245,7 +281,7 @@ int RunTrain(const Args& args) {
     std::cout << absl::StrFormat("resumed from %s at step %d\n", LatestCheckpoint(out_dir),
                                  resume->step);
   }
-  if (checkpoints) {
+  if (checkpoints && lead) {
     const std::map<std::string, std::string> recorded = {
         {"lr", absl::StrCat(opts.schedule.lr)},
         {"min-lr", absl::StrCat(opts.schedule.min_lr)},
@@ -273,19 +309,24 @@ int RunTrain(const Args& args) {
     };
   }
   std::ofstream metrics;
-  if (checkpoints) {  // appended to on --resume, so one file holds the whole run
+  if (checkpoints && lead) {  // appended to on --resume, so one file holds the whole run
     metrics.open(out_dir + "/metrics.jsonl", resume ? std::ios::app : std::ios::trunc);
     if (!metrics)
       return Fail(absl::PermissionDeniedError("cannot write " + out_dir + "/metrics.jsonl"));
     opts.metrics = &metrics;
   }
-  if (isatty(STDOUT_FILENO) && flags.GetBool("progress")) opts.status = &std::cout;
+  if (isatty(STDOUT_FILENO) && flags.GetBool("progress") && lead) opts.status = &std::cout;
   auto report = Train(*backend, *data, *cfg, opts, &std::cout);
   if (opts.status) std::cout << "\r\033[K";
   if (!report.ok()) return Fail(report.status());
   const int64_t ran = opts.steps - opts.start_step;
   std::cout << absl::StrFormat("trained %d steps in %.1f s (%.1f ms/step)\n", ran, report->seconds,
                                ran ? 1e3 * report->seconds / ran : 0.0);
+  if (World().size() > 1 && ran > 0)
+    std::cout << absl::StrFormat(
+        "allreduce: %.2f MB of gradients per step in %.2f ms per step (%.1f%% of the step)\n",
+        World().reduced_bytes() / 1e6 / ran, 1e3 * World().reduce_seconds() / ran,
+        100 * World().reduce_seconds() / report->seconds);
   if (jit_backend && flags.GetInt("profile") > 0)
     PrintProfile(jit_backend->train(), flags.GetInt("profile"));
   if (jit_backend) {
@@ -301,7 +342,7 @@ int RunTrain(const Args& args) {
         mib(jit_backend->train().owned_bytes()),
         step->plan ? "" : " (--no-plan: one buffer per value)");
   }
-  if (flags.GetInt("sample-tokens") > 0) {
+  if (flags.GetInt("sample-tokens") > 0 && lead) {
     SampleOptions so;
     so.max_new_tokens = flags.GetInt("sample-tokens");
     so.temperature = flags.GetDouble("temperature");
