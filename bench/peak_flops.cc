@@ -80,21 +80,8 @@ double MeasureBf16PeakGflops(int threads) {
 
 double MeasurePeakGflops(int threads) {
   const bool avx512 = __builtin_cpu_supports("avx512f");
-  const long iters = 10'000'000;
-  const double flops_per_iter = 12.0 * (avx512 ? 16 : 8) * 2;
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {  // best of three: the machine is shared
-    std::vector<std::thread> pool;
-    std::vector<float> sink(threads);
-    const auto start = std::chrono::steady_clock::now();
-    for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] { sink[t] = avx512 ? Fma512(iters) : Fma256(iters); });
-    for (auto& th : pool) th.join();
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    best = std::max(best, threads * iters * flops_per_iter / secs / 1e9);
-  }
-  return best;
+  return BestGflops(threads, 10'000'000, 12.0 * (avx512 ? 16 : 8) * 2,
+                    [avx512](long iters) { return avx512 ? Fma512(iters) : Fma256(iters); });
 }
 
 }  // namespace gptc

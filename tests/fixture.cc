@@ -1,5 +1,7 @@
 #include "tests/fixture.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -84,6 +86,15 @@ absl::StatusOr<ir::LiteralMap> ReadFixture(const std::string& path) {
   }
   if (!r.done()) return r.Error("trailing bytes");
   return out;
+}
+
+double RelativeMaxDiff(const ir::Literal& got, const ir::Literal& want) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < want.data.size(); ++i) {
+    diff = std::max(diff, std::abs(got.data[i] - want.data[i]));
+    scale = std::max(scale, std::abs(want.data[i]));
+  }
+  return diff / scale;
 }
 
 }  // namespace gptc::testing

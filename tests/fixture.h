@@ -14,4 +14,7 @@ absl::StatusOr<ir::LiteralMap> ReadFixture(const std::string& path);
 // <repo>/tests/testdata/<name>
 std::string TestDataPath(const std::string& name);
 
+// max|got - want| / max|want| over the elements: the parity tests' measure of a tensor.
+double RelativeMaxDiff(const ir::Literal& got, const ir::Literal& want);
+
 }  // namespace gptc::testing

@@ -17,14 +17,7 @@
 namespace gptc {
 namespace {
 
-double RelativeMaxDiff(const ir::Literal& got, const ir::Literal& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.data.size(); ++i) {
-    diff = std::max(diff, std::abs(got.data[i] - want.data[i]));
-    scale = std::max(scale, std::abs(want.data[i]));
-  }
-  return diff / scale;
-}
+using testing::RelativeMaxDiff;
 
 class JitParity : public ::testing::Test {
  protected:

@@ -232,14 +232,7 @@ TEST(MixedPrecision, PlannedMemoryHoldsTwoByteValues) {
   for (const auto& [name, lit] : states[0]) EXPECT_EQ(states[1].at(name).data, lit.data) << name;
 }
 
-double RelativeMaxDiff(const ir::Literal& got, const ir::Literal& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.data.size(); ++i) {
-    diff = std::max(diff, std::abs(got.data[i] - want.data[i]));
-    scale = std::max(scale, std::abs(want.data[i]));
-  }
-  return diff / scale;
-}
+using testing::RelativeMaxDiff;
 
 // The tiny GPT's loss and every parameter gradient with bf16 GEMM operands, interpreted and
 // compiled, against the fp32 PyTorch fixture. Tolerance: each operand carries a relative

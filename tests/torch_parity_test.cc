@@ -16,14 +16,7 @@
 namespace gptc {
 namespace {
 
-double RelativeMaxDiff(const ir::Literal& got, const ir::Literal& want) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < want.data.size(); ++i) {
-    diff = std::max(diff, std::abs(got.data[i] - want.data[i]));
-    scale = std::max(scale, std::abs(want.data[i]));
-  }
-  return diff / scale;
-}
+using testing::RelativeMaxDiff;
 
 // The fixture, the tiny model, and its parameters and batch as interpreter arguments.
 struct ParitySetup {
