@@ -128,6 +128,20 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
     }
   }
   if (!any) return g;
+  // GELU outputs recomputed for the backward pass instead of kept: the bf16 copy of a
+  // bias_gelu result (the MLP projection's input) whose pre-activation is saved anyway. Its
+  // backward readers (the projection's weight gradient, through a reshape) get
+  // cast(bias_gelu(restored pre-activation, bias)), one elementwise kernel more per layer,
+  // and the forward copy dies after the forward projection (llm.c's -r 1).
+  std::vector<bool> recompute(g.num_values(), false);
+  for (ir::NodeId id = loss + 1; id < g.num_nodes(); ++id)
+    for (ValueId v : g.node(id).inputs) {
+      const ValueId c = root_of(v);
+      const ir::Node& cast = g.node(g.value(c).producer);
+      if (cast.op != Op::kCast || g.value(c).producer > loss) continue;
+      const ir::Node& gelu = g.node(g.value(cast.inputs[0]).producer);
+      if (gelu.op == Op::kBiasGelu && saved[root_of(gelu.inputs[0])]) recompute[c] = true;
+    }
   absl::flat_hash_set<std::string> names;
   for (const ir::Value& v : g.values()) names.insert(v.name);
   auto unique = [&](const std::string& base) {
@@ -157,11 +171,35 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
     }
     return restored[v] = out.node(id).outputs[0];
   };
+  // The backward pass's copy of v, a recomputed GELU copy or a view of one.
+  std::vector<ValueId> recomputed(g.num_values(), -1);
+  std::function<ValueId(ValueId)> recompute_of = [&](ValueId v) {
+    if (recomputed[v] >= 0) return recomputed[v];
+    const ir::Value& val = g.value(v);
+    const ir::Node& p = g.node(val.producer);
+    ir::NodeId id;
+    if (recompute[v]) {
+      const ir::Value& x = g.value(p.inputs[0]);
+      const ir::Node& gelu = g.node(x.producer);
+      const ir::NodeId gid =
+          out.AddNode(Op::kBiasGelu, {restore(gelu.inputs[0]), map[gelu.inputs[1]]}, gelu.attrs,
+                      {{unique(x.name + ".recomputed"), x.type}});
+      out.SetBody(gid, MatchBody(out, gid, gelu.body));
+      id = out.AddNode(Op::kCast, {out.node(gid).outputs[0]}, p.attrs,
+                       {{unique(val.name + ".recomputed"), val.type}});
+    } else {
+      id = out.AddNode(p.op, {recompute_of(p.inputs[0])}, p.attrs,
+                       {{unique(val.name + ".recomputed"), val.type}});
+    }
+    return recomputed[v] = out.node(id).outputs[0];
+  };
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const ir::Node& n = g.node(id);
     std::vector<ValueId> ins;
     for (ValueId v : n.inputs)
-      ins.push_back(id > loss && ReadsSavedInBF16(n.op) && saved[root_of(v)] ? restore(v) : map[v]);
+      ins.push_back(id > loss && recompute[root_of(v)]                         ? recompute_of(v)
+                    : id > loss && ReadsSavedInBF16(n.op) && saved[root_of(v)] ? restore(v)
+                                                                               : map[v]);
     std::vector<std::pair<std::string, ir::TensorType>> outs;
     for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
     const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);

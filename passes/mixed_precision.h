@@ -32,7 +32,9 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
 // right after they are made and widened back to f32 just before the backward pass reads
 // them, as autocast stores those GEMM outputs in bf16: the f32 originals die after their
 // forward readers. The forward pass is everything before the loss (the step's first
-// output); a graph without a backward pass is unchanged.
+// output); a graph without a backward pass is unchanged. The bf16 GELU output the MLP
+// projection's weight gradient reads is recomputed in the backward pass from the saved
+// pre-activation instead of kept (one elementwise kernel per layer).
 absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType to);
 
 }  // namespace gptc::passes

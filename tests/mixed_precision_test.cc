@@ -143,7 +143,7 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   o.plan = false;
   auto g = passes::BuildTrainStep(Tiny().graph, o);
   ASSERT_TRUE(g.ok()) << g.status();
-  int gemms = 0, casts = 0, saved = 0;
+  int gemms = 0, casts = 0, saved = 0, recomputed = 0;
   std::set<ir::ValueId> cast_sources;
   for (const ir::Node& n : g->nodes()) {
     if (n.op == Op::kMatMul || n.op == Op::kMatMulBias) {
@@ -156,6 +156,10 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
     }
     if (n.op == Op::kCast) {
       const std::string& name = g->value(n.outputs[0]).name;
+      if (absl::EndsWith(name, ".recomputed")) {  // GELU's output, made again for backward
+        ++recomputed;
+        continue;
+      }
       if (!absl::EndsWith(name, ".bf16")) {  // saved for the backward pass, and widened back
         ++saved;
         continue;
@@ -173,6 +177,8 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   // Kept for the backward pass in bf16: per layer the qkv projection and the MLP's
   // pre-activation, each stored and widened back once.
   EXPECT_EQ(saved, 2 * 2 * 2);
+  // And per layer the GELU output the projection's weight gradient reads, recomputed.
+  EXPECT_EQ(recomputed, 2);
   // fp32 keeps no casts.
   auto f32 = passes::BuildTrainStep(Tiny().graph, passes::StepOptions());
   ASSERT_TRUE(f32.ok());
@@ -301,9 +307,9 @@ TEST(MixedPrecision, PlannedArenaIsSmallerThanFp32) {
   const passes::MemoryReport ra = passes::AnalyzePlan(*a), rb = passes::AnalyzePlan(*b);
   std::cout << "planned arena: fp32 " << ra.planned_bytes << " bytes, bf16 " << rb.planned_bytes
             << " (" << 100.0 * rb.planned_bytes / ra.planned_bytes << "%)\n";
-  // Measured 69.7% (the issue asks for 60%: the f32 residual stream and the bf16 GELU output
-  // kept for the projection's weight gradient are what remains; see the README).
-  EXPECT_LT(rb.planned_bytes, 0.75 * ra.planned_bytes);
+  // Measured 61.5% (58.8% at baby; the issue asks for 60%): the f32 residual stream and the
+  // backward pass's transient f32 GEMM results are what remains (see the README).
+  EXPECT_LT(rb.planned_bytes, 0.65 * ra.planned_bytes);
 }
 
 // The whole bf16 train step as the runtime builds it (fused, saved activations in bf16; one
