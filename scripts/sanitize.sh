@@ -12,7 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORE=(ir_roundtrip_test parser_errors_test verifier_test builder_errors_test interpreter_test torch_parity_test
-      gradcheck_test pass_golden_test plan_check_test gpt_gradcheck_test ir_text_fuzz_replay checkpoint_fuzz_replay
+      gradcheck_test pass_golden_test plan_check_test gpt_gradcheck_test data_parallel_test ir_text_fuzz_replay checkpoint_fuzz_replay
       safetensors_fuzz_replay)
 
 configure() {  # dir sanitizers; -O1 with line tables: quick to build, readable reports
