@@ -183,13 +183,19 @@ bool UseDotBF16(const Ctx& c, int64_t m, int64_t n, int64_t k) {
 // broadcast, read in place when A is row-major, else from a pair-packed copy. Halide makes a
 // VectorReduce of the pair sum vectorised atomically, which its x86 backend emits as
 // vdpbf16ps with the accumulator folded in.
-Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, Func bias, const Batch& bt, int64_t m,
-                  int64_t n, int64_t k, const DotTile& t, Var i, Var j, int vec) {
+Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func bias,
+                  const Batch& bt, int64_t m, int64_t n, int64_t k, const DotTile& t, Var i, Var j,
+                  int vec) {
   const Var h = bt.h, bo = bt.bo;
   Var p("p"), k2("k2");
   Func ap("ap"), bp("bp"), acc("acc"), out("out");
-  ap(p, i, k2, h, bo) = a_raw(2 * k2 + p, i, h, bo);
-  bp(p, j, k2, h, bo) = b_raw(j, 2 * k2 + p, h, bo);
+  // Packing reads the two rows of a pair as dense vectors into a staging Func and interleaves
+  // them (a strided 2-element gather per lane is 16 scalar loads).
+  Func a_rows("a_rows"), b_rows("b_rows");
+  a_rows(i, p, k2, h, bo) = a_raw(2 * k2 + p, i, h, bo);
+  ap(p, i, k2, h, bo) = a_rows(i, p, k2, h, bo);
+  b_rows(j, p, k2, h, bo) = b_raw(j, 2 * k2 + p, h, bo);
+  bp(p, j, k2, h, bo) = b_rows_dense ? b_rows(j, p, k2, h, bo) : b_raw(j, 2 * k2 + p, h, bo);
   RDom r(0, 2, 0, static_cast<int>(k / 2), "r");
   acc(j, i, h, bo) = 0.0f;
   acc(j, i, h, bo) += cast<float>(ap(r.x, i, r.y, h, bo)) * cast<float>(bp(r.x, j, r.y, h, bo));
@@ -216,10 +222,14 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, Func bias, const Batch& b
       .vectorize(j, vec)
       .unroll(j)
       .unroll(i);
-  bp.compute_at(out, jo).vectorize(p).vectorize(j, vec);
+  Var vo("vo"), vi("vi");
+  bp.compute_at(out, jo).split(j, vo, vi, vec).vectorize(p).vectorize(vi);
+  if (b_rows_dense)
+    b_rows.compute_at(bp, vo).vectorize(j, vec, TailStrategy::GuardWithIf).unroll(p);
   if (pack_a) {
-    ap.compute_root().vectorize(p).vectorize(i, vec, TailStrategy::GuardWithIf);
-    ParallelBatch(ap, bt);
+    ap.compute_root().split(i, vo, vi, vec, TailStrategy::GuardWithIf).vectorize(p).vectorize(vi);
+    a_rows.compute_at(ap, vo).vectorize(i, vec, TailStrategy::GuardWithIf).unroll(p);
+    if (!ParallelBatch(ap, bt)) ap.parallel(k2, static_cast<int>(std::max<int64_t>(1, k / 2 / 8)));
   }
   return out;
 }
@@ -282,7 +292,8 @@ absl::Status MatMul(Ctx& c) {
     Func a_raw("a_raw"), b_raw("b_raw");
     a_raw(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
     b_raw(j, kk, h, bo) = tb ? B(kk, j, bh, bb) : B(j, kk, bh, bb);
-    Func out = BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), bias, bt, m, n, k, t, i, j, c.vec);
+    Func out =
+        BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, bias, bt, m, n, k, t, i, j, c.vec);
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
