@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/buffer_type.h"
 #include "ir/literal.h"
 
 namespace gptc::codegen::lower {
@@ -18,17 +19,7 @@ Ctx::Ctx(const KernelSpec& s, const Target& t, int v)
 
 Type Ctx::type_of(const ir::TensorType& t) const { return HalideType(t.dtype); }
 
-Type HalideType(ir::DType t) {
-  switch (t) {
-    case ir::DType::kF32:
-      return Float(32);
-    case ir::DType::kI32:
-      return Int(32);
-    case ir::DType::kBF16:
-      return BFloat(16);
-  }
-  return Float(32);
-}
+Type HalideType(ir::DType t) { return Type(BufferType(t)); }
 
 namespace {
 

@@ -16,10 +16,6 @@ absl::Status Error(const Graph& g, ValueId v, const std::string& msg) {
       absl::StrCat("plan: %", g.value(v).name, " ", PlacementText(g, g.value(v).place), ": ", msg));
 }
 
-int64_t Bytes(const TensorType& t) {
-  return DTypeBytes(t.dtype) * std::max<int64_t>(1, t.num_elements());
-}
-
 // Positions in the step: declarations are at -1, node i at i.
 struct Liveness {
   std::vector<int64_t> def, last;  // by value
@@ -74,9 +70,9 @@ absl::Status CheckKind(const Graph& g, ValueId v) {
     return Error(g, v, absl::StrCat("belongs in @", RegionName(want)));
   if (p.offset < 0 || p.offset % kPlanAlignment != 0)
     return Error(g, v, absl::StrCat("offset is not a non-negative multiple of ", kPlanAlignment));
-  if (p.bytes < Bytes(val.type))
+  if (p.bytes < val.type.bytes())
     return Error(g, v,
-                 absl::StrCat("has ", p.bytes, " bytes for ", Bytes(val.type), " bytes of ",
+                 absl::StrCat("has ", p.bytes, " bytes for ", val.type.bytes(), " bytes of ",
                               TypeToString(val.type)));
   return absl::OkStatus();
 }
@@ -142,7 +138,7 @@ absl::Status CheckPlan(const Graph& g) {
       if (absl::Status s = CheckView(g, v, root[v]); !s.ok()) return s;
     } else if (p.kind == Placement::Kind::kInPlace) {
       const int64_t at = live.def[v];
-      if (Bytes(g.value(p.base).type) != Bytes(g.value(v).type))
+      if (g.value(p.base).type.bytes() != g.value(v).type.bytes())
         return Error(g, v, absl::StrCat("has another size than %", g.value(p.base).name));
       // Everything that used this memory before must be dead after the write.
       for (ValueId u = 0; u < nv; ++u) {

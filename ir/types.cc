@@ -1,5 +1,6 @@
 #include "ir/types.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -73,6 +74,10 @@ AxisSplit SplitAround(const Shape& s, int64_t axis) {
 }
 
 int64_t TensorType::num_elements() const { return NumElements(shape); }
+
+int64_t TensorType::bytes() const {
+  return DTypeBytes(dtype) * std::max<int64_t>(1, num_elements());
+}
 
 std::string ShapeToString(const Shape& s) { return "[" + absl::StrJoin(s, ",") + "]"; }
 

@@ -31,6 +31,8 @@ struct TensorType {
 
   int rank() const { return static_cast<int>(shape.size()); }
   int64_t num_elements() const;
+  // The bytes a buffer of this type takes (a scalar: one element).
+  int64_t bytes() const;
   bool operator==(const TensorType& o) const { return dtype == o.dtype && shape == o.shape; }
   bool operator!=(const TensorType& o) const { return !(*this == o); }
 };

@@ -10,18 +10,13 @@
 namespace gptc::passes {
 namespace {
 
-int64_t Bytes(const ir::Graph& g, ir::ValueId v) {
-  const ir::TensorType& t = g.value(v).type;
-  return ir::DTypeBytes(t.dtype) * std::max<int64_t>(1, t.num_elements());
-}
-
 // Operand and result bytes of every kernel of g (declarations and reshapes are not kernels).
 int64_t KernelBytes(const ir::Graph& g) {
   int64_t total = 0;
   for (const ir::Node& n : g.nodes()) {
     if (ir::HasTrait(n.op, ir::kDecl) || n.op == ir::Op::kReshape) continue;
-    for (ir::ValueId v : n.inputs) total += Bytes(g, v);
-    for (ir::ValueId v : n.outputs) total += Bytes(g, v);
+    for (ir::ValueId v : n.inputs) total += g.value(v).type.bytes();
+    for (ir::ValueId v : n.outputs) total += g.value(v).type.bytes();
   }
   return total;
 }

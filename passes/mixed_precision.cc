@@ -38,6 +38,44 @@ std::shared_ptr<const ir::Graph> MatchBody(const ir::Graph& out, ir::NodeId id,
   return b;
 }
 
+// Names not yet taken in a graph being rewritten: `base`, else base_1, base_2, ...
+class UniqueNames {
+ public:
+  explicit UniqueNames(const ir::Graph& g) {
+    for (const ir::Value& v : g.values()) taken_.insert(v.name);
+  }
+  std::string operator()(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; taken_.count(name); ++i) name = absl::StrCat(base, "_", i);
+    taken_.insert(name);
+    return name;
+  }
+
+ private:
+  absl::flat_hash_set<std::string> taken_;
+};
+
+// Node n of g appended to `out` with operands `ins` (its body matched to them); its results
+// mapped in `map`. Returns the new node.
+ir::NodeId CopyNode(const ir::Graph& g, const ir::Node& n, std::vector<ValueId> ins, ir::Graph& out,
+                    std::vector<ValueId>& map) {
+  std::vector<std::pair<std::string, ir::TensorType>> outs;
+  for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
+  const ir::NodeId id = out.AddNode(n.op, std::move(ins), n.attrs, outs);
+  out.SetBody(id, MatchBody(out, id, n.body));
+  for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(id).outputs[i];
+  return id;
+}
+
+// `out` with g's outputs and updates, through `map`, verified.
+absl::StatusOr<ir::Graph> Finish(const ir::Graph& g, ir::Graph out,
+                                 const std::vector<ValueId>& map) {
+  for (ValueId v : g.outputs()) out.AddOutput(map[v]);
+  for (const ir::Graph::Update& u : g.updates()) out.AddUpdate(map[u.target], map[u.value]);
+  RETURN_IF_ERROR(ir::Verify(out));
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
@@ -50,8 +88,7 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
   if (to != ir::DType::kBF16)
     return absl::InvalidArgumentError(
         absl::StrCat("mixed precision: GEMM operands cannot be ", ir::DTypeName(to)));
-  absl::flat_hash_set<std::string> names;
-  for (const ir::Value& v : g.values()) names.insert(v.name);
+  UniqueNames unique(g);
   ir::Graph out(g.name());
   std::vector<ValueId> map(g.num_values(), -1);
   absl::flat_hash_map<ValueId, ValueId> cast;  // old f32 value -> its bf16 copy in `out`
@@ -60,9 +97,7 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
   std::function<ValueId(ValueId)> cast_of = [&](ValueId v) {
     auto it = cast.find(v);
     if (it != cast.end()) return it->second;
-    std::string name = g.value(v).name + ".bf16";
-    for (int i = 1; names.count(name); ++i) name = absl::StrCat(g.value(v).name, ".bf16_", i);
-    names.insert(name);
+    const std::string name = unique(g.value(v).name + ".bf16");
     ir::TensorType t = g.value(v).type;
     t.dtype = to;
     const ir::Node& p = g.node(g.value(v).producer);
@@ -82,16 +117,9 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
     if (n.op == Op::kMatMul || n.op == Op::kMatMulBias)
       for (int i : {0, 1})
         if (g.value(n.inputs[i]).type.dtype == ir::DType::kF32) ins[i] = cast_of(n.inputs[i]);
-    std::vector<std::pair<std::string, ir::TensorType>> outs;
-    for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
-    const ir::NodeId id = out.AddNode(n.op, std::move(ins), n.attrs, outs);
-    out.SetBody(id, MatchBody(out, id, n.body));
-    for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(id).outputs[i];
+    CopyNode(g, n, std::move(ins), out, map);
   }
-  for (ValueId v : g.outputs()) out.AddOutput(map[v]);
-  for (const ir::Graph::Update& u : g.updates()) out.AddUpdate(map[u.target], map[u.value]);
-  RETURN_IF_ERROR(ir::Verify(out));
-  return out;
+  return Finish(g, std::move(out), map);
 }
 
 namespace {
@@ -142,14 +170,7 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
       const ir::Node& gelu = g.node(g.value(cast.inputs[0]).producer);
       if (gelu.op == Op::kBiasGelu && saved[root_of(gelu.inputs[0])]) recompute[c] = true;
     }
-  absl::flat_hash_set<std::string> names;
-  for (const ir::Value& v : g.values()) names.insert(v.name);
-  auto unique = [&](const std::string& base) {
-    std::string name = base;
-    for (int i = 1; names.count(name); ++i) name = absl::StrCat(base, "_", i);
-    names.insert(name);
-    return name;
-  };
+  UniqueNames unique(g);
   ir::Graph out(g.name());
   std::vector<ValueId> map(g.num_values(), -1);
   std::vector<ValueId> stored(g.num_values(), -1);    // saved root -> its bf16 copy
@@ -200,13 +221,8 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
       ins.push_back(id > loss && recompute[root_of(v)]                         ? recompute_of(v)
                     : id > loss && ReadsSavedInBF16(n.op) && saved[root_of(v)] ? restore(v)
                                                                                : map[v]);
-    std::vector<std::pair<std::string, ir::TensorType>> outs;
-    for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
-    const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);
-    out.SetBody(nid, MatchBody(out, nid, n.body));
-    for (size_t i = 0; i < n.outputs.size(); ++i) {
-      const ValueId v = n.outputs[i];
-      map[v] = out.node(nid).outputs[i];
+    CopyNode(g, n, std::move(ins), out, map);
+    for (const ValueId v : n.outputs) {
       if (saved[v]) {
         ir::TensorType t = g.value(v).type;
         t.dtype = to;
@@ -216,10 +232,7 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
       }
     }
   }
-  for (ValueId v : g.outputs()) out.AddOutput(map[v]);
-  for (const ir::Graph::Update& u : g.updates()) out.AddUpdate(map[u.target], map[u.value]);
-  RETURN_IF_ERROR(ir::Verify(out));
-  return out;
+  return Finish(g, std::move(out), map);
 }
 
 }  // namespace gptc::passes

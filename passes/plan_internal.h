@@ -15,7 +15,7 @@ namespace gptc::passes::plan {
 constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
 
 inline int64_t ValueBytes(const ir::Value& v) {
-  return ir::DTypeBytes(v.type.dtype) * std::max<int64_t>(1, v.type.num_elements());
+  return v.type.bytes();
 }
 
 // Node positions: declarations at -1, node i at i; a value returned or used by an update is

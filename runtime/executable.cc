@@ -76,8 +76,7 @@ absl::Status Executable::BindMemory(const ir::Graph& g, StateStore& store,
                  size[static_cast<int>(ir::Region::kInput)];
   for (ir::Region r : {ir::Region::kParam, ir::Region::kState})
     for (const StateStore::BlockItem& i : blocks[static_cast<int>(r)])
-      if (!store.Find(i.name))
-        need += ir::DTypeBytes(i.type.dtype) * std::max<int64_t>(1, i.type.num_elements());
+      if (!store.Find(i.name)) need += i.type.bytes();
   if (const int64_t avail = AvailableMemoryBytes(); avail > 0 && need > avail)
     return absl::ResourceExhaustedError(absl::StrCat(
         "graph ", g.name(), " needs ", need, " bytes (", need / 1048576, " MiB: arena ",
@@ -260,10 +259,8 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
   }
   for (const ir::Graph::Update& u : g.updates())
     if (im.host[u.target] != im.host[u.value])
-      im.updates.push_back(
-          {im.host[u.target], im.host[u.value],
-           static_cast<size_t>(ir::DTypeBytes(g.value(u.target).type.dtype) *
-                               std::max<int64_t>(1, g.value(u.target).type.num_elements()))});
+      im.updates.push_back({im.host[u.target], im.host[u.value],
+                            static_cast<size_t>(g.value(u.target).type.bytes())});
   return ex;
 }
 

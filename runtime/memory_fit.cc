@@ -14,8 +14,7 @@ int64_t CompiledBytes(const std::vector<const ir::Graph*>& graphs) {
   for (const ir::Graph* g : graphs) {
     int64_t size[ir::kNumRegions] = {};
     for (const ir::Value& v : g->values()) {
-      const int64_t bytes =
-          ir::DTypeBytes(v.type.dtype) * std::max<int64_t>(1, v.type.num_elements());
+      const int64_t bytes = v.type.bytes();
       const ir::Placement& p = v.place;
       if (!g->planned()) {  // PlanNaive: a buffer per value
         owned += bytes;

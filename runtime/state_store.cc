@@ -90,15 +90,14 @@ absl::Status StateStore::CheckType(const std::string& name, const ir::TensorType
 }
 
 absl::Status StateStore::Declare(const std::string& name, const ir::TensorType& type) {
-  return DeclareBlock({{name, type, 0}},
-                      ir::DTypeBytes(type.dtype) * std::max<int64_t>(1, type.num_elements()));
+  return DeclareBlock({{name, type, 0}}, type.bytes());
 }
 
 absl::Status StateStore::DeclareBlock(const std::vector<BlockItem>& items, int64_t bytes) {
   bool any_new = false;
   for (const BlockItem& i : items) {
     if (absl::Status s = CheckType(i.name, i.type); !s.ok()) return s;
-    const int64_t need = ir::DTypeBytes(i.type.dtype) * std::max<int64_t>(1, i.type.num_elements());
+    const int64_t need = i.type.bytes();
     if (i.offset < 0 || i.offset % 64 != 0 || i.offset + need > bytes)
       return absl::InvalidArgumentError(absl::StrCat("state %", i.name, " at byte ", i.offset,
                                                      " does not fit a block of ", bytes, " bytes"));
@@ -108,10 +107,8 @@ absl::Status StateStore::DeclareBlock(const std::vector<BlockItem>& items, int64
   AlignedBuffer& block = blocks_.emplace_back(static_cast<size_t>(bytes));
   for (const BlockItem& i : items) {
     if (entries_.count(i.name) != 0) continue;  // declared by an earlier graph
-    entries_.emplace(i.name,
-                     Entry{i.type, static_cast<char*>(block.data()) + i.offset,
-                           static_cast<size_t>(ir::DTypeBytes(i.type.dtype) *
-                                               std::max<int64_t>(1, i.type.num_elements()))});
+    entries_.emplace(i.name, Entry{i.type, static_cast<char*>(block.data()) + i.offset,
+                                   static_cast<size_t>(i.type.bytes())});
   }
   return absl::OkStatus();
 }

@@ -104,6 +104,11 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
   Rng rng(o.data_seed);
   if (!o.rng_state.empty() && !rng.SetState(o.rng_state))
     return absl::InvalidArgumentError("train: the saved batch sampler state is malformed");
+  // tests/mpi_test.cc: the last replica exits at this step (a replica dying mid-run must end
+  // the job); -1: never.
+  const char* die = std::getenv("GPTC_TEST_EXIT_AT_STEP");
+  const int64_t exit_at_step =
+      die && World().rank() == World().size() - 1 ? std::atoll(die) : int64_t{-1};
   double window_secs = 0;
   const auto run_start = Clock::now();
   for (int64_t it = o.start_step; it < o.steps; ++it) {
@@ -112,9 +117,7 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     const auto start = Clock::now();
     ASSIGN_OR_RETURN(double loss, backend.TrainStep(b, lr, it + 1));
     RETURN_IF_ERROR(World().AllReduceMean(&loss, 1));  // the global batch's loss
-    if (const char* die = std::getenv("GPTC_TEST_EXIT_AT_STEP");
-        die && World().rank() == World().size() - 1 && std::atoll(die) == it + 1)
-      std::_Exit(3);  // tests/mpi_test.cc: a replica dying mid-run must end the job
+    if (exit_at_step == it + 1) std::_Exit(3);
     if (o.check_replicas > 0 && (it + 1) % o.check_replicas == 0) {
       ASSIGN_OR_RETURN(uint64_t h, StateHash(backend));
       RETURN_IF_ERROR(World().CheckSame(

@@ -134,14 +134,19 @@ nn::GptGraph Tiny() {
   return *m;
 }
 
+// The tiny GPT's train step with bf16 GEMMs, planned or with one buffer per value.
+absl::StatusOr<ir::Graph> TinyBf16Step(bool plan) {
+  passes::StepOptions o;
+  o.gemm_dtype = DType::kBF16;
+  o.plan = plan;
+  return passes::BuildTrainStep(Tiny().graph, o);
+}
+
 // The pass: every GEMM reads bf16 operands; each value is cast once, however many GEMMs
 // read it (a weight: its forward product and its input gradient; an activation: its forward
 // product and its weight gradient, which reads it through a [B*T, C] reshape of the copy).
 TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
-  passes::StepOptions o;
-  o.gemm_dtype = DType::kBF16;
-  o.plan = false;
-  auto g = passes::BuildTrainStep(Tiny().graph, o);
+  auto g = TinyBf16Step(false);
   ASSERT_TRUE(g.ok()) << g.status();
   int gemms = 0, casts = 0, saved = 0, recomputed = 0;
   std::set<ir::ValueId> cast_sources;
@@ -188,9 +193,7 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
 // The bf16 train step, planned, prints and reads back byte for byte (fused nodes whose
 // operands the pass replaced name their body's inputs after the new operands).
 TEST(MixedPrecision, TrainStepReadsBack) {
-  passes::StepOptions o;
-  o.gemm_dtype = DType::kBF16;
-  auto g = passes::BuildTrainStep(Tiny().graph, o);
+  auto g = TinyBf16Step(true);
   ASSERT_TRUE(g.ok()) << g.status();
   const std::string text = ir::PrintGraph(*g);
   auto parsed = ir::ParseGraph(text);
@@ -204,9 +207,7 @@ TEST(MixedPrecision, TrainStepReadsBack) {
 // right (a bf16 value over half of a live f32 one would read back as NaN).
 TEST(MixedPrecision, PlannedMemoryHoldsTwoByteValues) {
   const nn::GptGraph model = Tiny();
-  passes::StepOptions o;
-  o.gemm_dtype = DType::kBF16;
-  auto train = passes::BuildTrainStep(model.graph, o);
+  auto train = TinyBf16Step(true);
   ASSERT_TRUE(train.ok()) << train.status();
   using M = ir::InterpOptions::Memory;
   std::vector<double> losses[2];
@@ -317,10 +318,7 @@ TEST(MixedPrecision, PlannedArenaIsSmallerThanFp32) {
 // same roundings, up to f32 summation order moving a value across a bf16 rounding boundary now and
 // then (one bf16 ulp is 2^-8 relative).
 TEST(MixedPrecision, JitTrainStepMatchesTheInterpreter) {
-  passes::StepOptions o;
-  o.gemm_dtype = DType::kBF16;
-  o.plan = false;
-  auto g = passes::BuildTrainStep(Tiny().graph, o);
+  auto g = TinyBf16Step(false);
   ASSERT_TRUE(g.ok()) << g.status();
   ir::LiteralMap args = testing::RandomArgs(*g, 7, 65, /*positive=*/true);
   args["step"] = ir::Literal(ir::F32({}), {1.0});
