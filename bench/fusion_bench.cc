@@ -17,8 +17,7 @@
 
 #include "absl/strings/str_split.h"
 #include "codegen/kernel_compiler.h"
-#include "frontend/config.h"
-#include "frontend/nn/gpt.h"
+#include "frontend/model_registry.h"
 #include "ir/check.h"
 #include "ir/rng.h"
 #include "passes/fusion_cases.h"
@@ -59,8 +58,8 @@ std::shared_ptr<Prepared> Prepare(const ir::Graph& g) {
   return p;
 }
 
-void RegisterCases(const GptConfig& cfg) {
-  auto model = nn::BuildGpt(cfg);
+void RegisterCases(const Model& cfg) {
+  auto model = cfg.forward({.batch = cfg.batch_size, .training = true});
   GPTC_CHECK(model.ok()) << model.status();
   auto train = passes::BuildTrainStep(model->graph);
   GPTC_CHECK(train.ok()) << train.status();
@@ -116,7 +115,7 @@ int main(int argc, char** argv) {
     }
   }
   for (absl::string_view name : absl::StrSplit(presets, ',', absl::SkipEmpty())) {
-    auto cfg = gptc::PresetConfig(std::string(name));
+    auto cfg = gptc::PresetModel(std::string(name));
     if (!cfg.ok()) {
       std::fprintf(stderr, "fusion_bench: %s\n", std::string(cfg.status().message()).c_str());
       return 2;

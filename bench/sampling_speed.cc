@@ -7,7 +7,7 @@
 
 namespace gptc {
 
-absl::StatusOr<std::vector<SamplingSpeed>> MeasureSamplingSpeed(const GptConfig& cfg,
+absl::StatusOr<std::vector<SamplingSpeed>> MeasureSamplingSpeed(const Model& cfg,
                                                                 const codegen::CompilerOptions& co,
                                                                 int repeats) {
   using Step = JitBackend::Step;

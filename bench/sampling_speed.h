@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "codegen/kernel_compiler.h"
-#include "frontend/config.h"
+#include "frontend/model.h"
 
 namespace gptc {
 
@@ -19,7 +19,7 @@ struct SamplingSpeed {
 // Two lengths: one block (every token after the first is one decode call) and three blocks
 // (past the block each token refills the cropped window, so the cache helps only the first).
 // Fails if the two paths draw different text.
-absl::StatusOr<std::vector<SamplingSpeed>> MeasureSamplingSpeed(const GptConfig& cfg,
+absl::StatusOr<std::vector<SamplingSpeed>> MeasureSamplingSpeed(const Model& cfg,
                                                                 const codegen::CompilerOptions& co,
                                                                 int repeats);
 

@@ -6,7 +6,7 @@
 
 namespace gptc {
 
-absl::StatusOr<StepComparison> CompareTrainSteps(const GptConfig& cfg, const passes::StepOptions& a,
+absl::StatusOr<StepComparison> CompareTrainSteps(const Model& cfg, const passes::StepOptions& a,
                                                  const passes::StepOptions& b,
                                                  const codegen::CompilerOptions& co, int steps) {
   std::unique_ptr<JitBackend> backends[2];

@@ -5,7 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "codegen/kernel_compiler.h"
-#include "frontend/config.h"
+#include "frontend/model.h"
 #include "passes/plan_report.h"
 #include "passes/train_graphs.h"
 
@@ -17,7 +17,7 @@ struct StepComparison {
   passes::MemoryReport memory[2];  // of each train step's graph
 };
 
-absl::StatusOr<StepComparison> CompareTrainSteps(const GptConfig& cfg, const passes::StepOptions& a,
+absl::StatusOr<StepComparison> CompareTrainSteps(const Model& cfg, const passes::StepOptions& a,
                                                  const passes::StepOptions& b,
                                                  const codegen::CompilerOptions& co, int steps);
 

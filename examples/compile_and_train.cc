@@ -3,7 +3,8 @@
 // kernels, the training loop and a sample, as a program using the library would do it.
 #include <iostream>
 
-#include "frontend/config.h"
+#include "absl/strings/str_cat.h"
+#include "frontend/model_registry.h"
 #include "runtime/data_path.h"
 #include "runtime/jit_backend.h"
 #include "runtime/sampler.h"
@@ -17,13 +18,15 @@ int main() {
   auto data = TextDataset::Load(*path);
   if (!data.ok()) return std::cerr << data.status().message() << "\n", 1;
 
-  GptConfig cfg = *PresetConfig("shakespeare-cpu");
-  cfg.n_layer = 2;  // a smaller model than the preset: this is an example
-  cfg.vocab = data->tokenizer().vocab_size();
+  // A smaller model than the preset (this is an example), with the text's vocabulary.
+  auto cfg = PresetModel("shakespeare-cpu",
+                         {{"n_layer", "2"},
+                          {"vocab", absl::StrCat(data->tokenizer().vocab_size())}});
+  if (!cfg.ok()) return std::cerr << cfg.status().message() << "\n", 1;
 
   passes::StepOptions step;  // AdamW defaults, every fusion pattern
   step.fusion.patterns = {"add_layernorm", "scale_mask_softmax", "softmax_xent", "adamw"};
-  auto backend = JitBackend::Create(cfg, /*seed=*/1337, step);  // kernels cached in ~/.cache/gptc
+  auto backend = JitBackend::Create(*cfg, /*seed=*/1337, step);  // kernels cached in ~/.cache/gptc
   if (!backend.ok()) return std::cerr << backend.status().message() << "\n", 1;
   const codegen::CompilerStats& cs = (*backend)->compile_stats();
   std::cout << "compiled " << cs.compiled << " kernels, " << cs.cache_hits << " from the cache, in "
@@ -37,12 +40,12 @@ int main() {
   opts.schedule.decay_steps = opts.steps;
   opts.eval_interval = 100;
   opts.log_interval = 100;
-  auto report = Train(**backend, *data, cfg, opts, &std::cout);
+  auto report = Train(**backend, *data, *cfg, opts, &std::cout);
   if (!report.ok()) return std::cerr << report.status().message() << "\n", 1;
 
   SampleOptions so;
   so.max_new_tokens = 200;
-  auto text = SampleText(**backend, data->tokenizer(), cfg.block_size, so);
+  auto text = SampleText(**backend, data->tokenizer(), cfg->block_size, so);
   if (!text.ok()) return std::cerr << text.status().message() << "\n", 1;
   std::cout << *text << "\n";
   return 0;

@@ -5,25 +5,17 @@
 
 namespace gptc::passes {
 
-absl::StatusOr<StepGraphs> BuildStepGraphs(const GptConfig& cfg, const StepOptions& step) {
+absl::StatusOr<StepGraphs> BuildStepGraphs(const Model& model, const StepOptions& step) {
+  RETURN_IF_ERROR(model.Validate());
   StepGraphs s;
-  ASSIGN_OR_RETURN(s.model, nn::BuildGpt(cfg));
+  ASSIGN_OR_RETURN(s.model, model.forward({.batch = model.batch_size, .training = true}));
   ASSIGN_OR_RETURN(s.train, BuildTrainStep(s.model.graph, step));
   StepOptions quiet = step;
   quiet.fusion.explain = nullptr;
-  // Dropout is for training: evaluation and sampling run the model without it.
-  GptConfig inference = cfg;
-  inference.dropout = 0;
-  const nn::GptGraph* eval_model = &s.model;
-  nn::GptGraph no_dropout;
-  if (cfg.dropout > 0) {
-    ASSIGN_OR_RETURN(no_dropout, nn::BuildGpt(inference));
-    eval_model = &no_dropout;
-  }
-  ASSIGN_OR_RETURN(s.eval, BuildEvalStep(eval_model->graph, quiet));
-  GptConfig one = inference;  // sampling runs one sequence at a time
-  one.batch_size = 1;
-  ASSIGN_OR_RETURN(nn::GptGraph single, nn::BuildGpt(one));
+  // Evaluation and sampling run the model in inference mode (no dropout).
+  ASSIGN_OR_RETURN(ForwardGraph eval, model.forward({.batch = model.batch_size, .training = false}));
+  ASSIGN_OR_RETURN(s.eval, BuildEvalStep(eval.graph, quiet));
+  ASSIGN_OR_RETURN(ForwardGraph single, model.forward({.batch = 1, .training = false}));
   ASSIGN_OR_RETURN(s.sample, BuildSampleStep(single.graph, quiet));
   ASSIGN_OR_RETURN(s.prefill, BuildKvStep(single.graph, KvGraph::kPrefill, quiet));
   ASSIGN_OR_RETURN(s.decode, BuildKvStep(single.graph, KvGraph::kDecode, quiet));

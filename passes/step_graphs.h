@@ -4,8 +4,7 @@
 #pragma once
 
 #include "absl/status/statusor.h"
-#include "frontend/config.h"
-#include "frontend/nn/gpt.h"
+#include "frontend/model.h"
 #include "ir/graph.h"
 #include "passes/kv_cache.h"
 #include "passes/train_graphs.h"
@@ -13,8 +12,8 @@
 namespace gptc::passes {
 
 struct StepGraphs {
-  nn::GptGraph model;  // the forward graph at cfg.batch_size, and the parameters to initialise
-  ir::Graph train;     // TrainPipeline: loss, with AdamW updates (and dropout, if cfg has it:
+  ForwardGraph model;  // the forward graph at the model's batch_size, and the parameters
+  ir::Graph train;     // TrainPipeline: loss, with AdamW updates (and dropout, if the model has it:
                        // input %rng_key = (seed, step))
   ir::Graph eval;      // EvalPipeline: loss (every graph but train is built without dropout)
   ir::Graph sample;    // EvalPipeline at batch 1: logits (sampling one sequence)
@@ -33,6 +32,8 @@ absl::StatusOr<ir::Graph> BuildKvStep(const ir::Graph& forward, KvGraph which,
 
 // Fusion explanations (step.fusion.explain) are given for the train step only; the eval and
 // sampling steps fuse the same way.
-absl::StatusOr<StepGraphs> BuildStepGraphs(const GptConfig& cfg, const StepOptions& step = {});
+// The forward graphs come from the model's builder: at batch_size for train and eval (eval in
+// inference mode), at batch 1 for sampling.
+absl::StatusOr<StepGraphs> BuildStepGraphs(const Model& model, const StepOptions& step = {});
 
 }  // namespace gptc::passes

@@ -91,18 +91,26 @@ absl::StatusOr<std::string> Unhex(const std::string& path, const std::string& s)
 }
 
 std::string Meta(const Checkpoint& c) {
-  const GptConfig& g = c.config;
-  std::string m = absl::StrCat(
-      "name=", g.name, "\nvocab=", g.vocab, "\nblock_size=", g.block_size, "\nn_layer=", g.n_layer,
-      "\nn_head=", g.n_head, "\nn_embd=", g.n_embd, "\nbatch_size=", g.batch_size,
-      "\nlayernorm_eps=", g.layernorm_eps, "\nbias=", g.bias ? 1 : 0, "\ndropout=", g.dropout,
-      "\nvocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=", Hex(c.rng_state),
-      "\nbest_val_loss=", c.best_val_loss, "\n");
+  std::string m = absl::StrCat("arch=", c.arch, "\nname=", c.model_name, "\n");
+  for (const auto& [k, v] : c.config) absl::StrAppend(&m, "config.", k, "=", Hex(v), "\n");
+  absl::StrAppend(&m, "vocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=",
+                  Hex(c.rng_state), "\nbest_val_loss=", c.best_val_loss, "\n");
   for (const auto& [k, v] : c.flags) absl::StrAppend(&m, "flag.", k, "=", Hex(v), "\n");
   return m;
 }
 
-absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpoint& c) {
+// Version 1 checkpoints predate model families: they are GPT's, with its config keys at the
+// top level (bias and dropout absent in the first ones written).
+void LegacyGptConfig(const std::map<std::string, std::string>& kv, Checkpoint& c) {
+  c.arch = "gpt";
+  for (const char* key : {"vocab", "block_size", "n_layer", "n_head", "n_embd", "batch_size",
+                          "layernorm_eps", "dropout"})
+    if (auto it = kv.find(key); it != kv.end()) c.config[key] = it->second;
+  if (auto it = kv.find("bias"); it != kv.end()) c.config["bias"] = it->second == "0" ? "false" : "true";
+}
+
+absl::Status ParseMeta(const std::string& path, const std::string& text, uint32_t version,
+                       Checkpoint& c) {
   std::map<std::string, std::string> kv;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     const size_t eq = line.find('=');
@@ -118,40 +126,27 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, Checkpo
           absl::StrCat("checkpoint ", path, ": metadata has no '", key, "'"));
     return it->second;
   };
-  auto integer = [&](const char* key, int64_t* out) -> absl::Status {
-    ASSIGN_OR_RETURN(std::string v, need(key));
-    if (!absl::SimpleAtoi(v, out))
-      return absl::DataLossError(
-          absl::StrCat("checkpoint ", path, ": '", key, "' is not an integer: ", v));
-    return absl::OkStatus();
-  };
-  ASSIGN_OR_RETURN(c.config.name, need("name"));
-  RETURN_IF_ERROR(integer("vocab", &c.config.vocab));
-  RETURN_IF_ERROR(integer("block_size", &c.config.block_size));
-  RETURN_IF_ERROR(integer("n_layer", &c.config.n_layer));
-  RETURN_IF_ERROR(integer("n_head", &c.config.n_head));
-  RETURN_IF_ERROR(integer("n_embd", &c.config.n_embd));
-  RETURN_IF_ERROR(integer("batch_size", &c.config.batch_size));
-  RETURN_IF_ERROR(integer("step", &c.step));
-  int64_t bias = 1;  // absent in the first checkpoints written: they had biases
-  if (kv.count("bias")) RETURN_IF_ERROR(integer("bias", &bias));
-  c.config.bias = bias != 0;
-  if (kv.count("dropout") &&
-      !absl::SimpleAtod(kv["dropout"], &c.config.dropout))  // absent before dropout
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed dropout"));
-  ASSIGN_OR_RETURN(std::string eps, need("layernorm_eps"));
+  ASSIGN_OR_RETURN(c.model_name, need("name"));
+  if (version == 1) {
+    LegacyGptConfig(kv, c);
+  } else {
+    ASSIGN_OR_RETURN(c.arch, need("arch"));
+  }
+  ASSIGN_OR_RETURN(std::string step, need("step"));
   ASSIGN_OR_RETURN(std::string best, need("best_val_loss"));
-  if (!absl::SimpleAtod(eps, &c.config.layernorm_eps) || !absl::SimpleAtod(best, &c.best_val_loss))
-    return absl::DataLossError(
-        absl::StrCat("checkpoint ", path, ": malformed layernorm_eps or best_val_loss"));
+  if (!absl::SimpleAtoi(step, &c.step) || !absl::SimpleAtod(best, &c.best_val_loss))
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed step or best_val_loss"));
   ASSIGN_OR_RETURN(std::string vocab, need("vocabulary"));
   ASSIGN_OR_RETURN(c.vocabulary, Unhex(path, vocab));
   ASSIGN_OR_RETURN(std::string rng, need("rng"));
   ASSIGN_OR_RETURN(c.rng_state, Unhex(path, rng));
-  for (const auto& [k, v] : kv)
+  for (const auto& [k, v] : kv) {
     if (k.rfind("flag.", 0) == 0) {
       ASSIGN_OR_RETURN(c.flags[k.substr(5)], Unhex(path, v));
+    } else if (version > 1 && k.rfind("config.", 0) == 0) {
+      ASSIGN_OR_RETURN(c.config[k.substr(7)], Unhex(path, v));
     }
+  }
   return absl::OkStatus();
 }
 
@@ -283,9 +278,9 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string 
   std::memcpy(&version, file.data() + 8, 4);
   std::memcpy(&bytes, file.data() + 12, 8);
   std::memcpy(&sum, file.data() + 20, 8);
-  if (version != kCheckpointVersion)
+  if (version < 1 || version > kCheckpointVersion)
     return absl::DataLossError(absl::StrCat("checkpoint ", path, " has format version ", version,
-                                            "; this gptc reads ", kCheckpointVersion));
+                                            "; this gptc reads 1 to ", kCheckpointVersion));
   if (bytes != file.size() - kHeaderBytes)  // checked before the payload is touched
     return absl::DataLossError(
         absl::StrCat("checkpoint ", path, " is truncated or padded: the header promises ", bytes,
@@ -299,7 +294,7 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string 
   Checkpoint c;
   ASSIGN_OR_RETURN(uint64_t meta_len, r.Get<uint64_t>("the metadata length"));
   ASSIGN_OR_RETURN(std::string meta, r.Bytes(meta_len, "the metadata"));
-  RETURN_IF_ERROR(ParseMeta(path, meta, c));
+  RETURN_IF_ERROR(ParseMeta(path, meta, version, c));
   ASSIGN_OR_RETURN(uint32_t count, r.Get<uint32_t>("the tensor count"));
   for (uint32_t i = 0; i < count; ++i) {
     Checkpoint::Tensor t;
@@ -329,19 +324,6 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string 
     return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", r.size() - r.pos(),
                                             " bytes after the last tensor"));
   return c;
-}
-
-absl::Status CheckSameModel(const std::string& path, const GptConfig& saved, const GptConfig& cfg) {
-  const std::pair<const char*, std::pair<int64_t, int64_t>> fields[] = {
-      {"n_layer", {saved.n_layer, cfg.n_layer}}, {"n_head", {saved.n_head, cfg.n_head}},
-      {"n_embd", {saved.n_embd, cfg.n_embd}},    {"block_size", {saved.block_size, cfg.block_size}},
-      {"vocab", {saved.vocab, cfg.vocab}},       {"bias", {saved.bias, cfg.bias}},
-  };
-  for (const auto& [name, v] : fields)
-    if (v.first != v.second)
-      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has ", name, "=",
-                                                        v.first, ", the run asks for ", v.second));
-  return absl::OkStatus();
 }
 
 }  // namespace gptc

@@ -5,9 +5,9 @@
 // byte, and names what is wrong.
 //
 // Layout: "GPTCCKPT" | u32 version | u64 payload bytes | u64 FNV-1a 64 of the payload |
-// payload. The payload is a text section (u64 length, then `key=value` lines: the model
-// config, the vocabulary in hex, the step, the data sampler's RNG state, the best val loss,
-// the training flags) followed by the tensors (u32 count; per tensor: u32 name length, name,
+// payload. The payload is a text section (u64 length, then `key=value` lines: the model's arch
+// and name, its config as `config.KEY=HEX`, the vocabulary in hex, the step, the data sampler's
+// RNG state, the best val loss, the training flags) followed by the tensors (u32 count; per tensor: u32 name length, name,
 // u32 rank, i64 dims, then the f32 data).
 #pragma once
 
@@ -17,13 +17,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "frontend/config.h"
+#include "frontend/model.h"
 #include "ir/literal.h"
 
 namespace gptc {
 
 struct Checkpoint {
-  GptConfig config;
+  std::string arch;        // the model family (frontend/model_registry.h), which rebuilds it
+  std::string model_name;  // its preset, or "custom"
+  ModelConfig config;      // every config key/value of the model
   std::string vocabulary;  // the tokenizer's bytes, in id order
   int64_t step = 0;        // optimiser steps done
   std::string rng_state;   // the training batch sampler's state (Rng::State)
@@ -42,16 +44,13 @@ struct Checkpoint {
   std::vector<Tensor> tensors;  // parameters and AdamW moments, by IR name
 };
 
-constexpr uint32_t kCheckpointVersion = 1;
+// Version 2 records the arch and config keys; version 1 (GPT's fields) still reads, as arch gpt.
+constexpr uint32_t kCheckpointVersion = 2;
 
 // Streams the file: the payload is never assembled in memory.
 absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c);
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path);
 // The same from the file's bytes (`path` only names it in errors; the fuzz target's entry).
 absl::StatusOr<Checkpoint> ParseCheckpoint(const std::string& path, std::string file);
-
-// Whether a checkpoint's model is the one `cfg` describes; else an error naming the first
-// field that differs, e.g. "checkpoint out/ckpt.bin has n_layer=4, the run asks for 6".
-absl::Status CheckSameModel(const std::string& path, const GptConfig& saved, const GptConfig& cfg);
 
 }  // namespace gptc

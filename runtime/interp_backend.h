@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "frontend/config.h"
+#include "frontend/model.h"
 #include "ir/interpreter.h"
 #include "passes/train_graphs.h"
 #include "runtime/backend.h"
@@ -14,10 +14,10 @@ namespace gptc {
 
 class InterpBackend : public Backend {
  public:
-  // Builds the train, eval and sampling graphs of `cfg` and initialises parameters from
+  // Builds the train, eval and sampling graphs of `model` and initialises parameters from
   // `seed` (moments start at zero).
   static absl::StatusOr<std::unique_ptr<InterpBackend>> Create(
-      const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step = {},
+      const Model& model, uint64_t seed, const passes::StepOptions& step = {},
       ir::Precision precision = ir::Precision::kF32);
 
   std::string name() const override { return "interp"; }

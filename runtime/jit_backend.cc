@@ -33,18 +33,18 @@ const ir::Graph& GraphOf(const passes::StepGraphs& g, JitBackend::Step s) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
-    const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step,
+    const Model& model, uint64_t seed, const passes::StepOptions& step,
     const codegen::CompilerOptions& compiler, const std::vector<Step>& compile_now) {
   if (compile_now.empty())
     return absl::InvalidArgumentError("JitBackend: compile at least one step");
   std::unique_ptr<JitBackend> b(new JitBackend());
-  ASSIGN_OR_RETURN(b->graphs_, passes::BuildStepGraphs(cfg, step));
+  ASSIGN_OR_RETURN(b->graphs_, passes::BuildStepGraphs(model, step));
   b->seed_ = seed;
   {  // the whole model's memory, before compiling anything or allocating
     std::vector<const ir::Graph*> graphs;
     for (Step s : compile_now) graphs.push_back(&GraphOf(b->graphs_, s));
     RETURN_IF_ERROR(
-        CheckFits(CompiledBytes(graphs), absl::StrCat("the model (config '", cfg.name, "')")));
+        CheckFits(CompiledBytes(graphs), absl::StrCat("the model '", model.name, "'")));
   }
   b->random_ = b->graphs_.train.FindValue("rng_key").has_value();
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));

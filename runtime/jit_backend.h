@@ -11,7 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "codegen/kernel_compiler.h"
-#include "frontend/config.h"
+#include "frontend/model.h"
 #include "passes/step_graphs.h"
 #include "runtime/backend.h"
 #include "runtime/executable.h"
@@ -25,7 +25,7 @@ class JitBackend : public Backend {
   static constexpr int kNumSteps = 5;
 
   static absl::StatusOr<std::unique_ptr<JitBackend>> Create(
-      const GptConfig& cfg, uint64_t seed, const passes::StepOptions& step = {},
+      const Model& model, uint64_t seed, const passes::StepOptions& step = {},
       const codegen::CompilerOptions& compiler = {},
       const std::vector<Step>& compile_now = {Step::kTrain, Step::kEval, Step::kSample});
 

@@ -143,13 +143,6 @@ std::string Quote(const std::string& s) {
 
 }  // namespace
 
-std::string NanoGptName(const std::string& n) {
-  std::string out = "transformer." + n;
-  if (absl::EndsWith(out, ".w")) return out.substr(0, out.size() - 2) + ".weight";
-  if (absl::EndsWith(out, ".b")) return out.substr(0, out.size() - 2) + ".bias";
-  return out + ".weight";  // wte, wpe
-}
-
 absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                               const std::map<std::string, std::string>& metadata) {
   std::vector<std::string> fields;

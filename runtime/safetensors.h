@@ -27,10 +27,4 @@ absl::StatusOr<std::vector<NamedTensor>> ReadSafetensors(const std::string& path
 absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& path,
                                                           const std::string& file);
 
-// gptc's parameter names and nanoGPT's state_dict keys: `h.0.attn.c_attn.w` <->
-// `transformer.h.0.attn.c_attn.weight`, `wte` <-> `transformer.wte.weight` (nanoGPT also
-// has `lm_head.weight`, the same tensor as wte). Layouts are the same (Linear weights
-// [out, in]).
-std::string NanoGptName(const std::string& gptc_name);
-
 }  // namespace gptc

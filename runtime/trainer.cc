@@ -18,10 +18,10 @@ using Clock = std::chrono::steady_clock;
 // This replica's rows of the next global batch: the global batch (replicas x B rows) is drawn
 // as one process would draw it, and replica r takes rows [r B, (r + 1) B), so N replicas of
 // B see exactly what one process of N B sees.
-absl::StatusOr<Batch> NextBatch(const TextDataset& data, Split split, const GptConfig& cfg,
+absl::StatusOr<Batch> NextBatch(const TextDataset& data, Split split, const Model& model,
                                 Rng& rng) {
   Communicator& w = World();
-  const int64_t b = cfg.batch_size, t = cfg.block_size;
+  const int64_t b = model.batch_size, t = model.block_size;
   ASSIGN_OR_RETURN(Batch global, data.Sample(split, b * w.size(), t, rng));
   if (w.size() == 1) return global;
   Batch mine{ir::Literal(ir::I32({b, t})), ir::Literal(ir::I32({b, t}))};
@@ -32,11 +32,11 @@ absl::StatusOr<Batch> NextBatch(const TextDataset& data, Split split, const GptC
 }
 
 absl::StatusOr<std::vector<Batch>> FixedBatches(const TextDataset& data, Split split,
-                                                const GptConfig& cfg, int64_t n, uint64_t seed) {
+                                                const Model& model, int64_t n, uint64_t seed) {
   Rng rng(seed);
   std::vector<Batch> out;
   for (int64_t i = 0; i < n; ++i) {
-    ASSIGN_OR_RETURN(Batch b, NextBatch(data, split, cfg, rng));
+    ASSIGN_OR_RETURN(Batch b, NextBatch(data, split, model, rng));
     out.push_back(std::move(b));
   }
   return out;
@@ -75,15 +75,15 @@ absl::StatusOr<double> MeanLoss(Backend& backend, const std::vector<Batch>& batc
 
 }  // namespace
 
-absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const GptConfig& cfg,
+absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const Model& model,
                                   const TrainOptions& o, std::ostream* log) {
   if (o.steps < 0 || o.eval_batches <= 0 || o.eval_interval <= 0 || o.log_interval <= 0)
     return absl::InvalidArgumentError(
         "train: steps must be >= 0 and the intervals and eval batches > 0");
   ASSIGN_OR_RETURN(std::vector<Batch> train_eval,
-                   FixedBatches(data, Split::kTrain, cfg, o.eval_batches, o.data_seed + 1));
+                   FixedBatches(data, Split::kTrain, model, o.eval_batches, o.data_seed + 1));
   ASSIGN_OR_RETURN(std::vector<Batch> val_eval,
-                   FixedBatches(data, Split::kVal, cfg, o.eval_batches, o.data_seed + 2));
+                   FixedBatches(data, Split::kVal, model, o.eval_batches, o.data_seed + 2));
   TrainReport report;
   auto evaluate = [&](int64_t step) -> absl::Status {
     ASSIGN_OR_RETURN(double tl, MeanLoss(backend, train_eval));
@@ -112,7 +112,7 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
   double window_secs = 0;
   const auto run_start = Clock::now();
   for (int64_t it = o.start_step; it < o.steps; ++it) {
-    ASSIGN_OR_RETURN(Batch b, NextBatch(data, Split::kTrain, cfg, rng));
+    ASSIGN_OR_RETURN(Batch b, NextBatch(data, Split::kTrain, model, rng));
     const double lr = o.schedule.At(it);
     const auto start = Clock::now();
     ASSIGN_OR_RETURN(double loss, backend.TrainStep(b, lr, it + 1));
@@ -131,7 +131,7 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     window_secs += secs;
     report.last_loss = loss;
     const int64_t step = it + 1;
-    const double tokens = static_cast<double>(cfg.batch_size * cfg.block_size * World().size());
+    const double tokens = static_cast<double>(model.batch_size * model.block_size * World().size());
     if (o.status) {
       const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
       const double per_step = elapsed / static_cast<double>(step - o.start_step);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "frontend/config.h"
+#include "frontend/model.h"
 #include "runtime/backend.h"
 #include "runtime/lr_schedule.h"
 #include "runtime/text_dataset.h"
@@ -62,7 +62,7 @@ struct TrainReport {
   double seconds = 0;  // time in train steps (evaluation excluded)
 };
 
-absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const GptConfig& cfg,
+absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const Model& model,
                                   const TrainOptions& options, std::ostream* log);
 
 }  // namespace gptc

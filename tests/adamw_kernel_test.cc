@@ -7,7 +7,7 @@
 // against the unfused graph), PlanRuntime.* (the blocked form bit-identical to the
 // per-parameter one) and TorchParity.TenAdamWStepsWithClipping.
 #include "codegen/kernel_spec.h"
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"

@@ -1,7 +1,7 @@
 // The DSL checks shapes as the model is written and reports the first error with the op,
 // the shapes and the would-be IR line.
 #include "frontend/builder.h"
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/ops.h"
 #include "gtest/gtest.h"

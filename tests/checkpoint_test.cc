@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "frontend/nn/gpt_family.h"
 #include "ir/read_file.h"
 #include "tests/run_process.h"
 
@@ -24,7 +26,9 @@ namespace {
 
 Checkpoint Sample(int64_t elems) {
   Checkpoint c;
-  c.config.name = "tiny";
+  c.arch = "gpt";
+  c.model_name = "tiny";
+  c.config = nn::ToModelConfig(*PresetConfig("tiny"));
   c.vocabulary = std::string("\n !abc\xff", 7);
   c.step = 42;
   c.rng_state = "1 2 3 0 0";
@@ -53,7 +57,9 @@ TEST(Checkpoint, RoundTrip) {
   EXPECT_EQ(r->rng_state, c.rng_state);
   EXPECT_EQ(r->best_val_loss, c.best_val_loss);
   EXPECT_EQ(r->flags, c.flags);
-  EXPECT_EQ(r->config.n_layer, c.config.n_layer);
+  EXPECT_EQ(r->arch, "gpt");
+  EXPECT_EQ(r->model_name, "tiny");
+  EXPECT_EQ(r->config, c.config);
   ASSERT_EQ(r->tensors.size(), 2u);
   EXPECT_EQ(r->tensors[0].name, "h.0.attn.c_attn.w");
   EXPECT_EQ(r->tensors[0].shape, (ir::Shape{3, 10}));
@@ -83,9 +89,51 @@ TEST(Checkpoint, DamageIsAClearError) {
             "checkpoint " + p + " is truncated: 12 bytes, shorter than the 28-byte header");
   std::string version = good;
   version[8] = 9;
-  EXPECT_EQ(error(version), "checkpoint " + p + " has format version 9; this gptc reads 1");
+  EXPECT_EQ(error(version), "checkpoint " + p + " has format version 9; this gptc reads 1 to 2");
   EXPECT_EQ(std::string(ReadCheckpoint(Path("missing.bin")).status().message()),
             "checkpoint " + Path("missing.bin") + " does not exist or cannot be read");
+}
+
+// The file with its metadata text replaced, under format `version`, with lengths and checksum
+// made right: how a checkpoint written by an older gptc looks.
+std::string Reframe(const std::string& file, uint32_t version, const std::string& meta) {
+  uint64_t old_meta;
+  std::memcpy(&old_meta, file.data() + 28, 8);
+  std::string payload(8, '\0');
+  const uint64_t n = meta.size();
+  std::memcpy(payload.data(), &n, 8);
+  payload += meta + file.substr(36 + old_meta);
+  uint64_t sum = 1469598103934665603ull;  // FNV-1a 64, as the header promises
+  for (unsigned char c : payload) sum = (sum ^ c) * 1099511628211ull;
+  std::string out = file.substr(0, 8);
+  const uint64_t bytes = payload.size();
+  out.append(reinterpret_cast<const char*>(&version), 4);
+  out.append(reinterpret_cast<const char*>(&bytes), 8);
+  out.append(reinterpret_cast<const char*>(&sum), 8);
+  return out + payload;
+}
+
+// Checkpoints of format 1 predate model families: GPT's fields at the top level. They read as
+// arch gpt with the same config a version-2 checkpoint of that model records.
+TEST(Checkpoint, Version1ReadsAsGpt) {
+  ASSERT_TRUE(WriteCheckpoint(Path("v2.bin"), Sample(30)).ok());
+  const std::string legacy =
+      "name=tiny\nvocab=65\nblock_size=32\nn_layer=2\nn_head=2\nn_embd=32\nbatch_size=4\n"
+      "layernorm_eps=1e-05\nbias=1\ndropout=0\nvocabulary=0a\nstep=7\nrng=31\n"
+      "best_val_loss=2.5\n";
+  Spit(Path("v1.bin"), Reframe(Slurp(Path("v2.bin")), 1, legacy));
+  auto r = ReadCheckpoint(Path("v1.bin"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->arch, "gpt");
+  EXPECT_EQ(r->model_name, "tiny");
+  EXPECT_EQ(r->config, nn::ToModelConfig(*PresetConfig("tiny")));
+  EXPECT_EQ(r->step, 7);
+  EXPECT_EQ(r->vocabulary, "\n");
+  EXPECT_EQ(r->tensors.size(), 2u);
+  // A version-2 file whose metadata lacks the arch is damaged, and says so.
+  Spit(Path("noarch.bin"), Reframe(Slurp(Path("v2.bin")), 2, legacy));
+  EXPECT_EQ(std::string(ReadCheckpoint(Path("noarch.bin")).status().message()),
+            "checkpoint " + Path("noarch.bin") + ": metadata has no 'arch'");
 }
 
 // A child process writes a checkpoint under a file-size limit smaller than the file: the
@@ -232,7 +280,7 @@ TEST(Checkpoint, BadInputIsAClearError) {
       << other.out;
   Result no_bias = Gptc("train --resume --no-bias --out-dir=" + dir + "/run" + common);
   EXPECT_EQ(no_bias.code, 1);
-  EXPECT_NE(no_bias.out.find("checkpoint " + dir + "/run/ckpt.bin has bias=1, the run asks for 0"),
+  EXPECT_NE(no_bias.out.find("checkpoint " + dir + "/run/ckpt.bin has bias=true, the run asks for false"),
             std::string::npos)
       << no_bias.out;
   std::string bytes = Slurp(dir + "/run/ckpt.bin");

@@ -185,9 +185,13 @@ TEST(Cli, BadInputIsAClearError) {
        "gptc: unknown command 'frobnicate'; commands are: ir opt train bench sample export mem "
        "eval version"},
       {"ir --steps=3", 2,
-       "gptc ir: unknown flag --steps; accepted: --config, --n-layer, --n-head, --n-embd, "
-       "--block-size, --batch-size, --dropout, --bias, --graph, --print-after, --fuse, "
-       "--explain-fusion, --precision, --plan, --dump-dir, --dot, --stats, --help"},
+       "gptc ir: unknown flag --steps; accepted: --config, --arch, --block-size, --n-layer, "
+       "--n-head, --n-embd, --batch-size, --layernorm-eps, --bias, --dropout, --graph, "
+       "--print-after, --fuse, --explain-fusion, --precision, --plan, --dump-dir, --dot, "
+       "--stats, --help"},
+      {"ir --config=tiny --arch=bigram", 2,
+       "gptc: unknown arch 'bigram'; model families are: gpt"},
+      {"ir --arch=gpt --config=nope", 2, "gptc: unknown config 'nope'; presets are: "},
       {"ir --precision=fp16", 2, "--precision must be fp32 or bf16, got 'fp16'"},
       {"ir --config=huge", 2,
        "gptc: unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby"},

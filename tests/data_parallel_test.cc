@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/match.h"
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"

@@ -12,6 +12,7 @@
 #include "passes/step_graphs.h"
 #include "runtime/executable.h"
 #include "tests/gradcheck.h"
+#include "tests/test_graphs.h"
 
 namespace gptc {
 namespace {
@@ -102,7 +103,7 @@ TEST(Dropout, GradientWithAFixedMask) {
 TEST(Dropout, GptTrainsWithItAndEvaluatesAndSamplesWithout) {
   GptConfig cfg = *PresetConfig("tiny");
   cfg.dropout = 0.2;
-  auto graphs = passes::BuildStepGraphs(cfg);
+  auto graphs = passes::BuildStepGraphs(testing::GptModelOf(cfg));
   ASSERT_TRUE(graphs.ok()) << graphs.status();
   auto count = [](const ir::Graph& g) {
     int n = 0;

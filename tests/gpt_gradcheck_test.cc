@@ -3,7 +3,7 @@
 // float64 interpreter, h = 1e-5; tolerance 1e-6 relative to max(1e-3, |numeric|).
 #include <cmath>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"

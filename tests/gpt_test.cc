@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"
 #include "runtime/data_path.h"
@@ -13,7 +13,7 @@ namespace gptc {
 namespace {
 
 TEST(Gpt, ParameterCountMatchesTheFormula) {
-  for (const std::string& name : PresetNames()) {
+  for (const std::string& name : GptPresetNames()) {
     GptConfig c = *PresetConfig(name);
     auto m = nn::BuildGpt(c);
     ASSERT_TRUE(m.ok());

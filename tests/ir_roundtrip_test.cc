@@ -1,7 +1,7 @@
 // parse(print(g)) must print identically, for every op and for every preset's GPT.
 #include <set>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/attrs.h"
@@ -41,7 +41,7 @@ TEST(RoundTrip, EveryOp) {
 }
 
 TEST(RoundTrip, GptOfEveryPreset) {
-  for (const std::string& name : PresetNames()) {
+  for (const std::string& name : GptPresetNames()) {
     SCOPED_TRACE(name);
     auto cfg = PresetConfig(name);
     ASSERT_TRUE(cfg.ok());

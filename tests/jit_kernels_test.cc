@@ -3,7 +3,7 @@
 // per value: 1e-5 for elementwise and data movement, 1e-4 for reductions and GEMM (their
 // float32 sums run in a different order than the interpreter's float64 ones).
 #include "codegen/kernel_spec.h"
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"

@@ -4,7 +4,7 @@
 // clipping within 1e-4 (the train step as the runtime builds it, fused).
 #include <cmath>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "passes/autodiff.h"

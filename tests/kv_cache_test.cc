@@ -12,6 +12,7 @@
 #include "runtime/interp_backend.h"
 #include "runtime/jit_backend.h"
 #include "runtime/sampler.h"
+#include "tests/test_graphs.h"
 
 namespace gptc {
 namespace {
@@ -43,7 +44,7 @@ void Randomize(B& backend, uint64_t seed) {
 std::unique_ptr<JitBackend> Jit(const GptConfig& cfg) {
   codegen::CompilerOptions co;
   co.cache_dir = testing::TestCacheDir();
-  auto b = JitBackend::Create(cfg, 1, {}, co, {Step::kSample, Step::kPrefill, Step::kDecode});
+  auto b = JitBackend::Create(testing::GptModelOf(cfg), 1, {}, co, {Step::kSample, Step::kPrefill, Step::kDecode});
   EXPECT_TRUE(b.ok()) << b.status();
   return b.ok() ? std::move(*b) : nullptr;
 }
@@ -117,7 +118,7 @@ TEST(KvCache, SamplingPrintsTheSameTextWithAndWithoutTheCache) {
 
 TEST(KvCache, InterpreterDecodeMatchesItsFullForward) {
   const GptConfig cfg = Tiny();
-  auto interp = InterpBackend::Create(cfg, 1);
+  auto interp = InterpBackend::Create(testing::GptModelOf(cfg), 1);
   ASSERT_TRUE(interp.ok());
   Randomize(**interp, 9);
   const std::vector<int32_t> ids = {5, 17, 3, 40, 22};

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"

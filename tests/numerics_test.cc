@@ -8,6 +8,7 @@
 #include "runtime/executable.h"
 #include "runtime/jit_backend.h"
 #include "tests/run_process.h"
+#include "tests/test_graphs.h"
 
 namespace gptc {
 namespace {
@@ -48,7 +49,7 @@ TEST(Numerics, TrainingStopsOnANonFiniteLossNamingTheStep) {
   codegen::CompilerOptions co;
   co.cache_dir = testing::TestCacheDir();
   for (bool checked : {false, true}) {
-    auto jit = JitBackend::Create(*PresetConfig("tiny"), 1, {}, co, {JitBackend::Step::kTrain});
+    auto jit = JitBackend::Create(testing::GptModelOf(*PresetConfig("tiny")), 1, {}, co, {JitBackend::Step::kTrain});
     ASSERT_TRUE(jit.ok()) << jit.status();
     (*jit)->EnableNumericChecks(checked);
     auto w = (*jit)->store().Get("h.1.mlp.c_fc.w");

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"

@@ -3,7 +3,7 @@
 // targets against the lower bound.
 #include "ir/plan_check.h"
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"

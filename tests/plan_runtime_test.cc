@@ -1,7 +1,7 @@
 // Running planned graphs: the interpreter in the plan's memory (with dead buffers poisoned
 // with NaN) computes exactly what it computes with a Literal per value, and the JIT trains
 // on the planned arena with the same losses as with one buffer per value.
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"
@@ -10,6 +10,7 @@
 #include "passes/train_graphs.h"
 #include "runtime/jit_backend.h"
 #include "tests/jit_test_util.h"
+#include "tests/test_graphs.h"
 
 namespace gptc {
 namespace {
@@ -82,7 +83,7 @@ TEST(PlanRuntime, JitTrainingOnThePlannedArenaMatchesOneBufferPerValue) {
   for (bool plan : {true, false}) {
     passes::StepOptions o;
     o.plan = plan;
-    auto jit = JitBackend::Create(cfg, 11, o, co);
+    auto jit = JitBackend::Create(testing::GptModelOf(cfg), 11, o, co);
     ASSERT_TRUE(jit.ok()) << jit.status();
     std::vector<double> l;
     for (int step = 1; step <= 20; ++step) {

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "gtest/gtest.h"
+#include "frontend/nn/gpt_family.h"
 #include "ir/read_file.h"
 #include "tests/run_process.h"
 
@@ -49,9 +50,9 @@ TEST(Safetensors, RoundTripAndNames) {
   uint64_t n;
   std::memcpy(&n, f.data(), 8);
   EXPECT_EQ(n % 8, 0u) << "the data section starts 8-byte aligned";
-  EXPECT_EQ(NanoGptName("h.3.attn.c_attn.w"), "transformer.h.3.attn.c_attn.weight");
-  EXPECT_EQ(NanoGptName("h.0.ln_1.b"), "transformer.h.0.ln_1.bias");
-  EXPECT_EQ(NanoGptName("wte"), "transformer.wte.weight");
+  EXPECT_EQ(nn::NanoGptName("h.3.attn.c_attn.w"), "transformer.h.3.attn.c_attn.weight");
+  EXPECT_EQ(nn::NanoGptName("h.0.ln_1.b"), "transformer.h.0.ln_1.bias");
+  EXPECT_EQ(nn::NanoGptName("wte"), "transformer.wte.weight");
 }
 
 TEST(Safetensors, DamageIsAClearError) {

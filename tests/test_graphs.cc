@@ -1,8 +1,9 @@
 #include "tests/test_graphs.h"
 
 #include "frontend/builder.h"
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_family.h"
 #include "frontend/ops.h"
 #include "ir/check.h"
 #include "ir/emitter.h"
@@ -88,6 +89,12 @@ ir::Graph TinyTrainStep(bool fuse, double dropout) {
   auto g = passes::BuildTrainStep(m->graph, o);
   GPTC_CHECK(g.ok()) << g.status();
   return *std::move(g);
+}
+
+Model GptModelOf(const GptConfig& cfg) {
+  absl::StatusOr<Model> m = nn::GptModel(cfg);
+  GPTC_CHECK(m.ok()) << m.status().message();
+  return *std::move(m);
 }
 
 }  // namespace gptc::testing

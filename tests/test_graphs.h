@@ -1,6 +1,8 @@
 // Graphs shared by several tests.
 #pragma once
 
+#include "frontend/model.h"
+#include "frontend/nn/gpt_config.h"
 #include "ir/graph.h"
 
 namespace gptc::testing {
@@ -12,5 +14,8 @@ ir::Graph AllOpsGraph();
 // The `tiny` GPT's train step through the whole pipeline (fused unless `fuse` is false): it
 // holds every fused op.
 ir::Graph TinyTrainStep(bool fuse = true, double dropout = 0.0);
+
+// The GPT family's Model of `cfg` (checked: tests pass valid configs).
+Model GptModelOf(const GptConfig& cfg);
 
 }  // namespace gptc::testing

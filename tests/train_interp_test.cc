@@ -2,12 +2,13 @@
 // from about ln(65) = 4.17 to below 2.6 (600 steps, about 15 s on one core).
 #include <cmath>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "gtest/gtest.h"
 #include "runtime/data_path.h"
 #include "runtime/interp_backend.h"
 #include "runtime/sampler.h"
 #include "runtime/trainer.h"
+#include "tests/test_graphs.h"
 
 namespace gptc {
 namespace {
@@ -19,14 +20,14 @@ TEST(TrainInterp, TinyLearnsShakespeare) {
   ASSERT_TRUE(data.ok());
   GptConfig cfg = *PresetConfig("tiny");
   cfg.vocab = data->tokenizer().vocab_size();
-  auto backend = InterpBackend::Create(cfg, 1337);
+  auto backend = InterpBackend::Create(testing::GptModelOf(cfg), 1337);
   ASSERT_TRUE(backend.ok()) << backend.status();
   TrainOptions o;
   o.steps = 600;
   o.schedule = {3e-3, 3e-4, 20, 600};
   o.eval_interval = 600;
   o.eval_batches = 8;
-  auto report = Train(**backend, *data, cfg, o, nullptr);
+  auto report = Train(**backend, *data, testing::GptModelOf(cfg), o, nullptr);
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(report->evals.size(), 2u);
   EXPECT_NEAR(report->evals[0].val_loss, std::log(65.0), 0.1);

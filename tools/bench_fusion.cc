@@ -19,7 +19,7 @@
 #include "bench/copy_bandwidth.h"
 #include "bench/fusion_timing.h"
 #include "bench/step_compare.h"
-#include "frontend/nn/gpt.h"
+#include "frontend/model_registry.h"
 #include "ir/status_macros.h"
 #include "passes/fusion_cases.h"
 #include "passes/train_graphs.h"
@@ -29,7 +29,7 @@ namespace gptc::tools {
 namespace {
 
 // The whole train step with fusion on and off, as two rows.
-absl::Status WholeStep(const GptConfig& cfg, const codegen::CompilerOptions& co, int steps,
+absl::Status WholeStep(const Model& cfg, const codegen::CompilerOptions& co, int steps,
                        std::vector<BenchRow>& rows) {
   passes::StepOptions on, off;
   off.fuse = false;
@@ -67,10 +67,10 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int runs = static_cast<int>(flags.GetInt("runs"));
   if (runs <= 0) return Fail(absl::InvalidArgumentError("--runs must be positive"), 2);
-  std::vector<GptConfig> configs;
+  std::vector<Model> configs;
   for (absl::string_view name :
        absl::StrSplit(flags.GetString("configs"), ',', absl::SkipEmpty())) {
-    auto cfg = PresetConfig(std::string(name));
+    auto cfg = PresetModel(std::string(name));
     if (!cfg.ok()) return Fail(cfg.status(), 2);
     configs.push_back(*cfg);
   }
@@ -86,11 +86,9 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
   auto compiler = codegen::KernelCompiler::Create(co);
   if (!compiler.ok()) return Fail(compiler.status());
   std::vector<BenchRow> rows;
-  for (const GptConfig& cfg : configs) {
-    std::cout << absl::StrFormat("\n== %s (B=%d, T=%d, C=%d, heads %d, layers %d)\n", cfg.name,
-                                 cfg.batch_size, cfg.block_size, cfg.n_embd, cfg.n_head,
-                                 cfg.n_layer);
-    auto model = nn::BuildGpt(cfg);
+  for (const Model& cfg : configs) {
+    std::cout << "\n== " << cfg.Summary() << "\n";
+    auto model = cfg.forward({.batch = cfg.batch_size, .training = true});
     if (!model.ok()) return Fail(model.status());
     auto train = passes::BuildTrainStep(model->graph);
     if (!train.ok()) return Fail(train.status());

@@ -37,7 +37,7 @@ double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-int PrintPlanCompare(const GptConfig& cfg, const passes::StepOptions& step,
+int PrintPlanCompare(const Model& cfg, const passes::StepOptions& step,
                      const codegen::CompilerOptions& co, int64_t steps) {
   passes::StepOptions planned = step, naive = step;
   planned.plan = true;
@@ -55,7 +55,7 @@ int PrintPlanCompare(const GptConfig& cfg, const passes::StepOptions& step,
   return 0;
 }
 
-int PrintPrecisionCompare(const GptConfig& cfg, const passes::StepOptions& step,
+int PrintPrecisionCompare(const Model& cfg, const passes::StepOptions& step,
                           const codegen::CompilerOptions& co, int64_t steps) {
   if (!codegen::HostHasBF16Dot())
     return Fail(absl::FailedPreconditionError(
@@ -76,7 +76,7 @@ int PrintPrecisionCompare(const GptConfig& cfg, const passes::StepOptions& step,
   return 0;
 }
 
-int PrintSamplingSpeed(const GptConfig& cfg, const codegen::CompilerOptions& co, int repeats) {
+int PrintSamplingSpeed(const Model& cfg, const codegen::CompilerOptions& co, int repeats) {
   auto speeds = MeasureSamplingSpeed(cfg, co, repeats);
   if (!speeds.ok()) return Fail(speeds.status());
   for (const SamplingSpeed& s : *speeds)
@@ -111,7 +111,7 @@ int RunBench(const Args& args) {
     std::cout << "usage: gptc bench [flags]\nTimes the compiled train step.\n\n" << flags.Usage();
     return 0;
   }
-  auto cfg = ConfigFromFlags(flags);
+  auto cfg = ModelFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   if (flags.GetInt("steps") <= 0)
     return Fail(absl::InvalidArgumentError("--steps must be positive"), 2);

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "frontend/nn/gpt.h"
+#include "frontend/model_registry.h"
 #include "ir/interpreter.h"
 #include "ir/rng.h"
 #include "runtime/data_path.h"
@@ -35,10 +35,15 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
   }
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());
-  GptConfig cfg = c->config;
-  if (flags.IsSet("batch-size")) cfg.batch_size = flags.GetInt("batch-size");
-  if (auto s = cfg.Validate(); !s.ok()) return Fail(s, 2);
-  GptConfig data_cfg = cfg;
+  auto saved = CheckpointModel(*c, path);
+  if (!saved.ok()) return Fail(saved.status());
+  Model cfg = *saved;
+  if (flags.IsSet("batch-size")) {
+    auto m = Reconfigure(cfg, {{"batch_size", absl::StrCat(flags.GetInt("batch-size"))}});
+    if (!m.ok()) return Fail(m.status(), 2);
+    cfg = *std::move(m);
+  }
+  Model data_cfg = cfg;
   auto data = LoadData(flags, &data_cfg);
   if (!data.ok()) return Fail(data.status());
   if (auto s = LoadMatching(path, cfg, data->tokenizer().alphabet()); !s.ok())
@@ -115,12 +120,12 @@ int RunEval(const Args& args) {
         2);
   if (!flags.GetString("out-dir").empty() || !flags.GetString("checkpoint").empty())
     return EvalCheckpoint(flags, split_name == "train" ? Split::kTrain : Split::kVal);
-  auto cfg = ConfigFromFlags(flags);
+  auto cfg = ModelFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   auto data = LoadData(flags, &*cfg);
   if (!data.ok()) return Fail(data.status());
 
-  auto model = nn::BuildGpt(*cfg);
+  auto model = cfg->forward({.batch = cfg->batch_size, .training = false});
   if (!model.ok()) return Fail(model.status());
   ir::LiteralMap args_map = InitParams(model->params, flags.GetInt("seed"));
   Rng rng(flags.GetInt("batch-seed"));
@@ -137,7 +142,7 @@ int RunEval(const Args& args) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double loss = (*out)[1].data[0];
   std::cout << absl::StrFormat(
-      "config %s: %d parameters, vocab %d (from %s)\n"
+      "model %s: %d parameters, vocab %d (from %s)\n"
       "loss on one %s batch (B=%d, T=%d): %.6f   ln(vocab) = %.6f   [%s backend, %.2f s]\n",
       cfg->name, CountParams(model->params), cfg->vocab, data->origin(), split_name,
       cfg->batch_size, cfg->block_size, loss, std::log(static_cast<double>(cfg->vocab)),

@@ -1,9 +1,9 @@
-// `gptc export`: a checkpoint's parameters as safetensors under nanoGPT's names and layouts,
-// so `GPT.load_state_dict` (after reading the file) takes them as they are.
+// `gptc export`: a checkpoint's parameters as safetensors under its model's external names
+// (Model::external_names: for GPT nanoGPT's names and layouts, so `GPT.load_state_dict`
+// takes them as they are).
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "frontend/nn/gpt.h"
 #include "runtime/checkpoint.h"
 #include "runtime/safetensors.h"
 #include "tools/commands.h"
@@ -19,8 +19,8 @@ int RunExport(const Args& args) {
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout << "usage: gptc export --to=FILE.safetensors [flags]\nWrites a checkpoint's "
-                 "parameters under nanoGPT's "
-                 "names.\n\n"
+                 "parameters under its model family's external "
+                 "names (GPT: nanoGPT's).\n\n"
               << flags.Usage();
     return 0;
   }
@@ -29,29 +29,23 @@ int RunExport(const Args& args) {
   const std::string path = CheckpointPath(flags);
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());
-  auto model = nn::BuildGpt(c->config);
+  auto model = CheckpointModel(*c, path);
   if (!model.ok()) return Fail(model.status());
+  auto params = model->Params();
+  if (!params.ok()) return Fail(params.status());
   std::map<std::string, const Checkpoint::Tensor*> by_name;
   for (const Checkpoint::Tensor& t : c->tensors) by_name[t.name] = &t;
   std::vector<NamedTensor> out;
-  for (const ParamSpec& p : model->params) {  // parameters only: the moments stay in the checkpoint
+  for (const ParamSpec& p : *params) {  // parameters only: the moments stay in the checkpoint
     auto it = by_name.find(p.name);
     if (it == by_name.end())
       return Fail(
           absl::DataLossError(absl::StrCat("checkpoint ", path, " has no tensor %", p.name)));
-    out.push_back({NanoGptName(p.name), it->second->shape, it->second->data});
-    if (p.name == "wte")
-      out.push_back({"lm_head.weight", it->second->shape, it->second->data});  // tied
+    for (const std::string& name : model->ExternalNames(p.name))  // tied tensors: each name
+      out.push_back({name, it->second->shape, it->second->data});
   }
-  const GptConfig& g = c->config;
-  const std::map<std::string, std::string> meta = {{"format", "pt"},
-                                                   {"n_layer", absl::StrCat(g.n_layer)},
-                                                   {"n_head", absl::StrCat(g.n_head)},
-                                                   {"n_embd", absl::StrCat(g.n_embd)},
-                                                   {"block_size", absl::StrCat(g.block_size)},
-                                                   {"vocab_size", absl::StrCat(g.vocab)},
-                                                   {"bias", g.bias ? "True" : "False"},
-                                                   {"step", absl::StrCat(c->step)}};
+  std::map<std::string, std::string> meta = model->export_metadata;
+  meta["step"] = absl::StrCat(c->step);
   if (auto s = WriteSafetensors(flags.GetString("to"), out, meta); !s.ok()) return Fail(s);
   std::cout << "wrote " << out.size() << " tensors of " << path << " (step " << c->step << ") to "
             << flags.GetString("to") << "\n";

@@ -8,7 +8,6 @@
 #include <iostream>
 
 #include "absl/strings/str_split.h"
-#include "frontend/nn/gpt.h"
 #include "ir/dot.h"
 #include "ir/printer.h"
 #include "passes/step_graphs.h"
@@ -54,7 +53,7 @@ int RunIr(const Args& args) {
     std::cout << "usage: gptc ir [flags]\nPrints the model's graph IR.\n\n" << flags.Usage();
     return 0;
   }
-  auto cfg = ConfigFromFlags(flags);
+  auto cfg = ModelFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   const std::string which = flags.GetString("graph");
   const bool kv = which == "prefill" || which == "decode";
@@ -64,8 +63,9 @@ int RunIr(const Args& args) {
                 2);
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
-  if (kv) cfg->batch_size = 1;  // sampling runs one sequence
-  auto model = nn::BuildGpt(*cfg);
+  // As passes/step_graphs.cc builds them: sampling runs one sequence, and only training has
+  // dropout.
+  auto model = cfg->forward({.batch = kv ? 1 : cfg->batch_size, .training = which == "train"});
   if (!model.ok()) return Fail(model.status());
   const passes::KvGraph kv_graph =
       which == "decode" ? passes::KvGraph::kDecode : passes::KvGraph::kPrefill;

@@ -9,7 +9,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
 #include "passes/plan_report.h"
 #include "passes/train_graphs.h"
@@ -30,12 +29,15 @@ struct Footprint {
   int64_t total = 0;
 };
 
-absl::StatusOr<Footprint> Measure(const GptConfig& cfg, const passes::StepOptions& step) {
-  ASSIGN_OR_RETURN(nn::GptGraph model, nn::BuildGpt(cfg));
+// The steps at `batch` rows, built as passes/step_graphs.cc builds them.
+absl::StatusOr<Footprint> Measure(const Model& model, int64_t batch,
+                                  const passes::StepOptions& step) {
+  ASSIGN_OR_RETURN(ForwardGraph training, model.forward({.batch = batch, .training = true}));
+  ASSIGN_OR_RETURN(ForwardGraph inference, model.forward({.batch = batch, .training = false}));
   passes::StepOptions quiet = step;
   quiet.fusion.explain = nullptr;
-  ASSIGN_OR_RETURN(ir::Graph train, passes::BuildTrainStep(model.graph, step));
-  ASSIGN_OR_RETURN(ir::Graph eval, passes::BuildEvalStep(model.graph, quiet));
+  ASSIGN_OR_RETURN(ir::Graph train, passes::BuildTrainStep(training.graph, step));
+  ASSIGN_OR_RETURN(ir::Graph eval, passes::BuildEvalStep(inference.graph, quiet));
   Footprint f{std::move(train), {}, {}, 0};
   f.train_report = passes::AnalyzePlan(f.train);
   f.eval_report = passes::AnalyzePlan(eval);
@@ -67,10 +69,8 @@ absl::StatusOr<int64_t> ParseBytes(const std::string& s) {
 
 std::string Mib(int64_t bytes) { return absl::StrFormat("%.2f MiB", bytes / 1048576.0); }
 
-void PrintText(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
-  std::cout << absl::StrFormat("gptc mem: %s (%d layers, %d heads, %d wide, block %d, batch %d)\n",
-                               cfg.name, cfg.n_layer, cfg.n_head, cfg.n_embd, cfg.block_size,
-                               cfg.batch_size);
+void PrintText(const Model& model, const Footprint& f, int64_t budget, int64_t max_batch) {
+  std::cout << "gptc mem: " << model.Summary() << "\n";
   std::cout << absl::StrFormat("%-11s %13s %13s %13s %8s %9s %9s\n", "step", "naive", "planned",
                                "lower bound", "frag", "/naive", "/bound");
   for (const passes::MemoryReport* r : {&f.train_report, &f.eval_report}) {
@@ -101,7 +101,7 @@ void PrintText(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t
   std::cout << "largest batch size within " << Mib(budget) << ": " << max_batch << "\n";
 }
 
-void PrintJson(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
+void PrintJson(const Model& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
   auto report = [](const passes::MemoryReport& r) {
     std::vector<std::string> peak;
     for (const auto& [name, bytes] : r.peak_tensors)
@@ -117,7 +117,8 @@ void PrintJson(const GptConfig& cfg, const Footprint& f, int64_t budget, int64_t
         ", \"peak_tensors\": [", absl::StrJoin(peak, ", "), "], \"views\": ", r.views,
         ", \"in_place\": ", r.in_place, ", \"copy_kernels\": ", r.copy_kernels);
   };
-  std::cout << "{\"config\": \"" << cfg.name << "\", \"batch_size\": " << cfg.batch_size << ", "
+  std::cout << "{\"config\": \"" << cfg.name << "\", \"arch\": \"" << cfg.arch
+            << "\", \"batch_size\": " << cfg.batch_size << ", "
             << report(f.train_report) << ", \"eval\": {" << report(f.eval_report)
             << "}, \"total_bytes\": " << f.total << ", \"budget_bytes\": " << budget
             << ", \"max_batch_size\": " << max_batch << "}\n";
@@ -141,7 +142,7 @@ int RunMem(const Args& args) {
         << flags.Usage();
     return 0;
   }
-  auto cfg = ConfigFromFlags(flags);
+  auto cfg = ModelFromFlags(flags);
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
@@ -153,24 +154,20 @@ int RunMem(const Args& args) {
     budget = *b;
   }
   // Validate the budget on the smallest batch before the full report.
-  GptConfig one = *cfg;
-  one.batch_size = 1;
-  auto smallest = Measure(one, *step);
+  auto smallest = Measure(*cfg, 1, *step);
   if (!smallest.ok()) return Fail(smallest.status());
   if (smallest->total > budget)
     return Fail(absl::ResourceExhaustedError(
         absl::StrCat("--budget ", budget, " bytes (", Mib(budget),
                      ") is too small: training even batch 1 needs ", smallest->total, " bytes (",
                      Mib(smallest->total), ")")));
-  auto f = Measure(*cfg, *step);
+  auto f = Measure(*cfg, cfg->batch_size, *step);
   if (!f.ok()) return Fail(f.status());
   // The total grows with the batch: find the largest that fits by doubling, then bisection.
   int64_t lo = 1, hi = 2;
   constexpr int64_t kMaxBatch = 1 << 16;
   auto fits = [&](int64_t batch) {
-    GptConfig c = *cfg;
-    c.batch_size = batch;
-    auto m = Measure(c, *step);
+    auto m = Measure(*cfg, batch, *step);
     return m.ok() && m->total <= budget;
   };
   while (hi <= kMaxBatch && fits(hi)) lo = hi, hi *= 2;

@@ -51,6 +51,8 @@ int RunSample(const Args& args) {
   // Everything the user gave is checked before compiling: the checkpoint, then the prompt.
   auto c = ReadCheckpoint(path);
   if (!c.ok()) return Fail(c.status());
+  auto model = CheckpointModel(*c, path);
+  if (!model.ok()) return Fail(model.status());
   auto tok = CharTokenizer::FromText(c->vocabulary);
   if (!tok.ok()) return Fail(tok.status());
   const std::string prompt = flags.GetString("prompt");
@@ -62,7 +64,7 @@ int RunSample(const Args& args) {
   const bool kv = flags.GetBool("kv-cache");
   using Step = JitBackend::Step;
   auto jit = JitBackend::Create(
-      c->config, 1, step, co,
+      *model, 1, step, co,
       kv ? std::vector<Step>{Step::kPrefill, Step::kDecode} : std::vector<Step>{Step::kSample});
   if (!jit.ok()) return Fail(jit.status());
   if (auto s = Restore(**jit, *c, path); !s.ok()) return Fail(s);
@@ -76,7 +78,7 @@ int RunSample(const Args& args) {
     so.kv_cache = kv;
     so.on_text = [](const std::string& piece) { std::cout << piece << std::flush; };
     std::cout << prompt;
-    auto text = SampleText(**jit, *tok, c->config.block_size, so);
+    auto text = SampleText(**jit, *tok, model->block_size, so);
     if (!text.ok()) return Fail(text.status());
     std::cout << "\n---------------\n";
   }

@@ -14,7 +14,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
 #include "runtime/communicator.h"
 #include "runtime/data_path.h"
@@ -168,9 +167,9 @@ int RunTrain(const Args& args) {
                     "gptc train: --check-numerics needs --backend=jit (the interpreter "
                     "stops on a non-finite loss or gradient norm already)"),
                 2);
-  auto cfg = ConfigFromFlags(flags);
-  if (!cfg.ok()) return Fail(cfg.status(), 2);
-  auto data = LoadData(flags, &*cfg);
+  auto model = ModelFromFlags(flags);
+  if (!model.ok()) return Fail(model.status(), 2);
+  auto data = LoadData(flags, &*model);
   if (!data.ok()) return Fail(data.status());
   // Checkpoint problems are found before anything is compiled.
   const std::string out_dir = flags.GetString("out-dir");
@@ -187,7 +186,7 @@ int RunTrain(const Args& args) {
     if (!std::filesystem::exists(path))
       return Fail(
           absl::NotFoundError("--resume: there is no checkpoint " + path + " to resume from"));
-    auto c = LoadMatching(path, *cfg, data->tokenizer().alphabet());
+    auto c = LoadMatching(path, *model, data->tokenizer().alphabet());
     if (!c.ok()) return Fail(c.status());
     if (c->step > flags.GetInt("steps"))
       return Fail(absl::InvalidArgumentError(absl::StrFormat(
@@ -198,9 +197,7 @@ int RunTrain(const Args& args) {
   if (!flags.GetString("init-from").empty()) {
     if (resume)
       return Fail(absl::InvalidArgumentError("--init-from and --resume exclude each other"), 2);
-    auto model = nn::BuildGpt(*cfg);
-    if (!model.ok()) return Fail(model.status());
-    auto p = ReadInitFrom(model->params, flags.GetString("init-from"));
+    auto p = ReadInitFrom(*model, flags.GetString("init-from"));
     if (!p.ok()) return Fail(p.status());
     init_from = *std::move(p);
   }
@@ -225,15 +222,12 @@ int RunTrain(const Args& args) {
   opts.data_seed = flags.GetInt("data-seed");
   opts.check_replicas = flags.GetInt("check-replicas");
 
-  std::cout << absl::StrFormat(
-      "config %s (%d layers, %d heads, %d wide, block %d, batch %d, vocab %d) on %s\n", cfg->name,
-      cfg->n_layer, cfg->n_head, cfg->n_embd, cfg->block_size, cfg->batch_size, cfg->vocab,
-      data->origin());
+  std::cout << "model " << model->Summary() << " on " << data->origin() << "\n";
   if (World().size() > 1)
     std::cout << absl::StrFormat(
         "data parallel: %d replicas x batch %d = global batch %d; gradients averaged by MPI "
         "allreduce\n",
-        World().size(), cfg->batch_size, World().size() * cfg->batch_size);
+        World().size(), model->batch_size, World().size() * model->batch_size);
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Backend> backend;
   JitBackend* jit_backend = nullptr;
@@ -245,7 +239,7 @@ int RunTrain(const Args& args) {
         local && !flags.IsSet("threads") && std::atoi(local) > 1)
       co.threads =
           std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::atoi(local));
-    auto jit = JitBackend::Create(*cfg, flags.GetInt("seed"), *step, co);
+    auto jit = JitBackend::Create(*model, flags.GetInt("seed"), *step, co);
     if (!jit.ok()) return Fail(jit.status());
     const codegen::CompilerStats& s = (*jit)->compile_stats();
     const double secs =
@@ -260,7 +254,7 @@ int RunTrain(const Args& args) {
     jit_backend = jit->get();
     backend = *std::move(jit);
   } else {
-    auto interp = InterpBackend::Create(*cfg, flags.GetInt("seed"), *step);
+    auto interp = InterpBackend::Create(*model, flags.GetInt("seed"), *step);
     if (!interp.ok()) return Fail(interp.status());
     std::cout << absl::StrFormat(
         "backend interp: train_step graph of %d nodes built in %.2f s\n",
@@ -301,7 +295,7 @@ int RunTrain(const Args& args) {
          recorded](const TrainPoint& p) -> absl::Status {  // recorded: by value, it is block-local
       const bool better = p.evaluated && p.val_loss < best_val;
       if (better) best_val = p.val_loss;
-      ASSIGN_OR_RETURN(Checkpoint c, Capture(*backend, *cfg, data->tokenizer().alphabet(), p,
+      ASSIGN_OR_RETURN(Checkpoint c, Capture(*backend, *model, data->tokenizer().alphabet(), p,
                                              best_val, recorded));
       RETURN_IF_ERROR(WriteCheckpoint(LatestCheckpoint(out_dir), c));
       if (better) RETURN_IF_ERROR(WriteCheckpoint(BestCheckpoint(out_dir), c));
@@ -316,7 +310,7 @@ int RunTrain(const Args& args) {
     opts.metrics = &metrics;
   }
   if (isatty(STDOUT_FILENO) && flags.GetBool("progress") && lead) opts.status = &std::cout;
-  auto report = Train(*backend, *data, *cfg, opts, &std::cout);
+  auto report = Train(*backend, *data, *model, opts, &std::cout);
   if (opts.status) std::cout << "\r\033[K";
   if (!report.ok()) return Fail(report.status());
   const int64_t ran = opts.steps - opts.start_step;
@@ -347,7 +341,7 @@ int RunTrain(const Args& args) {
     so.max_new_tokens = flags.GetInt("sample-tokens");
     so.temperature = flags.GetDouble("temperature");
     so.top_k = flags.GetInt("top-k");
-    auto text = SampleText(*backend, data->tokenizer(), cfg->block_size, so);
+    auto text = SampleText(*backend, data->tokenizer(), model->block_size, so);
     if (!text.ok()) return Fail(text.status());
     std::cout << "---- sample ----\n" << *text << "\n----------------\n";
   }

@@ -1,55 +1,95 @@
 #include "tools/model_flags.h"
 
 #include <iostream>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "frontend/model_registry.h"
 #include "ir/status_macros.h"
 #include "runtime/data_path.h"
 
 namespace gptc::tools {
 
+namespace {
+
+// The flag of a config key: n_layer -> n-layer.
+std::string FlagName(const std::string& key) { return absl::StrReplaceAll(key, {{"_", "-"}}); }
+
+// Config keys that are not flags: the vocabulary comes from the tokenizer.
+bool IsFlag(const ConfigKey& k) { return k.name != "vocab"; }
+
+}  // namespace
+
 void AddModelFlags(FlagSet& flags, const std::string& default_config) {
-  flags.String("config", default_config, "model preset: " + absl::StrJoin(PresetNames(), ", "));
-  flags.Int("n-layer", 0, "override the preset's number of blocks");
-  flags.Int("n-head", 0, "override the preset's number of attention heads");
-  flags.Int("n-embd", 0, "override the preset's embedding width");
-  flags.Int("block-size", 0, "override the preset's context length");
-  flags.Int("batch-size", 0, "override the preset's batch size");
-  flags.Double(
-      "dropout", 0.0,
-      "nanoGPT's dropout probability, training only (embeddings, attention, residual branches)");
-  flags.Bool("bias", true,
-             "biases in Linear layers and LayerNorms (nanoGPT's bias; --no-bias as its "
-             "shakespeare-char recipe)");
+  flags.String("config", default_config,
+               "model preset: " + absl::StrJoin(PresetNames(), ", "));
+  std::vector<std::string> arches;
+  for (const ModelFamily* f : ModelFamilies()) arches.push_back(f->name);
+  flags.String("arch", "",
+               "model family (" + absl::StrJoin(arches, ", ") +
+                   "); alone, its first preset; with --config, must be the preset's");
+  std::set<std::string> added;
+  for (const ModelFamily* f : ModelFamilies())
+    for (const ConfigKey& k : f->keys) {
+      if (!IsFlag(k) || !added.insert(k.name).second) continue;
+      const std::string help = "override the preset's " + k.help;
+      switch (k.kind) {
+        case ConfigKey::Kind::kInt: flags.Int(FlagName(k.name), 0, help); break;
+        case ConfigKey::Kind::kDouble: flags.Double(FlagName(k.name), 0.0, help); break;
+        case ConfigKey::Kind::kBool: flags.Bool(FlagName(k.name), k.default_value == "true", help); break;
+      }
+    }
 }
 
-absl::StatusOr<GptConfig> ConfigFromFlags(const FlagSet& flags) {
-  ASSIGN_OR_RETURN(GptConfig cfg, PresetConfig(flags.GetString("config")));
-  if (flags.IsSet("n-layer")) cfg.n_layer = flags.GetInt("n-layer");
-  if (flags.IsSet("n-head")) cfg.n_head = flags.GetInt("n-head");
-  if (flags.IsSet("n-embd")) cfg.n_embd = flags.GetInt("n-embd");
-  if (flags.IsSet("block-size")) cfg.block_size = flags.GetInt("block-size");
-  if (flags.IsSet("batch-size")) cfg.batch_size = flags.GetInt("batch-size");
-  if (flags.IsSet("bias")) cfg.bias = flags.GetBool("bias");
-  if (flags.IsSet("dropout")) cfg.dropout = flags.GetDouble("dropout");
-  RETURN_IF_ERROR(cfg.Validate());
-  return cfg;
+absl::StatusOr<Model> ModelFromFlags(const FlagSet& flags) {
+  std::string preset = flags.GetString("config");
+  ASSIGN_OR_RETURN(const ModelFamily* family, PresetFamily(preset));
+  if (const std::string arch = flags.GetString("arch"); !arch.empty()) {
+    ASSIGN_OR_RETURN(const ModelFamily* asked, FindModelFamily(arch));
+    if (!flags.IsSet("config")) {
+      if (asked->presets.empty())
+        return absl::InvalidArgumentError(absl::StrCat("arch '", arch, "' has no presets"));
+      preset = asked->presets.front().name;
+    } else if (asked != family) {
+      return absl::InvalidArgumentError(absl::StrCat("--config=", preset, " is a preset of arch '",
+                                                     family->name, "', not of --arch=", arch));
+    }
+    family = asked;
+  }
+  ModelConfig overrides;
+  for (const ModelFamily* f : ModelFamilies())
+    for (const ConfigKey& k : f->keys) {
+      const std::string flag = FlagName(k.name);
+      if (!IsFlag(k) || !flags.IsSet(flag)) continue;
+      const ConfigKey* mine = family->FindKey(k.name);
+      if (!mine)
+        return absl::InvalidArgumentError(absl::StrCat("--", flag, " is not a config key of arch '",
+                                                       family->name, "' (preset ", preset, ")"));
+      switch (mine->kind) {
+        case ConfigKey::Kind::kInt: overrides[k.name] = absl::StrCat(flags.GetInt(flag)); break;
+        case ConfigKey::Kind::kDouble: overrides[k.name] = absl::StrCat(flags.GetDouble(flag)); break;
+        case ConfigKey::Kind::kBool: overrides[k.name] = flags.GetBool(flag) ? "true" : "false"; break;
+      }
+    }
+  return PresetModel(preset, overrides);
 }
 
-absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, GptConfig* cfg) {
+absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, Model* model) {
   ASSIGN_OR_RETURN(std::string path, ResolveDataPath(flags.GetString("data")));
   ASSIGN_OR_RETURN(TextDataset data, TextDataset::Load(path));
-  cfg->vocab = data.tokenizer().vocab_size();
+  ASSIGN_OR_RETURN(*model,
+                   Reconfigure(*model, {{"vocab", absl::StrCat(data.tokenizer().vocab_size())}}));
   // Both splits must hold one window (block_size inputs and the next token), before compiling.
   for (Split split : {Split::kTrain, Split::kVal}) {
     const int64_t n = static_cast<int64_t>(data.tokens(split).size());
-    if (n < cfg->block_size + 1)
+    if (n < model->block_size + 1)
       return absl::InvalidArgumentError(absl::StrCat(
           "data file '", path, "': its ", split == Split::kTrain ? "train" : "val", " split (",
           split == Split::kTrain ? "the first 90%" : "the last 10%", ") has ", n,
-          " characters, fewer than one window of block_size + 1 = ", cfg->block_size + 1));
+          " characters, fewer than one window of block_size + 1 = ", model->block_size + 1));
   }
   return data;
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "frontend/model_registry.h"
 #include "ir/status_macros.h"
 #include "runtime/safetensors.h"
 
@@ -47,12 +48,14 @@ absl::Status PrepareOutDir(const std::string& out_dir) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg,
+absl::StatusOr<Checkpoint> Capture(const Backend& backend, const Model& model,
                                    const std::string& vocabulary, const TrainPoint& point,
                                    double best_val_loss,
                                    const std::map<std::string, std::string>& flags) {
   Checkpoint c;
-  c.config = cfg;
+  c.arch = model.arch;
+  c.model_name = model.name;
+  c.config = model.config;
   c.vocabulary = vocabulary;
   c.step = point.step;
   c.rng_state = point.rng_state;
@@ -62,10 +65,10 @@ absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg,
   return c;
 }
 
-absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig& cfg,
+absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const Model& model,
                                         const std::string& vocabulary) {
   ASSIGN_OR_RETURN(Checkpoint c, ReadCheckpoint(path));
-  RETURN_IF_ERROR(CheckSameModel(path, c.config, cfg));
+  RETURN_IF_ERROR(CheckSameModel(path, c.arch, c.config, model));
   if (c.vocabulary != vocabulary)
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint ", path, " was trained on another vocabulary (",
@@ -73,17 +76,26 @@ absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig
   return c;
 }
 
-absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(
-    const std::vector<ParamSpec>& params, const std::string& path) {
+absl::StatusOr<Model> CheckpointModel(const Checkpoint& c, const std::string& path) {
+  absl::StatusOr<Model> m = MakeModel(c.arch, c.model_name, c.config);
+  if (!m.ok())
+    return absl::Status(m.status().code(),
+                        absl::StrCat("checkpoint ", path, ": ", m.status().message()));
+  return m;
+}
+
+absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(const Model& model,
+                                                                const std::string& path) {
+  ASSIGN_OR_RETURN(std::vector<ParamSpec> params, model.Params());
   ASSIGN_OR_RETURN(std::vector<NamedTensor> tensors, ReadSafetensors(path));
   std::map<std::string, const NamedTensor*> by_name;
   for (const NamedTensor& t : tensors) by_name[t.name] = &t;
   for (const ParamSpec& p : params) {
-    auto it = by_name.find(NanoGptName(p.name));
+    const std::string external = model.ExternalNames(p.name).front();
+    auto it = by_name.find(external);
     if (it == by_name.end())
-      return absl::FailedPreconditionError(absl::StrCat("--init-from ", path, " has no tensor '",
-                                                        NanoGptName(p.name), "' (gptc's %", p.name,
-                                                        ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--init-from ", path, " has no tensor '", external, "' (gptc's %", p.name, ")"));
     if (it->second->shape != p.type.shape)
       return absl::FailedPreconditionError(
           absl::StrCat("--init-from ", path, ": tensor '", it->first, "' is ",
@@ -93,7 +105,7 @@ absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(
   std::map<std::string, ir::Literal> out;
   for (const ParamSpec& p : params)
     out.emplace(p.name,
-                ir::Literal::FromFloats(p.type.shape, by_name.at(NanoGptName(p.name))->data));
+                ir::Literal::FromFloats(p.type.shape, by_name.at(model.ExternalNames(p.name).front())->data));
   return out;
 }
 

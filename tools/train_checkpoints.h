@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "frontend/config.h"
+#include "frontend/model.h"
 #include "frontend/param_init.h"
 #include "runtime/backend.h"
 #include "runtime/checkpoint.h"
@@ -29,20 +29,24 @@ std::string CheckpointPath(const FlagSet& flags);
 absl::Status PrepareOutDir(const std::string& out_dir);
 
 // A checkpoint of the backend's parameters and moments at `point`.
-absl::StatusOr<Checkpoint> Capture(const Backend& backend, const GptConfig& cfg,
+absl::StatusOr<Checkpoint> Capture(const Backend& backend, const Model& model,
                                    const std::string& vocabulary, const TrainPoint& point,
                                    double best_val_loss,
                                    const std::map<std::string, std::string>& flags);
 
 // Reads `path` and checks it against the run: same model shape and vocabulary.
-absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const GptConfig& cfg,
+absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const Model& model,
                                         const std::string& vocabulary);
 
-// The parameters of a safetensors file under nanoGPT's names, by gptc name (extra tensors,
-// such as lm_head.weight, are ignored); a missing tensor or another shape is an error naming
-// it. Read before anything is compiled; ApplyParameters sets them.
-absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(
-    const std::vector<ParamSpec>& params, const std::string& path);
+// The model a checkpoint was trained with, rebuilt by its family (frontend/model_registry.h).
+absl::StatusOr<Model> CheckpointModel(const Checkpoint& c, const std::string& path);
+
+// The parameters of a safetensors file under the model's external names (Model::
+// external_names; GPT's are nanoGPT's), by gptc name (extra tensors, such as lm_head.weight,
+// are ignored); a missing tensor or another shape is an error naming it. Read before anything
+// is compiled; ApplyParameters sets them.
+absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(const Model& model,
+                                                                const std::string& path);
 absl::Status ApplyParameters(Backend& backend, const std::map<std::string, ir::Literal>& params);
 
 // Puts the checkpoint's tensors into the backend; every tensor of the backend must be there

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/linear.h"
 
 namespace gptc::nn {

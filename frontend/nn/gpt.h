@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/param_init.h"
 #include "ir/graph.h"
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/linear.h"
 
 namespace gptc::nn {

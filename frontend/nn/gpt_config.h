@@ -1,4 +1,5 @@
-// GptConfig: the model's hyperparameters, with named presets.
+// GptConfig: the GPT family's hyperparameters (frontend/nn/gpt_family.h makes them a Model),
+// with named presets.
 //   tiny             2 layers, 2 heads, 32 wide, block 32, batch 4   (tests)
 //   shakespeare-cpu  4 layers, 4 heads, 128 wide, block 64, batch 12 (nanoGPT's CPU recipe)
 //   baby             6 layers, 6 heads, 384 wide, block 256, batch 8 (nanoGPT's baby GPT)
@@ -37,7 +38,8 @@ struct GptConfig {
   absl::Status Validate() const;
 };
 
+// A GPT preset (the registry, frontend/model_registry.h, knows every family's).
 absl::StatusOr<GptConfig> PresetConfig(const std::string& name);
-std::vector<std::string> PresetNames();
+std::vector<std::string> GptPresetNames();
 
 }  // namespace gptc

@@ -1,4 +1,4 @@
-#include "frontend/config.h"
+#include "frontend/nn/gpt_config.h"
 
 #include <cmath>
 
@@ -70,10 +70,10 @@ absl::StatusOr<GptConfig> PresetConfig(const std::string& name) {
   for (const GptConfig& c : Presets())
     if (c.name == name) return c;
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown config '", name, "'; presets are: ", absl::StrJoin(PresetNames(), ", ")));
+      "unknown config '", name, "'; presets are: ", absl::StrJoin(GptPresetNames(), ", ")));
 }
 
-std::vector<std::string> PresetNames() {
+std::vector<std::string> GptPresetNames() {
   std::vector<std::string> names;
   for (const GptConfig& c : Presets()) names.push_back(c.name);
   return names;
