@@ -37,6 +37,8 @@ find_package(benchmark CONFIG QUIET)
 gptc_require(benchmark_FOUND libbenchmark-dev "Google Benchmark")
 
 find_package(Threads REQUIRED)
+# Optional: data parallelism (runtime/CMakeLists.txt).
+find_package(MPI COMPONENTS C)
 
 message(STATUS "gptc: LLVM ${LLVM_PACKAGE_VERSION}, Halide ${Halide_VERSION}, "
                "Boost ${Boost_VERSION}, abseil ${absl_VERSION}")

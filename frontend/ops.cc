@@ -97,6 +97,13 @@ Tensor Broadcast(Tensor x, std::vector<int64_t> shape) {
   return Unary(Op::kBroadcast, x, {{"shape", std::move(shape)}});
 }
 
+Tensor Expand(Tensor x, int axis, int64_t size) {
+  if (!x.valid()) return x;
+  // An insertion point is in [0, rank]: -1 means after the last axis.
+  const int64_t a = axis < 0 ? axis + x.type().rank() + 1 : axis;
+  return Unary(Op::kExpand, x, {{"axis", a}, {"size", size}});
+}
+
 Tensor Sum(Tensor x, int axis) { return Reduce(Op::kSum, x, axis); }
 Tensor Mean(Tensor x, int axis) { return Reduce(Op::kMean, x, axis); }
 Tensor Max(Tensor x, int axis) { return Reduce(Op::kMax, x, axis); }

@@ -21,6 +21,9 @@ Tensor Slice(Tensor x, int axis, int64_t start, int64_t end);
 Tensor Concat(const std::vector<Tensor>& parts, int axis);
 // Repeats x over new leading axes: x's shape must be a suffix of `shape`.
 Tensor Broadcast(Tensor x, std::vector<int64_t> shape);
+// Inserts a new axis of `size` at `axis` (0 .. rank), repeating x along it: the inverse of a
+// reduction's shape, e.g. Expand(Mean(x, -1), -1, C) to divide x by its row means.
+Tensor Expand(Tensor x, int axis, int64_t size);
 Tensor Sum(Tensor x, int axis);
 Tensor Mean(Tensor x, int axis);
 Tensor Max(Tensor x, int axis);

@@ -105,7 +105,7 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
     if (node.op == Op::kReshape || node.op == Op::kBroadcast || node.op == Op::kConstant) continue;
     const bool red = ir::HasTrait(node.op, ir::kReduction);
     group_of[n] = static_cast<int>(groups.size());
-    groups.push_back({n, red ? Elems(g, node.inputs[0]) : Elems(g, v), red, {n}});
+    groups.push_back({n, red ? Elems(g, node.inputs[0]) : Elems(g, v), red, {n}, {}});
   }
 
   for (Group& grp : groups) {

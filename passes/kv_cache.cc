@@ -128,15 +128,8 @@ class Deriver {
       case Op::kTanh:
       case Op::kGelu:
       case Op::kStep:
-      case Op::kCast: {
-        int seq = kNone;
-        for (ValueId v : n.inputs) {
-          if (seq != kNone && seq_[v] != seq)
-            return Err(n, "operands carry the sequence on different axes");
-          seq = seq_[v];
-        }
-        return seq;
-      }
+      case Op::kCast:
+        return ElementwiseSeq(n, ins);
       case Op::kLayerNorm:
       case Op::kSoftmax:
         if (s0 == rank_out - 1) return Err(n, "normalising over the sequence axis");
@@ -216,6 +209,30 @@ class Deriver {
     }
     return Err(n, "unexpected declaration");
   }
+
+  // Operands of an elementwise op carry the sequence on one axis. A constant (a fill, such as
+  // a norm's epsilon) has none of its own: it takes the new length where the others carry it.
+  absl::StatusOr<int> ElementwiseSeq(const Node& n, std::vector<ValueId>& ins) {
+    int seq = kNone;
+    for (ValueId v : n.inputs) {
+      if (IsFill(v)) continue;
+      if (seq != kNone && seq_[v] != kNone && seq_[v] != seq)
+        return Err(n, "operands carry the sequence on different axes");
+      if (seq_[v] != kNone) seq = seq_[v];
+    }
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const ValueId v = n.inputs[i];
+      if (seq == kNone || seq_[v] == seq) continue;
+      if (!IsFill(v))  // a value without the sequence beside one with it: shapes would differ
+        return Err(n, "operands carry the sequence on different axes");
+      ir::TensorType t = in_.value(v).type;
+      t.shape[seq] = S_;
+      ASSIGN_OR_RETURN(double value, in_.node(in_.value(v).producer).attrs.GetFloat("value"));
+      ins[i] = e_.Constant(value, t, NameOf(v));
+    }
+    return seq;
+  }
+  bool IsFill(ValueId v) const { return in_.node(in_.value(v).producer).op == Op::kConstant; }
 
   // An attention matmul (its right operand carries the sequence: keys or values) reads the
   // cache: the new rows are written at the position first. Other matmuls pass the sequence

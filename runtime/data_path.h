@@ -1,7 +1,8 @@
 // Where the training text is found. A path the user names (a `--data` flag, else $GPTC_DATA)
-// must exist. Otherwise the defaults, in order: <repo>/data/tinyshakespeare.txt (placed by
-// scripts/setup.sh) and <repo>/../shared/data/tinyshakespeare.txt. The error lists every
-// place looked at.
+// must exist. Otherwise the defaults, in order: data/tinyshakespeare.txt and
+// shared/data/tinyshakespeare.txt under the working directory, then under the executable's
+// directory and up to five of its ancestors (so a build inside a checkout finds the checkout's
+// data/, placed by scripts/setup.sh). The error lists every place looked at.
 #pragma once
 
 #include <string>

@@ -221,7 +221,7 @@ absl::StatusOr<std::unique_ptr<Executable>> Executable::Create(
     }
     const size_t s = next_spec++;
     ASSIGN_OR_RETURN(const codegen::CompiledKernel* k, compiler.Get(specs[s]));
-    Impl::Call call{k, id, {}};
+    Impl::Call call{k, id, {}, nullptr};
     std::vector<ir::ValueId> args = n.inputs;
     args.insert(args.end(), n.outputs.begin(), n.outputs.end());
     if (!k->args.empty()) {  // the kernel takes some of them (adamw: each block once)

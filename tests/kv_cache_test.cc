@@ -157,6 +157,43 @@ TEST(KvCache, DecodeGraphHasOneCachePerKeyAndValueAndCompilesOnce) {
   EXPECT_NE(bad.status().message().find("%position"), std::string::npos) << bad.status();
 }
 
+TEST(KvCache, ConstantsBesideTheSequenceTakeTheNewLength) {
+  // An RMSNorm's epsilon is a fill of the full [1, T, C] shape: the decode graph makes it
+  // [1, 1, C], and each row equals the forward graph's row at that position.
+  auto g = ir::ParseGraph(R"(graph g(%tokens: i32[1,4], %e: f32[8,3] param) {
+  %x = f32[1,4,3] embedding(%e, %tokens)
+  %xx = f32[1,4,3] mul(%x, %x)
+  %ms = f32[1,4] mean(%xx) axis=2
+  %msx = f32[1,4,3] expand(%ms) axis=2 size=3
+  %eps = f32[1,4,3] constant() value=0.5
+  %msx_eps = f32[1,4,3] add(%eps, %msx)
+  %r = f32[1,4,3] sqrt(%msx_eps)
+  %y = f32[1,4,3] div(%x, %r)
+  return %y
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto d = passes::DeriveKvGraph(*g, passes::KvGraph::kDecode);
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_TRUE(ir::Verify(*d).ok());
+  ir::Literal e(ir::F32({8, 3}));
+  Rng rng(3);
+  for (double& x : e.data) x = rng.Normal(0, 1);
+  ir::Literal tokens(ir::I32({1, 4}));
+  tokens.data = {3, 1, 7, 5};
+  auto full = ir::Interpret(*g, {{"tokens", tokens}, {"e", e}});
+  ASSERT_TRUE(full.ok()) << full.status();
+  for (int pos = 0; pos < 4; ++pos) {
+    ir::Literal one(ir::I32({1, 1})), p(ir::I32({1}));
+    one.data = {tokens.data[pos]};
+    p.data = {double(pos)};
+    auto row = ir::Interpret(*d, {{"tokens", one}, {"e", e}, {"position", p}});
+    ASSERT_TRUE(row.ok()) << row.status();
+    ASSERT_EQ((*row)[0].type, ir::F32({1, 1, 3}));
+    for (int c = 0; c < 3; ++c)
+      EXPECT_NEAR((*row)[0].data[c], (*full)[0].data[pos * 3 + c], 1e-12) << pos << "," << c;
+  }
+}
+
 TEST(KvCache, PassRefusesGraphsItCannotFollowTheSequenceThrough) {
   // A reduction over the sequence axis (mean over positions) has no one-token form.
   auto g = ir::ParseGraph(R"(graph g(%tokens: i32[1,4], %e: f32[8,3] param) {

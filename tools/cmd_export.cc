@@ -31,23 +31,9 @@ int RunExport(const Args& args) {
   if (!c.ok()) return Fail(c.status());
   auto model = CheckpointModel(*c, path);
   if (!model.ok()) return Fail(model.status());
-  auto params = model->Params();
-  if (!params.ok()) return Fail(params.status());
-  std::map<std::string, const Checkpoint::Tensor*> by_name;
-  for (const Checkpoint::Tensor& t : c->tensors) by_name[t.name] = &t;
-  std::vector<NamedTensor> out;
-  for (const ParamSpec& p : *params) {  // parameters only: the moments stay in the checkpoint
-    auto it = by_name.find(p.name);
-    if (it == by_name.end())
-      return Fail(
-          absl::DataLossError(absl::StrCat("checkpoint ", path, " has no tensor %", p.name)));
-    for (const std::string& name : model->ExternalNames(p.name))  // tied tensors: each name
-      out.push_back({name, it->second->shape, it->second->data});
-  }
-  std::map<std::string, std::string> meta = model->export_metadata;
-  meta["step"] = absl::StrCat(c->step);
-  if (auto s = WriteSafetensors(flags.GetString("to"), out, meta); !s.ok()) return Fail(s);
-  std::cout << "wrote " << out.size() << " tensors of " << path << " (step " << c->step << ") to "
+  auto written = ExportSafetensors(*model, *c, path, flags.GetString("to"));
+  if (!written.ok()) return Fail(written.status());
+  std::cout << "wrote " << *written << " tensors of " << path << " (step " << c->step << ") to "
             << flags.GetString("to") << "\n";
   return 0;
 }
