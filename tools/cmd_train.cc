@@ -31,6 +31,15 @@
 namespace gptc::tools {
 namespace {
 
+// The live status line (ANSI escapes) is for a person at a terminal. An MPI launcher gives
+// each rank a pseudo-terminal even when mpirun's own output goes to a file, so under a
+// launcher the lines are plain.
+bool InteractiveTerminal() {
+  for (const char* launcher_var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (std::getenv(launcher_var)) return false;
+  return isatty(STDOUT_FILENO);
+}
+
 void AddTrainFlags(FlagSet& f) {
   f.String("data", "", "training text (default: see README, 'Data')");
   f.String("backend", "jit", "execution backend: jit (compiled) or interp (reference interpreter)");
@@ -309,7 +318,7 @@ int RunTrain(const Args& args) {
       return Fail(absl::PermissionDeniedError("cannot write " + out_dir + "/metrics.jsonl"));
     opts.metrics = &metrics;
   }
-  if (isatty(STDOUT_FILENO) && flags.GetBool("progress") && lead) opts.status = &std::cout;
+  if (InteractiveTerminal() && flags.GetBool("progress") && lead) opts.status = &std::cout;
   auto report = Train(*backend, *data, *model, opts, &std::cout);
   if (opts.status) std::cout << "\r\033[K";
   if (!report.ok()) return Fail(report.status());
