@@ -8,31 +8,22 @@
 namespace gptc {
 namespace {
 
+GptConfig Preset(const char* name, int64_t block_size, int64_t n_layer, int64_t n_head,
+                 int64_t n_embd, int64_t batch_size) {
+  GptConfig c;
+  c.name = name;
+  c.block_size = block_size;
+  c.n_layer = n_layer;
+  c.n_head = n_head;
+  c.n_embd = n_embd;
+  c.batch_size = batch_size;
+  return c;
+}
+
 std::vector<GptConfig> Presets() {
-  GptConfig tiny;
-  tiny.name = "tiny";
-  tiny.block_size = 32;
-  tiny.n_layer = 2;
-  tiny.n_head = 2;
-  tiny.n_embd = 32;
-  tiny.batch_size = 4;
-
-  GptConfig cpu;
-  cpu.name = "shakespeare-cpu";
-  cpu.block_size = 64;
-  cpu.n_layer = 4;
-  cpu.n_head = 4;
-  cpu.n_embd = 128;
-  cpu.batch_size = 12;
-
-  GptConfig baby;
-  baby.name = "baby";
-  baby.block_size = 256;
-  baby.n_layer = 6;
-  baby.n_head = 6;
-  baby.n_embd = 384;
-  baby.batch_size = 8;
-  return {tiny, cpu, baby};
+  return {Preset("tiny", 32, 2, 2, 32, 4),                // tests
+          Preset("shakespeare-cpu", 64, 4, 4, 128, 12),   // nanoGPT's CPU recipe
+          Preset("baby", 256, 6, 6, 384, 8)};             // nanoGPT's shakespeare-char GPU model
 }
 
 }  // namespace
