@@ -178,78 +178,45 @@ absl::Status Lower(Ctx& c) {
       !ir::HasTrait(op, ir::kStrided))
     return absl::InvalidArgumentError(
         absl::StrCat("codegen: '", ir::OpName(op), "' cannot read or write strided views"));
-  // Every op is listed (no default), so a new row of ops.def does not compile until its
-  // lowering is decided here.
-  switch (op) {
-    case Op::kConstant:
-    case Op::kAdd:
-    case Op::kSub:
-    case Op::kMul:
-    case Op::kDiv:
-    case Op::kMinimum:
-    case Op::kNeg:
-    case Op::kScale:
-    case Op::kExp:
-    case Op::kLog:
-    case Op::kSqrt:
-    case Op::kTanh:
-    case Op::kGelu:
-    case Op::kStep:
-    case Op::kCast:
-    case Op::kGeluGrad:
-    case Op::kBiasGelu:
-    case Op::kBiasGeluGrad:
+  // Every family is listed (no default), so a new family of ops.def does not compile until
+  // its lowering is decided here; each family's lowering decides its own ops.
+  using F = ir::Family;
+  switch (ir::FamilyOf(op)) {
+    case F::kFill:
+    case F::kUnary:
+    case F::kBinary:
+    case F::kCast:
+    case F::kActivation:
       return Elementwise(c);
-    case Op::kFusion:
+    case F::kFusion:
       return Fusion(c);
-    case Op::kMatMul:
-    case Op::kMatMulBias:
+    case F::kLinalg:
       return MatMul(c);
-    case Op::kTranspose:
-    case Op::kSlice:
-    case Op::kConcat:
-    case Op::kBroadcast:
-    case Op::kExpand:
+    case F::kLayout:
+      if (op == Op::kReshape) break;  // a view: no kernel
       return Layout(c);
-    case Op::kSum:
-    case Op::kMean:
-    case Op::kMax:
+    case F::kReduction:
       return Reduce(c);
-    case Op::kEmbedding:
-    case Op::kEmbeddingGrad:
+    case F::kLookup:
       return Embedding(c);
-    case Op::kLayerNorm:
-    case Op::kLayerNormGrad:
-    case Op::kAddLayerNorm:
-    case Op::kAddLayerNormGrad:
+    case F::kNorm:
       return Norm(c);
-    case Op::kSoftmax:
-    case Op::kSoftmaxGrad:
-    case Op::kCausalMask:
-    case Op::kScaleMaskSoftmax:
-    case Op::kScaleMaskSoftmaxGrad:
-    case Op::kXent:
-    case Op::kXentGrad:
-    case Op::kSoftmaxXent:
-    case Op::kSoftmaxXentGrad:
+    case F::kSoftmax:
       return Softmax(c);
-    case Op::kCausalAttention:
-    case Op::kCausalAttentionGrad:
+    case F::kLoss:
+      return Loss(c);
+    case F::kAttention:
       return Attention(c);
-    case Op::kAdamW:
+    case F::kOptimizer:
       return AdamW(c);
-    case Op::kAllReduce:  // the runtime runs it (runtime/communicator.h)
+    case F::kCollective:  // the runtime runs it (runtime/communicator.h)
       return absl::InvalidArgumentError("codegen: all_reduce is a host op, not a kernel");
-    case Op::kPositionMask:
-    case Op::kCacheWrite:
+    case F::kDecode:
       return Decode(c);
-    case Op::kDropout:
+    case F::kRandom:
       return Dropout(c);
-    case Op::kInput:
-    case Op::kParam:
-    case Op::kState:
-    case Op::kReshape:
-      break;  // declarations and views: no kernel
+    case F::kDecl:
+      break;  // declarations: no kernel
   }
   return absl::UnimplementedError(absl::StrCat("codegen: '", ir::OpName(op), "' has no kernel"));
 }

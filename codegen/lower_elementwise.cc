@@ -25,86 +25,84 @@ Expr GeluGradExpr(Expr x, Expr dy) {
   return dy * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
 }
 
+// The Halide expressions of the unary and binary families: one case per op, in float32.
+Expr UnaryExpr(ir::UnaryOp op, Expr x, float attr) {
+  using U = ir::UnaryOp;
+  switch (op) {
+    case U::kNeg:
+      return -x;
+    case U::kScale:
+      return x * attr;
+    case U::kExp:
+      return exp(x);
+    case U::kLog:
+      return log(x);
+    case U::kSqrt:
+      return sqrt(x);
+    case U::kTanh:
+      return Tanh(x);
+    case U::kGelu:
+      return GeluExpr(x);
+    case U::kStep:
+      return select(x >= 0.0f, 1.0f, 0.0f);
+  }
+  return Expr();
+}
+
+Expr BinaryExpr(ir::BinaryOp op, Expr a, Expr b) {
+  using B = ir::BinaryOp;
+  switch (op) {
+    case B::kAdd:
+      return a + b;
+    case B::kSub:
+      return a - b;
+    case B::kMul:
+      return a * b;
+    case B::kDiv:
+      return a / b;
+    case B::kMinimum:
+      return min(a, b);
+    case B::kGeluGrad:
+      return GeluGradExpr(a, b);
+  }
+  return Expr();
+}
+
 }  // namespace
 
 Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>& a, ir::DType out) {
-  using ir::Op;
-  switch (op) {
-    case Op::kConstant: {
+  using F = ir::Family;
+  switch (ir::FamilyOf(op)) {
+    case F::kFill: {
       const double v = *attrs.GetFloat("value");
       if (out == ir::DType::kI32) return Expr(static_cast<int32_t>(v));
       return cast(HalideType(out), Expr(static_cast<float>(v)));
     }
-    case Op::kAdd:
-      return a[0] + a[1];
-    case Op::kSub:
-      return a[0] - a[1];
-    case Op::kMul:
-      return a[0] * a[1];
-    case Op::kDiv:
-      return a[0] / a[1];
-    case Op::kMinimum:
-      return min(a[0], a[1]);
-    case Op::kNeg:
-      return -a[0];
-    case Op::kScale:
-      return a[0] * static_cast<float>(*attrs.GetFloat("factor"));
-    case Op::kExp:
-      return exp(a[0]);
-    case Op::kLog:
-      return log(a[0]);
-    case Op::kSqrt:
-      return sqrt(a[0]);
-    case Op::kTanh:
-      return Tanh(a[0]);
-    case Op::kGelu:
-      return GeluExpr(a[0]);
-    case Op::kStep:
-      return select(a[0] >= 0.0f, 1.0f, 0.0f);
-    case Op::kGeluGrad:
-      return GeluGradExpr(a[0], a[1]);
-    case Op::kCast:  // to bf16: round to nearest even, as ir::RoundToBF16
+    case F::kUnary: {
+      const char* attr = ir::GetOpInfo(op).attr;
+      return UnaryExpr(ir::As<ir::UnaryOp>(op), a[0],
+                       attr ? static_cast<float>(*attrs.GetFloat(attr)) : 0.0f);
+    }
+    case F::kBinary:
+      return BinaryExpr(ir::As<ir::BinaryOp>(op), a[0], a[1]);
+    case F::kCast:  // to bf16: round to nearest even, as ir::RoundToBF16
       return cast(HalideType(out), a[0]);
-    // Not elementwise: listed, not defaulted, so a new row of ops.def must be decided here.
-    case Op::kInput:
-    case Op::kParam:
-    case Op::kState:
-    case Op::kEmbedding:
-    case Op::kMatMul:
-    case Op::kReshape:
-    case Op::kTranspose:
-    case Op::kSlice:
-    case Op::kConcat:
-    case Op::kBroadcast:
-    case Op::kExpand:
-    case Op::kSum:
-    case Op::kMean:
-    case Op::kMax:
-    case Op::kLayerNorm:
-    case Op::kSoftmax:
-    case Op::kCausalMask:
-    case Op::kXent:
-    case Op::kDropout:
-    case Op::kPositionMask:
-    case Op::kCacheWrite:
-    case Op::kLayerNormGrad:
-    case Op::kSoftmaxGrad:
-    case Op::kXentGrad:
-    case Op::kEmbeddingGrad:
-    case Op::kAddLayerNorm:
-    case Op::kAddLayerNormGrad:
-    case Op::kScaleMaskSoftmax:
-    case Op::kScaleMaskSoftmaxGrad:
-    case Op::kMatMulBias:
-    case Op::kBiasGelu:
-    case Op::kBiasGeluGrad:
-    case Op::kSoftmaxXent:
-    case Op::kSoftmaxXentGrad:
-    case Op::kCausalAttention:
-    case Op::kCausalAttentionGrad:
-    case Op::kAdamW:
-    case Op::kAllReduce:
-    case Op::kFusion:
+    // Not elementwise.
+    case F::kDecl:
+    case F::kLookup:
+    case F::kLinalg:
+    case F::kLayout:
+    case F::kReduction:
+    case F::kNorm:
+    case F::kSoftmax:
+    case F::kLoss:
+    case F::kRandom:
+    case F::kDecode:
+    case F::kActivation:
+    case F::kAttention:
+    case F::kOptimizer:
+    case F::kCollective:
+    case F::kFusion:
       break;
   }
   return Expr();

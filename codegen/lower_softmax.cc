@@ -62,15 +62,15 @@ absl::Status Softmax(Ctx& c) {
   const ir::Shape& xs = c.spec.inputs[0].shape;
   const Rows r = RowsOf(xs);
   Var j("j"), row("r"), ri("ri");
-  switch (c.spec.op) {
-    case Op::kSoftmax: {
+  switch (ir::As<ir::SoftmaxOp>(c.spec.op)) {
+    case ir::SoftmaxOp::kSoftmax: {
       ImageParam x = c.Input(0, {r.rows, r.k});
       Func xf("xf");
       xf(j, row) = x(j, row);
       c.Output(MaskedSoftmax(xf, Expr(), r, j, row, c), {r.rows, r.k});
       return absl::OkStatus();
     }
-    case Op::kScaleMaskSoftmax: {  // softmax(causal_mask(scale * x)); the mask is never stored
+    case ir::SoftmaxOp::kScaleMaskSoftmax: {  // softmax(causal_mask(scale * x)); the mask is never stored
       ImageParam x = c.Input(0, {r.rows, r.k});
       const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
       Func xf("xf");
@@ -78,7 +78,7 @@ absl::Status Softmax(Ctx& c) {
       c.Output(MaskedSoftmax(xf, LastVisible(row, xs), r, j, row, c), {r.rows, r.k});
       return absl::OkStatus();
     }
-    case Op::kCausalMask: {
+    case ir::SoftmaxOp::kCausalMask: {
       ImageParam x = c.Input(0, {r.rows, r.k});
       const float fill = static_cast<float>(*c.spec.attrs.GetFloat("fill"));
       Func out("out");
@@ -87,8 +87,8 @@ absl::Status Softmax(Ctx& c) {
       c.Output(out, {r.rows, r.k});
       return absl::OkStatus();
     }
-    case Op::kSoftmaxGrad:             // dx = y * (dy - sum(y * dy))
-    case Op::kScaleMaskSoftmaxGrad: {  // the same, masked, times the forward scale
+    case ir::SoftmaxOp::kSoftmaxGrad:             // dx = y * (dy - sum(y * dy))
+    case ir::SoftmaxOp::kScaleMaskSoftmaxGrad: {  // the same, masked, times the forward scale
       ImageParam y = c.Input(0, {r.rows, r.k});
       ImageParam dy = c.Input(1, {r.rows, r.k});
       Func dx("dx");
@@ -104,61 +104,16 @@ absl::Status Softmax(Ctx& c) {
       c.Output(dx, {r.rows, r.k});
       return absl::OkStatus();
     }
-    // The cross-entropy ops continue below; the rest are not lowered here.
-    case Op::kInput:
-    case Op::kParam:
-    case Op::kState:
-    case Op::kConstant:
-    case Op::kEmbedding:
-    case Op::kAdd:
-    case Op::kSub:
-    case Op::kMul:
-    case Op::kDiv:
-    case Op::kMinimum:
-    case Op::kNeg:
-    case Op::kScale:
-    case Op::kExp:
-    case Op::kLog:
-    case Op::kSqrt:
-    case Op::kTanh:
-    case Op::kGelu:
-    case Op::kStep:
-    case Op::kCast:
-    case Op::kMatMul:
-    case Op::kReshape:
-    case Op::kTranspose:
-    case Op::kSlice:
-    case Op::kConcat:
-    case Op::kBroadcast:
-    case Op::kExpand:
-    case Op::kSum:
-    case Op::kMean:
-    case Op::kMax:
-    case Op::kLayerNorm:
-    case Op::kXent:
-    case Op::kDropout:
-    case Op::kPositionMask:
-    case Op::kCacheWrite:
-    case Op::kGeluGrad:
-    case Op::kLayerNormGrad:
-    case Op::kXentGrad:
-    case Op::kEmbeddingGrad:
-    case Op::kAddLayerNorm:
-    case Op::kAddLayerNormGrad:
-    case Op::kMatMulBias:
-    case Op::kBiasGelu:
-    case Op::kBiasGeluGrad:
-    case Op::kSoftmaxXent:
-    case Op::kSoftmaxXentGrad:
-    case Op::kCausalAttention:
-    case Op::kCausalAttentionGrad:
-    case Op::kAdamW:
-    case Op::kAllReduce:
-    case Op::kFusion:
-      break;
   }
-  // Cross-entropy: probs or logits [rows, k], targets [rows]. Targets are range-checked on
-  // the host before a step; the clamp only keeps a bad one in bounds.
+  return absl::UnimplementedError("codegen: not a softmax op");
+}
+
+// Cross-entropy: probs or logits [rows, k], targets [rows]. Targets are range-checked on the
+// host before a step; the clamp only keeps a bad one in bounds.
+absl::Status Loss(Ctx& c) {
+  using ir::Op;
+  const Rows r = RowsOf(c.spec.inputs[0].shape);
+  Var j("j"), row("r"), ri("ri");
   ImageParam p = c.Input(0, {r.rows, r.k});
   ImageParam targets = c.Input(1, {r.rows});
   Expr t = clamp(targets(row), 0, static_cast<int>(r.k - 1));
@@ -170,9 +125,9 @@ absl::Status Softmax(Ctx& c) {
       VecReduce("mx", ReduceKind::kMax, [&](Expr jj) { return p(jj, row); }, r.k, c.vec, {row});
   Func se = VecReduce("se", ReduceKind::kSum, [&](Expr jj) { return exp(p(jj, row) - mx(row)); },
                       r.k, c.vec, {row});
-  switch (c.spec.op) {
-    case Op::kXent:           // mean of -log p[t]
-    case Op::kSoftmaxXent: {  // mean of log-sum-exp - logit[t], never forming probabilities
+  switch (ir::As<ir::LossOp>(c.spec.op)) {
+    case ir::LossOp::kXent:           // mean of -log p[t]
+    case ir::LossOp::kSoftmaxXent: {  // mean of log-sum-exp - logit[t], never forming probabilities
       row_loss(row) = c.spec.op == Op::kXent ? -log(p(t, row)) : log(se(row)) + mx(row) - p(t, row);
       out(x) = sum(row_loss(rr)) * inv_rows;
       row_loss.compute_root().parallel(row, static_cast<int>(std::max<int64_t>(1, r.rows / 16)));
@@ -183,14 +138,14 @@ absl::Status Softmax(Ctx& c) {
       c.Output(out, {1});
       return absl::OkStatus();
     }
-    case Op::kXentGrad: {  // -dloss / (N p[t]) at the target, 0 elsewhere
+    case ir::LossOp::kXentGrad: {  // -dloss / (N p[t]) at the target, 0 elsewhere
       ImageParam dloss = c.Input(2, {1});
       out(j, row) = select(j == t, -dloss(0) * inv_rows / p(j, row), 0.0f);
       ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
       c.Output(out, {r.rows, r.k});
       return absl::OkStatus();
     }
-    case Op::kSoftmaxXentGrad: {  // (softmax - onehot(t)) * dloss / N, as llm.c's backward
+    case ir::LossOp::kSoftmaxXentGrad: {  // (softmax - onehot(t)) * dloss / N, as llm.c's backward
       ImageParam dloss = c.Input(2, {1});
       out(j, row) =
           (exp(p(j, row) - mx(row)) / se(row) - select(j == t, 1.0f, 0.0f)) * dloss(0) * inv_rows;
@@ -200,61 +155,8 @@ absl::Status Softmax(Ctx& c) {
       c.Output(out, {r.rows, r.k});
       return absl::OkStatus();
     }
-    // Not cross-entropy ops: listed, so a new row of ops.def is decided here.
-    case Op::kInput:
-    case Op::kParam:
-    case Op::kState:
-    case Op::kConstant:
-    case Op::kEmbedding:
-    case Op::kAdd:
-    case Op::kSub:
-    case Op::kMul:
-    case Op::kDiv:
-    case Op::kMinimum:
-    case Op::kNeg:
-    case Op::kScale:
-    case Op::kExp:
-    case Op::kLog:
-    case Op::kSqrt:
-    case Op::kTanh:
-    case Op::kGelu:
-    case Op::kStep:
-    case Op::kCast:
-    case Op::kMatMul:
-    case Op::kReshape:
-    case Op::kTranspose:
-    case Op::kSlice:
-    case Op::kConcat:
-    case Op::kBroadcast:
-    case Op::kExpand:
-    case Op::kSum:
-    case Op::kMean:
-    case Op::kMax:
-    case Op::kLayerNorm:
-    case Op::kSoftmax:
-    case Op::kCausalMask:
-    case Op::kDropout:
-    case Op::kPositionMask:
-    case Op::kCacheWrite:
-    case Op::kGeluGrad:
-    case Op::kLayerNormGrad:
-    case Op::kSoftmaxGrad:
-    case Op::kEmbeddingGrad:
-    case Op::kAddLayerNorm:
-    case Op::kAddLayerNormGrad:
-    case Op::kScaleMaskSoftmax:
-    case Op::kScaleMaskSoftmaxGrad:
-    case Op::kMatMulBias:
-    case Op::kBiasGelu:
-    case Op::kBiasGeluGrad:
-    case Op::kCausalAttention:
-    case Op::kCausalAttentionGrad:
-    case Op::kAdamW:
-    case Op::kAllReduce:
-    case Op::kFusion:
-      break;
   }
-  return absl::UnimplementedError("codegen: not a softmax or cross-entropy op");
+  return absl::UnimplementedError("codegen: not a cross-entropy op");
 }
 
 }  // namespace gptc::codegen::lower

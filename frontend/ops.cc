@@ -108,12 +108,13 @@ Tensor Sum(Tensor x, int axis) { return Reduce(Op::kSum, x, axis); }
 Tensor Mean(Tensor x, int axis) { return Reduce(Op::kMean, x, axis); }
 Tensor Max(Tensor x, int axis) { return Reduce(Op::kMax, x, axis); }
 
-Tensor Scale(Tensor x, double factor) { return Unary(Op::kScale, x, {{"factor", factor}}); }
-Tensor Exp(Tensor x) { return Unary(Op::kExp, x); }
-Tensor Log(Tensor x) { return Unary(Op::kLog, x); }
-Tensor Sqrt(Tensor x) { return Unary(Op::kSqrt, x); }
-Tensor Tanh(Tensor x) { return Unary(Op::kTanh, x); }
-Tensor Gelu(Tensor x) { return Unary(Op::kGelu, x); }
+#define OP_UNARY(name, text, traits) \
+  Tensor name(Tensor x) { return Unary(Op::k##name, x); }
+#define OP_UNARY_ATTR(name, text, traits, attr) \
+  Tensor name(Tensor x, double attr_value) { return Unary(Op::k##name, x, {{attr, attr_value}}); }
+#define OP_BINARY(name, text, traits) \
+  Tensor name(Tensor a, Tensor b) { return Binary(Op::k##name, a, b); }
+#include "ir/ops.def"
 
 Tensor Embedding(Tensor table, Tensor ids) { return Binary(Op::kEmbedding, table, ids); }
 

@@ -28,12 +28,12 @@ Tensor Sum(Tensor x, int axis);
 Tensor Mean(Tensor x, int axis);
 Tensor Max(Tensor x, int axis);
 
-Tensor Scale(Tensor x, double factor);
-Tensor Exp(Tensor x);
-Tensor Log(Tensor x);
-Tensor Sqrt(Tensor x);
-Tensor Tanh(Tensor x);
-Tensor Gelu(Tensor x);  // GPT-2's tanh approximation
+// The elementwise ops, one function per row of ir/ops.def (its comments say what each
+// computes): Exp(x), Sqrt(x), Gelu(x), Scale(x, factor), Minimum(a, b), ...
+#define OP_UNARY(name, text, traits) Tensor name(Tensor x);
+#define OP_UNARY_ATTR(name, text, traits, attr) Tensor name(Tensor x, double attr_value);
+#define OP_BINARY(name, text, traits) Tensor name(Tensor a, Tensor b);
+#include "ir/ops.def"
 
 // table [V, C], ids i32[...] -> [..., C]
 Tensor Embedding(Tensor table, Tensor ids);

@@ -21,7 +21,13 @@ absl::StatusOr<std::vector<Literal>> EvalNode(const Graph& g, const Node& n, con
 // to the nearest bfloat16 in either mode (a bf16 value is defined by its rounding).
 void RoundToStorage(Literal& l, Precision p);
 
-absl::StatusOr<Literal> Elementwise(const Node& n, const Args& in, const TensorType& out);
+// Elementwise families (interp_elementwise.cc).
+absl::StatusOr<Literal> Fill(const Node& n, const TensorType& out);
+absl::StatusOr<Literal> Unary(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Binary(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Cast(const Args& in, const TensorType& out);
+double UnaryRef(UnaryOp op, double x, double attr);
+double BinaryRef(BinaryOp op, double a, double b);
 absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Embedding(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& out);

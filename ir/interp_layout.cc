@@ -39,18 +39,18 @@ void CopyAxisRange(const Literal& x, int axis, int64_t start, int64_t end, Liter
 
 absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& out) {
   const Literal& x = *in[0];
-  switch (n.op) {
-    case Op::kReshape:
+  switch (As<LayoutOp>(n.op)) {
+    case LayoutOp::kReshape:
       return Literal(out, x.data);
-    case Op::kTranspose:
+    case LayoutOp::kTranspose:
       return Transpose(x, *n.attrs.GetInts("perm"), out);
-    case Op::kSlice: {
+    case LayoutOp::kSlice: {
       Literal r(out);
       const int axis = static_cast<int>(*n.attrs.GetInt("axis"));
       CopyAxisRange(x, axis, *n.attrs.GetInt("start"), *n.attrs.GetInt("end"), r, 0);
       return r;
     }
-    case Op::kConcat: {
+    case LayoutOp::kConcat: {
       Literal r(out);
       const int axis = static_cast<int>(*n.attrs.GetInt("axis"));
       int64_t offset = 0;
@@ -60,7 +60,7 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
       }
       return r;
     }
-    case Op::kExpand: {  // out[o, a, i] = x[o, i] for every a on the new axis
+    case LayoutOp::kExpand: {  // out[o, a, i] = x[o, i] for every a on the new axis
       Literal r(out);
       const int axis = static_cast<int>(*n.attrs.GetInt("axis"));
       const int64_t size = *n.attrs.GetInt("size");
@@ -73,62 +73,11 @@ absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& 
             r.data[(o * size + a) * inner + i] = x.data[o * inner + i];
       return r;
     }
-    case Op::kBroadcast: {
+    case LayoutOp::kBroadcast: {
       Literal r(out);  // the input repeats over the leading axes
       for (int64_t i = 0; i < r.size(); ++i) r.data[i] = x.data[i % x.size()];
       return r;
     }
-    // Not layout ops: listed, so a new row of ops.def is decided here.
-    case Op::kInput:
-    case Op::kParam:
-    case Op::kState:
-    case Op::kConstant:
-    case Op::kEmbedding:
-    case Op::kAdd:
-    case Op::kSub:
-    case Op::kMul:
-    case Op::kDiv:
-    case Op::kMinimum:
-    case Op::kNeg:
-    case Op::kScale:
-    case Op::kExp:
-    case Op::kLog:
-    case Op::kSqrt:
-    case Op::kTanh:
-    case Op::kGelu:
-    case Op::kStep:
-    case Op::kCast:
-    case Op::kMatMul:
-    case Op::kSum:
-    case Op::kMean:
-    case Op::kMax:
-    case Op::kLayerNorm:
-    case Op::kSoftmax:
-    case Op::kCausalMask:
-    case Op::kXent:
-    case Op::kDropout:
-    case Op::kPositionMask:
-    case Op::kCacheWrite:
-    case Op::kGeluGrad:
-    case Op::kLayerNormGrad:
-    case Op::kSoftmaxGrad:
-    case Op::kXentGrad:
-    case Op::kEmbeddingGrad:
-    case Op::kAddLayerNorm:
-    case Op::kAddLayerNormGrad:
-    case Op::kScaleMaskSoftmax:
-    case Op::kScaleMaskSoftmaxGrad:
-    case Op::kMatMulBias:
-    case Op::kBiasGelu:
-    case Op::kBiasGeluGrad:
-    case Op::kSoftmaxXent:
-    case Op::kSoftmaxXentGrad:
-    case Op::kCausalAttention:
-    case Op::kCausalAttentionGrad:
-    case Op::kAdamW:
-    case Op::kAllReduce:
-    case Op::kFusion:
-      break;
   }
   return absl::InternalError("not a layout op");
 }

@@ -309,92 +309,100 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
   if (info.arity >= 0 && static_cast<int>(in.size()) != info.arity)
     return Err(op, absl::StrCat("expects ", info.arity, " operands, got ", in.size()));
   if (info.arity < 0 && in.empty()) return Err(op, "expects at least one operand");
-  switch (op) {
-    case Op::kInput:
-    case Op::kParam:
-    case Op::kState:
-    case Op::kConstant:
+  if (HasTrait(op, kFused)) return Err(op, "a fused op takes its types from its body");
+  switch (FamilyOf(op)) {
+    case Family::kDecl:
+    case Family::kFill:
       return Err(op, "declares its own type; nothing to infer");
-    case Op::kEmbedding:
-      return Embedding(op, in);
-    case Op::kAdd:
-    case Op::kSub:
-    case Op::kMul:
-    case Op::kDiv:
-    case Op::kMinimum:
-    case Op::kGeluGrad:
-      return Binary(op, in);
-    case Op::kScale:
-      RETURN_IF_ERROR(attrs.GetFloat("factor").status());
-      [[fallthrough]];
-    case Op::kNeg:
-    case Op::kExp:
-    case Op::kLog:
-    case Op::kSqrt:
-    case Op::kTanh:
-    case Op::kGelu:
-    case Op::kStep:
+    case Family::kUnary:
+      if (const char* attr = GetOpInfo(op).attr) RETURN_IF_ERROR(attrs.GetFloat(attr).status());
       RETURN_IF_ERROR(ExpectF32(op, in[0], "input"));
       return Types{in[0]};
-    case Op::kCast:
+    case Family::kBinary:
+      return Binary(op, in);
+    case Family::kCast:
       return Cast(op, in[0], attrs);
-    case Op::kMatMul:
-      return MatMul(op, in, attrs);
-    case Op::kReshape:
-      return Reshape(op, in[0], attrs);
-    case Op::kTranspose:
-      return Transpose(op, in[0], attrs);
-    case Op::kSlice:
-      return Slice(op, in[0], attrs);
-    case Op::kConcat:
-      return Concat(op, in, attrs);
-    case Op::kBroadcast:
-      return Broadcast(op, in[0], attrs);
-    case Op::kSum:
-    case Op::kMean:
-    case Op::kMax:
+    case Family::kLookup:
+      switch (As<LookupOp>(op)) {
+        case LookupOp::kEmbedding:
+          return Embedding(op, in);
+        case LookupOp::kEmbeddingGrad:
+          return EmbeddingGrad(op, in, attrs);
+      }
+      break;
+    case Family::kLinalg:
+      return MatMul(op, in, attrs);  // matmul_bias is fused: handled above
+    case Family::kLayout:
+      switch (As<LayoutOp>(op)) {
+        case LayoutOp::kReshape:
+          return Reshape(op, in[0], attrs);
+        case LayoutOp::kTranspose:
+          return Transpose(op, in[0], attrs);
+        case LayoutOp::kSlice:
+          return Slice(op, in[0], attrs);
+        case LayoutOp::kConcat:
+          return Concat(op, in, attrs);
+        case LayoutOp::kBroadcast:
+          return Broadcast(op, in[0], attrs);
+        case LayoutOp::kExpand:
+          return Expand(op, in[0], attrs);
+      }
+      break;
+    case Family::kReduction:
       return Reduce(op, in[0], attrs);
-    case Op::kLayerNorm:
-      return LayerNorm(op, in, attrs);
-    case Op::kSoftmax:
-      return Softmax(op, in[0]);
-    case Op::kCausalMask:
-      return CausalMask(op, in[0], attrs);
-    case Op::kXent:
-      return Xent(op, in);
-    case Op::kDropout:
+    case Family::kNorm:
+      switch (As<NormOp>(op)) {
+        case NormOp::kLayerNorm:
+          return LayerNorm(op, in, attrs);
+        case NormOp::kLayerNormGrad:
+          return LayerNormGrad(op, in, attrs);
+        case NormOp::kAddLayerNorm:  // fused: handled above
+        case NormOp::kAddLayerNormGrad:
+          break;
+      }
+      break;
+    case Family::kSoftmax:
+      switch (As<SoftmaxOp>(op)) {
+        case SoftmaxOp::kSoftmax:
+          return Softmax(op, in[0]);
+        case SoftmaxOp::kSoftmaxGrad:
+          return SameAs(op, in[0], in[1], "y", "dy");
+        case SoftmaxOp::kCausalMask:
+          return CausalMask(op, in[0], attrs);
+        case SoftmaxOp::kScaleMaskSoftmax:  // fused: handled above
+        case SoftmaxOp::kScaleMaskSoftmaxGrad:
+          break;
+      }
+      break;
+    case Family::kLoss:
+      switch (As<LossOp>(op)) {
+        case LossOp::kXent:
+          return Xent(op, in);
+        case LossOp::kXentGrad:
+          return XentGrad(op, in);
+        case LossOp::kSoftmaxXent:  // fused: handled above
+        case LossOp::kSoftmaxXentGrad:
+          break;
+      }
+      break;
+    case Family::kRandom:
       return Dropout(op, in, attrs);
-    case Op::kPositionMask:
-      return PositionMask(op, in, attrs);
-    case Op::kCacheWrite:
-      return CacheWrite(op, in);
-    case Op::kExpand:
-      return Expand(op, in[0], attrs);
-    case Op::kLayerNormGrad:
-      return LayerNormGrad(op, in, attrs);
-    case Op::kSoftmaxGrad:
-      return SameAs(op, in[0], in[1], "y", "dy");
-    case Op::kXentGrad:
-      return XentGrad(op, in);
-    case Op::kEmbeddingGrad:
-      return EmbeddingGrad(op, in, attrs);
-    case Op::kAddLayerNorm:
-    case Op::kAddLayerNormGrad:
-    case Op::kScaleMaskSoftmax:
-    case Op::kScaleMaskSoftmaxGrad:
-    case Op::kMatMulBias:
-    case Op::kBiasGelu:
-    case Op::kBiasGeluGrad:
-    case Op::kSoftmaxXent:
-    case Op::kSoftmaxXentGrad:
-    case Op::kCausalAttention:
-    case Op::kCausalAttentionGrad:
-    case Op::kAdamW:
-    case Op::kFusion:
-      return Err(op, "a fused op takes its types from its body");
-    case Op::kAllReduce:  // every operand f32; each result its operand's type
+    case Family::kDecode:
+      switch (As<DecodeOp>(op)) {
+        case DecodeOp::kPositionMask:
+          return PositionMask(op, in, attrs);
+        case DecodeOp::kCacheWrite:
+          return CacheWrite(op, in);
+      }
+      break;
+    case Family::kCollective:  // every operand f32; each result its operand's type
       for (size_t i = 0; i < in.size(); ++i) RETURN_IF_ERROR(ExpectF32(op, in[i], "operand"));
       return Types(in.begin(), in.end());
+    case Family::kActivation:  // fused families: handled above
+    case Family::kAttention:
+    case Family::kOptimizer:
+    case Family::kFusion:
+      break;
   }
   return Err(op, "no shape rule");
 }

@@ -200,96 +200,124 @@ void EmbeddingRule(GradContext& c) {
 
 }  // namespace
 
-GradRule FindGradRule(Op op) {
+namespace {
+
+GradRule UnaryGradRule(ir::UnaryOp op) {
+  using U = ir::UnaryOp;
   switch (op) {
-    case Op::kAdd:
-      return AddRule;
-    case Op::kSub:
-      return SubRule;
-    case Op::kMul:
-      return MulRule;
-    case Op::kDiv:
-      return DivRule;
-    case Op::kMinimum:
-      return MinimumRule;
-    case Op::kNeg:
+    case U::kNeg:
       return NegRule;
-    case Op::kScale:
+    case U::kScale:
       return ScaleRule;
-    case Op::kExp:
+    case U::kExp:
       return ExpRule;
-    case Op::kLog:
+    case U::kLog:
       return LogRule;
-    case Op::kSqrt:
+    case U::kSqrt:
       return SqrtRule;
-    case Op::kTanh:
+    case U::kTanh:
       return TanhRule;
-    case Op::kGelu:
+    case U::kGelu:
       return GeluRule;
-    case Op::kStep:
+    case U::kStep:
       return NoGradient;
-    case Op::kCast:
-      return CastRule;
-    case Op::kConstant:
-      return NoGradient;
-    case Op::kMatMul:
-      return MatMulRule;
-    case Op::kReshape:
+  }
+  return nullptr;
+}
+
+GradRule BinaryGradRule(ir::BinaryOp op) {
+  using B = ir::BinaryOp;
+  switch (op) {
+    case B::kAdd:
+      return AddRule;
+    case B::kSub:
+      return SubRule;
+    case B::kMul:
+      return MulRule;
+    case B::kDiv:
+      return DivRule;
+    case B::kMinimum:
+      return MinimumRule;
+    case B::kGeluGrad:  // a backward op: not differentiated again
+      return nullptr;
+  }
+  return nullptr;
+}
+
+GradRule LayoutGradRule(ir::LayoutOp op) {
+  using L = ir::LayoutOp;
+  switch (op) {
+    case L::kReshape:
       return ReshapeRule;
-    case Op::kTranspose:
+    case L::kTranspose:
       return TransposeRule;
-    case Op::kSlice:
+    case L::kSlice:
       return nullptr;  // autodiff joins the slices of a value (slice_grads.h)
-    case Op::kConcat:
+    case L::kConcat:
       return ConcatRule;
-    case Op::kBroadcast:
+    case L::kBroadcast:
       return BroadcastRule;
-    case Op::kExpand:
+    case L::kExpand:
       return ExpandRule;
-    case Op::kSum:
+  }
+  return nullptr;
+}
+
+GradRule ReductionGradRule(ir::ReductionOp op) {
+  using R = ir::ReductionOp;
+  switch (op) {
+    case R::kSum:
       return SumRule;
-    case Op::kMean:
+    case R::kMean:
       return MeanRule;
-    case Op::kMax:
+    case R::kMax:
       return MaxRule;
-    case Op::kLayerNorm:
-      return LayerNormRule;
-    case Op::kSoftmax:
-      return SoftmaxRule;
-    case Op::kCausalMask:
-      return CausalMaskRule;
-    case Op::kXent:
-      return XentRule;
-    case Op::kDropout:
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// Fused ops are made after autodiff, from ops that have rules; backward ops have no rule of
+// their own; the decode ops only run in inference graphs; all_reduce is inserted after
+// autodiff, on the gradients.
+GradRule FindGradRule(Op op) {
+  using F = ir::Family;
+  if (ir::HasTrait(op, ir::kFused)) return nullptr;
+  switch (ir::FamilyOf(op)) {
+    case F::kDecl:  // no operands
+      return nullptr;
+    case F::kFill:
+      return NoGradient;
+    case F::kUnary:
+      return UnaryGradRule(ir::As<ir::UnaryOp>(op));
+    case F::kBinary:
+      return BinaryGradRule(ir::As<ir::BinaryOp>(op));
+    case F::kCast:
+      return CastRule;
+    case F::kLookup:
+      return op == Op::kEmbedding ? EmbeddingRule : nullptr;
+    case F::kLinalg:
+      return MatMulRule;
+    case F::kLayout:
+      return LayoutGradRule(ir::As<ir::LayoutOp>(op));
+    case F::kReduction:
+      return ReductionGradRule(ir::As<ir::ReductionOp>(op));
+    case F::kNorm:
+      return op == Op::kLayerNorm ? LayerNormRule : nullptr;
+    case F::kSoftmax:
+      if (op == Op::kCausalMask) return CausalMaskRule;
+      return op == Op::kSoftmax ? SoftmaxRule : nullptr;
+    case F::kLoss:
+      return op == Op::kXent ? XentRule : nullptr;
+    case F::kRandom:
       return DropoutRule;
-    case Op::kEmbedding:
-      return EmbeddingRule;
-    // Declarations have no operands; backward ops have no rule yet; fused ops are made after
-    // autodiff, from ops that have rules; the decode ops only run in inference graphs.
-    case Op::kInput:
-    case Op::kParam:
-    case Op::kState:
-    case Op::kPositionMask:
-    case Op::kCacheWrite:
-    case Op::kGeluGrad:
-    case Op::kLayerNormGrad:
-    case Op::kSoftmaxGrad:
-    case Op::kXentGrad:
-    case Op::kEmbeddingGrad:
-    case Op::kAddLayerNorm:
-    case Op::kAddLayerNormGrad:
-    case Op::kScaleMaskSoftmax:
-    case Op::kScaleMaskSoftmaxGrad:
-    case Op::kMatMulBias:
-    case Op::kBiasGelu:
-    case Op::kBiasGeluGrad:
-    case Op::kSoftmaxXent:
-    case Op::kSoftmaxXentGrad:
-    case Op::kCausalAttention:
-    case Op::kCausalAttentionGrad:
-    case Op::kAdamW:
-    case Op::kFusion:
-    case Op::kAllReduce:  // inserted after autodiff, on the gradients
+    case F::kDecode:
+    case F::kActivation:
+    case F::kAttention:
+    case F::kOptimizer:
+    case F::kCollective:
+    case F::kFusion:
       return nullptr;
   }
   return nullptr;

@@ -107,105 +107,118 @@ class Deriver {
     return absl::OkStatus();
   }
 
-  // Rewrites node `n` for the new sequence length: may change the op, operands and attrs.
-  // Returns the result's sequence axis.
-  absl::StatusOr<int> Rewrite(const Node& n, Op& op, std::vector<ValueId>& ins, ir::Attrs& attrs) {
-    const int s0 = n.inputs.empty() ? kNone : seq_[n.inputs[0]];
-    const int rank_out = static_cast<int>(in_.value(n.outputs[0]).type.rank());
-    // Every op is listed (no default): a new op must decide how the sequence passes through it.
-    switch (n.op) {
-      case Op::kAdd:
-      case Op::kSub:
-      case Op::kMul:
-      case Op::kDiv:
-      case Op::kMinimum:
-      case Op::kGeluGrad:
-      case Op::kNeg:
-      case Op::kScale:
-      case Op::kExp:
-      case Op::kLog:
-      case Op::kSqrt:
-      case Op::kTanh:
-      case Op::kGelu:
-      case Op::kStep:
-      case Op::kCast:
-        return ElementwiseSeq(n, ins);
-      case Op::kLayerNorm:
-      case Op::kSoftmax:
-        if (s0 == rank_out - 1) return Err(n, "normalising over the sequence axis");
-        return s0;
-      case Op::kEmbedding:
-        return seq_[n.inputs[1]];
-      case Op::kMatMul:
-        return MatMul(n, ins, attrs);
-      case Op::kReshape:
+  absl::Status NotForward(const Node& n) {
+    return Err(n, "a forward graph returning only the logits is expected (run dce first)");
+  }
+
+  // Layer norm and softmax normalise over the last axis, which must not be the sequence.
+  absl::StatusOr<int> NormalisedSeq(const Node& n, int s0, int rank_out) {
+    if (s0 == rank_out - 1) return Err(n, "normalising over the sequence axis");
+    return s0;
+  }
+
+  absl::StatusOr<int> LayoutSeq(const Node& n, int s0, Op& op, std::vector<ValueId>& ins,
+                                ir::Attrs& attrs) {
+    switch (ir::As<ir::LayoutOp>(n.op)) {
+      case ir::LayoutOp::kReshape:
         return ReshapeSeq(n, attrs);
-      case Op::kTranspose: {
+      case ir::LayoutOp::kTranspose: {
         ASSIGN_OR_RETURN(std::vector<int64_t> perm, attrs.GetInts("perm"));
         for (int i = 0; i < static_cast<int>(perm.size()); ++i)
           if (perm[i] == s0) return i;
         return kNone;
       }
-      case Op::kSlice:
+      case ir::LayoutOp::kSlice:
         return SliceSeq(n, op, ins, attrs);
-      case Op::kConcat: {
+      case ir::LayoutOp::kConcat: {
         ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
         for (ValueId v : n.inputs)
           if (seq_[v] != s0) return Err(n, "operands carry the sequence on different axes");
         if (s0 != kNone && axis == s0) return Err(n, "concatenating along the sequence axis");
         return s0;
       }
-      case Op::kBroadcast:
+      case ir::LayoutOp::kBroadcast:
         return BroadcastSeq(n, attrs);
-      case Op::kExpand: {
+      case ir::LayoutOp::kExpand: {
         ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
         return s0 == kNone ? kNone : (axis <= s0 ? s0 + 1 : s0);
       }
-      case Op::kSum:
-      case Op::kMean:
-      case Op::kMax: {
+    }
+    return Err(n, "unknown layout op");
+  }
+
+  // Rewrites node `n` for the new sequence length: may change the op, operands and attrs.
+  // Returns the result's sequence axis.
+  absl::StatusOr<int> Rewrite(const Node& n, Op& op, std::vector<ValueId>& ins, ir::Attrs& attrs) {
+    const int s0 = n.inputs.empty() ? kNone : seq_[n.inputs[0]];
+    const int rank_out = static_cast<int>(in_.value(n.outputs[0]).type.rank());
+    if (ir::HasTrait(n.op, ir::kFused)) return Err(n, "derive the KV-cache graphs before fusion");
+    // Every family is listed (no default): a new op must decide how the sequence passes
+    // through it.
+    using F = ir::Family;
+    switch (ir::FamilyOf(n.op)) {
+      case F::kUnary:
+      case F::kBinary:
+      case F::kCast:
+        return ElementwiseSeq(n, ins);
+      case F::kNorm:
+        switch (ir::As<ir::NormOp>(n.op)) {
+          case ir::NormOp::kLayerNorm:
+            return NormalisedSeq(n, s0, rank_out);
+          case ir::NormOp::kLayerNormGrad:
+          case ir::NormOp::kAddLayerNorm:
+          case ir::NormOp::kAddLayerNormGrad:
+            return NotForward(n);
+        }
+        break;
+      case F::kSoftmax:
+        switch (ir::As<ir::SoftmaxOp>(n.op)) {
+          case ir::SoftmaxOp::kSoftmax:
+            return NormalisedSeq(n, s0, rank_out);
+          case ir::SoftmaxOp::kCausalMask:
+            if (s0 != rank_out - 2) return Err(n, "the queries must be the sequence axis");
+            if (which_ == KvGraph::kDecode) {  // queries now start at the runtime position
+              op = Op::kPositionMask;
+              ins.push_back(pos_);
+            }
+            return s0;
+          case ir::SoftmaxOp::kSoftmaxGrad:
+          case ir::SoftmaxOp::kScaleMaskSoftmax:
+          case ir::SoftmaxOp::kScaleMaskSoftmaxGrad:
+            return NotForward(n);
+        }
+        break;
+      case F::kLookup:
+        switch (ir::As<ir::LookupOp>(n.op)) {
+          case ir::LookupOp::kEmbedding:
+            return seq_[n.inputs[1]];
+          case ir::LookupOp::kEmbeddingGrad:
+            return NotForward(n);
+        }
+        break;
+      case F::kLinalg:
+        return MatMul(n, ins, attrs);
+      case F::kLayout:
+        return LayoutSeq(n, s0, op, ins, attrs);
+      case F::kReduction: {
         ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
         if (s0 != kNone && axis == s0) return Err(n, "reducing over the sequence axis");
         return s0 == kNone ? kNone : (axis < s0 ? s0 - 1 : s0);
       }
-      case Op::kCausalMask:
-        if (s0 != rank_out - 2) return Err(n, "the queries must be the sequence axis");
-        if (which_ == KvGraph::kDecode) {  // queries now start at the runtime position
-          op = Op::kPositionMask;
-          ins.push_back(pos_);
-        }
-        return s0;
-      case Op::kDropout:
+      case F::kRandom:
         return Err(n, "dropout belongs in training graphs (sampling builds its graphs without it)");
-      case Op::kXent:
-      case Op::kLayerNormGrad:
-      case Op::kSoftmaxGrad:
-      case Op::kXentGrad:
-      case Op::kEmbeddingGrad:
-      case Op::kPositionMask:
-      case Op::kCacheWrite:
-        return Err(n, "a forward graph returning only the logits is expected (run dce first)");
-      case Op::kAddLayerNorm:
-      case Op::kAddLayerNormGrad:
-      case Op::kScaleMaskSoftmax:
-      case Op::kScaleMaskSoftmaxGrad:
-      case Op::kMatMulBias:
-      case Op::kBiasGelu:
-      case Op::kBiasGeluGrad:
-      case Op::kSoftmaxXent:
-      case Op::kSoftmaxXentGrad:
-      case Op::kCausalAttention:
-      case Op::kCausalAttentionGrad:
-      case Op::kAdamW:
-      case Op::kFusion:
-        return Err(n, "derive the KV-cache graphs before fusion");
-      case Op::kAllReduce:
+      case F::kLoss:
+      case F::kDecode:
+        return NotForward(n);
+      case F::kCollective:
         return Err(n, "a train step's gradient all_reduce has no place in a decoding graph");
-      case Op::kInput:
-      case Op::kParam:
-      case Op::kState:
-      case Op::kConstant:
-        break;  // declarations: Visit() copies them
+      case F::kActivation:  // fused families: rejected above
+      case F::kAttention:
+      case F::kOptimizer:
+      case F::kFusion:
+      case F::kDecl:  // declarations: Visit() copies them
+      case F::kFill:
+        break;
     }
     return Err(n, "unexpected declaration");
   }
