@@ -21,33 +21,7 @@ constexpr double kTol = 1e-6;
     EXPECT_LT(r_.max_rel_err, kTol) << "worst: " << r_.worst; \
   } while (0)
 
-TEST(GradCheck, BinaryElementwise) {
-  for (ir::Shape s : {ir::Shape{3, 4}, ir::Shape{1, 5}, ir::Shape{2, 1, 3}}) {
-    EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] + p[1]; }, {s, s}));
-    EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] - p[1]; }, {s, s}));
-    EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] * p[1]; }, {s, s}));
-    EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] / p[1]; }, {s, s}, 2, true));
-    EXPECT_GRAD_OK(GradCheck(
-        [](Builder& b, P p) {
-          return b.Apply(ir::Op::kMinimum, {p[0], p[1]});
-        },
-        {s, s}));
-  }
-}
-
-TEST(GradCheck, UnaryElementwise) {
-  const ir::Shape s = {2, 3};
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return -p[0]; }, {s}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Scale(p[0], -0.7); }, {s}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Exp(p[0]); }, {s}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Log(p[0]); }, {s}, 1, true));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Sqrt(p[0]); }, {s}, 1, true));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Tanh(p[0]); }, {s}));
-  EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return Gelu(p[0]); }, {{4, 5}}));
-  // step has zero gradient away from 0; composed with mul it gates the gradient.
-  EXPECT_GRAD_OK(
-      GradCheck([](Builder& b, P p) { return p[1] * b.Apply(ir::Op::kStep, {p[0]}); }, {s, s}));
-}
+// Each unary and binary op alone: elementwise_ops_test.cc.
 
 TEST(GradCheck, FanOutSumsGradients) {
   EXPECT_GRAD_OK(
