@@ -39,7 +39,18 @@ ir::Graph AllOpsGraph() {
   Tensor stepped = b.Apply(ir::Op::kStep, {minimum});
   Tensor expanded =
       b.Apply(ir::Op::kExpand, {Sum(stepped, 0)}, {{"axis", int64_t{1}}, {"size", int64_t{2}}});
-  auto g = b.Finish({loss, logits, expanded});
+  // Every unary and binary op, found by walking ops.def so that a new row is here without
+  // being named: on positive operands (the domain of log and sqrt), float attributes 0.5.
+  Tensor pos1 = Exp(Scale(y, 0.5)), pos2 = Exp(Scale(y, -0.25));
+  Tensor every = pos1;
+  for (int i = 0; i < ir::NumOps(); ++i) {
+    const ir::Op op = static_cast<ir::Op>(i);
+    ir::Attrs attrs;
+    if (const char* attr = ir::GetOpInfo(op).attr) attrs.Set(attr, 0.5);
+    if (ir::FamilyOf(op) == ir::Family::kUnary) every = every + b.Apply(op, {pos1}, attrs);
+    if (ir::FamilyOf(op) == ir::Family::kBinary) every = every + b.Apply(op, {pos1, pos2});
+  }
+  auto g = b.Finish({loss, logits, expanded, every.named("every_elementwise")});
   GPTC_CHECK(g.ok()) << g.status();
   // Ops the DSL does not offer (backward ops, several results, state) are appended directly.
   ir::Emitter em(*g);
