@@ -31,6 +31,8 @@ double UnaryRef(UnaryOp op, double x, double attr) {
       return std::log(x);
     case UnaryOp::kSqrt:
       return std::sqrt(x);
+    case UnaryOp::kRsqrt:
+      return 1.0 / std::sqrt(x);
     case UnaryOp::kTanh:
       return std::tanh(x);
     case UnaryOp::kGelu:

@@ -69,6 +69,10 @@ void LogRule(GradContext& c) { c.Set(0, Op::kDiv, {c.dy, c.in(0)}); }
 void SqrtRule(GradContext& c) {  // d sqrt(x) = dy / (2 sqrt(x))
   c.Set(0, Op::kScale, {c.Tmp(Op::kDiv, {c.dy, c.y})}, {{"factor", 0.5}});
 }
+void RsqrtRule(GradContext& c) {  // d x^(-1/2) = -dy y^3 / 2
+  ValueId y3 = c.Tmp(Op::kMul, {c.Tmp(Op::kMul, {c.y, c.y}), c.y});
+  c.Set(0, Op::kScale, {c.Tmp(Op::kMul, {c.dy, y3})}, {{"factor", -0.5}});
+}
 void TanhRule(GradContext& c) {  // d tanh(x) = dy (1 - y^2)
   ValueId one_minus = c.Tmp(Op::kSub, {Ones(c, c.type(c.y)), c.Tmp(Op::kMul, {c.y, c.y})});
   c.Set(0, Op::kMul, {c.dy, one_minus});
@@ -215,6 +219,8 @@ GradRule UnaryGradRule(ir::UnaryOp op) {
       return LogRule;
     case U::kSqrt:
       return SqrtRule;
+    case U::kRsqrt:
+      return RsqrtRule;
     case U::kTanh:
       return TanhRule;
     case U::kGelu:

@@ -34,6 +34,7 @@ Domain UnaryDomain(ir::UnaryOp op) {
       return {false, -0.7};
     case U::kLog:
     case U::kSqrt:
+    case U::kRsqrt:
       return {true, 0};
     case U::kNeg:
     case U::kExp:
