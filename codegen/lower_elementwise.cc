@@ -1,4 +1,6 @@
 // Elementwise ops and constants: every operand seen as 1-D, one vectorised loop.
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "codegen/lower.h"
 
@@ -25,6 +27,18 @@ Expr GeluGradExpr(Expr x, Expr dy) {
   return dy * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
 }
 
+// x^p for a constant p. A small integer power is a product (defined for negative x, as
+// std::pow is); any other is exp(p log x), which Halide vectorises where pow is a libm call.
+Expr PowExpr(Expr x, float p) {
+  const float r = std::round(p);
+  if (r == p && std::abs(r) <= 8) {
+    Expr y = 1.0f;
+    for (int i = 0; i < static_cast<int>(std::abs(r)); ++i) y = y * x;
+    return r < 0 ? 1.0f / y : y;
+  }
+  return exp(p * log(x));
+}
+
 // The Halide expressions of the unary and binary families: one case per op, in float32.
 Expr UnaryExpr(ir::UnaryOp op, Expr x, float attr) {
   using U = ir::UnaryOp;
@@ -47,6 +61,16 @@ Expr UnaryExpr(ir::UnaryOp op, Expr x, float attr) {
       return GeluExpr(x);
     case U::kStep:
       return select(x >= 0.0f, 1.0f, 0.0f);
+    case U::kSin:  // accurate, not fast_sin: rotary tables are made once and must be exact
+      return sin(x);
+    case U::kCos:
+      return cos(x);
+    case U::kSigmoid:
+      return 1.0f / (1.0f + exp(-x));
+    case U::kSilu:
+      return x / (1.0f + exp(-x));
+    case U::kPow:
+      return PowExpr(x, attr);
   }
   return Expr();
 }
@@ -64,6 +88,8 @@ Expr BinaryExpr(ir::BinaryOp op, Expr a, Expr b) {
       return a / b;
     case B::kMinimum:
       return min(a, b);
+    case B::kMaximum:
+      return max(a, b);
     case B::kGeluGrad:
       return GeluGradExpr(a, b);
   }

@@ -39,6 +39,16 @@ double UnaryRef(UnaryOp op, double x, double attr) {
       return Gelu(x);
     case UnaryOp::kStep:
       return x >= 0 ? 1.0 : 0.0;
+    case UnaryOp::kSin:
+      return std::sin(x);
+    case UnaryOp::kCos:
+      return std::cos(x);
+    case UnaryOp::kSigmoid:
+      return 1.0 / (1.0 + std::exp(-x));
+    case UnaryOp::kSilu:
+      return x / (1.0 + std::exp(-x));
+    case UnaryOp::kPow:
+      return std::pow(x, attr);
   }
   return 0;
 }
@@ -55,6 +65,8 @@ double BinaryRef(BinaryOp op, double a, double b) {
       return a / b;
     case BinaryOp::kMinimum:
       return std::min(a, b);
+    case BinaryOp::kMaximum:
+      return std::max(a, b);
     case BinaryOp::kGeluGrad:
       return GeluGrad(a, b);
   }

@@ -62,6 +62,12 @@ void MinimumRule(GradContext& c) {  // the gradient goes to a where a <= b, else
   if (c.needs[0]) c.dx[0] = da;
   c.Set(1, Op::kSub, {c.dy, da});
 }
+void MaximumRule(GradContext& c) {  // the gradient goes to a where a >= b, else to b
+  ValueId a_wins = c.Tmp(Op::kStep, {c.Tmp(Op::kSub, {c.in(0), c.in(1)})});
+  ValueId da = c.Tmp(Op::kMul, {c.dy, a_wins});
+  if (c.needs[0]) c.dx[0] = da;
+  c.Set(1, Op::kSub, {c.dy, da});
+}
 void NegRule(GradContext& c) { c.Set(0, Op::kNeg, {c.dy}); }
 void ScaleRule(GradContext& c) { c.Set(0, Op::kScale, {c.dy}, c.node.attrs); }
 void ExpRule(GradContext& c) { c.Set(0, Op::kMul, {c.dy, c.y}); }
@@ -72,6 +78,28 @@ void SqrtRule(GradContext& c) {  // d sqrt(x) = dy / (2 sqrt(x))
 void RsqrtRule(GradContext& c) {  // d x^(-1/2) = -dy y^3 / 2
   ValueId y3 = c.Tmp(Op::kMul, {c.Tmp(Op::kMul, {c.y, c.y}), c.y});
   c.Set(0, Op::kScale, {c.Tmp(Op::kMul, {c.dy, y3})}, {{"factor", -0.5}});
+}
+void SinRule(GradContext& c) { c.Set(0, Op::kMul, {c.dy, c.Tmp(Op::kCos, {c.in(0)})}); }
+void CosRule(GradContext& c) {
+  c.Set(0, Op::kNeg, {c.Tmp(Op::kMul, {c.dy, c.Tmp(Op::kSin, {c.in(0)})})});
+}
+// d sigmoid(x) = dy y (1 - y)
+void SigmoidRule(GradContext& c) {
+  ValueId one_minus = c.Tmp(Op::kSub, {Ones(c, c.type(c.y)), c.y});
+  c.Set(0, Op::kMul, {c.dy, c.Tmp(Op::kMul, {c.y, one_minus})});
+}
+// d x s(x) = dy s (1 + x (1 - s)), s = sigmoid(x)
+void SiluRule(GradContext& c) {
+  ValueId s = c.Tmp(Op::kSigmoid, {c.in(0)});
+  ValueId one = Ones(c, c.type(c.y));
+  ValueId inner = c.Tmp(Op::kAdd, {one, c.Tmp(Op::kMul, {c.in(0), c.Tmp(Op::kSub, {one, s})})});
+  c.Set(0, Op::kMul, {c.dy, c.Tmp(Op::kMul, {s, inner})});
+}
+// d x^p = dy p x^(p-1)
+void PowRule(GradContext& c) {
+  const double p = *c.node.attrs.GetFloat("exponent");
+  ValueId d = c.Tmp(Op::kPow, {c.in(0)}, {{"exponent", p - 1}});
+  c.Set(0, Op::kMul, {c.dy, c.Tmp(Op::kScale, {d}, {{"factor", p}})});
 }
 void TanhRule(GradContext& c) {  // d tanh(x) = dy (1 - y^2)
   ValueId one_minus = c.Tmp(Op::kSub, {Ones(c, c.type(c.y)), c.Tmp(Op::kMul, {c.y, c.y})});
@@ -227,6 +255,16 @@ GradRule UnaryGradRule(ir::UnaryOp op) {
       return GeluRule;
     case U::kStep:
       return NoGradient;
+    case U::kSin:
+      return SinRule;
+    case U::kCos:
+      return CosRule;
+    case U::kSigmoid:
+      return SigmoidRule;
+    case U::kSilu:
+      return SiluRule;
+    case U::kPow:
+      return PowRule;
   }
   return nullptr;
 }
@@ -244,6 +282,8 @@ GradRule BinaryGradRule(ir::BinaryOp op) {
       return DivRule;
     case B::kMinimum:
       return MinimumRule;
+    case B::kMaximum:
+      return MaximumRule;
     case B::kGeluGrad:  // a backward op: not differentiated again
       return nullptr;
   }

@@ -36,6 +36,12 @@ Domain UnaryDomain(ir::UnaryOp op) {
     case U::kSqrt:
     case U::kRsqrt:
       return {true, 0};
+    case U::kPow:  // a fractional power (small integer ones: PowOfSmallIntegersOnAllReals)
+      return {true, 1.5};
+    case U::kSin:
+    case U::kCos:
+    case U::kSigmoid:
+    case U::kSilu:
     case U::kNeg:
     case U::kExp:
     case U::kTanh:
@@ -55,6 +61,7 @@ Domain BinaryDomain(ir::BinaryOp op) {
     case B::kSub:
     case B::kMul:
     case B::kMinimum:
+    case B::kMaximum:
     case B::kGeluGrad:
       return {};
   }
@@ -133,6 +140,22 @@ TEST(ElementwiseOps, EveryBinaryKernelMatchesTheInterpreter) {
   for (ir::Op op : OpsOf(ir::Family::kBinary)) {
     SCOPED_TRACE(ir::OpName(op));
     ExpectKernelMatches(op, BinaryDomain(ir::As<ir::BinaryOp>(op)).positive);
+  }
+}
+
+// pow by a small integer is a product in the kernel, defined for negative x too.
+TEST(ElementwiseOps, PowOfSmallIntegersOnAllReals) {
+  for (double p : {2.0, 3.0, -2.0, 0.0}) {
+    SCOPED_TRACE(p);
+    auto r = testing::GradCheck([&](Builder&, P x) { return Pow(x[0], p); },
+                                {{2, 3}}, 3);
+    EXPECT_LT(r.max_rel_err, 1e-6) << "worst: " << r.worst;
+    Builder b("pow");
+    Tensor x = b.Input("x", ir::F32({37}));
+    auto g = b.Finish({Pow(x, p).named("y")});
+    ASSERT_TRUE(g.ok()) << g.status();
+    testing::Mismatch m = testing::CompareWithInterpreter(*g, testing::RandomArgs(*g, 9, 1));
+    EXPECT_LE(m.worst_rel, 1e-5) << "worst at " << m.where;
   }
 }
 
