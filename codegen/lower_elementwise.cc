@@ -71,6 +71,8 @@ Expr UnaryExpr(ir::UnaryOp op, Expr x, float attr) {
       return x / (1.0f + exp(-x));
     case U::kPow:
       return PowExpr(x, attr);
+    case U::kStopGradient:
+      return x;
   }
   return Expr();
 }

@@ -49,6 +49,8 @@ double UnaryRef(UnaryOp op, double x, double attr) {
       return x / (1.0 + std::exp(-x));
     case UnaryOp::kPow:
       return std::pow(x, attr);
+    case UnaryOp::kStopGradient:
+      return x;
   }
   return 0;
 }

@@ -265,6 +265,8 @@ GradRule UnaryGradRule(ir::UnaryOp op) {
       return SiluRule;
     case U::kPow:
       return PowRule;
+    case U::kStopGradient:
+      return NoGradient;
   }
   return nullptr;
 }

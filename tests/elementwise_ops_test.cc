@@ -11,6 +11,7 @@
 #include "frontend/ops.h"
 #include "gtest/gtest.h"
 #include "ir/verifier.h"
+#include "passes/autodiff.h"
 #include "passes/grad_rules.h"
 #include "tests/gradcheck.h"
 #include "tests/jit_test_util.h"
@@ -25,6 +26,7 @@ using P = const std::vector<Tensor>&;
 struct Domain {
   bool positive = false;
   double attr = 0;
+  bool finite_differences = true;  // false: its gradient is zero by definition
 };
 
 Domain UnaryDomain(ir::UnaryOp op) {
@@ -38,6 +40,8 @@ Domain UnaryDomain(ir::UnaryOp op) {
       return {true, 0};
     case U::kPow:  // a fractional power (small integer ones: PowOfSmallIntegersOnAllReals)
       return {true, 1.5};
+    case U::kStopGradient:  // StopGradientBlocksOnlyItsOperand
+      return {false, 0, false};
     case U::kSin:
     case U::kCos:
     case U::kSigmoid:
@@ -87,6 +91,7 @@ TEST(ElementwiseOps, EveryUnaryGradientMatchesFiniteDifferences) {
     SCOPED_TRACE(ir::OpName(op));
     ASSERT_NE(passes::FindGradRule(op), nullptr);
     const Domain d = UnaryDomain(ir::As<ir::UnaryOp>(op));
+    if (!d.finite_differences) continue;
     for (ir::Shape s : {ir::Shape{2, 3}, ir::Shape{1, 5}}) {
       auto r = testing::GradCheck([&](Builder& b, P p) { return ApplyUnary(b, op, p[0]); }, {s},
                                   1, d.positive);
@@ -141,6 +146,26 @@ TEST(ElementwiseOps, EveryBinaryKernelMatchesTheInterpreter) {
     SCOPED_TRACE(ir::OpName(op));
     ExpectKernelMatches(op, BinaryDomain(ir::As<ir::BinaryOp>(op)).positive);
   }
+}
+
+// d/dx sum(x * stop_gradient(x)^2) is stop_gradient(x)^2 = x^2, not 3 x^2: the gradient
+// reaches x through the first factor only.
+TEST(ElementwiseOps, StopGradientBlocksOnlyItsOperand) {
+  Builder b("sg");
+  Tensor x = b.Param("x", ir::F32({2, 3}), ParamInit::Zeros());
+  Tensor s = StopGradient(x);
+  Tensor loss = Sum(Reshape(x * s * s, {-1}), 0).named("loss");
+  auto fwd = b.Finish({loss});
+  ASSERT_TRUE(fwd.ok()) << fwd.status();
+  auto g = passes::Autodiff(*fwd);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_TRUE(ir::Verify(*g).ok());
+  ir::Literal xv(ir::F32({2, 3}));
+  for (int i = 0; i < 6; ++i) xv.data[i] = 0.5 * i - 1.2;
+  auto out = ir::Interpret(*g, {{"x", xv}}, {ir::Precision::kF64});
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(out->size(), 2u);
+  for (int i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ((*out)[1].data[i], xv.data[i] * xv.data[i]) << i;
 }
 
 // pow by a small integer is a product in the kernel, defined for negative x too.
