@@ -10,17 +10,12 @@
 namespace {
 using namespace gptc;
 
-// x * w / sqrt(mean(x^2) + eps) over the last axis, in primitives.
+// x * w * rsqrt(mean(x^2) + eps) over the last axis, in primitives.
 Tensor RmsNorm(Builder& b, const std::string& name, Tensor x) {
   const int64_t C = x.dim(x.rank() - 1);
   Tensor w = b.Param(name + ".weight", ir::F32({C}), ParamInit::Ones());
   Tensor ms = Expand(Mean(x * x, -1), -1, C);
-  Tensor rms = Sqrt(ms + b.Constant(1e-5, ms.type()));
-  return x / rms * Broadcast(w, x.shape());
-}
-
-Tensor Silu(Builder& b, Tensor x) {  // x * sigmoid(x) = x / (1 + exp(-x))
-  return x / (b.Constant(1.0, x.type()) + Exp(-x));
+  return x * Rsqrt(ms + b.Constant(1e-5, ms.type())) * Broadcast(w, x.shape());
 }
 
 Tensor Linear(Builder& b, const std::string& name, Tensor x, int64_t out, double std) {
@@ -67,7 +62,7 @@ absl::StatusOr<Model> RmsGpt(int64_t vocab, int64_t block_size, int64_t batch_si
       const std::string h = absl::StrCat("h.", i);
       x = x + Attention(b, h + ".attn", RmsNorm(b, h + ".norm1", x), n_head, out_std);
       Tensor up = Linear(b, h + ".up", RmsNorm(b, h + ".norm2", x), 4 * C, 0.02);
-      x = x + Linear(b, h + ".down", Silu(b, up), C, out_std);
+      x = x + Linear(b, h + ".down", Silu(up), C, out_std);
     }
     Tensor logits = MatMul(RmsNorm(b, "norm", x), wte, {.transpose_b = true}).named("logits");
     Tensor loss = SoftmaxCrossEntropy(logits, targets).named("loss");
