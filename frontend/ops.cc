@@ -1,5 +1,6 @@
 #include "frontend/ops.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -30,9 +31,65 @@ Tensor Unary(Op op, Tensor x, ir::Attrs attrs = {}) {
   return B(x)->Apply(op, {x}, std::move(attrs));
 }
 
+// numpy's rule: shapes align at their last axes, and an axis of size 1 (or a missing leading
+// one) stretches to the other's size. Returns false if some pair of axes differs otherwise.
+bool BroadcastShape(const ir::Shape& a, const ir::Shape& b, ir::Shape& out) {
+  const size_t r = std::max(a.size(), b.size());
+  out.assign(r, 1);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+    const int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+    if (da != db && da != 1 && db != 1) return false;
+    out[i] = da == 1 ? db : da;
+  }
+  return true;
+}
+
+// x repeated to `target` (a numpy broadcast of x's shape). The IR's binary ops take equal
+// shapes, as XLA's do; the stretching is explicit: a `broadcast` when only leading axes are
+// new (fused kernels read it with stride 0), else the size-1 axes are dropped and each is put
+// back by an `expand`.
+Tensor BroadcastTo(Tensor x, const ir::Shape& target) {
+  if (x.shape() == target) return x;
+  const size_t lead = target.size() - x.shape().size();
+  ir::Shape padded(lead, 1);
+  padded.insert(padded.end(), x.shape().begin(), x.shape().end());
+  std::vector<size_t> stretched;
+  ir::Shape kept;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (padded[i] == target[i])
+      kept.push_back(target[i]);
+    else
+      stretched.push_back(i);
+  }
+  // Only size-1 axes up to the last stretched one: x is a suffix of target (after dropping
+  // them), which a broadcast repeats.
+  const size_t last = stretched.empty() ? 0 : stretched.back();
+  bool leading_only = true;
+  for (size_t i = 0; i <= last; ++i) leading_only &= padded[i] == 1;
+  if (leading_only) {
+    const ir::Shape suffix(target.begin() + last + 1, target.end());
+    return Broadcast(suffix == x.shape() ? x : Reshape(x, suffix), target);
+  }
+  Tensor cur = ir::Shape(kept) == x.shape() ? x : Reshape(x, kept);
+  for (size_t axis : stretched) cur = Expand(cur, static_cast<int>(axis), target[axis]);
+  return cur;
+}
+
 Tensor Binary(Op op, Tensor a, Tensor b) {
   if (!a.valid()) return a;
   if (!b.valid()) return b;
+  if (ir::FamilyOf(op) == ir::Family::kBinary && a.shape() != b.shape()) {
+    ir::Shape target;
+    if (!BroadcastShape(a.shape(), b.shape(), target)) {
+      B(a)->Fail(absl::InvalidArgumentError(absl::StrCat(
+          ir::OpName(op), ": %", a.name(), " ", ir::TypeToString(a.type()), " and %", b.name(),
+          " ", ir::TypeToString(b.type()), " do not broadcast (numpy's rule: equal, or 1)")));
+      return Tensor();
+    }
+    a = BroadcastTo(a, target);
+    b = BroadcastTo(b, target);
+  }
   return B(a)->Apply(op, {a, b});
 }
 

@@ -29,7 +29,9 @@ Tensor Mean(Tensor x, int axis);
 Tensor Max(Tensor x, int axis);
 
 // The elementwise ops, one function per row of ir/ops.def (its comments say what each
-// computes): Exp(x), Sqrt(x), Gelu(x), Scale(x, factor), Minimum(a, b), ...
+// computes): Exp(x), Sqrt(x), Gelu(x), Scale(x, factor), Minimum(a, b), ... Binary ops (and
+// + - * /) broadcast by numpy's rules: [B, T, C] * [C], [B, T, C] / [B, T, 1]; the stretching
+// becomes explicit broadcast/expand nodes, whose gradients sum back.
 #define OP_UNARY(name, text, traits) Tensor name(Tensor x);
 #define OP_UNARY_ATTR(name, text, traits, attr) Tensor name(Tensor x, double attr_value);
 #define OP_BINARY(name, text, traits) Tensor name(Tensor a, Tensor b);

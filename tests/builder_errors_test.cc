@@ -28,8 +28,7 @@ TEST(BuilderErrors, ElementwiseShapes) {
   Tensor y = b.Input("y", ir::F32({3, 2}));
   (void)(x + y);
   EXPECT_EQ(b.status().message(),
-            "add: shapes differ ([2,3] vs [3,2]); broadcast explicitly in: "
-            "%add = add(%x: f32[2,3], %y: f32[3,2])");
+            "add: %x f32[2,3] and %y f32[3,2] do not broadcast (numpy's rule: equal, or 1)");
 }
 
 TEST(BuilderErrors, ReshapeElementCount) {

@@ -23,6 +23,36 @@ constexpr double kTol = 1e-6;
 
 // Each unary and binary op alone: elementwise_ops_test.cc.
 
+// numpy broadcasting in the DSL: the stretched operand's gradient is summed back to its shape.
+TEST(GradCheck, BroadcastingBinaryOps) {
+  const std::vector<std::pair<ir::Shape, ir::Shape>> cases = {
+      {{2, 3, 4}, {4}}, {{2, 3, 4}, {2, 3, 1}}, {{3, 1}, {1, 4}}, {{2, 1, 4}, {3, 1}},
+      {{2, 3}, {1, 1}}};
+  for (const auto& [sa, sb] : cases) {
+    SCOPED_TRACE(::testing::PrintToString(sa) + " " + ::testing::PrintToString(sb));
+    EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[0] * p[1] + p[1]; }, {sa, sb}));
+    EXPECT_GRAD_OK(GradCheck([](Builder&, P p) { return p[1] / p[0]; }, {sa, sb}, 3, true));
+  }
+}
+
+// The values: out[i, j] = a[i, 0] - b[0, j], as numpy computes a - b.
+TEST(GradCheck, BroadcastingValuesFollowNumpy) {
+  Builder b("bc");
+  Tensor x = b.Input("a", ir::F32({3, 1}));
+  Tensor y = b.Input("b", ir::F32({1, 4}));
+  Tensor d = (x - y).named("d");
+  EXPECT_EQ(d.shape(), (ir::Shape{3, 4}));
+  auto g = b.Finish({d});
+  ASSERT_TRUE(g.ok()) << g.status();
+  ir::Literal av(ir::F32({3, 1})), bv(ir::F32({1, 4}));
+  for (int i = 0; i < 3; ++i) av.data[i] = 10.0 * i;
+  for (int j = 0; j < 4; ++j) bv.data[j] = j + 0.5;
+  auto out = ir::Interpret(*g, {{"a", av}, {"b", bv}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j) EXPECT_EQ((*out)[0].data[i * 4 + j], 10.0 * i - (j + 0.5));
+}
+
 TEST(GradCheck, FanOutSumsGradients) {
   EXPECT_GRAD_OK(
       GradCheck([](Builder&, P p) { return p[0] * p[0] + Exp(p[0]) - Tanh(p[0]); }, {{3, 2}}));

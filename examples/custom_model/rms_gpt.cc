@@ -15,7 +15,7 @@ Tensor RmsNorm(Builder& b, const std::string& name, Tensor x) {
   const int64_t C = x.dim(x.rank() - 1);
   Tensor w = b.Param(name + ".weight", ir::F32({C}), ParamInit::Ones());
   Tensor ms = Expand(Mean(x * x, -1), -1, C);
-  return x * Rsqrt(ms + b.Constant(1e-5, ms.type())) * Broadcast(w, x.shape());
+  return x * Rsqrt(ms + b.Constant(1e-5, ms.type())) * w;  // w [C] broadcasts, as in numpy
 }
 
 Tensor Linear(Builder& b, const std::string& name, Tensor x, int64_t out, double std) {
