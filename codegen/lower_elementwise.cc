@@ -103,11 +103,17 @@ Expr BinaryExpr(ir::BinaryOp op, Expr a, Expr b) {
 Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>& a, ir::DType out) {
   using F = ir::Family;
   switch (ir::FamilyOf(op)) {
-    case F::kFill: {
-      const double v = *attrs.GetFloat("value");
-      if (out == ir::DType::kI32) return Expr(static_cast<int32_t>(v));
-      return cast(HalideType(out), Expr(static_cast<float>(v)));
-    }
+    case F::kFill:
+      switch (ir::As<ir::FillOp>(op)) {
+        case ir::FillOp::kConstant: {
+          const double v = *attrs.GetFloat("value");
+          if (out == ir::DType::kI32) return Expr(static_cast<int32_t>(v));
+          return cast(HalideType(out), Expr(static_cast<float>(v)));
+        }
+        case ir::FillOp::kIota:  // depends on the element's index: Elementwise() lowers it
+          break;
+      }
+      break;
     case F::kUnary: {
       const char* attr = ir::GetOpInfo(op).attr;
       return UnaryExpr(ir::As<ir::UnaryOp>(op), a[0],
@@ -155,6 +161,18 @@ absl::Status Elementwise(Ctx& c) {
     return absl::OkStatus();
   }
   Var x("x");
+  if (c.spec.op == Op::kIota) {  // the flat index's coordinate along the axis
+    const ir::Shape& s = c.spec.outputs[0].shape;
+    const int64_t axis = *c.spec.attrs.GetInt("axis");
+    int64_t inner = 1;
+    for (size_t d = axis + 1; d < s.size(); ++d) inner *= s[d];
+    Func f("f");
+    f(x) = cast(HalideType(c.spec.outputs[0].dtype),
+                (x / static_cast<int>(inner)) % static_cast<int>(s[axis]));
+    ScheduleFlat(f, x, n, c.vec);
+    c.Output(f, {n});
+    return absl::OkStatus();
+  }
   std::vector<Expr> a;
   for (size_t i = 0; i < c.spec.inputs.size(); ++i)
     a.push_back(c.Input(static_cast<int>(i), {n})(x));

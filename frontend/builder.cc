@@ -88,6 +88,18 @@ Tensor Builder::Constant(double value, ir::TensorType type) {
                                           UniqueName(ScopedName("const")), std::move(type)));
 }
 
+Tensor Builder::Iota(ir::TensorType type, int axis) {
+  const int r = type.rank();
+  const int a = axis < 0 ? axis + r : axis;
+  if (a < 0 || a >= r) {
+    Fail(absl::InvalidArgumentError(absl::StrCat("iota: axis ", axis, " is out of range for ",
+                                                 ir::TypeToString(type))));
+    return Tensor();
+  }
+  return Tensor(this, graph_.AddValueNode(ir::Op::kIota, {}, {{"axis", int64_t{a}}},
+                                          UniqueName(ScopedName("iota")), std::move(type)));
+}
+
 Tensor Builder::RngKey() {
   if (!rng_key_.valid()) rng_key_ = Input("rng_key", ir::I32({2}));
   return rng_key_;

@@ -31,6 +31,8 @@ class Builder {
   // A trainable parameter named in the current scope (`h.0.attn.c_attn.w`).
   Tensor Param(const std::string& leaf, ir::TensorType type, ParamInit init);
   Tensor Constant(double value, ir::TensorType type);
+  // Each element's index along `axis` (negative counts from the end), as f32 or i32.
+  Tensor Iota(ir::TensorType type, int axis);
   // Random ops (dropout): the step's key, input %rng_key i32[2] = (seed, step), declared on
   // first use; and a new site number for each random op, so no two draw the same bits.
   Tensor RngKey();

@@ -77,8 +77,21 @@ double BinaryRef(BinaryOp op, double a, double b) {
 
 absl::StatusOr<Literal> Fill(const Node& n, const TensorType& out) {
   Literal r(out);
-  const double v = *n.attrs.GetFloat("value");
-  for (double& x : r.data) x = v;
+  switch (As<FillOp>(n.op)) {
+    case FillOp::kConstant: {
+      const double v = *n.attrs.GetFloat("value");
+      for (double& x : r.data) x = v;
+      break;
+    }
+    case FillOp::kIota: {  // row-major: the index along axis is (i / inner) % size
+      const int axis = static_cast<int>(*n.attrs.GetInt("axis"));
+      int64_t inner = 1;
+      for (int d = axis + 1; d < out.rank(); ++d) inner *= out.shape[d];
+      const int64_t size = out.shape[axis];
+      for (int64_t i = 0; i < r.size(); ++i) r.data[i] = static_cast<double>((i / inner) % size);
+      break;
+    }
+  }
   return r;
 }
 

@@ -64,9 +64,23 @@ absl::Status CheckNode(const Graph& g, NodeId id) {
     if (absl::Status s = CheckFusedBody(g, n); !s.ok()) return At(g, id, std::string(s.message()));
     return absl::OkStatus();
   }
-  if (n.op == Op::kConstant) {
-    auto v = n.attrs.GetFloat("value");
-    if (!v.ok()) return At(g, id, absl::StrCat("constant: ", v.status().message()));
+  if (FamilyOf(n.op) == Family::kFill) {  // their type is written, not inferred
+    const TensorType& t = g.value(n.outputs[0]).type;
+    switch (As<FillOp>(n.op)) {
+      case FillOp::kConstant:
+        if (auto v = n.attrs.GetFloat("value"); !v.ok())
+          return At(g, id, absl::StrCat("constant: ", v.status().message()));
+        break;
+      case FillOp::kIota: {
+        auto axis = n.attrs.GetInt("axis");
+        if (!axis.ok()) return At(g, id, absl::StrCat("iota: ", axis.status().message()));
+        if (*axis < 0 || *axis >= t.rank())
+          return At(g, id, absl::StrCat("iota: axis ", *axis, " is out of range for ",
+                                        TypeToString(t)));
+        if (t.dtype == DType::kBF16) return At(g, id, "iota: gives f32 or i32, not bf16");
+        break;
+      }
+    }
     return absl::OkStatus();
   }
   std::vector<TensorType> in;

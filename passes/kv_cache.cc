@@ -69,6 +69,15 @@ class Deriver {
       map_[n.outputs[0]] = e_.Constant(value, in_.value(n.outputs[0]).type, NameOf(n.outputs[0]));
       return absl::OkStatus();
     }
+    if (n.op == Op::kIota) {
+      // Positions made by iota would have to start at the runtime position when decoding;
+      // until the pass rewrites them so, a model keeps its position tables as parameters.
+      for (int64_t d : in_.value(n.outputs[0]).type.shape)
+        if (d == T_) return Err(n, "an iota as long as the sequence cannot be decoded yet");
+      map_[n.outputs[0]] = out_.AddValueNode(Op::kIota, {}, n.attrs, NameOf(n.outputs[0]),
+                                             in_.value(n.outputs[0]).type);
+      return absl::OkStatus();
+    }
     if (n.outputs.size() != 1)
       return Err(n, "only single-result ops are expected in a forward graph");
     std::vector<ValueId> ins;

@@ -168,6 +168,37 @@ TEST(ElementwiseOps, StopGradientBlocksOnlyItsOperand) {
   for (int i = 0; i < 6; ++i) EXPECT_DOUBLE_EQ((*out)[1].data[i], xv.data[i] * xv.data[i]) << i;
 }
 
+// iota against the index it names, on the interpreter and the JIT, f32 and i32, inner and
+// outer axes; a bad axis is named.
+TEST(ElementwiseOps, IotaCountsAlongItsAxis) {
+  struct Case {
+    ir::TensorType type;
+    int axis;
+  };
+  for (const Case& k : {Case{ir::F32({3, 5, 7}), 1}, Case{ir::I32({4, 6}), 0},
+                        Case{ir::F32({37}), -1}}) {
+    SCOPED_TRACE(ir::TypeToString(k.type));
+    Builder b("iota");
+    Tensor x = b.Iota(k.type, k.axis).named("y");
+    auto g = b.Finish({x});
+    ASSERT_TRUE(g.ok()) << g.status();
+    auto out = ir::Interpret(*g, {});
+    ASSERT_TRUE(out.ok()) << out.status();
+    const ir::Shape& s = k.type.shape;
+    const int axis = k.axis < 0 ? k.axis + static_cast<int>(s.size()) : k.axis;
+    std::vector<int64_t> idx(s.size(), 0);
+    for (int64_t i = 0; i < (*out)[0].size(); ++i) {
+      EXPECT_EQ((*out)[0].data[i], static_cast<double>(idx[axis])) << i;
+      for (int d = static_cast<int>(s.size()) - 1; d >= 0 && ++idx[d] == s[d]; --d) idx[d] = 0;
+    }
+    testing::Mismatch m = testing::CompareWithInterpreter(*g, {});
+    EXPECT_EQ(m.worst_rel, 0) << "worst at " << m.where;
+  }
+  Builder b("bad");
+  (void)b.Iota(ir::F32({2, 3}), 2);
+  EXPECT_EQ(b.status().message(), "iota: axis 2 is out of range for f32[2,3]");
+}
+
 // pow by a small integer is a product in the kernel, defined for negative x too.
 TEST(ElementwiseOps, PowOfSmallIntegersOnAllReals) {
   for (double p : {2.0, 3.0, -2.0, 0.0}) {

@@ -209,5 +209,21 @@ TEST(KvCache, PassRefusesGraphsItCannotFollowTheSequenceThrough) {
   EXPECT_NE(d.status().message().find("%m"), std::string::npos) << d.status();
 }
 
+// Positions made by iota would have to start at the runtime position in a decode graph; the
+// pass says so rather than decode from position 0.
+TEST(KvCache, PassRefusesAnIotaAsLongAsTheSequence) {
+  auto g = ir::ParseGraph(R"(graph g(%tokens: i32[1,4], %e: f32[8,3] param) {
+  %x = f32[1,4,3] embedding(%e, %tokens)
+  %p = f32[1,4,3] iota() axis=1
+  %y = f32[1,4,3] add(%x, %p)
+  return %y
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  auto d = passes::DeriveKvGraph(*g, passes::KvGraph::kDecode);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find("iota as long as the sequence"), std::string::npos)
+      << d.status();
+}
+
 }  // namespace
 }  // namespace gptc

@@ -50,6 +50,7 @@ ir::Graph AllOpsGraph() {
     if (ir::FamilyOf(op) == ir::Family::kUnary) every = every + b.Apply(op, {pos1}, attrs);
     if (ir::FamilyOf(op) == ir::Family::kBinary) every = every + b.Apply(op, {pos1, pos2});
   }
+  every = every + b.Iota(pos1.type(), -1);
   auto g = b.Finish({loss, logits, expanded, every.named("every_elementwise")});
   GPTC_CHECK(g.ok()) << g.status();
   // Ops the DSL does not offer (backward ops, several results, state) are appended directly.
