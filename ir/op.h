@@ -185,17 +185,4 @@ E As(Op op) {
   return static_cast<E>(info.index_in_family);
 }
 
-// The op a family member stands for.
-template <typename E>
-Op ToOp(E member) {
-  for (int i = 0; i < NumOps(); ++i) {
-    const OpInfo& info = GetOpInfo(static_cast<Op>(i));
-    if (info.family == FamilyEnum<E>::kFamily &&
-        info.index_in_family == static_cast<int>(member))
-      return static_cast<Op>(i);
-  }
-  GPTC_CHECK(false) << "no op for family member " << static_cast<int>(member);
-  return Op::kInput;
-}
-
 }  // namespace gptc::ir

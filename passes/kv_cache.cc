@@ -64,20 +64,7 @@ class Deriver {
       map_[n.outputs[0]] = e_.Decl(n.op, in_.value(n.outputs[0]).type, NameOf(n.outputs[0]));
       return absl::OkStatus();
     }
-    if (n.op == Op::kConstant) {
-      ASSIGN_OR_RETURN(double value, n.attrs.GetFloat("value"));
-      map_[n.outputs[0]] = e_.Constant(value, in_.value(n.outputs[0]).type, NameOf(n.outputs[0]));
-      return absl::OkStatus();
-    }
-    if (n.op == Op::kIota) {
-      // Positions made by iota would have to start at the runtime position when decoding;
-      // until the pass rewrites them so, a model keeps its position tables as parameters.
-      for (int64_t d : in_.value(n.outputs[0]).type.shape)
-        if (d == T_) return Err(n, "an iota as long as the sequence cannot be decoded yet");
-      map_[n.outputs[0]] = out_.AddValueNode(Op::kIota, {}, n.attrs, NameOf(n.outputs[0]),
-                                             in_.value(n.outputs[0]).type);
-      return absl::OkStatus();
-    }
+    if (ir::FamilyOf(n.op) == ir::Family::kFill) return Fill(n);
     if (n.outputs.size() != 1)
       return Err(n, "only single-result ops are expected in a forward graph");
     std::vector<ValueId> ins;
@@ -114,6 +101,26 @@ class Deriver {
     map_[v] = e_.Decl(Op::kInput, ir::I32({1, S_}), NameOf(v));
     seq_[v] = 1;
     return absl::OkStatus();
+  }
+
+  // Fills are copied. A constant beside the sequence is resized where it is read
+  // (ElementwiseSeq); positions made by iota would have to start at the runtime position when
+  // decoding, which the pass does not do yet, so it refuses them.
+  absl::Status Fill(const Node& n) {
+    const ir::TensorType& t = in_.value(n.outputs[0]).type;
+    switch (ir::As<ir::FillOp>(n.op)) {
+      case ir::FillOp::kConstant: {
+        ASSIGN_OR_RETURN(double value, n.attrs.GetFloat("value"));
+        map_[n.outputs[0]] = e_.Constant(value, t, NameOf(n.outputs[0]));
+        return absl::OkStatus();
+      }
+      case ir::FillOp::kIota:
+        for (int64_t d : t.shape)
+          if (d == T_) return Err(n, "an iota as long as the sequence cannot be decoded yet");
+        map_[n.outputs[0]] = out_.AddValueNode(Op::kIota, {}, n.attrs, NameOf(n.outputs[0]), t);
+        return absl::OkStatus();
+    }
+    return Err(n, "unknown fill");
   }
 
   absl::Status NotForward(const Node& n) {
