@@ -185,6 +185,7 @@ absl::Status Lower(Ctx& c) {
     case F::kFill:
     case F::kUnary:
     case F::kBinary:
+    case F::kTernary:
     case F::kCast:
     case F::kActivation:
       return Elementwise(c);
@@ -198,7 +199,7 @@ absl::Status Lower(Ctx& c) {
     case F::kReduction:
       return Reduce(c);
     case F::kLookup:
-      return Embedding(c);
+      return Lookup(c);
     case F::kNorm:
       return Norm(c);
     case F::kSoftmax:

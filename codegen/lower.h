@@ -93,7 +93,7 @@ absl::Status Elementwise(Ctx& c);
 absl::Status MatMul(Ctx& c);
 absl::Status Layout(Ctx& c);     // transpose, slice, concat, broadcast, expand
 absl::Status Reduce(Ctx& c);     // sum, mean, max over one axis
-absl::Status Embedding(Ctx& c);  // embedding and embedding_grad
+absl::Status Lookup(Ctx& c);  // embedding, gather and their gradients
 absl::Status Norm(Ctx& c);       // layernorm, add_layernorm and their gradients
 absl::Status Softmax(Ctx& c);  // softmax, causal_mask, their fusions and gradients
 absl::Status Loss(Ctx& c);     // cross-entropy, its fusion and gradients

@@ -39,7 +39,7 @@ Expr PowExpr(Expr x, float p) {
   return exp(p * log(x));
 }
 
-// The Halide expressions of the unary and binary families: one case per op, in float32.
+// The Halide expressions of the unary, binary and ternary families: one case per op, in float32.
 Expr UnaryExpr(ir::UnaryOp op, Expr x, float attr) {
   using U = ir::UnaryOp;
   switch (op) {
@@ -98,6 +98,14 @@ Expr BinaryExpr(ir::BinaryOp op, Expr a, Expr b) {
   return Expr();
 }
 
+Expr TernaryExpr(ir::TernaryOp op, Expr a, Expr b, Expr c) {
+  switch (op) {
+    case ir::TernaryOp::kSelect:
+      return select(a != 0.0f, b, c);
+  }
+  return Expr();
+}
+
 }  // namespace
 
 Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>& a, ir::DType out) {
@@ -121,6 +129,8 @@ Expr ElementwiseExpr(ir::Op op, const ir::Attrs& attrs, const std::vector<Expr>&
     }
     case F::kBinary:
       return BinaryExpr(ir::As<ir::BinaryOp>(op), a[0], a[1]);
+    case F::kTernary:
+      return TernaryExpr(ir::As<ir::TernaryOp>(op), a[0], a[1], a[2]);
     case F::kCast:  // to bf16: round to nearest even, as ir::RoundToBF16
       return cast(HalideType(out), a[0]);
     // Not elementwise.

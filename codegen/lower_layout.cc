@@ -139,41 +139,4 @@ absl::Status Layout(Ctx& c) {
   return absl::OkStatus();
 }
 
-absl::Status Embedding(Ctx& c) {
-  Var ch("c"), t("t");
-  Func out("out");
-  if (c.spec.op == ir::Op::kEmbedding) {  // out[t, c] = table[ids[t], c]
-    const int64_t v = c.spec.inputs[0].shape[0], ch_n = c.spec.inputs[0].shape[1];
-    const int64_t n = std::max<int64_t>(1, c.spec.inputs[1].num_elements());
-    ImageParam table = c.Input(0, {v, ch_n});
-    ImageParam ids = c.Input(1, {n});
-    // Ids are checked on the host before a step; the clamp only keeps a bad id in bounds.
-    out(ch, t) = table(ch, clamp(ids(t), 0, static_cast<int>(v - 1)));
-    Var ti;
-    ScheduleRows(out, ch, t, ch_n, n, c.vec, &ti);
-    c.Output(out, {n, ch_n});
-    return absl::OkStatus();
-  }
-  // embedding_grad: dtable[v, c] = sum over t with ids[t] == v of dy[t, c] (scatter-add).
-  const int64_t rows = c.spec.outputs[0].shape[0], ch_n = c.spec.outputs[0].shape[1];
-  const int64_t n = std::max<int64_t>(1, c.spec.inputs[0].num_elements());
-  ImageParam ids = c.Input(0, {n});
-  ImageParam dy = c.Input(1, {n, ch_n});
-  RDom r(0, static_cast<int>(n), "r");
-  out(ch, t) = 0.0f;
-  out(ch, clamp(ids(r), 0, static_cast<int>(rows - 1))) += dy(ch, r);
-  if (ch_n >= c.vec) {
-    // Column blocks are independent, so they run in parallel without write races.
-    Var co("co"), ci("ci");
-    out.update()
-        .split(ch, co, ci, c.vec, TailStrategy::GuardWithIf)
-        .reorder(ci, r, co)
-        .parallel(co)
-        .vectorize(ci);
-    out.vectorize(ch, c.vec, TailStrategy::GuardWithIf);
-  }
-  c.Output(out, {rows, ch_n});
-  return absl::OkStatus();
-}
-
 }  // namespace gptc::codegen::lower

@@ -76,22 +76,27 @@ Tensor BroadcastTo(Tensor x, const ir::Shape& target) {
   return cur;
 }
 
-Tensor Binary(Op op, Tensor a, Tensor b) {
-  if (!a.valid()) return a;
-  if (!b.valid()) return b;
-  if (ir::FamilyOf(op) == ir::Family::kBinary && a.shape() != b.shape()) {
-    ir::Shape target;
-    if (!BroadcastShape(a.shape(), b.shape(), target)) {
-      B(a)->Fail(absl::InvalidArgumentError(absl::StrCat(
-          ir::OpName(op), ": %", a.name(), " ", ir::TypeToString(a.type()), " and %", b.name(),
-          " ", ir::TypeToString(b.type()), " do not broadcast (numpy's rule: equal, or 1)")));
-      return Tensor();
-    }
-    a = BroadcastTo(a, target);
-    b = BroadcastTo(b, target);
+// An elementwise op of several operands, broadcast to their common shape first.
+Tensor Broadcasting(Op op, std::vector<Tensor> xs) {
+  for (const Tensor& x : xs)
+    if (!x.valid()) return x;
+  ir::Shape target = xs[0].shape();
+  bool ok = true;
+  for (const Tensor& x : xs) ok = ok && BroadcastShape(ir::Shape(target), x.shape(), target);
+  if (!ok) {
+    std::string list;
+    for (size_t i = 0; i < xs.size(); ++i)
+      absl::StrAppend(&list, i == 0 ? "" : i + 1 == xs.size() ? " and " : ", ", "%",
+                      xs[i].name(), " ", ir::TypeToString(xs[i].type()));
+    B(xs[0])->Fail(absl::InvalidArgumentError(absl::StrCat(
+        ir::OpName(op), ": ", list, " do not broadcast (numpy's rule: equal, or 1)")));
+    return Tensor();
   }
-  return B(a)->Apply(op, {a, b});
+  for (Tensor& x : xs) x = BroadcastTo(x, target);
+  return B(xs[0])->Apply(op, xs);
 }
+
+Tensor Binary(Op op, Tensor a, Tensor b) { return Broadcasting(op, {a, b}); }
 
 Tensor Reduce(Op op, Tensor x, int axis) {
   if (!x.valid()) return x;
@@ -171,9 +176,21 @@ Tensor Max(Tensor x, int axis) { return Reduce(Op::kMax, x, axis); }
   Tensor name(Tensor x, double attr_value) { return Unary(Op::k##name, x, {{attr, attr_value}}); }
 #define OP_BINARY(name, text, traits) \
   Tensor name(Tensor a, Tensor b) { return Binary(Op::k##name, a, b); }
+#define OP_TERNARY(name, text, traits) \
+  Tensor name(Tensor a, Tensor b, Tensor c) { return Broadcasting(Op::k##name, {a, b, c}); }
 #include "ir/ops.def"
 
-Tensor Embedding(Tensor table, Tensor ids) { return Binary(Op::kEmbedding, table, ids); }
+Tensor Embedding(Tensor table, Tensor ids) {
+  if (!table.valid() || !ids.valid()) return Tensor();
+  return B(table)->Apply(Op::kEmbedding, {table, ids});
+}
+
+Tensor Gather(Tensor x, Tensor indices, int axis) {
+  if (!x.valid() || !indices.valid()) return Tensor();
+  const int a = Axis(x, axis, "gather");
+  if (a < 0) return Tensor();
+  return B(x)->Apply(Op::kGather, {x, indices}, {{"axis", int64_t{a}}});
+}
 
 Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
   if (!x.valid() || !weight.valid() || !bias.valid()) return Tensor();
@@ -192,7 +209,10 @@ Tensor CausalMask(Tensor x) {
   return Unary(Op::kCausalMask, x, {{"fill", -std::numeric_limits<double>::infinity()}});
 }
 
-Tensor CrossEntropy(Tensor probs, Tensor targets) { return Binary(Op::kXent, probs, targets); }
+Tensor CrossEntropy(Tensor probs, Tensor targets) {
+  if (!probs.valid() || !targets.valid()) return Tensor();
+  return B(probs)->Apply(Op::kXent, {probs, targets});
+}
 
 Tensor SoftmaxCrossEntropy(Tensor logits, Tensor targets) {
   return CrossEntropy(Softmax(logits), targets);

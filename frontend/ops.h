@@ -29,16 +29,22 @@ Tensor Mean(Tensor x, int axis);
 Tensor Max(Tensor x, int axis);
 
 // The elementwise ops, one function per row of ir/ops.def (its comments say what each
-// computes): Exp(x), Sqrt(x), Gelu(x), Scale(x, factor), Minimum(a, b), ... Binary ops (and
-// + - * /) broadcast by numpy's rules: [B, T, C] * [C], [B, T, C] / [B, T, 1]; the stretching
-// becomes explicit broadcast/expand nodes, whose gradients sum back.
+// computes): Exp(x), Sqrt(x), Gelu(x), Scale(x, factor), Minimum(a, b), Select(c, a, b), ...
+// Binary and ternary ops (and + - * /) broadcast by numpy's rules: [B, T, C] * [C],
+// [B, T, C] / [B, T, 1]; the stretching becomes explicit broadcast/expand nodes, whose
+// gradients sum back.
 #define OP_UNARY(name, text, traits) Tensor name(Tensor x);
 #define OP_UNARY_ATTR(name, text, traits, attr) Tensor name(Tensor x, double attr_value);
 #define OP_BINARY(name, text, traits) Tensor name(Tensor a, Tensor b);
+#define OP_TERNARY(name, text, traits) Tensor name(Tensor a, Tensor b, Tensor c);
 #include "ir/ops.def"
 
 // table [V, C], ids i32[...] -> [..., C]
 Tensor Embedding(Tensor table, Tensor ids);
+// numpy's take: x [A..., L, B...] and i32 indices [J...] -> [A..., J..., B...], the rows of
+// x along `axis` that the indices pick (a rotary table's rows at some positions). Its
+// gradient adds dy back into the picked rows.
+Tensor Gather(Tensor x, Tensor indices, int axis);
 // Normalises over the last axis, then * weight + bias.
 Tensor LayerNorm(Tensor x, Tensor weight, Tensor bias, double eps = 1e-5);
 // Zeroes each element with probability p and scales the rest by 1 / (1 - p), with a mask

@@ -1,5 +1,5 @@
-// Elementwise ops and constants. UnaryRef and BinaryRef are the reference expressions of the
-// unary and binary families: one case per op, in float64.
+// Elementwise ops and constants. UnaryRef, BinaryRef and TernaryRef are the reference
+// expressions of the unary, binary and ternary families: one case per op, in float64.
 #include <algorithm>
 #include <cmath>
 
@@ -75,6 +75,14 @@ double BinaryRef(BinaryOp op, double a, double b) {
   return 0;
 }
 
+double TernaryRef(TernaryOp op, double a, double b, double c) {
+  switch (op) {
+    case TernaryOp::kSelect:
+      return a != 0 ? b : c;
+  }
+  return 0;
+}
+
 absl::StatusOr<Literal> Fill(const Node& n, const TensorType& out) {
   Literal r(out);
   switch (As<FillOp>(n.op)) {
@@ -110,6 +118,14 @@ absl::StatusOr<Literal> Binary(const Node& n, const Args& in, const TensorType& 
   const BinaryOp op = As<BinaryOp>(n.op);
   const std::vector<double>&a = in[0]->data, &b = in[1]->data;
   for (int64_t i = 0; i < r.size(); ++i) r.data[i] = BinaryRef(op, a[i], b[i]);
+  return r;
+}
+
+absl::StatusOr<Literal> Ternary(const Node& n, const Args& in, const TensorType& out) {
+  Literal r(out);
+  const TernaryOp op = As<TernaryOp>(n.op);
+  const std::vector<double>&a = in[0]->data, &b = in[1]->data, &c = in[2]->data;
+  for (int64_t i = 0; i < r.size(); ++i) r.data[i] = TernaryRef(op, a[i], b[i], c[i]);
   return r;
 }
 

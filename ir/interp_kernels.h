@@ -25,11 +25,16 @@ void RoundToStorage(Literal& l, Precision p);
 absl::StatusOr<Literal> Fill(const Node& n, const TensorType& out);
 absl::StatusOr<Literal> Unary(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Binary(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> Ternary(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Cast(const Args& in, const TensorType& out);
 double UnaryRef(UnaryOp op, double x, double attr);
 double BinaryRef(BinaryOp op, double a, double b);
+double TernaryRef(TernaryOp op, double a, double b, double c);
 absl::StatusOr<Literal> MatMul(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Embedding(const Node& n, const Args& in, const TensorType& out);
+// interp_gather.cc
+absl::StatusOr<Literal> Gather(const Node& n, const Args& in, const TensorType& out);
+absl::StatusOr<Literal> GatherGrad(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Layout(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> Reduce(const Node& n, const Args& in, const TensorType& out);
 absl::StatusOr<Literal> LayerNorm(const Node& n, const Args& in, const TensorType& out);

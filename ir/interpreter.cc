@@ -50,6 +50,8 @@ Results EvalOp(const Node& n, const interp::Args& in, const TensorType& out) {
       return One(interp::Unary(n, in, out));
     case Family::kBinary:
       return One(interp::Binary(n, in, out));
+    case Family::kTernary:
+      return One(interp::Ternary(n, in, out));
     case Family::kCast:
       return One(interp::Cast(in, out));
     case Family::kLookup:
@@ -58,6 +60,10 @@ Results EvalOp(const Node& n, const interp::Args& in, const TensorType& out) {
           return One(interp::Embedding(n, in, out));
         case LookupOp::kEmbeddingGrad:
           return One(interp::EmbeddingGrad(n, in, out));
+        case LookupOp::kGather:
+          return One(interp::Gather(n, in, out));
+        case LookupOp::kGatherGrad:
+          return One(interp::GatherGrad(n, in, out));
       }
       break;
     case Family::kLinalg:

@@ -21,7 +21,7 @@ constexpr Row kRows[] = {
 constexpr int kNumOps = static_cast<int>(sizeof(kRows) / sizeof(kRows[0]));
 
 constexpr const char* kFamilyNames[] = {
-    "declaration", "fill",    "unary",     "binary", "cast",   "lookup",     "linalg",
+    "declaration", "fill",    "unary",     "binary", "ternary", "cast",   "lookup",     "linalg",
     "layout",      "reduction", "norm",    "softmax", "loss",  "random",     "decode",
     "activation",  "attention", "optimizer", "collective", "fusion"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) ==

@@ -33,6 +33,7 @@ enum class Family : uint8_t {
   kFill,
   kUnary,
   kBinary,
+  kTernary,
   kCast,
   kLookup,
   kLinalg,
@@ -99,6 +100,11 @@ enum class BinaryOp : uint16_t {
 #include "ir/ops.def"
 };
 GPTC_FAMILY_ENUM(BinaryOp, kBinary)
+enum class TernaryOp : uint16_t {
+#define OP_TERNARY(name, text, traits) k##name,
+#include "ir/ops.def"
+};
+GPTC_FAMILY_ENUM(TernaryOp, kTernary)
 enum class CastOp : uint16_t {
 #define OP_CAST(e, text, arity, outs, traits) e,
 #include "ir/ops.def"

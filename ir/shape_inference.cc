@@ -51,6 +51,50 @@ absl::StatusOr<Types> Binary(Op op, absl::Span<const TensorType> in) {
   return Types{in[0]};
 }
 
+absl::StatusOr<Types> Ternary(Op op, absl::Span<const TensorType> in) {
+  for (int i = 0; i < 3; ++i) {
+    RETURN_IF_ERROR(ExpectF32(op, in[i], absl::StrCat("operand ", i).c_str()));
+    if (in[i].shape != in[0].shape)
+      return Err(op, absl::StrCat("shapes differ (", S(in[0].shape), " vs ", S(in[i].shape),
+                                  "); broadcast explicitly"));
+  }
+  return Types{in[0]};
+}
+
+// x [A..., L, B...] and idx i32[J...] -> [A..., J..., B...]
+absl::StatusOr<Types> Gather(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  const TensorType& x = in[0];
+  const TensorType& idx = in[1];
+  ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
+  RETURN_IF_ERROR(ExpectF32(op, x, "x"));
+  if (axis < 0 || axis >= x.rank())
+    return Err(op, absl::StrCat("axis ", axis, " is out of range for ", S(x.shape)));
+  if (idx.dtype != DType::kI32) return Err(op, "indices must be i32, got " + TypeToString(idx));
+  Shape out(x.shape.begin(), x.shape.begin() + axis);
+  out.insert(out.end(), idx.shape.begin(), idx.shape.end());
+  out.insert(out.end(), x.shape.begin() + axis + 1, x.shape.end());
+  return Types{F32(out)};
+}
+
+// (idx i32[J...], dy [A..., J..., B...]) -> dx [A..., size, B...]
+absl::StatusOr<Types> GatherGrad(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
+  const TensorType& idx = in[0];
+  const TensorType& dy = in[1];
+  ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
+  ASSIGN_OR_RETURN(int64_t size, attrs.GetInt("size"));
+  if (idx.dtype != DType::kI32) return Err(op, "indices must be i32, got " + TypeToString(idx));
+  RETURN_IF_ERROR(ExpectF32(op, dy, "dy"));
+  if (size <= 0) return Err(op, absl::StrCat("size must be positive, got ", size));
+  if (axis < 0 || axis + idx.rank() > dy.rank() ||
+      !std::equal(idx.shape.begin(), idx.shape.end(), dy.shape.begin() + axis))
+    return Err(op, absl::StrCat("dy ", S(dy.shape), " must hold the indices' shape ",
+                                S(idx.shape), " at axis ", axis));
+  Shape out(dy.shape.begin(), dy.shape.begin() + axis);
+  out.push_back(size);
+  out.insert(out.end(), dy.shape.begin() + axis + idx.rank(), dy.shape.end());
+  return Types{F32(out)};
+}
+
 // f32 -> bf16 or bf16 -> f32
 absl::StatusOr<Types> Cast(Op op, const TensorType& x, const Attrs& attrs) {
   ASSIGN_OR_RETURN(std::string name, attrs.GetString("dtype"));
@@ -320,6 +364,8 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
       return Types{in[0]};
     case Family::kBinary:
       return Binary(op, in);
+    case Family::kTernary:
+      return Ternary(op, in);
     case Family::kCast:
       return Cast(op, in[0], attrs);
     case Family::kLookup:
@@ -328,6 +374,10 @@ absl::StatusOr<Types> InferTypesImpl(Op op, absl::Span<const TensorType> in, con
           return Embedding(op, in);
         case LookupOp::kEmbeddingGrad:
           return EmbeddingGrad(op, in, attrs);
+        case LookupOp::kGather:
+          return Gather(op, in, attrs);
+        case LookupOp::kGatherGrad:
+          return GatherGrad(op, in, attrs);
       }
       break;
     case Family::kLinalg:

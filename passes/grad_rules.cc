@@ -68,6 +68,14 @@ void MaximumRule(GradContext& c) {  // the gradient goes to a where a >= b, else
   if (c.needs[0]) c.dx[0] = da;
   c.Set(1, Op::kSub, {c.dy, da});
 }
+// d select(c, a, b): dy where c picks a goes to a, the rest to b; none to the condition.
+void SelectRule(GradContext& c) {
+  const ir::TensorType t = c.type(c.y);
+  ValueId zero = c.e.Constant(0.0, t, absl::StrCat("d.", c.e.graph().value(c.y).name, ".zero"));
+  ValueId da = c.Tmp(Op::kSelect, {c.in(0), c.dy, zero});
+  if (c.needs[1]) c.dx[1] = da;
+  c.Set(2, Op::kSub, {c.dy, da});
+}
 void NegRule(GradContext& c) { c.Set(0, Op::kNeg, {c.dy}); }
 void ScaleRule(GradContext& c) { c.Set(0, Op::kScale, {c.dy}, c.node.attrs); }
 void ExpRule(GradContext& c) { c.Set(0, Op::kMul, {c.dy, c.y}); }
@@ -229,6 +237,11 @@ void XentRule(GradContext& c) { c.Set(0, Op::kXentGrad, {c.in(0), c.in(1), c.dy}
 void EmbeddingRule(GradContext& c) {
   c.Set(0, Op::kEmbeddingGrad, {c.in(1), c.dy}, {{"rows", c.type(c.in(0)).shape[0]}});
 }
+void GatherRule(GradContext& c) {
+  const int64_t axis = *c.node.attrs.GetInt("axis");
+  c.Set(0, Op::kGatherGrad, {c.in(1), c.dy},
+        {{"axis", axis}, {"size", c.type(c.in(0)).shape[axis]}});
+}
 
 }  // namespace
 
@@ -292,6 +305,28 @@ GradRule BinaryGradRule(ir::BinaryOp op) {
   return nullptr;
 }
 
+GradRule TernaryGradRule(ir::TernaryOp op) {
+  switch (op) {
+    case ir::TernaryOp::kSelect:
+      return SelectRule;
+  }
+  return nullptr;
+}
+
+GradRule LookupGradRule(ir::LookupOp op) {
+  using L = ir::LookupOp;
+  switch (op) {
+    case L::kEmbedding:
+      return EmbeddingRule;
+    case L::kGather:
+      return GatherRule;
+    case L::kEmbeddingGrad:  // backward ops: not differentiated again
+    case L::kGatherGrad:
+      return nullptr;
+  }
+  return nullptr;
+}
+
 GradRule LayoutGradRule(ir::LayoutOp op) {
   using L = ir::LayoutOp;
   switch (op) {
@@ -341,10 +376,12 @@ GradRule FindGradRule(Op op) {
       return UnaryGradRule(ir::As<ir::UnaryOp>(op));
     case F::kBinary:
       return BinaryGradRule(ir::As<ir::BinaryOp>(op));
+    case F::kTernary:
+      return TernaryGradRule(ir::As<ir::TernaryOp>(op));
     case F::kCast:
       return CastRule;
     case F::kLookup:
-      return op == Op::kEmbedding ? EmbeddingRule : nullptr;
+      return LookupGradRule(ir::As<ir::LookupOp>(op));
     case F::kLinalg:
       return MatMulRule;
     case F::kLayout:

@@ -175,6 +175,7 @@ class Deriver {
     switch (ir::FamilyOf(n.op)) {
       case F::kUnary:
       case F::kBinary:
+      case F::kTernary:
       case F::kCast:
         return ElementwiseSeq(n, ins);
       case F::kNorm:
@@ -208,7 +209,10 @@ class Deriver {
         switch (ir::As<ir::LookupOp>(n.op)) {
           case ir::LookupOp::kEmbedding:
             return seq_[n.inputs[1]];
+          case ir::LookupOp::kGather:
+            return GatherSeq(n, attrs);
           case ir::LookupOp::kEmbeddingGrad:
+          case ir::LookupOp::kGatherGrad:
             return NotForward(n);
         }
         break;
@@ -237,6 +241,19 @@ class Deriver {
         break;
     }
     return Err(n, "unexpected declaration");
+  }
+
+  // gather(x, idx) along `axis`: the sequence comes from the indices (positions picking rows of
+  // a table) at their place in the result, or passes through from x on another axis.
+  absl::StatusOr<int> GatherSeq(const Node& n, const ir::Attrs& attrs) {
+    ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
+    const int sx = seq_[n.inputs[0]], si = seq_[n.inputs[1]];
+    const int idx_rank = static_cast<int>(ShapeOf(n.inputs[1]).size());
+    if (sx != kNone && si != kNone) return Err(n, "both the table and the indices carry the sequence");
+    if (sx == axis) return Err(n, "gathering along the sequence axis");
+    if (si != kNone) return static_cast<int>(axis) + si;
+    if (sx == kNone) return kNone;
+    return sx < axis ? sx : sx + idx_rank - 1;
   }
 
   // Operands of an elementwise op carry the sequence on one axis. A constant (a fill, such as

@@ -1,4 +1,4 @@
-// Every op of the unary and binary families, found by walking ops.def (a new row is tested
+// Every op of the unary, binary and ternary families, found by walking ops.def (a new row is tested
 // without being named here, except for its input domain below):
 // - its gradient against central finite differences, in float64 on the interpreter, with the
 //   tolerance of gradcheck_test.cc (a wrong rule is off by O(1));
@@ -116,6 +116,22 @@ TEST(ElementwiseOps, EveryBinaryGradientMatchesFiniteDifferences) {
   }
 }
 
+// select(c, a, b): a's and b's gradients by finite differences (c's is zero both ways: random
+// conditions never land on 0); on [0.5, 1.5) every condition picks a, on all reals both.
+TEST(ElementwiseOps, EveryTernaryGradientMatchesFiniteDifferences) {
+  for (ir::Op op : OpsOf(ir::Family::kTernary)) {
+    SCOPED_TRACE(ir::OpName(op));
+    ASSERT_NE(passes::FindGradRule(op), nullptr);
+    for (bool positive : {false, true}) {
+      auto r = testing::GradCheck(
+          [&](Builder& b, P p) { return b.Apply(op, {p[0], p[1], p[2]}); },
+          {{3, 4}, {3, 4}, {3, 4}}, 4, positive);
+      EXPECT_EQ(r.elements, 36);
+      EXPECT_LT(r.max_rel_err, 1e-6) << "worst: " << r.worst;
+    }
+  }
+}
+
 void ExpectKernelMatches(ir::Op op, bool positive) {
   for (int64_t n : {int64_t{1}, int64_t{37}, int64_t{3 * 1001}}) {
     SCOPED_TRACE(n);
@@ -146,6 +162,39 @@ TEST(ElementwiseOps, EveryBinaryKernelMatchesTheInterpreter) {
     SCOPED_TRACE(ir::OpName(op));
     ExpectKernelMatches(op, BinaryDomain(ir::As<ir::BinaryOp>(op)).positive);
   }
+}
+
+TEST(ElementwiseOps, EveryTernaryKernelMatchesTheInterpreter) {
+  for (ir::Op op : OpsOf(ir::Family::kTernary)) {
+    SCOPED_TRACE(ir::OpName(op));
+    ExpectKernelMatches(op, false);
+  }
+}
+
+// select with a mask made by step, broadcast from [3, 1] and [4]: a ReLU-like choice whose
+// values are checked against the rule itself, and whose operands broadcast by numpy's rule.
+TEST(ElementwiseOps, SelectPicksByTheConditionAndBroadcasts) {
+  Builder b("select");
+  Tensor c = b.Input("c", ir::F32({3, 1}));
+  Tensor x = b.Input("x", ir::F32({4}));
+  Tensor y = b.Input("y", ir::F32({3, 4}));
+  auto g = b.Finish({Select(Step(c), x, y).named("out")});
+  ASSERT_TRUE(g.ok()) << g.status();
+  ir::LiteralMap args = testing::RandomArgs(*g, 3, 1);
+  auto out = ir::Interpret(*g, args);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ((*out)[0].shape(), (ir::Shape{3, 4}));
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 4; ++j)
+      EXPECT_FLOAT_EQ((*out)[0].data[i * 4 + j],
+                      args.at("c").data[i] >= 0 ? args.at("x").data[j] : args.at("y").data[i * 4 + j]);
+  testing::Mismatch m = testing::CompareWithInterpreter(*g, args);
+  EXPECT_EQ(m.worst_rel, 0) << "worst at " << m.where;
+  Builder bad("bad");
+  (void)Select(bad.Input("c", ir::F32({2})), bad.Input("a", ir::F32({3})),
+               bad.Input("b", ir::F32({3})));
+  EXPECT_EQ(bad.status().message(),
+            "select: %c f32[2], %a f32[3] and %b f32[3] do not broadcast (numpy's rule: equal, or 1)");
 }
 
 // d/dx sum(x * stop_gradient(x)^2) is stop_gradient(x)^2 = x^2, not 3 x^2: the gradient

@@ -49,8 +49,10 @@ ir::Graph AllOpsGraph() {
     if (const char* attr = ir::GetOpInfo(op).attr) attrs.Set(attr, 0.5);
     if (ir::FamilyOf(op) == ir::Family::kUnary) every = every + b.Apply(op, {pos1}, attrs);
     if (ir::FamilyOf(op) == ir::Family::kBinary) every = every + b.Apply(op, {pos1, pos2});
+    if (ir::FamilyOf(op) == ir::Family::kTernary)
+      every = every + b.Apply(op, {pos1 - pos2, pos1, pos2});
   }
-  every = every + b.Iota(pos1.type(), -1);
+  every = every + b.Iota(pos1.type(), -1) + Gather(table, ids, 0);
   auto g = b.Finish({loss, logits, expanded, every.named("every_elementwise")});
   GPTC_CHECK(g.ok()) << g.status();
   // Ops the DSL does not offer (backward ops, several results, state) are appended directly.
@@ -65,6 +67,8 @@ ir::Graph AllOpsGraph() {
   ir::ValueId mg = em.Emit(ir::Op::kCausalMask, {sg}, {{"fill", 0.0}}, "mask_grad");
   ir::ValueId eg =
       em.Emit(ir::Op::kEmbeddingGrad, {idv, ln[0]}, {{"rows", int64_t{5}}}, "emb_grad");
+  ir::ValueId gg = em.Emit(ir::Op::kGatherGrad, {idv, ln[0]},
+                           {{"axis", int64_t{0}}, {"size", int64_t{5}}}, "gather_grad");
   ir::ValueId st = em.Decl(ir::Op::kState, ir::F32({5, 4}), "moment");
   ir::ValueId next = em.Emit(ir::Op::kAdd, {st, eg}, {}, "moment_next");
   g->AddUpdate(st, next);
@@ -85,7 +89,7 @@ ir::Graph AllOpsGraph() {
   // Data parallelism's gradient mean (the identity on one replica).
   std::vector<ir::ValueId> reduced =
       em.EmitMulti(ir::Op::kAllReduce, {ln[1], ln[2]}, {}, {"ln_dw_mean", "ln_db_mean"});
-  for (ir::ValueId v : {ln[1], ln[2], mg, xg, pm, dropped, widened, reduced[0], reduced[1]})
+  for (ir::ValueId v : {ln[1], ln[2], mg, xg, gg, pm, dropped, widened, reduced[0], reduced[1]})
     g->AddOutput(v);
   GPTC_CHECK(ir::Verify(*g).ok()) << ir::Verify(*g);
   return *std::move(g);
