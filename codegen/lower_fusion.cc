@@ -7,9 +7,15 @@
 // Every body value is a Halide Expr of the loop's coordinates. With broadcasts the domain is
 // seen as [outer, inner], inner being the trailing axes every broadcast operand covers, so a
 // broadcast operand is read as (y % its_rows, x): vector loads along x, no gathers.
+//
+// A rows body (ir/fusion_layout.h: a norm, a softmax, their gradients) is one loop over rows:
+// per row, each reduction runs over the row's columns (vectorised lanes, VecReduce), then the
+// row's full results are written, all while the row is in L1. Row results (statistics the
+// backward pass reads) make the reductions a first pass over all rows instead.
 #include "absl/strings/str_cat.h"
 #include "codegen/lower.h"
-#include "ir/fused_ops.h"
+#include "ir/fusion_layout.h"
+#include "ir/status_macros.h"
 
 namespace gptc::codegen::lower {
 
@@ -36,11 +42,111 @@ void EvalBody(const ir::Graph& body, ir::NodeId from, ir::NodeId to, std::vector
   }
 }
 
+absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
+  using S = ir::FusionLayout::Space;
+  const ir::Graph& body = *c.spec.body;
+  const int n_in = static_cast<int>(c.spec.inputs.size());
+  const int64_t rows = l.rows, cols = l.cols;
+  Var col("col"), row("row");
+  const Expr flat = row * static_cast<int>(cols) + col;
+  // Every operand is seen flat; a broadcast's operand is read at the flat index modulo its
+  // size, along the columns (or the rows) where its size tiles them, so loads stay vectors.
+  std::vector<ImageParam> in(n_in);
+  for (int k = 0; k < n_in; ++k) in[k] = c.Input(k, {Elems(body, k)});
+  std::vector<Expr> val(body.num_values());
+  for (int k = 0; k < n_in; ++k) {
+    switch (l.space[k]) {
+      case S::kFull:
+        val[k] = in[k](flat);
+        break;
+      case S::kRow:
+        val[k] = in[k](row);
+        break;
+      case S::kScalar:
+        val[k] = in[k](0);
+        break;
+      case S::kOperand:  // read by broadcasts only
+        break;
+    }
+  }
+  std::vector<Func> reductions;
+  for (ir::NodeId id = n_in; id < body.num_nodes(); ++id) {
+    const ir::Node& nd = body.node(id);
+    const ir::ValueId out = nd.outputs[0];
+    if (nd.op == ir::Op::kReshape || nd.op == ir::Op::kExpand) {
+      val[out] = val[nd.inputs[0]];
+    } else if (nd.op == ir::Op::kBroadcast) {
+      const ir::ValueId src = nd.inputs[0];
+      const int e = static_cast<int>(Elems(body, src));
+      if (l.space[src] == S::kScalar) {
+        val[out] = val[src];
+      } else if (l.space[out] == S::kRow) {
+        val[out] = in[src](row % e);
+      } else if (cols % e == 0) {
+        val[out] = in[src](col % e);
+      } else {  // e is a multiple of cols: whole rows repeat
+        val[out] = in[src]((row % (e / static_cast<int>(cols))) * static_cast<int>(cols) + col);
+      }
+    } else if (ir::HasTrait(nd.op, ir::kReduction)) {
+      // Halide names may not hold '.', which IR names do: the node's index names it.
+      Func pre(absl::StrCat("pre", id));
+      pre(col, row) = val[nd.inputs[0]];
+      const ReduceKind kind = nd.op == ir::Op::kMax ? ReduceKind::kMax : ReduceKind::kSum;
+      Func red = VecReduce(absl::StrCat("red", id), kind,
+                           [&](Expr j) { return pre(j, row); }, cols, c.vec, {row});
+      reductions.push_back(red);
+      val[out] = nd.op == ir::Op::kMean ? red(row) * (1.0f / static_cast<float>(cols)) : red(row);
+    } else {
+      val[out] = ElementwiseExpr(nd.op, nd.attrs, [&] {
+        std::vector<Expr> a;
+        for (ir::ValueId v : nd.inputs) a.push_back(val[v]);
+        return a;
+      }(), body.value(out).type.dtype);
+    }
+  }
+  std::vector<Expr> full, per_row;
+  for (ir::ValueId v : body.outputs()) {
+    if (l.space[v] == S::kFull && !per_row.empty())
+      return absl::UnimplementedError("codegen: a rows fusion yields its full results first");
+    (l.space[v] == S::kFull ? full : per_row).push_back(val[v]);
+  }
+  auto define = [](Func f, std::vector<Var> at, const std::vector<Expr>& e) {
+    if (e.size() == 1) {
+      f(at) = e[0];
+    } else {
+      f(at) = Tuple(e);
+    }
+  };
+  Func out_full("out"), out_rows("out_rows");
+  Var ri;
+  if (!full.empty()) {
+    define(out_full, {col, row}, full);
+    ScheduleRows(out_full, col, row, cols, rows, c.vec, &ri, /*min_parallel=*/1 << 15);
+  }
+  if (!per_row.empty()) define(out_rows, {row}, per_row);
+  for (Func& r : reductions) {
+    if (per_row.empty()) {
+      r.compute_at(out_full, ri);
+    } else {  // read by two outputs: once per row, for both
+      r.compute_root();
+      if (rows * cols >= (1 << 15)) r.parallel(row);
+    }
+  }
+  if (!full.empty()) c.OutputTuple(out_full, {rows, cols});
+  if (!per_row.empty()) {
+    if (rows >= c.vec) out_rows.vectorize(row, c.vec, TailStrategy::GuardWithIf);
+    c.OutputTuple(out_rows, {rows});
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Fusion(Ctx& c) {
   const ir::Graph& body = *c.spec.body;
-  const ir::NodeId red = ir::FusionReduction(body);
+  ASSIGN_OR_RETURN(const ir::FusionLayout layout, ir::LayOutFusion(body));
+  if (layout.kind == ir::FusionLayout::Kind::kRows) return Rows(c, layout);
+  const ir::NodeId red = layout.reduction;
   const int n_in = static_cast<int>(c.spec.inputs.size());
   std::vector<Expr> val(body.num_values());
 

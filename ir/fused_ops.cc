@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ir/fusion_layout.h"
 #include "ir/adamw_update.h"
 #include "ir/emitter.h"
 #include "ir/printer.h"
@@ -211,35 +212,7 @@ absl::Status CheckTemplate(const Graph& body, const Template& t) {
   return absl::OkStatus();
 }
 
-// The generic fusion: elementwise ops, constants, broadcasts and reshapes (views), then at
-// most one reduction, which must be the only result.
-absl::Status CheckGeneric(const Graph& body) {
-  const NodeId red = FusionReduction(body);
-  for (NodeId id : BodyOps(body)) {
-    const Node& n = body.node(id);
-    const bool ok = HasTrait(n.op, kElementwise) || n.op == Op::kConstant ||
-                    n.op == Op::kBroadcast || n.op == Op::kReshape || id == red;
-    if (!ok)
-      return absl::InvalidArgumentError(
-          absl::StrCat("fusion: body op ", OpName(n.op),
-                       " is not elementwise, a broadcast or a final reduction"));
-    if (HasTrait(n.op, kReduction) && id != red)
-      return absl::InvalidArgumentError(
-          "fusion: a reduction must be the body's last op and only result");
-  }
-  if (body.outputs().empty()) return absl::InvalidArgumentError("fusion: body yields nothing");
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-NodeId FusionReduction(const Graph& body) {
-  const std::vector<NodeId> ops = BodyOps(body);
-  if (ops.empty() || !HasTrait(body.node(ops.back()).op, kReduction)) return -1;
-  const ValueId r = body.node(ops.back()).outputs[0];
-  if (body.outputs() != std::vector<ValueId>{r}) return -1;
-  return ops.back();
-}
 
 absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
   Attrs a;
@@ -365,7 +338,7 @@ absl::Status CheckFusedBody(const Graph& g, const Node& n) {
   for (NodeId id : BodyOps(body))
     if (HasTrait(body.node(id).op, kFused))
       return absl::InvalidArgumentError(absl::StrCat(op, ": fused bodies do not nest"));
-  if (n.op == Op::kFusion) return CheckGeneric(body);
+  if (n.op == Op::kFusion) return LayOutFusion(body).status();
   if (n.op == Op::kAdamW) return CheckAdamW(g, n);
   const Template* t = FindTemplate(n.op);
   if (!t) return absl::InternalError(absl::StrCat(op, ": no template"));

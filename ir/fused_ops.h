@@ -3,8 +3,8 @@
 // hand-written kernel computes the same thing in one pass. So that the two cannot drift
 // apart, every named fused op has a template here, and Verify() accepts a fused node only if
 // its body is exactly that template (same ops, same wiring) and its attributes are the ones
-// the body implies. The generic `fusion` op accepts any body its lowering can build: chains
-// of elementwise ops and broadcasts, optionally ending in one reduction.
+// the body implies. The generic `fusion` op accepts any body its lowering can build
+// (ir/fusion_layout.h).
 #pragma once
 
 #include "absl/status/status.h"
@@ -20,8 +20,5 @@ absl::Status CheckFusedBody(const Graph& g, const Node& n);
 // The attributes a fused node of op `op` takes from its body (eps, scale; `pattern` of a
 // generic fusion is the pass's label and is not implied).
 absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body);
-
-// For the generic `fusion` op: the body's reduction node, if it ends in one, else -1.
-NodeId FusionReduction(const Graph& body);
 
 }  // namespace gptc::ir

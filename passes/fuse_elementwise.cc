@@ -1,14 +1,17 @@
-// The generic rule: chains of elementwise ops, and elementwise ops feeding one reduction.
+// The generic rule: elementwise ops with broadcasts, and reductions with their elementwise
+// producers and consumers (ir/fusion_layout.h says which bodies one kernel computes).
 //
 // Nodes are visited from the last to the first, so when a node is visited every reader of
 // its result has been placed. A node joins its readers' group when all of them are in that
-// one group (its result then never needs memory), its result has the group's size (or is a
-// scalar, or it is the broadcast that makes an operand group-sized), and, if its result also
-// leaves the graph, the group can write it as an extra result (elementwise groups only).
-// Otherwise it may start a group of its own. A broadcast or constant read by several groups
-// is recomputed inside each (it reads at most a small operand), instead of being written to
-// memory at full size for all of them. Groups of one real op are dropped: fusing them would
-// change nothing.
+// one group (its result then never needs memory) and its result fits the group: the group's
+// size, a scalar, a row of it, or the broadcast that makes an operand group-sized. A
+// reduction or expand along the last axis makes the group a rows group (a norm, a softmax
+// and their gradients: x * rsqrt(mean(x^2) + eps) * w is one kernel). A node whose readers
+// are in several groups joins the first and is written as one of its results, which the
+// others read (the forward pass of a norm writes what its backward reads). A broadcast,
+// expand or constant read by several groups is recomputed inside each instead (it reads
+// at most a row value or a small operand), not written at full size for all of them. Groups
+// of one real op are dropped: fusing them would change nothing.
 #include "absl/strings/str_cat.h"
 #include "passes/fusion_group.h"
 
@@ -22,10 +25,14 @@ namespace {
 
 struct Group {
   NodeId root;
-  int64_t domain;  // elements of the root's result, or of a reduction root's input
-  bool reduction;
+  int64_t domain;  // elements of the largest values: the root's, or a reduction root's input
+  // The row length once a reduction or expand along the last axis joined (0: none yet), or
+  // -1 when the root reduces along another axis: then only full-size producers join.
+  int64_t cols;
   std::vector<NodeId> members;  // in visiting order (last node first)
-  std::vector<NodeId> copies;   // broadcasts and constants recomputed inside (not owned)
+  std::vector<NodeId> copies;   // broadcasts, expands and constants recomputed inside
+  std::vector<ValueId> shared;  // members other groups read too: written as results
+  int64_t rows() const { return cols > 0 ? domain / cols : 0; }
 };
 
 int64_t Elems(const ir::Graph& g, ValueId v) {
@@ -34,81 +41,289 @@ int64_t Elems(const ir::Graph& g, ValueId v) {
 
 bool Fusible(const ir::Node& n) {
   return ir::HasTrait(n.op, ir::kElementwise) || n.op == Op::kConstant || n.op == Op::kBroadcast ||
-         n.op == Op::kReshape || n.op == Op::kSum || n.op == Op::kMean || n.op == Op::kMax;
+         n.op == Op::kReshape || n.op == Op::kExpand || ir::HasTrait(n.op, ir::kReduction);
 }
 
-// Why node n (all of whose readers are in `grp`) cannot join it, or "" if it can.
-std::string JoinProblem(const FusionContext& c, NodeId n, const Group& grp) {
-  const ir::Graph& g = c.graph();
-  const ir::Node& node = g.node(n);
+bool Recomputed(const ir::Node& n) {
+  return n.op == Op::kBroadcast || n.op == Op::kConstant || n.op == Op::kExpand;
+}
+
+// The row length of a reduction or expand along its full value's last axis, else -1.
+int64_t RowLength(const ir::Graph& g, const ir::Node& n) {
+  const ValueId full = n.op == Op::kExpand ? n.outputs[0] : n.inputs[0];
+  const ir::Shape& s = g.value(full).type.shape;
+  return *n.attrs.GetInt("axis") == static_cast<int64_t>(s.size()) - 1 ? s.back() : -1;
+}
+
+bool Tiles(int64_t operand, int64_t span) { return span % operand == 0 || operand % span == 0; }
+
+// Why broadcast node b (in a group of `domain` elements with rows of `cols`) cannot be
+// computed there, or "".
+std::string BroadcastProblem(const ir::Graph& g, const ir::Node& b, int64_t domain, int64_t cols) {
+  const int64_t in = Elems(g, b.inputs[0]), out = Elems(g, b.outputs[0]);
+  if (in == 1) return "";
+  if (cols < 0) return "a reduction group reads no broadcast rows";
+  if (cols > 0 && !Tiles(in, out == domain ? cols : domain / cols))
+    return absl::StrCat("the broadcast's ", in, " elements do not tile the group's rows of ", cols);
+  return "";
+}
+
+class Former {
+ public:
+  Former(const FusionContext& c, bool share)
+      : c_(c), g_(c.graph()), share_(share), group_of_(g_.num_nodes(), -1),
+        copied_into_(g_.num_nodes()) {}
+
+  void Run();
+  std::vector<Group>& groups() { return groups_; }
+  std::vector<std::pair<ValueId, std::string>>& refusals() { return refusals_; }
+  // Whether the groups, read as nodes, still form a DAG with the rest of the graph.
+  bool Acyclic() const;
+
+ private:
+  std::string JoinProblem(NodeId n, const Group& grp, bool as_result) const;
+  void Admit(NodeId n, Group& grp);
+  // A reader of v outside group gi that depends on gi (then gi cannot also compute v), or -1.
+  NodeId WouldCycle(ValueId v, int gi) const;
+  // Groups that read v through a member or a copy; *outside*: some reader is in none.
+  std::vector<int> ReaderGroups(ValueId v, bool* outside) const;
+
+  const FusionContext& c_;
+  const ir::Graph& g_;
+  const bool share_;
+  std::vector<int> group_of_;
+  std::vector<std::vector<int>> copied_into_;
+  std::vector<bool> copy_survives_ = std::vector<bool>(g_.num_nodes(), false);
+  std::vector<Group> groups_;
+  std::vector<std::pair<ValueId, std::string>> refusals_;
+};
+
+// Why node n cannot join grp (every reader of n is in it, or as_result: n is written as one
+// of grp's results for other readers), or "" if it can.
+std::string Former::JoinProblem(NodeId n, const Group& grp, bool as_result) const {
+  const ir::Node& node = g_.node(n);
   const ValueId v = node.outputs[0];
-  const int64_t e = Elems(g, v);
-  if (ir::HasTrait(node.op, ir::kReduction)) return "a reduction can only end a group";
-  if (node.op == Op::kBroadcast) {
-    const int64_t in = Elems(g, node.inputs[0]);
-    if (e != grp.domain) return "the broadcast is not to the group's size";
-    if (grp.reduction && in != 1) return "a reduction group reads no broadcast rows";
-  } else if (node.op == Op::kReshape) {
-    if (e != grp.domain) return "the reshape is not of the group's size";
-  } else if (e != grp.domain && e != 1) {
+  const int64_t e = Elems(g_, v);
+  const bool full = e == grp.domain, row = grp.cols > 0 && e == grp.rows();
+  if (ir::HasTrait(node.op, ir::kReduction) || node.op == Op::kExpand) {
+    if (grp.cols < 0) return "the group reduces along another axis";
+    const int64_t len = RowLength(g_, node);
+    if (len <= 1) return "only reductions and expands along the last axis join a group";
+    const ValueId big = node.op == Op::kExpand ? v : node.inputs[0];
+    if (Elems(g_, big) != grp.domain)
+      return absl::StrCat("its size ", Elems(g_, big), " differs from the group's ", grp.domain);
+    if (grp.cols > 0 && len != grp.cols)
+      return absl::StrCat("its rows of ", len, " differ from the group's ", grp.cols);
+    for (const std::vector<NodeId>* list : {&grp.members, &grp.copies})
+      for (NodeId m : *list)
+        if (g_.node(m).op == Op::kBroadcast) {
+          const std::string why = BroadcastProblem(g_, g_.node(m), grp.domain, len);
+          if (!why.empty()) return why;
+        }
+  } else if (node.op == Op::kBroadcast) {
+    if (!full && !row) return "the broadcast is not to the group's size";
+    const std::string why = BroadcastProblem(g_, node, grp.domain, grp.cols);
+    if (!why.empty()) return why;
+  } else if (!full && !row && e != 1) {
     return absl::StrCat("its size ", e, " differs from the group's ", grp.domain);
   }
-  if (c.Escapes(v) && (grp.reduction || e != grp.domain))
-    return absl::StrCat("%", g.value(v).name,
-                        " leaves the graph and the group cannot also write it");
+  // A broadcast inside the group reads its operand from memory.
+  for (NodeId r : c_.Consumers(v)) {
+    if (g_.node(r).op != Op::kBroadcast || e == 1) continue;
+    bool inside = group_of_[r] >= 0 && &groups_[group_of_[r]] == &grp;
+    for (int gi : copied_into_[r]) inside |= &groups_[gi] == &grp;
+    if (inside) return "a broadcast in the group reads it from memory";
+  }
+  if (c_.Escapes(v) || as_result) {
+    if (!(full && grp.cols >= 0) && !row)
+      return absl::StrCat("%", g_.value(v).name, " is read outside the group, which cannot write it");
+  }
   return "";
+}
+
+// n joins grp (JoinProblem said it may): a reduction or expand fixes the row length.
+void Former::Admit(NodeId n, Group& grp) {
+  const ir::Node& node = g_.node(n);
+  if (ir::HasTrait(node.op, ir::kReduction) || node.op == Op::kExpand)
+    grp.cols = RowLength(g_, node);
+}
+
+std::vector<int> Former::ReaderGroups(ValueId v, bool* outside) const {
+  std::vector<int> out;
+  *outside = false;
+  auto add = [&](int gi) {
+    if (std::find(out.begin(), out.end(), gi) == out.end()) out.push_back(gi);
+  };
+  for (NodeId r : c_.Consumers(v)) {
+    if (group_of_[r] >= 0) {
+      add(group_of_[r]);
+      continue;
+    }
+    for (int gi : copied_into_[r]) add(gi);
+    if (copied_into_[r].empty() || copy_survives_[r]) *outside = true;
+  }
+  return out;
+}
+
+NodeId Former::WouldCycle(ValueId v, int gi) const {
+  NodeId last = 0;
+  for (NodeId m : groups_[gi].members) last = std::max(last, m);
+  auto in_group = [&](NodeId n, int k) {
+    return group_of_[n] == k || std::find(copied_into_[n].begin(), copied_into_[n].end(), k) !=
+                                    copied_into_[n].end();
+  };
+  std::vector<bool> seen(g_.num_nodes(), false);
+  std::vector<NodeId> todo;
+  auto push = [&](NodeId n) {
+    if (n <= last && !seen[n]) {
+      seen[n] = true;
+      todo.push_back(n);
+    }
+  };
+  for (NodeId start : c_.Consumers(v)) {
+    if (in_group(start, gi)) continue;
+    std::fill(seen.begin(), seen.end(), false);
+    push(start);
+    while (!todo.empty()) {
+      const NodeId n = todo.back();
+      todo.pop_back();
+      if (in_group(n, gi)) return start;
+      // Reaching a group's member delays all of its results.
+      if (group_of_[n] >= 0)
+        for (NodeId m : groups_[group_of_[n]].members) push(m);
+      for (ValueId out : g_.node(n).outputs)
+        for (NodeId r : c_.Consumers(out)) push(r);
+    }
+  }
+  return -1;
+}
+
+void Former::Run() {
+  for (NodeId n = g_.num_nodes() - 1; n >= 0; --n) {
+    const ir::Node& node = g_.node(n);
+    if (ir::HasTrait(node.op, ir::kDecl) || c_.Taken(n) || !Fusible(node)) continue;
+    const ValueId v = node.outputs[0];
+    bool outside = false;
+    const std::vector<int> readers = ReaderGroups(v, &outside);
+    if (!outside && readers.size() == 1) {
+      Group& grp = groups_[readers[0]];
+      const std::string why = JoinProblem(n, grp, false);
+      if (why.empty()) {
+        Admit(n, grp);
+        group_of_[n] = readers[0];
+        grp.members.push_back(n);
+        continue;
+      }
+      refusals_.emplace_back(v, why);
+    } else if (Recomputed(node) && !readers.empty()) {
+      for (int gi : readers) {
+        if (!JoinProblem(n, groups_[gi], false).empty()) {
+          copy_survives_[n] = true;
+          continue;
+        }
+        Admit(n, groups_[gi]);
+        groups_[gi].copies.push_back(n);
+        copied_into_[n].push_back(gi);
+      }
+      if (outside) copy_survives_[n] = true;
+      continue;
+    } else if (!readers.empty()) {
+      // Read by several groups (or also by unfused nodes): computed in the first reader's
+      // group and written once, if that group can write it.
+      int first = -1;
+      for (NodeId r : c_.Consumers(v)) {
+        const int gi = group_of_[r] >= 0 ? group_of_[r]
+                       : copied_into_[r].empty() ? -1 : copied_into_[r][0];
+        if (gi >= 0) {
+          first = gi;
+          break;
+        }
+      }
+      std::string why = share_ ? JoinProblem(n, groups_[first], true)
+                               : "sharing is off (the groups made a cycle)";
+      if (const NodeId r = why.empty() ? WouldCycle(v, first) : -1; r >= 0)
+        why = absl::StrCat("read outside the group by: ", c_.Line(r), ", which depends on it");
+      if (why.empty()) {
+        Admit(n, groups_[first]);
+        group_of_[n] = first;
+        groups_[first].members.push_back(n);
+        groups_[first].shared.push_back(v);
+        continue;
+      }
+      refusals_.emplace_back(v, absl::StrCat("read by several groups; ", why));
+    }
+    // Start a group: reshapes, broadcasts, expands and constants only ever join one.
+    if (node.op == Op::kReshape || Recomputed(node)) continue;
+    Group grp{n, Elems(g_, v), 0, {n}, {}, {}};
+    if (ir::HasTrait(node.op, ir::kReduction)) {
+      grp.domain = Elems(g_, node.inputs[0]);
+      const int64_t len = RowLength(g_, node);
+      grp.cols = len > 1 ? len : -1;
+    }
+    group_of_[n] = static_cast<int>(groups_.size());
+    groups_.push_back(std::move(grp));
+  }
+}
+
+bool Former::Acyclic() const {
+  // Items: each group (its members), every other node alone; edges along values.
+  const int ng = static_cast<int>(groups_.size());
+  std::vector<int> item(g_.num_nodes());
+  for (NodeId n = 0; n < g_.num_nodes(); ++n) item[n] = group_of_[n] >= 0 ? group_of_[n] : ng + n;
+  const int items = ng + g_.num_nodes();
+  std::vector<std::vector<int>> users(items);
+  std::vector<int> pending(items, 0);
+  auto edge = [&](int from, int to) {
+    if (from == to) return;
+    users[from].push_back(to);
+    ++pending[to];
+  };
+  auto copied_by = [&](NodeId copy, int gi) {
+    return std::find(copied_into_[copy].begin(), copied_into_[copy].end(), gi) !=
+           copied_into_[copy].end();
+  };
+  for (NodeId n = 0; n < g_.num_nodes(); ++n) {
+    // A copy reads its operands inside each group that recomputes it; the node itself stays
+    // only if some reader is outside those groups.
+    const bool standalone = group_of_[n] >= 0 || copied_into_[n].empty() || copy_survives_[n];
+    for (ValueId v : g_.node(n).inputs) {
+      const NodeId p = g_.value(v).producer;
+      if (p < 0 || ir::HasTrait(g_.node(p).op, ir::kDecl)) continue;
+      for (int gi : copied_into_[n]) edge(item[p], gi);
+      if (!standalone) continue;
+      if (group_of_[n] >= 0 && !copied_into_[p].empty() && copied_by(p, group_of_[n])) continue;
+      edge(item[p], item[n]);
+    }
+  }
+  std::vector<int> ready;
+  for (int i = 0; i < items; ++i)
+    if (pending[i] == 0) ready.push_back(i);
+  int seen = 0;
+  while (!ready.empty()) {
+    const int i = ready.back();
+    ready.pop_back();
+    ++seen;
+    for (int u : users[i])
+      if (--pending[u] == 0) ready.push_back(u);
+  }
+  return seen == items;
 }
 
 }  // namespace
 
 void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
   const ir::Graph& g = c.graph();
-  std::vector<int> group_of(g.num_nodes(), -1);
-  std::vector<Group> groups;
-  for (NodeId n = g.num_nodes() - 1; n >= 0; --n) {
-    const ir::Node& node = g.node(n);
-    if (ir::HasTrait(node.op, ir::kDecl) || c.Taken(n) || !Fusible(node)) continue;
-    const ValueId v = node.outputs[0];
-    int target = -1;
-    bool all_in_one = !c.Consumers(v).empty();
-    for (NodeId r : c.Consumers(v)) {
-      if (target < 0) target = group_of[r];
-      if (group_of[r] < 0 || group_of[r] != target) all_in_one = false;
-    }
-    if (all_in_one) {
-      const std::string why = JoinProblem(c, n, groups[target]);
-      if (why.empty()) {
-        group_of[n] = target;
-        groups[target].members.push_back(n);
-        continue;
-      }
-      c.Refuse("elementwise", v, why);
-    } else if (node.op == Op::kBroadcast || node.op == Op::kConstant) {
-      std::vector<int> copied;
-      for (NodeId r : c.Consumers(v)) {
-        const int gi = group_of[r];
-        if (gi < 0 || std::find(copied.begin(), copied.end(), gi) != copied.end()) continue;
-        if (!JoinProblem(c, n, groups[gi]).empty()) continue;
-        groups[gi].copies.push_back(n);
-        copied.push_back(gi);
-      }
-      continue;
-    } else if (target >= 0) {
-      for (NodeId r : c.Consumers(v))
-        if (group_of[r] != target) {
-          c.Refuse("elementwise", v,
-                   absl::StrCat("read outside its readers' group by: ", c.Line(r)));
-          break;
-        }
-    }
-    // Start a group: reshapes, broadcasts and constants only ever join one.
-    if (node.op == Op::kReshape || node.op == Op::kBroadcast || node.op == Op::kConstant) continue;
-    const bool red = ir::HasTrait(node.op, ir::kReduction);
-    group_of[n] = static_cast<int>(groups.size());
-    groups.push_back({n, red ? Elems(g, node.inputs[0]) : Elems(g, v), red, {n}, {}});
+  Former shared(c, true);
+  shared.Run();
+  Former unshared(c, false);
+  Former* f = &shared;
+  if (!shared.Acyclic()) {
+    unshared.Run();
+    f = &unshared;
   }
+  for (const auto& [v, why] : f->refusals()) c.Refuse("elementwise", v, why);
 
-  for (Group& grp : groups) {
+  for (Group& grp : f->groups()) {
     // Copies count: a broadcast recomputed inside saves writing and reading it at full size.
     int real = static_cast<int>(grp.copies.size());
     bool updates_state = false;
@@ -130,11 +345,18 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
     for (NodeId m : all)
       owned.push_back(std::find(grp.copies.begin(), grp.copies.end(), m) == grp.copies.end());
     FusionGroup fg{label, Op::kFusion, all, owned, {}, {}};
-    // Results: the root's, then (elementwise groups) every member value that leaves the graph.
+    // Results: the root's, every member value that leaves the graph or another group reads;
+    // full-size ones first, as a rows kernel writes them (ir/fusion_layout.h).
     fg.results.push_back(g.node(grp.root).outputs[0]);
-    for (NodeId m : grp.members)
-      if (m != grp.root && c.Escapes(g.node(m).outputs[0]))
-        fg.results.push_back(g.node(m).outputs[0]);
+    for (NodeId m : grp.members) {
+      const ValueId v = g.node(m).outputs[0];
+      if (m != grp.root && (c.Escapes(v) || std::find(grp.shared.begin(), grp.shared.end(), v) !=
+                                                grp.shared.end()))
+        fg.results.push_back(v);
+    }
+    std::stable_sort(fg.results.begin(), fg.results.end(), [&](ValueId a, ValueId b) {
+      return Elems(g, a) == grp.domain && Elems(g, b) != grp.domain;
+    });
     c.Add(std::move(fg));
   }
 }

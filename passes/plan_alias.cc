@@ -2,7 +2,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "ir/check.h"
-#include "ir/fused_ops.h"
+#include "ir/fusion_layout.h"
 #include "passes/plan_internal.h"
 
 namespace gptc::passes::plan {
@@ -22,7 +22,15 @@ bool ReadsAtWriteIndex(const Node& n) {
   if (n.op == Op::kCacheWrite)
     return true;  // the new rows are read elsewhere, but they are a
                   // separate operand, never the one written over
-  if (n.op == Op::kFusion) return n.body && ir::FusionReduction(*n.body) < 0;
+  if (n.op == Op::kFusion) {  // a rows body writes a row after reading all of it
+    if (!n.body) return false;
+    auto l = ir::LayOutFusion(*n.body);
+    if (!l.ok() || l->kind == ir::FusionLayout::Kind::kReduction) return false;
+    // A rows kernel with several results (a Tuple whose reductions are computed per row)
+    // wrote over its operand wrongly: RowsFusion.PlannedTrainStepEqualsUnplanned.
+    if (l->kind == ir::FusionLayout::Kind::kRows && n.outputs.size() > 1) return false;
+    return true;
+  }
   return false;
 }
 

@@ -75,8 +75,8 @@ TEST(Fuse, ExplainsEveryGroupAndRefusal) {
   EXPECT_NE(ew.find("refuse elementwise at %v: its size 8 differs from the group's 32"),
             std::string::npos)
       << ew;
-  EXPECT_NE(ew.find("refuse elementwise at %e: read outside its readers' group by: %mm = f32[4,8] "
-                    "matmul(%e, %w)"),
+  EXPECT_NE(ew.find("refuse elementwise at %e: read by several groups; read outside the group "
+                    "by: %mm = f32[4,8] matmul(%e, %w), which depends on it"),
             std::string::npos)
       << ew;
   const std::string off = Explain("adamw.in.ir", {{"elementwise"}, nullptr});

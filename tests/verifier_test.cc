@@ -39,7 +39,7 @@ TEST(Verifier, FusedBodies) {
   // Generic fusions take elementwise ops and one final reduction only.
   EXPECT_EQ(VerifyText("graph g(%x: f32[2,2], %w: f32[2,2]) {\n  %y = f32[2,2] fusion(%x, %w) {\n"
                        "    %y = f32[2,2] matmul(%x, %w)\n    yield %y\n  }\n  return %y\n}"),
-            "fusion: body op matmul is not elementwise, a broadcast or a final reduction in: "
+            "fusion: body op matmul is not elementwise, a broadcast, an expand or a reduction in: "
             "%y = f32[2,2] fusion(%x, %w) {matmul}");
   // Types inside the body are checked like any graph's.
   EXPECT_EQ(
