@@ -22,14 +22,14 @@ bool ReadsAtWriteIndex(const Node& n) {
   if (n.op == Op::kCacheWrite)
     return true;  // the new rows are read elsewhere, but they are a
                   // separate operand, never the one written over
-  if (n.op == Op::kFusion) {  // a rows body writes a row after reading all of it
-    if (!n.body) return false;
+  if (n.op == Op::kFusion) {
+    // Halide takes a kernel's buffers not to alias, so with several results LLVM may reload
+    // an operand after storing a result over it (RowsFusion.PlannedTrainStepEqualsUnplanned
+    // found one wrong). A single result is stored after everything it reads at that index;
+    // a rows body reads each row before it writes it.
+    if (!n.body || n.outputs.size() > 1) return false;
     auto l = ir::LayOutFusion(*n.body);
-    if (!l.ok() || l->kind == ir::FusionLayout::Kind::kReduction) return false;
-    // A rows kernel with several results (a Tuple whose reductions are computed per row)
-    // wrote over its operand wrongly: RowsFusion.PlannedTrainStepEqualsUnplanned.
-    if (l->kind == ir::FusionLayout::Kind::kRows && n.outputs.size() > 1) return false;
-    return true;
+    return l.ok() && l->kind != ir::FusionLayout::Kind::kReduction;
   }
   return false;
 }

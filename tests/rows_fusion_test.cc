@@ -8,7 +8,9 @@
 #include "frontend/builder.h"
 #include "frontend/ops.h"
 #include "gtest/gtest.h"
+#include "ir/fusion_layout.h"
 #include "ir/interpreter.h"
+#include "ir/printer.h"
 #include "ir/verifier.h"
 #include "passes/autodiff.h"
 #include "passes/fuse.h"
@@ -33,13 +35,18 @@ Tensor SoftmaxOfPrimitives(Tensor x) {
   return e / Expand(Sum(e, -1), -1, c);
 }
 
-// loss = sum(out * r) for a fixed random r, differentiated.
-ir::Graph Gradients(const std::function<Tensor(Builder&, Tensor)>& f, ir::Shape shape) {
+// loss = sum(out^2 r) for a fixed random r, differentiated; with `matmul`, out = f(x) W.
+ir::Graph Gradients(const std::function<Tensor(Builder&, Tensor)>& f, ir::Shape shape,
+                    bool matmul = false) {
   Builder b("rows");
   Tensor x = b.Param("x", ir::F32(shape), ParamInit::Normal(1.0));
   Tensor y = f(b, x);
+  if (matmul) {
+    const int64_t c = shape.back();
+    y = MatMul(y, b.Param("W", ir::F32({c, c}), ParamInit::Normal(0.3))).named("out");
+  }
   Tensor r = b.Input("r", y.type());
-  Tensor loss = Sum(Reshape(y * r, {-1}), 0).named("loss");
+  Tensor loss = Sum(Reshape(y * y * r, {-1}), 0).named("loss");
   auto fwd = b.Finish({loss});
   EXPECT_TRUE(fwd.ok()) << fwd.status();
   auto g = passes::Autodiff(*fwd);
@@ -47,10 +54,32 @@ ir::Graph Gradients(const std::function<Tensor(Builder&, Tensor)>& f, ir::Shape 
   return *std::move(g);
 }
 
-int Fusions(const ir::Graph& g) {
-  int n = 0;
-  for (const ir::Node& node : g.nodes()) n += node.op == ir::Op::kFusion;
-  return n;
+bool IsRowsKernel(const ir::Graph& g, ir::ValueId v) {
+  const ir::Node& n = g.node(g.value(v).producer);
+  if (n.op != ir::Op::kFusion) return false;
+  auto l = ir::LayOutFusion(*n.body);
+  return l.ok() && l->kind == ir::FusionLayout::Kind::kRows;
+}
+
+// The norm (or softmax) between x and the matmul is one rows kernel reading only
+// declarations, and so is x's gradient, reading only declarations, matmul gradients and
+// what the forward kernel wrote.
+void ExpectOneKernelEachWay(const ir::Graph& fused) {
+  const ir::Node& mm = fused.node(fused.value(*fused.FindValue("out")).producer);
+  ASSERT_EQ(mm.op, ir::Op::kMatMul);
+  const ir::ValueId y = mm.inputs[0];
+  ASSERT_TRUE(IsRowsKernel(fused, y)) << ir::PrintNode(fused, fused.value(y).producer);
+  for (ir::ValueId in : fused.node(fused.value(y).producer).inputs)
+    EXPECT_TRUE(ir::HasTrait(fused.node(fused.value(in).producer).op, ir::kDecl))
+        << "%" << fused.value(in).name;
+  const ir::ValueId dx = *fused.FindValue("grad.x");
+  ASSERT_TRUE(IsRowsKernel(fused, dx)) << ir::PrintNode(fused, fused.value(dx).producer);
+  for (ir::ValueId in : fused.node(fused.value(dx).producer).inputs) {
+    const ir::Node& p = fused.node(fused.value(in).producer);
+    EXPECT_TRUE(ir::HasTrait(p.op, ir::kDecl) || p.op == ir::Op::kMatMul ||
+                fused.value(in).producer == fused.value(y).producer)
+        << "%" << fused.value(in).name << " comes from " << ir::OpName(p.op);
+  }
 }
 
 void ExpectSameMeaning(const ir::Graph& unfused, const ir::Graph& fused) {
@@ -70,10 +99,11 @@ void ExpectSameMeaning(const ir::Graph& unfused, const ir::Graph& fused) {
 TEST(RowsFusion, RmsNormOfPrimitivesIsOneKernelEachWay) {
   for (ir::Shape s : {ir::Shape{2, 5, 24}, ir::Shape{3, 67}}) {
     SCOPED_TRACE(ir::ShapeToString(s));
-    ir::Graph g = Gradients([](Builder& b, Tensor x) { return RmsNorm(b, x, "n"); }, s);
+    ir::Graph g = Gradients([](Builder& b, Tensor x) { return RmsNorm(b, x, "n"); }, s, true);
     auto fused = passes::Fuse(g);
     ASSERT_TRUE(fused.ok()) << fused.status();
     ASSERT_TRUE(ir::Verify(*fused).ok()) << ir::Verify(*fused);
+    ExpectOneKernelEachWay(*fused);
     ExpectSameMeaning(g, *fused);
   }
 }
@@ -93,10 +123,12 @@ TEST(RowsFusion, ResidualRmsNormBlockMatchesUnfused) {
 }
 
 TEST(RowsFusion, SoftmaxOfPrimitivesIsOneKernelEachWay) {
-  ir::Graph g = Gradients([](Builder&, Tensor x) { return SoftmaxOfPrimitives(x); }, {4, 3, 37});
+  ir::Graph g =
+      Gradients([](Builder&, Tensor x) { return SoftmaxOfPrimitives(x); }, {4, 3, 37}, true);
   auto fused = passes::Fuse(g);
   ASSERT_TRUE(fused.ok()) << fused.status();
   ASSERT_TRUE(ir::Verify(*fused).ok()) << ir::Verify(*fused);
+  ExpectOneKernelEachWay(*fused);
   ExpectSameMeaning(g, *fused);
 }
 
