@@ -11,7 +11,7 @@
 // A rows body (ir/fusion_layout.h: a norm, a softmax, their gradients) is one loop over rows:
 // per row, each reduction runs over the row's columns (vectorised lanes, VecReduce), then the
 // row's full results are written, all while the row is in L1. Row results (statistics the
-// backward pass reads) make the reductions a first pass over all rows instead.
+// backward pass reads) are written in the same loop over rows.
 #include "absl/strings/str_cat.h"
 #include "codegen/lower.h"
 #include "ir/fusion_layout.h"
@@ -118,25 +118,28 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
     }
   };
   Func out_full("out"), out_rows("out_rows");
-  Var ri;
-  if (!full.empty()) {
-    define(out_full, {col, row}, full);
-    ScheduleRows(out_full, col, row, cols, rows, c.vec, &ri, /*min_parallel=*/1 << 15);
-  }
+  if (!full.empty()) define(out_full, {col, row}, full);
   if (!per_row.empty()) define(out_rows, {row}, per_row);
-  for (Func& r : reductions) {
-    if (per_row.empty()) {
-      r.compute_at(out_full, ri);
-    } else {  // read by two outputs: once per row, for both
-      r.compute_root();
-      if (rows * cols >= (1 << 15)) r.parallel(row);
+  // Rows in parallel blocks (about 16); each row's reductions run just before its results.
+  // With row results as well, their loop over rows is fused with the full results' loop
+  // (compute_with), so the reductions still run once per row, while the row is in L1.
+  const Func driver = full.empty() ? out_rows : out_full;
+  Var ro("ro"), ri("ri");
+  const int64_t per_task = std::max<int64_t>(1, rows / 16);
+  const bool parallel = rows >= 2 * per_task && rows > 1 && rows * cols >= (1 << 15);
+  for (Func f : {out_full, out_rows}) {
+    if (!f.defined()) continue;
+    if (parallel) {
+      f.split(row, ro, ri, static_cast<int>(per_task), TailStrategy::GuardWithIf).parallel(ro);
+    } else {
+      f.split(row, ro, ri, static_cast<int>(rows), TailStrategy::GuardWithIf);
     }
   }
+  if (!full.empty() && cols >= c.vec) out_full.vectorize(col, c.vec, TailStrategy::GuardWithIf);
+  if (!full.empty() && !per_row.empty()) out_rows.compute_with(out_full, ri);
+  for (Func& r : reductions) r.compute_at(driver, ri);
   if (!full.empty()) c.OutputTuple(out_full, {rows, cols});
-  if (!per_row.empty()) {
-    if (rows >= c.vec) out_rows.vectorize(row, c.vec, TailStrategy::GuardWithIf);
-    c.OutputTuple(out_rows, {rows});
-  }
+  if (!per_row.empty()) c.OutputTuple(out_rows, {rows});
   return absl::OkStatus();
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ir/check.h"
+#include "ir/fusion_layout.h"
 #include "ir/verifier.h"
 
 namespace gptc::passes {
@@ -36,13 +37,18 @@ ir::Graph FusedGraph(const ir::Graph& g, const ir::Node& n) {
 
 }  // namespace
 
-std::vector<FusionCase> FusionCases(const ir::Graph& g) {
+std::vector<FusionCase> FusionCases(const ir::Graph& g, bool every) {
   std::map<std::string, FusionCase> cases;
   std::vector<std::string> order;
   for (const ir::Node& n : g.nodes()) {
     if (!n.body) continue;
     std::string name = ir::OpName(n.op);
-    if (n.op == ir::Op::kFusion) absl::StrAppend(&name, ".", *n.attrs.GetString("pattern"));
+    if (n.op == ir::Op::kFusion) {
+      absl::StrAppend(&name, ".", *n.attrs.GetString("pattern"));
+      auto layout = ir::LayOutFusion(*n.body);
+      if (layout.ok() && layout->kind == ir::FusionLayout::Kind::kRows) name += ".rows";
+      if (layout.ok() && layout->kind == ir::FusionLayout::Kind::kReduction) name += ".reduction";
+    }
     FusionCase c{name, absl::StrCat("%", g.value(n.outputs[0]).name), *n.body, FusedGraph(g, n)};
     c.unfused.set_name(absl::StrCat("unfused_", name));
     c.fused_bytes = KernelBytes(c.fused);
@@ -50,6 +56,7 @@ std::vector<FusionCase> FusionCases(const ir::Graph& g) {
     GPTC_CHECK(ir::Verify(c.fused).ok() && ir::Verify(c.unfused).ok()) << "fusion case " << name;
     // For generic fusions keep the one that moves the most data (the largest AdamW chain),
     // for named ops the first (every layer has the same shapes).
+    if (every) name = absl::StrCat(name, " ", c.where);
     auto it = cases.find(name);
     if (it == cases.end()) {
       order.push_back(name);

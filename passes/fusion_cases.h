@@ -1,5 +1,7 @@
 // The fused-vs-unfused benchmark cases of a fused graph: for each kind of fused node (each
-// named op; for generic fusions, each pattern label) the first one in the graph, as two
+// named op; for generic fusions, each pattern label and body layout: fusion.elementwise,
+// fusion.elementwise.reduction, fusion.elementwise.rows) the first one in the graph (or every
+// one, with `every`), as two
 // stand-alone graphs over the same inputs: `unfused`, the node's body (the ops it absorbed,
 // one kernel each), and `fused`, the node alone (one kernel). Shapes are the graph's own,
 // so the cases of a preset's train step measure fusion at that preset's shapes.
@@ -13,7 +15,7 @@
 namespace gptc::passes {
 
 struct FusionCase {
-  std::string name;   // the fused op, or "fusion.<pattern>" for generic fusions
+  std::string name;   // the fused op, or "fusion.<pattern>[.<layout>]" for generic fusions
   std::string where;  // the first result in the source graph, e.g. "%h.0.res_1"
   ir::Graph unfused;
   ir::Graph fused;
@@ -26,6 +28,6 @@ struct FusionCase {
   int64_t unfused_bytes = 0;
 };
 
-std::vector<FusionCase> FusionCases(const ir::Graph& fused_graph);
+std::vector<FusionCase> FusionCases(const ir::Graph& fused_graph, bool every = false);
 
 }  // namespace gptc::passes

@@ -21,6 +21,8 @@
 #include "bench/step_compare.h"
 #include "frontend/model_registry.h"
 #include "ir/status_macros.h"
+#include "bench/rule_fusion_graph.h"
+#include "passes/fuse.h"
 #include "passes/fusion_cases.h"
 #include "passes/train_graphs.h"
 #include "tools/model_flags.h"
@@ -47,6 +49,39 @@ absl::Status WholeStep(const Model& cfg, const codegen::CompilerOptions& co, int
                   u,
                   0,
                   {{"kernel_calls", double(c.kernel_calls[1])}}});
+  return absl::OkStatus();
+}
+
+// Times each case fused against unfused and prints one line per case (see the header).
+absl::Status TimeCases(const std::vector<passes::FusionCase>& cases, const std::string& prefix,
+                       codegen::KernelCompiler& compiler, int runs, std::vector<BenchRow>& rows) {
+  std::cout << absl::StrFormat("%-26s %-16s %14s %10s %8s %9s %7s %9s %7s %9s\n", "fused op",
+                               "first at", "unfused ms (k)", "fused ms", "speedup", "MB moved",
+                               "GB/s", "copy ms", "% copy", "max|diff|");
+  for (const passes::FusionCase& c : cases) {
+    auto t = TimeFusionCase(c, compiler, runs);
+    if (!t.ok()) return t.status();
+    const double gbps = c.fused_bytes / t->fused_seconds / 1e9;
+    const double speedup = t->unfused_seconds / t->fused_seconds;
+    // The fused kernel against a plain copy of the same bytes, timed alongside it.
+    const double copy_fraction = t->copy_seconds / t->fused_seconds;
+    std::cout << absl::StrFormat(
+        "%-26s %-16s %9.4f (%d) %10.4f %7.2fx %9.2f %7.1f %9.4f %6.0f%% %9.2g\n", c.name,
+        c.where.substr(0, 16), 1e3 * t->unfused_seconds, t->unfused_kernels,
+        1e3 * t->fused_seconds, speedup, c.fused_bytes / 1e6, gbps, 1e3 * t->copy_seconds,
+        100 * copy_fraction, t->max_abs_diff);
+    const std::string base = absl::StrCat("BM_Fusion/", prefix, "/", c.name);
+    rows.push_back({base + "/fused",
+                    t->fused_seconds,
+                    c.fused_bytes,
+                    {{"speedup", speedup},
+                     {"copy_fraction", copy_fraction},
+                     {"max_abs_diff", t->max_abs_diff}}});
+    rows.push_back({base + "/unfused",
+                    t->unfused_seconds,
+                    c.unfused_bytes,
+                    {{"kernels", double(t->unfused_kernels)}}});
+  }
   return absl::OkStatus();
 }
 
@@ -92,33 +127,23 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
     if (!model.ok()) return Fail(model.status());
     auto train = passes::BuildTrainStep(model->graph);
     if (!train.ok()) return Fail(train.status());
-    std::cout << absl::StrFormat("%-26s %-16s %14s %10s %8s %9s %7s %9s %7s %9s\n", "fused op",
-                                 "first at", "unfused ms (k)", "fused ms", "speedup", "MB moved",
-                                 "GB/s", "copy ms", "% copy", "max|diff|");
-    for (const passes::FusionCase& c : passes::FusionCases(*train)) {
-      auto t = TimeFusionCase(c, **compiler, runs);
-      if (!t.ok()) return Fail(t.status());
-      const double gbps = c.fused_bytes / t->fused_seconds / 1e9;
-      const double speedup = t->unfused_seconds / t->fused_seconds;
-      // The fused kernel against a plain copy of the same bytes, timed alongside it.
-      const double copy_fraction = t->copy_seconds / t->fused_seconds;
-      std::cout << absl::StrFormat(
-          "%-26s %-16s %9.4f (%d) %10.4f %7.2fx %9.2f %7.1f %9.4f %6.0f%% %9.2g\n", c.name,
-          c.where.substr(0, 16), 1e3 * t->unfused_seconds, t->unfused_kernels,
-          1e3 * t->fused_seconds, speedup, c.fused_bytes / 1e6, gbps, 1e3 * t->copy_seconds,
-          100 * copy_fraction, t->max_abs_diff);
-      const std::string base = absl::StrCat("BM_Fusion/", cfg.name, "/", c.name);
-      rows.push_back({base + "/fused",
-                      t->fused_seconds,
-                      c.fused_bytes,
-                      {{"speedup", speedup},
-                       {"copy_fraction", copy_fraction},
-                       {"max_abs_diff", t->max_abs_diff}}});
-      rows.push_back({base + "/unfused",
-                      t->unfused_seconds,
-                      c.unfused_bytes,
-                      {{"kernels", double(t->unfused_kernels)}}});
-    }
+    if (absl::Status st = TimeCases(passes::FusionCases(*train), cfg.name, **compiler, runs, rows);
+        !st.ok())
+      return Fail(st);
+    // Kernels the generic rule makes of blocks written from primitives (no named pattern),
+    // at this preset's rows: tokens x n_embd, and rows of block_size keys.
+    auto width = ConfigInt(cfg.config, "n_embd");
+    if (!width.ok()) return Fail(width.status());
+    auto blocks = RuleFusionGraph(cfg.batch_size * cfg.block_size, *width, cfg.block_size);
+    if (!blocks.ok()) return Fail(blocks.status());
+    auto fused = passes::Fuse(*blocks);
+    if (!fused.ok()) return Fail(fused.status());
+    std::cout << "rule-made kernels of an RMSNorm, a SwiGLU and a softmax written from primitives, "
+                 "forward and backward:\n";
+    if (absl::Status st = TimeCases(passes::FusionCases(*fused, /*every=*/true),
+                                    cfg.name + "/rule", **compiler, runs, rows);
+        !st.ok())
+      return Fail(st);
     if (absl::Status s = WholeStep(cfg, co, std::max(5, runs / 5), rows); !s.ok()) return Fail(s);
   }
   if (const std::string path = flags.GetString("json"); !path.empty()) {
