@@ -16,6 +16,9 @@ absl::flat_hash_map<ValueId, int64_t> IdLimits(const Graph& g) {
         n.op == Op::kSoftmaxXentGrad)
       limit(n.inputs[1], g.value(n.inputs[0]).type.shape.back());
     if (n.op == Op::kEmbeddingGrad) limit(n.inputs[0], *n.attrs.GetInt("rows"));
+    if (n.op == Op::kGather)
+      limit(n.inputs[1], g.value(n.inputs[0]).type.shape[*n.attrs.GetInt("axis")]);
+    if (n.op == Op::kGatherGrad) limit(n.inputs[0], *n.attrs.GetInt("size"));
     if (n.op == Op::kCacheWrite) {  // the new rows must fit: pos <= T - S
       const Shape& cache = g.value(n.inputs[0]).type.shape;
       limit(n.inputs[2],

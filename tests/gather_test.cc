@@ -8,6 +8,8 @@
 #include "gtest/gtest.h"
 #include "ir/verifier.h"
 #include "passes/autodiff.h"
+#include "runtime/executable.h"
+#include "runtime/state_store.h"
 #include "tests/gradcheck.h"
 #include "tests/jit_test_util.h"
 
@@ -93,6 +95,20 @@ TEST(Gather, BadIndicesAndAxesAreNamed) {
   EXPECT_NE(out.status().message().find("gather: index 4 at flat position 1 is outside [0,4)"),
             std::string::npos)
       << out.status();
+}
+
+// The compiled kernel clamps an index; the executable refuses a bad one before running.
+TEST(Gather, TheExecutableRefusesIndicesOutsideTheAxis) {
+  Builder b("take");
+  Tensor x = b.Param("x", ir::F32({3, 4}), ParamInit::Zeros());
+  auto g = b.Finish({Gather(x, b.Input("idx", ir::I32({2})), 1).named("y")});
+  ASSERT_TRUE(g.ok()) << g.status();
+  StateStore store;
+  auto ex = Executable::Create(*g, testing::SharedCompiler(), store);
+  ASSERT_TRUE(ex.ok()) << ex.status();
+  EXPECT_TRUE((*ex)->SetInput("idx", Indices({2}, {3, 0})).ok());
+  EXPECT_EQ((*ex)->SetInput("idx", Indices({2}, {0, 4})).message(),
+            "input %idx: id 4 at flat position 1 is outside [0,4)");
 }
 
 }  // namespace

@@ -14,8 +14,9 @@ using namespace gptc;
 Tensor RmsNorm(Builder& b, const std::string& name, Tensor x) {
   const int64_t C = x.dim(x.rank() - 1);
   Tensor w = b.Param(name + ".weight", ir::F32({C}), ParamInit::Ones());
-  Tensor ms = Expand(Mean(x * x, -1), -1, C);
-  return x * Rsqrt(ms + b.Constant(1e-5, ms.type())) * w;  // w [C] broadcasts, as in numpy
+  Tensor ms = Mean(x * x, -1);  // [B, T]: one rsqrt per row, then stretched along C
+  Tensor r = Expand(Rsqrt(ms + b.Constant(1e-5, ms.type())), -1, C);
+  return x * r * w;  // w [C] broadcasts, as in numpy; the fuse pass makes this one kernel
 }
 
 Tensor Linear(Builder& b, const std::string& name, Tensor x, int64_t out, double std) {
