@@ -100,6 +100,31 @@ Tensor Builder::Iota(ir::TensorType type, int axis) {
                                           UniqueName(ScopedName("iota")), std::move(type)));
 }
 
+Tensor Builder::Buffer(const std::string& leaf, const std::function<Tensor(Builder&)>& make) {
+  const std::string name = ScopedName(leaf);
+  if (taken_.contains(name)) {
+    Fail(absl::InvalidArgumentError(absl::StrCat("buffer %", name, " is declared twice")));
+    return Tensor();
+  }
+  Builder sub(name);
+  Tensor value = make(sub);
+  absl::StatusOr<ir::Graph> g = sub.Finish({value});
+  if (!g.ok()) {
+    Fail(absl::InvalidArgumentError(absl::StrCat("buffer %", name, ": ", g.status().message())));
+    return Tensor();
+  }
+  for (const ir::Node& n : g->nodes())
+    if (ir::HasTrait(n.op, ir::kDecl)) {
+      Fail(absl::InvalidArgumentError(
+          absl::StrCat("buffer %", name, " reads %", g->value(n.outputs[0]).name,
+                       ": a buffer is made of fills (iota, constant) and ops on them")));
+      return Tensor();
+    }
+  const ir::TensorType type = g->value(g->outputs()[0]).type;
+  buffers_.push_back(BufferSpec{name, type, std::make_shared<const ir::Graph>(*std::move(g))});
+  return Tensor(this, graph_.AddValueNode(ir::Op::kState, {}, {}, UniqueName(name), type));
+}
+
 Tensor Builder::RngKey() {
   if (!rng_key_.valid()) rng_key_ = Input("rng_key", ir::I32({2}));
   return rng_key_;

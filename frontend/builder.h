@@ -9,12 +9,14 @@
 // invalid tensors do nothing. Error text names the op, the shapes and the would-be IR line.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "frontend/buffer.h"
 #include "frontend/param_init.h"
 #include "frontend/tensor.h"
 #include "ir/graph.h"
@@ -33,6 +35,11 @@ class Builder {
   Tensor Constant(double value, ir::TensorType type);
   // Each element's index along `axis` (negative counts from the end), as f32 or i32.
   Tensor Iota(ir::TensorType type, int axis);
+  // A buffer named in the current scope (frontend/buffer.h): `make` builds its value in a
+  // Builder of its own from fills and ops on them (no inputs, no parameters), e.g.
+  //   b.Buffer("rope.cos", [&](Builder& g) { return Cos(Scale(g.Iota(F32({T, D}), 0), 0.1)); })
+  // The result is state of this graph that backends fill once; it is not trained.
+  Tensor Buffer(const std::string& leaf, const std::function<Tensor(Builder&)>& make);
   // Random ops (dropout): the step's key, input %rng_key i32[2] = (seed, step), declared on
   // first use; and a new site number for each random op, so no two draw the same bits.
   Tensor RngKey();
@@ -76,12 +83,14 @@ class Builder {
 
   const ir::Graph& graph() const { return graph_; }
   const std::vector<ParamSpec>& params() const { return params_; }
+  const std::vector<BufferSpec>& buffers() const { return buffers_; }
 
  private:
   ir::Graph graph_;
   std::vector<std::string> scopes_;
   absl::flat_hash_set<std::string> taken_;
   std::vector<ParamSpec> params_;
+  std::vector<BufferSpec> buffers_;
   absl::Status status_;
   Tensor rng_key_;
   int64_t next_rng_site_ = 0;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "frontend/buffer.h"
 #include "frontend/param_init.h"
 #include "ir/graph.h"
 
@@ -36,6 +37,7 @@ struct ForwardGraph {
   // (passes/step_graphs.h) select from these by name.
   ir::Graph graph;
   std::vector<ParamSpec> params;  // trained tensors, in declaration order, with their init
+  std::vector<BufferSpec> buffers;  // the states it reads: persistent, computed, not trained
 };
 
 using ForwardBuilder = std::function<absl::StatusOr<ForwardGraph>(const ForwardOptions&)>;

@@ -348,8 +348,9 @@ class Deriver {
     return seq;
   }
 
-  // A slice [0, T) of a parameter is a table of learned positions: decode looks up row pos
-  // (an embedding of the position), prefill keeps the slice.
+  // A slice [0, T) of a parameter (learned positions) or of a buffer (a rotary table) is a
+  // table of positions: decode looks up row pos (an embedding of the position), prefill
+  // keeps the slice.
   absl::StatusOr<int> SliceSeq(const Node& n, Op& op, std::vector<ValueId>& ins, ir::Attrs& attrs) {
     const int s0 = seq_[n.inputs[0]];
     ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
@@ -357,7 +358,8 @@ class Deriver {
       if (axis == s0) return Err(n, "slicing the sequence axis");
       return s0;
     }
-    const bool positions = in_.node(in_.value(n.inputs[0]).producer).op == Op::kParam &&
+    const Op table = in_.node(in_.value(n.inputs[0]).producer).op;
+    const bool positions = (table == Op::kParam || table == Op::kState) &&
                            axis == 0 && ShapeOf(n.inputs[0]).size() == 2 &&
                            *attrs.GetInt("start") == 0 && *attrs.GetInt("end") == T_;
     if (!positions) return kNone;

@@ -9,6 +9,7 @@ absl::StatusOr<StepGraphs> BuildStepGraphs(const Model& model, const StepOptions
   RETURN_IF_ERROR(model.Validate());
   StepGraphs s;
   ASSIGN_OR_RETURN(s.model, model.forward({.batch = model.batch_size, .training = true}));
+  RETURN_IF_ERROR(CheckBuffers(s.model.graph, s.model.buffers));
   ASSIGN_OR_RETURN(s.train, BuildTrainStep(s.model.graph, step));
   StepOptions quiet = step;
   quiet.fusion.explain = nullptr;

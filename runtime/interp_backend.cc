@@ -25,6 +25,9 @@ absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
   b->state_ = InitParams(graphs.model.params, seed);
   for (ir::ValueId v : b->train_.States())
     b->state_[b->train_.value(v).name] = ir::Literal(b->train_.value(v).type);
+  for (const BufferSpec& buf : graphs.model.buffers) {
+    ASSIGN_OR_RETURN(b->state_[buf.name], MakeBuffer(buf));
+  }
   b->options_.precision = precision;
   b->seed_ = seed;
   return b;

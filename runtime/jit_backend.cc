@@ -56,6 +56,7 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
   b->arena_ = std::make_shared<AlignedBuffer>(static_cast<size_t>(arena));
   for (Step s : compile_now) RETURN_IF_ERROR(b->Get(s).status());
   RETURN_IF_ERROR(b->InitParams(seed));
+  b->params_ready_ = true;
   return b;
 }
 
@@ -74,6 +75,15 @@ absl::Status JitBackend::InitParams(uint64_t seed) {
   work();
   for (std::thread& t : pool) t.join();
   for (size_t i = 0; i < params.size(); ++i) RETURN_IF_ERROR(store_.Set(params[i].name, values[i]));
+  return FillBuffers();
+}
+
+absl::Status JitBackend::FillBuffers() {
+  for (const BufferSpec& b : graphs_.model.buffers) {
+    if (!store_.Find(b.name)) continue;  // no compiled step reads it yet
+    ASSIGN_OR_RETURN(ir::Literal value, MakeBuffer(b));
+    RETURN_IF_ERROR(store_.Set(b.name, value));
+  }
   return absl::OkStatus();
 }
 
@@ -82,6 +92,7 @@ absl::StatusOr<Executable*> JitBackend::Get(Step s) {
   if (!e) {
     ASSIGN_OR_RETURN(e, Executable::Create(GraphOf(graphs_, s), *compiler_, store_, arena_));
     e->EnableNumericChecks(check_numerics_);
+    if (params_ready_) RETURN_IF_ERROR(FillBuffers());  // a step compiled later may declare one
   }
   return e.get();
 }

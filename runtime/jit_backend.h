@@ -56,6 +56,8 @@ class JitBackend : public Backend {
   JitBackend() = default;
   Executable& Compiled(Step s);
   absl::Status InitParams(uint64_t seed);
+  // Computes every buffer (frontend/buffer.h) a compiled step has declared into the store.
+  absl::Status FillBuffers();
   std::unique_ptr<codegen::KernelCompiler> compiler_;
   StateStore store_;
   passes::StepGraphs graphs_;
@@ -63,6 +65,7 @@ class JitBackend : public Backend {
   std::array<std::unique_ptr<Executable>, kNumSteps> exe_;
   uint64_t seed_ = 0;
   bool random_ = false;
+  bool params_ready_ = false;  // InitParams ran: steps compiled later fill their buffers
   bool check_numerics_ = false;  // the train step has dropout: it takes %rng_key
 };
 
