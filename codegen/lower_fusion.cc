@@ -42,6 +42,29 @@ void EvalBody(const ir::Graph& body, ir::NodeId from, ir::NodeId to, std::vector
   }
 }
 
+// out[col] = the sum over every row of pre(col, row): blocks of rows in parallel, each
+// accumulating vectors of columns, then the blocks (as layernorm_grad sums dw).
+Func ColumnSum(Func pre, int64_t rows, int64_t cols, int vec, const std::string& name) {
+  const int64_t blocks = std::min<int64_t>(rows, 16), per_block = (rows + blocks - 1) / blocks;
+  Var col("c"), rb("rb");
+  RDom rr(0, static_cast<int>(per_block), name + "_rr");
+  Expr at = rb * static_cast<int>(per_block) + rr;
+  Func part(name + "_part"), out(name);
+  part(col, rb) = 0.0f;
+  part(col, rb) += select(at < static_cast<int>(rows), pre(col, min(at, static_cast<int>(rows - 1))),
+                          0.0f);
+  RDom rbs(0, static_cast<int>(blocks), name + "_rb");
+  out(col) = sum(part(col, rbs));
+  part.compute_root().parallel(rb);
+  part.update().reorder(col, rr, rb).parallel(rb);
+  if (cols >= vec) {
+    part.vectorize(col, vec, TailStrategy::GuardWithIf);
+    part.update().vectorize(col, vec, TailStrategy::GuardWithIf);
+    out.vectorize(col, vec, TailStrategy::GuardWithIf);
+  }
+  return out;
+}
+
 absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
   using S = ir::FusionLayout::Space;
   const ir::Graph& body = *c.spec.body;
@@ -66,14 +89,20 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
         val[k] = in[k](0);
         break;
       case S::kOperand:  // read by broadcasts only
+      case S::kColumn:   // results only
         break;
     }
   }
   std::vector<Func> reductions;
+  std::vector<Func> columns(body.num_values());
   for (ir::NodeId id = n_in; id < body.num_nodes(); ++id) {
     const ir::Node& nd = body.node(id);
     const ir::ValueId out = nd.outputs[0];
-    if (nd.op == ir::Op::kReshape || nd.op == ir::Op::kExpand) {
+    if (l.space[out] == S::kColumn) {
+      Func pre(absl::StrCat("colpre", id));
+      pre(col, row) = val[nd.inputs[0]];
+      columns[out] = ColumnSum(pre, rows, cols, c.vec, absl::StrCat("colsum", id));
+    } else if (nd.op == ir::Op::kReshape || nd.op == ir::Op::kExpand) {
       val[out] = val[nd.inputs[0]];
     } else if (nd.op == ir::Op::kBroadcast) {
       const ir::ValueId src = nd.inputs[0];
@@ -104,11 +133,10 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
       }(), body.value(out).type.dtype);
     }
   }
-  std::vector<Expr> full, per_row;
+  std::vector<Expr> full, per_row;  // LayOutFusion checked the order: full, row, column
   for (ir::ValueId v : body.outputs()) {
-    if (l.space[v] == S::kFull && !per_row.empty())
-      return absl::UnimplementedError("codegen: a rows fusion yields its full results first");
-    (l.space[v] == S::kFull ? full : per_row).push_back(val[v]);
+    if (l.space[v] == S::kFull) full.push_back(val[v]);
+    if (l.space[v] == S::kRow) per_row.push_back(val[v]);
   }
   auto define = [](Func f, std::vector<Var> at, const std::vector<Expr>& e) {
     if (e.size() == 1) {
@@ -140,6 +168,8 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
   for (Func& r : reductions) r.compute_at(driver, ri);
   if (!full.empty()) c.OutputTuple(out_full, {rows, cols});
   if (!per_row.empty()) c.OutputTuple(out_rows, {rows});
+  for (ir::ValueId v : body.outputs())
+    if (l.space[v] == S::kColumn) c.Output(columns[v], {cols});
   return absl::OkStatus();
 }
 

@@ -28,6 +28,13 @@ int64_t RowAxisLength(const Graph& b, const Node& n) {
   return axis == static_cast<int64_t>(s.size()) - 1 ? s.back() : -1;
 }
 
+// A sum over axis 0 of a full value seen as [rows, cols]: a column sum.
+bool IsColumnSum(const Graph& b, const Node& n, int64_t rows, int64_t cols) {
+  if (n.op != Op::kSum || *n.attrs.GetInt("axis") != 0) return false;
+  const Shape& s = b.value(n.inputs[0]).type.shape;
+  return s.size() == 2 && s[0] == rows && s[1] == cols;
+}
+
 absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
   FusionLayout l;
   l.kind = FusionLayout::Kind::kRows;
@@ -42,12 +49,29 @@ absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
     const int64_t e = Elems(body, v);
     l.space[v] = e == n ? S::kFull : e == l.rows ? S::kRow : e == 1 ? S::kScalar : S::kOperand;
   }
+  // Values computed from the row reductions (which a column sum cannot read: it runs over
+  // all rows, outside the loop that computes them).
+  std::vector<bool> after_rows(body.num_values(), false);
+  for (NodeId id = 0; id < body.num_nodes(); ++id) {
+    const Node& nd = body.node(id);
+    bool a = HasTrait(nd.op, kReduction) || nd.op == Op::kExpand;
+    for (ValueId v : nd.inputs) a = a || after_rows[v];
+    for (ValueId v : nd.outputs) after_rows[v] = a;
+  }
   for (NodeId id = 0; id < body.num_nodes(); ++id) {
     const Node& nd = body.node(id);
     if (HasTrait(nd.op, kDecl)) continue;
-    const S out = l.space[nd.outputs[0]];
     auto in = [&](int i) { return l.space[nd.inputs[i]]; };
     const std::string at = absl::StrCat(OpName(nd.op), " %", body.value(nd.outputs[0]).name);
+    if (IsColumnSum(body, nd, l.rows, cols)) {
+      if (in(0) != S::kFull || after_rows[nd.inputs[0]])
+        return Bad(at + " sums columns of a value computed from the row reductions");
+      l.space[nd.outputs[0]] = S::kColumn;
+      continue;
+    }
+    const S out = l.space[nd.outputs[0]];
+    for (size_t i = 0; i < nd.inputs.size(); ++i)
+      if (in(i) == S::kColumn) return Bad(at + " reads a column sum, which is a result only");
     if (out == S::kOperand) return Bad(at + " is neither full, a row nor a scalar");
     if (HasTrait(nd.op, kReduction) || nd.op == Op::kExpand) {
       if (RowAxisLength(body, nd) != cols) return Bad(at + " is not along rows of " +
@@ -66,9 +90,15 @@ absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
         if (in(i) != out) return Bad(at + " mixes full, row and scalar values");
     }
   }
-  for (ValueId v : body.outputs())
-    if (l.space[v] != S::kFull && l.space[v] != S::kRow)
-      return Bad("a rows body yields full or row values only");
+  S last = S::kFull;  // yields: full values, then row values, then column sums
+  for (ValueId v : body.outputs()) {
+    const S s = l.space[v];
+    if (s != S::kFull && s != S::kRow && s != S::kColumn)
+      return Bad("a rows body yields full, row or column values only");
+    if (static_cast<int>(s) < static_cast<int>(last))
+      return Bad("a rows body yields its full values, then row values, then column sums");
+    last = s;
+  }
   return l;
 }
 
@@ -85,7 +115,9 @@ absl::StatusOr<FusionLayout> LayOutFusion(const Graph& body) {
       return Bad(absl::StrCat("body op ", OpName(n.op),
                               " is not elementwise, a broadcast, an expand or a reduction"));
     ops.push_back(id);
-    if (n.op == Op::kExpand || HasTrait(n.op, kReduction)) {
+    const bool column_sum = n.op == Op::kSum && *n.attrs.GetInt("axis") == 0 &&
+                            body.value(n.inputs[0]).type.rank() == 2;
+    if (n.op == Op::kExpand || (HasTrait(n.op, kReduction) && !column_sum)) {
       const int64_t len = RowAxisLength(body, n);
       if (n.op == Op::kExpand) rows = true;
       if (len > 1 && cols == 0) cols = len;

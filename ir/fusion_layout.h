@@ -19,10 +19,12 @@ struct FusionLayout {
     // Rows: the domain is rows x cols (flat, row-major). A value is full (rows * cols
     // elements), a row value (rows), a scalar, or a broadcast's operand read from memory.
     // Reductions over the last axis take full values to row values, expands along it take
-    // row values back, so one kernel holds a norm, a softmax or their gradients.
+    // row values back, so one kernel holds a norm, a softmax or their gradients. A column
+    // sum (a sum over axis 0 of a full value seen as [rows, cols], made of full values read
+    // or computed without the row reductions) is a result only: a norm's weight gradient.
     kRows,
   };
-  enum class Space { kFull, kRow, kScalar, kOperand };
+  enum class Space { kFull, kRow, kScalar, kOperand, kColumn };
   Kind kind = Kind::kElementwise;
   NodeId reduction = -1;       // kReduction: the reduction
   int64_t rows = 0, cols = 0;  // kRows

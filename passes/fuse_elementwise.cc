@@ -32,6 +32,7 @@ struct Group {
   std::vector<NodeId> members;  // in visiting order (last node first)
   std::vector<NodeId> copies;   // broadcasts, expands and constants recomputed inside
   std::vector<ValueId> shared;  // members other groups read too: written as results
+  bool merged = false;          // a column sum that joined a rows group (MergeColumnSums)
   int64_t rows() const { return cols > 0 ? domain / cols : 0; }
 };
 
@@ -55,6 +56,11 @@ int64_t RowLength(const ir::Graph& g, const ir::Node& n) {
   return *n.attrs.GetInt("axis") == static_cast<int64_t>(s.size()) - 1 ? s.back() : -1;
 }
 
+// A sum over axis 0 of a [rows, cols] value: a column sum (a norm's weight gradient).
+bool IsColumnSum(const ir::Graph& g, const ir::Node& n) {
+  return n.op == Op::kSum && *n.attrs.GetInt("axis") == 0 && g.value(n.inputs[0]).type.rank() == 2;
+}
+
 bool Tiles(int64_t operand, int64_t span) { return span % operand == 0 || operand % span == 0; }
 
 // Why broadcast node b (in a group of `domain` elements with rows of `cols`) cannot be
@@ -75,6 +81,9 @@ class Former {
         copied_into_(g_.num_nodes()) {}
 
   void Run();
+  // Column sums join a rows group over the same rows (ir/fusion_layout.h), so a norm's dx and
+  // dw are one kernel.
+  void MergeColumnSums();
   std::vector<Group>& groups() { return groups_; }
   std::vector<std::pair<ValueId, std::string>>& refusals() { return refusals_; }
   // Whether the groups, read as nodes, still form a DAG with the rest of the graph.
@@ -265,6 +274,52 @@ void Former::Run() {
   }
 }
 
+void Former::MergeColumnSums() {
+  for (size_t ci = 0; ci < groups_.size(); ++ci) {
+    if (groups_[ci].cols >= 0 || !IsColumnSum(g_, g_.node(groups_[ci].root))) continue;
+    const ValueId sum = g_.node(groups_[ci].root).outputs[0];
+    const int64_t cols = g_.value(g_.node(groups_[ci].root).inputs[0]).type.shape[1];
+    for (size_t gi = 0; gi < groups_.size(); ++gi) {
+      Group& rg = groups_[gi];
+      if (gi == ci || rg.merged || rg.cols != cols || rg.domain != groups_[ci].domain) continue;
+      // Values of rg computed from its row reductions, which the column sum cannot read.
+      std::vector<NodeId> members = rg.members;
+      std::sort(members.begin(), members.end());
+      std::vector<bool> after_rows(g_.num_values(), false);
+      for (NodeId m : members) {
+        const ir::Node& n = g_.node(m);
+        bool a = ir::HasTrait(n.op, ir::kReduction) || n.op == Op::kExpand;
+        for (ValueId v : n.inputs) a = a || after_rows[v];
+        after_rows[n.outputs[0]] = a;
+      }
+      bool ok = true;
+      for (NodeId m : groups_[ci].members)
+        for (ValueId v : g_.node(m).inputs) ok = ok && !after_rows[v];
+      for (NodeId r : c_.Consumers(sum)) ok = ok && group_of_[r] != static_cast<int>(gi);
+      if (!ok) continue;
+      // Merge, and keep it only if the groups still form a DAG.
+      const std::vector<int> saved_group_of = group_of_;
+      const std::vector<std::vector<int>> saved_copied = copied_into_;
+      const Group saved = rg;
+      for (NodeId m : groups_[ci].members) group_of_[m] = static_cast<int>(gi);
+      for (std::vector<int>& into : copied_into_)
+        for (int& k : into)
+          if (k == static_cast<int>(ci)) k = static_cast<int>(gi);
+      rg.members.insert(rg.members.end(), groups_[ci].members.begin(), groups_[ci].members.end());
+      rg.copies.insert(rg.copies.end(), groups_[ci].copies.begin(), groups_[ci].copies.end());
+      rg.shared.push_back(sum);
+      rg.shared.insert(rg.shared.end(), groups_[ci].shared.begin(), groups_[ci].shared.end());
+      if (Acyclic()) {
+        groups_[ci].merged = true;
+        break;
+      }
+      group_of_ = saved_group_of;
+      copied_into_ = saved_copied;
+      rg = saved;
+    }
+  }
+}
+
 bool Former::Acyclic() const {
   // Items: each group (its members), every other node alone; edges along values.
   const int ng = static_cast<int>(groups_.size());
@@ -321,9 +376,11 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
     unshared.Run();
     f = &unshared;
   }
+  f->MergeColumnSums();
   for (const auto& [v, why] : f->refusals()) c.Refuse("elementwise", v, why);
 
   for (Group& grp : f->groups()) {
+    if (grp.merged) continue;
     // Copies count: a broadcast recomputed inside saves writing and reading it at full size.
     int real = static_cast<int>(grp.copies.size());
     bool updates_state = false;
@@ -346,7 +403,8 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
       owned.push_back(std::find(grp.copies.begin(), grp.copies.end(), m) == grp.copies.end());
     FusionGroup fg{label, Op::kFusion, all, owned, {}, {}};
     // Results: the root's, every member value that leaves the graph or another group reads;
-    // full-size ones first, as a rows kernel writes them (ir/fusion_layout.h).
+    // full-size ones first, then row values, then column sums, as a rows kernel writes them
+    // (ir/fusion_layout.h).
     fg.results.push_back(g.node(grp.root).outputs[0]);
     for (NodeId m : grp.members) {
       const ValueId v = g.node(m).outputs[0];
@@ -354,9 +412,12 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
                                                 grp.shared.end()))
         fg.results.push_back(v);
     }
-    std::stable_sort(fg.results.begin(), fg.results.end(), [&](ValueId a, ValueId b) {
-      return Elems(g, a) == grp.domain && Elems(g, b) != grp.domain;
-    });
+    auto rank = [&](ValueId v) {
+      if (Elems(g, v) == grp.domain) return 0;
+      return IsColumnSum(g, g.node(g.value(v).producer)) && grp.cols > 0 ? 2 : 1;
+    };
+    std::stable_sort(fg.results.begin(), fg.results.end(),
+                     [&](ValueId a, ValueId b) { return rank(a) < rank(b); });
     c.Add(std::move(fg));
   }
 }

@@ -63,8 +63,8 @@ bool IsRowsKernel(const ir::Graph& g, ir::ValueId v) {
 
 // The norm (or softmax) between x and the matmul is one rows kernel reading only
 // declarations, and so is x's gradient, reading only declarations, matmul gradients and
-// what the forward kernel wrote.
-void ExpectOneKernelEachWay(const ir::Graph& fused) {
+// what the forward kernel wrote; the same kernel gives the gradient of `weight`, if named.
+void ExpectOneKernelEachWay(const ir::Graph& fused, const std::string& weight = "") {
   const ir::Node& mm = fused.node(fused.value(*fused.FindValue("out")).producer);
   ASSERT_EQ(mm.op, ir::Op::kMatMul);
   const ir::ValueId y = mm.inputs[0];
@@ -80,6 +80,9 @@ void ExpectOneKernelEachWay(const ir::Graph& fused) {
                 fused.value(in).producer == fused.value(y).producer)
         << "%" << fused.value(in).name << " comes from " << ir::OpName(p.op);
   }
+  if (!weight.empty())
+    EXPECT_EQ(fused.value(*fused.FindValue("grad." + weight)).producer, fused.value(dx).producer)
+        << ir::PrintGraph(fused);
 }
 
 void ExpectSameMeaning(const ir::Graph& unfused, const ir::Graph& fused) {
@@ -103,7 +106,7 @@ TEST(RowsFusion, RmsNormOfPrimitivesIsOneKernelEachWay) {
     auto fused = passes::Fuse(g);
     ASSERT_TRUE(fused.ok()) << fused.status();
     ASSERT_TRUE(ir::Verify(*fused).ok()) << ir::Verify(*fused);
-    ExpectOneKernelEachWay(*fused);
+    ExpectOneKernelEachWay(*fused, "n.w");
     ExpectSameMeaning(g, *fused);
   }
 }
