@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ir/diagnostic.h"
 
 namespace gptc::ir {
 namespace {
@@ -31,17 +32,14 @@ std::string Describe(const Token& t) {
   }
 }
 
-absl::StatusOr<std::vector<Token>> Lex(std::string_view s) {
+absl::StatusOr<std::vector<Token>> Lex(std::string_view s, std::string_view file) {
   std::vector<Token> out;
   int line = 1;
   size_t line_start = 0;
   size_t i = 0;
   auto error = [&](size_t at, const std::string& msg) {
-    const size_t eol = s.find('\n', line_start);
-    const std::string src(
-        s.substr(line_start, eol == std::string_view::npos ? eol : eol - line_start));
     return absl::InvalidArgumentError(
-        absl::StrCat("line ", line, ", column ", at - line_start + 1, ": ", msg, "\n  ", src));
+        Diagnostic(file, s, {line, static_cast<int>(at - line_start + 1)}, msg));
   };
   while (i < s.size()) {
     const char c = s[i];

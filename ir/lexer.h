@@ -19,8 +19,8 @@ struct Token {
 };
 
 // Splits `text` into tokens; `//` starts a comment that runs to the end of the line.
-// Errors name the line and column of the bad character.
-absl::StatusOr<std::vector<Token>> Lex(std::string_view text);
+// Errors are diagnostics (ir/diagnostic.h) at the bad character, naming `file`.
+absl::StatusOr<std::vector<Token>> Lex(std::string_view text, std::string_view file);
 
 // How a token is quoted in messages: `'%x'`, `'matmul'`, `end of input`.
 std::string Describe(const Token& t);

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "ir/diagnostic.h"
 #include "ir/lexer.h"
 #include "ir/status_macros.h"
 
@@ -17,9 +18,9 @@ namespace {
 
 class Parser {
  public:
-  Parser(std::string_view text, std::vector<Token> toks)
-      : lines_(absl::StrSplit(absl::string_view(text.data(), text.size()), '\n')),
-        toks_(std::move(toks)) {}
+  Parser(std::string_view text, std::string_view file, std::vector<Token> toks,
+         std::vector<SourceLoc>* locs)
+      : text_(text), file_(file), toks_(std::move(toks)), locs_(locs) {}
 
   absl::StatusOr<Graph> Run();
 
@@ -38,9 +39,11 @@ class Parser {
   bool IsIdent(const char* id) const { return Peek().kind == TokKind::kIdent && Peek().text == id; }
 
   absl::Status ErrorAt(const Token& t, const std::string& msg) const {
-    std::string src = t.line - 1 < static_cast<int>(lines_.size()) ? lines_[t.line - 1] : "";
-    return absl::InvalidArgumentError(
-        absl::StrCat("line ", t.line, ", column ", t.col, ": ", msg, "\n  ", src));
+    return absl::InvalidArgumentError(Diagnostic(file_, text_, {t.line, t.col}, msg));
+  }
+  // Where node `n` (about to be added) is written: its first token.
+  void Locate(const Token& t) {
+    if (locs_ && !in_body_) locs_->push_back({t.line, t.col});
   }
   absl::Status Expected(const std::string& what) const {
     return ErrorAt(Peek(), absl::StrCat("expected ", what, ", found ", Describe(Peek())));
@@ -69,8 +72,9 @@ class Parser {
   // allowed until here) and adds `outputs` as its results.
   absl::Status ResolveUsesAndOutputs(const std::vector<Token>& outputs);
 
-  std::vector<std::string> lines_;
+  std::string_view text_, file_;
   std::vector<Token> toks_;
+  std::vector<SourceLoc>* locs_;  // by node of the outer graph, if asked for
   size_t pos_ = 0;
   Graph graph_;
   absl::flat_hash_map<std::string, int> defined_line_;
@@ -224,6 +228,7 @@ absl::Status Parser::ParseDecl() {
     op = Next().text == "param" ? Op::kParam : Op::kState;
   }
   RETURN_IF_ERROR(Define(name, graph_.num_nodes()));
+  Locate(name);
   return ParsePlacement(graph_.AddValueNode(op, {}, {}, name.text, type));
 }
 
@@ -275,6 +280,7 @@ absl::Status Parser::ParseStatement() {
   }
   // Operands are resolved after the whole body is read, so that a use before its definition
   // (or a cycle) reaches the verifier, which explains it, instead of failing here.
+  Locate(names[0]);
   const NodeId node =
       graph_.AddNode(*op, std::vector<ValueId>(args.size(), -1), std::move(attrs), outs);
   for (size_t i = 0; i < args.size(); ++i) uses_.push_back({node, i, args[i]});
@@ -401,9 +407,11 @@ absl::StatusOr<Graph> Parser::Run() {
 
 }  // namespace
 
-absl::StatusOr<Graph> ParseGraph(std::string_view text) {
-  ASSIGN_OR_RETURN(std::vector<Token> toks, Lex(text));
-  Parser p(text, std::move(toks));
+absl::StatusOr<Graph> ParseGraph(std::string_view text, std::string_view file,
+                                 std::vector<SourceLoc>* locations) {
+  if (locations) locations->clear();
+  ASSIGN_OR_RETURN(std::vector<Token> toks, Lex(text, file));
+  Parser p(text, file, std::move(toks), locations);
   return p.Run();
 }
 

@@ -159,18 +159,30 @@ absl::Status CheckUpdates(const Graph& g) {
 
 }  // namespace
 
-absl::Status Verify(const Graph& g) {
-  for (NodeId id = 0; id < g.num_nodes(); ++id) RETURN_IF_ERROR(CheckNode(g, id));
+absl::Status Verify(const Graph& g, NodeId* where) {
+  NodeId unused;
+  NodeId& at = where ? *where : unused;
+  at = -1;
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    at = id;
+    RETURN_IF_ERROR(CheckNode(g, id));
+  }
   absl::flat_hash_map<std::string, ValueId> seen;
   for (NodeId id = 0; id < g.num_nodes(); ++id)
     for (ValueId v : g.node(id).outputs)
-      if (!seen.emplace(g.value(v).name, v).second)
+      if (!seen.emplace(g.value(v).name, v).second) {
+        at = id;
         return At(g, id, absl::StrCat("duplicate name %", g.value(v).name));
+      }
+  at = -1;
   RETURN_IF_ERROR(CheckAcyclic(g));
   for (NodeId id = 0; id < g.num_nodes(); ++id)
     for (ValueId v : g.node(id).inputs)
-      if (g.value(v).producer >= id)
+      if (g.value(v).producer >= id) {
+        at = id;
         return At(g, id, absl::StrCat("use of %", g.value(v).name, " before its definition"));
+      }
+  at = -1;
   for (ValueId v : g.outputs())
     if (v < 0 || v >= g.num_values())
       return absl::InvalidArgumentError(absl::StrCat("return refers to no value (id ", v, ")"));

@@ -11,6 +11,7 @@
 
 namespace gptc::ir {
 
-absl::Status Verify(const Graph& g);
+// `where`, if given, receives the offending node (or -1 when the problem is not one node's).
+absl::Status Verify(const Graph& g, NodeId* where = nullptr);
 
 }  // namespace gptc::ir

@@ -26,7 +26,7 @@ void ExpectParseError(const std::string& text, const std::string& message) {
 
 TEST(Limits, AbsurdDimensionsAreAParseError) {
   ExpectParseError("graph g(%x: f32[99999999999]) {\n  return %x\n}",
-                   "line 1, column 17: a tensor of more than 2147483647 elements");
+                   "<input>:1:17: error: a tensor of more than 2147483647 elements");
   // The product is checked axis by axis: it never overflows int64.
   ExpectParseError(
       "graph g(%x: f32[2, 3]) {\n  %y = f32[65536,65536,65536,65536] neg(%x)\n  return %y\n}",
@@ -37,7 +37,7 @@ TEST(Limits, AbsurdDimensionsAreAParseError) {
 TEST(Limits, ANulByteIsAnErrorAtItsPlace) {
   std::string text = "graph g(%x: f32[2]) {\n  %y = f32[2] neg(%x)\n  return %y\n}";
   text[text.find("neg") + 1] = '\0';
-  ExpectParseError(text, "line 2, column 16: unexpected byte 0x00");
+  ExpectParseError(text, "<input>:2:16: error: unexpected byte 0x00");
 }
 
 // A million nodes parse, verify and print back in linear time (the graph is a chain, the

@@ -149,12 +149,18 @@ int RunOpt(const Args& args) {
   const std::string path = flags.positionals()[0];
   auto text = ReadInput(path);
   if (!text.ok()) return Fail(text.status());
-  auto g = ir::ParseGraph(*text);
-  if (!g.ok())
+  const std::string file = path == "-" ? "<stdin>" : path;
+  std::vector<ir::SourceLoc> where;
+  auto g = ir::ParseGraph(*text, file, &where);
+  if (!g.ok()) return Fail(g.status());
+  ir::NodeId bad = -1;
+  if (auto s = ir::Verify(*g, &bad); !s.ok()) {
+    const ir::SourceLoc at = bad >= 0 && bad < static_cast<ir::NodeId>(where.size())
+                                 ? where[bad] : ir::SourceLoc{};
     return Fail(absl::InvalidArgumentError(
-        absl::StrCat(path == "-" ? "<stdin>" : path, ": ", g.status().message())));
-  if (auto s = ir::Verify(*g); !s.ok())
-    return Fail(absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message())));
+        at.line > 0 ? ir::Diagnostic(file, *text, at, std::string(s.message()))
+                    : absl::StrCat(file, ": error: ", s.message())));
+  }
   auto result = pipeline.Run(*g, po);
   if (!result.ok()) return Fail(result.status());
 

@@ -1,6 +1,7 @@
 #include "tools/model_flags.h"
 
 #include <iostream>
+#include <regex>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -94,9 +95,15 @@ absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, Model* model) {
   return data;
 }
 
+namespace {
+const std::regex kDiagnostic("^[^\\n]*:[0-9]+:[0-9]+: error: ");
+}  // namespace
+
 int Fail(const absl::Status& s, int code) {
-  // Flag errors already start with "gptc <command>:".
-  const bool prefixed = absl::StartsWith(s.message(), "gptc ");
+  // Flag errors already start with "gptc <command>:"; diagnostics (ir/diagnostic.h) with
+  // "FILE:LINE:COL: error:", which editors parse at the start of a line.
+  const bool prefixed = absl::StartsWith(s.message(), "gptc ") ||
+                        std::regex_search(std::string(s.message()), kDiagnostic);
   std::cerr << (prefixed ? "" : "gptc: ") << s.message() << std::endl;
   return code;
 }
