@@ -42,29 +42,6 @@ void EvalBody(const ir::Graph& body, ir::NodeId from, ir::NodeId to, std::vector
   }
 }
 
-// out[col] = the sum over every row of pre(col, row): blocks of rows in parallel, each
-// accumulating vectors of columns, then the blocks (as layernorm_grad sums dw).
-Func ColumnSum(Func pre, int64_t rows, int64_t cols, int vec, const std::string& name) {
-  const int64_t blocks = std::min<int64_t>(rows, 16), per_block = (rows + blocks - 1) / blocks;
-  Var col("c"), rb("rb");
-  RDom rr(0, static_cast<int>(per_block), name + "_rr");
-  Expr at = rb * static_cast<int>(per_block) + rr;
-  Func part(name + "_part"), out(name);
-  part(col, rb) = 0.0f;
-  part(col, rb) += select(at < static_cast<int>(rows), pre(col, min(at, static_cast<int>(rows - 1))),
-                          0.0f);
-  RDom rbs(0, static_cast<int>(blocks), name + "_rb");
-  out(col) = sum(part(col, rbs));
-  part.compute_root().parallel(rb);
-  part.update().reorder(col, rr, rb).parallel(rb);
-  if (cols >= vec) {
-    part.vectorize(col, vec, TailStrategy::GuardWithIf);
-    part.update().vectorize(col, vec, TailStrategy::GuardWithIf);
-    out.vectorize(col, vec, TailStrategy::GuardWithIf);
-  }
-  return out;
-}
-
 absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
   using S = ir::FusionLayout::Space;
   const ir::Graph& body = *c.spec.body;
@@ -99,9 +76,14 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
     const ir::Node& nd = body.node(id);
     const ir::ValueId out = nd.outputs[0];
     if (l.space[out] == S::kColumn) {
+      // Over all rows, outside the loop over rows: lower_reduce.cc's column sums (blocks of
+      // rows accumulating vectors of columns), a second pass over what it reads.
       Func pre(absl::StrCat("colpre", id));
       pre(col, row) = val[nd.inputs[0]];
-      columns[out] = ColumnSum(pre, rows, cols, c.vec, absl::StrCat("colsum", id));
+      Var ci("ci"), co("co");
+      columns[out] = ReduceAxis(
+          ReduceKind::kSum, [&](Expr i, Expr r, Expr) { return pre(i, r); }, 1, rows, cols,
+          c.vec, ci, co);  // (column, 0): written through a [1, cols] view
     } else if (nd.op == ir::Op::kReshape || nd.op == ir::Op::kExpand) {
       val[out] = val[nd.inputs[0]];
     } else if (nd.op == ir::Op::kBroadcast) {
@@ -169,7 +151,7 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
   if (!full.empty()) c.OutputTuple(out_full, {rows, cols});
   if (!per_row.empty()) c.OutputTuple(out_rows, {rows});
   for (ir::ValueId v : body.outputs())
-    if (l.space[v] == S::kColumn) c.Output(columns[v], {cols});
+    if (l.space[v] == S::kColumn) c.Output(columns[v], {1, cols});
   return absl::OkStatus();
 }
 
