@@ -57,11 +57,11 @@ TEST(Cli, FusionBenchWritesGoogleBenchmarkJson) {
 }
 
 // `gptc mem`: the JSON report's numbers agree with each other (planned between the bound
-// and naive, fragmentation as defined), the PNG is a PNG, and a budget below batch 1 is an
-// error that gives the bytes needed.
+// and naive, fragmentation as defined), the SVG has its axes, title, peak and names, and a
+// budget below batch 1 is an error that gives the bytes needed.
 TEST(Cli, MemReportsThePlan) {
   Result r =
-      Gptc("mem --config=tiny --json --budget=64M --png=" + ::testing::TempDir() + "arena.png");
+      Gptc("mem --config=tiny --json --budget=64M --svg=" + ::testing::TempDir() + "arena.svg");
   ASSERT_EQ(r.code, 0) << r.out;
   auto number = [&](const std::string& key) {
     const size_t at = r.out.find("\"" + key + "\": ");
@@ -77,10 +77,14 @@ TEST(Cli, MemReportsThePlan) {
   EXPECT_NEAR(number("fragmentation"), (planned - bound) / planned, 1e-6);
   EXPECT_GT(number("max_batch_size"), 4);  // tiny trains at batch 4 in far less than 64 MiB
   EXPECT_NE(r.out.find("\"peak_tensors\": [{\"name\": "), std::string::npos) << r.out;
-  std::ifstream png(::testing::TempDir() + "arena.png", std::ios::binary);
-  char sig[8] = {};
-  png.read(sig, 8);
-  EXPECT_EQ(std::string(sig, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  std::ifstream in(::testing::TempDir() + "arena.svg");
+  const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << svg.substr(0, 200);
+  for (const char* part : {"execution order (node of the step)", "arena offset (MB)",
+                           "train step: arena ", "peak live ", ">peak ", "largest buffers",
+                           "<title>%"})
+    EXPECT_NE(svg.find(part), std::string::npos) << part;
+  EXPECT_EQ(svg.substr(svg.size() - 7), "</svg>\n");
 
   Result text = Gptc("mem --config=tiny --budget=64M");
   ASSERT_EQ(text.code, 0) << text.out;

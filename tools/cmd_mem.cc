@@ -13,7 +13,7 @@
 #include "passes/plan_report.h"
 #include "passes/train_graphs.h"
 #include "runtime/process_memory.h"
-#include "tools/arena_png.h"
+#include "tools/arena_svg.h"
 #include "tools/commands.h"
 #include "tools/fusion_flags.h"
 #include "tools/model_flags.h"
@@ -134,7 +134,9 @@ int RunMem(const Args& args) {
       "budget", "",
       "memory budget for the largest batch size (8G, 512M, bytes); default: available memory");
   flags.Bool("json", false, "print the report as JSON");
-  flags.String("png", "", "draw the train step's arena (offset against step) into this PNG file");
+  flags.String("svg", "",
+               "draw the train step's arena into this SVG file: buffers by execution order and "
+               "offset, with axes, the peak and the largest buffers named");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
   if (flags.help()) {
     std::cout
@@ -180,9 +182,10 @@ int RunMem(const Args& args) {
   } else {
     PrintText(*cfg, *f, budget, lo);
   }
-  if (const std::string png = flags.GetString("png"); !png.empty()) {
-    if (auto s = WriteArenaPng(f->train, png); !s.ok()) return Fail(s);
-    if (!flags.GetBool("json")) std::cout << "wrote " << png << "\n";
+  if (const std::string svg = flags.GetString("svg"); !svg.empty()) {
+    if (auto s = WriteArenaSvg(f->train, svg, cfg->arch + " " + cfg->name + " train step"); !s.ok())
+      return Fail(s);
+    if (!flags.GetBool("json")) std::cout << "wrote " << svg << "\n";
   }
   return 0;
 }
