@@ -33,6 +33,10 @@ if(NOT GTest_FOUND)
 endif()
 gptc_require(GTest_FOUND libgtest-dev "GoogleTest")
 
+# JSON (safetensors headers, metrics, reports): header-only.
+find_package(nlohmann_json 3 CONFIG QUIET)
+gptc_require(nlohmann_json_FOUND nlohmann-json3-dev "nlohmann JSON")
+
 find_package(benchmark CONFIG QUIET)
 gptc_require(benchmark_FOUND libbenchmark-dev "Google Benchmark")
 

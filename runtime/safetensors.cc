@@ -3,163 +3,98 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
 #include "ir/read_file.h"
 #include "ir/status_macros.h"
 
 namespace gptc {
 namespace {
 
-// A JSON reader for the safetensors header: objects, arrays, strings, integers.
-class Json {
- public:
-  Json(const std::string& path, const std::string& text) : path_(path), s_(text) {}
-
-  struct Entry {
-    std::string dtype;
-    std::vector<int64_t> shape;
-    std::vector<int64_t> offsets;
-  };
-  absl::StatusOr<std::map<std::string, Entry>> Header() {
-    std::map<std::string, Entry> out;
-    RETURN_IF_ERROR(Expect('{'));
-    if (Peek() == '}') return ++i_, out;
-    while (true) {
-      ASSIGN_OR_RETURN(std::string name, String());
-      RETURN_IF_ERROR(Expect(':'));
-      if (name == "__metadata__") {
-        RETURN_IF_ERROR(SkipStringMap());
-      } else {
-        if (out.count(name)) return Error(absl::StrCat("tensor '", name, "' appears twice"));
-        ASSIGN_OR_RETURN(out[name], Tensor(name));
-      }
-      if (Peek() == ',') {
-        ++i_;
-        continue;
-      }
-      RETURN_IF_ERROR(Expect('}'));
-      return out;
-    }
-  }
-
- private:
-  absl::Status Error(const std::string& what) const {
-    return absl::DataLossError(
-        absl::StrCat("safetensors file ", path_, ": header byte ", 8 + i_, ": ", what));
-  }
-  char Peek() {
-    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
-    return i_ < s_.size() ? s_[i_] : '\0';
-  }
-  absl::Status Expect(char c) {
-    if (Peek() != c) return Error(absl::StrCat("expected '", std::string(1, c), "'"));
-    ++i_;
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> String() {
-    RETURN_IF_ERROR(Expect('"'));
-    std::string out;
-    while (i_ < s_.size() && s_[i_] != '"') {
-      if (s_[i_] == '\\' && i_ + 1 < s_.size()) ++i_;
-      out += s_[i_++];
-    }
-    if (i_ >= s_.size()) return Error("unterminated string");
-    ++i_;
-    return out;
-  }
-  absl::StatusOr<std::vector<int64_t>> Ints() {
-    RETURN_IF_ERROR(Expect('['));
-    std::vector<int64_t> out;
-    if (Peek() == ']') return ++i_, out;
-    while (true) {
-      Peek();
-      size_t j = i_;
-      while (j < s_.size() && std::isdigit(static_cast<unsigned char>(s_[j]))) ++j;
-      if (j == i_ || j - i_ > 15) return Error("expected a non-negative integer");
-      out.push_back(std::stoll(s_.substr(i_, j - i_)));
-      i_ = j;
-      if (Peek() == ',') {
-        ++i_;
-        continue;
-      }
-      RETURN_IF_ERROR(Expect(']'));
-      return out;
-    }
-  }
-  absl::Status SkipStringMap() {
-    RETURN_IF_ERROR(Expect('{'));
-    if (Peek() == '}') return ++i_, absl::OkStatus();
-    while (true) {
-      RETURN_IF_ERROR(String().status());
-      RETURN_IF_ERROR(Expect(':'));
-      RETURN_IF_ERROR(String().status());
-      if (Peek() == ',') {
-        ++i_;
-        continue;
-      }
-      return Expect('}');
-    }
-  }
-  absl::StatusOr<Entry> Tensor(const std::string& name) {
-    Entry e;
-    RETURN_IF_ERROR(Expect('{'));
-    while (true) {
-      ASSIGN_OR_RETURN(std::string key, String());
-      RETURN_IF_ERROR(Expect(':'));
-      if (key == "dtype") {
-        ASSIGN_OR_RETURN(e.dtype, String());
-      } else if (key == "shape") {
-        ASSIGN_OR_RETURN(e.shape, Ints());
-      } else if (key == "data_offsets") {
-        ASSIGN_OR_RETURN(e.offsets, Ints());
-      } else {
-        return Error(absl::StrCat("tensor '", name, "' has an unknown field '", key, "'"));
-      }
-      if (Peek() == ',') {
-        ++i_;
-        continue;
-      }
-      RETURN_IF_ERROR(Expect('}'));
-      return e;
-    }
-  }
-
-  const std::string& path_;
-  const std::string& s_;
-  size_t i_ = 0;
+struct Entry {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> offsets;
 };
 
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+// The header's tensors by name, read with nlohmann::json; every way it can be malformed is an
+// error naming the file and what is wrong.
+absl::StatusOr<std::map<std::string, Entry>> ReadHeader(const std::string& path,
+                                                        const std::string& text) {
+  auto error = [&](const std::string& what) {
+    return absl::DataLossError(absl::StrCat("safetensors file ", path, ": ", what));
+  };
+  nlohmann::json header;
+  std::set<std::string> seen;  // the parser keeps the last of repeated keys: catch them here
+  std::string twice;
+  auto on_key = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 &&
+        !seen.insert(parsed.get<std::string>()).second && twice.empty())
+      twice = parsed.get<std::string>();
+    return true;
+  };
+  try {
+    header = nlohmann::json::parse(text, on_key);
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.byte counts from 1 within the header, which starts after the 8-byte length.
+    return error(absl::StrCat("header byte ", 8 + e.byte - 1, " is not JSON (",
+                              std::string(e.what()).substr(std::string(e.what()).find(':') + 2),
+                              ")"));
   }
-  return out + "\"";
+  if (!header.is_object()) return error("the header is not a JSON object");
+  if (!twice.empty()) return error(absl::StrCat("tensor '", twice, "' appears twice"));
+  auto ints = [](const nlohmann::json& j, std::vector<int64_t>& out) {
+    if (!j.is_array()) return false;
+    for (const nlohmann::json& v : j) {
+      if (!v.is_number_unsigned() || v.get<uint64_t>() > (uint64_t{1} << 53)) return false;
+      out.push_back(static_cast<int64_t>(v.get<uint64_t>()));
+    }
+    return true;
+  };
+  std::map<std::string, Entry> out;
+  for (const auto& [name, t] : header.items()) {
+    if (name == "__metadata__") {
+      if (!t.is_object()) return error("__metadata__ is not an object");
+      for (const auto& kv : t.items())
+        if (!kv.value().is_string())
+          return error(absl::StrCat("__metadata__ '", kv.key(), "' is not a string"));
+      continue;
+    }
+    if (!t.is_object()) return error(absl::StrCat("tensor '", name, "' is not an object"));
+    Entry e;
+    for (const auto& [key, v] : t.items()) {
+      if (key == "dtype" && v.is_string()) {
+        e.dtype = v.get<std::string>();
+      } else if (key == "shape" && ints(v, e.shape)) {
+      } else if (key == "data_offsets" && ints(v, e.offsets)) {
+      } else if (key == "dtype" || key == "shape" || key == "data_offsets") {
+        return error(absl::StrCat("tensor '", name, "' has a malformed ", key));
+      } else {
+        return error(absl::StrCat("tensor '", name, "' has an unknown field '", key, "'"));
+      }
+    }
+    out[name] = std::move(e);
+  }
+  return out;
 }
 
 }  // namespace
 
 absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                               const std::map<std::string, std::string>& metadata) {
-  std::vector<std::string> fields;
-  if (!metadata.empty()) {
-    std::vector<std::string> kv;
-    for (const auto& [k, v] : metadata) kv.push_back(Quote(k) + ":" + Quote(v));
-    fields.push_back("\"__metadata__\":{" + absl::StrJoin(kv, ",") + "}");
-  }
+  nlohmann::ordered_json h = nlohmann::ordered_json::object();  // metadata first, then in order
+  if (!metadata.empty()) h["__metadata__"] = metadata;
   int64_t offset = 0;
   for (const NamedTensor& t : tensors) {
     const int64_t bytes = static_cast<int64_t>(t.data.size() * sizeof(float));
-    fields.push_back(absl::StrCat(Quote(t.name), ":{\"dtype\":\"F32\",\"shape\":[",
-                                  absl::StrJoin(t.shape, ","), "],\"data_offsets\":[", offset, ",",
-                                  offset + bytes, "]}"));
+    h[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  std::string header = "{" + absl::StrJoin(fields, ",") + "}";
+  std::string header = h.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
   const std::string tmp = path + ".tmp";
   {
@@ -200,9 +135,7 @@ absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& pat
     return absl::DataLossError(absl::StrCat("safetensors file ", path, ": the header claims ", n,
                                             " bytes, the file has ", file.size() - 8,
                                             " after the length"));
-  const std::string header = file.substr(8, n);
-  Json json(path, header);
-  ASSIGN_OR_RETURN(auto entries, json.Header());
+  ASSIGN_OR_RETURN(auto entries, ReadHeader(path, file.substr(8, n)));
   const int64_t data_bytes = static_cast<int64_t>(file.size() - 8 - n);
   std::vector<std::pair<int64_t, int64_t>> ranges;
   std::vector<NamedTensor> out;

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "ir/status_macros.h"
+#include "nlohmann/json.hpp"
 #include "runtime/communicator.h"
 
 namespace gptc {
@@ -92,8 +93,8 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     if (o.status) *o.status << "\r\033[K";  // the log line replaces the status line
     if (log) *log << absl::StrFormat("step %d: train loss %.4f, val loss %.4f\n", step, tl, vl);
     if (o.metrics)
-      *o.metrics << absl::StrFormat("{\"step\": %d, \"train_loss\": %.6f, \"val_loss\": %.6f}\n",
-                                    step, tl, vl)
+      *o.metrics << nlohmann::ordered_json{{"step", step}, {"train_loss", tl}, {"val_loss", vl}}
+                 << "\n"
                  << std::flush;
     return absl::OkStatus();
   };
@@ -151,10 +152,12 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
         *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps,
                                 loss, lr, ms);
       if (o.metrics)
-        *o.metrics << absl::StrFormat(
-                          "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"ms_per_step\": %.3f, "
-                          "\"tokens_per_s\": %.1f}\n",
-                          step, loss, lr, ms, tokens / (ms / 1e3))
+        *o.metrics << nlohmann::ordered_json{{"step", step},
+                                             {"loss", loss},
+                                             {"lr", lr},
+                                             {"ms_per_step", ms},
+                                             {"tokens_per_s", tokens / (ms / 1e3)}}
+                   << "\n"
                    << std::flush;
       window_secs = 0;
     }

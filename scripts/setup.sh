@@ -12,7 +12,7 @@ DATA_BYTES=1115394
 # Build tools, the libraries gptc is built on and Open MPI for data parallelism (see README,
 # "Dependencies").
 PACKAGES=(cmake ninja-build g++ ccache llvm-14-dev libhalide14-0-dev libboost-graph-dev
-          libabsl-dev libgtest-dev libbenchmark-dev libopenmpi-dev openmpi-bin)
+          libabsl-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libopenmpi-dev openmpi-bin)
 
 log() { printf '[setup] %s\n' "$*"; }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -37,8 +38,8 @@ std::vector<double> Losses(const std::string& metrics) {
   std::vector<double> out;
   std::string line;
   while (std::getline(in, line)) {
-    const size_t at = line.find("\"loss\": ");
-    if (at != std::string::npos) out.push_back(std::stod(line.substr(at + 8)));
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out.push_back(j["loss"].get<double>());
   }
   return out;
 }

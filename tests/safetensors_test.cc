@@ -75,7 +75,16 @@ TEST(Safetensors, DamageIsAClearError) {
                        12)),
             "safetensors file " + p + ": data ranges [0, 8) and [4, 12) overlap");
   EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[2] "data_offsets":[0,8]}})", 8)),
-            "safetensors file " + p + ": header byte 40: expected '}'");
+            "safetensors file " + p +
+                ": header byte 53 is not JSON (syntax error while parsing object - unexpected "
+                "string literal; expected '}')");
+  EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                       R"("x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                       8)),
+            "safetensors file " + p + ": tensor 'x' appears twice");
+  EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)),
+            "safetensors file " + p + ": tensor 'x' has a malformed shape");
+  EXPECT_EQ(Error(Make(R"([1, 2])", 8)), "safetensors file " + p + ": the header is not a JSON object");
 }
 
 testing::ProcessResult Gptc(const std::string& args) {

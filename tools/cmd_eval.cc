@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "frontend/model_registry.h"
+#include "nlohmann/json.hpp"
 #include "ir/interpreter.h"
 #include "ir/rng.h"
 #include "runtime/data_path.h"
@@ -68,14 +69,12 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
     if (!b.ok()) return Fail(b.status());
     auto logits = (*jit)->Logits(b->tokens);
     if (!logits.ok()) return Fail(logits.status());
+    nlohmann::ordered_json j;
+    j["tokens"] = std::vector<int>(b->tokens.data.begin(), b->tokens.data.end());
+    j["logits"] = std::vector<float>(logits->data.begin(), logits->data.end());
+    j["shape"] = logits->type.shape;
     std::ofstream out(dump);
-    out << "{\"tokens\": [";
-    for (size_t i = 0; i < b->tokens.data.size(); ++i)
-      out << (i ? ", " : "") << static_cast<int>(b->tokens.data[i]);
-    out << "], \"logits\": [";
-    for (size_t i = 0; i < logits->data.size(); ++i)
-      out << (i ? ", " : "") << absl::StrFormat("%.9g", logits->data[i]);
-    out << "], \"shape\": [" << absl::StrJoin(logits->type.shape, ", ") << "]}\n";
+    out << j << "\n";
     out.close();
     if (!out) return Fail(absl::PermissionDeniedError("cannot write --dump-logits file " + dump));
   }

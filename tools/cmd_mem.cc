@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
 #include "passes/plan_report.h"
@@ -103,25 +104,32 @@ void PrintText(const Model& model, const Footprint& f, int64_t budget, int64_t m
 
 void PrintJson(const Model& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
   auto report = [](const passes::MemoryReport& r) {
-    std::vector<std::string> peak;
+    nlohmann::ordered_json j;
+    j["naive_bytes"] = r.naive_bytes;
+    j["planned_bytes"] = r.planned_bytes;
+    j["lower_bound_bytes"] = r.lower_bound_bytes;
+    j["fragmentation"] = r.fragmentation;
+    j["persistent_bytes"] = {{"params", r.persistent_bytes[int(ir::Region::kParam)]},
+                             {"grads", r.persistent_bytes[int(ir::Region::kGrad)]},
+                             {"moments", r.persistent_bytes[int(ir::Region::kState)]},
+                             {"inputs", r.persistent_bytes[int(ir::Region::kInput)]},
+                             {"total", r.persistent_total}};
+    j["peak_position"] = r.peak_position;
+    j["peak_tensors"] = nlohmann::ordered_json::array();
     for (const auto& [name, bytes] : r.peak_tensors)
-      peak.push_back(absl::StrCat("{\"name\": \"", name, "\", \"bytes\": ", bytes, "}"));
-    return absl::StrCat(
-        "\"naive_bytes\": ", r.naive_bytes, ", \"planned_bytes\": ", r.planned_bytes,
-        ", \"lower_bound_bytes\": ", r.lower_bound_bytes, ", \"fragmentation\": ", r.fragmentation,
-        ", \"persistent_bytes\": {\"params\": ", r.persistent_bytes[int(ir::Region::kParam)],
-        ", \"grads\": ", r.persistent_bytes[int(ir::Region::kGrad)],
-        ", \"moments\": ", r.persistent_bytes[int(ir::Region::kState)],
-        ", \"inputs\": ", r.persistent_bytes[int(ir::Region::kInput)],
-        ", \"total\": ", r.persistent_total, "}, \"peak_position\": ", r.peak_position,
-        ", \"peak_tensors\": [", absl::StrJoin(peak, ", "), "], \"views\": ", r.views,
-        ", \"in_place\": ", r.in_place, ", \"copy_kernels\": ", r.copy_kernels);
+      j["peak_tensors"].push_back({{"name", name}, {"bytes", bytes}});
+    j["views"] = r.views;
+    j["in_place"] = r.in_place;
+    j["copy_kernels"] = r.copy_kernels;
+    return j;
   };
-  std::cout << "{\"config\": \"" << cfg.name << "\", \"arch\": \"" << cfg.arch
-            << "\", \"batch_size\": " << cfg.batch_size << ", "
-            << report(f.train_report) << ", \"eval\": {" << report(f.eval_report)
-            << "}, \"total_bytes\": " << f.total << ", \"budget_bytes\": " << budget
-            << ", \"max_batch_size\": " << max_batch << "}\n";
+  nlohmann::ordered_json j = {{"config", cfg.name}, {"arch", cfg.arch}, {"batch_size", cfg.batch_size}};
+  j.update(report(f.train_report));  // the train step's numbers at the top level
+  j["eval"] = report(f.eval_report);
+  j["total_bytes"] = f.total;
+  j["budget_bytes"] = budget;
+  j["max_batch_size"] = max_batch;
+  std::cout << j.dump(2) << "\n";
 }
 
 }  // namespace
