@@ -20,19 +20,24 @@ bool Allowed(Op op) {
          op == Op::kReshape || op == Op::kExpand || HasTrait(op, kReduction);
 }
 
-// A reduction or expand along a value's last axis, as a rows body needs: its row length.
-int64_t RowAxisLength(const Graph& b, const Node& n) {
+}  // namespace
+
+int64_t RowLength(const Graph& b, const Node& n) {
   const ValueId full = n.op == Op::kExpand ? n.outputs[0] : n.inputs[0];
   const Shape& s = b.value(full).type.shape;
   const int64_t axis = *n.attrs.GetInt("axis");
   return axis == static_cast<int64_t>(s.size()) - 1 ? s.back() : -1;
 }
 
-// A sum over axis 0 of a full value seen as [rows, cols]: a column sum.
-bool IsColumnSum(const Graph& b, const Node& n, int64_t rows, int64_t cols) {
-  if (n.op != Op::kSum || *n.attrs.GetInt("axis") != 0) return false;
-  const Shape& s = b.value(n.inputs[0]).type.shape;
-  return s.size() == 2 && s[0] == rows && s[1] == cols;
+bool IsColumnSum(const Graph& b, const Node& n) {
+  return n.op == Op::kSum && *n.attrs.GetInt("axis") == 0 && b.value(n.inputs[0]).type.rank() == 2;
+}
+
+namespace {
+
+// A column sum over a full value seen as exactly [rows, cols].
+bool SumsColumns(const Graph& b, const Node& n, int64_t rows, int64_t cols) {
+  return IsColumnSum(b, n) && b.value(n.inputs[0]).type.shape == Shape{rows, cols};
 }
 
 absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
@@ -63,7 +68,7 @@ absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
     if (HasTrait(nd.op, kDecl)) continue;
     auto in = [&](int i) { return l.space[nd.inputs[i]]; };
     const std::string at = absl::StrCat(OpName(nd.op), " %", body.value(nd.outputs[0]).name);
-    if (IsColumnSum(body, nd, l.rows, cols)) {
+    if (SumsColumns(body, nd, l.rows, cols)) {
       if (in(0) != S::kFull || after_rows[nd.inputs[0]])
         return Bad(at + " sums columns of a value computed from the row reductions");
       l.space[nd.outputs[0]] = S::kColumn;
@@ -74,7 +79,7 @@ absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
       if (in(i) == S::kColumn) return Bad(at + " reads a column sum, which is a result only");
     if (out == S::kOperand) return Bad(at + " is neither full, a row nor a scalar");
     if (HasTrait(nd.op, kReduction) || nd.op == Op::kExpand) {
-      if (RowAxisLength(body, nd) != cols) return Bad(at + " is not along rows of " +
+      if (RowLength(body, nd) != cols) return Bad(at + " is not along rows of " +
                                                       std::to_string(cols));
       const bool red = nd.op != Op::kExpand;
       if (in(0) != (red ? S::kFull : S::kRow) || out != (red ? S::kRow : S::kFull))
@@ -115,10 +120,8 @@ absl::StatusOr<FusionLayout> LayOutFusion(const Graph& body) {
       return Bad(absl::StrCat("body op ", OpName(n.op),
                               " is not elementwise, a broadcast, an expand or a reduction"));
     ops.push_back(id);
-    const bool column_sum = n.op == Op::kSum && *n.attrs.GetInt("axis") == 0 &&
-                            body.value(n.inputs[0]).type.rank() == 2;
-    if (n.op == Op::kExpand || (HasTrait(n.op, kReduction) && !column_sum)) {
-      const int64_t len = RowAxisLength(body, n);
+    if (n.op == Op::kExpand || (HasTrait(n.op, kReduction) && !IsColumnSum(body, n))) {
+      const int64_t len = RowLength(body, n);
       if (n.op == Op::kExpand) rows = true;
       if (len > 1 && cols == 0) cols = len;
       if (len != cols) cols = -1;  // not one row length: only a final reduction fits

@@ -34,4 +34,10 @@ struct FusionLayout {
 // The layout of a generic fusion body, or why it has none.
 absl::StatusOr<FusionLayout> LayOutFusion(const Graph& body);
 
+// For the fuse pass and the layout alike: the row length of a reduction or expand along its
+// full value's last axis (else -1), and whether a node is a column sum (a sum over axis 0 of
+// a rank-2 value).
+int64_t RowLength(const Graph& g, const Node& n);
+bool IsColumnSum(const Graph& g, const Node& n);
+
 }  // namespace gptc::ir

@@ -13,6 +13,7 @@
 // at most a row value or a small operand), not written at full size for all of them. Groups
 // of one real op are dropped: fusing them would change nothing.
 #include "absl/strings/str_cat.h"
+#include "ir/fusion_layout.h"
 #include "passes/fusion_group.h"
 
 namespace gptc::passes {
@@ -47,18 +48,6 @@ bool Fusible(const ir::Node& n) {
 
 bool Recomputed(const ir::Node& n) {
   return n.op == Op::kBroadcast || n.op == Op::kConstant || n.op == Op::kExpand;
-}
-
-// The row length of a reduction or expand along its full value's last axis, else -1.
-int64_t RowLength(const ir::Graph& g, const ir::Node& n) {
-  const ValueId full = n.op == Op::kExpand ? n.outputs[0] : n.inputs[0];
-  const ir::Shape& s = g.value(full).type.shape;
-  return *n.attrs.GetInt("axis") == static_cast<int64_t>(s.size()) - 1 ? s.back() : -1;
-}
-
-// A sum over axis 0 of a [rows, cols] value: a column sum (a norm's weight gradient).
-bool IsColumnSum(const ir::Graph& g, const ir::Node& n) {
-  return n.op == Op::kSum && *n.attrs.GetInt("axis") == 0 && g.value(n.inputs[0]).type.rank() == 2;
 }
 
 bool Tiles(int64_t operand, int64_t span) { return span % operand == 0 || operand % span == 0; }
@@ -116,7 +105,7 @@ std::string Former::JoinProblem(NodeId n, const Group& grp, bool as_result) cons
   const bool full = e == grp.domain, row = grp.cols > 0 && e == grp.rows();
   if (ir::HasTrait(node.op, ir::kReduction) || node.op == Op::kExpand) {
     if (grp.cols < 0) return "the group reduces along another axis";
-    const int64_t len = RowLength(g_, node);
+    const int64_t len = ir::RowLength(g_, node);
     if (len <= 1) return "only reductions and expands along the last axis join a group";
     const ValueId big = node.op == Op::kExpand ? v : node.inputs[0];
     if (Elems(g_, big) != grp.domain)
@@ -154,7 +143,7 @@ std::string Former::JoinProblem(NodeId n, const Group& grp, bool as_result) cons
 void Former::Admit(NodeId n, Group& grp) {
   const ir::Node& node = g_.node(n);
   if (ir::HasTrait(node.op, ir::kReduction) || node.op == Op::kExpand)
-    grp.cols = RowLength(g_, node);
+    grp.cols = ir::RowLength(g_, node);
 }
 
 std::vector<int> Former::ReaderGroups(ValueId v, bool* outside) const {
@@ -266,7 +255,7 @@ void Former::Run() {
     Group grp{n, Elems(g_, v), 0, {n}, {}, {}};
     if (ir::HasTrait(node.op, ir::kReduction)) {
       grp.domain = Elems(g_, node.inputs[0]);
-      const int64_t len = RowLength(g_, node);
+      const int64_t len = ir::RowLength(g_, node);
       grp.cols = len > 1 ? len : -1;
     }
     group_of_[n] = static_cast<int>(groups_.size());
@@ -276,7 +265,7 @@ void Former::Run() {
 
 void Former::MergeColumnSums() {
   for (size_t ci = 0; ci < groups_.size(); ++ci) {
-    if (groups_[ci].cols >= 0 || !IsColumnSum(g_, g_.node(groups_[ci].root))) continue;
+    if (groups_[ci].cols >= 0 || !ir::IsColumnSum(g_, g_.node(groups_[ci].root))) continue;
     const ValueId sum = g_.node(groups_[ci].root).outputs[0];
     const int64_t cols = g_.value(g_.node(groups_[ci].root).inputs[0]).type.shape[1];
     for (size_t gi = 0; gi < groups_.size(); ++gi) {
@@ -414,7 +403,7 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
     }
     auto rank = [&](ValueId v) {
       if (Elems(g, v) == grp.domain) return 0;
-      return IsColumnSum(g, g.node(g.value(v).producer)) && grp.cols > 0 ? 2 : 1;
+      return ir::IsColumnSum(g, g.node(g.value(v).producer)) && grp.cols > 0 ? 2 : 1;
     };
     std::stable_sort(fg.results.begin(), fg.results.end(),
                      [&](ValueId a, ValueId b) { return rank(a) < rank(b); });
