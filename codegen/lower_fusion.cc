@@ -70,8 +70,10 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
         break;
     }
   }
-  std::vector<Func> reductions;
+  std::vector<Func> reductions, stored;
   std::vector<Func> columns(body.num_values());
+  bool column_sums = false;
+  for (ir::ValueId v : body.outputs()) column_sums |= l.space[v] == S::kColumn;
   for (ir::NodeId id = n_in; id < body.num_nodes(); ++id) {
     const ir::Node& nd = body.node(id);
     const ir::ValueId out = nd.outputs[0];
@@ -106,6 +108,14 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
       Func red = VecReduce(absl::StrCat("red", id), kind,
                            [&](Expr j) { return pre(j, row); }, cols, c.vec, {row});
       reductions.push_back(red);
+      // A computed value that is reduced is kept for its row (L1), so what reads it after the
+      // reduction (a softmax's exp(x - max) / sum) does not compute it again. Not with column
+      // sums, which run outside the loop over rows and recompute what they read.
+      const ir::ValueId x = nd.inputs[0];
+      if (!column_sums && !ir::HasTrait(body.node(body.value(x).producer).op, ir::kDecl)) {
+        stored.push_back(pre);
+        val[x] = pre(col, row);
+      }
       val[out] = nd.op == ir::Op::kMean ? red(row) * (1.0f / static_cast<float>(cols)) : red(row);
     } else {
       val[out] = ElementwiseExpr(nd.op, nd.attrs, [&] {
@@ -148,6 +158,10 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
   if (!full.empty() && cols >= c.vec) out_full.vectorize(col, c.vec, TailStrategy::GuardWithIf);
   if (!full.empty() && !per_row.empty()) out_rows.compute_with(out_full, ri);
   for (Func& r : reductions) r.compute_at(driver, ri);
+  for (Func& f : stored) {
+    f.compute_at(driver, ri);
+    if (cols >= c.vec) f.vectorize(col, c.vec, TailStrategy::GuardWithIf);
+  }
   if (!full.empty()) c.OutputTuple(out_full, {rows, cols});
   if (!per_row.empty()) c.OutputTuple(out_rows, {rows});
   for (ir::ValueId v : body.outputs())
