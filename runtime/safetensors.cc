@@ -44,6 +44,10 @@ absl::StatusOr<std::map<std::string, Entry>> ReadHeader(const std::string& path,
     return error(absl::StrCat("header byte ", 8 + e.byte - 1, " is not JSON (",
                               std::string(e.what()).substr(std::string(e.what()).find(':') + 2),
                               ")"));
+  } catch (const nlohmann::json::exception& e) {  // a number too large, found by fuzzing
+    return error(absl::StrCat("the header is not JSON gptc can read (",
+                              std::string(e.what()).substr(std::string(e.what()).find(']') + 2),
+                              ")"));
   }
   if (!header.is_object()) return error("the header is not a JSON object");
   if (!twice.empty()) return error(absl::StrCat("tensor '", twice, "' appears twice"));

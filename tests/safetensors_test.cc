@@ -85,6 +85,9 @@ TEST(Safetensors, DamageIsAClearError) {
   EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)),
             "safetensors file " + p + ": tensor 'x' has a malformed shape");
   EXPECT_EQ(Error(Make(R"([1, 2])", 8)), "safetensors file " + p + ": the header is not a JSON object");
+  EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[2e416],"data_offsets":[0,8]}})", 8)),
+            "safetensors file " + p +
+                ": the header is not JSON gptc can read (number overflow parsing '2e416')");
 }
 
 testing::ProcessResult Gptc(const std::string& args) {
