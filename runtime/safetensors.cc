@@ -98,7 +98,8 @@ absl::Status WriteSafetensors(const std::string& path, const std::vector<NamedTe
     h[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  std::string header = h.dump();
+  // Bytes that are not UTF-8 (a metadata value from a flag) become U+FFFD: JSON is UTF-8.
+  std::string header = h.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   header.append((8 - header.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
   const std::string tmp = path + ".tmp";
   {

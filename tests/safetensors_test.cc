@@ -50,6 +50,9 @@ TEST(Safetensors, RoundTripAndNames) {
   uint64_t n;
   std::memcpy(&n, f.data(), 8);
   EXPECT_EQ(n % 8, 0u) << "the data section starts 8-byte aligned";
+  // Metadata that is not UTF-8 is written (replaced), not an exception.
+  ASSERT_TRUE(WriteSafetensors(Path("rt2.safetensors"), in, {{"note", "caf\xe9"}}).ok());
+  EXPECT_TRUE(ReadSafetensors(Path("rt2.safetensors")).ok());
   EXPECT_EQ(nn::NanoGptName("h.3.attn.c_attn.w"), "transformer.h.3.attn.c_attn.weight");
   EXPECT_EQ(nn::NanoGptName("h.0.ln_1.b"), "transformer.h.0.ln_1.bias");
   EXPECT_EQ(nn::NanoGptName("wte"), "transformer.wte.weight");

@@ -129,7 +129,7 @@ void PrintJson(const Model& cfg, const Footprint& f, int64_t budget, int64_t max
   j["total_bytes"] = f.total;
   j["budget_bytes"] = budget;
   j["max_batch_size"] = max_batch;
-  std::cout << j.dump(2) << "\n";
+  std::cout << j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace
