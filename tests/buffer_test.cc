@@ -2,7 +2,8 @@
 // positions that is computed, not trained or fed (as a rotary table is). The table's value is
 // its graph's; training leaves it alone and gives it no moments; the JIT trains as the
 // interpreter does; and decoding with the KV cache reads the table's row at the runtime
-// position, so its logits match recomputing the window. Bad buffers are named.
+// position, so its logits match recomputing the window (also with the tokens gathered rather
+// than embedded: the KV-cache pass follows the sequence through a gather). Bad buffers are named.
 #include <cmath>
 
 #include "frontend/builder.h"
@@ -26,14 +27,16 @@ Tensor PositionTable(Builder& g) {
   return Cos(Scale(g.Iota(ir::F32({kT, kC}), 0), 0.7) + Scale(g.Iota(ir::F32({kT, kC}), 1), 0.3));
 }
 
-Model Buffered() {
+// With `gather`, the token embedding is Gather(wte, tokens, 0) instead of Embedding, so the
+// KV-cache pass follows the sequence through a gather's indices too.
+Model Buffered(bool gather = false) {
   Model m;
   m.arch = "buffered";
   m.name = "test";
   m.vocab = kV;
   m.block_size = kT;
   m.batch_size = 2;
-  m.forward = [](const ForwardOptions& o) -> absl::StatusOr<ForwardGraph> {
+  m.forward = [gather](const ForwardOptions& o) -> absl::StatusOr<ForwardGraph> {
     Builder b("forward");
     Tensor tokens = b.Input("tokens", ir::I32({o.batch, kT}));
     Tensor targets = b.Input("targets", ir::I32({o.batch, kT}));
@@ -41,7 +44,7 @@ Model Buffered() {
     Tensor wq = b.Param("wq", ir::F32({kC, kC}), ParamInit::Normal(0.5));
     Tensor wk = b.Param("wk", ir::F32({kC, kC}), ParamInit::Normal(0.5));
     Tensor pos = Slice(b.Buffer("pos", PositionTable), 0, 0, kT);  // [T, C], broadcast over B
-    Tensor x = Embedding(wte, tokens);
+    Tensor x = gather ? Gather(wte, tokens, 0) : Embedding(wte, tokens);
     Tensor q = MatMul(x, wq) * pos, k = MatMul(x, wk) * pos;
     Tensor att = Softmax(CausalMask(Scale(MatMul(q, k, {.transpose_b = true}), 0.35)));
     Tensor h = x + MatMul(att, x);
@@ -53,10 +56,10 @@ Model Buffered() {
   return m;
 }
 
-std::unique_ptr<JitBackend> Jit() {
+std::unique_ptr<JitBackend> Jit(bool gather = false) {
   codegen::CompilerOptions co;
   co.cache_dir = testing::TestCacheDir();
-  auto b = JitBackend::Create(Buffered(), 1, {}, co,
+  auto b = JitBackend::Create(Buffered(gather), 1, {}, co,
                               {JitBackend::Step::kTrain, JitBackend::Step::kSample,
                                JitBackend::Step::kPrefill, JitBackend::Step::kDecode});
   EXPECT_TRUE(b.ok()) << b.status();
@@ -101,20 +104,23 @@ TEST(Buffer, JitTrainsAsTheInterpreter) {
 }
 
 TEST(Buffer, DecodeReadsTheTableAtTheRuntimePosition) {
-  auto jit = Jit();
-  ASSERT_NE(jit, nullptr);
-  Rng rng(3);
-  ir::Literal window(ir::I32({1, kT}));
-  for (double& id : window.data) id = static_cast<double>(rng.UniformInt(kV));
-  auto full = jit->Logits(window);
-  ASSERT_TRUE(full.ok()) << full.status();
-  for (int64_t pos = 0; pos < kT; ++pos) {
-    auto kv = pos == 0 ? jit->Prefill(window, 0)
-                       : jit->Decode(static_cast<int32_t>(window.data[pos]), pos);
-    ASSERT_TRUE(kv.ok()) << kv.status();
-    const std::vector<float> want = LogitsRow(*full, pos);
-    for (size_t i = 0; i < want.size(); ++i)
-      EXPECT_NEAR((*kv)[i], want[i], 1e-5) << "position " << pos << " logit " << i;
+  for (bool gather : {false, true}) {
+    SCOPED_TRACE(gather ? "tokens gathered" : "tokens embedded");
+    auto jit = Jit(gather);
+    ASSERT_NE(jit, nullptr);
+    Rng rng(3);
+    ir::Literal window(ir::I32({1, kT}));
+    for (double& id : window.data) id = static_cast<double>(rng.UniformInt(kV));
+    auto full = jit->Logits(window);
+    ASSERT_TRUE(full.ok()) << full.status();
+    for (int64_t pos = 0; pos < kT; ++pos) {
+      auto kv = pos == 0 ? jit->Prefill(window, 0)
+                         : jit->Decode(static_cast<int32_t>(window.data[pos]), pos);
+      ASSERT_TRUE(kv.ok()) << kv.status();
+      const std::vector<float> want = LogitsRow(*full, pos);
+      for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR((*kv)[i], want[i], 1e-5) << "position " << pos << " logit " << i;
+    }
   }
 }
 
