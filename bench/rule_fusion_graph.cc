@@ -16,9 +16,9 @@ absl::StatusOr<ir::Graph> RuleFusionGraph(int64_t tokens, int64_t width, int64_t
   Tensor w1 = b.Param("w1", ir::F32({width, width}), ParamInit::Normal(0.02));
   Tensor w2 = b.Param("w2", ir::F32({width, width}), ParamInit::Normal(0.02));
   Tensor swiglu = (Silu(MatMul(norm, w1)) * MatMul(norm, w2)).named("swiglu");
-  Tensor scores = Reshape(MatMul(swiglu, b.Param("wk", ir::F32({width, keys}),
-                                                 ParamInit::Normal(0.02))),
-                          {tokens, keys});
+  Tensor scores =
+      Reshape(MatMul(swiglu, b.Param("wk", ir::F32({width, keys}), ParamInit::Normal(0.02))),
+              {tokens, keys});
   Tensor e = Exp(scores - Reshape(Max(scores, -1), {tokens, 1}));
   Tensor probs = (e / Reshape(Sum(e, -1), {tokens, 1})).named("softmax");
   Tensor out = MatMul(probs, b.Param("wo", ir::F32({keys, width}), ParamInit::Normal(0.02)));

@@ -93,10 +93,10 @@ absl::Status Elementwise(Ctx& c);
 absl::Status MatMul(Ctx& c);
 absl::Status Layout(Ctx& c);     // transpose, slice, concat, broadcast, expand
 absl::Status Reduce(Ctx& c);     // sum, mean, max over one axis
-absl::Status Lookup(Ctx& c);  // embedding, gather and their gradients
+absl::Status Lookup(Ctx& c);     // embedding, gather and their gradients
 absl::Status Norm(Ctx& c);       // layernorm, add_layernorm and their gradients
-absl::Status Softmax(Ctx& c);  // softmax, causal_mask, their fusions and gradients
-absl::Status Loss(Ctx& c);     // cross-entropy, its fusion and gradients
+absl::Status Softmax(Ctx& c);    // softmax, causal_mask, their fusions and gradients
+absl::Status Loss(Ctx& c);       // cross-entropy, its fusion and gradients
 absl::Status Dropout(Ctx& c);    // dropout, its mask hashed as ir/dropout_mask.h does
 absl::Status Decode(Ctx& c);     // position_mask and cache_write (a KV cache's ops)
 absl::Status Fusion(Ctx& c);     // the generic fusion: an elementwise body, maybe a final reduction

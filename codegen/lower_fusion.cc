@@ -84,8 +84,8 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
       pre(col, row) = val[nd.inputs[0]];
       Var ci("ci"), co("co");
       columns[out] = ReduceAxis(
-          ReduceKind::kSum, [&](Expr i, Expr r, Expr) { return pre(i, r); }, 1, rows, cols,
-          c.vec, ci, co);  // (column, 0): written through a [1, cols] view
+          ReduceKind::kSum, [&](Expr i, Expr r, Expr) { return pre(i, r); }, 1, rows, cols, c.vec,
+          ci, co);  // (column, 0): written through a [1, cols] view
     } else if (nd.op == ir::Op::kReshape || nd.op == ir::Op::kExpand) {
       val[out] = val[nd.inputs[0]];
     } else if (nd.op == ir::Op::kBroadcast) {
@@ -105,8 +105,8 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
       Func pre(absl::StrCat("pre", id));
       pre(col, row) = val[nd.inputs[0]];
       const ReduceKind kind = nd.op == ir::Op::kMax ? ReduceKind::kMax : ReduceKind::kSum;
-      Func red = VecReduce(absl::StrCat("red", id), kind,
-                           [&](Expr j) { return pre(j, row); }, cols, c.vec, {row});
+      Func red = VecReduce(absl::StrCat("red", id), kind, [&](Expr j) { return pre(j, row); }, cols,
+                           c.vec, {row});
       reductions.push_back(red);
       // A computed value that is reduced is kept for its row (L1), so what reads it after the
       // reduction (a softmax's exp(x - max) / sum) does not compute it again. Not with column
@@ -118,11 +118,14 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
       }
       val[out] = nd.op == ir::Op::kMean ? red(row) * (1.0f / static_cast<float>(cols)) : red(row);
     } else {
-      val[out] = ElementwiseExpr(nd.op, nd.attrs, [&] {
-        std::vector<Expr> a;
-        for (ir::ValueId v : nd.inputs) a.push_back(val[v]);
-        return a;
-      }(), body.value(out).type.dtype);
+      val[out] = ElementwiseExpr(
+          nd.op, nd.attrs,
+          [&] {
+            std::vector<Expr> a;
+            for (ir::ValueId v : nd.inputs) a.push_back(val[v]);
+            return a;
+          }(),
+          body.value(out).type.dtype);
     }
   }
   std::vector<Expr> full, per_row;  // LayOutFusion checked the order: full, row, column

@@ -7,11 +7,10 @@
 namespace gptc {
 
 absl::StatusOr<ir::Literal> MakeBuffer(const BufferSpec& b) {
-  ASSIGN_OR_RETURN(std::vector<ir::Literal> out,
-                   ir::Interpret(*b.make, {}, {ir::Precision::kF64}));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::Interpret(*b.make, {}, {ir::Precision::kF64}));
   if (out.size() != 1 || out[0].type != b.type)
-    return absl::InternalError(absl::StrCat("buffer %", b.name, ": its graph does not give ",
-                                            ir::TypeToString(b.type)));
+    return absl::InternalError(
+        absl::StrCat("buffer %", b.name, ": its graph does not give ", ir::TypeToString(b.type)));
   for (double& x : out[0].data) x = static_cast<float>(x);  // what every backend stores
   return std::move(out[0]);
 }
@@ -23,10 +22,10 @@ absl::Status CheckBuffers(const ir::Graph& forward, const std::vector<BufferSpec
     bool found = false;
     for (const BufferSpec& b : buffers) found |= b.name == v.name && b.type == v.type;
     if (!found)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "state %", v.name, " of graph ", forward.name(),
-          " is not a buffer of the model (declare it with Builder::Buffer and return "
-          "b.buffers() in the ForwardGraph)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("state %", v.name, " of graph ", forward.name(),
+                       " is not a buffer of the model (declare it with Builder::Buffer and return "
+                       "b.buffers() in the ForwardGraph)"));
   }
   for (const BufferSpec& b : buffers) {
     auto v = forward.FindValue(b.name);

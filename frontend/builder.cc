@@ -92,8 +92,8 @@ Tensor Builder::Iota(ir::TensorType type, int axis) {
   const int r = type.rank();
   const int a = axis < 0 ? axis + r : axis;
   if (a < 0 || a >= r) {
-    Fail(absl::InvalidArgumentError(absl::StrCat("iota: axis ", axis, " is out of range for ",
-                                                 ir::TypeToString(type))));
+    Fail(absl::InvalidArgumentError(
+        absl::StrCat("iota: axis ", axis, " is out of range for ", ir::TypeToString(type))));
     return Tensor();
   }
   return Tensor(this, graph_.AddValueNode(ir::Op::kIota, {}, {{"axis", int64_t{a}}},

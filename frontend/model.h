@@ -36,19 +36,19 @@ struct ForwardGraph {
   // f32[batch, block_size, vocab] and %loss f32[] (the mean cross-entropy). Step graphs
   // (passes/step_graphs.h) select from these by name.
   ir::Graph graph;
-  std::vector<ParamSpec> params;  // trained tensors, in declaration order, with their init
+  std::vector<ParamSpec> params;    // trained tensors, in declaration order, with their init
   std::vector<BufferSpec> buffers;  // the states it reads: persistent, computed, not trained
 };
 
 using ForwardBuilder = std::function<absl::StatusOr<ForwardGraph>(const ForwardOptions&)>;
 
 struct Model {
-  std::string arch;         // the family that made it ("gpt"); a registered family rebuilds it
-  std::string name;         // its preset, or "custom"
-  ModelConfig config;       // every key/value the family's builder read
-  int64_t vocab = 0;        // token ids are in [0, vocab)
-  int64_t block_size = 0;   // the longest sequence: the step graphs' T
-  int64_t batch_size = 0;   // rows of the compiled train and eval steps (static shapes)
+  std::string arch;        // the family that made it ("gpt"); a registered family rebuilds it
+  std::string name;        // its preset, or "custom"
+  ModelConfig config;      // every key/value the family's builder read
+  int64_t vocab = 0;       // token ids are in [0, vocab)
+  int64_t block_size = 0;  // the longest sequence: the step graphs' T
+  int64_t batch_size = 0;  // rows of the compiled train and eval steps (static shapes)
   ForwardBuilder forward;
   // The names a parameter has outside gptc (safetensors export and --init-from), first the one
   // an import reads; a tied tensor may have more than one. Unset: the IR name.

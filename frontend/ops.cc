@@ -86,10 +86,13 @@ Tensor Broadcasting(Op op, std::vector<Tensor> xs) {
   if (!ok) {
     std::string list;
     for (size_t i = 0; i < xs.size(); ++i)
-      absl::StrAppend(&list, i == 0 ? "" : i + 1 == xs.size() ? " and " : ", ", "%",
-                      xs[i].name(), " ", ir::TypeToString(xs[i].type()));
-    B(xs[0])->Fail(absl::InvalidArgumentError(absl::StrCat(
-        ir::OpName(op), ": ", list, " do not broadcast (numpy's rule: equal, or 1)")));
+      absl::StrAppend(&list,
+                      i == 0               ? ""
+                      : i + 1 == xs.size() ? " and "
+                                           : ", ",
+                      "%", xs[i].name(), " ", ir::TypeToString(xs[i].type()));
+    B(xs[0])->Fail(absl::InvalidArgumentError(
+        absl::StrCat(ir::OpName(op), ": ", list, " do not broadcast (numpy's rule: equal, or 1)")));
     return Tensor();
   }
   for (Tensor& x : xs) x = BroadcastTo(x, target);

@@ -6,8 +6,8 @@ namespace gptc::ir {
 
 std::string Diagnostic(std::string_view file, std::string_view source, SourceLoc at,
                        std::string_view message) {
-  std::string out = absl::StrCat(std::string(file), ":", at.line, ":", at.col, ": error: ",
-                                 std::string(message));
+  std::string out =
+      absl::StrCat(std::string(file), ":", at.line, ":", at.col, ": error: ", std::string(message));
   size_t start = 0;
   for (int l = 1; l < at.line && start != std::string_view::npos; ++l) {
     start = source.find('\n', start);

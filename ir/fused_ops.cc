@@ -7,9 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "ir/fusion_layout.h"
 #include "ir/adamw_update.h"
 #include "ir/emitter.h"
+#include "ir/fusion_layout.h"
 #include "ir/printer.h"
 #include "ir/status_macros.h"
 

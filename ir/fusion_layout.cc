@@ -79,8 +79,8 @@ absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
       if (in(i) == S::kColumn) return Bad(at + " reads a column sum, which is a result only");
     if (out == S::kOperand) return Bad(at + " is neither full, a row nor a scalar");
     if (HasTrait(nd.op, kReduction) || nd.op == Op::kExpand) {
-      if (RowLength(body, nd) != cols) return Bad(at + " is not along rows of " +
-                                                      std::to_string(cols));
+      if (RowLength(body, nd) != cols)
+        return Bad(at + " is not along rows of " + std::to_string(cols));
       const bool red = nd.op != Op::kExpand;
       if (in(0) != (red ? S::kFull : S::kRow) || out != (red ? S::kRow : S::kFull))
         return Bad(at + (red ? " must take a full value to a row value"
@@ -88,7 +88,8 @@ absl::StatusOr<FusionLayout> Rows(const Graph& body, int64_t cols) {
     } else if (nd.op == Op::kBroadcast) {
       const int64_t e = Elems(body, nd.inputs[0]), span = out == S::kFull ? cols : l.rows;
       const bool operand = HasTrait(body.node(body.value(nd.inputs[0]).producer).op, kDecl);
-      if (in(0) != S::kScalar && !(operand && (e % span == 0 || span % e == 0) && out != S::kScalar))
+      if (in(0) != S::kScalar &&
+          !(operand && (e % span == 0 || span % e == 0) && out != S::kScalar))
         return Bad(at + " must repeat a scalar or an operand that tiles its rows");
     } else {
       for (size_t i = 0; i < nd.inputs.size(); ++i)
@@ -148,7 +149,8 @@ absl::StatusOr<FusionLayout> LayOutFusion(const Graph& body) {
   }
   if (reductions == 0 && !rows) return FusionLayout{};
   if (cols <= 1)
-    return Bad("reductions and expands inside a body must all be along the last axis, of one length");
+    return Bad(
+        "reductions and expands inside a body must all be along the last axis, of one length");
   return Rows(body, cols);
 }
 

@@ -12,8 +12,8 @@ namespace {
 absl::StatusOr<int64_t> Index(const Node& n, const Literal& idx, int64_t j, int64_t len) {
   const int64_t i = static_cast<int64_t>(idx.data[j]);
   if (i < 0 || i >= len)
-    return absl::OutOfRangeError(absl::StrCat(OpName(n.op), ": index ", i, " at flat position ",
-                                              j, " is outside [0,", len, ")"));
+    return absl::OutOfRangeError(absl::StrCat(OpName(n.op), ": index ", i, " at flat position ", j,
+                                              " is outside [0,", len, ")"));
   return i;
 }
 

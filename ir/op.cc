@@ -14,16 +14,17 @@ struct Row {
 };
 
 constexpr Row kRows[] = {
-#define OP(e, text, arity, outs, family, traits) {text, arity, outs, Family::k##family, traits, nullptr},
+#define OP(e, text, arity, outs, family, traits) \
+  {text, arity, outs, Family::k##family, traits, nullptr},
 #define OP_UNARY_ATTR(name, text, traits, attr) {text, 1, 1, Family::kUnary, traits, attr},
 #include "ir/ops.def"
 };
 constexpr int kNumOps = static_cast<int>(sizeof(kRows) / sizeof(kRows[0]));
 
 constexpr const char* kFamilyNames[] = {
-    "declaration", "fill",    "unary",     "binary", "ternary", "cast",   "lookup",     "linalg",
-    "layout",      "reduction", "norm",    "softmax", "loss",  "random",     "decode",
-    "activation",  "attention", "optimizer", "collective", "fusion"};
+    "declaration", "fill",       "unary",     "binary",    "ternary",    "cast",  "lookup",
+    "linalg",      "layout",     "reduction", "norm",      "softmax",    "loss",  "random",
+    "decode",      "activation", "attention", "optimizer", "collective", "fusion"};
 static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) ==
                   static_cast<size_t>(Family::kFusion) + 1,
               "a name for every family");
@@ -35,8 +36,9 @@ std::array<OpInfo, kNumOps> MakeInfos() {
   std::array<int, static_cast<size_t>(Family::kFusion) + 1> next{};
   for (int i = 0; i < kNumOps; ++i) {
     const Row& r = kRows[i];
-    infos[i] = {r.name, r.arity, r.num_outputs, r.family, r.traits,
-                next[static_cast<size_t>(r.family)]++, r.attr};
+    infos[i] = {r.name,   r.arity,  r.num_outputs,
+                r.family, r.traits, next[static_cast<size_t>(r.family)]++,
+                r.attr};
   }
   return infos;
 }

@@ -73,9 +73,9 @@ const char* FamilyName(Family f);
 // them: `switch (As<UnaryOp>(op))` after `case Family::kUnary:`.
 template <typename E>
 struct FamilyEnum;
-#define GPTC_FAMILY_ENUM(E, F) \
-  template <>                  \
-  struct FamilyEnum<E> {        \
+#define GPTC_FAMILY_ENUM(E, F)                   \
+  template <>                                    \
+  struct FamilyEnum<E> {                         \
     static constexpr Family kFamily = Family::F; \
   };
 

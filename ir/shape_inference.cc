@@ -87,8 +87,8 @@ absl::StatusOr<Types> GatherGrad(Op op, absl::Span<const TensorType> in, const A
   if (size <= 0) return Err(op, absl::StrCat("size must be positive, got ", size));
   if (axis < 0 || axis + idx.rank() > dy.rank() ||
       !std::equal(idx.shape.begin(), idx.shape.end(), dy.shape.begin() + axis))
-    return Err(op, absl::StrCat("dy ", S(dy.shape), " must hold the indices' shape ",
-                                S(idx.shape), " at axis ", axis));
+    return Err(op, absl::StrCat("dy ", S(dy.shape), " must hold the indices' shape ", S(idx.shape),
+                                " at axis ", axis));
   Shape out(dy.shape.begin(), dy.shape.begin() + axis);
   out.push_back(size);
   out.insert(out.end(), dy.shape.begin() + axis + idx.rank(), dy.shape.end());

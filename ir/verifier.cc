@@ -75,8 +75,8 @@ absl::Status CheckNode(const Graph& g, NodeId id) {
         auto axis = n.attrs.GetInt("axis");
         if (!axis.ok()) return At(g, id, absl::StrCat("iota: ", axis.status().message()));
         if (*axis < 0 || *axis >= t.rank())
-          return At(g, id, absl::StrCat("iota: axis ", *axis, " is out of range for ",
-                                        TypeToString(t)));
+          return At(g, id,
+                    absl::StrCat("iota: axis ", *axis, " is out of range for ", TypeToString(t)));
         if (t.dtype == DType::kBF16) return At(g, id, "iota: gives f32 or i32, not bf16");
         break;
       }

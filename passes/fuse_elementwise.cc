@@ -66,7 +66,10 @@ std::string BroadcastProblem(const ir::Graph& g, const ir::Node& b, int64_t doma
 class Former {
  public:
   Former(const FusionContext& c, bool share)
-      : c_(c), g_(c.graph()), share_(share), group_of_(g_.num_nodes(), -1),
+      : c_(c),
+        g_(c.graph()),
+        share_(share),
+        group_of_(g_.num_nodes(), -1),
         copied_into_(g_.num_nodes()) {}
 
   void Run();
@@ -134,7 +137,11 @@ std::string Former::JoinProblem(NodeId n, const Group& grp, bool as_result) cons
   }
   if (c_.Escapes(v) || as_result) {
     if (!(full && grp.cols >= 0) && !row)
-      return absl::StrCat("%", g_.value(v).name, " is read outside the group, which cannot write it");
+      return grp.cols < 0
+                 ? std::string("the group sums along another axis and writes only that sum")
+                 : absl::StrCat("%", g_.value(v).name,
+                                " is read outside the group, which "
+                                "writes only values of its size or one per row");
   }
   return "";
 }
@@ -167,8 +174,8 @@ NodeId Former::WouldCycle(ValueId v, int gi) const {
   NodeId last = 0;
   for (NodeId m : groups_[gi].members) last = std::max(last, m);
   auto in_group = [&](NodeId n, int k) {
-    return group_of_[n] == k || std::find(copied_into_[n].begin(), copied_into_[n].end(), k) !=
-                                    copied_into_[n].end();
+    return group_of_[n] == k ||
+           std::find(copied_into_[n].begin(), copied_into_[n].end(), k) != copied_into_[n].end();
   };
   std::vector<bool> seen(g_.num_nodes(), false);
   std::vector<NodeId> todo;
@@ -230,8 +237,9 @@ void Former::Run() {
       // group and written once, if that group can write it.
       int first = -1;
       for (NodeId r : c_.Consumers(v)) {
-        const int gi = group_of_[r] >= 0 ? group_of_[r]
-                       : copied_into_[r].empty() ? -1 : copied_into_[r][0];
+        const int gi = group_of_[r] >= 0         ? group_of_[r]
+                       : copied_into_[r].empty() ? -1
+                                                 : copied_into_[r][0];
         if (gi >= 0) {
           first = gi;
           break;
@@ -397,8 +405,8 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
     fg.results.push_back(g.node(grp.root).outputs[0]);
     for (NodeId m : grp.members) {
       const ValueId v = g.node(m).outputs[0];
-      if (m != grp.root && (c.Escapes(v) || std::find(grp.shared.begin(), grp.shared.end(), v) !=
-                                                grp.shared.end()))
+      if (m != grp.root &&
+          (c.Escapes(v) || std::find(grp.shared.begin(), grp.shared.end(), v) != grp.shared.end()))
         fg.results.push_back(v);
     }
     auto rank = [&](ValueId v) {

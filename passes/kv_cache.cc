@@ -249,7 +249,8 @@ class Deriver {
     ASSIGN_OR_RETURN(int64_t axis, attrs.GetInt("axis"));
     const int sx = seq_[n.inputs[0]], si = seq_[n.inputs[1]];
     const int idx_rank = static_cast<int>(ShapeOf(n.inputs[1]).size());
-    if (sx != kNone && si != kNone) return Err(n, "both the table and the indices carry the sequence");
+    if (sx != kNone && si != kNone)
+      return Err(n, "both the table and the indices carry the sequence");
     if (sx == axis) return Err(n, "gathering along the sequence axis");
     if (si != kNone) return static_cast<int>(axis) + si;
     if (sx == kNone) return kNone;
@@ -359,9 +360,9 @@ class Deriver {
       return s0;
     }
     const Op table = in_.node(in_.value(n.inputs[0]).producer).op;
-    const bool positions = (table == Op::kParam || table == Op::kState) &&
-                           axis == 0 && ShapeOf(n.inputs[0]).size() == 2 &&
-                           *attrs.GetInt("start") == 0 && *attrs.GetInt("end") == T_;
+    const bool positions = (table == Op::kParam || table == Op::kState) && axis == 0 &&
+                           ShapeOf(n.inputs[0]).size() == 2 && *attrs.GetInt("start") == 0 &&
+                           *attrs.GetInt("end") == T_;
     if (!positions) return kNone;
     if (which_ == KvGraph::kDecode) {
       op = Op::kEmbedding;  // Visit() appends the position as the ids

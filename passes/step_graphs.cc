@@ -14,7 +14,8 @@ absl::StatusOr<StepGraphs> BuildStepGraphs(const Model& model, const StepOptions
   StepOptions quiet = step;
   quiet.fusion.explain = nullptr;
   // Evaluation and sampling run the model in inference mode (no dropout).
-  ASSIGN_OR_RETURN(ForwardGraph eval, model.forward({.batch = model.batch_size, .training = false}));
+  ASSIGN_OR_RETURN(ForwardGraph eval,
+                   model.forward({.batch = model.batch_size, .training = false}));
   ASSIGN_OR_RETURN(s.eval, BuildEvalStep(eval.graph, quiet));
   ASSIGN_OR_RETURN(ForwardGraph single, model.forward({.batch = 1, .training = false}));
   ASSIGN_OR_RETURN(s.sample, BuildSampleStep(single.graph, quiet));

@@ -13,9 +13,8 @@ namespace gptc {
 absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
     const Model& model, uint64_t seed, const passes::StepOptions& step, ir::Precision precision) {
   ASSIGN_OR_RETURN(passes::StepGraphs graphs, passes::BuildStepGraphs(model, step));
-  RETURN_IF_ERROR(
-      CheckFits(InterpretedBytes(graphs.train),
-                absl::StrCat("the model '", model.name, "' on the interpreter")));
+  RETURN_IF_ERROR(CheckFits(InterpretedBytes(graphs.train),
+                            absl::StrCat("the model '", model.name, "' on the interpreter")));
   std::unique_ptr<InterpBackend> b(new InterpBackend());
   b->train_ = std::move(graphs.train);
   b->eval_ = std::move(graphs.eval);

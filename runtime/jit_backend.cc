@@ -43,8 +43,7 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
   {  // the whole model's memory, before compiling anything or allocating
     std::vector<const ir::Graph*> graphs;
     for (Step s : compile_now) graphs.push_back(&GraphOf(b->graphs_, s));
-    RETURN_IF_ERROR(
-        CheckFits(CompiledBytes(graphs), absl::StrCat("the model '", model.name, "'")));
+    RETURN_IF_ERROR(CheckFits(CompiledBytes(graphs), absl::StrCat("the model '", model.name, "'")));
   }
   b->random_ = b->graphs_.train.FindValue("rng_key").has_value();
   ASSIGN_OR_RETURN(b->compiler_, codegen::KernelCompiler::Create(compiler));

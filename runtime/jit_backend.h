@@ -65,7 +65,7 @@ class JitBackend : public Backend {
   std::array<std::unique_ptr<Executable>, kNumSteps> exe_;
   uint64_t seed_ = 0;
   bool random_ = false;
-  bool params_ready_ = false;  // InitParams ran: steps compiled later fill their buffers
+  bool params_ready_ = false;    // InitParams ran: steps compiled later fill their buffers
   bool check_numerics_ = false;  // the train step has dropout: it takes %rng_key
 };
 

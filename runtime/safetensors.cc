@@ -8,9 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "nlohmann/json.hpp"
 #include "ir/read_file.h"
 #include "ir/status_macros.h"
+#include "nlohmann/json.hpp"
 
 namespace gptc {
 namespace {
@@ -173,7 +173,8 @@ absl::StatusOr<std::vector<NamedTensor>> ParseSafetensors(const std::string& pat
     ranges.emplace_back(e.offsets[0], e.offsets[1]);
     NamedTensor t{name, e.shape, std::vector<float>(static_cast<size_t>(elems))};
     if (elems > 0)  // memcpy of an empty vector's null data is undefined (found by fuzzing)
-      std::memcpy(t.data.data(), file.data() + 8 + n + e.offsets[0], static_cast<size_t>(elems) * 4);
+      std::memcpy(t.data.data(), file.data() + 8 + n + e.offsets[0],
+                  static_cast<size_t>(elems) * 4);
     out.push_back(std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());

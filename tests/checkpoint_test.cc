@@ -16,10 +16,10 @@
 #include <regex>
 #include <sstream>
 
-#include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "frontend/nn/gpt_family.h"
+#include "gtest/gtest.h"
 #include "ir/read_file.h"
+#include "nlohmann/json.hpp"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -283,8 +283,9 @@ TEST(Checkpoint, BadInputIsAClearError) {
       << other.out;
   Result no_bias = Gptc("train --resume --no-bias --out-dir=" + dir + "/run" + common);
   EXPECT_EQ(no_bias.code, 1);
-  EXPECT_NE(no_bias.out.find("checkpoint " + dir + "/run/ckpt.bin has bias=true, the run asks for false"),
-            std::string::npos)
+  EXPECT_NE(
+      no_bias.out.find("checkpoint " + dir + "/run/ckpt.bin has bias=true, the run asks for false"),
+      std::string::npos)
       << no_bias.out;
   std::string bytes = Slurp(dir + "/run/ckpt.bin");
   const std::string saved = bytes;

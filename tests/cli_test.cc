@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "ir/parser.h"
 #include "ir/verifier.h"
+#include "nlohmann/json.hpp"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -80,9 +80,9 @@ TEST(Cli, MemReportsThePlan) {
   std::ifstream in(::testing::TempDir() + "arena.svg");
   const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u) << svg.substr(0, 200);
-  for (const char* part : {"execution order (node of the step)", "arena offset (MB)",
-                           "train step: arena ", "peak live ", ">peak ", "largest buffers",
-                           "<title>%"})
+  for (const char* part :
+       {"execution order (node of the step)", "arena offset (MB)", "train step: arena ",
+        "peak live ", ">peak ", "largest buffers", "<title>%"})
     EXPECT_NE(svg.find(part), std::string::npos) << part;
   EXPECT_EQ(svg.substr(svg.size() - 7), "</svg>\n");
 
@@ -193,8 +193,7 @@ TEST(Cli, BadInputIsAClearError) {
        "--n-head, --n-embd, --batch-size, --layernorm-eps, --bias, --dropout, --graph, "
        "--print-after, --fuse, --explain-fusion, --precision, --plan, --dump-dir, --dot, "
        "--stats, --help"},
-      {"ir --config=tiny --arch=bigram", 2,
-       "gptc: unknown arch 'bigram'; model families are: gpt"},
+      {"ir --config=tiny --arch=bigram", 2, "gptc: unknown arch 'bigram'; model families are: gpt"},
       {"ir --arch=gpt --config=nope", 2, "gptc: unknown config 'nope'; presets are: "},
       {"ir --precision=fp16", 2, "--precision must be fp32 or bf16, got 'fp16'"},
       {"ir --config=huge", 2,

@@ -93,8 +93,8 @@ TEST(ElementwiseOps, EveryUnaryGradientMatchesFiniteDifferences) {
     const Domain d = UnaryDomain(ir::As<ir::UnaryOp>(op));
     if (!d.finite_differences) continue;
     for (ir::Shape s : {ir::Shape{2, 3}, ir::Shape{1, 5}}) {
-      auto r = testing::GradCheck([&](Builder& b, P p) { return ApplyUnary(b, op, p[0]); }, {s},
-                                  1, d.positive);
+      auto r = testing::GradCheck([&](Builder& b, P p) { return ApplyUnary(b, op, p[0]); }, {s}, 1,
+                                  d.positive);
       EXPECT_GT(r.elements, 0);
       EXPECT_LT(r.max_rel_err, 1e-6) << "worst: " << r.worst;
     }
@@ -108,8 +108,11 @@ TEST(ElementwiseOps, EveryBinaryGradientMatchesFiniteDifferences) {
     ASSERT_NE(passes::FindGradRule(op), nullptr);
     const Domain d = BinaryDomain(ir::As<ir::BinaryOp>(op));
     for (ir::Shape s : {ir::Shape{3, 4}, ir::Shape{1, 5}, ir::Shape{2, 1, 3}}) {
-      auto r = testing::GradCheck([&](Builder& b, P p) { return b.Apply(op, {p[0], p[1]}); },
-                                  {s, s}, 2, d.positive);
+      auto r = testing::GradCheck(
+          [&](Builder& b, P p) {
+            return b.Apply(op, {p[0], p[1]});
+          },
+          {s, s}, 2, d.positive);
       EXPECT_GT(r.elements, 0);
       EXPECT_LT(r.max_rel_err, 1e-6) << "worst: " << r.worst;
     }
@@ -124,7 +127,9 @@ TEST(ElementwiseOps, EveryTernaryGradientMatchesFiniteDifferences) {
     ASSERT_NE(passes::FindGradRule(op), nullptr);
     for (bool positive : {false, true}) {
       auto r = testing::GradCheck(
-          [&](Builder& b, P p) { return b.Apply(op, {p[0], p[1], p[2]}); },
+          [&](Builder& b, P p) {
+            return b.Apply(op, {p[0], p[1], p[2]});
+          },
           {{3, 4}, {3, 4}, {3, 4}}, 4, positive);
       EXPECT_EQ(r.elements, 36);
       EXPECT_LT(r.max_rel_err, 1e-6) << "worst: " << r.worst;
@@ -186,15 +191,17 @@ TEST(ElementwiseOps, SelectPicksByTheConditionAndBroadcasts) {
   ASSERT_EQ((*out)[0].shape(), (ir::Shape{3, 4}));
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 4; ++j)
-      EXPECT_FLOAT_EQ((*out)[0].data[i * 4 + j],
-                      args.at("c").data[i] >= 0 ? args.at("x").data[j] : args.at("y").data[i * 4 + j]);
+      EXPECT_FLOAT_EQ((*out)[0].data[i * 4 + j], args.at("c").data[i] >= 0
+                                                     ? args.at("x").data[j]
+                                                     : args.at("y").data[i * 4 + j]);
   testing::Mismatch m = testing::CompareWithInterpreter(*g, args);
   EXPECT_EQ(m.worst_rel, 0) << "worst at " << m.where;
   Builder bad("bad");
   (void)Select(bad.Input("c", ir::F32({2})), bad.Input("a", ir::F32({3})),
                bad.Input("b", ir::F32({3})));
-  EXPECT_EQ(bad.status().message(),
-            "select: %c f32[2], %a f32[3] and %b f32[3] do not broadcast (numpy's rule: equal, or 1)");
+  EXPECT_EQ(
+      bad.status().message(),
+      "select: %c f32[2], %a f32[3] and %b f32[3] do not broadcast (numpy's rule: equal, or 1)");
 }
 
 // d/dx sum(x * stop_gradient(x)^2) is stop_gradient(x)^2 = x^2, not 3 x^2: the gradient
@@ -224,8 +231,8 @@ TEST(ElementwiseOps, IotaCountsAlongItsAxis) {
     ir::TensorType type;
     int axis;
   };
-  for (const Case& k : {Case{ir::F32({3, 5, 7}), 1}, Case{ir::I32({4, 6}), 0},
-                        Case{ir::F32({37}), -1}}) {
+  for (const Case& k :
+       {Case{ir::F32({3, 5, 7}), 1}, Case{ir::I32({4, 6}), 0}, Case{ir::F32({37}), -1}}) {
     SCOPED_TRACE(ir::TypeToString(k.type));
     Builder b("iota");
     Tensor x = b.Iota(k.type, k.axis).named("y");
@@ -252,8 +259,7 @@ TEST(ElementwiseOps, IotaCountsAlongItsAxis) {
 TEST(ElementwiseOps, PowOfSmallIntegersOnAllReals) {
   for (double p : {2.0, 3.0, -2.0, 0.0}) {
     SCOPED_TRACE(p);
-    auto r = testing::GradCheck([&](Builder&, P x) { return Pow(x[0], p); },
-                                {{2, 3}}, 3);
+    auto r = testing::GradCheck([&](Builder&, P x) { return Pow(x[0], p); }, {{2, 3}}, 3);
     EXPECT_LT(r.max_rel_err, 1e-6) << "worst: " << r.worst;
     Builder b("pow");
     Tensor x = b.Input("x", ir::F32({37}));

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"

@@ -38,7 +38,7 @@ TEST(Gather, TakesTheRowsTheIndicesPick) {
     for (int j = 0; j < 4; ++j)
       for (int c = 0; c < 3; ++c)
         EXPECT_FLOAT_EQ((*out)[0].data[(a * 4 + j) * 3 + c],
-                  xv.data[(a * 5 + static_cast<int>(args["idx"].data[j])) * 3 + c]);
+                        xv.data[(a * 5 + static_cast<int>(args["idx"].data[j])) * 3 + c]);
 }
 
 TEST(Gather, GradientAddsBackIntoThePickedRows) {
@@ -85,8 +85,8 @@ TEST(Gather, BadIndicesAndAxesAreNamed) {
   EXPECT_NE(f.status().message().find("gather: indices must be i32, got f32[2]"), std::string::npos)
       << f.status();
   Builder ok("range");
-  auto g = ok.Finish({Gather(ok.Input("x", ir::F32({4, 3})), ok.Input("idx", ir::I32({2})), 0)
-                          .named("y")});
+  auto g = ok.Finish(
+      {Gather(ok.Input("x", ir::F32({4, 3})), ok.Input("idx", ir::I32({2})), 0).named("y")});
   ASSERT_TRUE(g.ok()) << g.status();
   ir::LiteralMap args = testing::RandomArgs(*g, 1, 4);
   args["idx"] = Indices({2}, {1, 4});

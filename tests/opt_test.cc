@@ -85,7 +85,8 @@ TEST(Opt, BadInputIsAClearError) {
   EXPECT_EQ(parse.code, 1);
   // The compilers' convention, at the start of a line, which editors and CI annotators parse.
   EXPECT_NE(("\n" + parse.out)
-                .find("\n" + bad + ":2:15: error: unknown op 'ad'\n  %y = f32[2] ad(%x, %x)\n"
+                .find("\n" + bad +
+                      ":2:15: error: unknown op 'ad'\n  %y = f32[2] ad(%x, %x)\n"
                       "              ^"),
             std::string::npos)
       << parse.out;
@@ -93,7 +94,8 @@ TEST(Opt, BadInputIsAClearError) {
   Result verify = Gptc("opt " + bad);
   EXPECT_EQ(verify.code, 1);
   EXPECT_NE(("\n" + verify.out)
-                .find("\n" + bad + ":2:3: error: add: result %y is declared f32[3] but the op "
+                .find("\n" + bad +
+                      ":2:3: error: add: result %y is declared f32[3] but the op "
                       "gives f32[2]"),
             std::string::npos)
       << verify.out;

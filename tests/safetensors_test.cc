@@ -8,8 +8,8 @@
 #include <fstream>
 #include <regex>
 
-#include "gtest/gtest.h"
 #include "frontend/nn/gpt_family.h"
+#include "gtest/gtest.h"
 #include "ir/read_file.h"
 #include "tests/run_process.h"
 
@@ -87,7 +87,8 @@ TEST(Safetensors, DamageIsAClearError) {
             "safetensors file " + p + ": tensor 'x' appears twice");
   EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8)),
             "safetensors file " + p + ": tensor 'x' has a malformed shape");
-  EXPECT_EQ(Error(Make(R"([1, 2])", 8)), "safetensors file " + p + ": the header is not a JSON object");
+  EXPECT_EQ(Error(Make(R"([1, 2])", 8)),
+            "safetensors file " + p + ": the header is not a JSON object");
   EXPECT_EQ(Error(Make(R"({"x":{"dtype":"F32","shape":[2e416],"data_offsets":[0,8]}})", 8)),
             "safetensors file " + p +
                 ": the header is not JSON gptc can read (number overflow parsing '2e416')");

@@ -1,8 +1,8 @@
 #include "tests/test_graphs.h"
 
 #include "frontend/builder.h"
-#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt_family.h"
 #include "frontend/ops.h"
 #include "ir/check.h"

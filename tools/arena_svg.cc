@@ -21,11 +21,16 @@ constexpr double kW = 1400, kH = 800, kLeft = 90, kRight = 1040, kTop = 60, kBot
 std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
   }
   return out;
 }
@@ -84,62 +89,80 @@ absl::Status WriteArenaSvg(const ir::Graph& g, const std::string& path, const st
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" "
       "fill=\"white\"/>\n",
       kW, kH);
-  absl::StrAppend(&svg, absl::StrFormat(
-      "<text x=\"%.0f\" y=\"24\" font-size=\"16\" font-weight=\"bold\">%s: arena %s, "
-      "peak live %s at node %d of %d, %d buffers</text>\n",
-      kLeft, Escape(what), Mb(arena), Mb(live[peak_at]), peak_at, steps, items.size()));
-  absl::StrAppend(&svg, absl::StrFormat(
-      "<text x=\"%.0f\" y=\"44\" fill=\"#555\">each rectangle: a buffer, from the node that "
-      "writes it to its last reader (x), at its offset in the arena (y); hover for its name"
-      "</text>\n", kLeft));
+  absl::StrAppend(
+      &svg, absl::StrFormat(
+                "<text x=\"%.0f\" y=\"24\" font-size=\"16\" font-weight=\"bold\">%s: arena %s, "
+                "peak live %s at node %d of %d, %d buffers</text>\n",
+                kLeft, Escape(what), Mb(arena), Mb(live[peak_at]), peak_at, steps, items.size()));
+  absl::StrAppend(
+      &svg,
+      absl::StrFormat(
+          "<text x=\"%.0f\" y=\"44\" fill=\"#555\">each rectangle: a buffer, from the node that "
+          "writes it to its last reader (x), at its offset in the arena (y); hover for its name"
+          "</text>\n",
+          kLeft));
   for (size_t k = 0; k < items.size(); ++k) {
     const Interval& i = items[k];
     const double x0 = x_of(std::max<int64_t>(0, i.begin)), x1 = x_of(end_of(i));
     const double y0 = y_of(g.value(i.root).place.offset);
     const double y1 = y_of(g.value(i.root).place.offset + i.bytes);
-    absl::StrAppend(&svg, absl::StrFormat(
-        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
-        "stroke=\"#333\" stroke-width=\"0.3\"><title>%%%s: %s, nodes %d to %d</title></rect>\n",
-        x0, y0, std::max(0.5, x1 - x0), std::max(0.5, y1 - y0),
-        colour[k] >= 0 ? hue(colour[k]) : "#c8c8c8", Escape(g.value(i.root).name), Mb(i.bytes),
-        std::max<int64_t>(0, i.begin), end_of(i) - 1));
+    absl::StrAppend(
+        &svg,
+        absl::StrFormat(
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+            "stroke=\"#333\" stroke-width=\"0.3\"><title>%%%s: %s, nodes %d to %d</title></rect>\n",
+            x0, y0, std::max(0.5, x1 - x0), std::max(0.5, y1 - y0),
+            colour[k] >= 0 ? hue(colour[k]) : "#c8c8c8", Escape(g.value(i.root).name), Mb(i.bytes),
+            std::max<int64_t>(0, i.begin), end_of(i) - 1));
   }
   // Axes with units, and the peak.
-  absl::StrAppend(&svg, absl::StrFormat(
-      "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n",
-      kLeft, kTop, kRight - kLeft, kBottom - kTop));
+  absl::StrAppend(&svg, absl::StrFormat("<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" "
+                                        "height=\"%.0f\" fill=\"none\" stroke=\"black\"/>\n",
+                                        kLeft, kTop, kRight - kLeft, kBottom - kTop));
   for (double t : Ticks(static_cast<double>(steps)))
-    if (t >= first) absl::StrAppend(&svg, absl::StrFormat(
-        "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"black\"/>"
-        "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n",
-        x_of(t), kBottom, x_of(t), kBottom + 5, x_of(t), kBottom + 19, t));
-  absl::StrAppend(&svg, absl::StrFormat(
-      "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">execution order (node of the step)"
-      "</text>\n", (kLeft + kRight) / 2, kBottom + 40));
+    if (t >= first)
+      absl::StrAppend(
+          &svg,
+          absl::StrFormat("<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"black\"/>"
+                          "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n",
+                          x_of(t), kBottom, x_of(t), kBottom + 5, x_of(t), kBottom + 19, t));
+  absl::StrAppend(
+      &svg,
+      absl::StrFormat(
+          "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">execution order (node of the step)"
+          "</text>\n",
+          (kLeft + kRight) / 2, kBottom + 40));
   for (double b : Ticks(static_cast<double>(arena)))
-    absl::StrAppend(&svg, absl::StrFormat(
-        "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"black\"/>"
-        "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n",
-        kLeft - 5, y_of(b), kLeft, y_of(b), kLeft - 8, y_of(b) + 4, b / 1e6));
-  absl::StrAppend(&svg, absl::StrFormat(
-      "<text transform=\"translate(24,%.0f) rotate(-90)\" text-anchor=\"middle\">arena offset "
-      "(MB)</text>\n", (kTop + kBottom) / 2));
-  absl::StrAppend(&svg, absl::StrFormat(
-      "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"red\" "
-      "stroke-dasharray=\"6,4\"/><text x=\"%.1f\" y=\"%.0f\" fill=\"red\">peak %s</text>\n",
-      x_of(peak_at + 0.5), kTop, x_of(peak_at + 0.5), kBottom, x_of(peak_at + 0.5) + 4, kTop + 14,
-      Mb(live[peak_at])));
+    absl::StrAppend(
+        &svg,
+        absl::StrFormat("<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"black\"/>"
+                        "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n",
+                        kLeft - 5, y_of(b), kLeft, y_of(b), kLeft - 8, y_of(b) + 4, b / 1e6));
+  absl::StrAppend(
+      &svg,
+      absl::StrFormat(
+          "<text transform=\"translate(24,%.0f) rotate(-90)\" text-anchor=\"middle\">arena offset "
+          "(MB)</text>\n",
+          (kTop + kBottom) / 2));
+  absl::StrAppend(
+      &svg,
+      absl::StrFormat(
+          "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"red\" "
+          "stroke-dasharray=\"6,4\"/><text x=\"%.1f\" y=\"%.0f\" fill=\"red\">peak %s</text>\n",
+          x_of(peak_at + 0.5), kTop, x_of(peak_at + 0.5), kBottom, x_of(peak_at + 0.5) + 4,
+          kTop + 14, Mb(live[peak_at])));
   // Legend: the largest buffers by name.
   absl::StrAppend(&svg, absl::StrFormat("<text x=\"%.0f\" y=\"%.0f\" font-weight=\"bold\">"
-                                        "largest buffers</text>\n", kRight + 20, kTop + 10));
+                                        "largest buffers</text>\n",
+                                        kRight + 20, kTop + 10));
   for (size_t k = 0; k < named; ++k) {
     const Interval& i = items[order[k]];
     const double y = kTop + 30 + 20 * k;
-    absl::StrAppend(&svg, absl::StrFormat(
-        "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-        "<text x=\"%.0f\" y=\"%.0f\">%%%s  %s</text>\n",
-        kRight + 20, y - 10, hue(static_cast<int>(k)), kRight + 38, y,
-        Escape(g.value(i.root).name.substr(0, 34)), Mb(i.bytes)));
+    absl::StrAppend(
+        &svg, absl::StrFormat("<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+                              "<text x=\"%.0f\" y=\"%.0f\">%%%s  %s</text>\n",
+                              kRight + 20, y - 10, hue(static_cast<int>(k)), kRight + 38, y,
+                              Escape(g.value(i.root).name.substr(0, 34)), Mb(i.bytes)));
   }
   svg += "</svg>\n";
   std::ofstream out(path, std::ios::binary);

@@ -18,10 +18,10 @@
 #include "bench/benchmark_json.h"
 #include "bench/copy_bandwidth.h"
 #include "bench/fusion_timing.h"
+#include "bench/rule_fusion_graph.h"
 #include "bench/step_compare.h"
 #include "frontend/model_registry.h"
 #include "ir/status_macros.h"
-#include "bench/rule_fusion_graph.h"
 #include "passes/fuse.h"
 #include "passes/fusion_cases.h"
 #include "passes/train_graphs.h"
@@ -67,9 +67,9 @@ absl::Status TimeCases(const std::vector<passes::FusionCase>& cases, const std::
     const double copy_fraction = t->copy_seconds / t->fused_seconds;
     std::cout << absl::StrFormat(
         "%-26s %-16s %9.4f (%d) %10.4f %7.2fx %9.2f %7.1f %9.4f %6.0f%% %9.2g\n", c.name,
-        c.where.substr(0, 16), 1e3 * t->unfused_seconds, t->unfused_kernels,
-        1e3 * t->fused_seconds, speedup, c.fused_bytes / 1e6, gbps, 1e3 * t->copy_seconds,
-        100 * copy_fraction, t->max_abs_diff);
+        c.where.substr(0, 16), 1e3 * t->unfused_seconds, t->unfused_kernels, 1e3 * t->fused_seconds,
+        speedup, c.fused_bytes / 1e6, gbps, 1e3 * t->copy_seconds, 100 * copy_fraction,
+        t->max_abs_diff);
     const std::string base = absl::StrCat("BM_Fusion/", prefix, "/", c.name);
     rows.push_back({base + "/fused",
                     t->fused_seconds,
@@ -140,8 +140,8 @@ int RunFusionBench(const FlagSet& flags, const codegen::CompilerOptions& co) {
     if (!fused.ok()) return Fail(fused.status());
     std::cout << "rule-made kernels of an RMSNorm, a SwiGLU and a softmax written from primitives, "
                  "forward and backward:\n";
-    if (absl::Status st = TimeCases(passes::FusionCases(*fused, /*every=*/true),
-                                    cfg.name + "/rule", **compiler, runs, rows);
+    if (absl::Status st = TimeCases(passes::FusionCases(*fused, /*every=*/true), cfg.name + "/rule",
+                                    **compiler, runs, rows);
         !st.ok())
       return Fail(st);
     if (absl::Status s = WholeStep(cfg, co, std::max(5, runs / 5), rows); !s.ok()) return Fail(s);

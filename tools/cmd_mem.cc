@@ -8,9 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "nlohmann/json.hpp"
 #include "absl/strings/str_join.h"
 #include "ir/status_macros.h"
+#include "nlohmann/json.hpp"
 #include "passes/plan_report.h"
 #include "passes/train_graphs.h"
 #include "runtime/process_memory.h"
@@ -123,7 +123,8 @@ void PrintJson(const Model& cfg, const Footprint& f, int64_t budget, int64_t max
     j["copy_kernels"] = r.copy_kernels;
     return j;
   };
-  nlohmann::ordered_json j = {{"config", cfg.name}, {"arch", cfg.arch}, {"batch_size", cfg.batch_size}};
+  nlohmann::ordered_json j = {
+      {"config", cfg.name}, {"arch", cfg.arch}, {"batch_size", cfg.batch_size}};
   j.update(report(f.train_report));  // the train step's numbers at the top level
   j["eval"] = report(f.eval_report);
   j["total_bytes"] = f.total;

@@ -155,8 +155,8 @@ int RunOpt(const Args& args) {
   if (!g.ok()) return Fail(g.status());
   ir::NodeId bad = -1;
   if (auto s = ir::Verify(*g, &bad); !s.ok()) {
-    const ir::SourceLoc at = bad >= 0 && bad < static_cast<ir::NodeId>(where.size())
-                                 ? where[bad] : ir::SourceLoc{};
+    const ir::SourceLoc at =
+        bad >= 0 && bad < static_cast<ir::NodeId>(where.size()) ? where[bad] : ir::SourceLoc{};
     return Fail(absl::InvalidArgumentError(
         at.line > 0 ? ir::Diagnostic(file, *text, at, std::string(s.message()))
                     : absl::StrCat(file, ": error: ", s.message())));

@@ -25,8 +25,7 @@ bool IsFlag(const ConfigKey& k) { return k.name != "vocab"; }
 }  // namespace
 
 void AddModelFlags(FlagSet& flags, const std::string& default_config) {
-  flags.String("config", default_config,
-               "model preset: " + absl::StrJoin(PresetNames(), ", "));
+  flags.String("config", default_config, "model preset: " + absl::StrJoin(PresetNames(), ", "));
   std::vector<std::string> arches;
   for (const ModelFamily* f : ModelFamilies()) arches.push_back(f->name);
   flags.String("arch", "",
@@ -38,9 +37,15 @@ void AddModelFlags(FlagSet& flags, const std::string& default_config) {
       if (!IsFlag(k) || !added.insert(k.name).second) continue;
       const std::string help = "override the preset's " + k.help;
       switch (k.kind) {
-        case ConfigKey::Kind::kInt: flags.Int(FlagName(k.name), 0, help); break;
-        case ConfigKey::Kind::kDouble: flags.Double(FlagName(k.name), 0.0, help); break;
-        case ConfigKey::Kind::kBool: flags.Bool(FlagName(k.name), k.default_value == "true", help); break;
+        case ConfigKey::Kind::kInt:
+          flags.Int(FlagName(k.name), 0, help);
+          break;
+        case ConfigKey::Kind::kDouble:
+          flags.Double(FlagName(k.name), 0.0, help);
+          break;
+        case ConfigKey::Kind::kBool:
+          flags.Bool(FlagName(k.name), k.default_value == "true", help);
+          break;
       }
     }
 }
@@ -70,9 +75,15 @@ absl::StatusOr<Model> ModelFromFlags(const FlagSet& flags) {
         return absl::InvalidArgumentError(absl::StrCat("--", flag, " is not a config key of arch '",
                                                        family->name, "' (preset ", preset, ")"));
       switch (mine->kind) {
-        case ConfigKey::Kind::kInt: overrides[k.name] = absl::StrCat(flags.GetInt(flag)); break;
-        case ConfigKey::Kind::kDouble: overrides[k.name] = absl::StrCat(flags.GetDouble(flag)); break;
-        case ConfigKey::Kind::kBool: overrides[k.name] = flags.GetBool(flag) ? "true" : "false"; break;
+        case ConfigKey::Kind::kInt:
+          overrides[k.name] = absl::StrCat(flags.GetInt(flag));
+          break;
+        case ConfigKey::Kind::kDouble:
+          overrides[k.name] = absl::StrCat(flags.GetDouble(flag));
+          break;
+        case ConfigKey::Kind::kBool:
+          overrides[k.name] = flags.GetBool(flag) ? "true" : "false";
+          break;
       }
     }
   return PresetModel(preset, overrides);

@@ -32,20 +32,22 @@ Tensor Attention(Builder& b, const std::string& name, Tensor x, int64_t H, doubl
   };
   Tensor q = heads("q"), k = heads("k"), v = heads("v");
   Tensor att = Scale(MatMul(q, k, {.transpose_b = true}), 1.0 / std::sqrt(double(D)));
-  Tensor y = MatMul(Softmax(CausalMask(att)), v);               // (B, H, T, D)
+  Tensor y = MatMul(Softmax(CausalMask(att)), v);  // (B, H, T, D)
   y = Reshape(Transpose(y, {0, 2, 1, 3}), {B, T, C});
   return Linear(b, name + ".o", y, C, out_std);
 }
 
 }  // namespace
 
-absl::StatusOr<Model> RmsGpt(int64_t vocab, int64_t block_size, int64_t batch_size,
-                             int64_t n_layer, int64_t n_head, int64_t n_embd) {
+absl::StatusOr<Model> RmsGpt(int64_t vocab, int64_t block_size, int64_t batch_size, int64_t n_layer,
+                             int64_t n_head, int64_t n_embd) {
   Model m;
   m.arch = "rms_gpt";  // not a registered family: this program rebuilds it itself
   m.name = "custom";
-  m.config = {{"n_layer", absl::StrCat(n_layer)}, {"n_head", absl::StrCat(n_head)},
-              {"n_embd", absl::StrCat(n_embd)}, {"vocab", absl::StrCat(vocab)},
+  m.config = {{"n_layer", absl::StrCat(n_layer)},
+              {"n_head", absl::StrCat(n_head)},
+              {"n_embd", absl::StrCat(n_embd)},
+              {"vocab", absl::StrCat(vocab)},
               {"block_size", absl::StrCat(block_size)}};
   m.vocab = vocab;
   m.block_size = block_size;
