@@ -117,12 +117,16 @@ void ScheduleFlat(Func f, Var x, int64_t n, int vec) {
   }
 }
 
-void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec, Var* row_inner,
-                  int64_t min_parallel) {
+int64_t RowsPerTask(int64_t rows, int64_t cols, int64_t min_parallel) {
   // About 16 tasks (8 per core here), each a block of whole rows.
   const int64_t per_task = std::max<int64_t>(1, rows / 16);
+  return rows >= 2 * per_task && rows > 1 && rows * cols >= min_parallel ? per_task : 0;
+}
+
+void ScheduleRows(Func f, Var col, Var row, int64_t cols, int64_t rows, int vec, Var* row_inner,
+                  int64_t min_parallel) {
   Var ro("ro"), ri("ri");
-  if (rows >= 2 * per_task && rows > 1 && rows * cols >= min_parallel) {
+  if (const int64_t per_task = RowsPerTask(rows, cols, min_parallel)) {
     f.split(row, ro, ri, static_cast<int>(per_task), TailStrategy::GuardWithIf).parallel(ro);
     *row_inner = ri;
   } else {

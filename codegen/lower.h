@@ -68,6 +68,8 @@ void ScheduleFlat(Halide::Func f, Halide::Var x, int64_t n, int vec);
 // few microseconds to start).
 void ScheduleRows(Halide::Func f, Halide::Var col, Halide::Var row, int64_t cols, int64_t rows,
                   int vec, Halide::Var* row_inner, int64_t min_parallel = 0);
+// The rows of one of ScheduleRows' parallel tasks, or 0 when the rows stay on one thread.
+int64_t RowsPerTask(int64_t rows, int64_t cols, int64_t min_parallel);
 // A reduction over j in [0, n) of body(j), `vec` lanes at a time: each lane accumulates a
 // strided partial in registers, then the lanes and the tail (n % vec) are combined. Halide's
 // inline sum()/maximum() run one element at a time on a single dependency chain, which made

@@ -42,6 +42,15 @@ void EvalBody(const ir::Graph& body, ir::NodeId from, ir::NodeId to, std::vector
   }
 }
 
+// f(at) = the one expression, or a Tuple of several (one loop writes them all).
+void Define(Func f, const std::vector<Var>& at, const std::vector<Expr>& e) {
+  if (e.size() == 1) {
+    f(at) = e[0];
+  } else {
+    f(at) = Tuple(e);
+  }
+}
+
 absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
   using S = ir::FusionLayout::Space;
   const ir::Graph& body = *c.spec.body;
@@ -133,36 +142,24 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
     if (l.space[v] == S::kFull) full.push_back(val[v]);
     if (l.space[v] == S::kRow) per_row.push_back(val[v]);
   }
-  auto define = [](Func f, std::vector<Var> at, const std::vector<Expr>& e) {
-    if (e.size() == 1) {
-      f(at) = e[0];
-    } else {
-      f(at) = Tuple(e);
-    }
-  };
   Func out_full("out"), out_rows("out_rows");
-  if (!full.empty()) define(out_full, {col, row}, full);
-  if (!per_row.empty()) define(out_rows, {row}, per_row);
-  // Rows in parallel blocks (about 16); each row's reductions run just before its results.
-  // With row results as well, their loop over rows is fused with the full results' loop
-  // (compute_with), so the reductions still run once per row, while the row is in L1.
+  if (!full.empty()) Define(out_full, {col, row}, full);
+  if (!per_row.empty()) Define(out_rows, {row}, per_row);
+  // Rows in parallel blocks, as ScheduleRows splits them; each row's reductions run just
+  // before its results. With row results as well, their loop over rows is fused with the full
+  // results' loop (compute_with), so the reductions still run once per row, in L1.
   const Func driver = full.empty() ? out_rows : out_full;
+  const int64_t per_task = RowsPerTask(rows, cols, /*min_parallel=*/1 << 15);
   Var ro("ro"), ri("ri");
-  const int64_t per_task = std::max<int64_t>(1, rows / 16);
-  const bool parallel = rows >= 2 * per_task && rows > 1 && rows * cols >= (1 << 15);
-  for (Func f : {out_full, out_rows}) {
-    if (!f.defined()) continue;
-    if (parallel) {
+  const Var inner = per_task ? ri : row;
+  for (Func f : {out_full, out_rows})
+    if (f.defined() && per_task)
       f.split(row, ro, ri, static_cast<int>(per_task), TailStrategy::GuardWithIf).parallel(ro);
-    } else {
-      f.split(row, ro, ri, static_cast<int>(rows), TailStrategy::GuardWithIf);
-    }
-  }
   if (!full.empty() && cols >= c.vec) out_full.vectorize(col, c.vec, TailStrategy::GuardWithIf);
-  if (!full.empty() && !per_row.empty()) out_rows.compute_with(out_full, ri);
-  for (Func& r : reductions) r.compute_at(driver, ri);
+  if (!full.empty() && !per_row.empty()) out_rows.compute_with(out_full, inner);
+  for (Func& r : reductions) r.compute_at(driver, inner);
   for (Func& f : stored) {
-    f.compute_at(driver, ri);
+    f.compute_at(driver, inner);
     if (cols >= c.vec) f.vectorize(col, c.vec, TailStrategy::GuardWithIf);
   }
   if (!full.empty()) c.OutputTuple(out_full, {rows, cols});
@@ -260,11 +257,7 @@ absl::Status Fusion(Ctx& c) {
     results.push_back(val[v]);
   }
   Func out("out");
-  if (results.size() == 1) {
-    out(x, y) = results[0];
-  } else {
-    out(x, y) = Tuple(results);
-  }
+  Define(out, {x, y}, results);
   // Vectorised along x; once there is enough work, parallel over about 16 blocks of rows (or
   // of x when there is one row).
   if (outer == 1) {

@@ -12,6 +12,8 @@
 // expand or constant read by several groups is recomputed inside each instead (it reads
 // at most a row value or a small operand), not written at full size for all of them. Groups
 // of one real op are dropped: fusing them would change nothing.
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "ir/fusion_layout.h"
 #include "passes/fusion_group.h"
@@ -367,11 +369,12 @@ void FindElementwise(FusionContext& c, bool adamw, bool elementwise) {
   const ir::Graph& g = c.graph();
   Former shared(c, true);
   shared.Run();
-  Former unshared(c, false);
+  std::optional<Former> unshared;  // formed again without sharing only if sharing made a cycle
   Former* f = &shared;
   if (!shared.Acyclic()) {
-    unshared.Run();
-    f = &unshared;
+    unshared.emplace(c, false);
+    unshared->Run();
+    f = &*unshared;
   }
   f->MergeColumnSums();
   for (const auto& [v, why] : f->refusals()) c.Refuse("elementwise", v, why);

@@ -17,17 +17,18 @@ namespace {
 // Ops whose kernels read every operand element at the index they write (same-sized operands
 // are read at the flat output index): they may write over an operand that dies there.
 bool ReadsAtWriteIndex(const Node& n) {
+  // Halide takes a kernel's buffers not to alias, so with several results LLVM may reload an
+  // operand after storing a result over it (RowsFusion.PlannedTrainStepEqualsUnplanned found
+  // one wrong). Only single-result kernels write over an operand; adamw's updates are decided
+  // below, on their own terms.
+  if (n.outputs.size() > 1) return false;
   if (ir::HasTrait(n.op, ir::kElementwise)) return true;
   if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad || n.op == Op::kDropout) return true;
   if (n.op == Op::kCacheWrite)
-    return true;  // the new rows are read elsewhere, but they are a
-                  // separate operand, never the one written over
-  if (n.op == Op::kFusion) {
-    // Halide takes a kernel's buffers not to alias, so with several results LLVM may reload
-    // an operand after storing a result over it (RowsFusion.PlannedTrainStepEqualsUnplanned
-    // found one wrong). A single result is stored after everything it reads at that index;
-    // a rows body reads each row before it writes it.
-    if (!n.body || n.outputs.size() > 1) return false;
+    return true;              // the new rows are read elsewhere, but they are a
+                              // separate operand, never the one written over
+  if (n.op == Op::kFusion) {  // a rows body reads each row before it writes it
+    if (!n.body) return false;
     auto l = ir::LayOutFusion(*n.body);
     return l.ok() && l->kind != ir::FusionLayout::Kind::kReduction;
   }
