@@ -1,5 +1,8 @@
 #include "codegen/kernel_spec.h"
 
+#include <algorithm>
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ir/literal.h"
@@ -17,9 +20,12 @@ std::vector<int64_t> StridesOf(const ir::Graph& g, ir::ValueId v) {
 }
 
 // Whether adamw's four operand kinds (p, grad, m, v) each fill one region contiguously in
-// operand order, and each new p, m, v is in place over its operand.
+// operand order, each new p, m, v is in place over its operand, and the decayed parameters
+// come first (the blocked kernel decays a prefix of each block).
 bool AdamWBlocked(const ir::Graph& g, const ir::Node& n) {
   const size_t k = (n.inputs.size() - 2) / 4;
+  const std::vector<int64_t> decay = n.attrs.GetInts("decay").value_or(std::vector<int64_t>());
+  if (!std::is_sorted(decay.begin(), decay.end(), std::greater<int64_t>())) return false;
   for (size_t kind = 0; kind < 4; ++kind) {
     int64_t next = -1;
     for (size_t i = 0; i < k; ++i) {

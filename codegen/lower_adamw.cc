@@ -99,6 +99,7 @@ Expr ParamSquares(const std::string& name, ImageParam g, int64_t n) {
 absl::Status AdamW(Ctx& c) {
   const size_t k = (c.spec.inputs.size() - 2) / 4;
   const ir::AdamWHyper h = ir::AdamWHyper::FromAttrs(c.spec.attrs);
+  const std::vector<int64_t> decays = *c.spec.attrs.GetInts("decay");  // verified: one each
   // No contraction of a * b + c into one fma, which LLVM may do in one loop shape and not
   // another: the blocked and per-parameter forms give bit-identical parameters (tested), as
   // the unfused kernels do. The kernel is bound by memory, so this costs nothing.
@@ -106,12 +107,13 @@ absl::Status AdamW(Ctx& c) {
   ImageParam lr = c.Input(0, {1}), step = c.Input(1, {1});
   Var x("x");
   if (c.spec.adamw_blocked) {
-    // Four blocks of n elements (the decayed parameters' `decayed` first), bound through
-    // each block's first parameter; the executable checks the blocks are contiguous.
+    // Four blocks of n elements (the decayed parameters' `decayed` first: KernelSpec makes
+    // the blocked form only then), bound through each block's first parameter; the
+    // executable checks the blocks are contiguous.
     int64_t n = 0, decayed = 0;
     for (size_t i = 0; i < k; ++i) {
       const ir::TensorType& t = c.spec.inputs[2 + 4 * i];
-      if (ir::AdamWDecays(t)) decayed += t.num_elements();
+      if (decays[i]) decayed += t.num_elements();
       n += t.num_elements();
     }
     ImageParam p = c.Input(2, {n}), g = c.Input(3, {n}), m = c.Input(4, {n}), v = c.Input(5, {n});
@@ -168,7 +170,7 @@ absl::Status AdamW(Ctx& c) {
     const ir::TensorType& t = c.spec.inputs[2 + 4 * i];
     const int64_t n = std::max<int64_t>(1, t.num_elements());
     Func upd(absl::StrCat("upd", i));
-    upd(x) = Update(p[i](x), g[i](x), m[i](x), v[i](x), Expr(ir::AdamWDecays(t)), sc.shared, h);
+    upd(x) = Update(p[i](x), g[i](x), m[i](x), v[i](x), Expr(decays[i] != 0), sc.shared, h);
     ScheduleFlat(upd, x, n, c.vec);
     c.OutputTuple(upd, {n});
   }

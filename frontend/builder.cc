@@ -73,14 +73,15 @@ Tensor Builder::Input(const std::string& name, ir::TensorType type) {
   return Tensor(this, graph_.AddInput(UniqueName(name), std::move(type)));
 }
 
-Tensor Builder::Param(const std::string& leaf, ir::TensorType type, ParamInit init) {
+Tensor Builder::Param(const std::string& leaf, ir::TensorType type, ParamInit init, Decay decay) {
   const std::string name = ScopedName(leaf);
   if (taken_.contains(name)) {
     Fail(absl::InvalidArgumentError(absl::StrCat("parameter %", name, " is declared twice")));
     return Tensor();
   }
-  params_.push_back(ParamSpec{name, type, init});
-  return Tensor(this, graph_.AddParam(UniqueName(name), std::move(type)));
+  const bool decays = decay == Decay::kYes || (decay == Decay::kIfMatrix && type.rank() >= 2);
+  params_.push_back(ParamSpec{name, type, init, decays});
+  return Tensor(this, graph_.AddParam(UniqueName(name), std::move(type), decays));
 }
 
 Tensor Builder::Constant(double value, ir::TensorType type) {

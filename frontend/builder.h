@@ -30,8 +30,10 @@ class Builder {
   Builder& operator=(const Builder&) = delete;
 
   Tensor Input(const std::string& name, ir::TensorType type);
-  // A trainable parameter named in the current scope (`h.0.attn.c_attn.w`).
-  Tensor Param(const std::string& leaf, ir::TensorType type, ParamInit init);
+  // A trainable parameter named in the current scope (`h.0.attn.c_attn.w`); `decay` says
+  // whether AdamW's weight decay applies to it.
+  Tensor Param(const std::string& leaf, ir::TensorType type, ParamInit init,
+               Decay decay = Decay::kIfMatrix);
   Tensor Constant(double value, ir::TensorType type);
   // Each element's index along `axis` (negative counts from the end), as f32 or i32.
   Tensor Iota(ir::TensorType type, int axis);

@@ -21,10 +21,16 @@ struct ParamInit {
   static ParamInit Ones() { return {Kind::kOnes, 0.0}; }
 };
 
+// Whether AdamW decays a parameter: the model's choice, recorded on its IR declaration
+// (`param decay`). kIfMatrix is nanoGPT's grouping: matrices and embeddings decay, biases
+// and norm weights do not.
+enum class Decay { kIfMatrix, kYes, kNo };
+
 struct ParamSpec {
   std::string name;
   ir::TensorType type;
   ParamInit init;
+  bool decay = false;
 };
 
 // Initial values of all parameters. Each parameter draws from its own stream derived from

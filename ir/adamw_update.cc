@@ -72,7 +72,7 @@ void UpdateSlot(Emitter& e, const AdamWSlot& sl, const Scalars& s, const AdamWHy
   ValueId grad = sl.g;
   if (s.clip_coef >= 0) grad = e.Emit(Op::kMul, {grad, bc(s.clip_coef, "clip")}, {}, base + ".g");
   ValueId p = sl.p;
-  if (o.weight_decay > 0 && AdamWDecays(t)) {
+  if (o.weight_decay > 0 && sl.decay) {
     ValueId lr_wd = e.Emit(Op::kScale, {s.lr}, {{"factor", o.weight_decay}}, base + ".lr_wd");
     p = e.Emit(Op::kSub, {p, e.Emit(Op::kMul, {p, bc(lr_wd, "lr_wd_b")}, {}, base + ".decay")}, {},
                base + ".decayed");
@@ -124,7 +124,10 @@ AdamWHyper AdamWHyper::FromAttrs(const Attrs& a) {
   return h;
 }
 
-bool AdamWDecays(const TensorType& t) { return t.rank() >= 2; }
+bool ParamDecays(const Graph& g, ValueId p) {
+  const Node& n = g.node(g.value(p).producer);
+  return n.op == Op::kParam && n.attrs.GetBool("decay").value_or(false);
+}
 
 AdamWResult EmitAdamWUpdate(Emitter& e, ValueId lr, ValueId step,
                             const std::vector<AdamWSlot>& slots, const AdamWHyper& h) {

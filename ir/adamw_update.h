@@ -3,7 +3,7 @@
 // attributes and compares, ir/fused_ops.cc). In one place so the two cannot drift apart.
 //
 //   g      = grad * min(1, clip / (||all grads||_2 + 1e-6))       (global-norm clipping)
-//   p      = p - lr * wd * p                                       (rank >= 2 only, as nanoGPT)
+//   p      = p - lr * wd * p                      (parameters declared `param decay` only)
 //   m      = b1 m + (1 - b1) g;    v = b2 v + (1 - b2) g^2
 //   p      = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 //
@@ -28,9 +28,11 @@ struct AdamWHyper {
   static AdamWHyper FromAttrs(const Attrs& a);
 };
 
-// One parameter's values: the parameter, its gradient and its two moments.
+// One parameter's values: the parameter, its gradient and its two moments, and whether
+// weight decay applies to it.
 struct AdamWSlot {
   ValueId p, g, m, v;
+  bool decay = false;
 };
 
 struct AdamWResult {
@@ -38,8 +40,9 @@ struct AdamWResult {
   ValueId grad_norm = -1;        // ||all grads||_2
 };
 
-// Weight decay applies to matrices (rank >= 2), as nanoGPT's two groups.
-bool AdamWDecays(const TensorType& t);
+// Whether the model declared parameter p as one AdamW decays (`param decay`). The frontend
+// decides: nanoGPT's GPT decays its matrices and not its biases and norm weights.
+bool ParamDecays(const Graph& g, ValueId p);
 
 // Appends the update of every slot (the norm over all of them first) to e's graph.
 AdamWResult EmitAdamWUpdate(Emitter& e, ValueId lr, ValueId step,

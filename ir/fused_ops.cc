@@ -93,14 +93,19 @@ const std::vector<Template>& Templates() {
 
 // The hyperparameters an adamw body uses (CheckAdamW then rebuilds the body from them):
 // beta1 and beta2 scale the moments, weight decay scales lr, eps is the one constant of a
-// parameter's shape, the clipping threshold the numerator of the clipping ratio.
+// parameter's shape, the clipping threshold the numerator of the clipping ratio. `decay`
+// lists, per parameter, whether its update decays it (multiplies the parameter itself).
 absl::StatusOr<Attrs> AdamWAttrs(const Graph& body) {
   AdamWHyper h;
   h.weight_decay = 0;
   h.clip_norm = 0;
   const std::vector<ValueId> in = body.Inputs();
   if (in.size() < 6) return absl::InvalidArgumentError("adamw: too few operands");
+  std::vector<int64_t> decay((in.size() - 2) / 4, 0);
   for (const Node& n : body.nodes()) {
+    if (n.op == Op::kMul)
+      for (size_t i = 0; i < decay.size(); ++i)
+        if (n.inputs[0] == in[2 + 4 * i]) decay[i] = 1;
     if (n.op == Op::kScale && n.inputs[0] == in[4]) h.beta1 = *n.attrs.GetFloat("factor");
     if (n.op == Op::kScale && n.inputs[0] == in[5]) h.beta2 = *n.attrs.GetFloat("factor");
     if (n.op == Op::kScale && n.inputs[0] == in[0]) h.weight_decay = *n.attrs.GetFloat("factor");
@@ -111,7 +116,9 @@ absl::StatusOr<Attrs> AdamWAttrs(const Graph& body) {
       if (num.op == Op::kConstant) h.clip_norm = *num.attrs.GetFloat("value");
     }
   }
-  return h.ToAttrs();
+  Attrs a = h.ToAttrs();
+  a.Set("decay", decay);
+  return a;
 }
 
 // The attributes the attention templates need beyond their wiring: the transposes of each
@@ -284,13 +291,17 @@ absl::Status CheckAdamW(const Graph& g, const Node& n) {
   Emitter e(want);
   std::vector<ValueId> ins;
   for (ValueId v : n.inputs) ins.push_back(want.AddInput(g.value(v).name, g.value(v).type));
+  const std::vector<int64_t> decay = n.attrs.GetInts("decay").value_or(std::vector<int64_t>());
+  if (decay.size() != k)
+    return bad(absl::StrCat("decay=[...] must say for each of the ", k,
+                            " parameters whether it decays (1) or not (0)"));
   std::vector<AdamWSlot> slots;
   for (size_t i = 0; i < k; ++i) {
     const ValueId* s = &ins[2 + 4 * i];
     for (int j = 1; j < 4; ++j)
       if (want.value(s[j]).type != want.value(s[0]).type)
         return bad(absl::StrCat("parameter ", i, "'s operands do not all have its type"));
-    slots.push_back({s[0], s[1], s[2], s[3]});
+    slots.push_back({s[0], s[1], s[2], s[3], decay[i] != 0});
   }
   for (ValueId v : {ins[0], ins[1]})
     if (want.value(v).type != F32({})) return bad("lr and step must be f32[] scalars");

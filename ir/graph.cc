@@ -32,8 +32,10 @@ ValueId Graph::AddInput(std::string name, TensorType type) {
   return AddValueNode(Op::kInput, {}, {}, std::move(name), std::move(type));
 }
 
-ValueId Graph::AddParam(std::string name, TensorType type) {
-  return AddValueNode(Op::kParam, {}, {}, std::move(name), std::move(type));
+ValueId Graph::AddParam(std::string name, TensorType type, bool decay) {
+  Attrs attrs;
+  if (decay) attrs.Set("decay", true);
+  return AddValueNode(Op::kParam, {}, std::move(attrs), std::move(name), std::move(type));
 }
 
 void Graph::RenameValue(ValueId v, std::string name) {

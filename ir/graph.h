@@ -59,7 +59,9 @@ class Graph {
   ValueId AddValueNode(Op op, std::vector<ValueId> inputs, Attrs attrs, std::string name,
                        TensorType type);
   ValueId AddInput(std::string name, TensorType type);
-  ValueId AddParam(std::string name, TensorType type);
+  // A parameter; `decay` marks it as one AdamW decays (attribute decay=true on its
+  // declaration, printed `param decay`). Which parameters decay is the model's choice.
+  ValueId AddParam(std::string name, TensorType type, bool decay = false);
 
   // State updates of a step: after the step runs, `target` (a param or state declaration)
   // takes the value of `value`. Printed as `update %target <- %value`.

@@ -227,9 +227,14 @@ absl::Status Parser::ParseDecl() {
   if (IsIdent("param") || IsIdent("state")) {
     op = Next().text == "param" ? Op::kParam : Op::kState;
   }
+  Attrs attrs;
+  if (op == Op::kParam && IsIdent("decay")) {
+    ++pos_;
+    attrs.Set("decay", true);
+  }
   RETURN_IF_ERROR(Define(name, graph_.num_nodes()));
   Locate(name);
-  return ParsePlacement(graph_.AddValueNode(op, {}, {}, name.text, type));
+  return ParsePlacement(graph_.AddValueNode(op, {}, std::move(attrs), name.text, type));
 }
 
 absl::Status Parser::ParseStatement() {

@@ -44,7 +44,11 @@ std::string Pad(const std::string& s, size_t width) {
 
 std::string DeclText(const Graph& g, const Node& n) {
   const Value& v = g.value(n.outputs[0]);
-  const char* kind = n.op == Op::kParam ? " param" : n.op == Op::kState ? " state" : "";
+  const bool decay = n.op == Op::kParam && n.attrs.GetBool("decay").value_or(false);
+  const char* kind = decay                ? " param decay"
+                     : n.op == Op::kParam ? " param"
+                     : n.op == Op::kState ? " state"
+                                          : "";
   std::string place = PlacementText(g, v.place);
   return absl::StrCat("%", v.name, ": ", TypeToString(v.type), kind, place.empty() ? "" : " ",
                       place);

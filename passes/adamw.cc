@@ -26,7 +26,7 @@ absl::StatusOr<ir::Graph> AdamW(const ir::Graph& in, const AdamWOptions& o) {
     if (in.value(*grad).type != in.value(p).type)
       return absl::InvalidArgumentError(
           absl::StrCat("adamw: %grad.", in.value(p).name, " does not have its parameter's type"));
-    slots.push_back({p, *grad, -1, -1});
+    slots.push_back({p, *grad, -1, -1, ir::ParamDecays(in, p)});
   }
   if (!missing.empty())
     return absl::InvalidArgumentError(absl::StrCat("adamw: no gradient (grad.<name>) for ",
@@ -71,7 +71,7 @@ std::vector<ValueId> AdamWOrder(const ir::Graph& g) {
   std::vector<ValueId> order;
   for (bool decayed : {true, false})
     for (ValueId p : g.Params())
-      if (ir::AdamWDecays(g.value(p).type) == decayed) order.push_back(p);
+      if (ir::ParamDecays(g, p) == decayed) order.push_back(p);
   return order;
 }
 

@@ -21,8 +21,8 @@ using AdamWOptions = ir::AdamWHyper;  // beta1 0.9, beta2 0.99, eps 1e-8, wd 0.1
 
 absl::StatusOr<ir::Graph> AdamW(const ir::Graph& g, const AdamWOptions& options = {});
 
-// The parameters in the order AdamW updates them and the plan lays them out: those with
-// weight decay (matrices) first, then the rest, each group in declaration order, so the
+// The parameters in the order AdamW updates them and the plan lays them out: those declared
+// `param decay` first, then the rest, each group in declaration order, so the
 // decayed parameters are one contiguous block and the others another.
 std::vector<ir::ValueId> AdamWOrder(const ir::Graph& g);
 

@@ -7,8 +7,8 @@
 // against the unfused graph), PlanRuntime.* (the blocked form bit-identical to the
 // per-parameter one) and TorchParity.TenAdamWStepsWithClipping.
 #include "codegen/kernel_spec.h"
-#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
@@ -20,7 +20,7 @@ namespace gptc {
 namespace {
 
 TEST(AdamWKernel, EveryPresetUpdatesAllParametersInOneBlockedKernel) {
-  for (const std::string& preset : {"tiny", "shakespeare-cpu", "baby"}) {
+  for (const char* preset : {"tiny", "shakespeare-cpu", "baby"}) {
     SCOPED_TRACE(preset);
     auto model = nn::BuildGpt(*PresetConfig(preset));
     ASSERT_TRUE(model.ok());
@@ -54,6 +54,9 @@ TEST(AdamWKernel, TheVerifierRefusesABodyThatIsNotAdamW) {
   // A hyperparameter the body does not use.
   EXPECT_NE(refused("beta1=0.9 ", "beta1=0.8 ").find("is not AdamW's update of its operands"),
             std::string::npos);
+  // A parameter said not to decay whose body decays it, and a list of the wrong length.
+  EXPECT_NE(refused("decay=[1,", "decay=[0,").find("is not AdamW's update"), std::string::npos);
+  EXPECT_NE(refused("decay=[1,", "decay=[").find("whether it decays"), std::string::npos);
   // A body that computes something else (the first moment's decay changed).
   EXPECT_NE(refused("factor=0.9\n", "factor=0.8\n").find("is not AdamW's update"),
             std::string::npos);

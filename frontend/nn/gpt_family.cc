@@ -56,7 +56,7 @@ absl::StatusOr<Model> GptModel(const GptConfig& cfg) {
     c.batch_size = o.batch;
     if (!o.training) c.dropout = 0;  // dropout is for training only
     ASSIGN_OR_RETURN(GptGraph g, BuildGpt(c));
-    return ForwardGraph{std::move(g.graph), std::move(g.params)};
+    return ForwardGraph{std::move(g.graph), std::move(g.params), {}};
   };
   m.external_names = [](const std::string& p) -> std::vector<std::string> {
     if (p == "wte") return {NanoGptName(p), "lm_head.weight"};  // the head is tied to wte
