@@ -11,7 +11,9 @@
 // A rows body (ir/fusion_layout.h: a norm, a softmax, their gradients) is one loop over rows:
 // per row, each reduction runs over the row's columns (vectorised lanes, VecReduce), then the
 // row's full results are written, all while the row is in L1. Row results (statistics the
-// backward pass reads) are written in the same loop over rows.
+// backward pass reads) are written in the same loop over rows, and column sums (a norm's
+// weight gradient) are summed per parallel block of rows in the same loop iteration as the
+// block, from cache.
 #include "absl/strings/str_cat.h"
 #include "codegen/lower.h"
 #include "ir/fusion_layout.h"
@@ -80,21 +82,40 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
     }
   }
   std::vector<Func> reductions, stored;
-  std::vector<Func> columns(body.num_values());
   bool column_sums = false;
   for (ir::ValueId v : body.outputs()) column_sums |= l.space[v] == S::kColumn;
+  // Rows in parallel blocks, as ScheduleRows splits them (one block when too small to split,
+  // if column sums need the blocks).
+  int64_t per_task = RowsPerTask(rows, cols, /*min_parallel=*/1 << 15);
+  if (column_sums && !per_task) per_task = rows;
+  const int tasks = per_task ? static_cast<int>((rows + per_task - 1) / per_task) : 1;
+  Var ro("ro"), ri("ri");
+  // A column sum (a norm's weight gradient) is summed per block of rows, each block in the
+  // same parallel loop iteration as the block's row results (compute_with below), so it reads
+  // rows the block has just read, from cache, not in a second pass over memory; the blocks'
+  // partial sums are then added (tasks x cols, small).
+  std::vector<std::pair<Func, RDom>> partials;
+  std::vector<Func> columns(body.num_values());
   for (ir::NodeId id = n_in; id < body.num_nodes(); ++id) {
     const ir::Node& nd = body.node(id);
     const ir::ValueId out = nd.outputs[0];
     if (l.space[out] == S::kColumn) {
-      // Over all rows, outside the loop over rows: lower_reduce.cc's column sums (blocks of
-      // rows accumulating vectors of columns), a second pass over what it reads.
-      Func pre(absl::StrCat("colpre", id));
-      pre(col, row) = val[nd.inputs[0]];
-      Var ci("ci"), co("co");
-      columns[out] = ReduceAxis(
-          ReduceKind::kSum, [&](Expr i, Expr r, Expr) { return pre(i, r); }, 1, rows, cols, c.vec,
-          ci, co);  // (column, 0): written through a [1, cols] view
+      RDom rr(0, static_cast<int>(per_task), "rr");
+      const Expr at = ro * static_cast<int>(per_task) + rr;
+      rr.where(at < static_cast<int>(rows));
+      Func part(absl::StrCat("colpart", id));
+      part(col, ro) = 0.0f;
+      part(col, ro) += substitute(row.name(), at, val[nd.inputs[0]]);
+      partials.push_back({part, rr});
+      RDom t(0, tasks, "t");
+      Var co("co");
+      Func& total = columns[out];  // (column, 0): a [1, cols] view
+      total(col, co) = 0.0f;
+      total(col, co) += part(col, t);
+      if (cols >= c.vec) {
+        total.vectorize(col, c.vec, TailStrategy::GuardWithIf);
+        total.update().vectorize(col, c.vec, TailStrategy::GuardWithIf);
+      }
     } else if (nd.op == ir::Op::kReshape || nd.op == ir::Op::kExpand) {
       val[out] = val[nd.inputs[0]];
     } else if (nd.op == ir::Op::kBroadcast) {
@@ -119,7 +140,8 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
       reductions.push_back(red);
       // A computed value that is reduced is kept for its row (L1), so what reads it after the
       // reduction (a softmax's exp(x - max) / sum) does not compute it again. Not with column
-      // sums, which run outside the loop over rows and recompute what they read.
+      // sums, whose loop over a block's rows follows the rows' loop and recomputes what it
+      // reads.
       const ir::ValueId x = nd.inputs[0];
       if (!column_sums && !ir::HasTrait(body.node(body.value(x).producer).op, ir::kDecl)) {
         stored.push_back(pre);
@@ -145,18 +167,25 @@ absl::Status Rows(Ctx& c, const ir::FusionLayout& l) {
   Func out_full("out"), out_rows("out_rows");
   if (!full.empty()) Define(out_full, {col, row}, full);
   if (!per_row.empty()) Define(out_rows, {row}, per_row);
-  // Rows in parallel blocks, as ScheduleRows splits them; each row's reductions run just
-  // before its results. With row results as well, their loop over rows is fused with the full
-  // results' loop (compute_with), so the reductions still run once per row, in L1.
+  // Each row's reductions run just before its results. With row results as well, their loop
+  // over rows is fused with the full results' loop (compute_with), so the reductions still
+  // run once per row, in L1.
   const Func driver = full.empty() ? out_rows : out_full;
-  const int64_t per_task = RowsPerTask(rows, cols, /*min_parallel=*/1 << 15);
-  Var ro("ro"), ri("ri");
   const Var inner = per_task ? ri : row;
   for (Func f : {out_full, out_rows})
     if (f.defined() && per_task)
       f.split(row, ro, ri, static_cast<int>(per_task), TailStrategy::GuardWithIf).parallel(ro);
   if (!full.empty() && cols >= c.vec) out_full.vectorize(col, c.vec, TailStrategy::GuardWithIf);
   if (!full.empty() && !per_row.empty()) out_rows.compute_with(out_full, inner);
+  for (auto& [part, rr] : partials) {
+    part.compute_root();
+    if (cols >= c.vec) {
+      part.vectorize(col, c.vec, TailStrategy::GuardWithIf);
+      part.update().vectorize(col, c.vec, TailStrategy::GuardWithIf);
+    }
+    part.update().reorder(col, rr.x, ro).parallel(ro);  // as the driver's loop over blocks
+    part.update().compute_with(driver, ro);
+  }
   for (Func& r : reductions) r.compute_at(driver, inner);
   for (Func& f : stored) {
     f.compute_at(driver, inner);
