@@ -9,7 +9,8 @@ namespace {
 
 absl::StatusOr<std::string> Lookup(const ModelConfig& c, const std::string& key) {
   auto it = c.find(key);
-  if (it == c.end()) return absl::InvalidArgumentError(absl::StrCat("model config has no '", key, "'"));
+  if (it == c.end())
+    return absl::InvalidArgumentError(absl::StrCat("model config has no '", key, "'"));
   return it->second;
 }
 
@@ -49,8 +50,11 @@ absl::Status Model::Validate() const {
                           {"block_size", block_size},
                           {"batch_size", batch_size}})
     if (v <= 0)
-      return absl::InvalidArgumentError(absl::StrCat(who, ": ", field, " must be positive, got ", v));
+      return absl::InvalidArgumentError(
+          absl::StrCat(who, ": ", field, " must be positive, got ", v));
   if (!forward) return absl::InvalidArgumentError(absl::StrCat(who, " has no forward builder"));
+  if (tokenizer.empty())
+    return absl::InvalidArgumentError(absl::StrCat(who, " names no tokenizer"));
   return absl::OkStatus();
 }
 

@@ -43,10 +43,14 @@ struct ForwardGraph {
 using ForwardBuilder = std::function<absl::StatusOr<ForwardGraph>(const ForwardOptions&)>;
 
 struct Model {
-  std::string arch;        // the family that made it ("gpt"); a registered family rebuilds it
-  std::string name;        // its preset, or "custom"
-  ModelConfig config;      // every key/value the family's builder read
-  int64_t vocab = 0;       // token ids are in [0, vocab)
+  std::string arch;    // the family that made it ("gpt"); a registered family rebuilds it
+  std::string name;    // its preset, or "custom"
+  ModelConfig config;  // every key/value the family's builder read
+  int64_t vocab = 0;   // token ids are in [0, vocab)
+  // What the token ids mean, by name: "char" (the distinct bytes of the training text, in
+  // byte order; a checkpoint stores them). Checkpoints record it, and the runtime builds the
+  // tokenizer it names or says it has none by that name.
+  std::string tokenizer = "char";
   int64_t block_size = 0;  // the longest sequence: the step graphs' T
   int64_t batch_size = 0;  // rows of the compiled train and eval steps (static shapes)
   ForwardBuilder forward;

@@ -93,20 +93,22 @@ absl::StatusOr<std::string> Unhex(const std::string& path, const std::string& s)
 std::string Meta(const Checkpoint& c) {
   std::string m = absl::StrCat("arch=", c.arch, "\nname=", c.model_name, "\n");
   for (const auto& [k, v] : c.config) absl::StrAppend(&m, "config.", k, "=", Hex(v), "\n");
-  absl::StrAppend(&m, "vocabulary=", Hex(c.vocabulary), "\nstep=", c.step, "\nrng=",
-                  Hex(c.rng_state), "\nbest_val_loss=", c.best_val_loss, "\n");
+  absl::StrAppend(&m, "tokenizer=", Hex(c.tokenizer), "\nvocabulary=", Hex(c.vocabulary),
+                  "\nstep=", c.step, "\nrng=", Hex(c.rng_state),
+                  "\nbest_val_loss=", c.best_val_loss, "\n");
   for (const auto& [k, v] : c.flags) absl::StrAppend(&m, "flag.", k, "=", Hex(v), "\n");
   return m;
 }
 
 // Version 1 checkpoints predate model families: they are GPT's, with its config keys at the
 // top level (bias and dropout absent in the first ones written).
-void LegacyGptConfig(const std::map<std::string, std::string>& kv, Checkpoint& c) {
+void ReadVersion1Config(const std::map<std::string, std::string>& kv, Checkpoint& c) {
   c.arch = "gpt";
   for (const char* key : {"vocab", "block_size", "n_layer", "n_head", "n_embd", "batch_size",
                           "layernorm_eps", "dropout"})
     if (auto it = kv.find(key); it != kv.end()) c.config[key] = it->second;
-  if (auto it = kv.find("bias"); it != kv.end()) c.config["bias"] = it->second == "0" ? "false" : "true";
+  if (auto it = kv.find("bias"); it != kv.end())
+    c.config["bias"] = it->second == "0" ? "false" : "true";
 }
 
 absl::Status ParseMeta(const std::string& path, const std::string& text, uint32_t version,
@@ -128,14 +130,18 @@ absl::Status ParseMeta(const std::string& path, const std::string& text, uint32_
   };
   ASSIGN_OR_RETURN(c.model_name, need("name"));
   if (version == 1) {
-    LegacyGptConfig(kv, c);
+    ReadVersion1Config(kv, c);
   } else {
     ASSIGN_OR_RETURN(c.arch, need("arch"));
   }
   ASSIGN_OR_RETURN(std::string step, need("step"));
   ASSIGN_OR_RETURN(std::string best, need("best_val_loss"));
   if (!absl::SimpleAtoi(step, &c.step) || !absl::SimpleAtod(best, &c.best_val_loss))
-    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": malformed step or best_val_loss"));
+    return absl::DataLossError(
+        absl::StrCat("checkpoint ", path, ": malformed step or best_val_loss"));
+  if (auto it = kv.find("tokenizer"); it != kv.end()) {  // older checkpoints: "char"
+    ASSIGN_OR_RETURN(c.tokenizer, Unhex(path, it->second));
+  }
   ASSIGN_OR_RETURN(std::string vocab, need("vocabulary"));
   ASSIGN_OR_RETURN(c.vocabulary, Unhex(path, vocab));
   ASSIGN_OR_RETURN(std::string rng, need("rng"));

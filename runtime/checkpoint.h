@@ -6,9 +6,9 @@
 //
 // Layout: "GPTCCKPT" | u32 version | u64 payload bytes | u64 FNV-1a 64 of the payload |
 // payload. The payload is a text section (u64 length, then `key=value` lines: the model's arch
-// and name, its config as `config.KEY=HEX`, the vocabulary in hex, the step, the data sampler's
-// RNG state, the best val loss, the training flags) followed by the tensors (u32 count; per tensor: u32 name length, name,
-// u32 rank, i64 dims, then the f32 data).
+// and name, its config as `config.KEY=HEX`, its tokenizer's name, the vocabulary in hex, the step,
+// the data sampler's RNG state, the best val loss, the training flags) followed by the tensors (u32
+// count; per tensor: u32 name length, name, u32 rank, i64 dims, then the f32 data).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "frontend/model.h"
 #include "ir/literal.h"
+#include "runtime/tokenizer.h"
 
 namespace gptc {
 
@@ -26,9 +27,10 @@ struct Checkpoint {
   std::string arch;        // the model family (frontend/model_registry.h), which rebuilds it
   std::string model_name;  // its preset, or "custom"
   ModelConfig config;      // every config key/value of the model
-  std::string vocabulary;  // the tokenizer's bytes, in id order
-  int64_t step = 0;        // optimiser steps done
-  std::string rng_state;   // the training batch sampler's state (Rng::State)
+  std::string tokenizer = kCharTokenizer;  // its name (Model::tokenizer); "char" if unrecorded
+  std::string vocabulary;                  // the tokenizer's bytes, in id order
+  int64_t step = 0;                        // optimiser steps done
+  std::string rng_state;                   // the training batch sampler's state (Rng::State)
   double best_val_loss = 0;
   std::map<std::string, std::string> flags;  // the training flags, as given
   struct Tensor {

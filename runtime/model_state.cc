@@ -15,6 +15,7 @@ absl::StatusOr<Checkpoint> Capture(const Backend& backend, const Model& model,
   c.arch = model.arch;
   c.model_name = model.name;
   c.config = model.config;
+  c.tokenizer = model.tokenizer;
   c.vocabulary = vocabulary;
   c.step = point.step;
   c.rng_state = point.rng_state;
@@ -28,6 +29,10 @@ absl::StatusOr<Checkpoint> LoadMatching(const std::string& path, const Model& mo
                                         const std::string& vocabulary) {
   ASSIGN_OR_RETURN(Checkpoint c, ReadCheckpoint(path));
   RETURN_IF_ERROR(CheckSameModel(path, c.arch, c.config, model));
+  if (c.tokenizer != model.tokenizer)
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " uses tokenizer '",
+                                                      c.tokenizer, "', this model '",
+                                                      model.tokenizer, "'"));
   if (c.vocabulary != vocabulary)
     return absl::FailedPreconditionError(
         absl::StrCat("checkpoint ", path, " was trained on another vocabulary (",
@@ -40,6 +45,9 @@ absl::StatusOr<Model> CheckpointModel(const Checkpoint& c, const std::string& pa
   if (!m.ok())
     return absl::Status(m.status().code(),
                         absl::StrCat("checkpoint ", path, ": ", m.status().message()));
+  if (absl::Status s = CheckTokenizerName(c.tokenizer); !s.ok())
+    return absl::DataLossError(absl::StrCat("checkpoint ", path, ": ", s.message()));
+  m->tokenizer = c.tokenizer;
   return m;
 }
 
@@ -53,8 +61,8 @@ absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(const Model& mod
     const std::string external = model.ExternalNames(p.name).front();
     auto it = by_name.find(external);
     if (it == by_name.end())
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--init-from ", path, " has no tensor '", external, "' (gptc's %", p.name, ")"));
+      return absl::FailedPreconditionError(absl::StrCat("--init-from ", path, " has no tensor '",
+                                                        external, "' (gptc's %", p.name, ")"));
     if (it->second->shape != p.type.shape)
       return absl::FailedPreconditionError(
           absl::StrCat("--init-from ", path, ": tensor '", it->first, "' is ",
@@ -63,8 +71,8 @@ absl::StatusOr<std::map<std::string, ir::Literal>> ReadInitFrom(const Model& mod
   }
   std::map<std::string, ir::Literal> out;
   for (const ParamSpec& p : params)
-    out.emplace(p.name,
-                ir::Literal::FromFloats(p.type.shape, by_name.at(model.ExternalNames(p.name).front())->data));
+    out.emplace(p.name, ir::Literal::FromFloats(
+                            p.type.shape, by_name.at(model.ExternalNames(p.name).front())->data));
   return out;
 }
 

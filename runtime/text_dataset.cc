@@ -10,7 +10,9 @@
 
 namespace gptc {
 
-absl::StatusOr<TextDataset> TextDataset::Load(const std::string& path) {
+absl::StatusOr<TextDataset> TextDataset::Load(const std::string& path,
+                                              const std::string& tokenizer) {
+  RETURN_IF_ERROR(CheckTokenizerName(tokenizer));
   std::optional<std::string> file = ir::ReadFile(path);
   if (!file) return absl::NotFoundError(absl::StrCat("data file '", path, "' cannot be opened"));
   std::string text = *std::move(file);

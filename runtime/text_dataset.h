@@ -26,8 +26,11 @@ Batch RandomBatch(int64_t batch, int64_t seq_len, int64_t vocab, uint64_t seed);
 
 class TextDataset {
  public:
-  // Reads `path`; a missing, unreadable or empty file is an error naming the path.
-  static absl::StatusOr<TextDataset> Load(const std::string& path);
+  // Reads `path` and tokenises it with the tokenizer named `tokenizer` (Model::tokenizer); a
+  // missing, unreadable or empty file is an error naming the path, an unknown tokenizer one
+  // naming it.
+  static absl::StatusOr<TextDataset> Load(const std::string& path,
+                                          const std::string& tokenizer = kCharTokenizer);
   static absl::StatusOr<TextDataset> FromText(std::string text, std::string origin = "<text>");
 
   const CharTokenizer& tokenizer() const { return tokenizer_; }

@@ -8,6 +8,12 @@
 
 namespace gptc {
 
+absl::Status CheckTokenizerName(const std::string& name) {
+  if (name == kCharTokenizer) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("no tokenizer called '", name, "' (gptc has: ", kCharTokenizer, ")"));
+}
+
 absl::StatusOr<CharTokenizer> CharTokenizer::FromText(std::string_view text) {
   if (text.empty()) return absl::InvalidArgumentError("tokenizer: the text is empty");
   bool seen[256] = {};

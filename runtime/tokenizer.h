@@ -11,6 +11,11 @@
 
 namespace gptc {
 
+// The tokenizers gptc has, by the names a Model gives (Model::tokenizer): "char".
+inline constexpr const char* kCharTokenizer = "char";
+// OK when gptc has a tokenizer called `name`, else an error naming it and those it has.
+absl::Status CheckTokenizerName(const std::string& name);
+
 class CharTokenizer {
  public:
   // Builds the vocabulary from `text`; an empty text is an error.

@@ -200,7 +200,9 @@ TEST(Attention, FusesEveryLayerOfAGptUnlessDropoutIsOnTheProbabilities) {
     EXPECT_EQ(fwd, dropout == 0 ? 2 : 0);
     EXPECT_EQ(bwd, dropout == 0 ? 2 : 0);
     EXPECT_EQ(sms, dropout == 0 ? 0 : 2);
-    if (dropout == 0) EXPECT_EQ(square, 0) << "a [B, H, T, T] tensor is still computed";
+    if (dropout == 0) {
+      EXPECT_EQ(square, 0) << "a [B, H, T, T] tensor is still computed";
+    }
   }
 }
 

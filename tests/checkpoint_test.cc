@@ -20,6 +20,8 @@
 #include "gtest/gtest.h"
 #include "ir/read_file.h"
 #include "nlohmann/json.hpp"
+#include "runtime/model_state.h"
+#include "runtime/text_dataset.h"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -53,6 +55,7 @@ TEST(Checkpoint, RoundTrip) {
   ASSERT_TRUE(WriteCheckpoint(Path("rt.bin"), c).ok());
   auto r = ReadCheckpoint(Path("rt.bin"));
   ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->tokenizer, "char");
   EXPECT_EQ(r->vocabulary, c.vocabulary);
   EXPECT_EQ(r->step, 42);
   EXPECT_EQ(r->rng_state, c.rng_state);
@@ -130,11 +133,32 @@ TEST(Checkpoint, Version1ReadsAsGpt) {
   EXPECT_EQ(r->config, nn::ToModelConfig(*PresetConfig("tiny")));
   EXPECT_EQ(r->step, 7);
   EXPECT_EQ(r->vocabulary, "\n");
+  EXPECT_EQ(r->tokenizer, "char");  // unrecorded: the only tokenizer there was
   EXPECT_EQ(r->tensors.size(), 2u);
   // A version-2 file whose metadata lacks the arch is damaged, and says so.
   Spit(Path("noarch.bin"), Reframe(Slurp(Path("v2.bin")), 2, legacy));
   EXPECT_EQ(std::string(ReadCheckpoint(Path("noarch.bin")).status().message()),
             "checkpoint " + Path("noarch.bin") + ": metadata has no 'arch'");
+}
+
+// A checkpoint records its model's tokenizer by name; one naming a tokenizer gptc does not
+// have is refused when the model is rebuilt from it, as is a dataset asked for one.
+TEST(Checkpoint, RecordsItsTokenizer) {
+  Checkpoint c = Sample(30);
+  c.tokenizer = "no-such-bpe";
+  ASSERT_TRUE(WriteCheckpoint(Path("tok.bin"), c).ok());
+  auto r = ReadCheckpoint(Path("tok.bin"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->tokenizer, "no-such-bpe");
+  EXPECT_EQ(std::string(CheckpointModel(*r, "tok.bin").status().message()),
+            "checkpoint tok.bin: no tokenizer called 'no-such-bpe' (gptc has: char)");
+  r->tokenizer = "char";
+  auto m = CheckpointModel(*r, "tok.bin");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->tokenizer, "char");
+  Spit(Path("text.txt"), "some text");
+  EXPECT_EQ(std::string(TextDataset::Load(Path("text.txt"), "gpt9").status().message()),
+            "no tokenizer called 'gpt9' (gptc has: char)");
 }
 
 // A child process writes a checkpoint under a file-size limit smaller than the file: the

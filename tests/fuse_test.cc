@@ -153,7 +153,9 @@ TEST(Fuse, FusedTrainStepMatchesUnfusedOnTheJit) {
       << "fusion should cut kernel calls";
   for (auto [st, ex] : {std::pair{&st1, e1->get()}, std::pair{&st2, e2->get()}}) {
     for (const auto& [name, lit] : args)
-      if (st->Find(name)) ASSERT_TRUE(st->Set(name, lit).ok());
+      if (st->Find(name)) {
+        ASSERT_TRUE(st->Set(name, lit).ok());
+      }
     for (const char* in : {"tokens", "targets", "lr"}) ASSERT_TRUE(ex->SetInput(in, args[in]).ok());
   }
   for (int step = 1; step <= 5; ++step) {

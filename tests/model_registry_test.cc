@@ -105,7 +105,7 @@ absl::StatusOr<Model> Bigram(const std::string& name, const ModelConfig& c) {
     Tensor logits = Embedding(table, tokens).named("logits");  // (B, T, V)
     Tensor loss = CrossEntropy(Softmax(logits), targets).named("loss");
     ASSIGN_OR_RETURN(ir::Graph g, b.Finish({logits, loss}));
-    return ForwardGraph{std::move(g), b.params()};
+    return ForwardGraph{std::move(g), b.params(), b.buffers()};
   };
   return m;
 }

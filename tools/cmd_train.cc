@@ -180,7 +180,7 @@ absl::StatusOr<RunInputs> LoadRunInputs(const FlagSet& flags, bool lead) {
   absl::StatusOr<Model> model = ModelFromFlags(flags);
   if (!model.ok()) return Usage(model.status());
   ASSIGN_OR_RETURN(TextDataset data, LoadData(flags, &*model));
-  RunInputs in{*std::move(model), std::move(data), flags.GetString("out-dir")};
+  RunInputs in{*std::move(model), std::move(data), flags.GetString("out-dir"), false, {}, {}};
   in.checkpoints = in.out_dir != "none" && !in.out_dir.empty();
   if (flags.GetBool("resume") && !in.checkpoints)
     return Usage(absl::InvalidArgumentError("--resume needs an --out-dir to resume from"));

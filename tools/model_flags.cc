@@ -91,7 +91,7 @@ absl::StatusOr<Model> ModelFromFlags(const FlagSet& flags) {
 
 absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, Model* model) {
   ASSIGN_OR_RETURN(std::string path, ResolveDataPath(flags.GetString("data")));
-  ASSIGN_OR_RETURN(TextDataset data, TextDataset::Load(path));
+  ASSIGN_OR_RETURN(TextDataset data, TextDataset::Load(path, model->tokenizer));
   ASSIGN_OR_RETURN(*model,
                    Reconfigure(*model, {{"vocab", absl::StrCat(data.tokenizer().vocab_size())}}));
   // Both splits must hold one window (block_size inputs and the next token), before compiling.
