@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "frontend/nn/gpt_family.h"
+#include "frontend/nn/llama_family.h"
 #include "ir/check.h"
 #include "ir/status_macros.h"
 
@@ -31,8 +32,8 @@ absl::Status Add(Registry& r, ModelFamily f) {
     for (const ModelPreset& p : f.presets)
       for (const ModelPreset& q : other->presets)
         if (p.name == q.name)
-          return absl::AlreadyExistsError(absl::StrCat(
-              "preset '", p.name, "' of family '", f.name, "' is already one of '", other->name, "'"));
+          return absl::AlreadyExistsError(absl::StrCat("preset '", p.name, "' of family '", f.name,
+                                                       "' is already one of '", other->name, "'"));
   }
   r.families.push_back(std::make_unique<ModelFamily>(std::move(f)));
   return absl::OkStatus();
@@ -43,8 +44,10 @@ absl::Status Add(Registry& r, ModelFamily f) {
 Registry& TheRegistry() {
   static Registry* r = [] {
     auto* reg = new Registry;
-    absl::Status s = Add(*reg, nn::GptFamily());
-    GPTC_CHECK(s.ok()) << s.message();
+    for (ModelFamily f : {nn::GptFamily(), nn::LlamaFamily()}) {
+      absl::Status s = Add(*reg, std::move(f));
+      GPTC_CHECK(s.ok()) << s.message();
+    }
     return reg;
   }();
   return *r;
@@ -55,13 +58,22 @@ absl::Status CheckValue(const std::string& arch, const ConfigKey& k, const std::
   double d;
   bool ok = false;
   switch (k.kind) {
-    case ConfigKey::Kind::kInt: ok = absl::SimpleAtoi(v, &i); break;
-    case ConfigKey::Kind::kDouble: ok = absl::SimpleAtod(v, &d); break;
-    case ConfigKey::Kind::kBool: ok = v == "0" || v == "1" || v == "true" || v == "false"; break;
+    case ConfigKey::Kind::kInt:
+      ok = absl::SimpleAtoi(v, &i);
+      break;
+    case ConfigKey::Kind::kDouble:
+      ok = absl::SimpleAtod(v, &d);
+      break;
+    case ConfigKey::Kind::kBool:
+      ok = v == "0" || v == "1" || v == "true" || v == "false";
+      break;
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("model config of arch '", arch, "': '", k.name, "' cannot be '", v, "'"));
+  const char* want = k.kind == ConfigKey::Kind::kInt      ? "an integer"
+                     : k.kind == ConfigKey::Kind::kDouble ? "a number"
+                                                          : "true or false";
+  return absl::InvalidArgumentError(absl::StrCat("model config of arch '", arch, "': '", k.name,
+                                                 "' must be ", want, ", not '", v, "'"));
 }
 
 std::vector<std::string> KeyNames(const ModelFamily& f) {
@@ -113,8 +125,8 @@ absl::StatusOr<const ModelFamily*> PresetFamily(const std::string& preset) {
   for (const ModelFamily* f : ModelFamilies())
     for (const ModelPreset& p : f->presets)
       if (p.name == preset) return f;
-  return absl::InvalidArgumentError(absl::StrCat("unknown config '", preset, "'; presets are: ",
-                                                 absl::StrJoin(PresetNames(), ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown config '", preset, "'; presets are: ", absl::StrJoin(PresetNames(), ", ")));
 }
 
 absl::StatusOr<Model> MakeModel(const std::string& arch, const std::string& name,
@@ -125,9 +137,9 @@ absl::StatusOr<Model> MakeModel(const std::string& arch, const std::string& name
   for (const auto& [key, value] : config) {
     const ConfigKey* k = f->FindKey(key);
     if (!k)
-      return absl::InvalidArgumentError(absl::StrCat("arch '", arch, "' has no config key '", key,
-                                                     "'; its keys are: ",
-                                                     absl::StrJoin(KeyNames(*f), ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("arch '", arch, "' has no config key '", key,
+                       "'; its keys are: ", absl::StrJoin(KeyNames(*f), ", ")));
     RETURN_IF_ERROR(CheckValue(arch, *k, value));
     full[key] = value;
   }
@@ -154,8 +166,8 @@ absl::StatusOr<Model> Reconfigure(const Model& model, const ModelConfig& changes
 absl::Status CheckSameModel(const std::string& path, const std::string& saved_arch,
                             const ModelConfig& saved, const Model& asked) {
   if (saved_arch != asked.arch)
-    return absl::FailedPreconditionError(absl::StrCat(
-        "checkpoint ", path, " has arch ", saved_arch, ", the run asks for ", asked.arch));
+    return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has arch ", saved_arch,
+                                                      ", the run asks for ", asked.arch));
   auto family = FindModelFamily(asked.arch);
   for (const auto& [key, value] : asked.config) {
     const ConfigKey* k = family.ok() ? (*family)->FindKey(key) : nullptr;
@@ -163,8 +175,8 @@ absl::Status CheckSameModel(const std::string& path, const std::string& saved_ar
     auto it = saved.find(key);
     const std::string had = it == saved.end() ? "(none)" : it->second;
     if (had != value)
-      return absl::FailedPreconditionError(absl::StrCat("checkpoint ", path, " has ", key, "=",
-                                                        had, ", the run asks for ", value));
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint ", path, " has ", key, "=", had, ", the run asks for ", value));
   }
   return absl::OkStatus();
 }

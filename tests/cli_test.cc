@@ -190,10 +190,11 @@ TEST(Cli, BadInputIsAClearError) {
        "eval version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --arch, --block-size, --n-layer, "
-       "--n-head, --n-embd, --batch-size, --layernorm-eps, --bias, --dropout, --graph, "
-       "--print-after, --fuse, --explain-fusion, --precision, --plan, --dump-dir, --dot, "
-       "--stats, --help"},
-      {"ir --config=tiny --arch=bigram", 2, "gptc: unknown arch 'bigram'; model families are: gpt"},
+       "--n-head, --n-embd, --batch-size, --layernorm-eps, --bias, --dropout, --n-kv-head, "
+       "--ffn-hidden, --rms-eps, --rope-theta, --tie-embeddings, --graph, --print-after, "
+       "--fuse, --explain-fusion, --precision, --plan, --dump-dir, --dot, --stats, --help"},
+      {"ir --config=tiny --arch=bigram", 2,
+       "gptc: unknown arch 'bigram'; model families are: gpt, llama"},
       {"ir --arch=gpt --config=nope", 2, "gptc: unknown config 'nope'; presets are: "},
       {"ir --precision=fp16", 2, "--precision must be fp32 or bf16, got 'fp16'"},
       {"ir --config=huge", 2,

@@ -63,13 +63,13 @@ TEST(ModelRegistry, BadConfigsNameTheKey) {
             "arch 'gpt' has no config key 'n_kv_head'; its keys are: vocab, block_size, n_layer, "
             "n_head, n_embd, batch_size, layernorm_eps, bias, dropout");
   EXPECT_EQ(Message(PresetModel("tiny", {{"n_layer", "two"}}).status()),
-            "model config of arch 'gpt': 'n_layer' cannot be 'two'");
+            "model config of arch 'gpt': 'n_layer' must be an integer, not 'two'");
   EXPECT_EQ(Message(PresetModel("tiny", {{"n_head", "3"}}).status()),
             "config 'tiny': n_embd (32) must be a multiple of n_head (3)");
   EXPECT_EQ(Message(PresetModel("huge").status()),
-            "unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby");
+            "unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby, tiny-llama, llama-cpu, llama-baby");
   EXPECT_EQ(Message(FindModelFamily("mamba").status()),
-            "unknown arch 'mamba'; model families are: gpt");
+            "unknown arch 'mamba'; model families are: gpt, llama");
 }
 
 TEST(ModelRegistry, CheckSameModelNamesTheFirstDifference) {

@@ -1,0 +1,174 @@
+// The LLaMA family (frontend/nn/llama.h), built from primitives on the general core: its
+// parameter count by formula (and llama-cpu within 10% of shakespeare-cpu's), the rotary
+// tables' values, every parameter's gradient against finite differences (float64
+// interpreter), the JIT training as the interpreter does, and decoding over the KV cache
+// giving the logits of the full window at every position.
+#include "frontend/nn/llama.h"
+
+#include <cmath>
+
+#include "frontend/buffer.h"
+#include "frontend/model_registry.h"
+#include "frontend/nn/llama_family.h"
+#include "gtest/gtest.h"
+#include "ir/interpreter.h"
+#include "ir/rng.h"
+#include "passes/autodiff.h"
+#include "passes/train_graphs.h"
+#include "runtime/interp_backend.h"
+#include "runtime/jit_backend.h"
+#include "runtime/text_dataset.h"
+#include "tests/jit_test_util.h"
+
+namespace gptc {
+namespace {
+
+LlamaConfig Tiny() {
+  LlamaConfig c = *LlamaPreset("tiny-llama");
+  c.batch_size = 2;
+  c.block_size = 8;
+  return c;
+}
+
+TEST(Llama, ParameterCount) {
+  for (bool tied : {false, true}) {
+    LlamaConfig c = Tiny();
+    c.tie_embeddings = tied;
+    auto f = nn::BuildLlama(c, 2);
+    ASSERT_TRUE(f.ok()) << f.status();
+    const int64_t V = c.vocab, C = c.n_embd, L = c.n_layer, F = c.ffn_hidden;
+    const int64_t kv = c.n_kv_head * c.head_dim();
+    // Per layer: q and o (C x C), k and v (C x kv), the MLP's three (C x F), two norm weights.
+    EXPECT_EQ(CountParams(f->params),
+              V * C * (tied ? 1 : 2) + L * (2 * C * C + 2 * C * kv + 3 * C * F + 2 * C) + C);
+    EXPECT_EQ(f->buffers.size(), 2u);  // rope.cos, rope.sin: not parameters
+  }
+  auto llama = PresetModel("llama-cpu"), gpt = PresetModel("shakespeare-cpu");
+  ASSERT_TRUE(llama.ok() && gpt.ok());
+  const double ratio = double(CountParams(*llama->Params())) / CountParams(*gpt->Params());
+  EXPECT_NEAR(ratio, 1.0, 0.1) << "llama-cpu against shakespeare-cpu";
+}
+
+TEST(Llama, RotaryTablesAreHuggingFacesRotateHalf) {
+  const LlamaConfig c = Tiny();
+  auto f = nn::BuildLlama(c, 1);
+  ASSERT_TRUE(f.ok()) << f.status();
+  const int64_t D = c.head_dim();
+  for (const BufferSpec& b : f->buffers) {
+    SCOPED_TRACE(b.name);
+    auto v = MakeBuffer(b);
+    ASSERT_TRUE(v.ok()) << v.status();
+    ASSERT_EQ(v->type.shape, (ir::Shape{c.block_size, D}));
+    for (int64_t t = 0; t < c.block_size; ++t)
+      for (int64_t i = 0; i < D; ++i) {
+        const double angle = t * std::pow(c.rope_theta, -2.0 * (i % (D / 2)) / D);
+        const double want = b.name == "rope.cos" ? std::cos(angle) : std::sin(angle);
+        EXPECT_NEAR(v->data[t * D + i], want, 1e-7) << t << "," << i;
+      }
+  }
+}
+
+// (L(θ + h d) - L(θ - h d)) / 2h against grad · d for every parameter along a random d.
+TEST(Llama, EveryGradientAgainstFiniteDifferences) {
+  for (int64_t kv_heads : {2, 4, 1}) {  // grouped, plain multi-head, multi-query
+    SCOPED_TRACE(absl::StrCat("n_kv_head ", kv_heads));
+    LlamaConfig c = Tiny();
+    c.n_kv_head = kv_heads;
+    auto f = nn::BuildLlama(c, 2);
+    ASSERT_TRUE(f.ok()) << f.status();
+    auto fwd = passes::SelectOutputs(f->graph, {"loss"});
+    ASSERT_TRUE(fwd.ok());
+    auto g = passes::Autodiff(*fwd);
+    ASSERT_TRUE(g.ok()) << g.status();
+    ir::LiteralMap args = InitParams(f->params, 7);
+    Rng rng(3);
+    for (const ParamSpec& p : f->params)  // norm weights away from 1, so no path is trivial
+      if (p.name.find("norm") != std::string::npos)
+        for (double& x : args[p.name].data) x += rng.Normal(0, 0.2);
+    for (const BufferSpec& b : f->buffers) args[b.name] = *MakeBuffer(b);
+    ir::Literal tokens(ir::I32({2, c.block_size})), targets(ir::I32({2, c.block_size}));
+    for (double& x : tokens.data) x = static_cast<double>(rng.UniformInt(c.vocab));
+    for (double& x : targets.data) x = static_cast<double>(rng.UniformInt(c.vocab));
+    args["tokens"] = tokens;
+    args["targets"] = targets;
+    const ir::InterpOptions f64{ir::Precision::kF64};
+    auto analytic = ir::Interpret(*g, args, f64);
+    ASSERT_TRUE(analytic.ok()) << analytic.status();
+    // Directions as large as N(0, 1) move the embeddings (std 0.02) far along RMSNorm's
+    // steep rsqrt, so the step is smaller than the GPT test's 1e-5.
+    const double h = 1e-6;
+    for (size_t i = 0; i < f->params.size(); ++i) {
+      const std::string& name = f->params[i].name;
+      SCOPED_TRACE(name);
+      ir::Literal d(args[name].type);
+      for (double& x : d.data) x = rng.Normal(0, 1);
+      const ir::Literal& grad = (*analytic)[1 + i];
+      ASSERT_EQ(grad.size(), d.size());
+      double dot = 0;
+      for (int64_t k = 0; k < d.size(); ++k) dot += grad.data[k] * d.data[k];
+      auto loss_at = [&](double t) {
+        ir::LiteralMap a = args;
+        for (int64_t k = 0; k < d.size(); ++k) a[name].data[k] += t * d.data[k];
+        return (*ir::Interpret(*fwd, a, f64))[0].data[0];
+      };
+      const double numeric = (loss_at(h) - loss_at(-h)) / (2 * h);
+      EXPECT_NEAR(dot, numeric, 1e-6 * std::max(1e-3, std::abs(numeric)) + 1e-9);
+    }
+  }
+}
+
+Model TinyModel() { return *nn::LlamaModel(Tiny()); }
+
+TEST(Llama, JitTrainsAsTheInterpreter) {
+  codegen::CompilerOptions co;
+  co.cache_dir = testing::TestCacheDir();
+  auto jit = JitBackend::Create(TinyModel(), 1, {}, co, {JitBackend::Step::kTrain});
+  auto interp = InterpBackend::Create(TinyModel(), 1);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  ASSERT_TRUE(interp.ok()) << interp.status();
+  for (int step = 1; step <= 3; ++step) {
+    const Batch batch = RandomBatch(2, 8, 65, step);
+    auto a = (*jit)->TrainStep(batch, 1e-2, step);
+    auto b = (*interp)->TrainStep(batch, 1e-2, step);
+    ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+    EXPECT_NEAR(*a, *b, 1e-5 * std::abs(*b)) << "step " << step;
+  }
+}
+
+TEST(Llama, DecodeMatchesTheFullWindowAtEveryPosition) {
+  codegen::CompilerOptions co;
+  co.cache_dir = testing::TestCacheDir();
+  auto jit = JitBackend::Create(
+      TinyModel(), 1, {}, co,
+      {JitBackend::Step::kSample, JitBackend::Step::kPrefill, JitBackend::Step::kDecode});
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  Rng rng(5);
+  ir::Literal window(ir::I32({1, 8}));
+  for (double& id : window.data) id = static_cast<double>(rng.UniformInt(65));
+  auto full = (*jit)->Logits(window);
+  ASSERT_TRUE(full.ok()) << full.status();
+  for (int64_t pos = 0; pos < 8; ++pos) {
+    auto kv = pos == 0 ? (*jit)->Prefill(window, 0)
+                       : (*jit)->Decode(static_cast<int32_t>(window.data[pos]), pos);
+    ASSERT_TRUE(kv.ok()) << kv.status();
+    const std::vector<float> want = LogitsRow(*full, pos);
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR((*kv)[i], want[i], 1e-5) << "position " << pos << " logit " << i;
+  }
+}
+
+TEST(Llama, BadConfigsAreNamed) {
+  LlamaConfig c = Tiny();
+  c.n_kv_head = 3;
+  EXPECT_EQ(c.Validate().message(), "config 'tiny-llama': n_kv_head (3) must divide n_head (4)");
+  c = Tiny();
+  c.n_embd = 36;  // head width 9
+  EXPECT_EQ(c.Validate().message(),
+            "config 'tiny-llama': the head width n_embd / n_head (9) must be even: rotary "
+            "embeddings turn pairs of its values");
+  EXPECT_EQ(std::string(MakeModel("llama", "x", {{"n_kv_head", "two"}}).status().message()),
+            "model config of arch 'llama': 'n_kv_head' must be an integer, not 'two'");
+}
+
+}  // namespace
+}  // namespace gptc
