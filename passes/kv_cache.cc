@@ -298,16 +298,47 @@ class Deriver {
     if (sb == kNone) return sa;
     if (sb != rb - 2 || sa != ra - 2)
       return Err(n, "keys or values must carry the sequence on axis -2");
-    const ValueId fresh = n.inputs[1];
+    // Keys or values that are another value repeated (grouped-query attention's key/value
+    // heads, each read by several query heads: expand then reshape) are cached before the
+    // repeat, so the cache holds each head once; decode repeats what it reads.
+    std::vector<const Node*> repeat;
+    ValueId fresh = n.inputs[1];
+    while (const Node* r = Replication(fresh)) {
+      repeat.insert(repeat.begin(), r);
+      fresh = r->inputs[0];
+    }
     const ValueId cache =
         e_.Decl(Op::kState, in_.value(fresh).type, absl::StrCat(kKvCachePrefix, NameOf(fresh)));
-    const ValueId written =
+    ValueId written =
         e_.Emit(Op::kCacheWrite, {cache, map_[fresh], pos_}, {}, NameOf(fresh) + ".cached");
     writes_.push_back({cache, written});
     // Prefill reads the keys it just computed (the same values, no wait on the cache copy);
     // decode reads every cached row.
-    if (which_ == KvGraph::kDecode) ins[1] = written;
+    if (which_ == KvGraph::kDecode) {
+      for (const Node* r : repeat)
+        written = e_.Emit(r->op, {written}, r->attrs, NameOf(r->outputs[0]) + ".cached");
+      ins[1] = written;
+    }
     return sa;
+  }
+
+  // The node that makes v by repeating its one operand without touching the sequence axis
+  // (an expand that adds an axis before it, or a reshape that merges axes before it); else
+  // null.
+  const Node* Replication(ValueId v) const {
+    const Node& r = in_.node(in_.value(v).producer);
+    if (r.op != Op::kExpand && r.op != Op::kReshape) return nullptr;
+    const ValueId x = r.inputs[0];
+    const int sx = seq_[x], sv = seq_[v];
+    if (sx == kNone || sv == kNone) return nullptr;
+    // The axes after the sequence are the same, so only axes before it were added or merged.
+    const Shape& from = ShapeOf(x);
+    const Shape& to = ShapeOf(v);
+    if (from.size() - sx != to.size() - sv) return nullptr;
+    for (size_t k = 0; sx + k < from.size(); ++k)
+      if (from[sx + k] != to[sv + k]) return nullptr;
+    if (r.op == Op::kReshape && Product(from, 0, sx) != Product(to, 0, sv)) return nullptr;
+    return &r;
   }
 
   // A reshape keeps the sequence as an axis of its own: the output axis of the same length

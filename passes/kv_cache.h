@@ -8,7 +8,9 @@
 //            of the cache, and its query attends to cache rows 0..pos.
 //
 // The cache is state: one `%kv.<name>` [1, H, T, D] per attention operand that carries the
-// sequence (each layer's k and v), kept between calls. Because the position is a runtime
+// sequence (each layer's k and v), kept between calls. Keys and values repeated for several
+// query heads (grouped-query attention: expand then reshape) are cached before the repeat,
+// [1, H_kv, T, D], and decode repeats what it reads. Because the position is a runtime
 // operand, the decode graph compiles once for every position.
 //
 // How: the pass follows the sequence axis from %tokens through every op (a reshape, transpose

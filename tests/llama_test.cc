@@ -13,10 +13,14 @@
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"
 #include "ir/rng.h"
+#include "ir/verifier.h"
 #include "passes/autodiff.h"
+#include "passes/dce.h"
+#include "passes/kv_cache.h"
 #include "passes/train_graphs.h"
 #include "runtime/interp_backend.h"
 #include "runtime/jit_backend.h"
+#include "runtime/sampler.h"
 #include "runtime/text_dataset.h"
 #include "tests/jit_test_util.h"
 
@@ -155,6 +159,61 @@ TEST(Llama, DecodeMatchesTheFullWindowAtEveryPosition) {
     for (size_t i = 0; i < want.size(); ++i)
       EXPECT_NEAR((*kv)[i], want[i], 1e-5) << "position " << pos << " logit " << i;
   }
+}
+
+// Past block_size the window is cropped to its last block_size tokens and the cache refilled
+// (rotary positions restart with the window, as in a recomputed window): the same text with
+// and without the cache, over three blocks.
+TEST(Llama, SamplingPrintsTheSameTextWithAndWithoutTheCache) {
+  codegen::CompilerOptions co;
+  co.cache_dir = testing::TestCacheDir();
+  auto jit = JitBackend::Create(TinyModel(), 1, {}, co);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  for (int step = 1; step <= 3; ++step)  // away from the uniform start
+    ASSERT_TRUE((*jit)->TrainStep(RandomBatch(2, 8, 65, step), 0.05, step).ok());
+  auto tok =
+      CharTokenizer::FromText("\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+  ASSERT_TRUE(tok.ok());
+  SampleOptions o;
+  o.prompt = "ROMEO:";
+  o.max_new_tokens = 3 * 8;
+  o.temperature = 1.0;
+  o.seed = 5;
+  auto with = SampleText(**jit, *tok, 8, o);
+  o.kv_cache = false;
+  auto without = SampleText(**jit, *tok, 8, o);
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_EQ(with->size(), 24u);
+  EXPECT_EQ(*with, *without);
+}
+
+// The decode graph's cache holds each key/value head once: [1, n_kv_head, T, D] per layer
+// for k and for v, n_kv_head / n_head of a multi-head cache.
+TEST(Llama, TheKvCacheHoldsEachKeyValueHeadOnce) {
+  auto cache_bytes = [](int64_t kv_heads) -> int64_t {
+    LlamaConfig c = Tiny();
+    c.n_kv_head = kv_heads;
+    auto f = nn::BuildLlama(c, 1);
+    EXPECT_TRUE(f.ok()) << f.status();
+    auto logits = passes::SelectOutputs(f->graph, {"logits"});
+    auto live = passes::DeadCodeElimination(*logits);
+    auto decode = passes::DeriveKvGraph(*live, passes::KvGraph::kDecode);
+    EXPECT_TRUE(decode.ok()) << decode.status();
+    EXPECT_TRUE(ir::Verify(*decode).ok());
+    int64_t bytes = 0, caches = 0;
+    for (ir::ValueId v : decode->States()) {
+      const ir::Value& val = decode->value(v);
+      if (val.name.rfind(passes::kKvCachePrefix, 0) != 0) continue;
+      ++caches;
+      EXPECT_EQ(val.type.shape, (ir::Shape{1, kv_heads, c.block_size, c.head_dim()})) << val.name;
+      bytes += 4 * val.type.num_elements();
+    }
+    EXPECT_EQ(caches, 2 * c.n_layer);
+    return bytes;
+  };
+  EXPECT_EQ(2 * cache_bytes(2), cache_bytes(4));  // 2 of 4 heads: half of multi-head's
+  EXPECT_EQ(4 * cache_bytes(1), cache_bytes(4));
 }
 
 TEST(Llama, BadConfigsAreNamed) {
