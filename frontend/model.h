@@ -59,6 +59,11 @@ struct Model {
   std::function<std::vector<std::string>(const std::string& param)> external_names;
   // Extra metadata for an exported file (the family's config under its ecosystem's names).
   ModelConfig export_metadata;
+  // A config file its ecosystem reads beside the weights (Hugging Face's config.json), as
+  // key -> JSON value text (`"128"`, `"\"llama\""`, `"[\"LlamaForCausalLM\"]"`); `gptc
+  // export --to=DIR/x.safetensors` writes it to DIR/<export_config_file> when set.
+  std::string export_config_file;
+  ModelConfig export_config;
 
   // Checks the description: a name, positive sizes, a builder.
   absl::Status Validate() const;

@@ -1,8 +1,12 @@
 #include "runtime/model_state.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "frontend/model_registry.h"
 #include "ir/status_macros.h"
+#include "nlohmann/json.hpp"
 #include "runtime/safetensors.h"
 
 namespace gptc {
@@ -116,7 +120,37 @@ absl::StatusOr<int64_t> ExportSafetensors(const Model& model, const Checkpoint& 
   }
   std::map<std::string, std::string> meta = model.export_metadata;
   meta["step"] = absl::StrCat(c.step);
+  // The config file first: its values are checked before any file is written.
+  std::string config_text;
+  if (!model.export_config_file.empty()) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : model.export_config) {
+      try {
+        j[k] = nlohmann::ordered_json::parse(v);
+      } catch (const nlohmann::json::exception&) {
+        return absl::InternalError(
+            absl::StrCat("model ", model.name, ": export config value ", k, " is not JSON: ", v));
+      }
+    }
+    config_text = j.dump(2) + "\n";
+  }
+  // --to=DIR/model.safetensors makes DIR, as save_pretrained does.
+  if (const std::filesystem::path dir = std::filesystem::path(to).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+      return absl::PermissionDeniedError(absl::StrCat("cannot create the directory ", dir.string(),
+                                                      " of ", to, ": ", ec.message()));
+  }
   RETURN_IF_ERROR(WriteSafetensors(to, out, meta));
+  if (!config_text.empty()) {
+    const std::filesystem::path config =
+        std::filesystem::path(to).parent_path() / model.export_config_file;
+    std::ofstream f(config, std::ios::binary | std::ios::trunc);
+    f << config_text;
+    if (!f.flush())
+      return absl::PermissionDeniedError(absl::StrCat("cannot write ", config.string()));
+  }
   return static_cast<int64_t>(out.size());
 }
 

@@ -42,7 +42,8 @@ absl::Status Restore(Backend& backend, const Checkpoint& c, const std::string& p
 
 // Writes the checkpoint's parameters (not the moments) to a safetensors file under the model's
 // external names (a tied tensor under each of its names), with Model::export_metadata and the
-// step; returns the number of tensors written. `source` names the checkpoint in errors.
+// step, and the model's config file (Model::export_config_file) beside it; returns the number
+// of tensors written. `source` names the checkpoint in errors.
 absl::StatusOr<int64_t> ExportSafetensors(const Model& model, const Checkpoint& c,
                                           const std::string& source, const std::string& to);
 

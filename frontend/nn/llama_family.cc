@@ -71,6 +71,27 @@ absl::StatusOr<Model> LlamaModel(const LlamaConfig& cfg) {
                        {"rms_norm_eps", absl::StrCat(cfg.rms_eps)},
                        {"rope_theta", absl::StrCat(cfg.rope_theta)},
                        {"tie_word_embeddings", tied ? "true" : "false"}};
+  // Hugging Face's config.json, so the export's folder loads with
+  // LlamaForCausalLM.from_pretrained(DIR).
+  m.export_config_file = "config.json";
+  m.export_config = {{"architectures", "[\"LlamaForCausalLM\"]"},
+                     {"model_type", "\"llama\""},
+                     {"hidden_size", absl::StrCat(cfg.n_embd)},
+                     {"intermediate_size", absl::StrCat(cfg.ffn_hidden)},
+                     {"num_hidden_layers", absl::StrCat(cfg.n_layer)},
+                     {"num_attention_heads", absl::StrCat(cfg.n_head)},
+                     {"num_key_value_heads", absl::StrCat(cfg.n_kv_head)},
+                     {"head_dim", absl::StrCat(cfg.head_dim())},
+                     {"hidden_act", "\"silu\""},
+                     {"max_position_embeddings", absl::StrCat(cfg.block_size)},
+                     {"rms_norm_eps", absl::StrCat(cfg.rms_eps)},
+                     {"rope_theta", absl::StrCat(cfg.rope_theta)},
+                     {"vocab_size", absl::StrCat(cfg.vocab)},
+                     {"tie_word_embeddings", tied ? "true" : "false"},
+                     {"attention_bias", "false"},
+                     {"mlp_bias", "false"},
+                     {"initializer_range", absl::StrCat(LlamaConfig::kInitStd)},
+                     {"torch_dtype", "\"float32\""}};
   return m;
 }
 
