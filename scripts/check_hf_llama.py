@@ -115,10 +115,12 @@ class Llama(nn.Module):
 
     def forward(self, idx):
         d, t = self.c["head_dim"], idx.shape[1]
-        inv_freq = 1.0 / (self.c["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.float32) / d))
-        freqs = torch.outer(torch.arange(t, dtype=torch.float32), inv_freq)
+        # In float64, then the model's dtype (Hugging Face computes these in float32).
+        inv_freq = 1.0 / (self.c["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+        freqs = torch.outer(torch.arange(t, dtype=torch.float64), inv_freq)
         emb = torch.cat((freqs, freqs), dim=-1)
-        cos, sin = emb.cos(), emb.sin()
+        dtype = self.model.embed_tokens.weight.dtype
+        cos, sin = emb.cos().to(dtype), emb.sin().to(dtype)
         x = self.model.embed_tokens(idx)
         for layer in self.model.layers:
             x = layer(x, cos, sin)
