@@ -1,4 +1,6 @@
-// `gptc export` of a llama model writes Hugging Face's layout: model.safetensors under
+// The llama family through the command line. Resuming a bf16 run gives the losses of an
+// uninterrupted one and bit-identical checkpoints. `gptc export` of a llama model writes
+// Hugging Face's layout: model.safetensors under
 // LlamaForCausalLM's keys and shapes, and config.json beside it; `--init-from` reads the same
 // file back to the same model (equal val loss). PyTorch loads the folder (with transformers'
 // LlamaForCausalLM where installed, else scripts/check_hf_llama.py's written-out Llama) and
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "runtime/checkpoint.h"
 #include "runtime/safetensors.h"
 #include "tests/run_process.h"
 
@@ -41,6 +44,36 @@ testing::ProcessResult TrainAndExport(const std::string& dir, const std::string&
   auto exported = Gptc("export --out-dir=" + dir + " --to=" + dir + "/hf/model.safetensors");
   EXPECT_EQ(exported.code, 0) << exported.out;
   return trained;
+}
+
+std::map<int, std::string> StepLosses(const std::string& log) {
+  std::map<int, std::string> out;
+  std::regex re(R"(step (\d+)/\d+ \| loss ([0-9.]+))");
+  for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it)
+    out[std::stoi((*it)[1])] = (*it)[2];
+  return out;
+}
+
+TEST(LlamaCli, Bf16ResumeIsExact) {
+  const std::string dir = Path("llama_resume");
+  std::filesystem::remove_all(dir);
+  const std::string flags = kCommon +
+                            " --precision=bf16 --threads=2 --decay-steps=8 --warmup=2 "
+                            "--log-interval=1 --eval-interval=4 --progress=false";
+  auto whole = Gptc("train --steps=8 --out-dir=" + dir + "/whole" + flags);
+  ASSERT_EQ(whole.code, 0) << whole.out;
+  ASSERT_EQ(Gptc("train --steps=4 --out-dir=" + dir + "/split" + flags).code, 0);
+  auto second = Gptc("train --steps=8 --resume --out-dir=" + dir + "/split" + flags);
+  ASSERT_EQ(second.code, 0) << second.out;
+  const auto a = StepLosses(whole.out), b = StepLosses(second.out);
+  ASSERT_EQ(a.size(), 8u) << whole.out;
+  ASSERT_EQ(b.size(), 4u) << second.out;
+  for (const auto& [step, loss] : b) EXPECT_EQ(loss, a.at(step)) << "step " << step;
+  auto ca = ReadCheckpoint(dir + "/whole/ckpt.bin"), cb = ReadCheckpoint(dir + "/split/ckpt.bin");
+  ASSERT_TRUE(ca.ok() && cb.ok());
+  ASSERT_EQ(ca->tensors.size(), cb->tensors.size());
+  for (size_t i = 0; i < ca->tensors.size(); ++i)
+    EXPECT_EQ(ca->tensors[i].data, cb->tensors[i].data) << ca->tensors[i].name;
 }
 
 TEST(LlamaExport, HuggingFacesLayoutAndBack) {
