@@ -16,13 +16,15 @@ than 1e-5 (relative to the largest). Needs PyTorch (Debian's python3-torch will 
 """
 import json
 import math
-import struct
+import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 from torch.nn import functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_nanogpt_load import read_safetensors  # noqa: E402
 
 
 class RMSNorm(nn.Module):
@@ -127,23 +129,6 @@ class Llama(nn.Module):
         return self.lm_head(self.model.norm(x))
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    header.pop("__metadata__", None)
-    data = blob[8 + n:]
-    tensors = {}
-    for name, e in header.items():
-        if e["dtype"] != "F32":
-            sys.exit(f"{path}: tensor {name} is {e['dtype']}, expected F32")
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(data[b:end], dtype="<f4").reshape(e["shape"]).copy()
-        tensors[name] = torch.from_numpy(arr)
-    return tensors
-
-
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     require = "--require-transformers" in sys.argv
@@ -159,7 +144,7 @@ def main():
     except ImportError:
         if require:
             sys.exit("transformers is not installed")
-        tensors = read_safetensors(f"{folder}/model.safetensors")
+        tensors, _ = read_safetensors(f"{folder}/model.safetensors")
         model = Llama(config)
         model.load_state_dict(tensors, strict=True)  # tied: both names hold the same values
         how = "the Llama written out in this script (load_state_dict, strict)"

@@ -14,7 +14,6 @@ real Tiny Shakespeare text the fixture holds (format as scripts/make_torch_fixtu
               embedding, not the norm weights; global-norm clipping at 1.0; hyperparameters in
               adamw.hparams)
 """
-import math
 import os
 import sys
 
@@ -22,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_hf_llama import Llama  # noqa: E402
-from make_torch_fixture import load_batch, write  # noqa: E402
+from make_torch_fixture import adamw_steps, load_batch, write  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "testdata", "llama_tiny_torch.fix")
@@ -31,7 +30,7 @@ CONFIG = {"vocab_size": 65, "max_position_embeddings": 32, "num_hidden_layers": 
           "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_size": 32, "head_dim": 8,
           "intermediate_size": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
           "tie_word_embeddings": False}
-LR, BETA1, BETA2, EPS, WEIGHT_DECAY, CLIP, STEPS = 1e-3, 0.9, 0.99, 1e-8, 0.1, 1.0, 10
+# AdamW's settings are make_torch_fixture.py's (adamw_steps).
 
 
 def gptc_name(hf):
@@ -65,22 +64,9 @@ def main():
     tensors += [("logits", logits), ("loss", loss.reshape([]))]
     tensors += [("grad." + gptc_name(n), p.grad.clone()) for n, p in model.named_parameters()]
 
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=LR, betas=(BETA1, BETA2), eps=EPS)
-    losses = []
-    for _ in range(STEPS):
-        opt.zero_grad(set_to_none=True)
-        step_loss = loss_of(model(x))
-        losses.append(step_loss.item())
-        step_loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-    tensors.append(("adamw.losses", torch.tensor(losses)))
-    tensors.append(("adamw.hparams", torch.tensor([LR, BETA1, BETA2, EPS, WEIGHT_DECAY, CLIP])))
+    tensors += adamw_steps(model, lambda: loss_of(model(x)))
     write(OUT, tensors)
+    losses = tensors[-2][1]
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes); loss {loss.item():.6f}; "
           f"AdamW losses {losses[0]:.4f} -> {losses[-1]:.4f}")
 

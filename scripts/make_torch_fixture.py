@@ -127,6 +127,27 @@ def write(path, tensors):
             f.write((t.to(torch.int32) if is_int else t.to(torch.float32)).numpy().tobytes())
 
 
+def adamw_steps(model, loss):
+    """STEPS AdamW steps with nanoGPT's optimiser groups (weight decay on tensors of rank >= 2
+    only) and global-norm clipping; `loss()` is the loss of the fixed batch. Returns the
+    fixture's adamw.losses and adamw.hparams."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=LR, betas=(BETA1, BETA2), eps=EPS)
+    losses = []
+    for _ in range(STEPS):
+        opt.zero_grad(set_to_none=True)
+        step_loss = loss()
+        losses.append(step_loss.item())
+        step_loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
+        opt.step()
+    return [("adamw.losses", torch.tensor(losses)),
+            ("adamw.hparams", torch.tensor([LR, BETA1, BETA2, EPS, WEIGHT_DECAY, CLIP]))]
+
+
 def main():
     torch.set_num_threads(1)
     model = Gpt()
@@ -139,23 +160,9 @@ def main():
     tensors += [("logits", logits), ("loss", loss.reshape([]))]
     tensors += [("grad." + gptc_name(n), p.grad.clone()) for n, p in model.named_parameters()]
 
-    # nanoGPT's optimiser groups: weight decay on tensors of rank >= 2 only.
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=LR, betas=(BETA1, BETA2), eps=EPS)
-    losses = []
-    for _ in range(STEPS):
-        opt.zero_grad(set_to_none=True)
-        _, step_loss = model(x, y)
-        losses.append(step_loss.item())
-        step_loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
-        opt.step()
-    tensors.append(("adamw.losses", torch.tensor(losses)))
-    tensors.append(("adamw.hparams", torch.tensor([LR, BETA1, BETA2, EPS, WEIGHT_DECAY, CLIP])))
+    tensors += adamw_steps(model, lambda: model(x, y)[1])
     write(OUT, tensors)
+    losses = tensors[-2][1]
     print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes); loss {loss.item():.6f}; "
           f"AdamW losses {losses[0]:.4f} -> {losses[-1]:.4f}")
 

@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "frontend/nn/gpt_family.h"
@@ -23,9 +22,12 @@
 #include "runtime/model_state.h"
 #include "runtime/text_dataset.h"
 #include "tests/run_process.h"
+#include "tests/train_log.h"
 
 namespace gptc {
 namespace {
+
+using testing::StepLosses;
 
 Checkpoint Sample(int64_t elems) {
   Checkpoint c;
@@ -195,14 +197,6 @@ Result Gptc(const std::string& args) {
 }
 
 // "step 9/16 | loss 4.1234 | ..." -> {9: "4.1234"}
-std::map<int, std::string> StepLosses(const std::string& log) {
-  std::map<int, std::string> out;
-  std::regex re(R"(step (\d+)/\d+ \| loss ([0-9.]+))");
-  for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it)
-    out[std::stoi((*it)[1])] = (*it)[2];
-  return out;
-}
-
 // 16 steps in one run, and 8 steps then --resume to 16, with dropout (same seeds, thread count and
 // schedule): the losses of steps 9-16 are the same to the last printed digit, and the final
 // checkpoints hold bit-identical parameters and moments.

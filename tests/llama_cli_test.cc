@@ -7,7 +7,6 @@
 // computes gptc's logits to 1e-5; skipped where PyTorch is missing.
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -16,9 +15,13 @@
 #include "runtime/checkpoint.h"
 #include "runtime/safetensors.h"
 #include "tests/run_process.h"
+#include "tests/train_log.h"
 
 namespace gptc {
 namespace {
+
+using testing::StepLosses;
+using testing::ValLossAt;
 
 std::string Path(const std::string& name) { return ::testing::TempDir() + name; }
 
@@ -29,13 +32,6 @@ testing::ProcessResult Gptc(const std::string& args) {
 const std::string kCommon = " --config=tiny-llama --eval-batches=2 --sample-tokens=0 --cache-dir=" +
                             std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
 
-std::string ValLossAt(const std::string& log, int step) {
-  std::smatch m;
-  const std::regex re("step " + std::to_string(step) +
-                      R"(: train loss [0-9.]+, val loss ([0-9.]+))");
-  return std::regex_search(log, m, re) ? m[1].str() : "none";
-}
-
 // Trains tiny-llama a few steps into `dir` (flags added) and exports it to dir/hf.
 testing::ProcessResult TrainAndExport(const std::string& dir, const std::string& flags = "") {
   std::filesystem::remove_all(dir);
@@ -44,14 +40,6 @@ testing::ProcessResult TrainAndExport(const std::string& dir, const std::string&
   auto exported = Gptc("export --out-dir=" + dir + " --to=" + dir + "/hf/model.safetensors");
   EXPECT_EQ(exported.code, 0) << exported.out;
   return trained;
-}
-
-std::map<int, std::string> StepLosses(const std::string& log) {
-  std::map<int, std::string> out;
-  std::regex re(R"(step (\d+)/\d+ \| loss ([0-9.]+))");
-  for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it)
-    out[std::stoi((*it)[1])] = (*it)[2];
-  return out;
 }
 
 TEST(LlamaCli, Bf16ResumeIsExact) {

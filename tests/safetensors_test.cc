@@ -6,15 +6,17 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "frontend/nn/gpt_family.h"
 #include "gtest/gtest.h"
 #include "ir/read_file.h"
 #include "tests/run_process.h"
+#include "tests/train_log.h"
 
 namespace gptc {
 namespace {
+
+using testing::ValLossAt;
 
 std::string Path(const std::string& name) { return ::testing::TempDir() + name; }
 
@@ -96,13 +98,6 @@ TEST(Safetensors, DamageIsAClearError) {
 
 testing::ProcessResult Gptc(const std::string& args) {
   return testing::RunCommand(std::string(GPTC_BINARY) + " " + args);
-}
-
-std::string ValLossAt(const std::string& log, int step) {
-  std::smatch m;
-  const std::regex re("step " + std::to_string(step) +
-                      R"(: train loss [0-9.]+, val loss ([0-9.]+))");
-  return std::regex_search(log, m, re) ? m[1].str() : "none";
 }
 
 TEST(Safetensors, ExportThenInitFromGivesTheSameModel) {
