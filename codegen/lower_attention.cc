@@ -17,6 +17,11 @@
 // diagonal on), each a register-tiled product over the head's buffers, computed per tile of
 // the output. The three results are one Tuple so that a single parallel loop over heads
 // computes them all.
+//
+// Grouped-query attention (attr kv_repeat = query heads per key/value head): k and v have
+// H / kv_repeat heads and query head h reads head h / kv_repeat; the repeated [B, H, T, D]
+// keys and values are never made. The backward's dk and dv stay per query head (the graph
+// sums each group, as the repeat's gradient).
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -31,8 +36,9 @@ namespace {
 
 struct Dims {
   int64_t b, h, t, d;
-  int qb;  // queries per block
-  int nb;  // blocks
+  int qb;              // queries per block
+  int nb;              // blocks
+  int64_t repeat = 1;  // query heads per key/value head (grouped-query attention)
 };
 
 // The largest power of two <= limit dividing t.
@@ -44,11 +50,22 @@ int BlockRows(int64_t t, int limit) {
 
 // Halide dimensions (d, t, h, b) of a [B, H, T, D] operand, strided when the plan made it
 // a view (q, k and v read out of the qkv projection).
-ImageParam Operand(Ctx& c, int i, const Dims& n) {
+ImageParam Operand(Ctx& c, int i, const Dims& n, int64_t heads) {
   const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
                                      ? c.spec.input_strides[i]
                                      : std::vector<int64_t>();
-  return c.Input(i, {n.b, n.h, n.t, n.d}, s);
+  return c.Input(i, {n.b, heads, n.t, n.d}, s);
+}
+
+// Keys or values as each query head h reads them: head h / repeat of the operand (grouped-
+// query attention reads a key/value head for its whole group, never a repeated copy).
+Func KeyValue(const std::string& name, Ctx& c, int i, const Dims& n) {
+  ImageParam x = Operand(c, i, n, n.h / n.repeat);
+  if (n.repeat == 1) return x;
+  Var d("d"), t("t"), h("h"), b("b");
+  Func f(name);
+  f(d, t, h, b) = x(d, t, h / static_cast<int>(n.repeat), b);
+  return f;
 }
 
 // Row-major [B, H, NB, QB, D] strides of a result, seen in blocks of queries.
@@ -79,7 +96,7 @@ Expr Row(const Dims& n, Expr ii, Expr ib) { return ib * n.qb + ii; }
 // The block's rows of x transposed: xt(ii, dd, ib, h, b) = x[t][dd], so that the rows are
 // the vector lanes. Transposed vec x vec through registers (dense loads along D, shuffles,
 // dense stores along the rows) when the sizes allow, as the GEMM's repacking does.
-Func Transposed(const std::string& name, ImageParam x, const Dims& n, const Vars& v, int vec) {
+Func Transposed(const std::string& name, Func x, const Dims& n, const Vars& v, int vec) {
   Func rows(name + "_rows"), xt(name);
   rows(v.d, v.ii, v.ib, v.h, v.b) = x(v.d, Row(n, v.ii, v.ib), v.h, v.b);
   xt(v.ii, v.d, v.ib, v.h, v.b) = rows(v.d, v.ii, v.ib, v.h, v.b);
@@ -96,7 +113,7 @@ Func Transposed(const std::string& name, ImageParam x, const Dims& n, const Vars
 // s(ii, j, ib, h, b) = sum_dd a[t][dd] * y[j][dd] for the keys j of block ib's range (the
 // range is set by the consumers' loops): `at` is a transposed by Transposed(). A register
 // tile of one vector of rows x tn keys; the keys' values are broadcast.
-Func RowsTimesKeys(const std::string& name, Func at, ImageParam y, const Dims& n, const Vars& v,
+Func RowsTimesKeys(const std::string& name, Func at, Func y, const Dims& n, const Vars& v,
                    int vec) {
   RDom rd(0, static_cast<int>(n.d), name + "_rd");
   Func acc(name + "_acc"), s(name);
@@ -161,7 +178,7 @@ void ScheduleTile(Func acc, const Dims& n, const Vars& v, int vec, int tm) {
 // out(dd, ii, ib, h, b) = sum over keys j <= the block's last row of w(ii, j, ib) * y[j][dd]
 // (w zero past each row's own diagonal). Vectorised along D, tm rows a register tile;
 // returns the accumulator, to be computed at the consumer's row-tile loop.
-Func WeightsTimesRows(const std::string& name, Func w, ImageParam y, const Dims& n, const Vars& v,
+Func WeightsTimesRows(const std::string& name, Func w, Func y, const Dims& n, const Vars& v,
                       int vec, int tm) {
   RDom rj(0, static_cast<int>(n.t), name + "_rj");
   rj.where(rj < (v.ib + 1) * n.qb);
@@ -176,7 +193,7 @@ Func WeightsTimesRows(const std::string& name, Func w, ImageParam y, const Dims&
 // out(dd, jj, jb, h, b) = sum over queries i >= key block jb of w(i, j) * y[i][dd], where
 // w is a per-head [T x T] buffer (ii, j, ib) zero above the diagonal: the transposed
 // products dk = dS^T q and dv = P^T dy.
-Func TransposedWeightsTimesRows(const std::string& name, Func w, ImageParam y, const Dims& n,
+Func TransposedWeightsTimesRows(const std::string& name, Func w, Func y, const Dims& n,
                                 const Vars& v, int vec, int tm) {
   RDom r(0, n.qb, 0, n.nb, name + "_r");  // r.x: query row in its block, r.y: query block
   r.where(r.y >= v.ib);
@@ -212,7 +229,8 @@ Var ScheduleRowsOut(Func out, const Dims& n, const Vars& v, int vec, int tm) {
 
 absl::Status Forward(Ctx& c, const Dims& n, float scale) {
   const Vars v;
-  ImageParam q = Operand(c, 0, n), k = Operand(c, 1, n), val = Operand(c, 2, n);
+  ImageParam q = Operand(c, 0, n, n.h);
+  Func k = KeyValue("k", c, 1, n), val = KeyValue("v", c, 2, n);
   const int tm = TileRows(n, c.vec);
   Func qt = Transposed("qt", q, n, v, c.vec);
   Func s = RowsTimesKeys("s", qt, k, n, v, c.vec);
@@ -229,8 +247,8 @@ absl::Status Forward(Ctx& c, const Dims& n, float scale) {
 
 absl::Status Backward(Ctx& c, const Dims& n, float scale) {
   const Vars v;
-  ImageParam q = Operand(c, 0, n), k = Operand(c, 1, n), val = Operand(c, 2, n),
-             dy = Operand(c, 3, n);
+  ImageParam q = Operand(c, 0, n, n.h), dy = Operand(c, 3, n, n.h);
+  Func k = KeyValue("k", c, 1, n), val = KeyValue("v", c, 2, n);
   const int tm = TileRows(n, c.vec);
 
   // P, block by block into a per-head buffer; zero above the diagonal.
@@ -304,6 +322,7 @@ absl::Status Attention(Ctx& c) {
   Dims n{qs[0], qs[1], qs[2], qs[3], 0, 0};
   n.qb = BlockRows(n.t, c.vec);
   n.nb = static_cast<int>(n.t / n.qb);
+  n.repeat = c.spec.attrs.GetInt("kv_repeat").value_or(1);
   const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
   if (c.spec.op == ir::Op::kCausalAttention) return Forward(c, n, scale);
   return Backward(c, n, scale);

@@ -171,10 +171,63 @@ absl::StatusOr<Attrs> AttentionAttrs(Op op, const Graph& body, const std::vector
   return a;
 }
 
-const Template* FindTemplate(Op op) {
+// Grouped-query attention: the attention templates with k and v (operands 1 and 2) having
+// fewer heads, each repeated for its group of query heads first (expand at axis 2, reshape
+// to q's heads: {expand k, reshape, expand v, reshape}); the rest reads the repeats.
+Template GroupedQuery(const Template& t) {
+  auto shift = [](Ref r) {
+    if (r.kind == Ref::kStep) return Step(r.index + 4, r.out);
+    if (r.index == 1) return Step(1);
+    if (r.index == 2) return Step(3);
+    return r;
+  };
+  Template g{t.fused,
+             {{Op::kExpand, {In(1)}},
+              {Op::kReshape, {Step(0)}},
+              {Op::kExpand, {In(2)}},
+              {Op::kReshape, {Step(2)}}},
+             {}};
+  for (const TemplateStep& s : t.steps) {
+    TemplateStep m{s.op, {}};
+    for (const Ref& r : s.args) m.args.push_back(shift(r));
+    g.steps.push_back(m);
+  }
+  for (const Ref& r : t.yields) g.yields.push_back(shift(r));
+  return g;
+}
+
+// The templates of a fused op: attention's also in its grouped-query form.
+std::vector<Template> TemplatesOf(Op op) {
+  std::vector<Template> out;
   for (const Template& t : Templates())
-    if (t.fused == op) return &t;
-  return nullptr;
+    if (t.fused == op) out.push_back(t);
+  if (op == Op::kCausalAttention || op == Op::kCausalAttentionGrad)
+    for (size_t i = 0, n = out.size(); i < n; ++i) out.push_back(GroupedQuery(out[i]));
+  return out;
+}
+
+// How many query heads read each key/value head (1: plain multi-head): the grouped-query
+// prefix must repeat k and v alike, each head `repeat` times in a row (expand at axis 2 of a
+// [B, H_kv, T, D] operand, reshaped to [B, H_kv * repeat, T, D]).
+absl::StatusOr<int64_t> KvRepeat(Op op, const Graph& body, const std::vector<NodeId>& ops) {
+  if (ops.empty())
+    return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": body must start with q k^T"));
+  if (body.node(ops[0]).op != Op::kExpand) return 1;
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": ", why));
+  };
+  if (ops.size() < 4) return bad("the key/value repeat is incomplete");
+  int64_t repeat = -1;
+  for (int i : {0, 2}) {
+    const Node& e = body.node(ops[i]);
+    const TensorType& x = body.value(e.inputs[0]).type;
+    if (x.rank() != 4 || *e.attrs.GetInt("axis") != 2)
+      return bad("keys and values are repeated by an expand at axis 2 of [B, H_kv, T, D]");
+    const int64_t size = *e.attrs.GetInt("size");
+    if (repeat >= 0 && size != repeat) return bad("keys and values are repeated unequally");
+    repeat = size;
+  }
+  return repeat;
 }
 
 std::vector<NodeId> BodyOps(const Graph& body) {
@@ -226,9 +279,14 @@ absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
   const std::vector<NodeId> ops = BodyOps(body);
   if (op == Op::kAdamW) return AdamWAttrs(body);
   if (op == Op::kCausalAttention || op == Op::kCausalAttentionGrad) {
-    if (ops.empty() || body.node(ops[0]).op != Op::kMatMul)
+    ASSIGN_OR_RETURN(const int64_t repeat, KvRepeat(op, body, ops));
+    const bool grouped = body.node(ops[0]).op == Op::kExpand;  // KvRepeat checked the prefix
+    const std::vector<NodeId> rest(ops.begin() + (grouped ? 4 : 0), ops.end());
+    if (rest.empty() || body.node(rest[0]).op != Op::kMatMul)
       return absl::InvalidArgumentError(absl::StrCat(OpName(op), ": body must start with q k^T"));
-    return AttentionAttrs(op, body, ops);
+    ASSIGN_OR_RETURN(Attrs attention, AttentionAttrs(op, body, rest));
+    if (grouped) attention.Set("kv_repeat", repeat);
+    return attention;
   }
   for (NodeId id : ops) {
     const Node& n = body.node(id);
@@ -351,9 +409,12 @@ absl::Status CheckFusedBody(const Graph& g, const Node& n) {
       return absl::InvalidArgumentError(absl::StrCat(op, ": fused bodies do not nest"));
   if (n.op == Op::kFusion) return LayOutFusion(body).status();
   if (n.op == Op::kAdamW) return CheckAdamW(g, n);
-  const Template* t = FindTemplate(n.op);
-  if (!t) return absl::InternalError(absl::StrCat(op, ": no template"));
-  RETURN_IF_ERROR(CheckTemplate(body, *t));
+  const std::vector<Template> templates = TemplatesOf(n.op);
+  if (templates.empty()) return absl::InternalError(absl::StrCat(op, ": no template"));
+  absl::Status matched = CheckTemplate(body, templates[0]);
+  for (size_t i = 1; i < templates.size() && !matched.ok(); ++i)
+    if (CheckTemplate(body, templates[i]).ok()) matched = absl::OkStatus();
+  RETURN_IF_ERROR(matched);
   ASSIGN_OR_RETURN(Attrs want, FusedAttrs(n.op, body));
   if (!(want == n.attrs))
     return absl::InvalidArgumentError(

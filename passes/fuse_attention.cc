@@ -3,6 +3,7 @@
 // [B, H, T, T] probabilities are never stored (codegen/lower_attention.cc keeps them in
 // cache, a tile at a time). Matched before scale_mask_softmax, which takes what is left (an
 // attention with dropout on its probabilities, say).
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -78,6 +79,28 @@ std::string MatchBackward(const FusionContext& c, ValueId p, NodeId forward_mm, 
   return "";
 }
 
+// Grouped-query attention's repeat of keys or values: x = reshape(expand(base, axis 2)), a
+// [B, H_kv, T, D] operand repeated for each of its query heads, read only by `readers`.
+struct Repeat {
+  NodeId expand = -1, reshape = -1;
+  ValueId base = -1;
+};
+Repeat RepeatOf(const FusionContext& c, ValueId x, const std::vector<NodeId>& readers) {
+  const ir::Graph& g = c.graph();
+  Repeat r;
+  r.reshape = c.ProducerOf(x, Op::kReshape);
+  if (r.reshape < 0 || c.Taken(r.reshape)) return {};
+  r.expand = c.ProducerOf(g.node(r.reshape).inputs[0], Op::kExpand);
+  if (r.expand < 0 || c.Taken(r.expand) || OnlyReader(c, g.node(r.expand).outputs[0]) != r.reshape)
+    return {};
+  r.base = g.node(r.expand).inputs[0];
+  if (g.value(r.base).type.rank() != 4 || *g.node(r.expand).attrs.GetInt("axis") != 2) return {};
+  if (c.Escapes(x)) return {};
+  for (NodeId n : c.Consumers(x))
+    if (std::find(readers.begin(), readers.end(), n) == readers.end()) return {};
+  return r;
+}
+
 }  // namespace
 
 void FindCausalAttention(FusionContext& c) {
@@ -115,20 +138,34 @@ void FindCausalAttention(FusionContext& c) {
       c.Refuse(kName, g.node(mm).outputs[0], why);
       continue;
     }
+    // Keys and values repeated for groups of query heads are read by the kernels as they
+    // are, each key/value head by its group (the repeat moves into the fused bodies).
+    const Repeat rk = RepeatOf(c, k, {qk, b.dq}), rv = RepeatOf(c, v, {mm, b.dprobs});
+    const bool grouped = rk.base >= 0 && rv.base >= 0 &&
+                         g.value(rk.base).type == g.value(rv.base).type &&
+                         g.node(rk.expand).attrs == g.node(rv.expand).attrs;
+    std::vector<NodeId> repeat;
+    if (grouped) repeat = {rk.expand, rk.reshape, rv.expand, rv.reshape};
+    const ValueId k_in = grouped ? rk.base : k, v_in = grouped ? rv.base : v;
+    auto with_repeat = [&](std::vector<NodeId> members, std::vector<bool> owned, bool own_repeat) {
+      members.insert(members.begin(), repeat.begin(), repeat.end());
+      owned.insert(owned.begin(), repeat.size(), own_repeat);
+      return std::pair{members, owned};
+    };
     if (b.sg >= 0) {
+      auto [members, owned] = with_repeat(
+          {qk, scale, mask, sm, b.dprobs, b.dv, b.sg, b.mask, b.scale, b.dq, b.dk},
+          {false, false, false, false, true, true, true, true, true, true, true}, false);
       c.Add({kName,
              Op::kCausalAttentionGrad,
-             {qk, scale, mask, sm, b.dprobs, b.dv, b.sg, b.mask, b.scale, b.dq, b.dk},
-             {false, false, false, false, true, true, true, true, true, true, true},
+             members,
+             owned,
              {g.node(b.dq).outputs[0], g.node(b.dk).outputs[0], g.node(b.dv).outputs[0]},
-             {q, k, v, b.dy}});
+             {q, k_in, v_in, b.dy}});
     }
-    c.Add({kName,
-           Op::kCausalAttention,
-           {qk, scale, mask, sm, mm},
-           {true, true, true, true, true},
-           {g.node(mm).outputs[0]},
-           {q, k, v}});
+    auto [members, owned] =
+        with_repeat({qk, scale, mask, sm, mm}, {true, true, true, true, true}, true);
+    c.Add({kName, Op::kCausalAttention, members, owned, {g.node(mm).outputs[0]}, {q, k_in, v_in}});
   }
 }
 

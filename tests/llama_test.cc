@@ -8,14 +8,17 @@
 #include <cmath>
 
 #include "frontend/buffer.h"
+#include "frontend/builder.h"
 #include "frontend/model_registry.h"
 #include "frontend/nn/llama_family.h"
+#include "frontend/ops.h"
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"
 #include "ir/rng.h"
 #include "ir/verifier.h"
 #include "passes/autodiff.h"
 #include "passes/dce.h"
+#include "passes/fuse.h"
 #include "passes/kv_cache.h"
 #include "passes/train_graphs.h"
 #include "runtime/interp_backend.h"
@@ -214,6 +217,50 @@ TEST(Llama, TheKvCacheHoldsEachKeyValueHeadOnce) {
   };
   EXPECT_EQ(2 * cache_bytes(2), cache_bytes(4));  // 2 of 4 heads: half of multi-head's
   EXPECT_EQ(4 * cache_bytes(1), cache_bytes(4));
+}
+
+// Grouped-query attention is fused with its key/value repeat: the attention kernels read each
+// key/value head for its group of query heads, and the repeated [B, H, T, D] keys and values
+// are never computed. The kernels (forward and backward) against the interpreter at several
+// query blocks and 3 query heads per key/value head.
+TEST(Llama, AttentionReadsEachKeyValueHeadForItsGroup) {
+  auto f = nn::BuildLlama(Tiny(), 2);
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto train = passes::BuildTrainStep(f->graph, passes::StepOptions());
+  ASSERT_TRUE(train.ok()) << train.status();
+  int attention = 0;
+  for (const ir::Node& n : train->nodes()) {
+    EXPECT_NE(n.op, ir::Op::kExpand) << "a key/value repeat left outside the attention kernels";
+    if (n.op != ir::Op::kCausalAttention && n.op != ir::Op::kCausalAttentionGrad) continue;
+    ++attention;
+    EXPECT_EQ(train->value(n.inputs[1]).type.shape[1], 2) << ir::OpName(n.op);  // n_kv_head
+    EXPECT_EQ(*n.attrs.GetInt("kv_repeat"), 2);
+  }
+  EXPECT_EQ(attention, 4);  // forward and backward of each of the 2 layers
+
+  Builder b("gqa");
+  const int64_t B = 2, H = 6, KV = 2, T = 64, D = 16;
+  Tensor q = b.Param("q", ir::F32({B, H, T, D}), ParamInit::Normal(1.0));
+  Tensor k = b.Param("k", ir::F32({B, KV, T, D}), ParamInit::Normal(1.0));
+  Tensor v = b.Param("v", ir::F32({B, KV, T, D}), ParamInit::Normal(1.0));
+  auto repeat = [&](Tensor t) { return Reshape(Expand(t, 2, H / KV), {B, H, T, D}); };
+  Tensor att = Softmax(CausalMask(Scale(MatMul(q, repeat(k), {.transpose_b = true}), 0.25)));
+  Tensor y = MatMul(att, repeat(v));
+  Tensor r = b.Input("r", y.type());
+  auto fwd = b.Finish({Sum(Reshape(y * r, {-1}), 0).named("loss")});
+  ASSERT_TRUE(fwd.ok()) << fwd.status();
+  auto grads = passes::Autodiff(*fwd);
+  ASSERT_TRUE(grads.ok()) << grads.status();
+  auto fused = passes::Fuse(*grads);
+  ASSERT_TRUE(fused.ok()) << fused.status();
+  ASSERT_TRUE(ir::Verify(*fused).ok()) << ir::Verify(*fused);
+  int grouped = 0;
+  for (const ir::Node& n : fused->nodes())
+    if (n.op == ir::Op::kCausalAttention || n.op == ir::Op::kCausalAttentionGrad)
+      grouped += n.attrs.GetInt("kv_repeat").value_or(1) == 3;
+  EXPECT_EQ(grouped, 2);
+  testing::Mismatch m = testing::CompareWithInterpreter(*fused, testing::RandomArgs(*fused, 3, 1));
+  EXPECT_LE(m.worst_rel, 1e-5) << "worst at " << m.where;
 }
 
 TEST(Llama, BadConfigsAreNamed) {
