@@ -128,7 +128,8 @@ TEST(LlamaExport, TiedEmbeddingsAreOneTensorUnderBothNames) {
 
 TEST(LlamaExport, PyTorchLoadsTheExportAndAgrees) {
   if (testing::RunCommand("/usr/bin/python3 -c 'import torch, numpy'").code != 0)
-    GTEST_SKIP() << "PyTorch is not installed for /usr/bin/python3 (Debian's python3-torch; "
+    GTEST_SKIP() << "PyTorch is not installed for /usr/bin/python3, so neither transformers nor "
+                    "the written-out Llama can load the export (Debian's python3-torch; "
                     "bash scripts/bench_vs_torch.sh installs it)";
   for (const char* flags : {"", " --tie-embeddings"}) {
     SCOPED_TRACE(flags);
