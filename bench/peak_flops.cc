@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <thread>
 #include <vector>
+
+#include "codegen/cpu_info.h"
 
 namespace gptc {
 namespace {
@@ -55,6 +58,40 @@ __attribute__((target("avx512f,avx512bf16"))) float Dot512(long iters) {
   return _mm512_reduce_add_ps(c[0]);
 }
 
+// AMX: each tdpbf16ps multiplies a 16 x 32 bf16 tile by a 32 x 16 one (pairs interleaved)
+// into a 16 x 16 f32 tile, 16 * 16 * 32 * 2 = 16384 FLOPs. Four accumulators (tiles 0-3) from
+// two A tiles (4, 5) and two B tiles (6, 7), so consecutive instructions are independent.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+__attribute__((target("amx-tile,amx-bf16"))) float AmxDot(long iters) {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) cfg.colsb[t] = 64, cfg.rows[t] = 16;
+  _tile_loadconfig(&cfg);
+  alignas(64) static const uint16_t operand[16 * 32] = {};  // zeros: timing only
+  alignas(64) float out[16 * 16];
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, operand, 64);
+  _tile_loadd(5, operand, 64);
+  _tile_loadd(6, operand, 64);
+  _tile_loadd(7, operand, 64);
+  for (long it = 0; it < iters; ++it) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, out, 64);
+  _tile_release();
+  return out[0];
+}
+
 template <typename F>
 double BestGflops(int threads, long iters, double flops_per_iter, F kernel) {
   double best = 0;
@@ -76,6 +113,11 @@ double BestGflops(int threads, long iters, double flops_per_iter, F kernel) {
 double MeasureBf16PeakGflops(int threads) {
   if (!__builtin_cpu_supports("avx512bf16")) return 0;
   return BestGflops(threads, 10'000'000, 12.0 * 16 * 2 * 2, Dot512);
+}
+
+double MeasureAmxPeakGflops(int threads) {
+  if (!codegen::RequestAmx().ok) return 0;
+  return BestGflops(threads, 2'000'000, 4.0 * 16 * 16 * 32 * 2, AmxDot);
 }
 
 double MeasurePeakGflops(int threads) {

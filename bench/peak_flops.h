@@ -9,5 +9,7 @@ double MeasurePeakGflops(int threads);
 // The same for bf16 dot products accumulated in f32 (vdpbf16ps, 2 multiply-adds per f32 lane
 // and instruction), the denominator of a bf16 step's MFU; 0 without AVX512_BF16.
 double MeasureBf16PeakGflops(int threads);
+// The same for AMX tiles (tdpbf16ps); 0 where AMX is off (codegen::RequestAmx says why).
+double MeasureAmxPeakGflops(int threads);
 
 }  // namespace gptc

@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "codegen/cpu_info.h"
 #include "codegen/emit_object.h"
 #include "codegen/kernel_timer.h"
 #include "codegen/lower.h"
@@ -59,6 +60,9 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
   kc->cache_ = std::make_unique<ObjectCache>(o.cache_dir);
   kc->target_ = KernelTarget().to_string();
   if (!DisabledFeatures().empty()) absl::StrAppend(&kc->target_, "|", DisabledFeatures());
+  // The CPU model too: tuned schedules chosen on one machine are retuned on another with the
+  // same instruction set (Zen 4 and a Xeon both have AVX-512 and AVX512_BF16).
+  absl::StrAppend(&kc->target_, "|cpu=", CpuKey());
   const Halide::Target runtime_target = Halide::get_host_target();
   const std::string key = absl::StrCat("halide-runtime|halide=", GPTC_HALIDE_VERSION,
                                        "|target=", runtime_target.to_string());

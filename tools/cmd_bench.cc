@@ -18,6 +18,7 @@
 #include "bench/sampling_speed.h"
 #include "bench/step_compare.h"
 #include "bench/step_flops.h"
+#include "codegen/cpu_info.h"
 #include "codegen/host_target.h"
 #include "ir/printer.h"
 #include "ir/rng.h"
@@ -138,10 +139,14 @@ int RunBench(const Args& args) {
   auto scales = [&] { return threads == 1 || fp32_peak >= 0.75 * threads * peak1; };
   if (!scales()) fp32_peak = std::max(fp32_peak, MeasurePeakGflops(threads));
   const double bf16_peak = MeasureBf16PeakGflops(threads);
-  std::cout << absl::StrFormat("machine: fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)",
-                               fp32_peak, threads, peak1);
+  const double amx_peak = MeasureAmxPeakGflops(threads);
+  std::cout << absl::StrFormat(
+      "machine: %s; fp32 FMA peak %.0f GFLOP/s on %d threads (%.0f on one)",
+      codegen::HostCpu().model, fp32_peak, threads, peak1);
   if (bf16_peak > 0) std::cout << absl::StrFormat("; bf16 dot-product peak %.0f", bf16_peak);
+  if (amx_peak > 0) std::cout << absl::StrFormat("; AMX bf16 tile peak %.0f", amx_peak);
   std::cout << "\n";
+  if (amx_peak == 0) std::cout << codegen::RequestAmx().why << "\n";
   if (!scales())
     std::cout << absl::StrFormat(
         "warning: %d threads reached only %.1fx one thread's peak (twice measured): a core was "
