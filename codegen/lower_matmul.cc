@@ -280,10 +280,24 @@ absl::Status MatMul(Ctx& c) {
     bias(jb) = bv(jb);
   }
 
-  if (UseDotBF16(c, m, n, k)) {
-    c.num_variants = static_cast<int>(std::size(kDotTiles));
-    if (c.variant < 0 || c.variant >= c.num_variants)
-      return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
+  // bf16 operands have two paths: vdpbf16ps tiles, and f32 FMA tiles on the operands widened
+  // as they are read. Both are candidates and the tuner keeps the faster for the shape, so a
+  // bf16 GEMM is never slower than its f32 form where the dot-product units are slow (a Xeon's
+  // vdpbf16ps retires half an FMA's FLOPs; Zen 4's twice).
+  std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k}, c.vec, c.registers);
+  if (ta && !tb && (!shared_b || bt.size() == 1) && candidates.size() > 1) {
+    std::vector<GemmTile> swapped = GemmCandidates({bt.size(), n, m, k}, c.vec, c.registers);
+    swapped.resize(std::min<size_t>(swapped.size(), 2));
+    for (GemmTile& t : swapped) t.swap = true;
+    candidates.insert(candidates.end(), swapped.begin(), swapped.end());
+  }
+  const bool dot = UseDotBF16(c, m, n, k);
+  const int dot_variants = dot ? static_cast<int>(std::size(kDotTiles)) : 0;
+  if (dot) candidates.resize(std::min<size_t>(candidates.size(), 2));  // the best-ranked two
+  c.num_variants = dot_variants + static_cast<int>(candidates.size());
+  if (c.variant < 0 || c.variant >= c.num_variants)
+    return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
+  if (c.variant < dot_variants) {
     const DotTile& t = kDotTiles[c.variant];
     c.variant_name = absl::StrCat("bf16 dot ", t.tn, "x", t.tm);
     Var i("i"), j("j"), kk("kk");
@@ -297,18 +311,9 @@ absl::Status MatMul(Ctx& c) {
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
-  std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k}, c.vec, c.registers);
-  if (ta && !tb && (!shared_b || bt.size() == 1) && candidates.size() > 1) {
-    std::vector<GemmTile> swapped = GemmCandidates({bt.size(), n, m, k}, c.vec, c.registers);
-    swapped.resize(std::min<size_t>(swapped.size(), 2));
-    for (GemmTile& t : swapped) t.swap = true;
-    candidates.insert(candidates.end(), swapped.begin(), swapped.end());
-  }
-  c.num_variants = static_cast<int>(candidates.size());
-  if (c.variant < 0 || c.variant >= c.num_variants)
-    return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
-  const GemmTile& t = candidates[c.variant];
-  c.variant_name = t.Describe();
+  const GemmTile& t = candidates[c.variant - dot_variants];
+  c.variant_name = absl::StrCat(
+      c.spec.inputs[0].dtype == ir::DType::kBF16 ? "f32 fma of bf16 " : "", t.Describe());
 
   Var i("i"), j("j"), kk("kk");
   const Var h = bt.h, bo = bt.bo;

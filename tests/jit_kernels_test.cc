@@ -3,8 +3,8 @@
 // per value: 1e-5 for elementwise and data movement, 1e-4 for reductions and GEMM (their
 // float32 sums run in a different order than the interpreter's float64 ones).
 #include "codegen/kernel_spec.h"
-#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/param_init.h"
 #include "gtest/gtest.h"
 #include "ir/parser.h"
@@ -65,25 +65,6 @@ TEST(JitKernels, ElementwiseOddSizes) {
   }
 }
 
-// Every schedule variant of the graph's last node against the interpreter; the node must
-// have several (the case is meant to exercise them).
-void ExpectEveryCandidateClose(const ir::Graph& g, double tol) {
-  auto variants =
-      testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, g.nodes().back()));
-  ASSERT_TRUE(variants.ok()) << variants.status();
-  EXPECT_GE(*variants, 2) << "the case should exercise several candidates";
-  for (int v = 0; v < *variants; ++v) {
-    codegen::CompilerOptions o;
-    o.cache_dir = testing::TestCacheDir();
-    o.variant = v;
-    auto compiler = codegen::KernelCompiler::Create(o);
-    ASSERT_TRUE(compiler.ok()) << compiler.status();
-    testing::Mismatch m =
-        testing::CompareWithInterpreter(g, testing::RandomArgs(g, 5, 5), **compiler);
-    EXPECT_LE(m.worst_rel, tol) << "variant " << v << ": worst at " << m.where;
-  }
-}
-
 // One matmul: operand and result types, attributes.
 struct MatMulCase {
   const char* a;
@@ -130,7 +111,7 @@ TEST(JitKernels, MatMulEveryScheduleCandidate) {
   for (const MatMulCase& c : cases) {
     SCOPED_TRACE(std::string(c.a) + " x " + c.b + " " + c.attrs);
     ir::Graph g = MatMulGraph(c);
-    ExpectEveryCandidateClose(g, 1e-4);
+    testing::ExpectEveryVariantClose(g, 1e-4);
   }
 }
 
@@ -203,7 +184,7 @@ TEST(JitKernels, MatMulBiasEveryScheduleCandidate) {
                         "    %m = " + c.c + " matmul(%a, %b) " + c.attrs + "\n" +
                         "    %vb = " + c.c + " broadcast(%v) shape=" + c.dims + "\n" +
                         "    %y = " + c.c + " add(%m, %vb)\n    yield %y\n  }\n  return %y\n}");
-    ExpectEveryCandidateClose(g, 1e-4);
+    testing::ExpectEveryVariantClose(g, 1e-4);
   }
 }
 

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/kernel_spec.h"
+#include "gtest/gtest.h"
 #include "ir/check.h"
 #include "ir/rng.h"
 #include "runtime/executable.h"
@@ -80,6 +82,25 @@ Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args,
     }
   }
   return m;
+}
+
+int ExpectEveryVariantClose(const ir::Graph& g, double tol) {
+  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(g, g.nodes().back());
+  auto variants = SharedCompiler().NumVariants(spec);
+  EXPECT_TRUE(variants.ok()) << variants.status();
+  if (!variants.ok()) return 0;
+  EXPECT_GE(*variants, 2) << "the case should exercise several candidates";
+  for (int v = 0; v < *variants; ++v) {
+    codegen::CompilerOptions o;
+    o.cache_dir = TestCacheDir();
+    o.variant = v;
+    auto compiler = codegen::KernelCompiler::Create(o);
+    EXPECT_TRUE(compiler.ok()) << compiler.status();
+    if (!compiler.ok()) return *variants;
+    const Mismatch m = CompareWithInterpreter(g, RandomArgs(g, 5, 5), **compiler);
+    EXPECT_LE(m.worst_rel, tol) << "variant " << v << ": worst at " << m.where;
+  }
+  return *variants;
 }
 
 }  // namespace gptc::testing

@@ -30,4 +30,9 @@ Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args,
 ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit,
                           bool positive = false);
 
+// Every schedule variant of the graph's last node, each compiled alone, against the
+// interpreter within `tol`; the node must have several (the case is meant to exercise them).
+// Returns how many there are.
+int ExpectEveryVariantClose(const ir::Graph& g, double tol);
+
 }  // namespace gptc::testing

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "codegen/host_target.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/nn/gpt_config.h"
 #include "frontend/param_init.h"
@@ -126,6 +127,23 @@ TEST(BF16, JitGemmsMatchTheInterpreter) {
               testing::CompareWithInterpreter(g, testing::RandomArgs(g, 3, 1));
           EXPECT_LT(m.worst_rel, 1e-5) << m.where;
         }
+}
+
+// A bf16 GEMM's candidates are both paths where the CPU has vdpbf16ps: the three dot-product
+// tiles and the best one or two f32 FMA tiles on the widened operands (the tuner keeps the
+// faster; on a CPU whose vdpbf16ps is slow, the f32 tiles). Every one against the interpreter.
+TEST(BF16, GemmCandidatesAreTheDotProductAndTheF32Paths) {
+  for (bool tb : {false, true}) {
+    SCOPED_TRACE(tb ? "A B^T" : "A B");
+    const ir::Graph g = CastMatMul(false, tb, 0, 37, 70, 96);
+    const int variants = testing::ExpectEveryVariantClose(g, 1e-5);
+    if (codegen::HostHasBF16Dot()) {
+      EXPECT_GE(variants, 3 + 1);
+      EXPECT_LE(variants, 3 + 2);
+    } else {
+      EXPECT_GE(variants, 2) << "f32 tiles only: this CPU has no avx512_bf16";
+    }
+  }
 }
 
 nn::GptGraph Tiny() {
