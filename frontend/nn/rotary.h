@@ -2,7 +2,7 @@
 // Llama: x * cos + rotate_half(x) * sin, where rotate_half([a, b]) = [-b, a] over the head's
 // two halves, and at position t the pair (i, i + D/2) turns by t * theta^(-2i/D).
 //
-// The cos and sin tables [block_size, D] are buffers (frontend/buffer.h): computed once from
+// The cos and sin tables [block_size, D/2] are buffers (frontend/buffer.h): computed once from
 // iota, neither trained nor fed. A sequence of T positions reads their first T rows, and the
 // KV-cache pass reads the row at the runtime position, so decoding compiles once.
 #pragma once
@@ -20,7 +20,7 @@ class Rotary {
   Tensor operator()(Tensor x) const;
 
  private:
-  Tensor cos_, sin_;  // [block_size, D]
+  Tensor cos_, sin_;  // [block_size, D/2]
 };
 
 }  // namespace gptc::nn
