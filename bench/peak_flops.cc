@@ -111,7 +111,7 @@ double BestGflops(int threads, long iters, double flops_per_iter, F kernel) {
 }  // namespace
 
 double MeasureBf16PeakGflops(int threads) {
-  if (!__builtin_cpu_supports("avx512bf16")) return 0;
+  if (!codegen::HostCpu().avx512_bf16) return 0;
   return BestGflops(threads, 10'000'000, 12.0 * 16 * 2 * 2, Dot512);
 }
 
@@ -121,7 +121,7 @@ double MeasureAmxPeakGflops(int threads) {
 }
 
 double MeasurePeakGflops(int threads) {
-  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool avx512 = codegen::HostCpu().avx512f;
   return BestGflops(threads, 10'000'000, 12.0 * (avx512 ? 16 : 8) * 2,
                     [avx512](long iters) { return avx512 ? Fma512(iters) : Fma256(iters); });
 }

@@ -36,58 +36,95 @@ struct Template {
   std::vector<Ref> yields;
 };
 
-// The named fused ops, written as the unfused ops the frontend and autodiff emit.
-const std::vector<Template>& Templates() {
-  static const auto* t = new std::vector<Template>{
-      {Op::kAddLayerNorm,
-       {{Op::kAdd, {In(0), In(1)}}, {Op::kLayerNorm, {Step(0), In(2), In(3)}}},
-       {Step(0), Step(1)}},
-      {Op::kAddLayerNormGrad,
-       {{Op::kLayerNormGrad, {In(0), In(1), In(2)}}, {Op::kAdd, {In(3), Step(0, 0)}}},
-       {Step(1), Step(0, 1), Step(0, 2)}},
-      {Op::kScaleMaskSoftmax,
-       {{Op::kScale, {In(0)}}, {Op::kCausalMask, {Step(0)}}, {Op::kSoftmax, {Step(1)}}},
-       {Step(2)}},
-      {Op::kScaleMaskSoftmaxGrad,
-       {{Op::kSoftmaxGrad, {In(0), In(1)}}, {Op::kCausalMask, {Step(0)}}, {Op::kScale, {Step(1)}}},
-       {Step(2)}},
-      {Op::kMatMulBias,
-       {{Op::kMatMul, {In(0), In(1)}}, {Op::kBroadcast, {In(2)}}, {Op::kAdd, {Step(0), Step(1)}}},
-       {Step(2)}},
-      {Op::kBiasGelu,
-       {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGelu, {Step(1)}}},
-       {Step(2)}},
-      {Op::kBiasGeluGrad,
-       {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGeluGrad, {Step(1), In(2)}}},
-       {Step(2)}},
-      {Op::kSoftmaxXent, {{Op::kSoftmax, {In(0)}}, {Op::kXent, {Step(0), In(1)}}}, {Step(1)}},
-      {Op::kSoftmaxXentGrad,
-       {{Op::kSoftmax, {In(0)}},
-        {Op::kXentGrad, {Step(0), In(1), In(2)}},
-        {Op::kSoftmaxGrad, {Step(0), Step(1)}}},
-       {Step(2)}},
-      {Op::kCausalAttention,
-       {{Op::kMatMul, {In(0), In(1)}},  // q k^T
-        {Op::kScale, {Step(0)}},
-        {Op::kCausalMask, {Step(1)}},
-        {Op::kSoftmax, {Step(2)}},
-        {Op::kMatMul, {Step(3), In(2)}}},  // probs v
-       {Step(4)}},
-      // The forward's probabilities recomputed, then autodiff's backward of the four ops.
-      {Op::kCausalAttentionGrad,
-       {{Op::kMatMul, {In(0), In(1)}},  // q k^T
-        {Op::kScale, {Step(0)}},
-        {Op::kCausalMask, {Step(1)}},
-        {Op::kSoftmax, {Step(2)}},
-        {Op::kMatMul, {In(3), In(2)}},    // dprobs = dy v^T
-        {Op::kMatMul, {Step(3), In(3)}},  // dv = probs^T dy
-        {Op::kSoftmaxGrad, {Step(3), Step(4)}},
-        {Op::kCausalMask, {Step(6)}},
-        {Op::kScale, {Step(7)}},           // dscores
-        {Op::kMatMul, {Step(8), In(1)}},   // dq = dscores k
-        {Op::kMatMul, {Step(8), In(0)}}},  // dk = dscores^T q
-       {Step(9), Step(10), Step(5)}},
+// Grouped-query attention: the attention templates with k and v (operands 1 and 2) having
+// fewer heads, each repeated for its group of query heads first (expand at axis 2, reshape
+// to q's heads: {expand k, reshape, expand v, reshape}); the rest reads the repeats.
+Template GroupedQuery(const Template& t) {
+  auto shift = [](Ref r) {
+    if (r.kind == Ref::kStep) return Step(r.index + 4, r.out);
+    if (r.index == 1) return Step(1);
+    if (r.index == 2) return Step(3);
+    return r;
   };
+  Template g{t.fused,
+             {{Op::kExpand, {In(1)}},
+              {Op::kReshape, {Step(0)}},
+              {Op::kExpand, {In(2)}},
+              {Op::kReshape, {Step(2)}}},
+             {}};
+  for (const TemplateStep& s : t.steps) {
+    TemplateStep m{s.op, {}};
+    for (const Ref& r : s.args) m.args.push_back(shift(r));
+    g.steps.push_back(m);
+  }
+  for (const Ref& r : t.yields) g.yields.push_back(shift(r));
+  return g;
+}
+
+// The named fused ops, written as the unfused ops the frontend and autodiff emit; the attention
+// ops also in their grouped-query form.
+const std::vector<Template>& Templates() {
+  static const auto* t = [] {
+    auto* named = new std::vector<Template>{
+        {Op::kAddLayerNorm,
+         {{Op::kAdd, {In(0), In(1)}}, {Op::kLayerNorm, {Step(0), In(2), In(3)}}},
+         {Step(0), Step(1)}},
+        {Op::kAddLayerNormGrad,
+         {{Op::kLayerNormGrad, {In(0), In(1), In(2)}}, {Op::kAdd, {In(3), Step(0, 0)}}},
+         {Step(1), Step(0, 1), Step(0, 2)}},
+        {Op::kScaleMaskSoftmax,
+         {{Op::kScale, {In(0)}}, {Op::kCausalMask, {Step(0)}}, {Op::kSoftmax, {Step(1)}}},
+         {Step(2)}},
+        {Op::kScaleMaskSoftmaxGrad,
+         {{Op::kSoftmaxGrad, {In(0), In(1)}},
+          {Op::kCausalMask, {Step(0)}},
+          {Op::kScale, {Step(1)}}},
+         {Step(2)}},
+        {Op::kMatMulBias,
+         {{Op::kMatMul, {In(0), In(1)}}, {Op::kBroadcast, {In(2)}}, {Op::kAdd, {Step(0), Step(1)}}},
+         {Step(2)}},
+        {Op::kBiasGelu,
+         {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGelu, {Step(1)}}},
+         {Step(2)}},
+        {Op::kBiasGeluGrad,
+         {{Op::kBroadcast, {In(1)}},
+          {Op::kAdd, {In(0), Step(0)}},
+          {Op::kGeluGrad, {Step(1), In(2)}}},
+         {Step(2)}},
+        {Op::kSoftmaxXent, {{Op::kSoftmax, {In(0)}}, {Op::kXent, {Step(0), In(1)}}}, {Step(1)}},
+        {Op::kSoftmaxXentGrad,
+         {{Op::kSoftmax, {In(0)}},
+          {Op::kXentGrad, {Step(0), In(1), In(2)}},
+          {Op::kSoftmaxGrad, {Step(0), Step(1)}}},
+         {Step(2)}},
+        {Op::kCausalAttention,
+         {{Op::kMatMul, {In(0), In(1)}},  // q k^T
+          {Op::kScale, {Step(0)}},
+          {Op::kCausalMask, {Step(1)}},
+          {Op::kSoftmax, {Step(2)}},
+          {Op::kMatMul, {Step(3), In(2)}}},  // probs v
+         {Step(4)}},
+        // The forward's probabilities recomputed, then autodiff's backward of the four ops.
+        {Op::kCausalAttentionGrad,
+         {{Op::kMatMul, {In(0), In(1)}},  // q k^T
+          {Op::kScale, {Step(0)}},
+          {Op::kCausalMask, {Step(1)}},
+          {Op::kSoftmax, {Step(2)}},
+          {Op::kMatMul, {In(3), In(2)}},    // dprobs = dy v^T
+          {Op::kMatMul, {Step(3), In(3)}},  // dv = probs^T dy
+          {Op::kSoftmaxGrad, {Step(3), Step(4)}},
+          {Op::kCausalMask, {Step(6)}},
+          {Op::kScale, {Step(7)}},           // dscores
+          {Op::kMatMul, {Step(8), In(1)}},   // dq = dscores k
+          {Op::kMatMul, {Step(8), In(0)}}},  // dk = dscores^T q
+         {Step(9), Step(10), Step(5)}},
+    };
+    for (size_t i = 0, n = named->size(); i < n; ++i)
+      if ((*named)[i].fused == Op::kCausalAttention ||
+          (*named)[i].fused == Op::kCausalAttentionGrad)
+        named->push_back(GroupedQuery((*named)[i]));
+    return named;
+  }();
   return *t;
 }
 
@@ -169,41 +206,6 @@ absl::StatusOr<Attrs> AttentionAttrs(Op op, const Graph& body, const std::vector
   Attrs a;
   a.Set("scale", *scale);
   return a;
-}
-
-// Grouped-query attention: the attention templates with k and v (operands 1 and 2) having
-// fewer heads, each repeated for its group of query heads first (expand at axis 2, reshape
-// to q's heads: {expand k, reshape, expand v, reshape}); the rest reads the repeats.
-Template GroupedQuery(const Template& t) {
-  auto shift = [](Ref r) {
-    if (r.kind == Ref::kStep) return Step(r.index + 4, r.out);
-    if (r.index == 1) return Step(1);
-    if (r.index == 2) return Step(3);
-    return r;
-  };
-  Template g{t.fused,
-             {{Op::kExpand, {In(1)}},
-              {Op::kReshape, {Step(0)}},
-              {Op::kExpand, {In(2)}},
-              {Op::kReshape, {Step(2)}}},
-             {}};
-  for (const TemplateStep& s : t.steps) {
-    TemplateStep m{s.op, {}};
-    for (const Ref& r : s.args) m.args.push_back(shift(r));
-    g.steps.push_back(m);
-  }
-  for (const Ref& r : t.yields) g.yields.push_back(shift(r));
-  return g;
-}
-
-// The templates of a fused op: attention's also in its grouped-query form.
-std::vector<Template> TemplatesOf(Op op) {
-  std::vector<Template> out;
-  for (const Template& t : Templates())
-    if (t.fused == op) out.push_back(t);
-  if (op == Op::kCausalAttention || op == Op::kCausalAttentionGrad)
-    for (size_t i = 0, n = out.size(); i < n; ++i) out.push_back(GroupedQuery(out[i]));
-  return out;
 }
 
 // How many query heads read each key/value head (1: plain multi-head): the grouped-query
@@ -409,12 +411,16 @@ absl::Status CheckFusedBody(const Graph& g, const Node& n) {
       return absl::InvalidArgumentError(absl::StrCat(op, ": fused bodies do not nest"));
   if (n.op == Op::kFusion) return LayOutFusion(body).status();
   if (n.op == Op::kAdamW) return CheckAdamW(g, n);
-  const std::vector<Template> templates = TemplatesOf(n.op);
-  if (templates.empty()) return absl::InternalError(absl::StrCat(op, ": no template"));
-  absl::Status matched = CheckTemplate(body, templates[0]);
-  for (size_t i = 1; i < templates.size() && !matched.ok(); ++i)
-    if (CheckTemplate(body, templates[i]).ok()) matched = absl::OkStatus();
-  RETURN_IF_ERROR(matched);
+  // The first template's mismatch is the error when none matches.
+  std::optional<absl::Status> matched;
+  for (const Template& t : Templates()) {
+    if (t.fused != n.op) continue;
+    absl::Status s = CheckTemplate(body, t);
+    if (!matched || s.ok()) matched = s;
+    if (s.ok()) break;
+  }
+  if (!matched) return absl::InternalError(absl::StrCat(op, ": no template"));
+  RETURN_IF_ERROR(*matched);
   ASSIGN_OR_RETURN(Attrs want, FusedAttrs(n.op, body));
   if (!(want == n.attrs))
     return absl::InvalidArgumentError(

@@ -24,7 +24,7 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_nanogpt_load import read_safetensors  # noqa: E402
+from check_nanogpt_load import compare_with_gptc, read_safetensors  # noqa: E402
 
 
 class RMSNorm(nn.Module):
@@ -148,20 +148,7 @@ def main():
         model = Llama(config)
         model.load_state_dict(tensors, strict=True)  # tied: both names hold the same values
         how = "the Llama written out in this script (load_state_dict, strict)"
-    with open(dump_path) as f:
-        dump = json.load(f)
-    tokens = torch.tensor(dump["tokens"], dtype=torch.long).view(1, -1)
-    want = torch.tensor(dump["logits"], dtype=torch.float32).view(*dump["shape"])
-    model.eval()
-    with torch.no_grad():
-        got = model(tokens)
-        got = got.logits if hasattr(got, "logits") else got
-    rel = ((got - want).abs().max() / want.abs().max()).item()
-    print(f"loaded by {how}; logits vs gptc: max relative difference {rel:.2e}")
-    if not rel <= 1e-5:
-        sys.exit("FAIL: logits differ by more than 1e-5")
-    print("OK")
-
+    compare_with_gptc(model, dump_path, f"loaded by {how}")
 
 if __name__ == "__main__":
     main()

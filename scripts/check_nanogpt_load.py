@@ -139,15 +139,22 @@ def main():
     missing = [k for k in missing if not k.endswith(".attn.bias")]  # the causal-mask buffers
     if missing or unexpected:
         sys.exit(f"load_state_dict: missing {missing}, unexpected {unexpected}")
-    with open(sys.argv[2]) as f:
+    compare_with_gptc(model, sys.argv[2], f"nanoGPT GPT loaded {len(tensors)} tensors ({config})")
+
+
+def compare_with_gptc(model, dump_path, what):
+    """Runs `model` (tokens -> logits) on `gptc eval --dump-logits`'s tokens and exits non-zero
+    when its logits differ from gptc's by more than 1e-5 relative to the largest."""
+    with open(dump_path) as f:
         dump = json.load(f)
     tokens = torch.tensor(dump["tokens"], dtype=torch.long).view(1, -1)
     want = torch.tensor(dump["logits"], dtype=torch.float32).view(*dump["shape"])
     model.eval()
     with torch.no_grad():
         got = model(tokens)
+        got = got.logits if hasattr(got, "logits") else got  # a transformers model's output
     rel = ((got - want).abs().max() / want.abs().max()).item()
-    print(f"nanoGPT GPT loaded {len(tensors)} tensors ({config}); logits vs gptc: max relative difference {rel:.2e}")
+    print(f"{what}; logits vs gptc: max relative difference {rel:.2e}")
     if not rel <= 1e-5:
         sys.exit("FAIL: logits differ by more than 1e-5")
     print("OK")

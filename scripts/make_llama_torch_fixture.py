@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_hf_llama import Llama  # noqa: E402
-from make_torch_fixture import adamw_steps, load_batch, write  # noqa: E402
+from make_torch_fixture import finish, load_batch  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "testdata", "llama_tiny_torch.fix")
@@ -59,16 +59,7 @@ def main():
         return torch.nn.functional.cross_entropy(logits.view(-1, CONFIG["vocab_size"]), y.view(-1))
 
     logits = model(x)
-    loss = loss_of(logits)
-    loss.backward()
-    tensors += [("logits", logits), ("loss", loss.reshape([]))]
-    tensors += [("grad." + gptc_name(n), p.grad.clone()) for n, p in model.named_parameters()]
-
-    tensors += adamw_steps(model, lambda: loss_of(model(x)))
-    write(OUT, tensors)
-    losses = tensors[-2][1]
-    print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes); loss {loss.item():.6f}; "
-          f"AdamW losses {losses[0]:.4f} -> {losses[-1]:.4f}")
+    finish(OUT, model, gptc_name, tensors, logits, loss_of(logits), lambda: loss_of(model(x)))
 
 
 if __name__ == "__main__":

@@ -156,14 +156,19 @@ def main():
     tensors = [(gptc_name(n), p.detach().clone()) for n, p in model.named_parameters()]
     tensors += [("tokens", x), ("targets", y)]
     logits, loss = model(x, y)
+    finish(OUT, model, gptc_name, tensors, logits, loss, lambda: model(x, y)[1])
+
+
+def finish(out, model, name_of, tensors, logits, loss, step_loss):
+    """Adds the logits, the loss, every parameter's gradient (under gptc's name, name_of) and
+    the AdamW steps' losses (step_loss() is the batch's loss) to `tensors`, and writes them."""
     loss.backward()
     tensors += [("logits", logits), ("loss", loss.reshape([]))]
-    tensors += [("grad." + gptc_name(n), p.grad.clone()) for n, p in model.named_parameters()]
-
-    tensors += adamw_steps(model, lambda: model(x, y)[1])
-    write(OUT, tensors)
+    tensors += [("grad." + name_of(n), p.grad.clone()) for n, p in model.named_parameters()]
+    tensors += adamw_steps(model, step_loss)
+    write(out, tensors)
     losses = tensors[-2][1]
-    print(f"wrote {OUT} ({os.path.getsize(OUT)} bytes); loss {loss.item():.6f}; "
+    print(f"wrote {out} ({os.path.getsize(out)} bytes); loss {loss.item():.6f}; "
           f"AdamW losses {losses[0]:.4f} -> {losses[-1]:.4f}")
 
 

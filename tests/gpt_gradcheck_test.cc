@@ -1,15 +1,11 @@
 // The whole `tiny` GPT's backward pass against directional finite differences: for every
 // parameter p and a random direction d, (L(θ + h d) - L(θ - h d)) / 2h must equal grad_p · d.
 // float64 interpreter, h = 1e-5; tolerance 1e-6 relative to max(1e-3, |numeric|).
-#include <cmath>
-
-#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
 #include "gtest/gtest.h"
-#include "ir/interpreter.h"
 #include "ir/rng.h"
-#include "passes/autodiff.h"
-#include "passes/train_graphs.h"
+#include "tests/gradcheck.h"
 
 namespace gptc {
 namespace {
@@ -26,10 +22,6 @@ void CheckEveryParameter(bool bias) {
   const int64_t V = cfg.vocab, T = cfg.block_size, C = cfg.n_embd, L = cfg.n_layer;
   EXPECT_EQ(CountParams(m->params),
             V * C + T * C + L * (12 * C * C + 2 * C) + C + (bias ? L * 11 * C + C : 0));
-  auto fwd = passes::SelectOutputs(m->graph, {"loss"});
-  ASSERT_TRUE(fwd.ok());
-  auto g = passes::Autodiff(*fwd);
-  ASSERT_TRUE(g.ok()) << g.status();
 
   ir::LiteralMap args = InitParams(m->params, 7);
   Rng rng(3);
@@ -43,27 +35,7 @@ void CheckEveryParameter(bool bias) {
   for (double& x : targets.data) x = static_cast<double>(rng.UniformInt(65));
   args["tokens"] = tokens;
   args["targets"] = targets;
-  const ir::InterpOptions f64{ir::Precision::kF64};
-  auto analytic = ir::Interpret(*g, args, f64);
-  ASSERT_TRUE(analytic.ok()) << analytic.status();
-
-  const double h = 1e-5;
-  for (size_t i = 0; i < m->params.size(); ++i) {
-    const std::string& name = m->params[i].name;
-    SCOPED_TRACE(name);
-    ir::Literal d(args[name].type);
-    for (double& x : d.data) x = rng.Normal(0, 1);
-    double dot = 0;
-    for (int64_t k = 0; k < d.size(); ++k) dot += (*analytic)[1 + i].data[k] * d.data[k];
-    auto loss_at = [&](double t) {
-      ir::LiteralMap a = args;
-      for (int64_t k = 0; k < d.size(); ++k) a[name].data[k] += t * d.data[k];
-      return (*ir::Interpret(*fwd, a, f64))[0].data[0];
-    };
-    const double numeric = (loss_at(h) - loss_at(-h)) / (2 * h);
-    EXPECT_NEAR(dot, numeric, 1e-6 * std::max(1e-3, std::abs(numeric)) + 1e-9)
-        << "analytic " << dot << " numeric " << numeric;
-  }
+  testing::ExpectDirectionalGradients(m->graph, m->params, args, rng, /*h=*/1e-5);
 }
 
 TEST(GptGradCheck, EveryParameterAlongARandomDirection) { CheckEveryParameter(/*bias=*/true); }

@@ -4,10 +4,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "frontend/ops.h"
+#include "gtest/gtest.h"
 #include "ir/check.h"
 #include "ir/rng.h"
 #include "ir/verifier.h"
 #include "passes/autodiff.h"
+#include "passes/train_graphs.h"
 
 namespace gptc::testing {
 
@@ -70,6 +72,35 @@ GradCheckResult GradCheck(const std::function<Tensor(Builder&, const std::vector
     }
   }
   return res;
+}
+
+void ExpectDirectionalGradients(const ir::Graph& forward, const std::vector<ParamSpec>& params,
+                                const ir::LiteralMap& args, Rng& rng, double h) {
+  auto fwd = passes::SelectOutputs(forward, {"loss"});
+  ASSERT_TRUE(fwd.ok()) << fwd.status();
+  auto g = passes::Autodiff(*fwd);
+  ASSERT_TRUE(g.ok()) << g.status();
+  const ir::InterpOptions f64{ir::Precision::kF64};
+  auto analytic = ir::Interpret(*g, args, f64);
+  ASSERT_TRUE(analytic.ok()) << analytic.status();
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string& name = params[i].name;
+    SCOPED_TRACE(name);
+    ir::Literal d(args.at(name).type);
+    for (double& x : d.data) x = rng.Normal(0, 1);
+    const ir::Literal& grad = (*analytic)[1 + i];
+    ASSERT_EQ(grad.size(), d.size());
+    double dot = 0;
+    for (int64_t k = 0; k < d.size(); ++k) dot += grad.data[k] * d.data[k];
+    auto loss_at = [&](double t) {
+      ir::LiteralMap a = args;
+      for (int64_t k = 0; k < d.size(); ++k) a[name].data[k] += t * d.data[k];
+      return (*ir::Interpret(*fwd, a, f64))[0].data[0];
+    };
+    const double numeric = (loss_at(h) - loss_at(-h)) / (2 * h);
+    EXPECT_NEAR(dot, numeric, 1e-6 * std::max(1e-3, std::abs(numeric)) + 1e-9)
+        << "analytic " << dot << " numeric " << numeric;
+  }
 }
 
 }  // namespace gptc::testing

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "frontend/builder.h"
+#include "frontend/param_init.h"
 #include "ir/interpreter.h"
+#include "ir/rng.h"
 
 namespace gptc::testing {
 
@@ -25,5 +27,13 @@ struct GradCheckResult {
 GradCheckResult GradCheck(const std::function<Tensor(Builder&, const std::vector<Tensor>&)>& f,
                           const std::vector<ir::Shape>& param_shapes, uint64_t seed = 1,
                           bool positive = false, const ir::LiteralMap& extra = {}, double h = 1e-6);
+
+// A whole model's gradients: for every parameter p of `forward` (which returns %loss among
+// its outputs) and a direction d drawn N(0, 1) from `rng`, in parameter order, grad_p . d
+// against (L(theta + h d) - L(theta - h d)) / 2h, both in float64 on the interpreter, within
+// 1e-6 relative to max(1e-3, |numeric|). `args` binds every declaration. Failures are gtest
+// failures naming the parameter.
+void ExpectDirectionalGradients(const ir::Graph& forward, const std::vector<ParamSpec>& params,
+                                const ir::LiteralMap& args, Rng& rng, double h);
 
 }  // namespace gptc::testing
