@@ -14,9 +14,6 @@ constexpr int kBlockRows = 192;
 constexpr int kChunks[] = {128, 256};
 // Reductions longer than this also get a kKBlocks candidate.
 constexpr int64_t kLongReduction = 512;
-// Below this many flops a GEMM takes microseconds: tuning it would cost more compile time
-// than it could ever save, so it keeps the first candidate.
-constexpr double kTuneFlops = 4e6;
 
 }  // namespace
 
@@ -64,7 +61,7 @@ std::vector<GemmTile> GemmCandidates(const GemmShape& s, int vec, int registers)
     }
   }
   const double flops = 2.0 * s.batch * s.m * s.n * s.k;
-  if (flops < kTuneFlops) out.resize(1);
+  if (flops < kGemmTuneFlops) out.resize(1);
   return out;
 }
 

@@ -34,6 +34,10 @@ struct GemmTile {
   std::string Describe() const;  // e.g. "64x6 kblocks mb=192 kc=256", "swapped 48x8 strips"
 };
 
+// Below this many flops a GEMM takes microseconds: tuning it would cost more compile time
+// than it could ever save, so it keeps the first candidate.
+constexpr double kGemmTuneFlops = 4e6;
+
 struct GemmShape {
   int64_t batch = 1, m = 1, n = 1, k = 1;
 };

@@ -6,6 +6,7 @@
 #include <llvm/Support/TargetSelect.h>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/amx_gemm.h"
 #include "codegen/spin_pool.h"
 
 namespace gptc::codegen {
@@ -41,6 +42,16 @@ absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_obje
       lj.getDataLayout().getGlobalPrefix());
   if (!gen) return FromLlvm(gen.takeError(), "process symbol generator");
   lj.getMainJITDylib().addGenerator(std::move(*gen));
+  // The extern stages kernels call (AOT code in this library): defined by address, so they
+  // resolve whether or not the executable exports its symbols.
+  llvm::orc::SymbolMap externs;
+  const auto callable = llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable;
+  externs[lj.mangleAndIntern("gptc_amx_matmul")] =
+      llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_matmul), callable);
+  externs[lj.mangleAndIntern("gptc_amx_matmul_bias")] =
+      llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_matmul_bias), callable);
+  if (auto err = lj.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(externs))))
+    return FromLlvm(std::move(err), "defining the extern stages");
   if (auto s = jit->AddObject(runtime_object, "halide_runtime"); !s.ok()) return s;
   // Parallel loops run on the spinning pool instead of Halide's sleeping one (spin_pool.h).
   auto set_par_for = jit->Lookup("halide_set_custom_do_par_for");

@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "codegen/amx_gemm.h"
 #include "codegen/cpu_info.h"
 #include "codegen/emit_object.h"
 #include "codegen/kernel_timer.h"
@@ -63,6 +64,9 @@ absl::StatusOr<std::unique_ptr<KernelCompiler>> KernelCompiler::Create(const Com
   // The CPU model too: tuned schedules chosen on one machine are retuned on another with the
   // same instruction set (Zen 4 and a Xeon both have AVX-512 and AVX512_BF16).
   absl::StrAppend(&kc->target_, "|cpu=", CpuKey());
+  // AMX (and the request for its tile state) is decided before any kernel's threads start;
+  // GPTC_AMX=off|emulate is part of the key, as it changes the GEMMs' candidates.
+  absl::StrAppend(&kc->target_, "|amx=", static_cast<int>(AmxGemmMode()));
   const Halide::Target runtime_target = Halide::get_host_target();
   const std::string key = absl::StrCat("halide-runtime|halide=", GPTC_HALIDE_VERSION,
                                        "|target=", runtime_target.to_string());

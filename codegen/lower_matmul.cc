@@ -13,6 +13,7 @@
 // with a wide A (the MLP's 4C columns) the swapped product has the long, contiguous side as
 // its columns, which the micro-kernel streams better; the tuner decides per shape.
 #include "absl/strings/str_cat.h"
+#include "codegen/amx_gemm.h"
 #include "codegen/gemm_tiles.h"
 #include "codegen/lower.h"
 
@@ -234,6 +235,13 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func b
   return out;
 }
 
+// Whether a bf16 GEMM gets AMX candidates: where the tiles run (or are emulated for tests)
+// and the product is big enough to be tuned at all.
+bool UseAmx(const Ctx& c, int64_t batch, int64_t m, int64_t n, int64_t k) {
+  return c.spec.inputs[0].dtype == ir::DType::kBF16 && AmxGemmMode() != AmxMode::kOff &&
+         2.0 * batch * m * n * k >= kGemmTuneFlops;
+}
+
 }  // namespace
 
 absl::Status MatMul(Ctx& c) {
@@ -273,8 +281,9 @@ absl::Status MatMul(Ctx& c) {
   ImageParam A = c.Input(0, va.view, va.strides);
   ImageParam B = c.Input(1, vb.view, vb.strides);
   Func bias;  // matmul_bias: a vector along the output's columns
+  ImageParam bv;
   if (c.spec.op == ir::Op::kMatMulBias) {
-    ImageParam bv = c.Input(2, {n});
+    bv = c.Input(2, {n});
     Var jb("jb");
     bias = Func("bias");
     bias(jb) = bv(jb);
@@ -294,9 +303,31 @@ absl::Status MatMul(Ctx& c) {
   const bool dot = UseDotBF16(c, m, n, k);
   const int dot_variants = dot ? static_cast<int>(std::size(kDotTiles)) : 0;
   if (dot) candidates.resize(std::min<size_t>(candidates.size(), 2));  // the best-ranked two
-  c.num_variants = dot_variants + static_cast<int>(candidates.size());
+  // AMX tiles come last, so the other variants keep their numbers on every CPU.
+  const std::vector<AmxBlocking> amx =
+      UseAmx(c, bt.size(), m, n, k) ? AmxBlockingCandidates(m, n, k) : std::vector<AmxBlocking>();
+  if (!amx.empty()) candidates.resize(std::min<size_t>(candidates.size(), 2));
+  const int fma_end = dot_variants + static_cast<int>(candidates.size());
+  c.num_variants = fma_end + static_cast<int>(amx.size());
   if (c.variant < 0 || c.variant >= c.num_variants)
     return absl::InvalidArgumentError(absl::StrCat("matmul has no schedule variant ", c.variant));
+  if (c.variant >= fma_end) {
+    // The AOT tile kernel as an extern stage (amx_gemm.h): it reads the operands' 4-D views
+    // through their buffers and writes the whole result.
+    const AmxBlocking& blk = amx[c.variant - fma_end];
+    const bool emulated = AmxGemmMode() == AmxMode::kEmulated;
+    c.variant_name =
+        absl::StrCat(emulated ? "amx (emulated) " : "amx ", blk.mb, "x", blk.nb, " kc=", blk.kc);
+    const int form = (ta ? 1 : 0) | (tb ? 2 : 0) | (emulated ? 4 : 0);
+    std::vector<ExternFuncArgument> args = {Expr(form), Expr(blk.mb), Expr(blk.nb), Expr(blk.kc), A,
+                                            B};
+    if (bias.defined()) args.push_back(bv);
+    Func out("amx_matmul");
+    out.define_extern(bias.defined() ? "gptc_amx_matmul_bias" : "gptc_amx_matmul", args, Float(32),
+                      4);
+    c.Output(out, vo.view, vo.strides);
+    return absl::OkStatus();
+  }
   if (c.variant < dot_variants) {
     const DotTile& t = kDotTiles[c.variant];
     c.variant_name = absl::StrCat("bf16 dot ", t.tn, "x", t.tm);
