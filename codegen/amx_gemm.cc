@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "codegen/amx_pack.h"
 #include "codegen/amx_tiles.h"
 #include "codegen/cpu_info.h"
 #include "codegen/spin_pool.h"
@@ -33,16 +34,6 @@ AmxMode FromEnvironment() {
   return RequestAmx().ok ? AmxMode::kHardware : AmxMode::kOff;
 }
 
-// Runs body(i) for i in [0, n) on the kernels' thread pool.
-void ParallelFor(int n, const std::function<void(int)>& body) {
-  auto task = [](void*, int i, uint8_t* closure) {
-    (*reinterpret_cast<const std::function<void(int)>*>(closure))(i);
-    return 0;
-  };
-  SpinPool::Get().ParFor(nullptr, task, 0, n,
-                         reinterpret_cast<uint8_t*>(const_cast<std::function<void(int)>*>(&body)));
-}
-
 // Grow-only, 64-byte aligned buffers reused from call to call: a step calls the GEMMs
 // hundreds of times, and fresh megabytes would be page-faulted in each time.
 struct Scratch {
@@ -61,22 +52,6 @@ struct Scratch {
 Scratch& Buffers() {
   static Scratch* s = new Scratch();
   return *s;
-}
-
-// A, rows r0..r0+15 (r0 a multiple of 16) of the tile layout: 16 rows x 32 K per tile, the K
-// tiles of a row band consecutive; padding zero.
-int64_t PackedAIndex(int64_t r, int64_t kk, int64_t k_tiles) {
-  return ((r / 16) * k_tiles + kk / kTile) * kTileElems + (r % 16) * kTile + kk % kTile;
-}
-
-void PackA(const Bf16View& a, int64_t m, int64_t k, int64_t mp, uint16_t* packed) {
-  const int64_t kt = RoundUp(k, kTile) / kTile;
-  ParallelFor(static_cast<int>(mp / 16), [&](int band) {
-    for (int64_t r = band * 16; r < band * 16 + 16; ++r)
-      for (int64_t kk = 0; kk < kt * kTile; ++kk)
-        packed[PackedAIndex(r, kk, kt)] =
-            r < m && kk < k ? a.data[r * a.rs + kk * a.cs] : uint16_t{0};
-  });
 }
 
 struct Plan {
@@ -171,28 +146,6 @@ std::vector<AmxBlocking> AmxBlockingCandidates(int64_t m, int64_t n, int64_t k) 
   return out;
 }
 
-int64_t PackedBIndex(int64_t kk, int64_t c, int64_t k_tiles) {
-  return ((c / 16) * k_tiles + kk / kTile) * kTileElems + ((kk % kTile) / 2) * kTile +
-         (c % 16) * 2 + kk % 2;
-}
-
-void PackB(const Bf16View& b, int64_t k, int64_t n, uint16_t* packed) {
-  const int64_t kt = RoundUp(k, kTile) / kTile, np = RoundUp(n, kTile);
-  ParallelFor(static_cast<int>(np / 16), [&](int ct) {
-    uint16_t* dst = packed + ct * kt * kTileElems;
-    for (int64_t kk = 0; kk < kt * kTile; kk += 2) {
-      // One row of a tile: 16 columns, each the pair (kk, kk + 1).
-      uint16_t* row = dst + (kk / kTile) * kTileElems + ((kk % kTile) / 2) * kTile;
-      for (int64_t cc = 0; cc < 16; ++cc) {
-        const int64_t c = ct * 16 + cc;
-        const bool in = c < n;
-        row[2 * cc] = in && kk < k ? b.data[kk * b.rs + c * b.cs] : uint16_t{0};
-        row[2 * cc + 1] = in && kk + 1 < k ? b.data[(kk + 1) * b.rs + c * b.cs] : uint16_t{0};
-      }
-    }
-  });
-}
-
 void AmxGemm(const AmxProblem& p, const AmxBlocking& blocking, bool emulated) {
   const amx::TileBackend& tiles = emulated ? amx::EmulatedTiles() : amx::HardwareTiles();
   Scratch& scratch = Buffers();
@@ -214,7 +167,8 @@ void AmxGemm(const AmxProblem& p, const AmxBlocking& blocking, bool emulated) {
   const int64_t bm = (pl.mp + blocking.mb - 1) / blocking.mb;
   const int64_t bn = (pl.np + blocking.nb - 1) / blocking.nb;
   // Consecutive tasks share a column block, so the two threads share its B panel.
-  ParallelFor(static_cast<int>(bm * bn), [&](int t) { RunBlock(pl, tiles, t % bm, t / bm); });
+  SpinPool::Get().Run(static_cast<int>(bm * bn),
+                      [&](int t) { RunBlock(pl, tiles, t % bm, t / bm); });
 }
 
 }  // namespace gptc::codegen

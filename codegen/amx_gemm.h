@@ -53,12 +53,6 @@ struct AmxProblem {
 // Runs the product on the SpinPool's threads; `emulated` uses the plain C++ tiles.
 void AmxGemm(const AmxProblem& p, const AmxBlocking& blocking, bool emulated);
 
-// The pair-interleaved layout of B for the tiles, exposed for its test: element (k, c) of a
-// K x N matrix with N rounded up to 16 and K to 32 sits at PackedBIndex(k, c, kt) where kt is
-// the number of 32-deep K tiles; padding is zero.
-int64_t PackedBIndex(int64_t k, int64_t c, int64_t k_tiles);
-void PackB(const Bf16View& b, int64_t k, int64_t n, uint16_t* packed);
-
 }  // namespace gptc::codegen
 
 // The extern stages' entry points (halide_buffer_t is Halide's runtime buffer). The operands

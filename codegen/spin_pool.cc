@@ -162,6 +162,15 @@ int SpinPool::ParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure)
   return s.error.load(std::memory_order_relaxed);
 }
 
+void SpinPool::Run(int n, const std::function<void(int)>& body) {
+  auto task = [](void*, int i, uint8_t* closure) {
+    (*reinterpret_cast<const std::function<void(int)>*>(closure))(i);
+    return 0;
+  };
+  ParFor(nullptr, task, 0, n,
+         reinterpret_cast<uint8_t*>(const_cast<std::function<void(int)>*>(&body)));
+}
+
 int SpinPool::HalideDoParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure) {
   return Get().ParFor(uc, task, min, size, closure);
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace gptc::codegen {
 
@@ -25,7 +26,9 @@ class SpinPool {
 
   // Runs task(uc, i, closure) for i in [min, min + size); returns 0 or one task's error.
   int ParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure);
-  // The same as a plain function, for halide_set_custom_do_par_for.
+  // Runs body(i) for i in [0, n) (AOT kernels called from the compiled ones: AMX GEMMs).
+  void Run(int n, const std::function<void(int)>& body);
+  // The same as ParFor as a plain function, for halide_set_custom_do_par_for.
   static int HalideDoParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure);
 
   ~SpinPool();

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "codegen/amx_pack.h"
 #include "codegen/cpu_info.h"
 #include "codegen/kernel_spec.h"
 #include "frontend/nn/gpt.h"
@@ -39,21 +40,48 @@ std::vector<uint16_t> RandomBf16(int64_t count, uint64_t seed) {
 TEST(AmxGemm, PacksBAsPairsOfKRowsInterleavedPerColumn) {
   const int64_t k = 70, n = 50, kt = 3;  // padded to 96 x 64
   const std::vector<uint16_t> b = RandomBf16(k * n, 1);
-  std::vector<uint16_t> packed(64 * 96, 0xffff);
-  codegen::PackB({b.data(), n, 1}, k, n, packed.data());
-  std::vector<bool> seen(packed.size(), false);
-  for (int64_t kk = 0; kk < 96; ++kk) {
-    for (int64_t c = 0; c < 64; ++c) {
-      const int64_t at = codegen::PackedBIndex(kk, c, kt);
-      ASSERT_LT(at, static_cast<int64_t>(packed.size()));
-      EXPECT_FALSE(seen[at]) << "two elements at " << at;
-      seen[at] = true;
-      EXPECT_EQ(packed[at], kk < k && c < n ? b[kk * n + c] : 0) << kk << "," << c;
+  for (bool transposed : {false, true}) {
+    SCOPED_TRACE(transposed ? "stored [n][k]" : "stored [k][n]");
+    std::vector<uint16_t> bt(k * n);
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t c = 0; c < n; ++c) bt[c * k + kk] = b[kk * n + c];
+    std::vector<uint16_t> packed(64 * 96, 0xffff);
+    codegen::PackB(transposed ? Bf16View{bt.data(), 1, k} : Bf16View{b.data(), n, 1}, k, n,
+                   packed.data());
+    std::vector<bool> seen(packed.size(), false);
+    for (int64_t kk = 0; kk < 96; ++kk) {
+      for (int64_t c = 0; c < 64; ++c) {
+        const int64_t at = codegen::PackedBIndex(kk, c, kt);
+        ASSERT_LT(at, static_cast<int64_t>(packed.size()));
+        EXPECT_FALSE(seen[at]) << "two elements at " << at;
+        seen[at] = true;
+        EXPECT_EQ(packed[at], kk < k && c < n ? b[kk * n + c] : 0) << kk << "," << c;
+      }
     }
   }
   // A tile row is 16 columns of K pairs: (k, c) and (k + 1, c) are adjacent.
   EXPECT_EQ(codegen::PackedBIndex(5, 3, kt), codegen::PackedBIndex(4, 3, kt) + 1);
   EXPECT_EQ(codegen::PackedBIndex(4, 4, kt), codegen::PackedBIndex(4, 3, kt) + 2);
+}
+
+// A's tiles: 16 rows x 32 K; the same layout whether A is stored row-major or transposed
+// (the AVX-512 path interleaves K rows and transposes pairs), with zero padding.
+TEST(AmxGemm, PacksATilesOfRowsOfKFromEitherStorage) {
+  const int64_t m = 50, k = 70, kt = 3, mp = 64;
+  const std::vector<uint16_t> a = RandomBf16(m * k, 4);
+  for (bool transposed : {false, true}) {
+    SCOPED_TRACE(transposed ? "stored [k][m]" : "stored [m][k]");
+    const Bf16View view = transposed ? Bf16View{a.data(), 1, m} : Bf16View{a.data(), k, 1};
+    std::vector<uint16_t> packed(mp * kt * 32, 0xffff);
+    codegen::PackA(view, m, k, mp, packed.data());
+    for (int64_t r = 0; r < mp; ++r) {
+      for (int64_t kk = 0; kk < kt * 32; ++kk) {
+        const uint16_t want =
+            r < m && kk < k ? (transposed ? a[kk * m + r] : a[r * k + kk]) : uint16_t{0};
+        ASSERT_EQ(packed[codegen::PackedAIndex(r, kk, kt)], want) << r << "," << kk;
+      }
+    }
+  }
 }
 
 struct Case {
