@@ -21,6 +21,15 @@ struct alignas(64) TileConfig {
 #define TILE_DP(c, a, b) _tile_dpbf16ps(c, a, b)
 #include "codegen/amx_tile_step.inc"
 
+// GCC's tile intrinsics are inline assembly that declares no memory access: the barriers keep
+// the compiler from moving the caller's stores (packing) past the tile loads, or the
+// epilogue's reads before the tile stores.
+void RunBarriered(const TileStep& s) {
+  asm volatile("" ::: "memory");
+  RunStep(s);
+  asm volatile("" ::: "memory");
+}
+
 void Configure() {
   TileConfig cfg;
   for (int t = 0; t < 8; ++t) cfg.colsb[t] = 64, cfg.rows[t] = 16;
@@ -32,7 +41,7 @@ void Release() { _tile_release(); }
 }  // namespace
 
 const TileBackend& HardwareTiles() {
-  static const TileBackend b{Configure, RunStep, Release};
+  static const TileBackend b{Configure, RunBarriered, Release};
   return b;
 }
 

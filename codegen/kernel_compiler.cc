@@ -335,6 +335,15 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
       for (int v = 0; v < variants; ++v) alive[v] = alive[v] && best[v] <= 1.5 * fastest;
   }
   const int best_v = static_cast<int>(std::min_element(best.begin(), best.end()) - best.begin());
+  // GPTC_TUNE_LOG=1: every candidate's best time, to see what the tuner chose from.
+  static const bool log = std::getenv("GPTC_TUNE_LOG") != nullptr;
+  if (log) {
+    std::string report = absl::StrCat("tuned ", spec.Describe(), "\n");
+    for (int v = 0; v < variants; ++v)
+      absl::StrAppendFormat(&report, "  %s %9.1f us  %s\n", v == best_v ? "*" : " ",
+                            best[v] * 1e6, candidates[v]->schedule);
+    std::fputs(report.c_str(), stderr);
+  }
   std::unique_ptr<CompiledKernel> winner = std::move(candidates[best_v]);
   cache_->Store(choice_key, absl::StrCat(best_v, "|", winner->schedule));
   ++stats_.tuned;
