@@ -1,4 +1,4 @@
-# Finds the five external dependencies. Each failure names the Debian package that provides it,
+# Finds the external dependencies. Each failure names the Debian package that provides it,
 # which scripts/setup.sh installs.
 
 macro(gptc_require found package what)
@@ -39,6 +39,14 @@ gptc_require(nlohmann_json_FOUND nlohmann-json3-dev "nlohmann JSON")
 
 find_package(benchmark CONFIG QUIET)
 gptc_require(benchmark_FOUND libbenchmark-dev "Google Benchmark")
+
+# PCRE2 (8-bit): GPT-2's pre-tokenizer regex needs Unicode classes and a lookahead.
+find_path(PCRE2_INCLUDE_DIR pcre2.h)
+find_library(PCRE2_LIBRARY pcre2-8)
+if(PCRE2_INCLUDE_DIR AND PCRE2_LIBRARY)
+  set(PCRE2_FOUND TRUE)
+endif()
+gptc_require(PCRE2_FOUND libpcre2-dev "PCRE2")
 
 find_package(Threads REQUIRED)
 # Optional: data parallelism (runtime/CMakeLists.txt).

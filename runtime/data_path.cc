@@ -17,23 +17,27 @@ bool NonEmptyFile(const std::string& p) {
 
 }  // namespace
 
-std::vector<std::string> DefaultDataCandidates() {
+std::vector<std::string> DataSearchDirs() {
   // Nothing is compiled in (an installed gptc has no source tree): the working directory, then
   // the executable's directory and its ancestors, so a build tree inside a checkout finds the
   // checkout's data/ and the shared data beside it.
-  std::vector<std::filesystem::path> dirs;
+  std::vector<std::string> dirs;
   std::error_code ec;
   const std::filesystem::path cwd = std::filesystem::current_path(ec);
-  if (!ec) dirs.push_back(cwd);
+  if (!ec) dirs.push_back(cwd.string());
   std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec)
     for (std::filesystem::path d = exe.parent_path(); dirs.size() < 6 && d.has_relative_path();
          d = d.parent_path())
-      dirs.push_back(d);
+      dirs.push_back(d.string());
+  return dirs;
+}
+
+std::vector<std::string> DefaultDataCandidates() {
   std::vector<std::string> c;
-  for (const std::filesystem::path& d : dirs)
+  for (const std::string& d : DataSearchDirs())
     for (const char* rel : {"data/tinyshakespeare.txt", "shared/data/tinyshakespeare.txt"}) {
-      std::string p = (d / rel).lexically_normal().string();
+      std::string p = (std::filesystem::path(d) / rel).lexically_normal().string();
       if (std::find(c.begin(), c.end(), p) == c.end()) c.push_back(p);
     }
   return c;
@@ -56,7 +60,8 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& explicit_path) {
   }
   return absl::NotFoundError(
       absl::StrCat("no training text found; looked for a non-empty file at:", looked,
-                   "\nrun scripts/setup.sh (it downloads Tiny Shakespeare), pass --data=PATH or set $GPTC_DATA"));
+                   "\nrun scripts/setup.sh (it downloads Tiny Shakespeare), pass --data=PATH or "
+                   "set $GPTC_DATA"));
 }
 
 }  // namespace gptc

@@ -12,6 +12,9 @@
 
 namespace gptc {
 
+// The directories default data is looked for in: the working directory, then the
+// executable's directory and up to five of its ancestors.
+std::vector<std::string> DataSearchDirs();
 // The default places, in the order they are tried.
 std::vector<std::string> DefaultDataCandidates();
 absl::StatusOr<std::string> ResolveDataPath(const std::string& explicit_path);

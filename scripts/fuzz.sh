@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one libFuzzer target for SECONDS: ir_text_fuzz (parse, verify, print, parse again),
-# checkpoint_fuzz or safetensors_fuzz (the readers of those files).
+# checkpoint_fuzz or safetensors_fuzz (the readers of those files), bpe_roundtrip_fuzz (byte-level
+# BPE encodes any bytes and decodes them back).
 #
 #   bash scripts/fuzz.sh TARGET SECONDS
 #
@@ -16,8 +17,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TARGET=${1:?usage: fuzz.sh TARGET SECONDS}
 SECS=${2:?usage: fuzz.sh TARGET SECONDS}
 BUILD="${GPTC_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}"
-case "$TARGET" in ir_text_fuzz|checkpoint_fuzz|safetensors_fuzz) ;; *)
-  echo "fuzz.sh: unknown target '$TARGET'; targets: ir_text_fuzz checkpoint_fuzz safetensors_fuzz" >&2; exit 2;; esac
+case "$TARGET" in ir_text_fuzz|checkpoint_fuzz|safetensors_fuzz|bpe_roundtrip_fuzz) ;; *)
+  echo "fuzz.sh: unknown target '$TARGET'; targets: ir_text_fuzz checkpoint_fuzz safetensors_fuzz bpe_roundtrip_fuzz" >&2; exit 2;; esac
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 for p in clang-14 libclang-rt-14-dev; do

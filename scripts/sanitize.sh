@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sanitized test runs: every test that needs no JIT (ctest label `core`: IR, parser,
 # verifier, interpreter, autodiff and finite differences, passes and their goldens, the PyTorch
-# fixture parity, the memory-plan checker, and the fuzz targets' replay of every seed and
+# fixture parity, the memory-plan checker, the tokenizers, and the fuzz targets' replay of every seed and
 # regression) built with AddressSanitizer and UndefinedBehaviorSanitizer into build-asan/, and
 # the kernels' thread pool test built with ThreadSanitizer into build-tsan/. Any report fails.
 #
@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CORE=(ir_roundtrip_test parser_errors_test verifier_test builder_errors_test interpreter_test torch_parity_test
       gradcheck_test pass_golden_test plan_check_test gpt_gradcheck_test data_parallel_test ir_text_fuzz_replay checkpoint_fuzz_replay
-      safetensors_fuzz_replay)
+      safetensors_fuzz_replay bpe_test bpe_roundtrip_fuzz_replay)
 
 configure() {  # dir sanitizers; -O1 with line tables: quick to build, readable reports
   [ -f "$1/build.ninja" ] || cmake -S "$ROOT" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=Debug \

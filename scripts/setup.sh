@@ -12,7 +12,8 @@ DATA_BYTES=1115394
 # Build tools, the libraries gptc is built on and Open MPI for data parallelism (see README,
 # "Dependencies").
 PACKAGES=(cmake ninja-build g++ ccache llvm-14-dev libhalide14-0-dev libboost-graph-dev
-          libabsl-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libopenmpi-dev openmpi-bin)
+          libabsl-dev nlohmann-json3-dev libpcre2-dev libgtest-dev libbenchmark-dev libopenmpi-dev
+          openmpi-bin)
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -57,6 +58,36 @@ fetch_data() {
   mv "$dest.tmp" "$dest"  # only a complete file ever carries the final name
 }
 
+# GPT-2's vocabulary (encoder.json, vocab.bpe; MIT licence) for `--tokenizer=gpt2`, into
+# data/gpt2: copied from ../shared/data/gpt2 when present, else downloaded from OpenAI's public
+# bucket; each file is checked by size and only a complete one gets its final name.
+GPT2_URL="https://openaipublic.blob.core.windows.net/gpt-2/models/124M"
+fetch_gpt2() {
+  local dest="$ROOT/data/gpt2"
+  mkdir -p "$dest"
+  local name bytes
+  for entry in encoder.json:1042301 vocab.bpe:456318; do
+    name=${entry%%:*}
+    bytes=${entry##*:}
+    [ -s "$dest/$name" ] && continue
+    if [ -s "$ROOT/../shared/data/gpt2/$name" ]; then
+      cp "$ROOT/../shared/data/gpt2/$name" "$dest/$name.tmp"
+    else
+      log "downloading GPT-2's $name from $GPT2_URL"
+      install_packages curl ca-certificates
+      curl -fsSL "$GPT2_URL/$name" -o "$dest/$name.tmp" ||
+        { log "could not download $name: --tokenizer=gpt2 will not work until it is there"; rm -f "$dest/$name.tmp"; continue; }
+    fi
+    if [ "$(stat -c %s "$dest/$name.tmp")" -ne "$bytes" ]; then
+      rm -f "$dest/$name.tmp"
+      log "GPT-2's $name does not have $bytes bytes; not using it"
+      continue
+    fi
+    chmod u+w "$dest/$name.tmp"
+    mv "$dest/$name.tmp" "$dest/$name"
+  done
+}
+
 build() {
   if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -66,5 +97,6 @@ build() {
 
 install_packages "${PACKAGES[@]}"
 fetch_data
+fetch_gpt2
 build
 log "built into $BUILD_DIR"

@@ -18,5 +18,6 @@ int RunMem(const Args& args);
 int RunSample(const Args& args);
 int RunExport(const Args& args);
 int RunVersion(const Args& args);
+int RunTokenizer(const Args& args);
 
 }  // namespace gptc::tools

@@ -28,6 +28,8 @@ const Command kCommands[] = {
     {"mem", "memory plan of a model: naive, planned and lower-bound bytes, the peak, largest batch",
      gptc::tools::RunMem},
     {"eval", "loss of a freshly initialised model on one batch of real text", gptc::tools::RunEval},
+    {"tokenizer", "encode text to token ids and back (gpt2, char, trained BPE); train a BPE",
+     gptc::tools::RunTokenizer},
     {"version", "toolchain versions and the host code-generation target", gptc::tools::RunVersion},
 };
 
@@ -36,7 +38,7 @@ void PrintUsage(std::ostream& os) {
         "gptc compiles GPT models written in its C++ DSL to a graph IR, transforms it with\n"
         "passes, and runs it. Commands:\n";
   for (const Command& c : kCommands)
-    os << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.help << "\n";
+    os << "  " << c.name << std::string(11 - std::string(c.name).size(), ' ') << c.help << "\n";
   os << "\n'gptc <command> --help' lists a command's flags.\n";
 }
 

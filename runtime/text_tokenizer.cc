@@ -1,0 +1,64 @@
+#include "runtime/text_tokenizer.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ir/status_macros.h"
+#include "runtime/bpe_file.h"
+#include "runtime/gpt2_vocab.h"
+#include "runtime/tokenizer.h"
+
+namespace gptc {
+namespace {
+
+class Char : public TextTokenizer {
+ public:
+  explicit Char(CharTokenizer t) : t_(std::move(t)) {}
+  std::string name() const override { return kCharTokenizer; }
+  int vocab_size() const override { return t_.vocab_size(); }
+  absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override {
+    return t_.Encode(text);
+  }
+  absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids) const override {
+    return t_.Decode(ids);
+  }
+
+ private:
+  CharTokenizer t_;
+};
+
+class Bpe : public TextTokenizer {
+ public:
+  explicit Bpe(BpeTokenizer t) : t_(std::move(t)) {}
+  std::string name() const override { return t_.name(); }
+  int vocab_size() const override { return t_.vocab_size(); }
+  absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override {
+    return t_.Encode(text);
+  }
+  absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids) const override {
+    return t_.Decode(ids);
+  }
+
+ private:
+  BpeTokenizer t_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TextTokenizer>> MakeTokenizer(const std::string& spec,
+                                                             const TokenizerSources& sources) {
+  if (spec == kCharTokenizer) {
+    ASSIGN_OR_RETURN(CharTokenizer t, CharTokenizer::FromText(sources.char_text));
+    return std::unique_ptr<TextTokenizer>(new Char(std::move(t)));
+  }
+  if (spec == kGpt2Tokenizer) {
+    ASSIGN_OR_RETURN(const std::string dir, ResolveGpt2Dir(sources.gpt2_dir));
+    ASSIGN_OR_RETURN(BpeTokenizer t, LoadGpt2Tokenizer(dir));
+    return std::unique_ptr<TextTokenizer>(new Bpe(std::move(t)));
+  }
+  const std::string path = spec.rfind("bpe:", 0) == 0 ? spec.substr(4) : spec;
+  ASSIGN_OR_RETURN(BpeTokenizer t, LoadBpeFile(path));
+  return std::unique_ptr<TextTokenizer>(new Bpe(std::move(t)));
+}
+
+}  // namespace gptc

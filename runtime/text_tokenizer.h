@@ -1,0 +1,36 @@
+// A tokenizer chosen by name, behind one interface: `char` (nanoGPT's shakespeare_char: the
+// distinct bytes of a text), `gpt2` (GPT-2's byte-level BPE from its vocabulary files) or the
+// path of a tokenizer gptc trained (bpe_file.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace gptc {
+
+class TextTokenizer {
+ public:
+  virtual ~TextTokenizer() = default;
+  // "char", "gpt2", or "bpe:PATH".
+  virtual std::string name() const = 0;
+  virtual int vocab_size() const = 0;
+  // `char` fails on a byte outside its vocabulary; the BPE tokenizers encode any bytes.
+  virtual absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const = 0;
+  virtual absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids) const = 0;
+};
+
+struct TokenizerSources {
+  std::string char_text;  // `char`: the text whose distinct bytes are the vocabulary
+  std::string gpt2_dir;   // `gpt2`: encoder.json and vocab.bpe ("": found as gpt2_vocab.h says)
+};
+
+// `spec`: "char", "gpt2", or a file. Errors name what is missing or malformed.
+absl::StatusOr<std::unique_ptr<TextTokenizer>> MakeTokenizer(const std::string& spec,
+                                                             const TokenizerSources& sources);
+
+}  // namespace gptc
