@@ -6,12 +6,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "ir/status_macros.h"
 
 namespace gptc {
 
 std::string BpeFileTokenizerName(const std::string& path) { return "bpe:" + path; }
 
-absl::Status SaveBpeFile(const BpeTokenizer& t, const std::string& path) {
+absl::StatusOr<std::string> BpeFileText(const BpeTokenizer& t) {
   std::ostringstream out;
   out << "gptc-bpe 1\nmerges " << t.merges().size() << "\n";
   for (size_t i = 0; i < t.merges().size(); ++i) {
@@ -24,11 +25,16 @@ absl::Status SaveBpeFile(const BpeTokenizer& t, const std::string& path) {
   }
   out << "specials " << t.specials().size() << "\n";
   for (const auto& [text, id] : t.specials()) out << id << " " << text << "\n";
+  return out.str();
+}
+
+absl::Status SaveBpeFile(const BpeTokenizer& t, const std::string& path) {
+  ASSIGN_OR_RETURN(const std::string text, BpeFileText(t));
   // Written whole to a temporary name, then renamed: an interrupted save leaves no half file.
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << out.str()) || !f.flush())
+    if (!f || !(f << text) || !f.flush())
       return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
@@ -39,8 +45,15 @@ absl::Status SaveBpeFile(const BpeTokenizer& t, const std::string& path) {
 absl::StatusOr<BpeTokenizer> LoadBpeFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return absl::NotFoundError(absl::StrCat("tokenizer file ", path, " cannot be read"));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ParseBpeFile(ss.str(), path);
+}
+
+absl::StatusOr<BpeTokenizer> ParseBpeFile(const std::string& text, const std::string& path) {
   std::vector<std::string> lines;
-  for (std::string line; std::getline(f, line);)
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
     if (!line.empty() && line[0] != '#') lines.push_back(line);
   size_t at = 0;
   auto error = [&](const std::string& what) {

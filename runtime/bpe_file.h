@@ -21,7 +21,11 @@ namespace gptc {
 // The name a tokenizer loaded from `path` has: "bpe:" + path.
 std::string BpeFileTokenizerName(const std::string& path);
 
+// The file's text (what SaveBpeFile writes).
+absl::StatusOr<std::string> BpeFileText(const BpeTokenizer& t);
 absl::Status SaveBpeFile(const BpeTokenizer& t, const std::string& path);
+// The same from the text of such a file; `origin` names it in errors and in the name.
+absl::StatusOr<BpeTokenizer> ParseBpeFile(const std::string& text, const std::string& origin);
 // Errors name the file and line: a wrong header, a count that does not match the records, an id
 // not yet defined, a special whose id is not the next one.
 absl::StatusOr<BpeTokenizer> LoadBpeFile(const std::string& path);

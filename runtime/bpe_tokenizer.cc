@@ -1,5 +1,6 @@
 #include "runtime/bpe_tokenizer.h"
 
+#include <algorithm>
 #include <queue>
 
 #include "absl/strings/str_cat.h"
@@ -123,7 +124,10 @@ std::vector<int32_t> BpeTokenizer::Encode(std::string_view text) const {
     }
     if (auto it = seen.find(piece); it != seen.end()) {
       const auto [start, count] = it->second;
-      out.reserve(out.size() + count);  // no reallocation while copying from itself
+      // No reallocation while copying from itself; growth stays geometric (reserve(n) alone
+      // allocates exactly n, which made every repeat a copy of everything so far).
+      if (out.capacity() < out.size() + count)
+        out.reserve(std::max(2 * out.capacity(), out.size() + count));
       for (uint32_t k = 0; k < count; ++k) out.push_back(out[start + k]);
       continue;
     }

@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/token_files.h"
 
 namespace gptc {
 namespace {
@@ -48,7 +49,7 @@ absl::StatusOr<std::string> ResolveDataPath(const std::string& explicit_path) {
   const char* env = std::getenv("GPTC_DATA");
   if (chosen.empty() && env && *env) chosen = env;
   if (!chosen.empty()) {  // a path the user named is never silently replaced by another
-    if (NonEmptyFile(chosen)) return chosen;
+    if (NonEmptyFile(chosen) || IsTokenDirectory(chosen)) return chosen;
     return absl::NotFoundError(absl::StrCat("data file '", chosen, "' (from ",
                                             explicit_path.empty() ? "$GPTC_DATA" : "--data",
                                             ") is missing or empty"));

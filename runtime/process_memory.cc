@@ -5,11 +5,13 @@
 
 namespace gptc {
 
-int64_t PeakResidentBytes() {
+namespace {
+
+int64_t StatusField(const std::string& field) {
   std::ifstream in("/proc/self/status");
   std::string key;
   while (in >> key) {
-    if (key == "VmHWM:") {
+    if (key == field) {
       int64_t kb = 0;
       in >> kb;
       return kb * 1024;
@@ -18,6 +20,11 @@ int64_t PeakResidentBytes() {
   }
   return 0;
 }
+
+}  // namespace
+
+int64_t PeakResidentBytes() { return StatusField("VmHWM:"); }
+int64_t ResidentBytes() { return StatusField("VmRSS:"); }
 
 int64_t AvailableMemoryBytes() {
   std::ifstream in("/proc/meminfo");

@@ -25,7 +25,22 @@ absl::StatusOr<std::vector<float>> NextLogits(Backend& backend, const std::vecto
 
 }  // namespace
 
-absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& tok,
+size_t CompleteUtf8Prefix(const std::string& bytes) {
+  const size_t n = bytes.size();
+  // The last lead byte within the last three bytes, and whether its character is complete.
+  for (size_t back = 1; back <= 3 && back <= n; ++back) {
+    const auto c = static_cast<unsigned char>(bytes[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    const size_t need = (c & 0xE0) == 0xC0   ? 2
+                        : (c & 0xF0) == 0xE0 ? 3
+                        : (c & 0xF8) == 0xF0 ? 4
+                                             : 1;
+    return need > back ? n - back : n;
+  }
+  return n;
+}
+
+absl::StatusOr<std::string> SampleText(Backend& backend, const TextTokenizer& tok,
                                        int64_t block_size, const SampleOptions& o) {
   if (!(o.temperature > 0))
     return absl::InvalidArgumentError(absl::StrCat("temperature must be > 0, got ", o.temperature));
@@ -35,6 +50,7 @@ absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& to
   ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok.Encode(o.prompt));
   Rng rng(o.seed);
   std::vector<int32_t> generated;
+  std::string pending;  // bytes drawn but not yet passed to on_text (an unfinished character)
   for (int64_t n = 0; n < o.max_new_tokens; ++n) {
     ASSIGN_OR_RETURN(std::vector<float> logits,
                      NextLogits(backend, ids, block_size, o.kv_cache, n == 0));
@@ -63,9 +79,13 @@ absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& to
     generated.push_back(next);
     if (o.on_text) {
       ASSIGN_OR_RETURN(std::string piece, tok.Decode({next}));
-      o.on_text(piece);
+      pending += piece;
+      const size_t whole = CompleteUtf8Prefix(pending);
+      if (whole > 0) o.on_text(pending.substr(0, whole));
+      pending.erase(0, whole);
     }
   }
+  if (o.on_text && !pending.empty()) o.on_text(pending);
   return tok.Decode(generated);
 }
 

@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/backend.h"
-#include "runtime/tokenizer.h"
+#include "runtime/text_tokenizer.h"
 
 namespace gptc {
 
@@ -24,11 +24,17 @@ struct SampleOptions {
   // nanoGPT does, and (positions being learned) refilled with a prefill. false recomputes the
   // whole window for every token. Both draw the same tokens.
   bool kv_cache = true;
-  // Called with each new token's text as soon as it is drawn (streaming to a terminal).
+  // Called with each new token's text as soon as it is drawn (streaming to a terminal). With
+  // a BPE tokenizer a token may end inside a multi-byte UTF-8 character: its bytes are held
+  // back until the character is complete, so each call passes whole characters.
   std::function<void(const std::string&)> on_text;
 };
 
-absl::StatusOr<std::string> SampleText(Backend& backend, const CharTokenizer& tok,
+absl::StatusOr<std::string> SampleText(Backend& backend, const TextTokenizer& tok,
                                        int64_t block_size, const SampleOptions& options);
+
+// How many leading bytes of `bytes` end on a UTF-8 character boundary: all but an incomplete
+// multi-byte character at the end (invalid bytes count as complete).
+size_t CompleteUtf8Prefix(const std::string& bytes);
 
 }  // namespace gptc

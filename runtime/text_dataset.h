@@ -1,14 +1,20 @@
-// A tokenised text split 90/10 into train and validation (nanoGPT's split), and random
-// batches of (B, T) windows with next-token targets, drawn from a seeded generator.
+// The tokens a model trains on, split into train and validation, and random batches of (B, T)
+// windows with next-token targets, drawn from a seeded generator. Two sources:
+//  - a text file, tokenised in memory and split 90/10 (nanoGPT's shakespeare_char);
+//  - a directory of token files (token_files.h: `gptc prepare`, or nanoGPT's prepare.py),
+//    read memory-mapped, so its size costs no memory. Its tokenizer comes from its meta.json.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "ir/literal.h"
 #include "ir/rng.h"
+#include "runtime/text_tokenizer.h"
+#include "runtime/token_files.h"
 #include "runtime/tokenizer.h"
 
 namespace gptc {
@@ -26,25 +32,32 @@ Batch RandomBatch(int64_t batch, int64_t seq_len, int64_t vocab, uint64_t seed);
 
 class TextDataset {
  public:
-  // Reads `path` and tokenises it with the tokenizer named `tokenizer` (Model::tokenizer); a
+  // A token directory (train.bin, val.bin), or a text file tokenised with the tokenizer named
+  // `tokenizer` ("char", "gpt2" or a trained BPE's file; `gpt2_dir` as gpt2_vocab.h). A
   // missing, unreadable or empty file is an error naming the path, an unknown tokenizer one
   // naming it.
   static absl::StatusOr<TextDataset> Load(const std::string& path,
-                                          const std::string& tokenizer = kCharTokenizer);
+                                          const std::string& tokenizer = kCharTokenizer,
+                                          const std::string& gpt2_dir = "");
+  // `text` with the char tokenizer.
   static absl::StatusOr<TextDataset> FromText(std::string text, std::string origin = "<text>");
 
-  const CharTokenizer& tokenizer() const { return tokenizer_; }
-  const std::vector<int32_t>& tokens(Split s) const { return s == Split::kTrain ? train_ : val_; }
+  const TextTokenizer& tokenizer() const { return *tokenizer_; }
+  int64_t size(Split s) const;
+  // Tokens [start, start + n) of a split.
+  std::vector<int32_t> Tokens(Split s, int64_t start, int64_t n) const;
   const std::string& origin() const { return origin_; }
 
   // B windows of T + 1 tokens at uniformly random offsets of the split. Fails if the split is
-  // shorter than T + 1 tokens.
+  // shorter than T + 1 tokens, or holds an id outside the tokenizer's vocabulary (naming the
+  // file and position).
   absl::StatusOr<Batch> Sample(Split split, int64_t batch, int64_t seq_len, Rng& rng) const;
 
  private:
-  TextDataset(CharTokenizer t) : tokenizer_(std::move(t)) {}
-  CharTokenizer tokenizer_;
-  std::vector<int32_t> train_, val_;
+  TextDataset() = default;
+  std::shared_ptr<const TextTokenizer> tokenizer_;
+  std::vector<int32_t> train_, val_;         // a text's tokens, or
+  std::shared_ptr<const TokenFiles> files_;  // mapped token files
   std::string origin_;
 };
 

@@ -1,5 +1,6 @@
 #include "runtime/text_tokenizer.h"
 
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,8 @@ class Char : public TextTokenizer {
  public:
   explicit Char(CharTokenizer t) : t_(std::move(t)) {}
   std::string name() const override { return kCharTokenizer; }
+  std::string state() const override { return t_.alphabet(); }
+  std::optional<int32_t> end_of_text() const override { return std::nullopt; }
   int vocab_size() const override { return t_.vocab_size(); }
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override {
     return t_.Encode(text);
@@ -30,7 +33,15 @@ class Char : public TextTokenizer {
 class Bpe : public TextTokenizer {
  public:
   explicit Bpe(BpeTokenizer t) : t_(std::move(t)) {}
-  std::string name() const override { return t_.name(); }
+  std::string name() const override {
+    return t_.name() == kGpt2Tokenizer ? kGpt2Tokenizer : kBpeTokenizer;
+  }
+  std::optional<int32_t> end_of_text() const override { return t_.SpecialId("<|endoftext|>"); }
+  std::string state() const override {
+    if (t_.name() == kGpt2Tokenizer) return "";
+    auto text = BpeFileText(t_);
+    return text.ok() ? *text : "";
+  }
   int vocab_size() const override { return t_.vocab_size(); }
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override {
     return t_.Encode(text);
@@ -45,6 +56,19 @@ class Bpe : public TextTokenizer {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<TextTokenizer>> MakeTokenizerFromState(const std::string& name,
+                                                                      const std::string& state,
+                                                                      const std::string& gpt2_dir) {
+  if (name == kCharTokenizer) return MakeTokenizer(name, {state, ""});
+  if (name == kGpt2Tokenizer) return MakeTokenizer(name, {"", gpt2_dir});
+  if (name == kBpeTokenizer) {
+    ASSIGN_OR_RETURN(BpeTokenizer t, ParseBpeFile(state, "the recorded tokenizer"));
+    return std::unique_ptr<TextTokenizer>(new Bpe(std::move(t)));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("no tokenizer called '", name, "' (gptc has: char, gpt2, bpe)"));
+}
+
 absl::StatusOr<std::unique_ptr<TextTokenizer>> MakeTokenizer(const std::string& spec,
                                                              const TokenizerSources& sources) {
   if (spec == kCharTokenizer) {
@@ -57,6 +81,11 @@ absl::StatusOr<std::unique_ptr<TextTokenizer>> MakeTokenizer(const std::string& 
     return std::unique_ptr<TextTokenizer>(new Bpe(std::move(t)));
   }
   const std::string path = spec.rfind("bpe:", 0) == 0 ? spec.substr(4) : spec;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return absl::InvalidArgumentError(
+        absl::StrCat("no tokenizer called '", spec,
+                     "' (gptc has: char, gpt2, or a file from `gptc tokenizer train`)"));
   ASSIGN_OR_RETURN(BpeTokenizer t, LoadBpeFile(path));
   return std::unique_ptr<TextTokenizer>(new Bpe(std::move(t)));
 }

@@ -9,9 +9,9 @@
 namespace gptc {
 
 absl::Status CheckTokenizerName(const std::string& name) {
-  if (name == kCharTokenizer) return absl::OkStatus();
+  if (name == kCharTokenizer || name == "gpt2" || name == "bpe") return absl::OkStatus();
   return absl::InvalidArgumentError(
-      absl::StrCat("no tokenizer called '", name, "' (gptc has: ", kCharTokenizer, ")"));
+      absl::StrCat("no tokenizer called '", name, "' (gptc has: char, gpt2, bpe)"));
 }
 
 absl::StatusOr<CharTokenizer> CharTokenizer::FromText(std::string_view text) {

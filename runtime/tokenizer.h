@@ -11,7 +11,8 @@
 
 namespace gptc {
 
-// The tokenizers gptc has, by the names a Model gives (Model::tokenizer): "char".
+// The tokenizers gptc has, by the names a Model gives (Model::tokenizer): "char", "gpt2" and
+// "bpe" (text_tokenizer.h).
 inline constexpr const char* kCharTokenizer = "char";
 // OK when gptc has a tokenizer called `name`, else an error naming it and those it has.
 absl::Status CheckTokenizerName(const std::string& name);

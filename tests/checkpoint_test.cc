@@ -153,14 +153,15 @@ TEST(Checkpoint, RecordsItsTokenizer) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->tokenizer, "no-such-bpe");
   EXPECT_EQ(std::string(CheckpointModel(*r, "tok.bin").status().message()),
-            "checkpoint tok.bin: no tokenizer called 'no-such-bpe' (gptc has: char)");
+            "checkpoint tok.bin: no tokenizer called 'no-such-bpe' (gptc has: char, gpt2, bpe)");
   r->tokenizer = "char";
   auto m = CheckpointModel(*r, "tok.bin");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->tokenizer, "char");
   Spit(Path("text.txt"), "some text");
   EXPECT_EQ(std::string(TextDataset::Load(Path("text.txt"), "gpt9").status().message()),
-            "no tokenizer called 'gpt9' (gptc has: char)");
+            "no tokenizer called 'gpt9' (gptc has: char, gpt2, or a file from `gptc tokenizer "
+            "train`)");
 }
 
 // A child process writes a checkpoint under a file-size limit smaller than the file: the

@@ -187,7 +187,7 @@ TEST(Cli, BadInputIsAClearError) {
       {"", 2, "usage: gptc <command> [flags]"},
       {"frobnicate", 2,
        "gptc: unknown command 'frobnicate'; commands are: ir opt train bench sample export mem "
-       "eval tokenizer version"},
+       "eval prepare tokenizer version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --arch, --block-size, --n-layer, "
        "--n-head, --n-embd, --batch-size, --layernorm-eps, --bias, --dropout, --n-kv-head, "

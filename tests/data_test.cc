@@ -35,8 +35,8 @@ TEST(TextDataset, TinyShakespeareHas65CharactersAndA90To10Split) {
   auto d = TextDataset::Load(*path);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->tokenizer().vocab_size(), 65);
-  EXPECT_EQ(d->tokens(Split::kTrain).size(), 1003854u);  // int(0.9 * 1115394), as nanoGPT
-  EXPECT_EQ(d->tokens(Split::kVal).size(), 111540u);
+  EXPECT_EQ(d->size(Split::kTrain), 1003854);  // int(0.9 * 1115394), as nanoGPT
+  EXPECT_EQ(d->size(Split::kVal), 111540);
 }
 
 TEST(TextDataset, BatchesAreShiftedWindowsAndReproducible) {

@@ -44,7 +44,8 @@ void Randomize(B& backend, uint64_t seed) {
 std::unique_ptr<JitBackend> Jit(const GptConfig& cfg) {
   codegen::CompilerOptions co;
   co.cache_dir = testing::TestCacheDir();
-  auto b = JitBackend::Create(testing::GptModelOf(cfg), 1, {}, co, {Step::kSample, Step::kPrefill, Step::kDecode});
+  auto b = JitBackend::Create(testing::GptModelOf(cfg), 1, {}, co,
+                              {Step::kSample, Step::kPrefill, Step::kDecode});
   EXPECT_TRUE(b.ok()) << b.status();
   return b.ok() ? std::move(*b) : nullptr;
 }
@@ -98,8 +99,8 @@ TEST(KvCache, SamplingPrintsTheSameTextWithAndWithoutTheCache) {
   auto jit = Jit(cfg);
   ASSERT_NE(jit, nullptr);
   Randomize(*jit, 3);
-  auto tok =
-      CharTokenizer::FromText("\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+  auto tok = MakeTokenizer(
+      kCharTokenizer, {"\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", ""});
   ASSERT_TRUE(tok.ok());
   SampleOptions o;
   o.prompt = "ROMEO:";
@@ -107,9 +108,9 @@ TEST(KvCache, SamplingPrintsTheSameTextWithAndWithoutTheCache) {
   o.temperature = 1.0;
   o.seed = 5;
   o.kv_cache = true;
-  auto with = SampleText(*jit, *tok, cfg.block_size, o);
+  auto with = SampleText(*jit, **tok, cfg.block_size, o);
   o.kv_cache = false;
-  auto without = SampleText(*jit, *tok, cfg.block_size, o);
+  auto without = SampleText(*jit, **tok, cfg.block_size, o);
   ASSERT_TRUE(with.ok()) << with.status();
   ASSERT_TRUE(without.ok()) << without.status();
   EXPECT_EQ(with->size(), static_cast<size_t>(3 * cfg.block_size));

@@ -47,7 +47,7 @@ int EvalCheckpoint(const FlagSet& flags, Split split) {
   Model data_cfg = cfg;
   auto data = LoadData(flags, &data_cfg);
   if (!data.ok()) return Fail(data.status());
-  if (auto s = LoadMatching(path, cfg, data->tokenizer().alphabet()); !s.ok())
+  if (auto s = LoadMatching(path, cfg, data->tokenizer().state()); !s.ok())
     return Fail(s.status());
   const codegen::CompilerOptions co = CompilerOptionsFromFlags(flags);
   // Only the eval step is compiled (the sampling step too, later, if logits are dumped).

@@ -6,7 +6,7 @@
 #include "runtime/checkpoint.h"
 #include "runtime/jit_backend.h"
 #include "runtime/sampler.h"
-#include "runtime/tokenizer.h"
+#include "runtime/text_tokenizer.h"
 #include "tools/commands.h"
 #include "tools/compiler_flags.h"
 #include "tools/fusion_flags.h"
@@ -53,10 +53,10 @@ int RunSample(const Args& args) {
   if (!c.ok()) return Fail(c.status());
   auto model = CheckpointModel(*c, path);
   if (!model.ok()) return Fail(model.status());
-  auto tok = CharTokenizer::FromText(c->vocabulary);
+  auto tok = MakeTokenizerFromState(c->tokenizer, c->vocabulary);
   if (!tok.ok()) return Fail(tok.status());
   const std::string prompt = flags.GetString("prompt");
-  if (auto ids = tok->Encode(prompt); !ids.ok())
+  if (auto ids = (*tok)->Encode(prompt); !ids.ok())
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--prompt: ", ids.status().message(),
                      " (the model knows only the characters it was trained on)")));
@@ -78,7 +78,7 @@ int RunSample(const Args& args) {
     so.kv_cache = kv;
     so.on_text = [](const std::string& piece) { std::cout << piece << std::flush; };
     std::cout << prompt;
-    auto text = SampleText(**jit, *tok, model->block_size, so);
+    auto text = SampleText(**jit, **tok, model->block_size, so);
     if (!text.ok()) return Fail(text.status());
     std::cout << "\n---------------\n";
   }

@@ -189,7 +189,7 @@ absl::StatusOr<RunInputs> LoadRunInputs(const FlagSet& flags, bool lead) {
     const std::string path = LatestCheckpoint(in.out_dir);
     if (!std::filesystem::exists(path))
       return absl::NotFoundError("--resume: there is no checkpoint " + path + " to resume from");
-    ASSIGN_OR_RETURN(Checkpoint c, LoadMatching(path, in.model, in.data.tokenizer().alphabet()));
+    ASSIGN_OR_RETURN(Checkpoint c, LoadMatching(path, in.model, in.data.tokenizer().state()));
     if (c.step > flags.GetInt("steps"))
       return absl::InvalidArgumentError(absl::StrFormat(
           "--resume: %s is at step %d, past --steps=%d", path, c.step, flags.GetInt("steps")));
@@ -386,7 +386,7 @@ int RunTrain(const Args& args) {
                              const TrainPoint& p) -> absl::Status {
       const bool better = p.evaluated && p.val_loss < best_val;
       if (better) best_val = p.val_loss;
-      ASSIGN_OR_RETURN(Checkpoint c, Capture(**backend, in->model, in->data.tokenizer().alphabet(),
+      ASSIGN_OR_RETURN(Checkpoint c, Capture(**backend, in->model, in->data.tokenizer().state(),
                                              p, best_val, recorded));
       RETURN_IF_ERROR(WriteCheckpoint(LatestCheckpoint(in->out_dir), c));
       if (better) RETURN_IF_ERROR(WriteCheckpoint(BestCheckpoint(in->out_dir), c));

@@ -19,5 +19,6 @@ int RunSample(const Args& args);
 int RunExport(const Args& args);
 int RunVersion(const Args& args);
 int RunTokenizer(const Args& args);
+int RunPrepare(const Args& args);
 
 }  // namespace gptc::tools

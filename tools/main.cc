@@ -28,6 +28,8 @@ const Command kCommands[] = {
     {"mem", "memory plan of a model: naive, planned and lower-bound bytes, the peak, largest batch",
      gptc::tools::RunMem},
     {"eval", "loss of a freshly initialised model on one batch of real text", gptc::tools::RunEval},
+    {"prepare", "tokenise text files into nanoGPT's train.bin / val.bin (every core)",
+     gptc::tools::RunPrepare},
     {"tokenizer", "encode text to token ids and back (gpt2, char, trained BPE); train a BPE",
      gptc::tools::RunTokenizer},
     {"version", "toolchain versions and the host code-generation target", gptc::tools::RunVersion},

@@ -94,9 +94,10 @@ absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, Model* model) {
   ASSIGN_OR_RETURN(TextDataset data, TextDataset::Load(path, model->tokenizer));
   ASSIGN_OR_RETURN(*model,
                    Reconfigure(*model, {{"vocab", absl::StrCat(data.tokenizer().vocab_size())}}));
+  model->tokenizer = data.tokenizer().name();  // a token directory names its own
   // Both splits must hold one window (block_size inputs and the next token), before compiling.
   for (Split split : {Split::kTrain, Split::kVal}) {
-    const int64_t n = static_cast<int64_t>(data.tokens(split).size());
+    const int64_t n = data.size(split);
     if (n < model->block_size + 1)
       return absl::InvalidArgumentError(absl::StrCat(
           "data file '", path, "': its ", split == Split::kTrain ? "train" : "val", " split (",

@@ -61,11 +61,11 @@ int main(int argc, char** argv) {
   // 4. Save a checkpoint, then restore it into a second backend that compiles only sampling.
   std::system(("mkdir -p " + out).c_str());
   const std::string ckpt = out + "/ckpt.bin";
-  auto c = Capture(**backend, *model, data->tokenizer().alphabet(),
+  auto c = Capture(**backend, *model, data->tokenizer().state(),
                    {steps, "", true, report->evals.back().val_loss}, report->evals.back().val_loss, {});
   if (!c.ok()) return Fail(c.status());
   if (auto s = WriteCheckpoint(ckpt, *c); !s.ok()) return Fail(s);
-  auto loaded = LoadMatching(ckpt, *model, data->tokenizer().alphabet());
+  auto loaded = LoadMatching(ckpt, *model, data->tokenizer().state());
   if (!loaded.ok()) return Fail(loaded.status());
   auto sampler = JitBackend::Create(*model, 1, {}, {}, {JitBackend::Step::kPrefill, JitBackend::Step::kDecode});
   if (!sampler.ok()) return Fail(sampler.status());
