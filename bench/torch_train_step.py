@@ -12,18 +12,19 @@ way PyTorch offers mixed precision on a CPU (the counterpart of gptc's --precisi
 import contextlib
 import argparse
 import math
+import resource
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-PRESETS = {  # (n_layer, n_head, n_embd, block, batch): frontend/config.cc
-    "tiny": (2, 2, 32, 32, 4),
-    "shakespeare-cpu": (4, 4, 128, 64, 12),
-    "baby": (6, 6, 384, 256, 8),
+PRESETS = {  # (n_layer, n_head, n_embd, block, batch, vocab): frontend/nn/gpt_config.cc
+    "tiny": (2, 2, 32, 32, 4, 65),
+    "shakespeare-cpu": (4, 4, 128, 64, 12, 65),
+    "baby": (6, 6, 384, 256, 8, 65),
+    "gpt2": (12, 12, 768, 1024, 4, 50304),
 }
-VOCAB = 65
 
 
 class Block(nn.Module):
@@ -48,9 +49,10 @@ class Block(nn.Module):
 
 
 class Gpt(nn.Module):
-    def __init__(self, n_layer, n_head, c, block):
+    def __init__(self, n_layer, n_head, c, block, vocab):
         super().__init__()
-        self.wte, self.wpe = nn.Embedding(VOCAB, c), nn.Embedding(block, c)
+        self.vocab = vocab
+        self.wte, self.wpe = nn.Embedding(vocab, c), nn.Embedding(block, c)
         self.h = nn.ModuleList([Block(n_head, c) for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(c)
 
@@ -59,7 +61,7 @@ class Gpt(nn.Module):
         for b in self.h:
             x = b(x)
         logits = self.ln_f(x) @ self.wte.weight.t()
-        return F.cross_entropy(logits.view(-1, VOCAB), targets.view(-1))
+        return F.cross_entropy(logits.view(-1, self.vocab), targets.view(-1))
 
 
 def main():
@@ -72,16 +74,16 @@ def main():
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    n_layer, n_head, c, block, batch = PRESETS[a.config]
+    n_layer, n_head, c, block, batch, vocab = PRESETS[a.config]
     torch.manual_seed(0)
-    model = Gpt(n_layer, n_head, c, block)
+    model = Gpt(n_layer, n_head, c, block, vocab)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=1e-3, betas=(0.9, 0.99))
-    x = torch.randint(VOCAB, (batch, block))
-    y = torch.randint(VOCAB, (batch, block))
+    x = torch.randint(vocab, (batch, block))
+    y = torch.randint(vocab, (batch, block))
     times = []
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
@@ -96,7 +98,8 @@ def main():
             times.append(time.perf_counter() - t0)
     times.sort()
     print(f"torch {torch.__version__} threads={torch.get_num_threads()} config={a.config} "
-          f"precision={a.precision} median_ms={1e3 * times[len(times) // 2]:.2f} min_ms={1e3 * times[0]:.2f}")
+          f"precision={a.precision} median_ms={1e3 * times[len(times) // 2]:.2f} min_ms={1e3 * times[0]:.2f} "
+          f"peak_rss_mib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,10 @@ namespace gptc::codegen {
 namespace {
 
 constexpr int kTuneRounds = 5;
+// A kernel's tuning stops after the round that passes this many seconds: at GPT-2's size one
+// run of the logits GEMM takes a second or more, and five rounds of every candidate would
+// take minutes per kernel (the first round still times every candidate once).
+constexpr double kTuneBudgetSeconds = 4.0;
 
 using Clock = std::chrono::steady_clock;
 
@@ -324,12 +328,16 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   // hopeless schedule (that was most of a cold start). Two samples each first, so one burst
   // of load cannot knock out the best.
   std::vector<bool> alive(variants, true);
+  const auto tune_start = std::chrono::steady_clock::now();
   for (int round = 0; round < kTuneRounds; ++round) {
     for (int v = 0; v < variants; ++v) {
       if (!alive[v]) continue;
       ASSIGN_OR_RETURN(double s, timer->Time(candidates[v]->fn, /*runs=*/1));
       best[v] = std::min(best[v], s);
     }
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - tune_start).count() >
+        kTuneBudgetSeconds)
+      break;
     const double fastest = *std::min_element(best.begin(), best.end());
     if (round >= 1)
       for (int v = 0; v < variants; ++v) alive[v] = alive[v] && best[v] <= 1.5 * fastest;
@@ -340,8 +348,8 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   if (log) {
     std::string report = absl::StrCat("tuned ", spec.Describe(), "\n");
     for (int v = 0; v < variants; ++v)
-      absl::StrAppendFormat(&report, "  %s %9.1f us  %s\n", v == best_v ? "*" : " ",
-                            best[v] * 1e6, candidates[v]->schedule);
+      absl::StrAppendFormat(&report, "  %s %9.1f us  %s\n", v == best_v ? "*" : " ", best[v] * 1e6,
+                            candidates[v]->schedule);
     std::fputs(report.c_str(), stderr);
   }
   std::unique_ptr<CompiledKernel> winner = std::move(candidates[best_v]);

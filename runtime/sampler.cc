@@ -54,7 +54,10 @@ absl::StatusOr<std::string> SampleText(Backend& backend, const TextTokenizer& to
   for (int64_t n = 0; n < o.max_new_tokens; ++n) {
     ASSIGN_OR_RETURN(std::vector<float> logits,
                      NextLogits(backend, ids, block_size, o.kv_cache, n == 0));
-    std::vector<double> p(logits.begin(), logits.end());
+    // Only the tokenizer's ids: a vocabulary padded past it (GPT-2's 50257 to 50304) has
+    // logits the tokenizer cannot decode.
+    std::vector<double> p(logits.begin(),
+                          logits.begin() + std::min<size_t>(logits.size(), tok.vocab_size()));
     for (double& x : p) x /= o.temperature;
     if (o.top_k > 0 && o.top_k < static_cast<int64_t>(p.size())) {
       std::vector<double> sorted = p;

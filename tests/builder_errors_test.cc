@@ -1,8 +1,8 @@
 // The DSL checks shapes as the model is written and reports the first error with the op,
 // the shapes and the would-be IR line.
 #include "frontend/builder.h"
-#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
 #include "frontend/ops.h"
 #include "gtest/gtest.h"
 
@@ -95,7 +95,7 @@ TEST(BuilderErrors, InvalidConfigNamesTheField) {
   cfg.n_layer = 0;
   EXPECT_EQ(nn::BuildGpt(cfg).status().message(), "config 'tiny': n_layer must be positive, got 0");
   EXPECT_EQ(PresetConfig("huge").status().message(),
-            "unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby");
+            "unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby, gpt2, gpt2-medium");
 }
 
 }  // namespace

@@ -67,7 +67,8 @@ TEST(ModelRegistry, BadConfigsNameTheKey) {
   EXPECT_EQ(Message(PresetModel("tiny", {{"n_head", "3"}}).status()),
             "config 'tiny': n_embd (32) must be a multiple of n_head (3)");
   EXPECT_EQ(Message(PresetModel("huge").status()),
-            "unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby, tiny-llama, llama-cpu, llama-baby");
+            "unknown config 'huge'; presets are: tiny, shakespeare-cpu, baby, gpt2, gpt2-medium, "
+            "tiny-llama, llama-cpu, llama-baby");
   EXPECT_EQ(Message(FindModelFamily("mamba").status()),
             "unknown arch 'mamba'; model families are: gpt, llama");
 }
@@ -152,8 +153,8 @@ TEST(ModelRegistry, StepGraphsOfAModelThatIsNotGpt) {
   ASSERT_TRUE(m.ok());
   auto steps = passes::BuildStepGraphs(*m);
   ASSERT_TRUE(steps.ok()) << steps.status();
-  for (const ir::Graph* g : {&steps->train, &steps->eval, &steps->sample, &steps->prefill,
-                             &steps->decode})
+  for (const ir::Graph* g :
+       {&steps->train, &steps->eval, &steps->sample, &steps->prefill, &steps->decode})
     EXPECT_TRUE(ir::Verify(*g).ok()) << g->name();
   ir::LiteralMap args = InitParams(steps->model.params, 3);
   const ir::Literal table = args.at("table");

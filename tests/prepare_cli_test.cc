@@ -54,5 +54,27 @@ TEST(PrepareCli, TrainedTokenizerPrepareTrainAndSample) {
   EXPECT_NE(r.out.find("nope"), std::string::npos) << r.out;
 }
 
+// GPT-2's tokens: the model's vocabulary is padded to 50304 as nanoGPT pads it, and sampling
+// decodes (it never draws one of the 47 padding ids, which GPT-2's tokenizer cannot decode:
+// near-uniform logits over 3000 tokens would draw one with probability 94%).
+TEST(PrepareCli, Gpt2TokensPadTheVocabulary) {
+  auto data = ResolveDataPath("");
+  if (!data.ok()) GTEST_SKIP() << data.status().message();
+  const std::string dir = ::testing::TempDir() + "/prepare_gpt2";
+  std::filesystem::remove_all(dir);
+  Result r = Gptc("prepare --tokenizer=gpt2 --out=" + dir + "/tokens " + *data);
+  if (r.code != 0 && r.out.find("GPT-2's vocabulary") != std::string::npos) GTEST_SKIP() << r.out;
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("338025 tokens"), std::string::npos) << r.out;  // tiktoken's count
+  r = Gptc(
+      "train --config=tiny --steps=2 --eval-interval=2 --eval-batches=1 --sample-tokens=0 "
+      "--data=" +
+      dir + "/tokens --out-dir=" + dir + "/out");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("vocab=50304"), std::string::npos) << r.out;
+  r = Gptc("sample --out-dir=" + dir + "/out --tokens=3000 --temperature=5");
+  EXPECT_EQ(r.code, 0) << r.out;
+}
+
 }  // namespace
 }  // namespace gptc

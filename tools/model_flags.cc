@@ -92,8 +92,12 @@ absl::StatusOr<Model> ModelFromFlags(const FlagSet& flags) {
 absl::StatusOr<TextDataset> LoadData(const FlagSet& flags, Model* model) {
   ASSIGN_OR_RETURN(std::string path, ResolveDataPath(flags.GetString("data")));
   ASSIGN_OR_RETURN(TextDataset data, TextDataset::Load(path, model->tokenizer));
-  ASSIGN_OR_RETURN(*model,
-                   Reconfigure(*model, {{"vocab", absl::StrCat(data.tokenizer().vocab_size())}}));
+  // The model's vocabulary is the tokenizer's, padded to a multiple of 64 when it is large
+  // (GPT-2's 50257 to 50304, as nanoGPT pads it: the logits GEMM then runs on whole vectors;
+  // the padding ids never occur in the data, and sampling never draws them).
+  int64_t vocab = data.tokenizer().vocab_size();
+  if (vocab > 1024) vocab = (vocab + 63) / 64 * 64;
+  ASSIGN_OR_RETURN(*model, Reconfigure(*model, {{"vocab", absl::StrCat(vocab)}}));
   model->tokenizer = data.tokenizer().name();  // a token directory names its own
   // Both splits must hold one window (block_size inputs and the next token), before compiling.
   for (Split split : {Split::kTrain, Split::kVal}) {

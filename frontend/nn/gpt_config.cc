@@ -20,10 +20,20 @@ GptConfig Preset(const char* name, int64_t block_size, int64_t n_layer, int64_t 
   return c;
 }
 
+// GPT-2's sizes as nanoGPT trains them: context 1024, biases, a tied head, and the vocabulary
+// 50257 padded to 50304 (a multiple of 64) so the logits GEMM runs on whole vectors; batch 4.
+GptConfig Gpt2Preset(const char* name, int64_t n_layer, int64_t n_head, int64_t n_embd) {
+  GptConfig c = Preset(name, 1024, n_layer, n_head, n_embd, 4);
+  c.vocab = 50304;
+  return c;
+}
+
 std::vector<GptConfig> Presets() {
-  return {Preset("tiny", 32, 2, 2, 32, 4),                // tests
-          Preset("shakespeare-cpu", 64, 4, 4, 128, 12),   // nanoGPT's CPU recipe
-          Preset("baby", 256, 6, 6, 384, 8)};             // nanoGPT's shakespeare-char GPU model
+  return {Preset("tiny", 32, 2, 2, 32, 4),               // tests
+          Preset("shakespeare-cpu", 64, 4, 4, 128, 12),  // nanoGPT's CPU recipe
+          Preset("baby", 256, 6, 6, 384, 8),             // nanoGPT's shakespeare-char GPU model
+          Gpt2Preset("gpt2", 12, 12, 768),               // GPT-2 124M
+          Gpt2Preset("gpt2-medium", 24, 16, 1024)};      // GPT-2 350M
 }
 
 }  // namespace
