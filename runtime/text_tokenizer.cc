@@ -12,12 +12,11 @@
 namespace gptc {
 namespace {
 
-class Char : public TextTokenizer {
+// A tokenizer class behind the interface: the ids and text part, which both kinds share.
+template <typename T>
+class Wrapped : public TextTokenizer {
  public:
-  explicit Char(CharTokenizer t) : t_(std::move(t)) {}
-  std::string name() const override { return kCharTokenizer; }
-  std::string state() const override { return t_.alphabet(); }
-  std::optional<int32_t> end_of_text() const override { return std::nullopt; }
+  explicit Wrapped(T t) : t_(std::move(t)) {}
   int vocab_size() const override { return t_.vocab_size(); }
   absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override {
     return t_.Encode(text);
@@ -26,13 +25,21 @@ class Char : public TextTokenizer {
     return t_.Decode(ids);
   }
 
- private:
-  CharTokenizer t_;
+ protected:
+  T t_;
 };
 
-class Bpe : public TextTokenizer {
+class Char : public Wrapped<CharTokenizer> {
  public:
-  explicit Bpe(BpeTokenizer t) : t_(std::move(t)) {}
+  using Wrapped::Wrapped;
+  std::string name() const override { return kCharTokenizer; }
+  std::string state() const override { return t_.alphabet(); }
+  std::optional<int32_t> end_of_text() const override { return std::nullopt; }
+};
+
+class Bpe : public Wrapped<BpeTokenizer> {
+ public:
+  using Wrapped::Wrapped;
   std::string name() const override {
     return t_.name() == kGpt2Tokenizer ? kGpt2Tokenizer : kBpeTokenizer;
   }
@@ -42,16 +49,6 @@ class Bpe : public TextTokenizer {
     auto text = BpeFileText(t_);
     return text.ok() ? *text : "";
   }
-  int vocab_size() const override { return t_.vocab_size(); }
-  absl::StatusOr<std::vector<int32_t>> Encode(std::string_view text) const override {
-    return t_.Encode(text);
-  }
-  absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids) const override {
-    return t_.Decode(ids);
-  }
-
- private:
-  BpeTokenizer t_;
 };
 
 }  // namespace
