@@ -42,6 +42,10 @@ absl::StatusOr<bool> ConfigBool(const ModelConfig& c, const std::string& key) {
   return NotA("true or false", key, v);
 }
 
+absl::StatusOr<std::string> ConfigString(const ModelConfig& c, const std::string& key) {
+  return Lookup(c, key);
+}
+
 absl::Status Model::Validate() const {
   const std::string who = absl::StrCat("model '", name, "' (arch '", arch, "')");
   if (arch.empty() || name.empty())

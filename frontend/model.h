@@ -78,5 +78,6 @@ struct Model {
 absl::StatusOr<int64_t> ConfigInt(const ModelConfig& c, const std::string& key);
 absl::StatusOr<double> ConfigDouble(const ModelConfig& c, const std::string& key);
 absl::StatusOr<bool> ConfigBool(const ModelConfig& c, const std::string& key);
+absl::StatusOr<std::string> ConfigString(const ModelConfig& c, const std::string& key);
 
 }  // namespace gptc

@@ -1,5 +1,6 @@
 #include "frontend/model_registry.h"
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -67,11 +68,16 @@ absl::Status CheckValue(const std::string& arch, const ConfigKey& k, const std::
     case ConfigKey::Kind::kBool:
       ok = v == "0" || v == "1" || v == "true" || v == "false";
       break;
+    case ConfigKey::Kind::kChoice:
+      ok = std::find(k.choices.begin(), k.choices.end(), v) != k.choices.end();
+      break;
   }
   if (ok) return absl::OkStatus();
-  const char* want = k.kind == ConfigKey::Kind::kInt      ? "an integer"
-                     : k.kind == ConfigKey::Kind::kDouble ? "a number"
-                                                          : "true or false";
+  const std::string want = k.kind == ConfigKey::Kind::kInt      ? "an integer"
+                           : k.kind == ConfigKey::Kind::kDouble ? "a number"
+                           : k.kind == ConfigKey::Kind::kBool
+                               ? "true or false"
+                               : "one of " + absl::StrJoin(k.choices, ", ");
   return absl::InvalidArgumentError(absl::StrCat("model config of arch '", arch, "': '", k.name,
                                                  "' must be ", want, ", not '", v, "'"));
 }

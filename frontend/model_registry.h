@@ -16,7 +16,7 @@
 namespace gptc {
 
 struct ConfigKey {
-  enum class Kind { kInt, kDouble, kBool };
+  enum class Kind { kInt, kDouble, kBool, kChoice };
   std::string name;  // `n_layer`; its command-line override is --n-layer
   Kind kind = Kind::kInt;
   std::string default_value;
@@ -24,6 +24,7 @@ struct ConfigKey {
   // Whether it changes what is trained (a checkpoint must agree on it), or is a choice of the
   // run that may differ on resume (batch_size, dropout).
   bool architecture = true;
+  std::vector<std::string> choices;  // kChoice: the values it may take
 };
 
 struct ModelPreset {

@@ -19,6 +19,14 @@ double GeluGrad(double x, double dy) {
   return dy * (0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * du);
 }
 
+// The exact GELU, x Phi(x) with Phi the standard normal CDF; its derivative Phi(x) + x phi(x).
+double GeluErf(double x) { return 0.5 * x * (1.0 + std::erf(x * M_SQRT1_2)); }
+
+double GeluErfGrad(double x, double dy) {
+  const double pdf = std::exp(-0.5 * x * x) * 0.3989422804014327;  // 1 / sqrt(2 pi)
+  return dy * (0.5 * (1.0 + std::erf(x * M_SQRT1_2)) + x * pdf);
+}
+
 double UnaryRef(UnaryOp op, double x, double attr) {
   switch (op) {
     case UnaryOp::kNeg:
@@ -37,6 +45,8 @@ double UnaryRef(UnaryOp op, double x, double attr) {
       return std::tanh(x);
     case UnaryOp::kGelu:
       return Gelu(x);
+    case UnaryOp::kGeluErf:
+      return GeluErf(x);
     case UnaryOp::kStep:
       return x >= 0 ? 1.0 : 0.0;
     case UnaryOp::kSin:
@@ -71,6 +81,8 @@ double BinaryRef(BinaryOp op, double a, double b) {
       return std::max(a, b);
     case BinaryOp::kGeluGrad:
       return GeluGrad(a, b);
+    case BinaryOp::kGeluErfGrad:
+      return GeluErfGrad(a, b);
   }
   return 0;
 }

@@ -54,5 +54,7 @@ double GeluGrad(double x, double dy);
 
 // GPT-2's tanh approximation of GELU.
 double Gelu(double x);
+double GeluErf(double x);
+double GeluErfGrad(double x, double dy);
 
 }  // namespace gptc::ir::interp

@@ -161,11 +161,22 @@ void FindAddLayerNorm(FusionContext& c) {
   }
 }
 
+// Both GELUs (tanh and erf) fuse the same way, each into its own pair of fused ops.
+struct GeluKind {
+  Op gelu, grad, fused, fused_grad;
+};
+constexpr GeluKind kGelus[] = {
+    {Op::kGelu, Op::kGeluGrad, Op::kBiasGelu, Op::kBiasGeluGrad},
+    {Op::kGeluErf, Op::kGeluErfGrad, Op::kBiasGeluErf, Op::kBiasGeluErfGrad}};
+
 void FindBiasGelu(FusionContext& c) {
   const char* kName = "bias_gelu";
   const ir::Graph& g = c.graph();
   for (NodeId gelu = 0; gelu < g.num_nodes(); ++gelu) {
-    if (g.node(gelu).op != Op::kGelu || c.Taken(gelu)) continue;
+    const GeluKind* kind = nullptr;
+    for (const GeluKind& k : kGelus)
+      if (g.node(gelu).op == k.gelu) kind = &k;
+    if (!kind || c.Taken(gelu)) continue;
     const ValueId pre = In(c, gelu, 0);
     const NodeId add = c.ProducerOf(pre, Op::kAdd);
     if (add < 0) {
@@ -194,9 +205,9 @@ void FindBiasGelu(FusionContext& c) {
     // Backward: gelu_grad(x + b, dy) recomputes x + b from x and b.
     std::vector<NodeId> inside = {gelu};
     for (NodeId gg : c.Consumers(pre)) {
-      if (g.node(gg).op != Op::kGeluGrad || In(c, gg, 0) != pre || c.Taken(gg)) continue;
+      if (g.node(gg).op != kind->grad || In(c, gg, 0) != pre || c.Taken(gg)) continue;
       c.Add({kName,
-             Op::kBiasGeluGrad,
+             kind->fused_grad,
              {bc, add, gg},
              {false, false, true},
              {Out(c, gg)},
@@ -207,7 +218,7 @@ void FindBiasGelu(FusionContext& c) {
       c.Refuse(kName, Out(c, gelu), why);
       continue;
     }
-    c.Add({kName, Op::kBiasGelu, {bc, add, gelu}, {true, true, true}, {Out(c, gelu)}, {x, bias}});
+    c.Add({kName, kind->fused, {bc, add, gelu}, {true, true, true}, {Out(c, gelu)}, {x, bias}});
   }
 }
 

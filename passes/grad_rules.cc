@@ -114,6 +114,7 @@ void TanhRule(GradContext& c) {  // d tanh(x) = dy (1 - y^2)
   c.Set(0, Op::kMul, {c.dy, one_minus});
 }
 void GeluRule(GradContext& c) { c.Set(0, Op::kGeluGrad, {c.in(0), c.dy}); }
+void GeluErfRule(GradContext& c) { c.Set(0, Op::kGeluErfGrad, {c.in(0), c.dy}); }
 void NoGradient(GradContext&) {}
 
 // Gradients are f32 whatever the value's type: a bf16 value's gradient is its f32 gradient.
@@ -266,6 +267,8 @@ GradRule UnaryGradRule(ir::UnaryOp op) {
       return TanhRule;
     case U::kGelu:
       return GeluRule;
+    case U::kGeluErf:
+      return GeluErfRule;
     case U::kStep:
       return NoGradient;
     case U::kSin:
@@ -299,7 +302,8 @@ GradRule BinaryGradRule(ir::BinaryOp op) {
       return MinimumRule;
     case B::kMaximum:
       return MaximumRule;
-    case B::kGeluGrad:  // a backward op: not differentiated again
+    case B::kGeluGrad:  // backward ops: not differentiated again
+    case B::kGeluErfGrad:
       return nullptr;
   }
   return nullptr;

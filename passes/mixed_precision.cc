@@ -128,7 +128,9 @@ bool MovesData(Op op) { return op == Op::kSlice || op == Op::kReshape || op == O
 
 // Backward ops whose saved operands autocast also stores in bf16: they widen on reading and
 // compute in f32.
-bool ReadsSavedInBF16(Op op) { return op == Op::kCausalAttentionGrad || op == Op::kBiasGeluGrad; }
+bool ReadsSavedInBF16(Op op) {
+  return op == Op::kCausalAttentionGrad || op == Op::kBiasGeluGrad || op == Op::kBiasGeluErfGrad;
+}
 
 }  // namespace
 
@@ -168,7 +170,9 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
       const ir::Node& cast = g.node(g.value(c).producer);
       if (cast.op != Op::kCast || g.value(c).producer > loss) continue;
       const ir::Node& gelu = g.node(g.value(cast.inputs[0]).producer);
-      if (gelu.op == Op::kBiasGelu && saved[root_of(gelu.inputs[0])]) recompute[c] = true;
+      if ((gelu.op == Op::kBiasGelu || gelu.op == Op::kBiasGeluErf) &&
+          saved[root_of(gelu.inputs[0])])
+        recompute[c] = true;
     }
   UniqueNames unique(g);
   ir::Graph out(g.name());
@@ -202,9 +206,8 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
     if (recompute[v]) {
       const ir::Value& x = g.value(p.inputs[0]);
       const ir::Node& gelu = g.node(x.producer);
-      const ir::NodeId gid =
-          out.AddNode(Op::kBiasGelu, {restore(gelu.inputs[0]), map[gelu.inputs[1]]}, gelu.attrs,
-                      {{unique(x.name + ".recomputed"), x.type}});
+      const ir::NodeId gid = out.AddNode(gelu.op, {restore(gelu.inputs[0]), map[gelu.inputs[1]]},
+                                         gelu.attrs, {{unique(x.name + ".recomputed"), x.type}});
       out.SetBody(gid, MatchBody(out, gid, gelu.body));
       id = out.AddNode(Op::kCast, {out.node(gid).outputs[0]}, p.attrs,
                        {{unique(val.name + ".recomputed"), val.type}});

@@ -23,7 +23,9 @@ bool ReadsAtWriteIndex(const Node& n) {
   // below, on their own terms.
   if (n.outputs.size() > 1) return false;
   if (ir::HasTrait(n.op, ir::kElementwise)) return true;
-  if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad || n.op == Op::kDropout) return true;
+  if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad || n.op == Op::kBiasGeluErf ||
+      n.op == Op::kBiasGeluErfGrad || n.op == Op::kDropout)
+    return true;
   if (n.op == Op::kCacheWrite)
     return true;              // the new rows are read elsewhere, but they are a
                               // separate operand, never the one written over

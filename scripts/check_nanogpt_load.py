@@ -34,6 +34,7 @@ class GPTConfig:
     n_embd: int = 768
     dropout: float = 0.0
     bias: bool = True
+    gelu: str = "tanh"  # gptc's --gelu: nanoGPT's own nn.GELU() is "erf"
 
 
 class LayerNorm(nn.Module):
@@ -72,9 +73,10 @@ class MLP(nn.Module):
         super().__init__()
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.approximate = "none" if config.gelu == "erf" else "tanh"
 
     def forward(self, x):
-        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+        return self.c_proj(F.gelu(self.c_fc(x), approximate=self.approximate))
 
 
 class Block(nn.Module):
@@ -133,7 +135,7 @@ def main():
     tensors, meta = read_safetensors(sys.argv[1])
     config = GPTConfig(block_size=int(meta["block_size"]), vocab_size=int(meta["vocab_size"]),
                        n_layer=int(meta["n_layer"]), n_head=int(meta["n_head"]), n_embd=int(meta["n_embd"]),
-                       bias=meta.get("bias", "True") == "True")
+                       bias=meta.get("bias", "True") == "True", gelu=meta.get("gelu", "tanh"))
     model = GPT(config)
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [k for k in missing if not k.endswith(".attn.bias")]  # the causal-mask buffers

@@ -190,7 +190,7 @@ TEST(Cli, BadInputIsAClearError) {
        "eval prepare tokenizer version"},
       {"ir --steps=3", 2,
        "gptc ir: unknown flag --steps; accepted: --config, --arch, --block-size, --n-layer, "
-       "--n-head, --n-embd, --batch-size, --layernorm-eps, --bias, --dropout, --n-kv-head, "
+       "--n-head, --n-embd, --batch-size, --layernorm-eps, --bias, --dropout, --gelu, --n-kv-head, "
        "--ffn-hidden, --rms-eps, --rope-theta, --tie-embeddings, --graph, --print-after, "
        "--fuse, --explain-fusion, --precision, --plan, --dump-dir, --dot, --stats, --help"},
       {"ir --config=tiny --arch=bigram", 2,

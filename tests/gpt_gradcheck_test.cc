@@ -10,8 +10,9 @@
 namespace gptc {
 namespace {
 
-void CheckEveryParameter(bool bias) {
+void CheckEveryParameter(bool bias, const std::string& gelu = "tanh") {
   GptConfig cfg = *PresetConfig("tiny");
+  cfg.gelu = gelu;
   cfg.batch_size = 2;
   cfg.block_size = 8;
   cfg.bias = bias;
@@ -42,6 +43,9 @@ TEST(GptGradCheck, EveryParameterAlongARandomDirection) { CheckEveryParameter(/*
 
 // nanoGPT's bias=False: no Linear or LayerNorm biases (the LayerNorms shift by a constant 0).
 TEST(GptGradCheck, EveryParameterWithoutBiases) { CheckEveryParameter(/*bias=*/false); }
+
+// The exact GELU (--gelu=erf), nanoGPT's nn.GELU().
+TEST(GptGradCheck, EveryParameterWithTheExactGelu) { CheckEveryParameter(/*bias=*/true, "erf"); }
 
 }  // namespace
 }  // namespace gptc

@@ -24,13 +24,15 @@ void ExpectRoundTrip(const ir::Graph& g) {
 
 // AllOpsGraph holds every unfused op, the fused tiny train steps every fused op (with its
 // body): with dropout on the attention probabilities, attention fuses as scale_mask_softmax
-// instead of causal_attention. Together they use every row of ops.def.
+// instead of causal_attention; with the exact GELU, bias_gelu_erf. Together they use every row
+// of ops.def.
 TEST(RoundTrip, EveryOp) {
   ir::Graph g = testing::AllOpsGraph();
   ir::Graph fused = testing::TinyTrainStep();
   ir::Graph fused_dropout = testing::TinyTrainStep(true, 0.1);
+  ir::Graph fused_erf = testing::TinyTrainStep(true, 0.0, "erf");
   std::set<ir::Op> used;
-  for (const ir::Graph* graph : {&g, &fused, &fused_dropout})
+  for (const ir::Graph* graph : {&g, &fused, &fused_dropout, &fused_erf})
     for (const ir::Node& n : graph->nodes()) used.insert(n.op);
   for (int i = 0; i < ir::NumOps(); ++i)
     EXPECT_TRUE(used.count(static_cast<ir::Op>(i)))
@@ -38,6 +40,7 @@ TEST(RoundTrip, EveryOp) {
   ExpectRoundTrip(g);
   ExpectRoundTrip(fused);
   ExpectRoundTrip(fused_dropout);
+  ExpectRoundTrip(fused_erf);
 }
 
 TEST(RoundTrip, GptOfEveryPreset) {

@@ -408,3 +408,31 @@ TEST(JitKernels, StridedViewsInEveryGemmForm) {
 
 }  // namespace
 }  // namespace gptc
+
+namespace gptc {
+namespace {
+
+// The tiny GPT with the exact GELU (--gelu=erf): its train step, fused (bias_gelu_erf and its
+// gradient kernels), compiled and compared value by value with the interpreter.
+TEST(JitKernels, ExactGeluTrainStepMatchesTheInterpreter) {
+  GptConfig cfg = *PresetConfig("tiny");
+  cfg.gelu = "erf";
+  auto m = nn::BuildGpt(cfg);
+  ASSERT_TRUE(m.ok()) << m.status();
+  passes::StepOptions o;
+  o.plan = false;  // one buffer per value, so that every value can be compared
+  auto g = passes::BuildTrainStep(m->graph, o);
+  ASSERT_TRUE(g.ok()) << g.status();
+  int fused = 0;
+  for (const ir::Node& n : g->nodes())
+    fused += n.op == ir::Op::kBiasGeluErf || n.op == ir::Op::kBiasGeluErfGrad;
+  EXPECT_EQ(fused, 2 * cfg.n_layer);
+  ir::LiteralMap args = testing::RandomArgs(*g, 11, 65);
+  for (const ParamSpec& p : m->params) args[p.name] = InitParams({p}, 3)[p.name];
+  args["step"] = ir::Literal(ir::F32({}), {1.0});
+  const testing::Mismatch mm = testing::CompareWithInterpreter(*g, args);
+  EXPECT_LT(mm.worst_rel, 1e-4) << mm.where;
+}
+
+}  // namespace
+}  // namespace gptc

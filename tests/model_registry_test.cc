@@ -61,7 +61,7 @@ TEST(ModelRegistry, OverridesAndReconfigure) {
 TEST(ModelRegistry, BadConfigsNameTheKey) {
   EXPECT_EQ(Message(PresetModel("tiny", {{"n_kv_head", "2"}}).status()),
             "arch 'gpt' has no config key 'n_kv_head'; its keys are: vocab, block_size, n_layer, "
-            "n_head, n_embd, batch_size, layernorm_eps, bias, dropout");
+            "n_head, n_embd, batch_size, layernorm_eps, bias, dropout, gelu");
   EXPECT_EQ(Message(PresetModel("tiny", {{"n_layer", "two"}}).status()),
             "model config of arch 'gpt': 'n_layer' must be an integer, not 'two'");
   EXPECT_EQ(Message(PresetModel("tiny", {{"n_head", "3"}}).status()),

@@ -136,15 +136,14 @@ TEST(Safetensors, ExportThenInitFromGivesTheSameModel) {
 // nanoGPT's own GPT class (written out in scripts/check_nanogpt_load.py) loads the exported
 // file with load_state_dict and computes gptc's logits to 1e-5. Needs Debian's python3-torch,
 // which only the comparison scripts install: skipped where it is missing.
-TEST(Safetensors, NanoGptLoadsTheExportAndAgrees) {
+void ExpectNanoGptAgrees(const std::string& gelu) {
   if (testing::RunCommand("/usr/bin/python3 -c 'import torch, numpy'").code != 0)
     GTEST_SKIP() << "python3-torch is not installed (bash scripts/bench_vs_torch.sh installs it)";
-  const std::string dir = Path("st_nano");
+  const std::string dir = Path("st_nano_" + gelu);
   std::filesystem::remove_all(dir);
   const std::string cache = " --cache-dir=" + std::string(GPTC_BINARY_DIR) + "/test-kernel-cache";
-  ASSERT_EQ(Gptc("train --config=tiny --no-bias --steps=20 --eval-interval=20 --eval-batches=1 "
-                 "--sample-tokens=0 "
-                 "--out-dir=" +
+  ASSERT_EQ(Gptc("train --config=tiny --no-bias --gelu=" + gelu +
+                 " --steps=20 --eval-interval=20 --eval-batches=1 --sample-tokens=0 --out-dir=" +
                  dir + cache)
                 .code,
             0);
@@ -157,6 +156,11 @@ TEST(Safetensors, NanoGptLoadsTheExportAndAgrees) {
   EXPECT_EQ(check.code, 0) << check.out;
   EXPECT_NE(check.out.find("\nOK"), std::string::npos) << check.out;
 }
+
+TEST(Safetensors, NanoGptLoadsTheExportAndAgrees) { ExpectNanoGptAgrees("tanh"); }
+
+// --gelu=erf is nanoGPT's own model as it is (nn.GELU(), the exact GELU): no GELU swapped in.
+TEST(Safetensors, NanoGptWithItsExactGeluAgreesWithGeluErf) { ExpectNanoGptAgrees("erf"); }
 
 }  // namespace
 }  // namespace gptc

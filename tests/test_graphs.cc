@@ -95,9 +95,10 @@ ir::Graph AllOpsGraph() {
   return *std::move(g);
 }
 
-ir::Graph TinyTrainStep(bool fuse, double dropout) {
+ir::Graph TinyTrainStep(bool fuse, double dropout, const std::string& gelu) {
   GptConfig cfg = *PresetConfig("tiny");
   cfg.dropout = dropout;
+  cfg.gelu = gelu;
   auto m = nn::BuildGpt(cfg);
   GPTC_CHECK(m.ok()) << m.status();
   passes::StepOptions o;

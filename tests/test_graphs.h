@@ -1,6 +1,8 @@
 // Graphs shared by several tests.
 #pragma once
 
+#include <string>
+
 #include "frontend/model.h"
 #include "frontend/nn/gpt_config.h"
 #include "ir/graph.h"
@@ -13,7 +15,7 @@ ir::Graph AllOpsGraph();
 
 // The `tiny` GPT's train step through the whole pipeline (fused unless `fuse` is false): it
 // holds every fused op.
-ir::Graph TinyTrainStep(bool fuse = true, double dropout = 0.0);
+ir::Graph TinyTrainStep(bool fuse = true, double dropout = 0.0, const std::string& gelu = "tanh");
 
 // The GPT family's Model of `cfg` (checked: tests pass valid configs).
 Model GptModelOf(const GptConfig& cfg);

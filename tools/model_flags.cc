@@ -46,6 +46,9 @@ void AddModelFlags(FlagSet& flags, const std::string& default_config) {
         case ConfigKey::Kind::kBool:
           flags.Bool(FlagName(k.name), k.default_value == "true", help);
           break;
+        case ConfigKey::Kind::kChoice:
+          flags.String(FlagName(k.name), "", help + ": " + absl::StrJoin(k.choices, " or "));
+          break;
       }
     }
 }
@@ -83,6 +86,9 @@ absl::StatusOr<Model> ModelFromFlags(const FlagSet& flags) {
           break;
         case ConfigKey::Kind::kBool:
           overrides[k.name] = flags.GetBool(flag) ? "true" : "false";
+          break;
+        case ConfigKey::Kind::kChoice:
+          overrides[k.name] = flags.GetString(flag);
           break;
       }
     }

@@ -61,6 +61,9 @@ absl::Status GptConfig::Validate() const {
   if (!(dropout >= 0 && dropout < 1))
     return absl::InvalidArgumentError(
         absl::StrCat("config '", name, "': dropout must be in [0, 1), got ", dropout));
+  if (gelu != "tanh" && gelu != "erf")
+    return absl::InvalidArgumentError(
+        absl::StrCat("config '", name, "': gelu must be tanh or erf, not '", gelu, "'"));
   if (!(layernorm_eps > 0))
     return absl::InvalidArgumentError(
         absl::StrCat("config '", name, "': layernorm_eps must be positive"));

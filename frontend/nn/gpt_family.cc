@@ -16,7 +16,8 @@ ModelConfig ToModelConfig(const GptConfig& c) {
           {"batch_size", absl::StrCat(c.batch_size)},
           {"layernorm_eps", absl::StrCat(c.layernorm_eps)},
           {"bias", c.bias ? "true" : "false"},
-          {"dropout", absl::StrCat(c.dropout)}};
+          {"dropout", absl::StrCat(c.dropout)},
+          {"gelu", c.gelu}};
 }
 
 absl::StatusOr<GptConfig> GptConfigFrom(const std::string& name, const ModelConfig& config) {
@@ -31,6 +32,7 @@ absl::StatusOr<GptConfig> GptConfigFrom(const std::string& name, const ModelConf
   ASSIGN_OR_RETURN(c.layernorm_eps, ConfigDouble(config, "layernorm_eps"));
   ASSIGN_OR_RETURN(c.bias, ConfigBool(config, "bias"));
   ASSIGN_OR_RETURN(c.dropout, ConfigDouble(config, "dropout"));
+  ASSIGN_OR_RETURN(c.gelu, ConfigString(config, "gelu"));
   RETURN_IF_ERROR(c.Validate());
   return c;
 }
@@ -68,7 +70,8 @@ absl::StatusOr<Model> GptModel(const GptConfig& cfg) {
                        {"n_embd", absl::StrCat(cfg.n_embd)},
                        {"block_size", absl::StrCat(cfg.block_size)},
                        {"vocab_size", absl::StrCat(cfg.vocab)},
-                       {"bias", cfg.bias ? "True" : "False"}};
+                       {"bias", cfg.bias ? "True" : "False"},
+                       {"gelu", cfg.gelu}};
   return m;
 }
 
@@ -95,6 +98,12 @@ ModelFamily GptFamily() {
        "nanoGPT's dropout probability, training only (embeddings, attention, residual "
        "branches)",
        false},
+      {"gelu",
+       K::kChoice,
+       d.at("gelu"),
+       "MLP's GELU: tanh (GPT-2's approximation) or erf (exact: nanoGPT's nn.GELU())",
+       true,
+       {"tanh", "erf"}},
   };
   for (const std::string& name : GptPresetNames())
     f.presets.push_back({name, ToModelConfig(*PresetConfig(name))});

@@ -1,4 +1,5 @@
-// The MLP of a block: Linear(C, 4C) -> GELU (tanh approximation) -> Linear(4C, C).
+// The MLP of a block: Linear(C, 4C) -> GELU (tanh approximation or exact, GptConfig::gelu)
+// -> Linear(4C, C).
 #pragma once
 
 #include <string>
@@ -17,6 +18,7 @@ class Mlp {
   Builder* b_;
   std::string path_;
   double dropout_;
+  bool exact_gelu_;
   Linear c_fc_, c_proj_;
 };
 
