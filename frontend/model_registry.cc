@@ -139,7 +139,8 @@ absl::StatusOr<Model> MakeModel(const std::string& arch, const std::string& name
                                 const ModelConfig& config) {
   ASSIGN_OR_RETURN(const ModelFamily* f, FindModelFamily(arch));
   ModelConfig full;
-  for (const ConfigKey& k : f->keys) full[k.name] = k.default_value;
+  for (const ConfigKey& k : f->keys)
+    full[k.name] = k.absent_value.empty() ? k.default_value : k.absent_value;
   for (const auto& [key, value] : config) {
     const ConfigKey* k = f->FindKey(key);
     if (!k)

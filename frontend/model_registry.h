@@ -25,6 +25,10 @@ struct ConfigKey {
   // run that may differ on resume (batch_size, dropout).
   bool architecture = true;
   std::vector<std::string> choices;  // kChoice: the values it may take
+  // The value a stored config that lacks the key means, when not the default: a key added
+  // after checkpoints were written, whose default then changed (GPT's gelu: tanh before
+  // --gelu existed, erf now). Empty: the default.
+  std::string absent_value;
 };
 
 struct ModelPreset {

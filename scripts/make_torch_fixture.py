@@ -3,7 +3,8 @@
 
 Run by developers (not CI) with Debian's torch:  /usr/bin/python3 scripts/make_torch_fixture.py
 (`apt-get install python3-torch`). The model is written here to match gptc's GPT exactly
-(nanoGPT's architecture: pre-LayerNorm blocks, tanh-GELU, biases, head tied to wte). The
+(nanoGPT's architecture: pre-LayerNorm blocks, the exact GELU (nn.GELU(), gptc's default
+--gelu=erf), biases, head tied to wte). The
 fixture holds, for one batch of real Tiny Shakespeare text:
   params      every parameter under gptc's name (biases and LayerNorm affine made random so a
               wrong bias path cannot hide behind zeros)
@@ -53,7 +54,7 @@ class Block(nn.Module):
 
     def forward(self, x):
         x = x + self.attn(self.ln_1(x))
-        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
 
 
 class Gpt(nn.Module):

@@ -137,6 +137,9 @@ TEST(Checkpoint, Version1ReadsAsGpt) {
   ModelConfig want = nn::ToModelConfig(*PresetConfig("tiny"));
   want.erase("gelu");
   EXPECT_EQ(r->config, want);
+  auto m = CheckpointModel(*r, "v1.bin");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->config.at("gelu"), "tanh");  // what it was trained with, not today's default
   EXPECT_EQ(r->step, 7);
   EXPECT_EQ(r->vocabulary, "\n");
   EXPECT_EQ(r->tokenizer, "char");  // unrecorded: the only tokenizer there was

@@ -32,7 +32,7 @@ struct GptConfig {
   double dropout = 0.0;
   // The MLP's GELU: "tanh" (GPT-2's approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715
   // x^3)))) or "erf" (exact, x Phi(x): PyTorch's nn.GELU(), which nanoGPT's model uses).
-  std::string gelu = "tanh";
+  std::string gelu = "erf";
 
   static constexpr double kInitStd = 0.02;
   // nanoGPT scales residual output projections by 1/sqrt(2 * n_layer) (GPT-2 paper).

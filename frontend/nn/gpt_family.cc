@@ -101,9 +101,10 @@ ModelFamily GptFamily() {
       {"gelu",
        K::kChoice,
        d.at("gelu"),
-       "MLP's GELU: tanh (GPT-2's approximation) or erf (exact: nanoGPT's nn.GELU())",
+       "MLP's GELU: erf (exact: nanoGPT's nn.GELU()) or tanh (GPT-2's approximation)",
        true,
-       {"tanh", "erf"}},
+       {"erf", "tanh"},
+       /*absent_value=*/"tanh"},
   };
   for (const std::string& name : GptPresetNames())
     f.presets.push_back({name, ToModelConfig(*PresetConfig(name))});
