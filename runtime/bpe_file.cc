@@ -1,12 +1,13 @@
 #include "runtime/bpe_file.h"
 
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "ir/read_file.h"
 #include "ir/status_macros.h"
+#include "ir/write_file.h"
 
 namespace gptc {
 
@@ -30,24 +31,13 @@ absl::StatusOr<std::string> BpeFileText(const BpeTokenizer& t) {
 
 absl::Status SaveBpeFile(const BpeTokenizer& t, const std::string& path) {
   ASSIGN_OR_RETURN(const std::string text, BpeFileText(t));
-  // Written whole to a temporary name, then renamed: an interrupted save leaves no half file.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << text) || !f.flush())
-      return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path));
-  return absl::OkStatus();
+  return ir::WriteFileAtomically(path, text);
 }
 
 absl::StatusOr<BpeTokenizer> LoadBpeFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return absl::NotFoundError(absl::StrCat("tokenizer file ", path, " cannot be read"));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ParseBpeFile(ss.str(), path);
+  std::optional<std::string> text = ir::ReadFile(path);
+  if (!text) return absl::NotFoundError(absl::StrCat("tokenizer file ", path, " cannot be read"));
+  return ParseBpeFile(*text, path);
 }
 
 absl::StatusOr<BpeTokenizer> ParseBpeFile(const std::string& text, const std::string& path) {

@@ -2,12 +2,12 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "ir/read_file.h"
 #include "ir/status_macros.h"
 #include "runtime/byte_unicode.h"
 #include "runtime/data_path.h"
@@ -22,11 +22,9 @@ bool HasFiles(const std::filesystem::path& d) {
 }
 
 absl::StatusOr<std::string> ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::optional<std::string> text = ir::ReadFile(path);
+  if (!text) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  return *std::move(text);
 }
 
 }  // namespace

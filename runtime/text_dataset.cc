@@ -39,9 +39,7 @@ absl::StatusOr<TextDataset> TextDataset::Load(const std::string& path, const std
       std::vector<int32_t> ids,
       ParallelEncode(*tok, text, static_cast<int>(std::thread::hardware_concurrency())));
   d.tokenizer_ = std::move(tok);
-  const size_t n_train = static_cast<size_t>(0.9 * static_cast<double>(ids.size()));
-  d.train_.assign(ids.begin(), ids.begin() + n_train);
-  d.val_.assign(ids.begin() + n_train, ids.end());
+  d.SplitTokens(ids);
   d.origin_ = path;
   return d;
 }
@@ -51,11 +49,15 @@ absl::StatusOr<TextDataset> TextDataset::FromText(std::string text, std::string 
   ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok->Encode(text));
   TextDataset d;
   d.tokenizer_ = std::move(tok);
-  const size_t n_train = static_cast<size_t>(0.9 * static_cast<double>(ids.size()));
-  d.train_.assign(ids.begin(), ids.begin() + n_train);
-  d.val_.assign(ids.begin() + n_train, ids.end());
+  d.SplitTokens(ids);
   d.origin_ = std::move(origin);
   return d;
+}
+
+void TextDataset::SplitTokens(const std::vector<int32_t>& ids) {
+  const size_t n_train = static_cast<size_t>(0.9 * static_cast<double>(ids.size()));
+  train_.assign(ids.begin(), ids.begin() + n_train);
+  val_.assign(ids.begin() + n_train, ids.end());
 }
 
 int64_t TextDataset::size(Split s) const {

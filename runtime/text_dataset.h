@@ -55,6 +55,8 @@ class TextDataset {
 
  private:
   TextDataset() = default;
+  // A text's ids: the first 90% train, the rest validation (nanoGPT's split).
+  void SplitTokens(const std::vector<int32_t>& ids);
   std::shared_ptr<const TextTokenizer> tokenizer_;
   std::vector<int32_t> train_, val_;         // a text's tokens, or
   std::shared_ptr<const TokenFiles> files_;  // mapped token files

@@ -8,30 +8,19 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "ir/read_file.h"
 #include "ir/status_macros.h"
+#include "ir/write_file.h"
 
 namespace gptc {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::Status WriteFile(const std::string& path, const char* data, size_t bytes) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !f.write(data, static_cast<std::streamsize>(bytes)) || !f.flush())
-      return absl::PermissionDeniedError(absl::StrCat("cannot write ", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return absl::PermissionDeniedError(absl::StrCat("cannot rename ", tmp, " to ", path));
-  return absl::OkStatus();
-}
 
 template <typename T>
 std::string Narrow(const std::vector<int32_t>& ids) {
@@ -60,7 +49,7 @@ absl::Status WriteTokenFiles(const std::string& dir, const std::vector<int32_t>&
   for (const auto& [name, ids] :
        {std::make_pair("train.bin", &train), std::make_pair("val.bin", &val)}) {
     const std::string bytes = wide ? Narrow<uint32_t>(*ids) : Narrow<uint16_t>(*ids);
-    RETURN_IF_ERROR(WriteFile((fs::path(dir) / name).string(), bytes.data(), bytes.size()));
+    RETURN_IF_ERROR(ir::WriteFileAtomically((fs::path(dir) / name).string(), bytes));
   }
   nlohmann::json meta = {{"format", "gptc-tokens"},
                          {"version", 1},
@@ -71,14 +60,13 @@ absl::Status WriteTokenFiles(const std::string& dir, const std::vector<int32_t>&
                          {"val_tokens", val.size()}};
   if (tok.name() == kBpeTokenizer) {
     const std::string state = tok.state();
-    RETURN_IF_ERROR(
-        WriteFile((fs::path(dir) / "tokenizer.bpe").string(), state.data(), state.size()));
+    RETURN_IF_ERROR(ir::WriteFileAtomically((fs::path(dir) / "tokenizer.bpe").string(), state));
     meta["tokenizer_file"] = "tokenizer.bpe";
   } else if (tok.name() == "char") {
     meta["alphabet_hex"] = absl::BytesToHexString(tok.state());
   }
   const std::string text = meta.dump(2) + "\n";
-  return WriteFile((fs::path(dir) / "meta.json").string(), text.data(), text.size());
+  return ir::WriteFileAtomically((fs::path(dir) / "meta.json").string(), text);
 }
 
 absl::StatusOr<std::unique_ptr<MappedTokens>> MappedTokens::Open(const std::string& path,
@@ -145,10 +133,8 @@ absl::StatusOr<TokenFiles> OpenTokenFiles(const std::string& dir) {
   const fs::path meta_path = fs::path(dir) / "meta.json";
   std::error_code ec;
   if (fs::exists(meta_path, ec)) {
-    std::ifstream in(meta_path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json m = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+    const std::string text = ir::ReadFile(meta_path.string()).value_or("");
+    nlohmann::json m = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     auto bad = [&](const std::string& what) {
       return absl::DataLossError(absl::StrCat(meta_path.string(), ": ", what));
     };
@@ -165,11 +151,9 @@ absl::StatusOr<TokenFiles> OpenTokenFiles(const std::string& dir) {
     f.meta.tokenizer = m["tokenizer"].get<std::string>();
     if (f.meta.tokenizer == kBpeTokenizer) {
       const fs::path tp = fs::path(dir) / "tokenizer.bpe";
-      std::ifstream t(tp, std::ios::binary);
+      std::optional<std::string> t = ir::ReadFile(tp.string());
       if (!t) return bad(absl::StrCat("the tokenizer file ", tp.string(), " is missing"));
-      std::stringstream ts;
-      ts << t.rdbuf();
-      f.meta.tokenizer_state = ts.str();
+      f.meta.tokenizer_state = *std::move(t);
     } else if (f.meta.tokenizer == "char") {
       if (!m.contains("alphabet_hex") || !m["alphabet_hex"].is_string())
         return bad("no alphabet_hex");

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "ir/read_file.h"
 #include "ir/rng.h"
 #include "runtime/bpe_file.h"
 #include "runtime/bpe_train.h"
@@ -26,12 +27,7 @@
 namespace gptc {
 namespace {
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Read(const std::string& path) { return ir::ReadFile(path).value_or(""); }
 
 void Write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;

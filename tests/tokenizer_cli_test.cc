@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "gtest/gtest.h"
+#include "ir/read_file.h"
 #include "runtime/gpt2_vocab.h"
 #include "tests/run_process.h"
 
@@ -22,12 +23,7 @@ void Write(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
-std::string Read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string Read(const std::string& path) { return ir::ReadFile(path).value_or(""); }
 
 const char* kText = "Hello, world! It's caf\xc3\xa9 time.\n\n  Spaces\tand tabs\n";
 
