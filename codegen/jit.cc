@@ -1,7 +1,9 @@
 #include "codegen/jit.h"
 
+#include <llvm/ExecutionEngine/JITLink/JITLinkMemoryManager.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 
@@ -31,7 +33,22 @@ absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_obje
     return true;
   }();
   (void)initialised;
-  auto lljit = llvm::orc::LLJITBuilder().create();
+  // JITLink, not the default RuntimeDyld: RuntimeDyld's SectionMemoryManager maps an
+  // object's code and data separately, and once a large model has taken gigabytes of
+  // address space in between they can land more than 2 GB apart, past the reach of the
+  // small code model's 32-bit relocations (a gpt2 run crashed in the Halide runtime's first
+  // call that way). JITLink lays out each object in one block and reaches other objects and
+  // libc through its own GOT and PLT stubs.
+  auto lljit =
+      llvm::orc::LLJITBuilder()
+          .setObjectLinkingLayerCreator(
+              [](llvm::orc::ExecutionSession& es,
+                 const llvm::Triple&) -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+                auto mm = llvm::jitlink::InProcessMemoryManager::Create();
+                if (!mm) return mm.takeError();
+                return std::make_unique<llvm::orc::ObjectLinkingLayer>(es, std::move(*mm));
+              })
+          .create();
   if (!lljit) return FromLlvm(lljit.takeError(), "creating the LLJIT");
   std::unique_ptr<Jit> jit(new Jit());
   jit->impl_ = std::make_unique<Impl>();

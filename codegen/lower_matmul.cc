@@ -12,6 +12,8 @@
 // roles exchanged, then one transposed copy of the (small) result. For a weight gradient
 // with a wide A (the MLP's 4C columns) the swapped product has the long, contiguous side as
 // its columns, which the micro-kernel streams better; the tuner decides per shape.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "codegen/amx_gemm.h"
 #include "codegen/gemm_tiles.h"
@@ -52,10 +54,11 @@ bool ParallelBatch(Func f, const Batch& bt) {
   return bt.size() >= kMinTasks;
 }
 
-// out(j, i, h, bo) = sum_r a_op(r, i, h, bo) * b_op(j, r, h, bo) (+ bias(j)) for i < m,
-// j < n, scheduled as tile t. `b_transposed`: b_op reads a transposed operand through
-// b_rows, to be repacked. A bias is added as the accumulators are written out.
-Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_strided, Func bias,
+// out(j, i, h, bo) = sum_r a_op(r, i, h, bo) * b_op(j, r, h, bo) (+ addend(j, i, h, bo)) for
+// i < m, j < n, scheduled as tile t. `b_transposed`: b_op reads a transposed operand through
+// b_rows, to be repacked. The addend (a bias, or matmul_add's matrix) is added as the
+// accumulators are written out, each element read just before its result is written.
+Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_strided, Func addend,
                const Batch& bt, int64_t m, int64_t n, int64_t k, const GemmTile& t, int vec, Var i,
                Var j, Var kk) {
   const bool vectorized = t.tn >= vec;
@@ -64,7 +67,7 @@ Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_stri
   Func acc("acc"), out("out");
   acc(j, i, h, bo) = 0.0f;
   acc(j, i, h, bo) += a_op(r, i, h, bo) * b_op(j, r, h, bo);
-  out(j, i, h, bo) = bias.defined() ? acc(j, i, h, bo) + bias(j) : acc(j, i, h, bo);
+  out(j, i, h, bo) = addend.defined() ? acc(j, i, h, bo) + addend(j, i, h, bo) : acc(j, i, h, bo);
 
   auto parallelize = [&](Var outer, int64_t outer_n, Var inner, int64_t inner_n) {
     if (ParallelBatch(out, bt)) return;
@@ -184,7 +187,7 @@ bool UseDotBF16(const Ctx& c, int64_t m, int64_t n, int64_t k) {
 // broadcast, read in place when A is row-major, else from a pair-packed copy. Halide makes a
 // VectorReduce of the pair sum vectorised atomically, which its x86 backend emits as
 // vdpbf16ps with the accumulator folded in.
-Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func bias,
+Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func addend,
                   const Batch& bt, int64_t m, int64_t n, int64_t k, const DotTile& t, Var i, Var j,
                   int vec) {
   const Var h = bt.h, bo = bt.bo;
@@ -200,7 +203,7 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func b
   RDom r(0, 2, 0, static_cast<int>(k / 2), "r");
   acc(j, i, h, bo) = 0.0f;
   acc(j, i, h, bo) += cast<float>(ap(r.x, i, r.y, h, bo)) * cast<float>(bp(r.x, j, r.y, h, bo));
-  out(j, i, h, bo) = bias.defined() ? acc(j, i, h, bo) + bias(j) : acc(j, i, h, bo);
+  out(j, i, h, bo) = addend.defined() ? acc(j, i, h, bo) + addend(j, i, h, bo) : acc(j, i, h, bo);
   Var jo("jo"), io("io"), ji("ji"), ii("ii");
   out.tile(j, i, jo, io, ji, ii, t.tn, t.tm, TailStrategy::ShiftInwards)
       .reorder(ji, ii, io, jo, h, bo)
@@ -233,6 +236,13 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func b
     if (!ParallelBatch(ap, bt)) ap.parallel(k2, static_cast<int>(std::max<int64_t>(1, k / 2 / 8)));
   }
   return out;
+}
+
+// Whether tile t covers an m x n result in whole tiles (no edge tile shifted inwards over
+// results another tile writes). The swapped product's transposed copy tiles vec x vec.
+bool WholeTiles(const GemmTile& t, int64_t m, int64_t n, int vec) {
+  if (t.swap) return n < vec || m < vec || (n % vec == 0 && m % vec == 0);
+  return n % t.tn == 0 && m % (t.nest == GemmTile::kKBlocks ? t.mb : t.tm) == 0;
 }
 
 // Whether a bf16 GEMM gets AMX candidates: where the tiles run (or are emulated for tests)
@@ -280,13 +290,21 @@ absl::Status MatMul(Ctx& c) {
   const View4 vo = MakeView4(so.empty() ? ir::Shape{m, n} : os, so, bt, false);
   ImageParam A = c.Input(0, va.view, va.strides);
   ImageParam B = c.Input(1, vb.view, vb.strides);
-  Func bias;  // matmul_bias: a vector along the output's columns
+  // What the result adds: matmul_bias's vector along the columns, or matmul_add's matrix of
+  // the result's shape (dense, whatever the result's strides).
+  Func addend;
   ImageParam bv;
-  if (c.spec.op == ir::Op::kMatMulBias) {
-    bv = c.Input(2, {n});
-    Var jb("jb");
-    bias = Func("bias");
-    bias(jb) = bv(jb);
+  {
+    Var ja("ja"), ia("ia"), ha("ha"), ba("ba");
+    if (c.spec.op == ir::Op::kMatMulBias) {
+      bv = c.Input(2, {n});
+      addend = Func("bias");
+      addend(ja, ia, ha, ba) = bv(ja);
+    } else if (c.spec.op == ir::Op::kMatMulAdd) {
+      ImageParam cv = c.Input(2, vo.view);
+      addend = Func("addend");
+      addend(ja, ia, ha, ba) = cv(ja, ia, ha, ba);
+    }
   }
 
   // bf16 operands have two paths: vdpbf16ps tiles, and f32 FMA tiles on the operands widened
@@ -300,12 +318,32 @@ absl::Status MatMul(Ctx& c) {
     for (GemmTile& t : swapped) t.swap = true;
     candidates.insert(candidates.end(), swapped.begin(), swapped.end());
   }
-  const bool dot = UseDotBF16(c, m, n, k);
-  const int dot_variants = dot ? static_cast<int>(std::size(kDotTiles)) : 0;
-  if (dot) candidates.resize(std::min<size_t>(candidates.size(), 2));  // the best-ranked two
-  // AMX tiles come last, so the other variants keep their numbers on every CPU.
+  std::vector<DotTile> dots;
+  if (UseDotBF16(c, m, n, k)) dots.assign(std::begin(kDotTiles), std::end(kDotTiles));
+  // matmul_add may write over its addend (the planner places it in place). An edge tile
+  // shifted inwards computes some results twice, the second time from an addend already
+  // overwritten, so it gets only the schedules whose tiles cover the result exactly.
+  if (c.spec.op == ir::Op::kMatMulAdd) {
+    auto partial = [&](const GemmTile& t) { return !WholeTiles(t, m, n, c.vec); };
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(), partial),
+                     candidates.end());
+    dots.erase(std::remove_if(dots.begin(), dots.end(),
+                              [&](const DotTile& t) { return n % t.tn != 0 || m % t.tm != 0; }),
+               dots.end());
+    if (candidates.empty()) {  // one vector of columns (or one column) by one row always fits
+      GemmTile t;
+      t.tn = n % c.vec == 0 ? c.vec : 1;
+      candidates.push_back(t);
+    }
+  }
+  const int dot_variants = static_cast<int>(dots.size());
+  if (!dots.empty()) candidates.resize(std::min<size_t>(candidates.size(), 2));  // the best two
+  // AMX tiles come last, so the other variants keep their numbers on every CPU. The tile
+  // kernel adds a bias but not a matrix: matmul_add has no AMX variant.
   const std::vector<AmxBlocking> amx =
-      UseAmx(c, bt.size(), m, n, k) ? AmxBlockingCandidates(m, n, k) : std::vector<AmxBlocking>();
+      UseAmx(c, bt.size(), m, n, k) && c.spec.op != ir::Op::kMatMulAdd
+          ? AmxBlockingCandidates(m, n, k)
+          : std::vector<AmxBlocking>();
   if (!amx.empty()) candidates.resize(std::min<size_t>(candidates.size(), 2));
   const int fma_end = dot_variants + static_cast<int>(candidates.size());
   c.num_variants = fma_end + static_cast<int>(amx.size());
@@ -321,15 +359,15 @@ absl::Status MatMul(Ctx& c) {
     const int form = (ta ? 1 : 0) | (tb ? 2 : 0) | (emulated ? 4 : 0);
     std::vector<ExternFuncArgument> args = {Expr(form), Expr(blk.mb), Expr(blk.nb), Expr(blk.kc), A,
                                             B};
-    if (bias.defined()) args.push_back(bv);
+    if (addend.defined()) args.push_back(bv);
     Func out("amx_matmul");
-    out.define_extern(bias.defined() ? "gptc_amx_matmul_bias" : "gptc_amx_matmul", args, Float(32),
-                      4);
+    out.define_extern(addend.defined() ? "gptc_amx_matmul_bias" : "gptc_amx_matmul", args,
+                      Float(32), 4);
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
   if (c.variant < dot_variants) {
-    const DotTile& t = kDotTiles[c.variant];
+    const DotTile& t = dots[c.variant];
     c.variant_name = absl::StrCat("bf16 dot ", t.tn, "x", t.tm);
     Var i("i"), j("j"), kk("kk");
     const Var h = bt.h, bo = bt.bo;
@@ -338,7 +376,7 @@ absl::Status MatMul(Ctx& c) {
     a_raw(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
     b_raw(j, kk, h, bo) = tb ? B(kk, j, bh, bb) : B(j, kk, bh, bb);
     Func out =
-        BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, bias, bt, m, n, k, t, i, j, c.vec);
+        BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, addend, bt, m, n, k, t, i, j, c.vec);
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
@@ -359,7 +397,8 @@ absl::Status MatMul(Ctx& c) {
         BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), Func(), bt, n, m, k, t, c.vec, i, j, kk);
     prod.compute_root();
     Func out("out");
-    out(j, i, h, bo) = bias.defined() ? prod(i, j, h, bo) + bias(j) : prod(i, j, h, bo);
+    out(j, i, h, bo) =
+        addend.defined() ? prod(i, j, h, bo) + addend(j, i, h, bo) : prod(i, j, h, bo);
     Var jo("jo"), io("io"), ji("ji"), ii("ii");
     if (n >= c.vec && m >= c.vec) {
       out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards)
@@ -378,8 +417,8 @@ absl::Status MatMul(Ctx& c) {
   } else {
     b_op(j, kk, h, bo) = F32(B(j, kk, bh, bb));
   }
-  Func out =
-      BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), bias, bt, m, n, k, t, c.vec, i, j, kk);
+  Func out = BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), addend, bt, m, n, k, t, c.vec, i,
+                       j, kk);
   c.Output(out, vo.view, vo.strides);
   return absl::OkStatus();
 }

@@ -83,6 +83,7 @@ const std::vector<Template>& Templates() {
         {Op::kMatMulBias,
          {{Op::kMatMul, {In(0), In(1)}}, {Op::kBroadcast, {In(2)}}, {Op::kAdd, {Step(0), Step(1)}}},
          {Step(2)}},
+        {Op::kMatMulAdd, {{Op::kMatMul, {In(0), In(1)}}, {Op::kAdd, {Step(0), In(2)}}}, {Step(1)}},
         {Op::kBiasGelu,
          {{Op::kBroadcast, {In(1)}}, {Op::kAdd, {In(0), Step(0)}}, {Op::kGelu, {Step(1)}}},
          {Step(2)}},
@@ -302,7 +303,7 @@ absl::StatusOr<Attrs> FusedAttrs(Op op, const Graph& body) {
     const Node& n = body.node(id);
     if (n.op == Op::kLayerNorm || n.op == Op::kLayerNormGrad)
       a.Set("eps", *n.attrs.GetFloat("eps"));
-    if (n.op == Op::kMatMul && op == Op::kMatMulBias)
+    if (n.op == Op::kMatMul && (op == Op::kMatMulBias || op == Op::kMatMulAdd))
       for (const char* t : {"transpose_a", "transpose_b"})
         if (*n.attrs.GetBool(t)) a.Set(t, true);
     if (n.op == Op::kScale && (op == Op::kScaleMaskSoftmax || op == Op::kScaleMaskSoftmaxGrad))

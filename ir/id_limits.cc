@@ -7,6 +7,11 @@ namespace gptc::ir {
 absl::flat_hash_map<ValueId, int64_t> IdLimits(const Graph& g) {
   absl::flat_hash_map<ValueId, int64_t> limits;
   auto limit = [&](ValueId v, int64_t n) {
+    // Ids reach their reader through reshapes and slices (chunked cross-entropy): the limit
+    // belongs to the value they were cut from, which the runtime checks.
+    for (const Node* p = &g.node(g.value(v).producer); p->op == Op::kReshape || p->op == Op::kSlice;
+         p = &g.node(g.value(v).producer))
+      v = p->inputs[0];
     auto [it, inserted] = limits.emplace(v, n);
     if (!inserted) it->second = std::min(it->second, n);
   };

@@ -71,6 +71,7 @@ Results EvalOp(const Node& n, const interp::Args& in, const TensorType& out) {
         case LinalgOp::kMatMul:
           return One(interp::MatMul(n, in, out));
         case LinalgOp::kMatMulBias:
+        case LinalgOp::kMatMulAdd:
           break;
       }
       break;

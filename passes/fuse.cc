@@ -10,6 +10,7 @@
 #include "ir/fused_ops.h"
 #include "ir/printer.h"
 #include "ir/status_macros.h"
+#include "passes/chunk_xent.h"
 #include "passes/dce.h"
 #include "passes/fusion_group.h"
 
@@ -63,7 +64,7 @@ const std::vector<std::string>& Patterns() {
   static const auto* p =
       new std::vector<std::string>{"softmax_xent",  "causal_attention", "scale_mask_softmax",
                                    "add_layernorm", "bias_gelu",        "matmul_bias",
-                                   "adamw",         "elementwise"};
+                                   "adamw",         "elementwise",      "chunked_xent"};
   return *p;
 }
 
@@ -236,7 +237,9 @@ absl::StatusOr<ir::Graph> Fuse(const ir::Graph& g, const FuseOptions& options) {
   if (c.groups().empty()) return g;
   ASSIGN_OR_RETURN(ir::Graph fused, Apply(g, c));
   // Values only the absorbed ops read (a broadcast copied into a backward body) are now dead.
-  return DeadCodeElimination(fused);
+  ASSIGN_OR_RETURN(fused, DeadCodeElimination(fused));
+  if (!on("chunked_xent")) return fused;
+  return ChunkCrossEntropy(fused, options.xent_chunk_bytes, options.explain);
 }
 
 }  // namespace gptc::passes

@@ -15,6 +15,10 @@
 // then chains of elementwise ops:
 //   adamw               a parameter's AdamW update chain (p, m, v in one pass)
 //   elementwise         any other chain, and elementwise ops feeding one reduction
+// and last, on the fused graph:
+//   chunked_xent        an output head's matmul + softmax_xent (and gradients) over chunks of
+//                       rows when the logits pass FuseOptions::xent_chunk_bytes
+//                       (passes/chunk_xent.h): the [B*T, V] logits are never made
 // A producer joins its consumers' group only when every use of its result is inside that
 // group (or the result is also needed outside and the group can write it: extra results
 // of an elementwise group); values are never computed twice except the cheap forward op a
@@ -39,6 +43,10 @@ struct FuseOptions {
   std::set<std::string> patterns;  // enabled patterns; empty means all of them
   // When set, every group formed and every candidate refused, with the reason, one per line.
   std::ostream* explain = nullptr;
+  // chunked_xent: logits larger than this are computed in chunks of at most this many bytes.
+  // 64 MiB keeps a chunk's logits and gradient far below the rest of a GPT-2 step's
+  // activations while each chunk's GEMMs stay large (gpt2: 16 chunks of 256 rows).
+  int64_t xent_chunk_bytes = int64_t{64} << 20;
 };
 
 // Checks pattern names (for --fuse=...): an error listing the valid ones.

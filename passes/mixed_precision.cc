@@ -114,7 +114,7 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
   for (const ir::Node& n : g.nodes()) {
     std::vector<ValueId> ins;
     for (ValueId v : n.inputs) ins.push_back(map[v]);
-    if (n.op == Op::kMatMul || n.op == Op::kMatMulBias)
+    if (n.op == Op::kMatMul || n.op == Op::kMatMulBias || n.op == Op::kMatMulAdd)
       for (int i : {0, 1})
         if (g.value(n.inputs[i]).type.dtype == ir::DType::kF32) ins[i] = cast_of(n.inputs[i]);
     CopyNode(g, n, std::move(ins), out, map);

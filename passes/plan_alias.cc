@@ -26,6 +26,9 @@ bool ReadsAtWriteIndex(const Node& n) {
   if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad || n.op == Op::kBiasGeluErf ||
       n.op == Op::kBiasGeluErfGrad || n.op == Op::kDropout)
     return true;
+  if (n.op == Op::kMatMulAdd)
+    return true;  // the addend, read where the GEMM writes (only it:
+                  // see OverwritableOperand)
   if (n.op == Op::kCacheWrite)
     return true;              // the new rows are read elsewhere, but they are a
                               // separate operand, never the one written over
@@ -35,6 +38,12 @@ bool ReadsAtWriteIndex(const Node& n) {
     return l.ok() && l->kind != ir::FusionLayout::Kind::kReduction;
   }
   return false;
+}
+
+// Whether `in` may be written over by `n`'s result: any operand of an op that reads at the
+// write index, but only the addend of a GEMM (its A and B rows are read for many outputs).
+bool OverwritableOperand(const Node& n, ValueId in) {
+  return n.op != Op::kMatMulAdd || in == n.inputs[2];
 }
 
 // `%grad.<param>`: a parameter's final gradient (autodiff's naming).
@@ -136,7 +145,8 @@ void AssignAliases(ir::Graph& g, const PlanOptions& options) {
     // parameter's results: its updates may go in place, though its other results may not.
     const Node& producer = g.node(val.producer);
     if (old_last > at ||
-        (old_last == at && !ReadsAtWriteIndex(producer) && producer.op != Op::kAdamW))
+        (old_last == at && (!ReadsAtWriteIndex(producer) || producer.op == Op::kMatMulAdd) &&
+         producer.op != Op::kAdamW))
       continue;
     g.mutable_value(v).place = Placement::InPlace(target);
     s.last[target] = std::max(old_last, s.last[v]);
@@ -149,6 +159,7 @@ void AssignAliases(ir::Graph& g, const PlanOptions& options) {
     for (ValueId out : n.outputs) {
       if (g.value(out).place.kind != Placement::Kind::kNone) continue;
       for (ValueId in : n.inputs) {
+        if (!OverwritableOperand(n, in)) continue;
         const ValueId r = RootOf(g, in);
         const Placement& rp = g.value(r).place;
         if (rp.kind != Placement::Kind::kNone)

@@ -179,8 +179,8 @@ class Views {
       if (r == skip) continue;
       const Node& n = g_.node(r);
       if (ir::HasTrait(n.op, ir::kStrided)) {
-        if (n.op == Op::kMatMulBias && n.inputs[2] == v)
-          return false;  // a bias is read as a dense vector
+        if ((n.op == Op::kMatMulBias || n.op == Op::kMatMulAdd) && n.inputs[2] == v)
+          return false;  // a bias or addend is read dense
         continue;
       }
       if (n.op != Op::kReshape && n.op != Op::kSlice && n.op != Op::kTranspose) return false;

@@ -212,7 +212,8 @@ TEST(Cli, BadInputIsAClearError) {
       {"eval --split=test", 2, "gptc: --split must be train or val, got 'test'"},
       {"ir --fuse=add_layernorm,conv", 2,
        "gptc: unknown fusion pattern 'conv'; the patterns are: softmax_xent, causal_attention, "
-       "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise"},
+       "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise, "
+       "chunked_xent"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.args);

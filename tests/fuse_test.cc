@@ -101,7 +101,8 @@ TEST(Fuse, PatternsCanBeChosen) {
   bad.patterns = {"add_layernorm", "conv_relu"};
   EXPECT_EQ(passes::Fuse(unfused, bad).status().message(),
             "unknown fusion pattern 'conv_relu'; the patterns are: softmax_xent, causal_attention, "
-            "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise");
+            "scale_mask_softmax, add_layernorm, bias_gelu, matmul_bias, adamw, elementwise, "
+            "chunked_xent");
 }
 
 TEST(Fuse, RunsOnceAfterAutodiff) {

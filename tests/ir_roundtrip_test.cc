@@ -1,8 +1,8 @@
 // parse(print(g)) must print identically, for every op and for every preset's GPT.
 #include <set>
 
-#include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
 #include "gtest/gtest.h"
 #include "ir/attrs.h"
 #include "ir/parser.h"
@@ -24,15 +24,16 @@ void ExpectRoundTrip(const ir::Graph& g) {
 
 // AllOpsGraph holds every unfused op, the fused tiny train steps every fused op (with its
 // body): with dropout on the attention probabilities, attention fuses as scale_mask_softmax
-// instead of causal_attention; with the exact GELU, bias_gelu_erf. Together they use every row
-// of ops.def.
+// instead of causal_attention; with the exact GELU, bias_gelu_erf; with a chunked
+// cross-entropy, matmul_add. Together they use every row of ops.def.
 TEST(RoundTrip, EveryOp) {
   ir::Graph g = testing::AllOpsGraph();
   ir::Graph fused = testing::TinyTrainStep();
   ir::Graph fused_dropout = testing::TinyTrainStep(true, 0.1);
   ir::Graph fused_erf = testing::TinyTrainStep(true, 0.0, "erf");
+  ir::Graph chunked = testing::TinyChunkedTrainStep();
   std::set<ir::Op> used;
-  for (const ir::Graph* graph : {&g, &fused, &fused_dropout, &fused_erf})
+  for (const ir::Graph* graph : {&g, &fused, &fused_dropout, &fused_erf, &chunked})
     for (const ir::Node& n : graph->nodes()) used.insert(n.op);
   for (int i = 0; i < ir::NumOps(); ++i)
     EXPECT_TRUE(used.count(static_cast<ir::Op>(i)))
@@ -41,6 +42,7 @@ TEST(RoundTrip, EveryOp) {
   ExpectRoundTrip(fused);
   ExpectRoundTrip(fused_dropout);
   ExpectRoundTrip(fused_erf);
+  ExpectRoundTrip(chunked);
 }
 
 TEST(RoundTrip, GptOfEveryPreset) {

@@ -188,6 +188,39 @@ TEST(JitKernels, MatMulBiasEveryScheduleCandidate) {
   }
 }
 
+// The GEMM that adds a matrix in the write-out (matmul_add), for every schedule candidate of
+// every form, in f32 and with bf16 operands (the vdpbf16ps tiles add it too). Its schedules
+// are only those whose tiles cover the result exactly (it may write over its addend): at a
+// shape no tile divides, the one fallback.
+ir::Graph MatMulAddGraph(const std::string& a, const std::string& b, const std::string& y,
+                         const std::string& attrs) {
+  return Parse("graph g(%a: " + a + ", %b: " + b + ", %s: " + y + ") {\n  %y = " + y +
+               " matmul_add(%a, %b, %s) " + attrs + " {\n    %m = " + y + " matmul(%a, %b) " +
+               attrs + "\n    %y = " + y + " add(%m, %s)\n    yield %y\n  }\n  return %y\n}");
+}
+
+TEST(JitKernels, MatMulAddEveryScheduleCandidate) {
+  struct Case {
+    const char* a;
+    const char* b;
+    const char* c;
+    const char* attrs;
+  } cases[] = {
+      {"[2,192,256]", "[192,256]", "[2,192,192]", "transpose_b=true"},
+      {"[512,192]", "[512,128]", "[192,128]", "transpose_a=true"},
+      {"[384,256]", "[256,192]", "[384,192]", ""},
+  };
+  for (const char* dt : {"f32", "bf16"}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(dt) + c.a + " x " + c.b + " " + c.attrs);
+      testing::ExpectEveryVariantClose(MatMulAddGraph(dt + std::string(c.a), dt + std::string(c.b),
+                                                      std::string("f32") + c.c, c.attrs),
+                                       1e-4);
+    }
+  }
+  ExpectClose(MatMulAddGraph("f32[203,300]", "f32[300,83]", "f32[203,83]", ""), 1e-4);
+}
+
 // Each named fused op's kernel against the interpreter running its body, at odd shapes.
 TEST(JitKernels, NamedFusedOpsOddShapes) {
   ExpectClose(Parse(R"(graph g(%x: f32[2,2,37,37], %dy: f32[2,2,37,37]) {

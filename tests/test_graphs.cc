@@ -108,6 +108,16 @@ ir::Graph TinyTrainStep(bool fuse, double dropout, const std::string& gelu) {
   return *std::move(g);
 }
 
+ir::Graph TinyChunkedTrainStep() {
+  auto m = nn::BuildGpt(*PresetConfig("tiny"));
+  GPTC_CHECK(m.ok()) << m.status();
+  passes::StepOptions o;
+  o.fusion.xent_chunk_bytes = 32 * 65 * 4;
+  auto g = passes::BuildTrainStep(m->graph, o);
+  GPTC_CHECK(g.ok()) << g.status();
+  return *std::move(g);
+}
+
 Model GptModelOf(const GptConfig& cfg) {
   absl::StatusOr<Model> m = nn::GptModel(cfg);
   GPTC_CHECK(m.ok()) << m.status().message();
