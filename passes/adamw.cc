@@ -32,8 +32,12 @@ absl::StatusOr<ir::Graph> AdamW(const ir::Graph& in, const AdamWOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat("adamw: no gradient (grad.<name>) for ",
                                                    absl::StrJoin(missing, ", "),
                                                    "; run autodiff first"));
-  if (!in.updates().empty())
-    return absl::InvalidArgumentError("adamw: the graph already has state updates");
+  // Other states may have updates already (gradient accumulation zeroes its sums), but a
+  // parameter updated twice in one step is a pipeline run twice.
+  for (const ir::Graph::Update& u : in.updates())
+    if (in.node(in.value(u.target).producer).op == ir::Op::kParam)
+      return absl::InvalidArgumentError(absl::StrCat("adamw: parameter %", in.value(u.target).name,
+                                                     " already has a state update"));
   if (slots.empty()) return in;  // no parameters: nothing to optimise
   ir::Graph g = in;
   ir::Emitter e(g);

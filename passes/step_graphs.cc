@@ -13,6 +13,9 @@ absl::StatusOr<StepGraphs> BuildStepGraphs(const Model& model, const StepOptions
   ASSIGN_OR_RETURN(s.train, BuildTrainStep(s.model.graph, step));
   StepOptions quiet = step;
   quiet.fusion.explain = nullptr;
+  if (step.grad_accum > 1) {
+    ASSIGN_OR_RETURN(s.accumulate, BuildAccumulateStep(s.model.graph, quiet));
+  }
   // Evaluation and sampling run the model in inference mode (no dropout).
   ASSIGN_OR_RETURN(ForwardGraph eval,
                    model.forward({.batch = model.batch_size, .training = false}));

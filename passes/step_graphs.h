@@ -15,10 +15,12 @@ struct StepGraphs {
   ForwardGraph model;  // the forward graph at the model's batch_size, and the parameters
   ir::Graph train;     // TrainPipeline: loss, with AdamW updates (and dropout, if the model has it:
                        // input %rng_key = (seed, step))
-  ir::Graph eval;      // EvalPipeline: loss (every graph but train is built without dropout)
-  ir::Graph sample;    // EvalPipeline at batch 1: logits (sampling one sequence)
-  ir::Graph prefill;   // KV-cache sampling (passes/kv_cache.h): the window, filling the cache
-  ir::Graph decode;    // KV-cache sampling: one token at a runtime position
+  ir::Graph accumulate;  // AccumulatePipeline, when step.grad_accum > 1 (else empty): loss,
+                         // adding the gradients into the sums the train step consumes
+  ir::Graph eval;        // EvalPipeline: loss (every graph but train is built without dropout)
+  ir::Graph sample;      // EvalPipeline at batch 1: logits (sampling one sequence)
+  ir::Graph prefill;     // KV-cache sampling (passes/kv_cache.h): the window, filling the cache
+  ir::Graph decode;      // KV-cache sampling: one token at a runtime position
 };
 
 // The KV-cache graph `which` of a batch-1 forward graph: logits only, dce, then KvPipeline:

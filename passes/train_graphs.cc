@@ -7,6 +7,7 @@
 #include "passes/cse.h"
 #include "passes/data_parallel.h"
 #include "passes/dce.h"
+#include "passes/grad_accum.h"
 #include "passes/mixed_precision.h"
 
 namespace gptc::passes {
@@ -41,9 +42,26 @@ absl::StatusOr<ir::Graph> Run(const ir::Graph& forward, const std::string& outpu
 Pipeline TrainPipeline(const StepOptions& o) {
   Pipeline p;
   p.Add("autodiff", [](const ir::Graph& g) { return Autodiff(g); });
+  if (o.grad_accum > 1) {
+    const int n = o.grad_accum;
+    p.Add("grad-accum",
+          [n](const ir::Graph& g) { return AccumulateGradients(g, GradAccumGraph::kLast, n); });
+  }
   if (o.all_reduce_gradients) p.Add("all-reduce", AllReduceGradients);
   const AdamWOptions adamw = o.adamw;
   p.Add("adamw", [adamw](const ir::Graph& g) { return AdamW(g, adamw); });
+  p.Add("dce", DeadCodeElimination);
+  p.Add("cse", CommonSubexpressionElimination);
+  AddFuseAndPlan(p, o);
+  return p;
+}
+
+Pipeline AccumulatePipeline(const StepOptions& o) {
+  Pipeline p;
+  p.Add("autodiff", [](const ir::Graph& g) { return Autodiff(g); });
+  const int n = o.grad_accum;
+  p.Add("grad-accum",
+        [n](const ir::Graph& g) { return AccumulateGradients(g, GradAccumGraph::kMicro, n); });
   p.Add("dce", DeadCodeElimination);
   p.Add("cse", CommonSubexpressionElimination);
   AddFuseAndPlan(p, o);
@@ -73,6 +91,11 @@ absl::StatusOr<ir::Graph> SelectOutputs(const ir::Graph& g, const std::vector<st
 absl::StatusOr<ir::Graph> BuildTrainStep(const ir::Graph& forward, const StepOptions& step,
                                          const PipelineOptions& options) {
   return Run(forward, "loss", "train_step", TrainPipeline(step), options);
+}
+
+absl::StatusOr<ir::Graph> BuildAccumulateStep(const ir::Graph& forward, const StepOptions& step,
+                                              const PipelineOptions& options) {
+  return Run(forward, "loss", "accumulate_step", AccumulatePipeline(step), options);
 }
 
 absl::StatusOr<ir::Graph> BuildEvalStep(const ir::Graph& forward, const StepOptions& step,

@@ -34,16 +34,25 @@ struct StepOptions {
   // Average the gradients over the replicas of an mpirun job (passes/data_parallel.h): the
   // pass "all-reduce" after autodiff.
   bool all_reduce_gradients = false;
+  // Gradient accumulation over this many micro-batches (passes/grad_accum.h): above 1, the
+  // train step is the last micro-batch's (the pass "grad-accum" after autodiff) and
+  // AccumulatePipeline builds the others'.
+  int grad_accum = 1;
 };
 
 Pipeline TrainPipeline(const StepOptions& options = {});
 Pipeline EvalPipeline(const StepOptions& options = {});
+// The step of micro-batches 1 .. N-1 under gradient accumulation:
+//   forward -> autodiff -> grad-accum (into the sums) -> dce -> cse -> fuse -> plan
+Pipeline AccumulatePipeline(const StepOptions& options);
 
 // A copy of `g` whose outputs are the values with these names, in this order.
 absl::StatusOr<ir::Graph> SelectOutputs(const ir::Graph& g, const std::vector<std::string>& names);
 
 absl::StatusOr<ir::Graph> BuildTrainStep(const ir::Graph& forward, const StepOptions& step = {},
                                          const PipelineOptions& options = {});
+absl::StatusOr<ir::Graph> BuildAccumulateStep(const ir::Graph& forward, const StepOptions& step,
+                                              const PipelineOptions& options = {});
 absl::StatusOr<ir::Graph> BuildEvalStep(const ir::Graph& forward, const StepOptions& step = {},
                                         const PipelineOptions& options = {});
 absl::StatusOr<ir::Graph> BuildSampleStep(const ir::Graph& forward, const StepOptions& step = {});

@@ -21,6 +21,11 @@ class Backend {
   // One optimiser step on a batch; `step` counts from 1 (AdamW's bias correction). A loss or
   // gradient norm that is not finite is an error naming the step (CheckTrainStep).
   virtual absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) = 0;
+  // Gradient accumulation (built with StepOptions::grad_accum = N > 1): micro-batch `micro`
+  // (0 .. N-2) of optimiser step `step` adds its gradients to the sums; TrainStep then runs
+  // the last micro-batch and the update. Returns the micro-batch's loss. An error on a
+  // backend built without accumulation.
+  virtual absl::StatusOr<double> AccumulateStep(const Batch& batch, int64_t step, int micro) = 0;
   // The loss on a batch, without changing anything.
   virtual absl::StatusOr<double> EvalLoss(const Batch& batch) = 0;
   // Next-token logits [vocab] at position `pos` of a single sequence `tokens` (i32[1, T],
@@ -49,6 +54,13 @@ absl::StatusOr<double> CheckTrainStep(double loss, double grad_norm, int64_t ste
 inline ir::Literal RngKey(uint64_t seed, int64_t step) {
   return ir::Literal(ir::I32({2}), {static_cast<double>(seed & 0x7fffffff),
                                     static_cast<double>(step & 0x7fffffff)});
+}
+
+// The dropout key's step of micro-batch `micro` (0-based) of optimiser step `step` when each
+// step has `n` micro-batches: every micro-batch draws its own masks, and with n = 1 the key
+// is the step's, as before accumulation existed.
+inline int64_t MicroBatchKeyStep(int64_t step, int micro, int n) {
+  return (step - 1) * n + micro + 1;
 }
 
 // Row `pos` of logits [1, T, vocab].

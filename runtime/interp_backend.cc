@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "frontend/nn/gpt.h"
 #include "ir/status_macros.h"
+#include "passes/grad_accum.h"
 #include "passes/step_graphs.h"
 #include "runtime/memory_fit.h"
 
@@ -17,6 +19,8 @@ absl::StatusOr<std::unique_ptr<InterpBackend>> InterpBackend::Create(
                             absl::StrCat("the model '", model.name, "' on the interpreter")));
   std::unique_ptr<InterpBackend> b(new InterpBackend());
   b->train_ = std::move(graphs.train);
+  b->accumulate_ = std::move(graphs.accumulate);
+  b->grad_accum_ = std::max(1, step.grad_accum);
   b->eval_ = std::move(graphs.eval);
   b->sample_ = std::move(graphs.sample);
   b->prefill_ = std::move(graphs.prefill);
@@ -37,9 +41,22 @@ absl::StatusOr<double> InterpBackend::TrainStep(const Batch& batch, double lr, i
                        {"targets", batch.targets},
                        {"lr", ir::Literal(ir::F32({}), {lr})},
                        {"step", ir::Literal(ir::F32({}), {static_cast<double>(step)})}};
-  if (train_.FindValue("rng_key")) in["rng_key"] = RngKey(seed_, step);
+  if (train_.FindValue("rng_key"))
+    in["rng_key"] = RngKey(seed_, MicroBatchKeyStep(step, grad_accum_ - 1, grad_accum_));
   ASSIGN_OR_RETURN(std::vector<ir::Literal> out, ir::InterpretStep(train_, state_, in, options_));
   return CheckTrainStep(out[0].data[0], out[1].data[0], step);
+}
+
+absl::StatusOr<double> InterpBackend::AccumulateStep(const Batch& batch, int64_t step, int micro) {
+  if (grad_accum_ == 1)
+    return absl::FailedPreconditionError(
+        "gradient accumulation: this backend was built for one micro-batch per step");
+  ir::LiteralMap in = {{"tokens", batch.tokens}, {"targets", batch.targets}};
+  if (accumulate_.FindValue("rng_key"))
+    in["rng_key"] = RngKey(seed_, MicroBatchKeyStep(step, micro, grad_accum_));
+  ASSIGN_OR_RETURN(std::vector<ir::Literal> out,
+                   ir::InterpretStep(accumulate_, state_, in, options_));
+  return CheckTrainStep(out[0].data[0], 0.0, step);
 }
 
 absl::StatusOr<double> InterpBackend::EvalLoss(const Batch& batch) {
@@ -79,8 +96,9 @@ absl::StatusOr<std::vector<float>> InterpBackend::Decode(int32_t token, int64_t 
 
 absl::StatusOr<std::vector<Checkpoint::Tensor>> InterpBackend::StateTensors() const {
   std::vector<Checkpoint::Tensor> out;
-  for (const auto& [name, lit] : state_)
-    out.push_back({name, lit.type.shape, lit.ToFloats(), nullptr});
+  for (const auto& [name, lit] : state_)  // the gradient sums are zero between steps
+    if (!absl::StartsWith(name, passes::kGradAccumPrefix))
+      out.push_back({name, lit.type.shape, lit.ToFloats(), nullptr});
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }

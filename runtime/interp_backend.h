@@ -22,6 +22,7 @@ class InterpBackend : public Backend {
 
   std::string name() const override { return "interp"; }
   absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) override;
+  absl::StatusOr<double> AccumulateStep(const Batch& batch, int64_t step, int micro) override;
   absl::StatusOr<double> EvalLoss(const Batch& batch) override;
   absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens,
                                                      int64_t pos) override;
@@ -35,11 +36,12 @@ class InterpBackend : public Backend {
 
  private:
   InterpBackend() = default;
-  ir::Graph train_, eval_, sample_, prefill_, decode_;
+  ir::Graph train_, accumulate_, eval_, sample_, prefill_, decode_;
   ir::LiteralMap state_;  // params and moments
   ir::LiteralMap kv_;     // params (copied at each Prefill) and the KV cache
   ir::InterpOptions options_;
   uint64_t seed_ = 0;
+  int grad_accum_ = 1;  // micro-batches per optimiser step
 };
 
 }  // namespace gptc

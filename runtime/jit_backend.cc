@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "ir/check.h"
 #include "ir/status_macros.h"
+#include "passes/grad_accum.h"
 #include "runtime/memory_fit.h"
 
 namespace gptc {
@@ -25,6 +26,8 @@ const ir::Graph& GraphOf(const passes::StepGraphs& g, JitBackend::Step s) {
       return g.prefill;
     case JitBackend::Step::kDecode:
       return g.decode;
+    case JitBackend::Step::kAccumulate:
+      return g.accumulate;
   }
   GPTC_CHECK(false) << "unknown step";
   return g.train;
@@ -40,9 +43,13 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
   std::unique_ptr<JitBackend> b(new JitBackend());
   ASSIGN_OR_RETURN(b->graphs_, passes::BuildStepGraphs(model, step));
   b->seed_ = seed;
+  b->grad_accum_ = std::max(1, step.grad_accum);
+  std::vector<Step> now = compile_now;
+  if (b->grad_accum_ > 1 && std::count(now.begin(), now.end(), Step::kTrain) > 0)
+    now.push_back(Step::kAccumulate);
   {  // the whole model's memory, before compiling anything or allocating
     std::vector<const ir::Graph*> graphs;
-    for (Step s : compile_now) graphs.push_back(&GraphOf(b->graphs_, s));
+    for (Step s : now) graphs.push_back(&GraphOf(b->graphs_, s));
     RETURN_IF_ERROR(CheckFits(CompiledBytes(graphs), absl::StrCat("the model '", model.name, "'")));
   }
   b->random_ = b->graphs_.train.FindValue("rng_key").has_value();
@@ -53,7 +60,7 @@ absl::StatusOr<std::unique_ptr<JitBackend>> JitBackend::Create(
   for (int s = 0; s < kNumSteps; ++s)
     arena = std::max(arena, Executable::ArenaBytes(GraphOf(b->graphs_, Step(s))));
   b->arena_ = std::make_shared<AlignedBuffer>(static_cast<size_t>(arena));
-  for (Step s : compile_now) RETURN_IF_ERROR(b->Get(s).status());
+  for (Step s : now) RETURN_IF_ERROR(b->Get(s).status());
   RETURN_IF_ERROR(b->InitParams(seed));
   b->params_ready_ = true;
   return b;
@@ -88,6 +95,9 @@ absl::Status JitBackend::FillBuffers() {
 
 absl::StatusOr<Executable*> JitBackend::Get(Step s) {
   std::unique_ptr<Executable>& e = exe_[static_cast<int>(s)];
+  if (!e && s == Step::kAccumulate && grad_accum_ == 1)
+    return absl::FailedPreconditionError(
+        "gradient accumulation: this backend was built for one micro-batch per step");
   if (!e) {
     ASSIGN_OR_RETURN(e, Executable::Create(GraphOf(graphs_, s), *compiler_, store_, arena_));
     e->EnableNumericChecks(check_numerics_);
@@ -114,10 +124,23 @@ absl::StatusOr<double> JitBackend::TrainStep(const Batch& batch, double lr, int6
   RETURN_IF_ERROR(train->SetInput("targets", batch.targets));
   RETURN_IF_ERROR(train->SetScalar("lr", lr));
   RETURN_IF_ERROR(train->SetScalar("step", static_cast<double>(step)));
-  if (random_) RETURN_IF_ERROR(train->SetInput("rng_key", RngKey(seed_, step)));
+  if (random_)
+    RETURN_IF_ERROR(train->SetInput(
+        "rng_key", RngKey(seed_, MicroBatchKeyStep(step, grad_accum_ - 1, grad_accum_))));
   ASSIGN_OR_RETURN(double loss, train->RunScalar(0));
   ASSIGN_OR_RETURN(double grad_norm, train->ScalarOutput(1));
   return CheckTrainStep(loss, grad_norm, step);
+}
+
+absl::StatusOr<double> JitBackend::AccumulateStep(const Batch& batch, int64_t step, int micro) {
+  ASSIGN_OR_RETURN(Executable * acc, Get(Step::kAccumulate));
+  RETURN_IF_ERROR(acc->SetInput("tokens", batch.tokens));
+  RETURN_IF_ERROR(acc->SetInput("targets", batch.targets));
+  if (random_)
+    RETURN_IF_ERROR(
+        acc->SetInput("rng_key", RngKey(seed_, MicroBatchKeyStep(step, micro, grad_accum_))));
+  ASSIGN_OR_RETURN(double loss, acc->RunScalar(0));
+  return CheckTrainStep(loss, 0.0, step);
 }
 
 absl::StatusOr<double> JitBackend::EvalLoss(const Batch& batch) {
@@ -161,8 +184,9 @@ absl::StatusOr<std::vector<float>> JitBackend::Decode(int32_t token, int64_t pos
 absl::StatusOr<std::vector<Checkpoint::Tensor>> JitBackend::StateTensors() const {
   std::vector<Checkpoint::Tensor> out;
   for (const auto& [name, e] : store_.entries())  // a std::map: sorted by name
-    if (!absl::StartsWith(name,
-                          passes::kKvCachePrefix))  // the KV cache is scratch, not model state
+    // The KV cache is scratch, the gradient sums are zero between steps: not model state.
+    if (!absl::StartsWith(name, passes::kKvCachePrefix) &&
+        !absl::StartsWith(name, passes::kGradAccumPrefix))
       out.push_back({name, e.type.shape, {}, static_cast<const float*>(e.data)});
   return out;
 }

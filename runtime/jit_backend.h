@@ -21,8 +21,10 @@ namespace gptc {
 
 class JitBackend : public Backend {
  public:
-  enum class Step { kTrain, kEval, kSample, kPrefill, kDecode };
-  static constexpr int kNumSteps = 5;
+  // kAccumulate: micro-batches before the last under gradient accumulation, compiled with
+  // kTrain when the step options ask for it.
+  enum class Step { kTrain, kEval, kSample, kPrefill, kDecode, kAccumulate };
+  static constexpr int kNumSteps = 6;
 
   static absl::StatusOr<std::unique_ptr<JitBackend>> Create(
       const Model& model, uint64_t seed, const passes::StepOptions& step = {},
@@ -31,6 +33,7 @@ class JitBackend : public Backend {
 
   std::string name() const override { return "jit"; }
   absl::StatusOr<double> TrainStep(const Batch& batch, double lr, int64_t step) override;
+  absl::StatusOr<double> AccumulateStep(const Batch& batch, int64_t step, int micro) override;
   absl::StatusOr<double> EvalLoss(const Batch& batch) override;
   absl::StatusOr<std::vector<float>> NextTokenLogits(const ir::Literal& tokens,
                                                      int64_t pos) override;
@@ -64,6 +67,7 @@ class JitBackend : public Backend {
   std::shared_ptr<AlignedBuffer> arena_;
   std::array<std::unique_ptr<Executable>, kNumSteps> exe_;
   uint64_t seed_ = 0;
+  int grad_accum_ = 1;  // micro-batches per optimiser step
   bool random_ = false;
   bool params_ready_ = false;    // InitParams ran: steps compiled later fill their buffers
   bool check_numerics_ = false;  // the train step has dropout: it takes %rng_key

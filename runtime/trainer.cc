@@ -78,9 +78,10 @@ absl::StatusOr<double> MeanLoss(Backend& backend, const std::vector<Batch>& batc
 
 absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const Model& model,
                                   const TrainOptions& o, std::ostream* log) {
-  if (o.steps < 0 || o.eval_batches <= 0 || o.eval_interval <= 0 || o.log_interval <= 0)
+  if (o.steps < 0 || o.eval_batches <= 0 || o.eval_interval <= 0 || o.log_interval <= 0 ||
+      o.grad_accum <= 0)
     return absl::InvalidArgumentError(
-        "train: steps must be >= 0 and the intervals and eval batches > 0");
+        "train: steps must be >= 0 and the intervals, eval batches and micro-batches > 0");
   ASSIGN_OR_RETURN(std::vector<Batch> train_eval,
                    FixedBatches(data, Split::kTrain, model, o.eval_batches, o.data_seed + 1));
   ASSIGN_OR_RETURN(std::vector<Batch> val_eval,
@@ -113,10 +114,17 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
   double window_secs = 0;
   const auto run_start = Clock::now();
   for (int64_t it = o.start_step; it < o.steps; ++it) {
-    ASSIGN_OR_RETURN(Batch b, NextBatch(data, Split::kTrain, model, rng));
     const double lr = o.schedule.At(it);
     const auto start = Clock::now();
-    ASSIGN_OR_RETURN(double loss, backend.TrainStep(b, lr, it + 1));
+    double micro_losses = 0;  // micro-batches before the last add their gradients
+    for (int m = 0; m + 1 < o.grad_accum; ++m) {
+      ASSIGN_OR_RETURN(Batch b, NextBatch(data, Split::kTrain, model, rng));
+      ASSIGN_OR_RETURN(double l, backend.AccumulateStep(b, it + 1, m));
+      micro_losses += l;
+    }
+    ASSIGN_OR_RETURN(Batch b, NextBatch(data, Split::kTrain, model, rng));
+    ASSIGN_OR_RETURN(double last, backend.TrainStep(b, lr, it + 1));
+    double loss = (micro_losses + last) / o.grad_accum;
     RETURN_IF_ERROR(World().AllReduceMean(&loss, 1));  // the global batch's loss
     if (exit_at_step == it + 1) std::_Exit(3);
     if (o.check_replicas > 0 && (it + 1) % o.check_replicas == 0) {
@@ -132,7 +140,8 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     window_secs += secs;
     report.last_loss = loss;
     const int64_t step = it + 1;
-    const double tokens = static_cast<double>(model.batch_size * model.block_size * World().size());
+    const double tokens =
+        static_cast<double>(model.batch_size * model.block_size * World().size() * o.grad_accum);
     if (o.status) {
       const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
       const double per_step = elapsed / static_cast<double>(step - o.start_step);

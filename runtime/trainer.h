@@ -44,6 +44,9 @@ struct TrainOptions {
   int64_t eval_interval = 250;  // also evaluates before the first and after the last step
   int64_t eval_batches = 20;
   int64_t log_interval = 10;
+  // Micro-batches per optimiser step (gradient accumulation; the backend must be built with
+  // the same StepOptions::grad_accum). The logged loss is their mean.
+  int grad_accum = 1;
   uint64_t data_seed = 1337;
   // Data parallel (runtime/communicator.h): every this many steps, check that the parameters
   // and moments are bit-identical on every replica (0: never).

@@ -92,6 +92,8 @@ TEST(Limits, FlagsAreCheckedBeforeAnythingIsCompiled) {
            {"--lr=0", "gptc train: --lr must be in (0, inf), got 0"},
            {"--beta2=1", "gptc train: --beta2 must be in [0, 1), got 1"},
            {"--eval-batches=0", "gptc train: --eval-batches must be >= 1, got 0"},
+           {"--grad-accum=0", "gptc train: --grad-accum must be >= 1, got 0"},
+           {"--grad-accum=100000", "gptc train: --grad-accum must be <= 65536, got 100000"},
            {"--temperature=-1", "gptc train: --temperature must be in (0, inf), got -1"}}) {
     Result r = Gptc("train --config=tiny --out-dir=none " + flags);
     EXPECT_EQ(r.code, 2) << flags << ": " << r.out;

@@ -1,5 +1,5 @@
-// `gptc train`: trains a model (a preset, or a checkpoint's) on a text with AdamW and nanoGPT's schedule, then prints a
-// sample.
+// `gptc train`: trains a model (a preset, or a checkpoint's) on a text with AdamW and nanoGPT's
+// schedule, then prints a sample.
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,6 +58,9 @@ void AddTrainFlags(FlagSet& f) {
   f.Double("beta2", 0.99, "AdamW beta2");
   f.Double("weight-decay", 0.1, "AdamW decoupled weight decay (rank >= 2 parameters)");
   f.Double("grad-clip", 1.0, "global gradient-norm clip (0: off)");
+  f.Int("grad-accum", 1,
+        "micro-batches per optimiser step (gradient accumulation): a step equals one on a "
+        "batch this many times larger, at the memory of one");
   f.Int("eval-interval", 250, "estimate train/val loss every this many steps");
   f.Int("eval-batches", 20, "batches per loss estimate");
   f.Int("log-interval", 50, "print a line every this many steps");
@@ -106,6 +109,7 @@ absl::Status ValidateTrainFlags(const FlagSet& f) {
                            {"threads", 0},
                            {"warmup", 0},
                            {"decay-steps", 0},
+                           {"grad-accum", 1},
                            {"eval-interval", 1},
                            {"eval-batches", 1},
                            {"log-interval", 1},
@@ -116,6 +120,9 @@ absl::Status ValidateTrainFlags(const FlagSet& f) {
     if (f.GetInt(r.name) < r.min)
       return absl::InvalidArgumentError(absl::StrCat(
           "gptc train: --", r.name, " must be >= ", r.min, ", got ", f.GetInt(r.name)));
+  if (f.GetInt("grad-accum") > 65536)
+    return absl::InvalidArgumentError(
+        absl::StrCat("gptc train: --grad-accum must be <= 65536, got ", f.GetInt("grad-accum")));
   auto in = [&](const char* name, double lo, double hi, bool lo_open,
                 bool hi_open) -> absl::Status {
     const double v = f.GetDouble(name);
@@ -149,7 +156,8 @@ int Exit(const absl::Status& s) { return Fail(s, s.GetPayload(kUsagePayload) ? 2
 absl::Status CheckTrainFlags(const FlagSet& flags) {
   const std::string backend = flags.GetString("backend");
   if (backend != "interp" && backend != "jit")
-    return Usage(absl::InvalidArgumentError("--backend must be jit or interp, got '" + backend + "'"));
+    return Usage(
+        absl::InvalidArgumentError("--backend must be jit or interp, got '" + backend + "'"));
   RETURN_IF_ERROR(Usage(ValidateTrainFlags(flags)));
   if (flags.GetInt("check-replicas") < 0)
     return Usage(absl::InvalidArgumentError("--check-replicas must be >= 0"));
@@ -221,6 +229,7 @@ TrainOptions TrainOptionsFromFlags(const FlagSet& flags) {
   opts.schedule.decay_steps = flags.IsSet("decay-steps") ? flags.GetInt("decay-steps") : opts.steps;
   opts.eval_interval = flags.GetInt("eval-interval");
   opts.eval_batches = flags.GetInt("eval-batches");
+  opts.grad_accum = static_cast<int>(flags.GetInt("grad-accum"));
   opts.log_interval = flags.GetInt("log-interval");
   opts.data_seed = flags.GetInt("data-seed");
   opts.check_replicas = flags.GetInt("check-replicas");
@@ -248,7 +257,8 @@ absl::StatusOr<std::unique_ptr<Backend>> MakeBackend(const FlagSet& flags, const
   // --threads says otherwise (spinning pools that oversubscribe the cores crawl).
   if (const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
       local && !flags.IsSet("threads") && std::atoi(local) > 1)
-    co.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::atoi(local));
+    co.threads =
+        std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::atoi(local));
   ASSIGN_OR_RETURN(std::unique_ptr<JitBackend> b,
                    JitBackend::Create(model, flags.GetInt("seed"), step, co));
   const codegen::CompilerStats& s = b->compile_stats();
@@ -290,6 +300,7 @@ std::map<std::string, std::string> RecordedFlags(const FlagSet& flags, const Tra
           {"warmup", absl::StrCat(opts.schedule.warmup_steps)},
           {"decay-steps", absl::StrCat(opts.schedule.decay_steps)},
           {"steps", absl::StrCat(opts.steps)},
+          {"grad-accum", absl::StrCat(opts.grad_accum)},
           {"beta1", absl::StrCat(adamw.beta1)},
           {"beta2", absl::StrCat(adamw.beta2)},
           {"weight-decay", absl::StrCat(adamw.weight_decay)},
@@ -366,8 +377,13 @@ int RunTrain(const Args& args) {
   if (!step.ok()) return Fail(step.status(), 2);
   step->all_reduce_gradients = World().size() > 1;
   TrainOptions opts = TrainOptionsFromFlags(flags);
+  step->grad_accum = opts.grad_accum;
 
   std::cout << "model " << in->model.Summary() << " on " << in->data.origin() << "\n";
+  if (opts.grad_accum > 1)
+    std::cout << absl::StrFormat(
+        "gradient accumulation: %d micro-batches of %d sequences per step (a batch of %d)\n",
+        opts.grad_accum, in->model.batch_size, opts.grad_accum * in->model.batch_size);
   if (World().size() > 1)
     std::cout << absl::StrFormat(
         "data parallel: %d replicas x batch %d = global batch %d; gradients averaged by MPI "
@@ -386,8 +402,8 @@ int RunTrain(const Args& args) {
                              const TrainPoint& p) -> absl::Status {
       const bool better = p.evaluated && p.val_loss < best_val;
       if (better) best_val = p.val_loss;
-      ASSIGN_OR_RETURN(Checkpoint c, Capture(**backend, in->model, in->data.tokenizer().state(),
-                                             p, best_val, recorded));
+      ASSIGN_OR_RETURN(Checkpoint c, Capture(**backend, in->model, in->data.tokenizer().state(), p,
+                                             best_val, recorded));
       RETURN_IF_ERROR(WriteCheckpoint(LatestCheckpoint(in->out_dir), c));
       if (better) RETURN_IF_ERROR(WriteCheckpoint(BestCheckpoint(in->out_dir), c));
       return absl::OkStatus();
