@@ -224,8 +224,8 @@ absl::StatusOr<Gradients> EmitBackward(ir::Emitter& e, const Head& h, ValueId w,
 
 }  // namespace
 
-absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t chunk_bytes,
-                                            std::ostream* explain) {
+absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t min_bytes,
+                                            int64_t chunk_bytes, std::ostream* explain) {
   const Matcher matcher(g);
   std::vector<Head> heads;
   std::vector<int> head_of(g.num_nodes(), -1);  // the head whose rewrite replaces the node
@@ -241,6 +241,14 @@ absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t chunk_by
     h.chunk = ChunkRows(h.rows, h.vocab, chunk_bytes);
     h.chunks = h.rows / h.chunk;
     const int64_t logits_bytes = h.rows * h.vocab * 4;
+    if (logits_bytes < min_bytes) {
+      if (explain)
+        *explain << absl::StrFormat(
+            "refuse chunked_xent at %s: the logits (%d x %d, %.1f MiB) are below %.1f MiB, "
+            "where the memory saved is worth a GEMM more\n",
+            at, h.rows, h.vocab, logits_bytes / 1048576.0, min_bytes / 1048576.0);
+      continue;
+    }
     if (h.chunks < 2) {
       if (explain)
         *explain << absl::StrFormat(

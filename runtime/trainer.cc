@@ -92,7 +92,10 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
     ASSIGN_OR_RETURN(double vl, MeanLoss(backend, val_eval));
     report.evals.push_back({step, tl, vl});
     if (o.status) *o.status << "\r\033[K";  // the log line replaces the status line
-    if (log) *log << absl::StrFormat("step %d: train loss %.4f, val loss %.4f\n", step, tl, vl);
+    // Flushed: a log redirected to a file is read while the run goes on.
+    if (log)
+      *log << absl::StrFormat("step %d: train loss %.4f, val loss %.4f\n", step, tl, vl)
+           << std::flush;
     if (o.metrics)
       *o.metrics << nlohmann::ordered_json{{"step", step}, {"train_loss", tl}, {"val_loss", vl}}
                  << "\n"
@@ -159,7 +162,8 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
       if (o.status) *o.status << "\r\033[K";
       if (log)
         *log << absl::StrFormat("step %d/%d | loss %.4f | lr %.2e | %.1f ms/step\n", step, o.steps,
-                                loss, lr, ms);
+                                loss, lr, ms)
+             << std::flush;
       if (o.metrics)
         *o.metrics << nlohmann::ordered_json{{"step", step},
                                              {"loss", loss},

@@ -42,6 +42,7 @@ ir::Graph Gradients(int64_t rows, std::string* explain = nullptr) {
   passes::FuseOptions o;
   std::ostringstream log;
   o.explain = &log;
+  o.xent_chunk_min_bytes = 0;
   o.xent_chunk_bytes = rows > 0 ? rows * kVocab * 4 : int64_t{1} << 40;
   auto g = passes::Fuse(*grads, o);
   EXPECT_TRUE(g.ok()) << g.status();
@@ -82,6 +83,21 @@ TEST(ChunkXent, SplitsTheHeadIntoChunksAndExplainsIt) {
   EXPECT_EQ(LargestLogitsRows(Gradients(0)), 128);
   // 48 rows do not divide 128: the largest divisor below is taken.
   EXPECT_EQ(LargestLogitsRows(Gradients(48)), 32);
+  // By default small logits stay whole: the memory is not worth a GEMM more.
+  auto m = nn::BuildGpt(Config());
+  ASSERT_TRUE(m.ok());
+  auto grads = passes::Autodiff(*passes::SelectOutputs(m->graph, {"loss"}));
+  ASSERT_TRUE(grads.ok());
+  std::ostringstream small;
+  passes::FuseOptions defaults;
+  defaults.explain = &small;
+  auto whole = passes::Fuse(*grads, defaults);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(LargestLogitsRows(*whole), 128);
+  EXPECT_NE(small.str().find("refuse chunked_xent at %loss: the logits (128 x 384, 0.2 MiB) are "
+                             "below 256.0 MiB, where the memory saved is worth a GEMM more"),
+            std::string::npos)
+      << small.str();
   std::string refused;
   Gradients(0, &refused);
   EXPECT_NE(refused.find("refuse chunked_xent at %loss: the logits (128 x 384, 0.2 MiB) fit in "
@@ -96,6 +112,7 @@ TEST(ChunkXent, LogitsThatAreReturnedStayWhole) {
   passes::FuseOptions o;
   std::ostringstream log;
   o.explain = &log;
+  o.xent_chunk_min_bytes = 0;
   o.xent_chunk_bytes = 32 * kVocab * 4;
   auto g = passes::Fuse(*passes::SelectOutputs(m->graph, {"loss", "logits"}), o);
   ASSERT_TRUE(g.ok()) << g.status();
@@ -138,16 +155,7 @@ TEST(ChunkXent, GradientsMatchUnchunkedOnTheJit) {
   std::vector<ir::Literal> out[2];
   int i = 0;
   for (const ir::Graph* g : {&whole, &chunked}) {
-    StateStore st;
-    auto ex = Executable::Create(*g, testing::SharedCompiler(), st);
-    ASSERT_TRUE(ex.ok()) << ex.status();
-    for (const auto& [name, lit] : args) {
-      if (st.Find(name))
-        ASSERT_TRUE(st.Set(name, lit).ok());
-      else
-        ASSERT_TRUE((*ex)->SetInput(name, lit).ok()) << name;
-    }
-    auto r = (*ex)->Run();
+    auto r = testing::RunOnJit(*g, args);
     ASSERT_TRUE(r.ok()) << r.status();
     out[i++] = *r;
   }

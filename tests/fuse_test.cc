@@ -186,16 +186,7 @@ TEST(Fuse, FusedGradientsMatchUnfusedOnTheJit) {
   std::vector<ir::Literal> out[2];
   int i = 0;
   for (const ir::Graph* g : {&*grads, &*fused}) {
-    StateStore st;
-    auto ex = Executable::Create(*g, testing::SharedCompiler(), st);
-    ASSERT_TRUE(ex.ok()) << ex.status();
-    for (const auto& [name, lit] : args) {
-      if (st.Find(name))
-        ASSERT_TRUE(st.Set(name, lit).ok());
-      else
-        ASSERT_TRUE((*ex)->SetInput(name, lit).ok()) << name;
-    }
-    auto r = (*ex)->Run();
+    auto r = testing::RunOnJit(*g, args);
     ASSERT_TRUE(r.ok()) << r.status();
     out[i++] = *r;
   }

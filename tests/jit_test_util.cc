@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "ir/check.h"
 #include "ir/rng.h"
+#include "ir/status_macros.h"
 #include "runtime/executable.h"
 
 namespace gptc::testing {
@@ -40,6 +41,14 @@ ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit, 
     args[v.name] = std::move(l);
   }
   return args;
+}
+
+absl::StatusOr<std::vector<ir::Literal>> RunOnJit(const ir::Graph& g, const ir::LiteralMap& args) {
+  StateStore st;
+  ASSIGN_OR_RETURN(std::unique_ptr<Executable> ex, Executable::Create(g, SharedCompiler(), st));
+  for (const auto& [name, lit] : args)
+    RETURN_IF_ERROR(st.Find(name) ? st.Set(name, lit) : ex->SetInput(name, lit));
+  return ex->Run();
 }
 
 Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args) {

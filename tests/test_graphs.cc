@@ -112,6 +112,7 @@ ir::Graph TinyChunkedTrainStep() {
   auto m = nn::BuildGpt(*PresetConfig("tiny"));
   GPTC_CHECK(m.ok()) << m.status();
   passes::StepOptions o;
+  o.fusion.xent_chunk_min_bytes = 0;
   o.fusion.xent_chunk_bytes = 32 * 65 * 4;
   auto g = passes::BuildTrainStep(m->graph, o);
   GPTC_CHECK(g.ok()) << g.status();
