@@ -32,6 +32,10 @@ struct Head {
   NodeId bwd = -1, dx_mm = -1, dw_mm = -1;  // softmax_xent_grad, dlogits w, dlogits^T x
   NodeId dl_reshape = -1;                   // dlogits as [N, V], when it has more axes
   ValueId x = -1, w = -1, targets = -1, dloss = -1;
+  // The loss's gradient is known before the forward runs (autodiff's constant seed, or a value
+  // computed earlier): each chunk's gradients are then computed with its forward, from the
+  // same logits, and the backward has nothing left to do; else the backward recomputes them.
+  bool early = false;
   int64_t rows = 0, vocab = 0, chunk = 0, chunks = 0;
   std::vector<ValueId> x_chunks, t_chunks;  // in the rebuilt graph
 };
@@ -44,6 +48,13 @@ class Matcher {
         if (readers_[v].empty() || readers_[v].back() != id) readers_[v].push_back(id);
     for (ValueId v : g.outputs()) escapes_[v] = true;
     for (const ir::Graph::Update& u : g.updates()) escapes_[u.value] = true;
+  }
+
+  // Whether v is computed before node `at`, or by a node that reads nothing (a constant), which
+  // can be computed anywhere.
+  bool AvailableAt(ValueId v, NodeId at) const {
+    const NodeId p = g_.value(v).producer;
+    return p < at || g_.node(p).inputs.empty();
   }
 
   // Why `fwd` cannot be chunked, or "" with `h` filled in.
@@ -74,6 +85,7 @@ class Matcher {
       h->dloss = b.inputs[2];
     }
     if (h->bwd < 0) return "";
+    h->early = AvailableAt(h->dloss, fwd);
     return MatchGradients(h);
   }
 
@@ -172,13 +184,57 @@ ValueId Rows(ir::Emitter& e, ValueId v, ir::Shape shape, const std::string& name
   return e.Emit(Op::kReshape, {v}, {{"shape", shape}}, name);
 }
 
-// The forward over chunks; returns the loss (named as the one it replaces).
+struct Gradients {
+  ValueId dx, dw;
+};
+
+// Where the gradients go: the names of the values they replace and x's shape.
+struct GradientNames {
+  ir::Shape x_shape;
+  std::string dx, dw;
+};
+
+// One chunk's gradients from its logits: dlogits, dx_k (collected in `dxs`) and dw += its
+// part (`dw`: -1 before the first chunk; the last chunk's takes the final name).
+absl::Status ChunkGradients(ir::Emitter& e, const Head& h, int64_t k, ValueId logits, ValueId w,
+                            ValueId dchunk, const GradientNames& names, std::vector<ValueId>& dxs,
+                            ValueId& dw) {
+  ASSIGN_OR_RETURN(ValueId dl, FusedXent(e, Op::kSoftmaxXentGrad, {logits, h.t_chunks[k], dchunk},
+                                         absl::StrCat("d.logits.c", k)));
+  dxs.push_back(e.Emit(Op::kMatMul, {dl, w}, {}, absl::StrCat("d.xent.x.c", k)));
+  if (k == 0) {
+    dw = e.Emit(Op::kMatMul, {dl, h.x_chunks[k]}, {{"transpose_a", true}}, "d.w.sum");
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(
+      dw, AccumulateATB(e, dl, h.x_chunks[k], dw, k + 1 == h.chunks ? names.dw : "d.w.sum"));
+  return absl::OkStatus();
+}
+
+// dx from its chunks: concatenated, in x's shape, under its name.
+ValueId JoinRows(ir::Emitter& e, const std::vector<ValueId>& dxs, const GradientNames& names) {
+  const ValueId rows = e.Emit(Op::kConcat, dxs, {{"axis", int64_t{0}}},
+                              names.x_shape.size() == 2 ? names.dx : "d.xent.x");
+  return Rows(e, rows, names.x_shape, names.dx);
+}
+
+// The scale of the loss's gradient for each chunk: each chunk's loss is the mean over its own
+// rows, and the loss the mean of theirs.
+ValueId ChunkScale(ir::Emitter& e, const Head& h, ValueId dloss) {
+  return e.Emit(Op::kScale, {dloss}, {{"factor", 1.0 / static_cast<double>(h.chunks)}}, "d.loss.c");
+}
+
+// The forward over chunks, with each chunk's gradients too when h.early (`grads` then set);
+// returns the loss (named as the one it replaces).
 absl::StatusOr<ValueId> EmitForward(ir::Emitter& e, Head& h, ValueId x, ValueId w, ValueId t,
-                                    const std::string& loss_name) {
+                                    ValueId dloss, const std::string& loss_name,
+                                    const GradientNames& names, Gradients* grads) {
   const int64_t width = e.type(x).shape.back();
   const ValueId x2 = Rows(e, x, {h.rows, width}, "xent.x");
   const ValueId t2 = Rows(e, t, {h.rows}, "xent.targets");
-  ValueId sum = -1;
+  const ValueId dchunk = h.early ? ChunkScale(e, h, dloss) : -1;
+  ValueId sum = -1, dw = -1;
+  std::vector<ValueId> dxs;
   for (int64_t k = 0; k < h.chunks; ++k) {
     const ir::Attrs cut{{"axis", int64_t{0}}, {"start", k * h.chunk}, {"end", (k + 1) * h.chunk}};
     h.x_chunks.push_back(e.Emit(Op::kSlice, {x2}, cut, absl::StrCat("xent.x.c", k)));
@@ -188,44 +244,32 @@ absl::StatusOr<ValueId> EmitForward(ir::Emitter& e, Head& h, ValueId x, ValueId 
     ASSIGN_OR_RETURN(ValueId loss, FusedXent(e, Op::kSoftmaxXent, {logits, h.t_chunks.back()},
                                              absl::StrCat("loss.c", k)));
     sum = k == 0 ? loss : e.Emit(Op::kAdd, {sum, loss}, {}, "loss.sum");
+    if (h.early) RETURN_IF_ERROR(ChunkGradients(e, h, k, logits, w, dchunk, names, dxs, dw));
   }
+  if (h.early) *grads = Gradients{JoinRows(e, dxs, names), dw};
   return e.Emit(Op::kScale, {sum}, {{"factor", 1.0 / static_cast<double>(h.chunks)}}, loss_name);
 }
 
-struct Gradients {
-  ValueId dx, dw;
-};
-
-// The backward over chunks: the logits recomputed per chunk, dx concatenated, dw summed.
+// The backward over chunks where the loss's gradient comes later: the logits recomputed per
+// chunk.
 absl::StatusOr<Gradients> EmitBackward(ir::Emitter& e, const Head& h, ValueId w, ValueId dloss,
-                                       const ir::Shape& x_shape, const std::string& dx_name,
-                                       const std::string& dw_name) {
-  const ValueId dchunk =
-      e.Emit(Op::kScale, {dloss}, {{"factor", 1.0 / static_cast<double>(h.chunks)}}, "d.loss.c");
+                                       const GradientNames& names) {
+  const ValueId dchunk = ChunkScale(e, h, dloss);
   std::vector<ValueId> dxs;
   ValueId dw = -1;
   for (int64_t k = 0; k < h.chunks; ++k) {
     const ValueId logits = e.Emit(Op::kMatMul, {h.x_chunks[k], w}, {{"transpose_b", true}},
                                   absl::StrCat("logits.c", k, ".again"));
-    ASSIGN_OR_RETURN(ValueId dl, FusedXent(e, Op::kSoftmaxXentGrad, {logits, h.t_chunks[k], dchunk},
-                                           absl::StrCat("d.logits.c", k)));
-    dxs.push_back(e.Emit(Op::kMatMul, {dl, w}, {}, absl::StrCat("d.xent.x.c", k)));
-    if (k == 0) {
-      dw = e.Emit(Op::kMatMul, {dl, h.x_chunks[k]}, {{"transpose_a", true}}, "d.w.sum");
-    } else {
-      ASSIGN_OR_RETURN(
-          dw, AccumulateATB(e, dl, h.x_chunks[k], dw, k + 1 == h.chunks ? dw_name : "d.w.sum"));
-    }
+    RETURN_IF_ERROR(ChunkGradients(e, h, k, logits, w, dchunk, names, dxs, dw));
   }
-  const ValueId rows =
-      e.Emit(Op::kConcat, dxs, {{"axis", int64_t{0}}}, x_shape.size() == 2 ? dx_name : "d.xent.x");
-  return Gradients{Rows(e, rows, x_shape, dx_name), dw};
+  return Gradients{JoinRows(e, dxs, names), dw};
 }
 
 }  // namespace
 
-absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t min_bytes,
-                                            int64_t chunk_bytes, std::ostream* explain) {
+absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, const ChunkXentOptions& options,
+                                            std::ostream* explain) {
+  const int64_t min_bytes = options.min_bytes, chunk_bytes = options.chunk_bytes;
   const Matcher matcher(g);
   std::vector<Head> heads;
   std::vector<int> head_of(g.num_nodes(), -1);  // the head whose rewrite replaces the node
@@ -238,6 +282,7 @@ absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t min_byte
       if (explain) *explain << "refuse chunked_xent at " << at << ": " << why << "\n";
       continue;
     }
+    h.early = h.early && options.gradients_with_forward;
     h.chunk = ChunkRows(h.rows, h.vocab, chunk_bytes);
     h.chunks = h.rows / h.chunk;
     const int64_t logits_bytes = h.rows * h.vocab * 4;
@@ -261,7 +306,9 @@ absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t min_byte
           "chunk chunked_xent: %s over %d chunks of %d rows (logits %.1f MiB -> %.1f MiB per "
           "chunk%s)\n",
           at, h.chunks, h.chunk, logits_bytes / 1048576.0, logits_bytes / 1048576.0 / h.chunks,
-          h.bwd >= 0 ? ", backward recomputes them" : "");
+          h.bwd < 0 ? ""
+          : h.early ? ", gradients with the forward"
+                    : ", backward recomputes them");
     const int index = static_cast<int>(heads.size());
     for (NodeId n : {h.logits_mm, h.fwd, h.bwd, h.dx_mm, h.dw_mm, h.dl_reshape})
       if (n >= 0) head_of[n] = index;
@@ -270,30 +317,17 @@ absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t min_byte
   if (heads.empty()) return g;
 
   // Copy the graph in order; the forward chunks replace softmax_xent and the backward chunks
-  // softmax_xent_grad, where the originals ran. The replaced values' names are reused.
+  // softmax_xent_grad, where the originals ran (with an early gradient, all of it where
+  // softmax_xent was). The replaced values' names are reused.
   ir::Graph out(g.name());
   ir::Emitter e(out);
   for (NodeId id = 0; id < g.num_nodes(); ++id)
     if (head_of[id] < 0)
       for (ValueId v : g.node(id).outputs) e.Unique(g.value(v).name);
   std::vector<ValueId> map(g.num_values(), -1);
-  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+  std::vector<bool> copied(g.num_nodes(), false);
+  auto copy = [&](NodeId id) {
     const ir::Node& n = g.node(id);
-    if (head_of[id] >= 0) {
-      Head& h = heads[head_of[id]];
-      if (id == h.fwd) {
-        ASSIGN_OR_RETURN(map[n.outputs[0]], EmitForward(e, h, map[h.x], map[h.w], map[h.targets],
-                                                        g.value(n.outputs[0]).name));
-      } else if (id == h.bwd) {
-        const ValueId dx = g.node(h.dx_mm).outputs[0], dw = g.node(h.dw_mm).outputs[0];
-        ASSIGN_OR_RETURN(Gradients grads,
-                         EmitBackward(e, h, map[h.w], map[h.dloss], g.value(h.x).type.shape,
-                                      g.value(dx).name, g.value(dw).name));
-        map[dx] = grads.dx;
-        map[dw] = grads.dw;
-      }
-      continue;
-    }
     std::vector<ValueId> ins;
     for (ValueId v : n.inputs) ins.push_back(map[v]);
     std::vector<std::pair<std::string, ir::TensorType>> outs;
@@ -301,6 +335,35 @@ absl::StatusOr<ir::Graph> ChunkCrossEntropy(const ir::Graph& g, int64_t min_byte
     const NodeId nn = out.AddNode(n.op, std::move(ins), n.attrs, outs);
     out.SetBody(nn, n.body);
     for (size_t k = 0; k < n.outputs.size(); ++k) map[n.outputs[k]] = out.node(nn).outputs[k];
+    copied[id] = true;
+  };
+  for (NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (copied[id]) continue;
+    if (head_of[id] < 0) {
+      copy(id);
+      continue;
+    }
+    Head& h = heads[head_of[id]];
+    GradientNames names;
+    if (h.bwd >= 0)
+      names = {g.value(h.x).type.shape, g.value(g.node(h.dx_mm).outputs[0]).name,
+               g.value(g.node(h.dw_mm).outputs[0]).name};
+    auto set_gradients = [&](const Gradients& grads) {
+      map[g.node(h.dx_mm).outputs[0]] = grads.dx;
+      map[g.node(h.dw_mm).outputs[0]] = grads.dw;
+    };
+    if (id == h.fwd) {
+      if (h.early && map[h.dloss] < 0) copy(g.value(h.dloss).producer);  // a constant
+      Gradients grads{-1, -1};
+      ASSIGN_OR_RETURN(map[n.outputs[0]], EmitForward(e, h, map[h.x], map[h.w], map[h.targets],
+                                                      h.early ? map[h.dloss] : -1,
+                                                      g.value(n.outputs[0]).name, names, &grads));
+      if (h.early) set_gradients(grads);
+    } else if (id == h.bwd && !h.early) {
+      ASSIGN_OR_RETURN(Gradients grads, EmitBackward(e, h, map[h.w], map[h.dloss], names));
+      set_gradients(grads);
+    }
   }
   for (ValueId v : g.outputs()) out.AddOutput(map[v]);
   for (const ir::Graph::Update& u : g.updates()) out.AddUpdate(map[u.target], map[u.value]);

@@ -239,8 +239,7 @@ absl::StatusOr<ir::Graph> Fuse(const ir::Graph& g, const FuseOptions& options) {
   // Values only the absorbed ops read (a broadcast copied into a backward body) are now dead.
   ASSIGN_OR_RETURN(fused, DeadCodeElimination(fused));
   if (!on("chunked_xent")) return fused;
-  return ChunkCrossEntropy(fused, options.xent_chunk_min_bytes, options.xent_chunk_bytes,
-                           options.explain);
+  return ChunkCrossEntropy(fused, options.xent, options.explain);
 }
 
 }  // namespace gptc::passes

@@ -17,7 +17,7 @@
 //   elementwise         any other chain, and elementwise ops feeding one reduction
 // and last, on the fused graph:
 //   chunked_xent        an output head's matmul + softmax_xent (and gradients) over chunks of
-//                       rows when the logits pass FuseOptions::xent_chunk_min_bytes
+//                       rows when the logits pass FuseOptions::xent.min_bytes
 //                       (passes/chunk_xent.h): the [B*T, V] logits are never made
 // A producer joins its consumers' group only when every use of its result is inside that
 // group (or the result is also needed outside and the group can write it: extra results
@@ -33,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "ir/graph.h"
+#include "passes/chunk_xent.h"
 
 namespace gptc::passes {
 
@@ -43,13 +44,8 @@ struct FuseOptions {
   std::set<std::string> patterns;  // enabled patterns; empty means all of them
   // When set, every group formed and every candidate refused, with the reason, one per line.
   std::ostream* explain = nullptr;
-  // chunked_xent: logits of at least xent_chunk_min_bytes (f32) are computed in chunks of at
-  // most xent_chunk_bytes. 256 MiB: below it the memory saved is not worth the extra GEMM
-  // (passes/chunk_xent.h); gpt2's 786 MiB are chunked. 64 MiB keeps a chunk's logits and
-  // gradient far below the rest of a GPT-2 step's activations while each chunk's GEMMs stay
-  // large (gpt2: 16 chunks of 256 rows).
-  int64_t xent_chunk_min_bytes = int64_t{256} << 20;
-  int64_t xent_chunk_bytes = int64_t{64} << 20;
+  // chunked_xent's sizes (passes/chunk_xent.h).
+  ChunkXentOptions xent;
 };
 
 // Checks pattern names (for --fuse=...): an error listing the valid ones.

@@ -33,8 +33,10 @@ GptConfig Config() {
   return cfg;
 }
 
-// tiny's loss and parameter gradients, fused; chunked into chunks of `rows` rows (0: not).
-ir::Graph Gradients(int64_t rows, std::string* explain = nullptr) {
+// tiny's loss and parameter gradients, fused; chunked into chunks of `rows` rows (0: not),
+// each chunk's gradients with its forward or (`recompute`) in the backward from recomputed
+// logits.
+ir::Graph Gradients(int64_t rows, std::string* explain = nullptr, bool recompute = false) {
   auto m = nn::BuildGpt(Config());
   EXPECT_TRUE(m.ok()) << m.status();
   auto grads = passes::Autodiff(*passes::SelectOutputs(m->graph, {"loss"}));
@@ -42,8 +44,9 @@ ir::Graph Gradients(int64_t rows, std::string* explain = nullptr) {
   passes::FuseOptions o;
   std::ostringstream log;
   o.explain = &log;
-  o.xent_chunk_min_bytes = 0;
-  o.xent_chunk_bytes = rows > 0 ? rows * kVocab * 4 : int64_t{1} << 40;
+  o.xent.min_bytes = 0;
+  o.xent.chunk_bytes = rows > 0 ? rows * kVocab * 4 : int64_t{1} << 40;
+  o.xent.gradients_with_forward = !recompute;
   auto g = passes::Fuse(*grads, o);
   EXPECT_TRUE(g.ok()) << g.status();
   if (explain) *explain = log.str();
@@ -76,9 +79,15 @@ TEST(ChunkXent, SplitsTheHeadIntoChunksAndExplainsIt) {
   const ir::Graph g = Gradients(32, &log);
   EXPECT_TRUE(ir::Verify(g).ok()) << ir::Verify(g);
   EXPECT_NE(log.find("chunk chunked_xent: %loss over 4 chunks of 32 rows (logits 0.2 MiB -> "
-                     "0.0 MiB per chunk, backward recomputes them)"),
+                     "0.0 MiB per chunk, gradients with the forward)"),
             std::string::npos)
       << log;
+  std::string later;
+  Gradients(32, &later, /*recompute=*/true);
+  EXPECT_NE(later.find("over 4 chunks of 32 rows (logits 0.2 MiB -> 0.0 MiB per chunk, backward "
+                       "recomputes them)"),
+            std::string::npos)
+      << later;
   EXPECT_EQ(LargestLogitsRows(g), 32);
   EXPECT_EQ(LargestLogitsRows(Gradients(0)), 128);
   // 48 rows do not divide 128: the largest divisor below is taken.
@@ -112,8 +121,8 @@ TEST(ChunkXent, LogitsThatAreReturnedStayWhole) {
   passes::FuseOptions o;
   std::ostringstream log;
   o.explain = &log;
-  o.xent_chunk_min_bytes = 0;
-  o.xent_chunk_bytes = 32 * kVocab * 4;
+  o.xent.min_bytes = 0;
+  o.xent.chunk_bytes = 32 * kVocab * 4;
   auto g = passes::Fuse(*passes::SelectOutputs(m->graph, {"loss", "logits"}), o);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_NE(log.str().find("refuse chunked_xent at %loss: the logits are returned"),
@@ -131,8 +140,7 @@ TEST(ChunkXent, TargetsKeepTheirVocabularyLimit) {
   EXPECT_EQ(limits.at(*targets), kVocab);
 }
 
-TEST(ChunkXent, GradientsEqualUnchunkedOnTheInterpreter) {
-  const ir::Graph whole = Gradients(0), chunked = Gradients(32);
+void ExpectInterpretedGradientsEqual(const ir::Graph& whole, const ir::Graph& chunked) {
   const ir::LiteralMap args = Args(whole);
   auto a = ir::Interpret(whole, args), b = ir::Interpret(chunked, args);
   ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
@@ -148,9 +156,15 @@ TEST(ChunkXent, GradientsEqualUnchunkedOnTheInterpreter) {
   }
 }
 
+TEST(ChunkXent, GradientsEqualUnchunkedOnTheInterpreter) {
+  for (bool recompute : {false, true}) {
+    SCOPED_TRACE(recompute ? "recomputed in the backward" : "with the forward");
+    ExpectInterpretedGradientsEqual(Gradients(0), Gradients(32, nullptr, recompute));
+  }
+}
+
 // Errors against the largest gradient, as in fuse_test: some true gradients are exactly zero.
-TEST(ChunkXent, GradientsMatchUnchunkedOnTheJit) {
-  const ir::Graph whole = Gradients(0), chunked = Gradients(32);
+void ExpectJitGradientsClose(const ir::Graph& whole, const ir::Graph& chunked) {
   const ir::LiteralMap args = Args(whole);
   std::vector<ir::Literal> out[2];
   int i = 0;
@@ -171,11 +185,27 @@ TEST(ChunkXent, GradientsMatchUnchunkedOnTheJit) {
   }
 }
 
+TEST(ChunkXent, GradientsMatchUnchunkedOnTheJit) {
+  for (bool recompute : {false, true}) {
+    SCOPED_TRACE(recompute ? "recomputed in the backward" : "with the forward");
+    ExpectJitGradientsClose(Gradients(0), Gradients(32, nullptr, recompute));
+  }
+}
+
+void ExpectPlannedStepMatches(const ir::Graph& g);
+
 // The whole planned train step (the dw sum written over itself by matmul_add, dx's chunks
 // written into their concat) on the JIT, against the unchunked step on the interpreter, over
 // three AdamW steps: a wrong chunk of any gradient changes the later losses.
 TEST(ChunkXent, PlannedTrainStepMatchesTheInterpreter) {
-  const ir::Graph g = testing::TinyChunkedTrainStep(), ref = testing::TinyTrainStep();
+  for (bool recompute : {false, true}) {
+    SCOPED_TRACE(recompute ? "recomputed in the backward" : "with the forward");
+    ExpectPlannedStepMatches(testing::TinyChunkedTrainStep(recompute));
+  }
+}
+
+void ExpectPlannedStepMatches(const ir::Graph& g) {
+  const ir::Graph ref = testing::TinyTrainStep();
   int accumulating = 0;
   for (const ir::Node& n : g.nodes()) accumulating += n.op == ir::Op::kMatMulAdd;
   EXPECT_EQ(accumulating, 3);

@@ -108,12 +108,13 @@ ir::Graph TinyTrainStep(bool fuse, double dropout, const std::string& gelu) {
   return *std::move(g);
 }
 
-ir::Graph TinyChunkedTrainStep() {
+ir::Graph TinyChunkedTrainStep(bool recompute) {
   auto m = nn::BuildGpt(*PresetConfig("tiny"));
   GPTC_CHECK(m.ok()) << m.status();
   passes::StepOptions o;
-  o.fusion.xent_chunk_min_bytes = 0;
-  o.fusion.xent_chunk_bytes = 32 * 65 * 4;
+  o.fusion.xent.min_bytes = 0;
+  o.fusion.xent.chunk_bytes = 32 * 65 * 4;
+  o.fusion.xent.gradients_with_forward = !recompute;
   auto g = passes::BuildTrainStep(m->graph, o);
   GPTC_CHECK(g.ok()) << g.status();
   return *std::move(g);

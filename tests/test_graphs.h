@@ -18,8 +18,9 @@ ir::Graph AllOpsGraph();
 ir::Graph TinyTrainStep(bool fuse = true, double dropout = 0.0, const std::string& gelu = "tanh");
 
 // tiny's train step with its cross-entropy in 4 chunks of 32 rows (passes/chunk_xent.h), which
-// tiny's small logits would not get by default: it holds matmul_add.
-ir::Graph TinyChunkedTrainStep();
+// tiny's small logits would not get by default: it holds matmul_add. `recompute`: the
+// chunks' gradients from logits recomputed in the backward instead of with the forward.
+ir::Graph TinyChunkedTrainStep(bool recompute = false);
 
 // The GPT family's Model of `cfg` (checked: tests pass valid configs).
 Model GptModelOf(const GptConfig& cfg);
