@@ -359,10 +359,10 @@ absl::Status MatMul(Ctx& c) {
     const int form = (ta ? 1 : 0) | (tb ? 2 : 0) | (emulated ? 4 : 0);
     std::vector<ExternFuncArgument> args = {Expr(form), Expr(blk.mb), Expr(blk.nb), Expr(blk.kc), A,
                                             B};
-    if (addend.defined()) args.push_back(bv);
+    if (bv.defined()) args.push_back(bv);  // matmul_bias (matmul_add has no AMX variant)
     Func out("amx_matmul");
-    out.define_extern(addend.defined() ? "gptc_amx_matmul_bias" : "gptc_amx_matmul", args,
-                      Float(32), 4);
+    out.define_extern(bv.defined() ? "gptc_amx_matmul_bias" : "gptc_amx_matmul", args, Float(32),
+                      4);
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }

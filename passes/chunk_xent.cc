@@ -12,6 +12,7 @@
 #include "ir/printer.h"
 #include "ir/status_macros.h"
 #include "passes/dce.h"
+#include "passes/fusion_group.h"
 
 namespace gptc::passes {
 
@@ -21,10 +22,8 @@ using ir::ValueId;
 
 namespace {
 
-bool Flag(const ir::Attrs& a, const char* name) {
-  auto b = a.GetBool(name);
-  return b.ok() && *b;
-}
+// A matmul's transpose flag (absent means false).
+bool Flag(const ir::Node& n, const char* name) { return *n.attrs.GetBool(name); }
 
 // One output head and its loss, as the fuse pass left them.
 struct Head {
@@ -40,15 +39,10 @@ struct Head {
   std::vector<ValueId> x_chunks, t_chunks;  // in the rebuilt graph
 };
 
+// Reads the graph through the fuse pass's FusionContext (readers and escaping values).
 class Matcher {
  public:
-  explicit Matcher(const ir::Graph& g) : g_(g), readers_(g.num_values()), escapes_(g.num_values()) {
-    for (NodeId id = 0; id < g.num_nodes(); ++id)
-      for (ValueId v : g.node(id).inputs)
-        if (readers_[v].empty() || readers_[v].back() != id) readers_[v].push_back(id);
-    for (ValueId v : g.outputs()) escapes_[v] = true;
-    for (const ir::Graph::Update& u : g.updates()) escapes_[u.value] = true;
-  }
+  explicit Matcher(const ir::Graph& g) : g_(g), c_(g) {}
 
   // Whether v is computed before node `at`, or by a node that reads nothing (a constant), which
   // can be computed anywhere.
@@ -63,10 +57,10 @@ class Matcher {
     const ValueId logits = f.inputs[0];
     const NodeId mm = g_.value(logits).producer;
     const ir::Node& m = g_.node(mm);
-    if (m.op != Op::kMatMul || Flag(m.attrs, "transpose_a") || !Flag(m.attrs, "transpose_b") ||
+    if (m.op != Op::kMatMul || Flag(m, "transpose_a") || !Flag(m, "transpose_b") ||
         g_.value(m.inputs[1]).type.shape.size() != 2)
       return "the logits are not matmul(x, w) with transpose_b (an output head)";
-    if (escapes_[logits]) return "the logits are returned";
+    if (c_.Escapes(logits)) return "the logits are returned";
     h->logits_mm = mm;
     h->fwd = fwd;
     h->x = m.inputs[0];
@@ -75,7 +69,7 @@ class Matcher {
     const ir::Shape& ls = g_.value(logits).type.shape;
     h->vocab = ls.back();
     h->rows = ir::NumElements(ls) / h->vocab;
-    for (NodeId r : readers_[logits]) {
+    for (NodeId r : c_.Consumers(logits)) {
       if (r == fwd) continue;
       const ir::Node& b = g_.node(r);
       if (b.op != Op::kSoftmaxXentGrad || h->bwd >= 0 || b.inputs[0] != logits ||
@@ -94,17 +88,17 @@ class Matcher {
   // latter maybe through reshapes to [N, V] and [N, C].
   std::string MatchGradients(Head* h) const {
     const ValueId dl = g_.node(h->bwd).outputs[0];
-    if (escapes_[dl]) return "the logits' gradient is returned";
-    for (NodeId r : readers_[dl]) {
+    if (c_.Escapes(dl)) return "the logits' gradient is returned";
+    for (NodeId r : c_.Consumers(dl)) {
       const ir::Node& n = g_.node(r);
       if (n.op == Op::kMatMul && n.inputs[0] == dl && n.inputs[1] == h->w &&
-          !Flag(n.attrs, "transpose_a") && !Flag(n.attrs, "transpose_b") && h->dx_mm < 0) {
+          !Flag(n, "transpose_a") && !Flag(n, "transpose_b") && h->dx_mm < 0) {
         h->dx_mm = r;
-      } else if (n.op == Op::kReshape && h->dl_reshape < 0 && !escapes_[n.outputs[0]] &&
-                 readers_[n.outputs[0]].size() == 1 &&
-                 IsWeightGradient(readers_[n.outputs[0]][0], n.outputs[0], h)) {
+      } else if (n.op == Op::kReshape && h->dl_reshape < 0 && !c_.Escapes(n.outputs[0]) &&
+                 c_.Consumers(n.outputs[0]).size() == 1 &&
+                 IsWeightGradient(c_.Consumers(n.outputs[0])[0], n.outputs[0], h)) {
         h->dl_reshape = r;
-        h->dw_mm = readers_[n.outputs[0]][0];
+        h->dw_mm = c_.Consumers(n.outputs[0])[0];
       } else if (!IsWeightGradient(r, dl, h) || h->dw_mm >= 0) {
         return absl::StrCat("the logits' gradient is also read by: ", ir::PrintNode(g_, r));
       } else {
@@ -119,8 +113,8 @@ class Matcher {
   // matmul(dl^T, x) with x the head's input (maybe reshaped): the weight's gradient.
   bool IsWeightGradient(NodeId r, ValueId dl, const Head* h) const {
     const ir::Node& n = g_.node(r);
-    if (n.op != Op::kMatMul || n.inputs[0] != dl || !Flag(n.attrs, "transpose_a") ||
-        Flag(n.attrs, "transpose_b"))
+    if (n.op != Op::kMatMul || n.inputs[0] != dl || !Flag(n, "transpose_a") ||
+        Flag(n, "transpose_b"))
       return false;
     ValueId xr = n.inputs[1];
     while (xr != h->x && g_.node(g_.value(xr).producer).op == Op::kReshape)
@@ -129,8 +123,7 @@ class Matcher {
   }
 
   const ir::Graph& g_;
-  std::vector<std::vector<NodeId>> readers_;
-  std::vector<bool> escapes_;
+  const FusionContext c_;
 };
 
 // The largest divisor of `rows` whose logits fit in `bytes` (at least 1).

@@ -14,9 +14,10 @@ using ir::ValueId;
 
 namespace {
 
-// Ops whose kernels read every operand element at the index they write (same-sized operands
-// are read at the flat output index): they may write over an operand that dies there.
-bool ReadsAtWriteIndex(const Node& n) {
+// Whether n's kernel reads operand `operand` only at the index it writes (same-sized operands
+// are read at the flat output index): its result may then be written over that operand when
+// it dies there.
+bool ReadsAtWriteIndex(const Node& n, size_t operand) {
   // Halide takes a kernel's buffers not to alias, so with several results LLVM may reload an
   // operand after storing a result over it (RowsFusion.PlannedTrainStepEqualsUnplanned found
   // one wrong). Only single-result kernels write over an operand; adamw's updates are decided
@@ -26,9 +27,8 @@ bool ReadsAtWriteIndex(const Node& n) {
   if (n.op == Op::kBiasGelu || n.op == Op::kBiasGeluGrad || n.op == Op::kBiasGeluErf ||
       n.op == Op::kBiasGeluErfGrad || n.op == Op::kDropout)
     return true;
-  if (n.op == Op::kMatMulAdd)
-    return true;  // the addend, read where the GEMM writes (only it:
-                  // see OverwritableOperand)
+  // A GEMM reads rows of A and B for many results; matmul_add's addend only where it writes.
+  if (n.op == Op::kMatMulAdd) return operand == 2;
   if (n.op == Op::kCacheWrite)
     return true;              // the new rows are read elsewhere, but they are a
                               // separate operand, never the one written over
@@ -38,12 +38,6 @@ bool ReadsAtWriteIndex(const Node& n) {
     return l.ok() && l->kind != ir::FusionLayout::Kind::kReduction;
   }
   return false;
-}
-
-// Whether `in` may be written over by `n`'s result: any operand of an op that reads at the
-// write index, but only the addend of a GEMM (its A and B rows are read for many outputs).
-bool OverwritableOperand(const Node& n, ValueId in) {
-  return n.op != Op::kMatMulAdd || in == n.inputs[2];
 }
 
 // `%grad.<param>`: a parameter's final gradient (autodiff's naming).
@@ -144,9 +138,11 @@ void AssignAliases(ir::Graph& g, const PlanOptions& options) {
     // The adamw kernel reads each parameter's operands only at the index it writes that
     // parameter's results: its updates may go in place, though its other results may not.
     const Node& producer = g.node(val.producer);
-    if (old_last > at ||
-        (old_last == at && (!ReadsAtWriteIndex(producer) || producer.op == Op::kMatMulAdd) &&
-         producer.op != Op::kAdamW))
+    bool reads_old_at_write_index = true;  // wherever the producer reads the old value
+    for (size_t i = 0; i < producer.inputs.size(); ++i)
+      if (RootOf(g, producer.inputs[i]) == target && !ReadsAtWriteIndex(producer, i))
+        reads_old_at_write_index = false;
+    if (old_last > at || (old_last == at && !reads_old_at_write_index && producer.op != Op::kAdamW))
       continue;
     g.mutable_value(v).place = Placement::InPlace(target);
     s.last[target] = std::max(old_last, s.last[v]);
@@ -154,12 +150,12 @@ void AssignAliases(ir::Graph& g, const PlanOptions& options) {
   // Ops in place: an output takes over the memory of an operand that dies at this node.
   for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
     const Node& n = g.node(id);
-    if (!ReadsAtWriteIndex(n)) continue;
     std::vector<ValueId> taken;
     for (ValueId out : n.outputs) {
       if (g.value(out).place.kind != Placement::Kind::kNone) continue;
-      for (ValueId in : n.inputs) {
-        if (!OverwritableOperand(n, in)) continue;
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (!ReadsAtWriteIndex(n, i)) continue;
+        const ValueId in = n.inputs[i];
         const ValueId r = RootOf(g, in);
         const Placement& rp = g.value(r).place;
         if (rp.kind != Placement::Kind::kNone)

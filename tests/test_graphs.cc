@@ -95,29 +95,33 @@ ir::Graph AllOpsGraph() {
   return *std::move(g);
 }
 
-ir::Graph TinyTrainStep(bool fuse, double dropout, const std::string& gelu) {
-  GptConfig cfg = *PresetConfig("tiny");
-  cfg.dropout = dropout;
-  cfg.gelu = gelu;
+namespace {
+
+ir::Graph TrainStepOf(const GptConfig& cfg, const passes::StepOptions& o) {
   auto m = nn::BuildGpt(cfg);
   GPTC_CHECK(m.ok()) << m.status();
-  passes::StepOptions o;
-  o.fuse = fuse;
   auto g = passes::BuildTrainStep(m->graph, o);
   GPTC_CHECK(g.ok()) << g.status();
   return *std::move(g);
 }
 
+}  // namespace
+
+ir::Graph TinyTrainStep(bool fuse, double dropout, const std::string& gelu) {
+  GptConfig cfg = *PresetConfig("tiny");
+  cfg.dropout = dropout;
+  cfg.gelu = gelu;
+  passes::StepOptions o;
+  o.fuse = fuse;
+  return TrainStepOf(cfg, o);
+}
+
 ir::Graph TinyChunkedTrainStep(bool recompute) {
-  auto m = nn::BuildGpt(*PresetConfig("tiny"));
-  GPTC_CHECK(m.ok()) << m.status();
   passes::StepOptions o;
   o.fusion.xent.min_bytes = 0;
   o.fusion.xent.chunk_bytes = 32 * 65 * 4;
   o.fusion.xent.gradients_with_forward = !recompute;
-  auto g = passes::BuildTrainStep(m->graph, o);
-  GPTC_CHECK(g.ok()) << g.status();
-  return *std::move(g);
+  return TrainStepOf(*PresetConfig("tiny"), o);
 }
 
 Model GptModelOf(const GptConfig& cfg) {
