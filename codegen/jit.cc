@@ -8,6 +8,7 @@
 #include <llvm/Support/TargetSelect.h>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/amx_attention.h"
 #include "codegen/amx_gemm.h"
 #include "codegen/spin_pool.h"
 
@@ -67,6 +68,10 @@ absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_obje
       llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_matmul), callable);
   externs[lj.mangleAndIntern("gptc_amx_matmul_bias")] =
       llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_matmul_bias), callable);
+  externs[lj.mangleAndIntern("gptc_amx_attention")] =
+      llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_attention), callable);
+  externs[lj.mangleAndIntern("gptc_amx_attention_grad")] =
+      llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_attention_grad), callable);
   if (auto err = lj.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(externs))))
     return FromLlvm(std::move(err), "defining the extern stages");
   if (auto s = jit->AddObject(runtime_object, "halide_runtime"); !s.ok()) return s;

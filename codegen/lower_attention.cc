@@ -25,6 +25,8 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/amx_attention.h"
+#include "codegen/amx_gemm.h"
 #include "codegen/lower.h"
 #include "ir/literal.h"
 
@@ -39,7 +41,14 @@ struct Dims {
   int qb;              // queries per block
   int nb;              // blocks
   int64_t repeat = 1;  // query heads per key/value head (grouped-query attention)
+  // Mixed precision: q, k and v are bf16 and the products read bf16 operands (the templates'
+  // mixed-precision form): the probabilities, dy and the score gradient are rounded where a
+  // product reads them.
+  bool bf16 = false;
 };
+
+// x rounded to bf16 and widened back (nearest even, as the body's cast).
+Expr RoundBf16(Expr x) { return cast<float>(cast(BFloat(16), x)); }
 
 // The largest power of two <= limit dividing t.
 int BlockRows(int64_t t, int limit) {
@@ -49,18 +58,29 @@ int BlockRows(int64_t t, int limit) {
 }
 
 // Halide dimensions (d, t, h, b) of a [B, H, T, D] operand, strided when the plan made it
-// a view (q, k and v read out of the qkv projection).
-ImageParam Operand(Ctx& c, int i, const Dims& n, int64_t heads) {
+// a view (q, k and v read out of the qkv projection); bf16 operands widened to f32, and dy
+// rounded in the mixed-precision form. Those are added to `per_head`, to be computed once
+// per head (the products read each key and value many times; widening a bf16 broadcast
+// in the inner loop made the kernels 35% slower).
+Func Operand(Ctx& c, int i, const Dims& n, int64_t heads, std::vector<Func>& per_head) {
   const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
                                      ? c.spec.input_strides[i]
                                      : std::vector<int64_t>();
-  return c.Input(i, {n.b, heads, n.t, n.d}, s);
+  ImageParam x = c.Input(i, {n.b, heads, n.t, n.d}, s);
+  const bool round_dy = n.bf16 && i == 3 && x.type() == Float(32);
+  if (x.type() == Float(32) && !round_dy) return x;
+  Var d("d"), t("t"), h("h"), b("b");
+  Func f(absl::StrCat(x.name(), "_f32"));
+  f(d, t, h, b) = round_dy ? RoundBf16(x(d, t, h, b)) : cast<float>(x(d, t, h, b));
+  if (n.d >= c.vec) f.vectorize(d, c.vec, TailStrategy::GuardWithIf);
+  per_head.push_back(f);
+  return f;
 }
 
 // Keys or values as each query head h reads them: head h / repeat of the operand (grouped-
 // query attention reads a key/value head for its whole group, never a repeated copy).
-Func KeyValue(const std::string& name, Ctx& c, int i, const Dims& n) {
-  ImageParam x = Operand(c, i, n, n.h / n.repeat);
+Func KeyValue(const std::string& name, Ctx& c, int i, const Dims& n, std::vector<Func>& per_head) {
+  Func x = Operand(c, i, n, n.h / n.repeat, per_head);
   if (n.repeat == 1) return x;
   Var d("d"), t("t"), h("h"), b("b");
   Func f(name);
@@ -229,26 +249,38 @@ Var ScheduleRowsOut(Func out, const Dims& n, const Vars& v, int vec, int tm) {
 
 absl::Status Forward(Ctx& c, const Dims& n, float scale) {
   const Vars v;
-  ImageParam q = Operand(c, 0, n, n.h);
-  Func k = KeyValue("k", c, 1, n), val = KeyValue("v", c, 2, n);
+  std::vector<Func> per_head;
+  Func q = Operand(c, 0, n, n.h, per_head);
+  Func k = KeyValue("k", c, 1, n, per_head), val = KeyValue("v", c, 2, n, per_head);
   const int tm = TileRows(n, c.vec);
   Func qt = Transposed("qt", q, n, v, c.vec);
   Func s = RowsTimesKeys("s", qt, k, n, v, c.vec);
   BlockSoftmax sm = Softmax(s, n, v, scale, c.vec);
-  Func o = WeightsTimesRows("o", sm.e, val, n, v, c.vec, tm);
+  // f32: the unnormalised weights, divided once per output; bf16: the probabilities as the
+  // product reads them, rounded.
+  Func w("w");
+  w(v.ii, v.j, v.ib, v.h, v.b) =
+      RoundBf16(sm.e(v.ii, v.j, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b));
+  if (n.qb >= c.vec) w.vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
+  Func o = WeightsTimesRows("o", n.bf16 ? w : sm.e, val, n, v, c.vec, tm);
   Func out("out");
-  out(v.d, v.ii, v.ib, v.h, v.b) = o(v.d, v.ii, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
+  out(v.d, v.ii, v.ib, v.h, v.b) = n.bf16
+                                       ? o(v.d, v.ii, v.ib, v.h, v.b)
+                                       : o(v.d, v.ii, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
   const Var io = ScheduleRowsOut(out, n, v, c.vec, tm);
   o.compute_at(out, io);
   for (Func f : {qt, s, sm.m, sm.e, sm.l}) BlockScratch(f, LoopLevel(out, v.ib), out, n);
+  if (n.bf16) BlockScratch(w, LoopLevel(out, v.ib), out, n);
+  for (Func f : per_head) f.compute_at(out, Var("bh"));
   c.Output(out, {n.b, n.h, n.nb, n.qb, n.d}, BlockedStrides(c, 0, n));
   return absl::OkStatus();
 }
 
 absl::Status Backward(Ctx& c, const Dims& n, float scale) {
   const Vars v;
-  ImageParam q = Operand(c, 0, n, n.h), dy = Operand(c, 3, n, n.h);
-  Func k = KeyValue("k", c, 1, n), val = KeyValue("v", c, 2, n);
+  std::vector<Func> per_head;
+  Func q = Operand(c, 0, n, n.h, per_head), dy = Operand(c, 3, n, n.h, per_head);
+  Func k = KeyValue("k", c, 1, n, per_head), val = KeyValue("v", c, 2, n, per_head);
   const int tm = TileRows(n, c.vec);
 
   // P, block by block into a per-head buffer; zero above the diagonal.
@@ -273,16 +305,19 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
   rowdot(v.ii, v.ib, v.h, v.b) = 0.0f;
   rowdot(v.ii, v.ib, v.h, v.b) += p(v.ii, rr, v.ib, v.h, v.b) * dp(v.ii, rr, v.ib, v.h, v.b);
   ds(v.ii, v.j, v.ib, v.h, v.b) = undef<float>();
-  ds(v.ii, rs, v.ib, v.h, v.b) = p(v.ii, rs, v.ib, v.h, v.b) *
-                                 (dp(v.ii, rs, v.ib, v.h, v.b) - rowdot(v.ii, v.ib, v.h, v.b)) *
-                                 scale;
+  const Expr dsv = p(v.ii, rs, v.ib, v.h, v.b) *
+                   (dp(v.ii, rs, v.ib, v.h, v.b) - rowdot(v.ii, v.ib, v.h, v.b)) * scale;
+  ds(v.ii, rs, v.ib, v.h, v.b) = n.bf16 ? RoundBf16(dsv) : dsv;
+  // The probabilities as dv's product reads them.
+  Func pw("pw");
+  pw(v.ii, v.j, v.ib, v.h, v.b) = RoundBf16(p(v.ii, v.j, v.ib, v.h, v.b));
 
   // The three products, register-tiled: each accumulator is computed per tile of tm rows of
   // the output, one after the other (so each has the registers to itself), and written out
   // as one Tuple: no per-head result buffers and no copy.
   Func dq = WeightsTimesRows("dq", ds, k, n, v, c.vec, tm);
   Func dk = TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm);
-  Func dv = TransposedWeightsTimesRows("dv", p, dy, n, v, c.vec, tm);
+  Func dv = TransposedWeightsTimesRows("dv", n.bf16 ? pw : p, dy, n, v, c.vec, tm);
   Func grad("grad");
   const std::vector<Expr> at = {v.d, v.ii, v.ib, v.h, v.b};
   grad(v.d, v.ii, v.ib, v.h, v.b) = Tuple(dq(at), dk(at), dv(at));
@@ -307,9 +342,39 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
     rowdot.update().vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
   }
   for (Func f : {dq, dk, dv}) f.compute_at(grad, io);
+  for (Func f : per_head) f.compute_at(grad, bh);
   std::vector<std::vector<int64_t>> strides;
   for (int i = 0; i < 3; ++i) strides.push_back(BlockedStrides(c, i, n));
   c.OutputTuple(grad, {n.b, n.h, n.nb, n.qb, n.d}, strides);
+  return absl::OkStatus();
+}
+
+// The AMX kernel as an extern stage over the operands' whole buffers; its results are the
+// kernel's (one per result, at the plan's strides).
+absl::Status Amx(Ctx& c, const Dims& n, float scale) {
+  const bool emulated = AmxGemmMode() == AmxMode::kEmulated;
+  c.variant_name = emulated ? "amx (emulated)" : "amx";
+  const bool grad = c.spec.op == ir::Op::kCausalAttentionGrad;
+  std::vector<ExternFuncArgument> args = {Expr(emulated ? 1 : 0), Expr(static_cast<int>(n.repeat)),
+                                          Expr(scale)};
+  for (int i = 0; i < (grad ? 4 : 3); ++i) {
+    const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
+                                       ? c.spec.input_strides[i]
+                                       : std::vector<int64_t>();
+    args.push_back(c.Input(i, {n.b, i == 1 || i == 2 ? n.h / n.repeat : n.h, n.t, n.d}, s));
+  }
+  auto strides = [&](int out) {
+    return out < static_cast<int>(c.spec.output_strides.size()) ? c.spec.output_strides[out]
+                                                                : std::vector<int64_t>();
+  };
+  Func f(grad ? "amx_attention_grad" : "amx_attention");
+  if (!grad) {
+    f.define_extern("gptc_amx_attention", args, Float(32), 4);
+    c.Output(f, {n.b, n.h, n.t, n.d}, strides(0));
+  } else {
+    f.define_extern("gptc_amx_attention_grad", args, {Float(32), Float(32), Float(32)}, 4);
+    c.OutputTuple(f, {n.b, n.h, n.t, n.d}, {strides(0), strides(1), strides(2)});
+  }
   return absl::OkStatus();
 }
 
@@ -323,7 +388,17 @@ absl::Status Attention(Ctx& c) {
   n.qb = BlockRows(n.t, c.vec);
   n.nb = static_cast<int>(n.t / n.qb);
   n.repeat = c.spec.attrs.GetInt("kv_repeat").value_or(1);
+  n.bf16 = c.spec.inputs[0].dtype == ir::DType::kBF16;
   const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
+  // The mixed-precision form also has the AMX kernel (amx_attention.h), the second variant.
+  if (n.bf16 && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d)) {
+    c.num_variants = 2;
+    if (c.variant < 0 || c.variant >= c.num_variants)
+      return absl::InvalidArgumentError(
+          absl::StrCat("causal_attention has no schedule variant ", c.variant));
+    c.variant_name = "halide";
+    if (c.variant == 1) return Amx(c, n, scale);
+  }
   if (c.spec.op == ir::Op::kCausalAttention) return Forward(c, n, scale);
   return Backward(c, n, scale);
 }

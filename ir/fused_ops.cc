@@ -127,6 +127,33 @@ const std::vector<Template>& Templates() {
           {Op::kMatMul, {Step(8), In(1)}},   // dq = dscores k
           {Op::kMatMul, {Step(8), In(0)}}},  // dk = dscores^T q
          {Step(9), Step(10), Step(5)}},
+        // Mixed precision (passes/mixed_precision.h): q, k and v are bf16 and every product
+        // reads bf16 operands, as autocast runs attention; the probabilities, dy and the
+        // score gradient are rounded once each, where a product reads them.
+        {Op::kCausalAttention,
+         {{Op::kMatMul, {In(0), In(1)}},  // q k^T
+          {Op::kScale, {Step(0)}},
+          {Op::kCausalMask, {Step(1)}},
+          {Op::kSoftmax, {Step(2)}},
+          {Op::kCast, {Step(3)}},
+          {Op::kMatMul, {Step(4), In(2)}}},  // probs v
+         {Step(5)}},
+        {Op::kCausalAttentionGrad,
+         {{Op::kMatMul, {In(0), In(1)}},  // q k^T
+          {Op::kScale, {Step(0)}},
+          {Op::kCausalMask, {Step(1)}},
+          {Op::kSoftmax, {Step(2)}},
+          {Op::kCast, {In(3)}},               // dy
+          {Op::kMatMul, {Step(4), In(2)}},    // dprobs = dy v^T
+          {Op::kCast, {Step(3)}},             // probs
+          {Op::kMatMul, {Step(6), Step(4)}},  // dv = probs^T dy
+          {Op::kSoftmaxGrad, {Step(3), Step(5)}},
+          {Op::kCausalMask, {Step(8)}},
+          {Op::kScale, {Step(9)}},  // dscores
+          {Op::kCast, {Step(10)}},
+          {Op::kMatMul, {Step(11), In(1)}},   // dq = dscores k
+          {Op::kMatMul, {Step(11), In(0)}}},  // dk = dscores^T q
+         {Step(12), Step(13), Step(7)}},
     };
     for (size_t i = 0, n = named->size(); i < n; ++i)
       if ((*named)[i].fused == Op::kCausalAttention ||

@@ -1,11 +1,13 @@
 #include "passes/mixed_precision.h"
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "ir/shape_inference.h"
 #include "ir/status_macros.h"
 #include "ir/verifier.h"
 
@@ -36,6 +38,58 @@ std::shared_ptr<const ir::Graph> MatchBody(const ir::Graph& out, ir::NodeId id,
     b->RenameValue(v, out.value(n.inputs[i]).name);
   }
   return b;
+}
+
+bool MovesData(Op op) { return op == Op::kSlice || op == Op::kReshape || op == Op::kTranspose; }
+
+bool IsAttention(Op op) { return op == Op::kCausalAttention || op == Op::kCausalAttentionGrad; }
+
+// The body of fused node `id` of `out` (whose operands are now bf16 where a product reads
+// them) with every f32 operand of a matmul inside rounded to bf16 once, right before the
+// first product that reads it: the attention templates' mixed-precision form (ir/fused_ops.cc).
+absl::StatusOr<std::shared_ptr<const ir::Graph>> Bf16ProductsBody(const ir::Graph& out,
+                                                                  ir::NodeId id,
+                                                                  const ir::Graph& body) {
+  auto b = std::make_shared<ir::Graph>(body.name());
+  std::vector<ValueId> m(body.num_values(), -1);
+  absl::flat_hash_map<ValueId, ValueId> rounded;  // f32 value of b -> its bf16 copy
+  const ir::Node& fused = out.node(id);
+  size_t input = 0;
+  for (const ir::Node& n : body.nodes()) {
+    if (n.op == Op::kInput) {
+      if (input >= fused.inputs.size()) return absl::InternalError("attention body: inputs");
+      const ir::Value& operand = out.value(fused.inputs[input++]);
+      m[n.outputs[0]] = b->AddInput(operand.name, operand.type);
+      continue;
+    }
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs) ins.push_back(m[v]);
+    if (n.op == Op::kMatMul)
+      for (ValueId& v : ins) {
+        if (b->value(v).type.dtype != ir::DType::kF32) continue;
+        auto it = rounded.find(v);
+        if (it == rounded.end()) {
+          ir::TensorType t = b->value(v).type;
+          t.dtype = ir::DType::kBF16;
+          const ir::NodeId c = b->AddNode(Op::kCast, {v}, {{"dtype", std::string("bf16")}},
+                                          {{b->value(v).name + ".bf16", t}});
+          it = rounded.emplace(v, b->node(c).outputs[0]).first;
+        }
+        v = it->second;
+      }
+    std::vector<ir::TensorType> types;
+    for (ValueId v : ins) types.push_back(b->value(v).type);
+    ASSIGN_OR_RETURN(std::vector<ir::TensorType> result, ir::InferTypes(n.op, types, n.attrs));
+    std::vector<std::pair<std::string, ir::TensorType>> outs;
+    for (size_t i = 0; i < n.outputs.size(); ++i)
+      outs.emplace_back(body.value(n.outputs[i]).name, result[i]);
+    const ir::NodeId c = b->AddNode(n.op, std::move(ins), n.attrs, outs);
+    for (size_t i = 0; i < n.outputs.size(); ++i) m[n.outputs[i]] = b->node(c).outputs[i];
+  }
+  std::vector<ValueId> yields;
+  for (ValueId v : body.outputs()) yields.push_back(m[v]);
+  b->set_outputs(std::move(yields));
+  return std::shared_ptr<const ir::Graph>(std::move(b));
 }
 
 // Names not yet taken in a graph being rewritten: `base`, else base_1, base_2, ...
@@ -111,12 +165,37 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
     }
     return cast[v] = out.node(id).outputs[0];
   };
+  // The bf16 copy of an attention operand: q, k and v are views (slice, reshape, transpose)
+  // of the qkv projection; the views are taken again of its one bf16 copy.
+  std::function<ValueId(ValueId)> view_of = [&](ValueId v) {
+    auto it = cast.find(v);
+    if (it != cast.end()) return it->second;
+    const ir::Node& p = g.node(g.value(v).producer);
+    if (!MovesData(p.op)) return cast_of(v);
+    ir::TensorType t = g.value(v).type;
+    t.dtype = to;
+    const ValueId src = view_of(p.inputs[0]);
+    const ir::NodeId id =
+        out.AddNode(p.op, {src}, p.attrs, {{unique(g.value(v).name + ".bf16"), t}});
+    return cast[v] = out.node(id).outputs[0];
+  };
   for (const ir::Node& n : g.nodes()) {
     std::vector<ValueId> ins;
     for (ValueId v : n.inputs) ins.push_back(map[v]);
     if (n.op == Op::kMatMul || n.op == Op::kMatMulBias || n.op == Op::kMatMulAdd)
       for (int i : {0, 1})
         if (g.value(n.inputs[i]).type.dtype == ir::DType::kF32) ins[i] = cast_of(n.inputs[i]);
+    if (IsAttention(n.op)) {
+      for (int i : {0, 1, 2})
+        if (g.value(n.inputs[i]).type.dtype == ir::DType::kF32) ins[i] = view_of(n.inputs[i]);
+      std::vector<std::pair<std::string, ir::TensorType>> outs;
+      for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
+      const ir::NodeId id = out.AddNode(n.op, std::move(ins), n.attrs, outs);
+      ASSIGN_OR_RETURN(std::shared_ptr<const ir::Graph> body, Bf16ProductsBody(out, id, *n.body));
+      out.SetBody(id, std::move(body));
+      for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(id).outputs[i];
+      continue;
+    }
     CopyNode(g, n, std::move(ins), out, map);
   }
   return Finish(g, std::move(out), map);
@@ -124,13 +203,9 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
 
 namespace {
 
-bool MovesData(Op op) { return op == Op::kSlice || op == Op::kReshape || op == Op::kTranspose; }
-
-// Backward ops whose saved operands autocast also stores in bf16: they widen on reading and
-// compute in f32.
-bool ReadsSavedInBF16(Op op) {
-  return op == Op::kCausalAttentionGrad || op == Op::kBiasGeluGrad || op == Op::kBiasGeluErfGrad;
-}
+// Backward ops whose saved operands autocast also stores in bf16: they are widened back to
+// f32 for them. (The attention ops read their bf16 copies directly: CastEveryGemmOperand.)
+bool ReadsSavedInBF16(Op op) { return op == Op::kBiasGeluGrad || op == Op::kBiasGeluErfGrad; }
 
 }  // namespace
 

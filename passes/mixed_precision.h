@@ -5,15 +5,20 @@
 // shared by all the GEMMs that read it: a weight is rounded once per step for the forward
 // product and the backward one that reads it; an activation once, for its forward product
 // and its weight gradient, so the memory plan keeps the bf16 copy alive for the backward
-// pass, not the f32 one, when GEMMs are its only readers. Everything else stays f32: the
-// master weights and AdamW, LayerNorm, softmax and attention, the loss, the residual stream,
-// gradients (each GEMM's result is f32).
+// pass, not the f32 one, when GEMMs are its only readers.
 //
-// The activations saved for the attention and GELU backward kernels are stored in bf16 too
+// The fused attention's products do the same (autocast runs q k^T and p v in bf16): q, k and
+// v become views of one bf16 copy of the qkv projection, read by the forward and the
+// backward kernels alike (so the f32 projection dies at once), and the body takes the
+// templates' mixed-precision form, which rounds the probabilities, dy and the score
+// gradient where a product reads them (ir/fused_ops.cc). Everything else stays f32: the
+// master weights and AdamW, LayerNorm, the softmax and its statistics, the loss, the
+// residual stream, gradients (each product's result is f32).
+//
+// The pre-activation saved for the GELU backward kernel is stored in bf16 too
 // (KeepSavedActivationsIn below).
 //
-// Runs after fusion (the fused attention keeps its f32 q, k and v; matmul_bias is a GEMM like
-// any other) and before memory planning.
+// Runs after fusion (matmul_bias is a GEMM like any other) and before memory planning.
 #pragma once
 
 #include "absl/status/statusor.h"
@@ -27,14 +32,14 @@ absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to);
 // Each f32 operand of a GEMM read through a cast to `to`, one per value.
 absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to);
 
-// The activations the forward pass keeps for causal_attention_grad (q, k and v: the qkv
-// projection) and bias_gelu_grad (the MLP's pre-activation), the two largest, stored as `to`
-// right after they are made and widened back to f32 just before the backward pass reads
-// them, as autocast stores those GEMM outputs in bf16: the f32 originals die after their
-// forward readers. The forward pass is everything before the loss (the step's first
-// output); a graph without a backward pass is unchanged. The bf16 GELU output the MLP
-// projection's weight gradient reads is recomputed in the backward pass from the saved
-// pre-activation instead of kept (one elementwise kernel per layer).
+// The activations the forward pass keeps for bias_gelu_grad (the MLP's pre-activation, the
+// largest after q, k and v), stored as `to` right after they are made and widened back to
+// f32 just before the backward pass reads them, as autocast stores those GEMM outputs in
+// bf16: the f32 originals die after their forward readers. The forward pass is everything
+// before the loss (the step's first output); a graph without a backward pass is unchanged.
+// The bf16 GELU output the MLP projection's weight gradient reads is recomputed in the
+// backward pass from the saved pre-activation instead of kept (one elementwise kernel per
+// layer).
 absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType to);
 
 }  // namespace gptc::passes

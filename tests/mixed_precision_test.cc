@@ -166,9 +166,17 @@ absl::StatusOr<ir::Graph> TinyBf16Step(bool plan) {
 TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   auto g = TinyBf16Step(false);
   ASSERT_TRUE(g.ok()) << g.status();
-  int gemms = 0, casts = 0, saved = 0, recomputed = 0;
+  int gemms = 0, casts = 0, saved = 0, recomputed = 0, attention = 0;
   std::set<ir::ValueId> cast_sources;
   for (const ir::Node& n : g->nodes()) {
+    if (n.op == Op::kCausalAttention || n.op == Op::kCausalAttentionGrad) {
+      ++attention;
+      for (int i : {0, 1, 2})  // views of the qkv projection's one bf16 copy
+        EXPECT_EQ(g->value(n.inputs[i]).type.dtype, DType::kBF16) << ir::OpName(n.op);
+      int rounded = 0;  // the body's mixed-precision form: p (and dy, dscores) rounded
+      for (const ir::Node& b : n.body->nodes()) rounded += b.op == Op::kCast;
+      EXPECT_EQ(rounded, n.op == Op::kCausalAttention ? 1 : 3);
+    }
     if (n.op == Op::kMatMul || n.op == Op::kMatMulBias) {
       ++gemms;
       for (int i : {0, 1}) {
@@ -195,11 +203,13 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   // tiny: 2 layers x 4 linear layers + the head = 9 forward GEMMs, 2 backward GEMMs each.
   EXPECT_EQ(gemms, 27);
   // Operands: per linear layer its weight, its input and its output gradient; the head's
-  // weight (the tied embedding), input and logits gradient. 2 x 4 x 3 + 3.
-  EXPECT_EQ(casts, 27);
-  // Kept for the backward pass in bf16: per layer the qkv projection and the MLP's
-  // pre-activation, each stored and widened back once.
-  EXPECT_EQ(saved, 2 * 2 * 2);
+  // weight (the tied embedding), input and logits gradient. 2 x 4 x 3 + 3; and per layer the
+  // qkv projection, whose bf16 copy both attention kernels read (q, k and v its views).
+  EXPECT_EQ(casts, 27 + 2);
+  EXPECT_EQ(attention, 2 * 2);
+  // Kept for the backward pass in bf16: per layer the MLP's pre-activation, stored and
+  // widened back once.
+  EXPECT_EQ(saved, 2 * 2);
   // And per layer the GELU output the projection's weight gradient reads, recomputed.
   EXPECT_EQ(recomputed, 2);
   // fp32 keeps no casts.

@@ -1,10 +1,15 @@
 #include "tests/test_graphs.h"
 
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "frontend/builder.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/nn/gpt_config.h"
 #include "frontend/nn/gpt_family.h"
 #include "frontend/ops.h"
+#include "ir/attrs.h"
 #include "ir/check.h"
 #include "ir/emitter.h"
 #include "ir/verifier.h"
@@ -128,6 +133,38 @@ Model GptModelOf(const GptConfig& cfg) {
   absl::StatusOr<Model> m = nn::GptModel(cfg);
   GPTC_CHECK(m.ok()) << m.status().message();
   return *std::move(m);
+}
+
+std::string F32Type(const std::vector<int64_t>& s) {
+  return absl::StrCat("f32[", absl::StrJoin(s, ","), "]");
+}
+
+std::string AttentionOpsText(int64_t b, int64_t h, int64_t t, int64_t d, double scale) {
+  const std::string x = F32Type({b, h, t, d}), s = F32Type({b, h, t, t});
+  const std::string sc = ir::FormatDouble(scale);
+  std::ostringstream o;
+  o << "  %y = " << x << " causal_attention(%q, %k, %v) scale=" << sc << " {\n"
+    << "    %s = " << s << " matmul(%q, %k) transpose_b=true\n"
+    << "    %ss = " << s << " scale(%s) factor=" << sc << "\n"
+    << "    %m = " << s << " causal_mask(%ss) fill=-inf\n"
+    << "    %p = " << s << " softmax(%m)\n"
+    << "    %y = " << x << " matmul(%p, %v)\n"
+    << "    yield %y\n  }\n"
+    << "  %dq, %dk, %dv = " << x << ", " << x << ", " << x
+    << " causal_attention_grad(%q, %k, %v, %dy) scale=" << sc << " {\n"
+    << "    %s = " << s << " matmul(%q, %k) transpose_b=true\n"
+    << "    %ss = " << s << " scale(%s) factor=" << sc << "\n"
+    << "    %m = " << s << " causal_mask(%ss) fill=-inf\n"
+    << "    %p = " << s << " softmax(%m)\n"
+    << "    %dp = " << s << " matmul(%dy, %v) transpose_b=true\n"
+    << "    %dv = " << x << " matmul(%p, %dy) transpose_a=true\n"
+    << "    %dm = " << s << " softmax_grad(%p, %dp)\n"
+    << "    %dss = " << s << " causal_mask(%dm) fill=0.0\n"
+    << "    %ds = " << s << " scale(%dss) factor=" << sc << "\n"
+    << "    %dq = " << x << " matmul(%ds, %k)\n"
+    << "    %dk = " << x << " matmul(%ds, %q) transpose_a=true\n"
+    << "    yield %dq, %dk, %dv\n  }\n";
+  return o.str();
 }
 
 }  // namespace gptc::testing

@@ -1,0 +1,319 @@
+#include "codegen/amx_attention.h"
+
+#include <HalideRuntime.h>
+
+// GCC 12's AVX-512 headers pass _mm512_undefined_ps() through the unmasked intrinsics, which
+// its own flow analysis then reports as uninitialised (a false positive).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "codegen/amx_gemm.h"
+#include "codegen/amx_pack.h"
+#include "codegen/amx_tiles.h"
+#include "codegen/cpu_info.h"
+#include "codegen/spin_pool.h"
+
+namespace gptc::codegen {
+namespace {
+
+constexpr int64_t kBlock = kAmxTile;  // queries (and keys) per block: one tile step's side
+
+// f32 -> bf16 bits, nearest even (as ir::RoundToBF16 and Halide's cast).
+uint16_t Bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u += 0x7fff + ((u >> 16) & 1);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+// The row-wise softmax pieces, in AVX-512 where the CPU has it (every AMX CPU does; the
+// scalar forms serve emulated tiles elsewhere).
+struct RowOps {
+  float (*max)(const float* x, int64_t n);
+  // x[j] = exp((x[j] - m) * scale) for j < n; returns their sum.
+  float (*exp_sum)(float* x, int64_t n, float m, float scale);
+};
+
+float MaxScalar(const float* x, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, x[j]);
+  return m;
+}
+float ExpSumScalar(float* x, int64_t n, float m, float scale) {
+  float sum = 0;
+  for (int64_t j = 0; j < n; ++j) sum += x[j] = std::exp((x[j] - m) * scale);
+  return sum;
+}
+
+__attribute__((target("avx512f"))) __mmask16 TailMask(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+}
+__attribute__((target("avx512f"))) float MaxAvx512(const float* x, int64_t n) {
+  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t j = 0; j < n; j += 16)
+    m = _mm512_mask_max_ps(m, TailMask(n - j), m, _mm512_maskz_loadu_ps(TailMask(n - j), x + j));
+  return _mm512_reduce_max_ps(m);
+}
+// exp(a) = 2^i e^r with i = round(a log2 e), |r| <= ln2 / 2: a degree-6 Taylor polynomial
+// (relative error ~1e-7) scaled by scalef, which flushes far-negative arguments to 0.
+__attribute__((target("avx512f"))) __m512 Exp512(__m512 a) {
+  a = _mm512_max_ps(a, _mm512_set1_ps(-100.0f));
+  const __m512 i = _mm512_roundscale_ps(_mm512_mul_ps(a, _mm512_set1_ps(1.44269504f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(i, _mm512_set1_ps(0.693145752f), a);
+  r = _mm512_fnmadd_ps(i, _mm512_set1_ps(1.42860677e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  for (const float c : {1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f})
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+  return _mm512_scalef_ps(p, i);
+}
+__attribute__((target("avx512f"))) float ExpSumAvx512(float* x, int64_t n, float m, float scale) {
+  const __m512 vm = _mm512_set1_ps(m), vs = _mm512_set1_ps(scale);
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = TailMask(n - j);
+    const __m512 e = Exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + j), vm), vs));
+    _mm512_mask_storeu_ps(x + j, k, e);
+    sum = _mm512_mask_add_ps(sum, k, sum, e);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+const RowOps& Rows() {
+  static const RowOps ops =
+      HostCpu().avx512f ? RowOps{MaxAvx512, ExpSumAvx512} : RowOps{MaxScalar, ExpSumScalar};
+  return ops;
+}
+
+bool IsQuery(const halide_buffer_t* b) { return b->host == nullptr && b->device == 0; }
+
+bool IsFloat(const halide_buffer_t* b, int bits) {
+  const halide_type_code_t want = bits == 32 ? halide_type_float : halide_type_bfloat;
+  return b->dimensions == 4 && b->type.code == want && b->type.bits == bits;
+}
+
+// Head (h, b) of a [B, H, T, D] operand as row-major bf16 [T, D], rounded from f32.
+void LoadHead(const halide_buffer_t* x, int64_t h, int64_t b, int64_t t, int64_t d, uint16_t* dst) {
+  const int64_t s0 = x->dim[0].stride, s1 = x->dim[1].stride;
+  const int64_t base = h * x->dim[2].stride + b * x->dim[3].stride;
+  if (x->type.bits == 16) {
+    const uint16_t* src = reinterpret_cast<const uint16_t*>(x->host) + base;
+    for (int64_t r = 0; r < t; ++r)
+      if (s0 == 1) {
+        std::memcpy(dst + r * d, src + r * s1, d * 2);
+      } else {
+        for (int64_t c = 0; c < d; ++c) dst[r * d + c] = src[r * s1 + c * s0];
+      }
+  } else {
+    const float* src = reinterpret_cast<const float*>(x->host) + base;
+    for (int64_t r = 0; r < t; ++r)
+      for (int64_t c = 0; c < d; ++c) dst[r * d + c] = Bf16(src[r * s1 + c * s0]);
+  }
+}
+
+// Rows [t0, t0 + rows) of head (h, b) of a result: src row-major with d columns.
+void StoreRows(halide_buffer_t* out, int64_t h, int64_t b, int64_t t0, int64_t rows, int64_t d,
+               const float* src) {
+  const int64_t s0 = out->dim[0].stride, s1 = out->dim[1].stride;
+  float* dst = reinterpret_cast<float*>(out->host) + h * out->dim[2].stride +
+               b * out->dim[3].stride + t0 * s1;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < d; ++c) dst[r * s1 + c * s0] = src[r * d + c];
+}
+
+// c[m x n] = a . B on tiles: a row-major bf16 (a_rs elements between rows) over k_tiles K
+// tiles; B packed (amx_pack.h) with kt K tiles in all, read from K tile k0 on.
+void Product(const amx::TileBackend& tiles, const uint16_t* a, int64_t a_rs, const uint16_t* b,
+             int64_t kt, int64_t k0, int64_t k_tiles, float* c, int64_t c_rs, int64_t m,
+             int64_t n) {
+  for (int64_t ii = 0; ii < m; ii += kBlock)
+    for (int64_t jj = 0; jj < n; jj += kBlock) {
+      amx::TileStep s;
+      s.a0 = a + ii * a_rs;
+      s.a1 = s.a0 + 16 * a_rs;
+      s.a_stride = a_rs * 2;
+      s.a_step = kAmxTile;
+      s.b0 = b + PackedBIndex(k0 * kAmxTile, jj, kt);
+      s.b1 = b + PackedBIndex(k0 * kAmxTile, jj + 16, kt);
+      s.b_step = kAmxTileElems;
+      s.k_tiles = k_tiles;
+      s.c = c + ii * c_rs + jj;
+      s.c_stride = c_rs * 4;
+      s.accumulate = false;
+      tiles.run(s);
+    }
+}
+
+struct Problem {
+  int64_t batch, heads, t, d, repeat;
+  float scale;
+  const halide_buffer_t *q, *k, *v, *dy;
+  halide_buffer_t *out, *dq, *dk, *dv;  // the forward's result, or the gradients
+};
+
+// A thread's buffers, grown to the largest head it has seen: rows of bf16 heads, their
+// packed forms, a block's scores and gradients, and (backward) P and dS transposed.
+struct Scratch {
+  std::vector<uint16_t> q, k, v, dy, kt, vp, vt, kp, qp, dyp, pb, dsb, pt, dst;
+  std::vector<float> s, dp, o;
+};
+thread_local Scratch scratch;
+
+template <typename T>
+T* Sized(std::vector<T>& v, int64_t n) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(n);
+  return v.data();
+}
+
+void ForwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, int64_t b) {
+  const int64_t t = p.t, d = p.d, dt = d / kAmxTile, tt = t / kAmxTile;
+  Scratch& sc = scratch;
+  uint16_t *q = Sized(sc.q, t * d), *k = Sized(sc.k, t * d), *v = Sized(sc.v, t * d);
+  LoadHead(p.q, h, b, t, d, q);
+  LoadHead(p.k, h / p.repeat, b, t, d, k);
+  LoadHead(p.v, h / p.repeat, b, t, d, v);
+  uint16_t *kt = Sized(sc.kt, t * d), *vp = Sized(sc.vp, t * d);
+  PackB({k, 1, d}, d, t, kt);  // k^T: (dd, j) = k[j][dd]
+  PackB({v, d, 1}, t, d, vp);
+  float *s = Sized(sc.s, kBlock * t), *o = Sized(sc.o, kBlock * d);
+  uint16_t* pb = Sized(sc.pb, kBlock * t);
+  const RowOps& rows = Rows();
+  for (int64_t i0 = 0; i0 < t; i0 += kBlock) {
+    const int64_t n = i0 + kBlock;  // keys up to the block's diagonal tile
+    Product(tiles, q + i0 * d, d, kt, dt, 0, dt, s, t, kBlock, n);
+    for (int64_t r = 0; r < kBlock; ++r) {
+      float* row = s + r * t;
+      const int64_t visible = i0 + r + 1;
+      const float inv = 1.0f / rows.exp_sum(row, visible, rows.max(row, visible), p.scale);
+      uint16_t* out = pb + r * t;
+      for (int64_t j = 0; j < visible; ++j) out[j] = Bf16(row[j] * inv);
+      std::fill(out + visible, out + n, uint16_t{0});
+    }
+    Product(tiles, pb, t, vp, tt, 0, n / kAmxTile, o, d, kBlock, d);
+    StoreRows(p.out, h, b, i0, kBlock, d, o);
+  }
+}
+
+void BackwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, int64_t b) {
+  const int64_t t = p.t, d = p.d, dt = d / kAmxTile, tt = t / kAmxTile;
+  Scratch& sc = scratch;
+  uint16_t *q = Sized(sc.q, t * d), *k = Sized(sc.k, t * d), *v = Sized(sc.v, t * d),
+           *dy = Sized(sc.dy, t * d);
+  LoadHead(p.q, h, b, t, d, q);
+  LoadHead(p.k, h / p.repeat, b, t, d, k);
+  LoadHead(p.v, h / p.repeat, b, t, d, v);
+  LoadHead(p.dy, h, b, t, d, dy);
+  uint16_t *kt = Sized(sc.kt, t * d), *vt = Sized(sc.vt, t * d), *kp = Sized(sc.kp, t * d),
+           *qp = Sized(sc.qp, t * d), *dyp = Sized(sc.dyp, t * d);
+  PackB({k, 1, d}, d, t, kt);    // k^T, for S = q k^T
+  PackB({v, 1, d}, d, t, vt);    // v^T, for dP = dy v^T
+  PackB({k, d, 1}, t, d, kp);    // k, for dq = dS k
+  PackB({q, d, 1}, t, d, qp);    // q, for dk = dS^T q
+  PackB({dy, d, 1}, t, d, dyp);  // dy, for dv = P^T dy
+  float *s = Sized(sc.s, kBlock * t), *dp = Sized(sc.dp, kBlock * t), *o = Sized(sc.o, kBlock * d);
+  uint16_t *dsb = Sized(sc.dsb, kBlock * t), *pt = Sized(sc.pt, t * t), *dst = Sized(sc.dst, t * t);
+  const RowOps& rows = Rows();
+  for (int64_t i0 = 0; i0 < t; i0 += kBlock) {
+    const int64_t n = i0 + kBlock;
+    Product(tiles, q + i0 * d, d, kt, dt, 0, dt, s, t, kBlock, n);
+    Product(tiles, dy + i0 * d, d, vt, dt, 0, dt, dp, t, kBlock, n);
+    for (int64_t r = 0; r < kBlock; ++r) {
+      float *prow = s + r * t, *dprow = dp + r * t;
+      const int64_t visible = i0 + r + 1;
+      const float inv = 1.0f / rows.exp_sum(prow, visible, rows.max(prow, visible), p.scale);
+      float rowdot = 0;
+      for (int64_t j = 0; j < visible; ++j) {
+        prow[j] *= inv;
+        rowdot += prow[j] * dprow[j];
+      }
+      for (int64_t j = 0; j < visible; ++j) dprow[j] = prow[j] * (dprow[j] - rowdot) * p.scale;
+      std::fill(prow + visible, prow + n, 0.0f);
+      std::fill(dprow + visible, dprow + n, 0.0f);
+      for (int64_t j = 0; j < n; ++j) dsb[r * t + j] = Bf16(dprow[j]);
+    }
+    Product(tiles, dsb, t, kp, tt, 0, n / kAmxTile, o, d, kBlock, d);
+    StoreRows(p.dq, h, b, i0, kBlock, d, o);
+    // P and dS transposed, (key j, query i): the block's 32 queries are 64 bytes of each row.
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t r = 0; r < kBlock; ++r) {
+        pt[j * t + i0 + r] = Bf16(s[r * t + j]);
+        dst[j * t + i0 + r] = dsb[r * t + j];
+      }
+  }
+  for (int64_t j0 = 0; j0 < t; j0 += kBlock) {
+    const int64_t k0 = j0 / kAmxTile;  // queries before the key block see none of its keys
+    Product(tiles, dst + j0 * t + j0, t, qp, tt, k0, tt - k0, o, d, kBlock, d);
+    StoreRows(p.dk, h, b, j0, kBlock, d, o);
+    Product(tiles, pt + j0 * t + j0, t, dyp, tt, k0, tt - k0, o, d, kBlock, d);
+    StoreRows(p.dv, h, b, j0, kBlock, d, o);
+  }
+}
+
+int Run(const Problem& p, bool emulated, bool grad) {
+  const amx::TileBackend& tiles = emulated ? amx::EmulatedTiles() : amx::HardwareTiles();
+  SpinPool::Get().Run(static_cast<int>(p.batch * p.heads), [&](int task) {
+    tiles.configure();
+    const int64_t h = task % p.heads, b = task / p.heads;
+    grad ? BackwardHead(p, tiles, h, b) : ForwardHead(p, tiles, h, b);
+    tiles.release();
+  });
+  return 0;
+}
+
+// The problem's sizes from the buffers, or false when they are not what the lowering gives.
+bool Shape(Problem& p, int32_t repeat, float scale) {
+  const halide_buffer_t* q = p.q;
+  if (!(IsFloat(q, 16) || IsFloat(q, 32)) || repeat < 1) return false;
+  p.d = q->dim[0].extent, p.t = q->dim[1].extent, p.heads = q->dim[2].extent;
+  p.batch = q->dim[3].extent, p.repeat = repeat, p.scale = scale;
+  return AmxAttentionFits(p.t, p.d) && p.heads % repeat == 0;
+}
+
+int Forward(int32_t emulated, int32_t repeat, float scale, const halide_buffer_t* q,
+            const halide_buffer_t* k, const halide_buffer_t* v, halide_buffer_t* out) {
+  // Bounds queries: the operands are whole input buffers, so there is nothing to ask for.
+  if (IsQuery(q) || IsQuery(k) || IsQuery(v) || IsQuery(out)) return 0;
+  Problem p{0, 0, 0, 0, 1, 1.0f, q, k, v, nullptr, out, nullptr, nullptr, nullptr};
+  if (!Shape(p, repeat, scale) || !IsFloat(out, 32)) return -1;
+  return Run(p, emulated != 0, false);
+}
+
+int Backward(int32_t emulated, int32_t repeat, float scale, const halide_buffer_t* q,
+             const halide_buffer_t* k, const halide_buffer_t* v, const halide_buffer_t* dy,
+             halide_buffer_t* dq, halide_buffer_t* dk, halide_buffer_t* dv) {
+  for (const halide_buffer_t* x :
+       {q, k, v, dy, const_cast<const halide_buffer_t*>(dq), const_cast<const halide_buffer_t*>(dk),
+        const_cast<const halide_buffer_t*>(dv)})
+    if (IsQuery(x)) return 0;
+  Problem p{0, 0, 0, 0, 1, 1.0f, q, k, v, dy, nullptr, dq, dk, dv};
+  if (!Shape(p, repeat, scale) || !IsFloat(dq, 32) || !IsFloat(dk, 32) || !IsFloat(dv, 32))
+    return -1;
+  return Run(p, emulated != 0, true);
+}
+
+}  // namespace
+
+bool AmxAttentionFits(int64_t t, int64_t d) {
+  return t > 0 && d > 0 && t % kAmxTile == 0 && d % kAmxTile == 0;
+}
+
+}  // namespace gptc::codegen
+
+extern "C" int gptc_amx_attention(int32_t emulated, int32_t repeat, float scale, halide_buffer_t* q,
+                                  halide_buffer_t* k, halide_buffer_t* v, halide_buffer_t* out) {
+  return gptc::codegen::Forward(emulated, repeat, scale, q, k, v, out);
+}
+
+extern "C" int gptc_amx_attention_grad(int32_t emulated, int32_t repeat, float scale,
+                                       halide_buffer_t* q, halide_buffer_t* k, halide_buffer_t* v,
+                                       halide_buffer_t* dy, halide_buffer_t* dq,
+                                       halide_buffer_t* dk, halide_buffer_t* dv) {
+  return gptc::codegen::Backward(emulated, repeat, scale, q, k, v, dy, dq, dk, dv);
+}

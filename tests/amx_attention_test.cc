@@ -1,0 +1,190 @@
+// The fused attention's mixed-precision form (bf16 q, k, v; every product reads bf16) and
+// its AMX kernels (codegen/amx_attention.h): the Halide kernel and the AMX one, on emulated
+// tiles (every CPU) and on the hardware's (where AMX is granted; else skipped naming the
+// missing flag), against the interpreter running the body; and whole bf16 train steps, plain
+// and grouped-query, with their attention on emulated tiles.
+#include "codegen/amx_attention.h"
+
+#include <array>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "codegen/amx_gemm.h"
+#include "codegen/cpu_info.h"
+#include "codegen/kernel_spec.h"
+#include "frontend/nn/gpt.h"
+#include "frontend/nn/gpt_config.h"
+#include "frontend/nn/llama.h"
+#include "frontend/nn/llama_config.h"
+#include "gtest/gtest.h"
+#include "ir/parser.h"
+#include "ir/verifier.h"
+#include "passes/mixed_precision.h"
+#include "passes/train_graphs.h"
+#include "tests/jit_test_util.h"
+#include "tests/test_graphs.h"
+
+namespace gptc {
+namespace {
+
+// Forward and backward attention over [b, h, t, d] as the bf16 pass leaves them.
+ir::Graph Bf16Attention(int64_t b, int64_t h, int64_t t, int64_t d) {
+  const std::string x = testing::F32Type({b, h, t, d});
+  auto g = ir::ParseGraph(
+      absl::StrCat("graph g(%q: ", x, ", %k: ", x, ", %v: ", x, ", %dy: ", x, ") {\n",
+                   testing::AttentionOpsText(b, h, t, d, 1.0 / std::sqrt(static_cast<double>(d))),
+                   "  return %y, %dq, %dk, %dv\n}"));
+  EXPECT_TRUE(g.ok()) << g.status();
+  auto bf16 = passes::CastEveryGemmOperand(*g, ir::DType::kBF16);
+  EXPECT_TRUE(bf16.ok()) << bf16.status();
+  return *bf16;
+}
+
+// Restores the AMX mode a test changed.
+struct AmxModeScope {
+  explicit AmxModeScope(codegen::AmxMode m) : before(codegen::AmxGemmMode()) {
+    codegen::SetAmxGemmMode(m);
+  }
+  ~AmxModeScope() { codegen::SetAmxGemmMode(before); }
+  codegen::AmxMode before;
+};
+
+// The schedule variant `v` of the graph's attention kernels (its name) and the largest
+// difference from the interpreter on random inputs.
+std::pair<std::string, double> RunVariant(const ir::Graph& g, int v) {
+  codegen::CompilerOptions o;
+  o.cache_dir = testing::TestCacheDir();
+  o.variant = v;
+  auto compiler = codegen::KernelCompiler::Create(o);
+  EXPECT_TRUE(compiler.ok()) << compiler.status();
+  std::string schedule;
+  for (const ir::Node& n : g.nodes()) {
+    if (n.op != ir::Op::kCausalAttention && n.op != ir::Op::kCausalAttentionGrad) continue;
+    auto namer = codegen::KernelCompiler::Create(o);  // its own JIT: Build() loads the kernel
+    EXPECT_TRUE(namer.ok());
+    auto kernel = (*namer)->Build(codegen::KernelSpec::FromNode(g, n), v);
+    EXPECT_TRUE(kernel.ok()) << kernel.status();
+    if (kernel.ok()) schedule = (*kernel)->schedule;
+  }
+  const testing::Mismatch m =
+      testing::CompareWithInterpreter(g, testing::RandomArgs(g, 11, 1), **compiler);
+  EXPECT_TRUE(std::isfinite(m.worst_rel)) << m.where;
+  return {schedule, m.worst_rel};
+}
+
+// The pass's rewrite verifies as the templates' mixed-precision form, and its rounding
+// points are what the kernels must reproduce: the Halide kernel (no AMX) matches the
+// interpreter at shapes AMX takes and shapes it does not. With the same rounding points
+// only the sums' order and exp differ (measured: below 4e-7), where a kernel that rounds
+// elsewhere is off by bf16 steps (~1e-3).
+TEST(Bf16Attention, HalideKernelsMatchTheMixedPrecisionBody) {
+  AmxModeScope off(codegen::AmxMode::kOff);
+  for (const auto& [b, h, t, d] :
+       std::vector<std::array<int64_t, 4>>{{2, 2, 64, 32}, {1, 3, 24, 20}, {1, 1, 7, 5}}) {
+    SCOPED_TRACE(absl::StrCat(b, "x", h, "x", t, "x", d));
+    const ir::Graph g = Bf16Attention(b, h, t, d);
+    ASSERT_TRUE(ir::Verify(g).ok()) << ir::Verify(g);
+    const auto [schedule, worst] = RunVariant(g, 0);
+    EXPECT_LE(worst, 1e-4) << schedule;
+  }
+}
+
+void ExpectAmxKernelsClose(codegen::AmxMode mode, const std::string& name) {
+  AmxModeScope scope(mode);
+  for (const auto& [b, h, t, d] :
+       std::vector<std::array<int64_t, 4>>{{2, 2, 64, 32}, {1, 3, 96, 64}, {1, 1, 32, 128}}) {
+    SCOPED_TRACE(absl::StrCat(b, "x", h, "x", t, "x", d));
+    const ir::Graph g = Bf16Attention(b, h, t, d);
+    const auto [schedule, worst] = RunVariant(g, 1);
+    EXPECT_EQ(schedule, name);
+    EXPECT_LE(worst, 1e-4) << schedule;
+  }
+}
+
+TEST(Bf16Attention, EmulatedAmxKernelsMatchTheInterpreter) {
+  ExpectAmxKernelsClose(codegen::AmxMode::kEmulated, "amx (emulated)");
+}
+
+TEST(Bf16Attention, HardwareAmxKernelsMatchTheInterpreter) {
+  if (!codegen::RequestAmx().ok) GTEST_SKIP() << codegen::RequestAmx().why;
+  ExpectAmxKernelsClose(codegen::AmxMode::kHardware, "amx");
+}
+
+// Only whole tiles of positions and head dims, only bf16, only with AMX on: else one variant.
+TEST(Bf16Attention, AmxVariantOnlyWhereTheTilesFit) {
+  EXPECT_TRUE(codegen::AmxAttentionFits(64, 32));
+  EXPECT_FALSE(codegen::AmxAttentionFits(48, 32));
+  EXPECT_FALSE(codegen::AmxAttentionFits(64, 48));
+  auto variants = [](const ir::Graph& g) {
+    auto n =
+        testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, g.nodes().back()));
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? *n : -1;
+  };
+  AmxModeScope emulated(codegen::AmxMode::kEmulated);
+  EXPECT_EQ(variants(Bf16Attention(1, 2, 64, 32)), 2);
+  EXPECT_EQ(variants(Bf16Attention(1, 2, 48, 32)), 1);
+  const std::string x = testing::F32Type({1, 2, 64, 32});
+  auto f32 = ir::ParseGraph(absl::StrCat("graph g(%q: ", x, ", %k: ", x, ", %v: ", x, ", %dy: ", x,
+                                         ") {\n", testing::AttentionOpsText(1, 2, 64, 32, 0.125),
+                                         "  return %y, %dq, %dk, %dv\n}"));
+  ASSERT_TRUE(f32.ok()) << f32.status();
+  EXPECT_EQ(variants(*f32), 1) << "fp32 attention has no bf16 kernel";
+  codegen::SetAmxGemmMode(codegen::AmxMode::kOff);
+  EXPECT_EQ(variants(Bf16Attention(1, 2, 64, 32)), 1);
+}
+
+// A whole bf16 train step with every multi-variant kernel on its last variant (the GEMMs and
+// the attention on emulated tiles; q, k and v strided views of the qkv projection's bf16
+// copy) against the interpreter, tolerance as the bf16 step test.
+void ExpectStepOnEmulatedTilesClose(const ir::Graph& forward) {
+  passes::StepOptions o;
+  o.gemm_dtype = ir::DType::kBF16;
+  o.plan = false;  // one buffer per value, so that every value can be compared
+  auto g = passes::BuildTrainStep(forward, o);
+  ASSERT_TRUE(g.ok()) << g.status();
+  AmxModeScope emulated(codegen::AmxMode::kEmulated);
+  int amx = 0;
+  for (const ir::Node& n : g->nodes()) {
+    if (n.op != ir::Op::kCausalAttention && n.op != ir::Op::kCausalAttentionGrad) continue;
+    const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, n);
+    auto last = testing::SharedCompiler().Build(spec, 1);
+    ASSERT_TRUE(last.ok()) << last.status();
+    amx += (*last)->schedule == "amx (emulated)";
+  }
+  EXPECT_GE(amx, 2) << "the forward and backward attention";
+  codegen::CompilerOptions co;
+  co.cache_dir = testing::TestCacheDir();
+  co.variant = 1000;  // clamped to each kernel's last
+  auto compiler = codegen::KernelCompiler::Create(co);
+  ASSERT_TRUE(compiler.ok()) << compiler.status();
+  ir::LiteralMap args = testing::RandomArgs(*g, 7, 65, /*positive=*/true);
+  args["step"] = ir::Literal(ir::F32({}), {1.0});
+  const testing::Mismatch m = testing::CompareWithInterpreter(*g, args, **compiler);
+  EXPECT_LT(m.worst_rel, 1e-2) << m.where;
+}
+
+TEST(Bf16Attention, GptTrainStepOnEmulatedTilesMatchesTheInterpreter) {
+  GptConfig cfg = *PresetConfig("tiny");
+  cfg.n_embd = 64, cfg.n_head = 2, cfg.n_layer = 1, cfg.block_size = 64, cfg.batch_size = 2;
+  auto model = nn::BuildGpt(cfg);
+  ASSERT_TRUE(model.ok()) << model.status();
+  ExpectStepOnEmulatedTilesClose(model->graph);
+}
+
+// Grouped-query attention: k and v have half the heads; the kernel reads head h / 2.
+TEST(Bf16Attention, GroupedQueryTrainStepOnEmulatedTilesMatchesTheInterpreter) {
+  LlamaConfig c = *LlamaPreset("tiny-llama");
+  c.n_embd = 128, c.n_head = 4, c.n_kv_head = 2, c.n_layer = 1, c.block_size = 32;
+  c.batch_size = 2;
+  auto f = nn::BuildLlama(c, c.batch_size);
+  ASSERT_TRUE(f.ok()) << f.status();
+  ExpectStepOnEmulatedTilesClose(f->graph);
+}
+
+}  // namespace
+}  // namespace gptc
