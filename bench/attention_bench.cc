@@ -1,0 +1,144 @@
+// Google Benchmark of the fused causal attention kernels, forward and backward, at the
+// presets' train-step shapes and as their train steps have them (q, k and v strided views of
+// the qkv projection): the f32 kernel, and the mixed-precision form (--precision=bf16) on
+// the Halide kernel and on AMX tiles (codegen/amx_attention.h; skipped where AMX is off,
+// naming the missing CPU flag). Counters: GFLOP/s of the products' causal half (the work
+// the kernels must do; `gptc bench` counts the products in full, twice this), of_fp32_peak
+// and of_amx_peak (peaks measured at start on the same threads).
+//
+//   build/bench/attention_bench --benchmark_counters_tabular=true
+#include <benchmark/benchmark.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "bench/peak_flops.h"
+#include "bench/step_flops.h"
+#include "codegen/amx_gemm.h"
+#include "codegen/cpu_info.h"
+#include "codegen/host_target.h"
+#include "codegen/kernel_compiler.h"
+#include "codegen/kernel_spec.h"
+#include "codegen/kernel_timer.h"
+#include "codegen/spin_pool.h"
+#include "frontend/model_registry.h"
+#include "passes/train_graphs.h"
+
+namespace gptc {
+namespace {
+
+int Threads() { return codegen::SpinPool::Get().threads(); }
+
+double Fp32Peak() {
+  static const double peak = MeasurePeakGflops(Threads());
+  return peak;
+}
+double AmxPeak() {
+  static const double peak = codegen::RequestAmx().ok ? MeasureAmxPeakGflops(Threads()) : 0;
+  return peak;
+}
+
+codegen::KernelCompiler& Compiler() {
+  static codegen::KernelCompiler* c = [] {
+    codegen::CompilerOptions o;
+    o.tune = false;
+    auto made = codegen::KernelCompiler::Create(o);
+    if (!made.ok()) std::abort();
+    return made->release();
+  }();
+  return *c;
+}
+
+struct Case {
+  std::string preset;
+  bool bf16, grad, amx;
+};
+
+// A case's kernel, compiled once (Google Benchmark calls a benchmark several times) with
+// its timer's buffers and FLOPs; or why it cannot run here.
+struct Prepared {
+  std::string error;
+  std::unique_ptr<codegen::CompiledKernel> kernel;
+  std::unique_ptr<codegen::KernelTimer> timer;
+  double gflops = 0;
+};
+
+Prepared Prepare(const Case& c) {
+  Prepared p;
+  if (c.amx && !codegen::RequestAmx().ok) return {codegen::RequestAmx().why};
+  if (c.bf16 && !c.amx && !codegen::HostHasBF16Dot()) return {"bf16 needs avx512_bf16"};
+  auto model = PresetModel(c.preset);
+  if (!model.ok()) return {std::string(model.status().message())};
+  ForwardOptions fo;
+  fo.batch = model->batch_size;
+  auto forward = model->forward(fo);
+  if (!forward.ok()) return {std::string(forward.status().message())};
+  passes::StepOptions so;
+  if (c.bf16) so.gemm_dtype = ir::DType::kBF16;
+  auto step = passes::BuildTrainStep(forward->graph, so);
+  if (!step.ok()) return {std::string(step.status().message())};
+  const ir::Op op = c.grad ? ir::Op::kCausalAttentionGrad : ir::Op::kCausalAttention;
+  const ir::Node* node = nullptr;
+  for (const ir::Node& n : step->nodes())
+    if (n.op == op && !node) node = &n;
+  if (!node) return {"no fused attention in the step"};
+  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*step, *node);
+  auto kernel = Compiler().Build(spec, c.amx ? 1 : 0);
+  if (!kernel.ok()) return {std::string(kernel.status().message())};
+  if (c.amx && (*kernel)->schedule != "amx") return {"no AMX variant at this shape"};
+  codegen::KernelArgs args{(*kernel)->views, {}, (*kernel)->strides};
+  for (const ir::TensorType& t : spec.inputs) args.dtypes.push_back(t.dtype);
+  for (const ir::TensorType& t : spec.outputs) args.dtypes.push_back(t.dtype);
+  auto timer = codegen::KernelTimer::Create(args);
+  if (!timer.ok()) return {std::string(timer.status().message())};
+  p.kernel = std::move(*kernel);
+  p.timer = std::move(*timer);
+  p.gflops = ModelFlops(*step, *node) / 2 / 1e9;  // the causal half
+  return p;
+}
+
+void BM_Attention(benchmark::State& state, Case c) {
+  static std::map<std::string, Prepared>* prepared = new std::map<std::string, Prepared>();
+  const std::string key = absl::StrCat(c.preset, c.bf16, c.grad, c.amx);
+  auto it = prepared->find(key);
+  if (it == prepared->end()) it = prepared->emplace(key, Prepare(c)).first;
+  Prepared& p = it->second;
+  if (!p.error.empty()) return state.SkipWithError(p.error.c_str());
+  double seconds = 0;
+  for (auto _ : state) {
+    auto s = p.timer->Time(p.kernel->fn, 1);
+    if (!s.ok()) return state.SkipWithError(std::string(s.status().message()).c_str());
+    state.SetIterationTime(*s);
+    seconds += *s;
+  }
+  const double rate = p.gflops * state.iterations() / seconds;
+  state.counters["GFLOP/s"] = rate;
+  state.counters["of_fp32_peak"] = rate / Fp32Peak();
+  if (c.amx) state.counters["of_amx_peak"] = rate / AmxPeak();
+}
+
+void Register() {
+  for (const char* preset : {"shakespeare-cpu", "baby", "gpt2"})
+    for (bool grad : {false, true})
+      for (const auto& [bf16, amx, name] : {std::tuple{false, false, "f32"},
+                                            std::tuple{true, false, "bf16 halide"},
+                                            std::tuple{true, true, "bf16 amx"}})
+        benchmark::RegisterBenchmark(
+            absl::StrCat(grad ? "attention_grad " : "attention ", preset, " ", name).c_str(),
+            BM_Attention, Case{preset, bf16, grad, amx})
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+}  // namespace gptc
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  gptc::Register();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
