@@ -39,6 +39,8 @@ struct RowOps {
   float (*max)(const float* x, int64_t n);
   // x[j] = exp((x[j] - m) * scale) for j < n; returns their sum.
   float (*exp_sum)(float* x, int64_t n, float m, float scale);
+  // out[j] = bf16(x[j] * mul) for j < n.
+  void (*to_bf16)(const float* x, int64_t n, float mul, uint16_t* out);
 };
 
 float MaxScalar(const float* x, int64_t n) {
@@ -50,6 +52,10 @@ float ExpSumScalar(float* x, int64_t n, float m, float scale) {
   float sum = 0;
   for (int64_t j = 0; j < n; ++j) sum += x[j] = std::exp((x[j] - m) * scale);
   return sum;
+}
+
+void ToBf16Scalar(const float* x, int64_t n, float mul, uint16_t* out) {
+  for (int64_t j = 0; j < n; ++j) out[j] = Bf16(x[j] * mul);
 }
 
 __attribute__((target("avx512f"))) __mmask16 TailMask(int64_t left) {
@@ -86,9 +92,22 @@ __attribute__((target("avx512f"))) float ExpSumAvx512(float* x, int64_t n, float
   return _mm512_reduce_add_ps(sum);
 }
 
+__attribute__((target("avx512f"))) void ToBf16Avx512(const float* x, int64_t n, float mul,
+                                                     uint16_t* out) {
+  const __m512 vm = _mm512_set1_ps(mul);
+  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = TailMask(n - j);
+    __m512i u = _mm512_castps_si512(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + j), vm));
+    u = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+    _mm512_mask_cvtepi32_storeu_epi16(out + j, k, _mm512_srli_epi32(u, 16));
+  }
+}
+
 const RowOps& Rows() {
-  static const RowOps ops =
-      HostCpu().avx512f ? RowOps{MaxAvx512, ExpSumAvx512} : RowOps{MaxScalar, ExpSumScalar};
+  static const RowOps ops = HostCpu().avx512f
+                                ? RowOps{MaxAvx512, ExpSumAvx512, ToBf16Avx512}
+                                : RowOps{MaxScalar, ExpSumScalar, ToBf16Scalar};
   return ops;
 }
 
@@ -118,21 +137,30 @@ void LoadHead(const halide_buffer_t* x, int64_t h, int64_t b, int64_t t, int64_t
   }
 }
 
-// Rows [t0, t0 + rows) of head (h, b) of a result: src row-major with d columns.
+// Rows [t0, t0 + rows) of head (h, b) of a result: src row-major with d columns, or
+// (`transposed`) d rows of `rows` columns.
 void StoreRows(halide_buffer_t* out, int64_t h, int64_t b, int64_t t0, int64_t rows, int64_t d,
-               const float* src) {
+               const float* src, bool transposed = false) {
   const int64_t s0 = out->dim[0].stride, s1 = out->dim[1].stride;
   float* dst = reinterpret_cast<float*>(out->host) + h * out->dim[2].stride +
                b * out->dim[3].stride + t0 * s1;
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < d; ++c) dst[r * s1 + c * s0] = src[r * d + c];
+    for (int64_t c = 0; c < d; ++c)
+      dst[r * s1 + c * s0] = transposed ? src[c * rows + r] : src[r * d + c];
+}
+
+// The [D, T] transpose of a row-major [T, D] head.
+void Transpose(const uint16_t* x, int64_t t, int64_t d, uint16_t* out) {
+  for (int64_t r = 0; r < t; ++r)
+    for (int64_t c = 0; c < d; ++c) out[c * t + r] = x[r * d + c];
 }
 
 // c[m x n] = a . B on tiles: a row-major bf16 (a_rs elements between rows) over k_tiles K
-// tiles; B packed (amx_pack.h) with kt K tiles in all, read from K tile k0 on.
+// tiles; B packed (amx_pack.h) with kt K tiles in all, read from K tile k0 on and from
+// column n0 on.
 void Product(const amx::TileBackend& tiles, const uint16_t* a, int64_t a_rs, const uint16_t* b,
              int64_t kt, int64_t k0, int64_t k_tiles, float* c, int64_t c_rs, int64_t m,
-             int64_t n) {
+             int64_t n, int64_t n0 = 0) {
   for (int64_t ii = 0; ii < m; ii += kBlock)
     for (int64_t jj = 0; jj < n; jj += kBlock) {
       amx::TileStep s;
@@ -140,8 +168,8 @@ void Product(const amx::TileBackend& tiles, const uint16_t* a, int64_t a_rs, con
       s.a1 = s.a0 + 16 * a_rs;
       s.a_stride = a_rs * 2;
       s.a_step = kAmxTile;
-      s.b0 = b + PackedBIndex(k0 * kAmxTile, jj, kt);
-      s.b1 = b + PackedBIndex(k0 * kAmxTile, jj + 16, kt);
+      s.b0 = b + PackedBIndex(k0 * kAmxTile, n0 + jj, kt);
+      s.b1 = b + PackedBIndex(k0 * kAmxTile, n0 + jj + 16, kt);
       s.b_step = kAmxTileElems;
       s.k_tiles = k_tiles;
       s.c = c + ii * c_rs + jj;
@@ -159,9 +187,10 @@ struct Problem {
 };
 
 // A thread's buffers, grown to the largest head it has seen: rows of bf16 heads, their
-// packed forms, a block's scores and gradients, and (backward) P and dS transposed.
+// packed forms and transposes, a block's scores and gradients, and (backward) the head's P
+// and dS in the packed B layout.
 struct Scratch {
-  std::vector<uint16_t> q, k, v, dy, kt, vp, vt, kp, qp, dyp, pb, dsb, pt, dst;
+  std::vector<uint16_t> q, k, v, dy, kt, vp, vt, kp, qt, dyt, pb, dsb, pp, dsp;
   std::vector<float> s, dp, o;
 };
 thread_local Scratch scratch;
@@ -193,7 +222,7 @@ void ForwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, int
       const int64_t visible = i0 + r + 1;
       const float inv = 1.0f / rows.exp_sum(row, visible, rows.max(row, visible), p.scale);
       uint16_t* out = pb + r * t;
-      for (int64_t j = 0; j < visible; ++j) out[j] = Bf16(row[j] * inv);
+      rows.to_bf16(row, visible, inv, out);
       std::fill(out + visible, out + n, uint16_t{0});
     }
     Product(tiles, pb, t, vp, tt, 0, n / kAmxTile, o, d, kBlock, d);
@@ -201,6 +230,9 @@ void ForwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, int
   }
 }
 
+// dk and dv come out transposed: dk^T = q^T dS and dv^T = dy^T P, with dS and P written into
+// the packed B layout block by block as they are made (a block of 32 queries is one K tile),
+// so no [T, T] matrix is ever transposed; q^T and dy^T are the A operands.
 void BackwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, int64_t b) {
   const int64_t t = p.t, d = p.d, dt = d / kAmxTile, tt = t / kAmxTile;
   Scratch& sc = scratch;
@@ -211,14 +243,15 @@ void BackwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, in
   LoadHead(p.v, h / p.repeat, b, t, d, v);
   LoadHead(p.dy, h, b, t, d, dy);
   uint16_t *kt = Sized(sc.kt, t * d), *vt = Sized(sc.vt, t * d), *kp = Sized(sc.kp, t * d),
-           *qp = Sized(sc.qp, t * d), *dyp = Sized(sc.dyp, t * d);
-  PackB({k, 1, d}, d, t, kt);    // k^T, for S = q k^T
-  PackB({v, 1, d}, d, t, vt);    // v^T, for dP = dy v^T
-  PackB({k, d, 1}, t, d, kp);    // k, for dq = dS k
-  PackB({q, d, 1}, t, d, qp);    // q, for dk = dS^T q
-  PackB({dy, d, 1}, t, d, dyp);  // dy, for dv = P^T dy
+           *qt = Sized(sc.qt, t * d), *dyt = Sized(sc.dyt, t * d);
+  PackB({k, 1, d}, d, t, kt);  // k^T, for S = q k^T
+  PackB({v, 1, d}, d, t, vt);  // v^T, for dP = dy v^T
+  PackB({k, d, 1}, t, d, kp);  // k, for dq = dS k
+  Transpose(q, t, d, qt);      // q^T, for dk^T = q^T dS
+  Transpose(dy, t, d, dyt);    // dy^T, for dv^T = dy^T P
   float *s = Sized(sc.s, kBlock * t), *dp = Sized(sc.dp, kBlock * t), *o = Sized(sc.o, kBlock * d);
-  uint16_t *dsb = Sized(sc.dsb, kBlock * t), *pt = Sized(sc.pt, t * t), *dst = Sized(sc.dst, t * t);
+  uint16_t *pb = Sized(sc.pb, kBlock * t), *dsb = Sized(sc.dsb, kBlock * t),
+           *pp = Sized(sc.pp, t * t), *dsp = Sized(sc.dsp, t * t);
   const RowOps& rows = Rows();
   for (int64_t i0 = 0; i0 < t; i0 += kBlock) {
     const int64_t n = i0 + kBlock;
@@ -234,25 +267,22 @@ void BackwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, in
         rowdot += prow[j] * dprow[j];
       }
       for (int64_t j = 0; j < visible; ++j) dprow[j] = prow[j] * (dprow[j] - rowdot) * p.scale;
-      std::fill(prow + visible, prow + n, 0.0f);
-      std::fill(dprow + visible, dprow + n, 0.0f);
-      for (int64_t j = 0; j < n; ++j) dsb[r * t + j] = Bf16(dprow[j]);
+      rows.to_bf16(prow, visible, 1.0f, pb + r * t);
+      rows.to_bf16(dprow, visible, 1.0f, dsb + r * t);
+      std::fill(pb + r * t + visible, pb + r * t + n, uint16_t{0});
+      std::fill(dsb + r * t + visible, dsb + r * t + n, uint16_t{0});
     }
     Product(tiles, dsb, t, kp, tt, 0, n / kAmxTile, o, d, kBlock, d);
     StoreRows(p.dq, h, b, i0, kBlock, d, o);
-    // P and dS transposed, (key j, query i): the block's 32 queries are 64 bytes of each row.
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t r = 0; r < kBlock; ++r) {
-        pt[j * t + i0 + r] = Bf16(s[r * t + j]);
-        dst[j * t + i0 + r] = dsb[r * t + j];
-      }
+    PackBTile({pb, t, 1}, n, tt, i0 / kAmxTile, pp);
+    PackBTile({dsb, t, 1}, n, tt, i0 / kAmxTile, dsp);
   }
   for (int64_t j0 = 0; j0 < t; j0 += kBlock) {
     const int64_t k0 = j0 / kAmxTile;  // queries before the key block see none of its keys
-    Product(tiles, dst + j0 * t + j0, t, qp, tt, k0, tt - k0, o, d, kBlock, d);
-    StoreRows(p.dk, h, b, j0, kBlock, d, o);
-    Product(tiles, pt + j0 * t + j0, t, dyp, tt, k0, tt - k0, o, d, kBlock, d);
-    StoreRows(p.dv, h, b, j0, kBlock, d, o);
+    Product(tiles, qt + j0, t, dsp, tt, k0, tt - k0, o, kBlock, d, kBlock, j0);
+    StoreRows(p.dk, h, b, j0, kBlock, d, o, /*transposed=*/true);
+    Product(tiles, dyt + j0, t, pp, tt, k0, tt - k0, o, kBlock, d, kBlock, j0);
+    StoreRows(p.dv, h, b, j0, kBlock, d, o, /*transposed=*/true);
   }
 }
 

@@ -9,9 +9,10 @@
 //  - Forward, per block: S = q k^T on tiles; the softmax in f32 (row max, exp, sum); the
 //    probabilities rounded to bf16; o = p v on tiles.
 //  - Backward, per block: S and dP = dy v^T on tiles; P and dS = P (dP - rowsum(P dP)) scale
-//    in f32; dq = dS k on tiles; P and dS stored transposed in bf16 per head. Then per block
-//    of 32 keys: dk = dS^T q and dv = P^T dy on tiles, over the queries from the block's
-//    diagonal on.
+//    in f32; dq = dS k on tiles; P and dS rounded and written into the packed B layout of
+//    the head's [T, T] (a block of 32 queries is one K tile). Then per block of 32 keys:
+//    dk^T = q^T dS and dv^T = dy^T P on tiles, over the queries from the block's diagonal on,
+//    so no [T, T] matrix is ever transposed.
 // The softmax statistics and every accumulation stay f32. The tile instructions are the
 // GEMM's micro-kernel (amx_tiles.h), on the hardware or emulated.
 #pragma once

@@ -147,4 +147,22 @@ void PackB(const Bf16View& b, int64_t k, int64_t n, uint16_t* packed) {
   });
 }
 
+void PackBTile(const Bf16View& rows, int64_t n, int64_t kt, int64_t kb, uint16_t* packed) {
+  const Interleave interleave = Interleaver();
+  for (int64_t c0 = 0; c0 < RoundUp(n, kAmxTile); c0 += 16) {
+    uint16_t* tile = packed + PackedBIndex(kb * kAmxTile, c0, kt);
+    for (int64_t p = 0; p < 16; ++p) {
+      uint16_t* row = tile + p * kAmxTile;
+      if (c0 + 16 <= n && rows.cs == 1) {
+        interleave(rows.data + 2 * p * rows.rs + c0, rows.data + (2 * p + 1) * rows.rs + c0, row);
+      } else {
+        for (int64_t c = 0; c < 16; ++c) {
+          row[2 * c] = At(rows, 2 * p, c0 + c, kAmxTile, n);
+          row[2 * c + 1] = At(rows, 2 * p + 1, c0 + c, kAmxTile, n);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace gptc::codegen

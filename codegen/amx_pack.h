@@ -24,5 +24,8 @@ int64_t PackedBIndex(int64_t kk, int64_t c, int64_t k_tiles);
 void PackA(const Bf16View& a, int64_t m, int64_t k, int64_t mp, uint16_t* packed);
 // B (k x n) into the B layout.
 void PackB(const Bf16View& b, int64_t k, int64_t n, uint16_t* packed);
+// One K tile of B: its 32 rows (`rows`, 32 x n) into K tile `kb` of a packed B of `kt` K tiles
+// (the attention backward writes dS and P this way, block by block, as it makes them).
+void PackBTile(const Bf16View& rows, int64_t n, int64_t kt, int64_t kb, uint16_t* packed);
 
 }  // namespace gptc::codegen

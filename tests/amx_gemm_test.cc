@@ -64,6 +64,18 @@ TEST(AmxGemm, PacksBAsPairsOfKRowsInterleavedPerColumn) {
   EXPECT_EQ(codegen::PackedBIndex(4, 4, kt), codegen::PackedBIndex(4, 3, kt) + 2);
 }
 
+// One K tile at a time (the attention backward packs dS and P block by block): the same
+// elements where PackB would put them, whole and partial column bands alike.
+TEST(AmxGemm, PacksOneKTileOfBWherePackBPutsIt) {
+  const int64_t k = 96, n = 50, kt = 3;
+  const std::vector<uint16_t> b = RandomBf16(k * n, 2);
+  std::vector<uint16_t> whole(64 * 96, 0xffff), tiles(64 * 96, 0xffff);
+  codegen::PackB(Bf16View{b.data(), n, 1}, k, n, whole.data());
+  for (int64_t kb = 0; kb < kt; ++kb)
+    codegen::PackBTile(Bf16View{b.data() + kb * 32 * n, n, 1}, n, kt, kb, tiles.data());
+  EXPECT_EQ(tiles, whole);
+}
+
 // A's tiles: 16 rows x 32 K; the same layout whether A is stored row-major or transposed
 // (the AVX-512 path interleaves K rows and transposes pairs), with zero padding.
 TEST(AmxGemm, PacksATilesOfRowsOfKFromEitherStorage) {
