@@ -41,6 +41,9 @@ struct RowOps {
   float (*exp_sum)(float* x, int64_t n, float m, float scale);
   // out[j] = bf16(x[j] * mul) for j < n.
   void (*to_bf16)(const float* x, int64_t n, float mul, uint16_t* out);
+  // The softmax's backward on a row: p[j] *= inv (normalised), then
+  // dp[j] = p[j] (dp[j] - sum_j p[j] dp[j]) scale, for j < n.
+  void (*grad)(float* p, float* dp, int64_t n, float inv, float scale);
 };
 
 float MaxScalar(const float* x, int64_t n) {
@@ -56,6 +59,15 @@ float ExpSumScalar(float* x, int64_t n, float m, float scale) {
 
 void ToBf16Scalar(const float* x, int64_t n, float mul, uint16_t* out) {
   for (int64_t j = 0; j < n; ++j) out[j] = Bf16(x[j] * mul);
+}
+
+void GradScalar(float* p, float* dp, int64_t n, float inv, float scale) {
+  float rowdot = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    p[j] *= inv;
+    rowdot += p[j] * dp[j];
+  }
+  for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - rowdot) * scale;
 }
 
 __attribute__((target("avx512f"))) __mmask16 TailMask(int64_t left) {
@@ -104,10 +116,29 @@ __attribute__((target("avx512f"))) void ToBf16Avx512(const float* x, int64_t n, 
   }
 }
 
+__attribute__((target("avx512f"))) void GradAvx512(float* p, float* dp, int64_t n, float inv,
+                                                   float scale) {
+  const __m512 vi = _mm512_set1_ps(inv);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = TailMask(n - j);
+    const __m512 pj = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + j), vi);
+    _mm512_mask_storeu_ps(p + j, k, pj);
+    acc = _mm512_fmadd_ps(pj, _mm512_maskz_loadu_ps(k, dp + j), acc);
+  }
+  const __m512 rowdot = _mm512_set1_ps(_mm512_reduce_add_ps(acc)), vs = _mm512_set1_ps(scale);
+  for (int64_t j = 0; j < n; j += 16) {
+    const __mmask16 k = TailMask(n - j);
+    const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dp + j), rowdot);
+    _mm512_mask_storeu_ps(dp + j, k,
+                          _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, p + j), d), vs));
+  }
+}
+
 const RowOps& Rows() {
   static const RowOps ops = HostCpu().avx512f
-                                ? RowOps{MaxAvx512, ExpSumAvx512, ToBf16Avx512}
-                                : RowOps{MaxScalar, ExpSumScalar, ToBf16Scalar};
+                                ? RowOps{MaxAvx512, ExpSumAvx512, ToBf16Avx512, GradAvx512}
+                                : RowOps{MaxScalar, ExpSumScalar, ToBf16Scalar, GradScalar};
   return ops;
 }
 
@@ -133,7 +164,11 @@ void LoadHead(const halide_buffer_t* x, int64_t h, int64_t b, int64_t t, int64_t
   } else {
     const float* src = reinterpret_cast<const float*>(x->host) + base;
     for (int64_t r = 0; r < t; ++r)
-      for (int64_t c = 0; c < d; ++c) dst[r * d + c] = Bf16(src[r * s1 + c * s0]);
+      if (s0 == 1) {
+        Rows().to_bf16(src + r * s1, d, 1.0f, dst + r * d);
+      } else {
+        for (int64_t c = 0; c < d; ++c) dst[r * d + c] = Bf16(src[r * s1 + c * s0]);
+      }
   }
 }
 
@@ -145,8 +180,12 @@ void StoreRows(halide_buffer_t* out, int64_t h, int64_t b, int64_t t0, int64_t r
   float* dst = reinterpret_cast<float*>(out->host) + h * out->dim[2].stride +
                b * out->dim[3].stride + t0 * s1;
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < d; ++c)
-      dst[r * s1 + c * s0] = transposed ? src[c * rows + r] : src[r * d + c];
+    if (!transposed && s0 == 1) {
+      std::memcpy(dst + r * s1, src + r * d, d * 4);
+    } else {
+      for (int64_t c = 0; c < d; ++c)
+        dst[r * s1 + c * s0] = transposed ? src[c * rows + r] : src[r * d + c];
+    }
 }
 
 // The [D, T] transpose of a row-major [T, D] head.
@@ -261,12 +300,7 @@ void BackwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, in
       float *prow = s + r * t, *dprow = dp + r * t;
       const int64_t visible = i0 + r + 1;
       const float inv = 1.0f / rows.exp_sum(prow, visible, rows.max(prow, visible), p.scale);
-      float rowdot = 0;
-      for (int64_t j = 0; j < visible; ++j) {
-        prow[j] *= inv;
-        rowdot += prow[j] * dprow[j];
-      }
-      for (int64_t j = 0; j < visible; ++j) dprow[j] = prow[j] * (dprow[j] - rowdot) * p.scale;
+      rows.grad(prow, dprow, visible, inv, p.scale);
       rows.to_bf16(prow, visible, 1.0f, pb + r * t);
       rows.to_bf16(dprow, visible, 1.0f, dsb + r * t);
       std::fill(pb + r * t + visible, pb + r * t + n, uint16_t{0});
