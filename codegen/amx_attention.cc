@@ -44,6 +44,9 @@ struct RowOps {
   // The softmax's backward on a row: p[j] *= inv (normalised), then
   // dp[j] = p[j] (dp[j] - sum_j p[j] dp[j]) scale, for j < n.
   void (*grad)(float* p, float* dp, int64_t n, float inv, float scale);
+  // 64 bytes from `from` to `to` in one access each (a copy in narrower pieces read back as
+  // one vector stalls on store forwarding).
+  void (*copy16)(const void* from, void* to);
 };
 
 float MaxScalar(const float* x, int64_t n) {
@@ -68,6 +71,12 @@ void GradScalar(float* p, float* dp, int64_t n, float inv, float scale) {
     rowdot += p[j] * dp[j];
   }
   for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - rowdot) * scale;
+}
+
+void Copy16Scalar(const void* from, void* to) { std::memcpy(to, from, 64); }
+
+__attribute__((target("avx512f"))) void Copy16Avx512(const void* from, void* to) {
+  _mm512_storeu_ps(to, _mm512_loadu_ps(from));
 }
 
 __attribute__((target("avx512f"))) __mmask16 TailMask(int64_t left) {
@@ -111,7 +120,8 @@ __attribute__((target("avx512f"))) void ToBf16Avx512(const float* x, int64_t n, 
   for (int64_t j = 0; j < n; j += 16) {
     const __mmask16 k = TailMask(n - j);
     __m512i u = _mm512_castps_si512(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + j), vm));
-    u = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+    u = _mm512_add_epi32(u,
+                         _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
     _mm512_mask_cvtepi32_storeu_epi16(out + j, k, _mm512_srli_epi32(u, 16));
   }
 }
@@ -136,9 +146,9 @@ __attribute__((target("avx512f"))) void GradAvx512(float* p, float* dp, int64_t 
 }
 
 const RowOps& Rows() {
-  static const RowOps ops = HostCpu().avx512f
-                                ? RowOps{MaxAvx512, ExpSumAvx512, ToBf16Avx512, GradAvx512}
-                                : RowOps{MaxScalar, ExpSumScalar, ToBf16Scalar, GradScalar};
+  static const RowOps ops =
+      HostCpu().avx512f ? RowOps{MaxAvx512, ExpSumAvx512, ToBf16Avx512, GradAvx512, Copy16Avx512}
+                        : RowOps{MaxScalar, ExpSumScalar, ToBf16Scalar, GradScalar, Copy16Scalar};
   return ops;
 }
 
@@ -179,6 +189,18 @@ void StoreRows(halide_buffer_t* out, int64_t h, int64_t b, int64_t t0, int64_t r
   const int64_t s0 = out->dim[0].stride, s1 = out->dim[1].stride;
   float* dst = reinterpret_cast<float*>(out->host) + h * out->dim[2].stride +
                b * out->dim[3].stride + t0 * s1;
+  if (transposed && s0 == 1 && rows % 16 == 0 && d % 16 == 0) {
+    // 16 x 16 blocks transposed in registers, then whole rows of 16 out.
+    alignas(64) uint32_t in[16][16], out16[16 * 16];
+    const RowOps& ops = Rows();
+    for (int64_t c0 = 0; c0 < d; c0 += 16)
+      for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+        for (int64_t c = 0; c < 16; ++c) ops.copy16(src + (c0 + c) * rows + r0, in[c]);
+        Transpose16(in, out16);
+        for (int64_t r = 0; r < 16; ++r) ops.copy16(out16 + r * 16, dst + (r0 + r) * s1 + c0);
+      }
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r)
     if (!transposed && s0 == 1) {
       std::memcpy(dst + r * s1, src + r * d, d * 4);
@@ -198,8 +220,8 @@ void Transpose(const uint16_t* x, int64_t t, int64_t d, uint16_t* out) {
 // tiles; B packed (amx_pack.h) with kt K tiles in all, read from K tile k0 on and from
 // column n0 on.
 void Product(const amx::TileBackend& tiles, const uint16_t* a, int64_t a_rs, const uint16_t* b,
-             int64_t kt, int64_t k0, int64_t k_tiles, float* c, int64_t c_rs, int64_t m,
-             int64_t n, int64_t n0 = 0) {
+             int64_t kt, int64_t k0, int64_t k_tiles, float* c, int64_t c_rs, int64_t m, int64_t n,
+             int64_t n0 = 0) {
   for (int64_t ii = 0; ii < m; ii += kBlock)
     for (int64_t jj = 0; jj < n; jj += kBlock) {
       amx::TileStep s;

@@ -63,16 +63,17 @@ __attribute__((target("avx512f"))) void Transpose16Avx512(const uint32_t (&in)[1
     _mm512_storeu_si512(out + (12 + j) * 16, _mm512_shuffle_i32x4(x2, y2, 0xdd));
   }
 }
-void Transpose16(const uint32_t (&in)[16][16], uint32_t* out) {
-  static const bool avx512 = HostCpu().avx512f;
-  avx512 ? Transpose16Avx512(in, out) : Transpose16Scalar(in, out);
-}
 
 uint16_t At(const Bf16View& v, int64_t r, int64_t c, int64_t rows, int64_t cols) {
   return r < rows && c < cols ? v.data[r * v.rs + c * v.cs] : uint16_t{0};
 }
 
 }  // namespace
+
+void Transpose16(const uint32_t (&in)[16][16], uint32_t* out) {
+  static const bool avx512 = HostCpu().avx512f;
+  avx512 ? Transpose16Avx512(in, out) : Transpose16Scalar(in, out);
+}
 
 int64_t PackedAIndex(int64_t r, int64_t kk, int64_t k_tiles) {
   return ((r / 16) * k_tiles + kk / kAmxTile) * kAmxTileElems + (r % 16) * kAmxTile + kk % kAmxTile;

@@ -17,6 +17,9 @@ namespace gptc::codegen {
 constexpr int64_t kAmxTile = 32;        // K per tile; outputs per block side
 constexpr int64_t kAmxTileElems = 512;  // bf16 in one 1 KiB tile
 
+// out[c * 16 + r] = in[r][c]: a 16 x 16 transpose of 32-bit elements (pairs of bf16, or f32).
+void Transpose16(const uint32_t (&in)[16][16], uint32_t* out);
+
 int64_t PackedAIndex(int64_t r, int64_t kk, int64_t k_tiles);
 int64_t PackedBIndex(int64_t kk, int64_t c, int64_t k_tiles);
 
