@@ -78,10 +78,11 @@ absl::StatusOr<double> MeanLoss(Backend& backend, const std::vector<Batch>& batc
 
 absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, const Model& model,
                                   const TrainOptions& o, std::ostream* log) {
-  if (o.steps < 0 || o.eval_batches <= 0 || o.eval_interval <= 0 || o.log_interval <= 0 ||
+  if (o.steps < 0 || o.eval_batches <= 0 || o.eval_interval < 0 || o.log_interval <= 0 ||
       o.grad_accum <= 0)
     return absl::InvalidArgumentError(
-        "train: steps must be >= 0 and the intervals, eval batches and micro-batches > 0");
+        "train: steps and the eval interval must be >= 0, the log interval, eval batches and "
+        "micro-batches > 0");
   ASSIGN_OR_RETURN(std::vector<Batch> train_eval,
                    FixedBatches(data, Split::kTrain, model, o.eval_batches, o.data_seed + 1));
   ASSIGN_OR_RETURN(std::vector<Batch> val_eval,
@@ -105,7 +106,7 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
   if (o.start_step < 0 || o.start_step > o.steps)
     return absl::InvalidArgumentError(
         absl::StrFormat("train: cannot start at step %d of %d", o.start_step, o.steps));
-  RETURN_IF_ERROR(evaluate(o.start_step));
+  if (o.eval_interval > 0 || o.start_step == o.steps) RETURN_IF_ERROR(evaluate(o.start_step));
   Rng rng(o.data_seed);
   if (!o.rng_state.empty() && !rng.SetState(o.rng_state))
     return absl::InvalidArgumentError("train: the saved batch sampler state is malformed");
@@ -174,7 +175,7 @@ absl::StatusOr<TrainReport> Train(Backend& backend, const TextDataset& data, con
                    << std::flush;
       window_secs = 0;
     }
-    const bool evaluated = step % o.eval_interval == 0 || step == o.steps;
+    const bool evaluated = (o.eval_interval > 0 && step % o.eval_interval == 0) || step == o.steps;
     if (evaluated) RETURN_IF_ERROR(evaluate(step));
     const bool due = (o.checkpoint_interval > 0 && step % o.checkpoint_interval == 0) || evaluated;
     if (o.on_checkpoint && due)

@@ -41,7 +41,9 @@ struct TrainOptions {
   // elapsed, ETA), for a terminal; the periodic lines still go to `log`.
   std::ostream* status = nullptr;
   LrSchedule schedule;
-  int64_t eval_interval = 250;  // also evaluates before the first and after the last step
+  // Also evaluates before the first and after the last step; 0: only after the last (no
+  // periodic estimates, for runs that want the step time alone).
+  int64_t eval_interval = 250;
   int64_t eval_batches = 20;
   int64_t log_interval = 10;
   // Micro-batches per optimiser step (gradient accumulation; the backend must be built with

@@ -138,6 +138,20 @@ TEST(Cli, Bf16PrecisionTrains) {
   EXPECT_LT(std::stod(train.out.substr(at + 20)), 3.8) << train.out;
 }
 
+// --eval-interval=0: no estimate before the first step or between, one after the last.
+TEST(Cli, EvalIntervalZeroEstimatesOnlyAtTheEnd) {
+  Result train = Gptc(
+      "train --config=tiny --steps=3 --eval-interval=0 --eval-batches=1 --log-interval=1 "
+      "--sample-tokens=0 --progress=false --out-dir=none --cache-dir=" GPTC_BINARY_DIR
+      "/test-kernel-cache");
+  ASSERT_EQ(train.code, 0) << train.out;
+  EXPECT_EQ(train.out.find("step 0: train loss"), std::string::npos) << train.out;
+  EXPECT_NE(train.out.find("step 3: train loss"), std::string::npos) << train.out;
+  EXPECT_NE(Gptc("train --config=tiny --eval-interval=-1")
+                .out.find("--eval-interval must be >= 0, got -1"),
+            std::string::npos);
+}
+
 TEST(Cli, DotOutput) {
   const std::string path = ::testing::TempDir() + "tiny.dot";
   Result r = Gptc("ir --config=tiny --dot=" + path);

@@ -53,7 +53,9 @@ TEST(TextDataset, BatchesAreShiftedWindowsAndReproducible) {
     for (int t = 0; t < 8; ++t) {
       // Consecutive letters: the target is the next letter of the alphabet.
       EXPECT_EQ(b1->targets.data[i * 8 + t], std::fmod(b1->tokens.data[i * 8 + t] + 1, 26));
-      if (t > 0) EXPECT_EQ(b1->tokens.data[i * 8 + t], b1->targets.data[i * 8 + t - 1]);
+      if (t > 0) {
+        EXPECT_EQ(b1->tokens.data[i * 8 + t], b1->targets.data[i * 8 + t - 1]);
+      }
     }
   EXPECT_EQ(d->Sample(Split::kVal, 1, 200, r1).status().message(),
             "the val split of '<text>' has 100 tokens, fewer than a window of 201");

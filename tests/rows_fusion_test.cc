@@ -80,9 +80,10 @@ void ExpectOneKernelEachWay(const ir::Graph& fused, const std::string& weight = 
                 fused.value(in).producer == fused.value(y).producer)
         << "%" << fused.value(in).name << " comes from " << ir::OpName(p.op);
   }
-  if (!weight.empty())
+  if (!weight.empty()) {
     EXPECT_EQ(fused.value(*fused.FindValue("grad." + weight)).producer, fused.value(dx).producer)
         << ir::PrintGraph(fused);
+  }
 }
 
 void ExpectSameMeaning(const ir::Graph& unfused, const ir::Graph& fused) {
@@ -164,7 +165,9 @@ TEST(RowsFusion, PlannedTrainStepEqualsUnplanned) {
     auto ex = Executable::Create(*t, testing::SharedCompiler(), st);
     ASSERT_TRUE(ex.ok()) << ex.status();
     for (const auto& [name, lit] : args)
-      if (st.Find(name)) ASSERT_TRUE(st.Set(name, lit).ok());
+      if (st.Find(name)) {
+        ASSERT_TRUE(st.Set(name, lit).ok());
+      }
     for (const char* in : {"r", "lr", "ids"}) ASSERT_TRUE((*ex)->SetInput(in, args[in]).ok());
     for (int step = 1; step <= 3; ++step) {
       ASSERT_TRUE((*ex)->SetInput("step", ir::Literal(ir::F32({}), {double(step)})).ok());

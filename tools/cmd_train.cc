@@ -61,7 +61,9 @@ void AddTrainFlags(FlagSet& f) {
   f.Int("grad-accum", 1,
         "micro-batches per optimiser step (gradient accumulation): a step equals one on a "
         "batch this many times larger, at the memory of one");
-  f.Int("eval-interval", 250, "estimate train/val loss every this many steps");
+  f.Int("eval-interval", 250,
+        "estimate train/val loss every this many steps (and before the first); 0: only after "
+        "the last");
   f.Int("eval-batches", 20, "batches per loss estimate");
   f.Int("log-interval", 50, "print a line every this many steps");
   f.String(
@@ -110,7 +112,7 @@ absl::Status ValidateTrainFlags(const FlagSet& f) {
                            {"warmup", 0},
                            {"decay-steps", 0},
                            {"grad-accum", 1},
-                           {"eval-interval", 1},
+                           {"eval-interval", 0},
                            {"eval-batches", 1},
                            {"log-interval", 1},
                            {"checkpoint-interval", 0},
