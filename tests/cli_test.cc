@@ -98,6 +98,18 @@ TEST(Cli, MemReportsThePlan) {
       std::string::npos)
       << small.out;
   EXPECT_EQ(Gptc("mem --budget=lots").code, 2);
+
+  // --grad-accum: the sums are one more parameter-sized state; the arena is one micro-batch's.
+  Result accum = Gptc("mem --config=tiny --json --budget=64M --grad-accum=4");
+  ASSERT_EQ(accum.code, 0) << accum.out;
+  const nlohmann::json with = nlohmann::json::parse(accum.out);
+  const auto& p0 = report.at("persistent_bytes");
+  const auto& p4 = with.at("persistent_bytes");
+  EXPECT_EQ(p4.at("moments").get<int64_t>(),
+            p0.at("moments").get<int64_t>() + p0.at("params").get<int64_t>());
+  EXPECT_EQ(with.at("grad_accum").get<int>(), 4);
+  EXPECT_NE(Gptc("mem --config=tiny --grad-accum=0").out.find("--grad-accum must be in 1..65536"),
+            std::string::npos);
 }
 
 TEST(Cli, IrPrintsAGraphThatParsesAndVerifies) {

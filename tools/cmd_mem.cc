@@ -70,8 +70,14 @@ absl::StatusOr<int64_t> ParseBytes(const std::string& s) {
 
 std::string Mib(int64_t bytes) { return absl::StrFormat("%.2f MiB", bytes / 1048576.0); }
 
-void PrintText(const Model& model, const Footprint& f, int64_t budget, int64_t max_batch) {
+void PrintText(const Model& model, const Footprint& f, int64_t budget, int64_t max_batch,
+               int64_t accum) {
   std::cout << "gptc mem: " << model.Summary() << "\n";
+  if (accum > 1)
+    std::cout << absl::StrFormat(
+        "gradient accumulation: %d micro-batches of %d rows per optimiser step (%d rows); the "
+        "moments below include their gradient sums\n",
+        accum, model.batch_size, accum * model.batch_size);
   std::cout << absl::StrFormat("%-11s %13s %13s %13s %8s %9s %9s\n", "step", "naive", "planned",
                                "lower bound", "frag", "/naive", "/bound");
   for (const passes::MemoryReport* r : {&f.train_report, &f.eval_report}) {
@@ -99,10 +105,12 @@ void PrintText(const Model& model, const Footprint& f, int64_t budget, int64_t m
   }
   std::cout << "total for training (persistent + the arena the train and eval steps share): "
             << Mib(f.total) << "\n";
-  std::cout << "largest batch size within " << Mib(budget) << ": " << max_batch << "\n";
+  std::cout << "largest " << (accum > 1 ? "micro-batch" : "batch") << " size within " << Mib(budget)
+            << ": " << max_batch << "\n";
 }
 
-void PrintJson(const Model& cfg, const Footprint& f, int64_t budget, int64_t max_batch) {
+void PrintJson(const Model& cfg, const Footprint& f, int64_t budget, int64_t max_batch,
+               int64_t accum) {
   auto report = [](const passes::MemoryReport& r) {
     nlohmann::ordered_json j;
     j["naive_bytes"] = r.naive_bytes;
@@ -123,8 +131,10 @@ void PrintJson(const Model& cfg, const Footprint& f, int64_t budget, int64_t max
     j["copy_kernels"] = r.copy_kernels;
     return j;
   };
-  nlohmann::ordered_json j = {
-      {"config", cfg.name}, {"arch", cfg.arch}, {"batch_size", cfg.batch_size}};
+  nlohmann::ordered_json j = {{"config", cfg.name},
+                              {"arch", cfg.arch},
+                              {"batch_size", cfg.batch_size},
+                              {"grad_accum", accum}};
   j.update(report(f.train_report));  // the train step's numbers at the top level
   j["eval"] = report(f.eval_report);
   j["total_bytes"] = f.total;
@@ -142,6 +152,9 @@ int RunMem(const Args& args) {
   flags.String(
       "budget", "",
       "memory budget for the largest batch size (8G, 512M, bytes); default: available memory");
+  flags.Int("grad-accum", 1,
+            "micro-batches per optimiser step, as gptc train's: the steps below are one "
+            "micro-batch's, and the per-parameter gradient sums join the moments");
   flags.Bool("json", false, "print the report as JSON");
   flags.String("svg", "",
                "draw the train step's arena into this SVG file: buffers by execution order and "
@@ -158,6 +171,12 @@ int RunMem(const Args& args) {
   auto step = StepOptionsFromFlags(flags);
   if (!step.ok()) return Fail(step.status(), 2);
   step->fusion.explain = nullptr;
+  const int64_t accum = flags.GetInt("grad-accum");
+  if (accum < 1 || accum > 65536)
+    return Fail(absl::InvalidArgumentError(
+                    absl::StrCat("gptc mem: --grad-accum must be in 1..65536, got ", accum)),
+                2);
+  step->grad_accum = static_cast<int>(accum);
   int64_t budget = AvailableMemoryBytes();
   if (!flags.GetString("budget").empty()) {
     auto b = ParseBytes(flags.GetString("budget"));
@@ -187,9 +206,9 @@ int RunMem(const Args& args) {
     (fits(mid) ? lo : hi) = mid;
   }
   if (flags.GetBool("json")) {
-    PrintJson(*cfg, *f, budget, lo);
+    PrintJson(*cfg, *f, budget, lo, accum);
   } else {
-    PrintText(*cfg, *f, budget, lo);
+    PrintText(*cfg, *f, budget, lo, accum);
   }
   if (const std::string svg = flags.GetString("svg"); !svg.empty()) {
     if (auto s = WriteArenaSvg(f->train, svg, cfg->arch + " " + cfg->name + " train step"); !s.ok())
