@@ -157,14 +157,7 @@ void ExpectStepOnEmulatedTilesClose(const ir::Graph& forward) {
     amx += (*last)->schedule == "amx (emulated)";
   }
   EXPECT_GE(amx, 2) << "the forward and backward attention";
-  codegen::CompilerOptions co;
-  co.cache_dir = testing::TestCacheDir();
-  co.variant = 1000;  // clamped to each kernel's last
-  auto compiler = codegen::KernelCompiler::Create(co);
-  ASSERT_TRUE(compiler.ok()) << compiler.status();
-  ir::LiteralMap args = testing::RandomArgs(*g, 7, 65, /*positive=*/true);
-  args["step"] = ir::Literal(ir::F32({}), {1.0});
-  const testing::Mismatch m = testing::CompareWithInterpreter(*g, args, **compiler);
+  const testing::Mismatch m = testing::CompareStepOnLastVariants(*g);
   EXPECT_LT(m.worst_rel, 1e-2) << m.where;
 }
 

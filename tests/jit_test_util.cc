@@ -112,4 +112,16 @@ int ExpectEveryVariantClose(const ir::Graph& g, double tol) {
   return *variants;
 }
 
+Mismatch CompareStepOnLastVariants(const ir::Graph& step) {
+  codegen::CompilerOptions o;
+  o.cache_dir = TestCacheDir();
+  o.variant = 1000;  // clamped to each kernel's last
+  auto compiler = codegen::KernelCompiler::Create(o);
+  EXPECT_TRUE(compiler.ok()) << compiler.status();
+  if (!compiler.ok()) return {INFINITY, "no compiler"};
+  ir::LiteralMap args = RandomArgs(step, 7, 65, /*positive=*/true);
+  args["step"] = ir::Literal(ir::F32({}), {1.0});
+  return CompareWithInterpreter(step, args, **compiler);
+}
+
 }  // namespace gptc::testing

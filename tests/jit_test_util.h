@@ -39,4 +39,8 @@ ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit,
 // Returns how many there are.
 int ExpectEveryVariantClose(const ir::Graph& g, double tol);
 
+// A train step compiled with every multi-variant kernel on its last variant (where AMX
+// candidates come), against the interpreter on random positive inputs at AdamW step 1.
+Mismatch CompareStepOnLastVariants(const ir::Graph& step);
+
 }  // namespace gptc::testing
