@@ -22,6 +22,11 @@
 // H / kv_repeat heads and query head h reads head h / kv_repeat; the repeated [B, H, T, D]
 // keys and values are never made. The backward's dk and dv stay per query head (the graph
 // sums each group, as the repeat's gradient).
+//
+// Mixed precision (bf16 q, k, v: the templates' mixed-precision form): the operands are
+// widened once per head, and the probabilities, dy and dS are rounded to bf16 where the body
+// rounds them, so the kernel computes what the interpreter runs. Where AMX is on, the
+// lowering also offers the AMX kernel (amx_attention.h) as a second variant.
 #include <limits>
 
 #include "absl/strings/str_cat.h"
