@@ -31,13 +31,14 @@
 namespace gptc {
 namespace {
 
-// Forward and backward attention over [b, h, t, d] as the bf16 pass leaves them.
-ir::Graph Bf16Attention(int64_t b, int64_t h, int64_t t, int64_t d) {
+// Forward and backward attention over [b, h, t, d] as the bf16 pass leaves them; scale
+// 1/sqrt(d) unless given.
+ir::Graph Bf16Attention(int64_t b, int64_t h, int64_t t, int64_t d, double scale = 0) {
   const std::string x = testing::F32Type({b, h, t, d});
-  auto g = ir::ParseGraph(
-      absl::StrCat("graph g(%q: ", x, ", %k: ", x, ", %v: ", x, ", %dy: ", x, ") {\n",
-                   testing::AttentionOpsText(b, h, t, d, 1.0 / std::sqrt(static_cast<double>(d))),
-                   "  return %y, %dq, %dk, %dv\n}"));
+  auto g = ir::ParseGraph(absl::StrCat(
+      "graph g(%q: ", x, ", %k: ", x, ", %v: ", x, ", %dy: ", x, ") {\n",
+      testing::AttentionOpsText(b, h, t, d, scale > 0 ? scale : 1 / std::sqrt(double(d))),
+      "  return %y, %dq, %dk, %dv\n}"));
   EXPECT_TRUE(g.ok()) << g.status();
   auto bf16 = passes::CastEveryGemmOperand(*g, ir::DType::kBF16);
   EXPECT_TRUE(bf16.ok()) << bf16.status();
@@ -107,6 +108,15 @@ void ExpectAmxKernelsClose(codegen::AmxMode mode, const std::string& name) {
 
 TEST(Bf16Attention, EmulatedAmxKernelsMatchTheInterpreter) {
   ExpectAmxKernelsClose(codegen::AmxMode::kEmulated, "amx (emulated)");
+}
+
+// Large scores (scale 4 on N(0,1) inputs: rows of exp() spanning e^+-40 and beyond, where the
+// vector exp's clamp and scalef take over): finite and equal to the interpreter.
+TEST(Bf16Attention, EmulatedAmxKernelsStayFiniteOnLargeScores) {
+  AmxModeScope scope(codegen::AmxMode::kEmulated);
+  const auto [schedule, worst] = RunVariant(Bf16Attention(1, 2, 64, 32, 4.0), 1);
+  EXPECT_EQ(schedule, "amx (emulated)");
+  EXPECT_LE(worst, 1e-4);
 }
 
 TEST(Bf16Attention, HardwareAmxKernelsMatchTheInterpreter) {
