@@ -122,9 +122,9 @@ void BM_Attention(benchmark::State& state, Case c) {
 void Register() {
   for (const char* preset : {"shakespeare-cpu", "baby", "gpt2"})
     for (bool grad : {false, true})
-      for (const auto& [bf16, amx, name] : {std::tuple{false, false, "f32"},
-                                            std::tuple{true, false, "bf16 halide"},
-                                            std::tuple{true, true, "bf16 amx"}})
+      for (const auto& [bf16, amx, name] :
+           {std::tuple{false, false, "f32"}, std::tuple{true, false, "bf16 halide"},
+            std::tuple{true, true, "bf16 amx"}})
         benchmark::RegisterBenchmark(
             absl::StrCat(grad ? "attention_grad " : "attention ", preset, " ", name).c_str(),
             BM_Attention, Case{preset, bf16, grad, amx})
