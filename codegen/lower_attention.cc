@@ -64,10 +64,12 @@ int BlockRows(int64_t t, int limit) {
 
 // Halide dimensions (d, t, h, b) of a [B, H, T, D] operand, strided when the plan made it
 // a view (q, k and v read out of the qkv projection); bf16 operands widened to f32, and dy
-// rounded in the mixed-precision form. Those are added to `per_head`, to be computed once
-// per head (the products read each key and value many times; widening a bf16 broadcast
-// in the inner loop made the kernels 35% slower).
-Func Operand(Ctx& c, int i, const Dims& n, int64_t heads, std::vector<Func>& per_head) {
+// rounded in the mixed-precision form. Those are added to `per_head` (unless `once`: read
+// once per element, they are widened as read), to be computed once per head (the products
+// read each key and value many times; widening a bf16 broadcast in the inner loop made the
+// kernels 35% slower).
+Func Operand(Ctx& c, int i, const Dims& n, int64_t heads, std::vector<Func>& per_head,
+             bool once = false) {
   const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
                                      ? c.spec.input_strides[i]
                                      : std::vector<int64_t>();
@@ -77,6 +79,7 @@ Func Operand(Ctx& c, int i, const Dims& n, int64_t heads, std::vector<Func>& per
   Var d("d"), t("t"), h("h"), b("b");
   Func f(absl::StrCat(x.name(), "_f32"));
   f(d, t, h, b) = round_dy ? RoundBf16(x(d, t, h, b)) : cast<float>(x(d, t, h, b));
+  if (once) return f;
   if (n.d >= c.vec) f.vectorize(d, c.vec, TailStrategy::GuardWithIf);
   per_head.push_back(f);
   return f;
@@ -255,7 +258,7 @@ Var ScheduleRowsOut(Func out, const Dims& n, const Vars& v, int vec, int tm) {
 absl::Status Forward(Ctx& c, const Dims& n, float scale) {
   const Vars v;
   std::vector<Func> per_head;
-  Func q = Operand(c, 0, n, n.h, per_head);
+  Func q = Operand(c, 0, n, n.h, per_head, /*once=*/true);  // read by the transpose alone
   Func k = KeyValue("k", c, 1, n, per_head), val = KeyValue("v", c, 2, n, per_head);
   const int tm = TileRows(n, c.vec);
   Func qt = Transposed("qt", q, n, v, c.vec);
