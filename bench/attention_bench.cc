@@ -1,10 +1,10 @@
 // Google Benchmark of the fused causal attention kernels, forward and backward, at the
 // presets' train-step shapes and as their train steps have them (q, k and v strided views of
 // the qkv projection): the f32 kernel, and the mixed-precision form (--precision=bf16) on
-// the Halide kernel and on AMX tiles (codegen/amx_attention.h; skipped where AMX is off,
-// naming the missing CPU flag). Counters: GFLOP/s of the products' causal half (the work
-// the kernels must do; `gptc bench` counts the products in full, twice this), of_fp32_peak
-// and of_amx_peak (peaks measured at start on the same threads).
+// the Halide kernel (its forward also on vdpbf16ps) and on AMX tiles (codegen/amx_attention.h;
+// skipped where AMX is off, naming the missing CPU flag). Counters: GFLOP/s of the products' causal
+// half (the work the kernels must do; `gptc bench` counts the products in full, twice this),
+// of_fp32_peak and of_amx_peak (peaks measured at start on the same threads).
 //
 //   build/bench/attention_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
@@ -54,6 +54,7 @@ codegen::KernelCompiler& Compiler() {
 struct Case {
   std::string preset;
   bool bf16, grad, amx;
+  bool dot = false;  // the forward on vdpbf16ps
 };
 
 // A case's kernel, compiled once (Google Benchmark calls a benchmark several times) with
@@ -91,9 +92,12 @@ Prepared Prepare(const Case& c) {
     if (n.op == op && !node) node = &n;
   if (!node) return Why("no fused attention in the step");
   const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*step, *node);
-  auto kernel = Compiler().Build(spec, c.amx ? 1 : 0);
+  auto variants = Compiler().NumVariants(spec);
+  if (!variants.ok()) return Why(std::string(variants.status().message()));
+  auto kernel = Compiler().Build(spec, c.amx ? *variants - 1 : c.dot ? 1 : 0);
   if (!kernel.ok()) return Why(std::string(kernel.status().message()));
   if (c.amx && (*kernel)->schedule != "amx") return Why("no AMX variant at this shape");
+  if (c.dot && (*kernel)->schedule != "halide bf16 dot") return Why("no bf16 dot variant here");
   codegen::KernelArgs args{(*kernel)->views, {}, (*kernel)->strides};
   for (const ir::TensorType& t : spec.inputs) args.dtypes.push_back(t.dtype);
   for (const ir::TensorType& t : spec.outputs) args.dtypes.push_back(t.dtype);
@@ -107,7 +111,7 @@ Prepared Prepare(const Case& c) {
 
 void BM_Attention(benchmark::State& state, Case c) {
   static std::map<std::string, Prepared>* prepared = new std::map<std::string, Prepared>();
-  const std::string key = absl::StrCat(c.preset, c.bf16, c.grad, c.amx);
+  const std::string key = absl::StrCat(c.preset, c.bf16, c.grad, c.amx, c.dot);
   auto it = prepared->find(key);
   if (it == prepared->end()) it = prepared->emplace(key, Prepare(c)).first;
   Prepared& p = it->second;
@@ -136,6 +140,11 @@ void Register() {
             BM_Attention, Case{preset, bf16, grad, amx})
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
+  for (const char* preset : {"shakespeare-cpu", "baby", "gpt2"})
+    benchmark::RegisterBenchmark(absl::StrCat("attention ", preset, " bf16 dot").c_str(),
+                                 BM_Attention, Case{preset, true, false, false, true})
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
 }
 
 // Registered before Google Benchmark's own main() (benchmark::benchmark_main) runs them.

@@ -357,6 +357,74 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
   return absl::OkStatus();
 }
 
+// The mixed-precision forward with both products on vdpbf16ps (on Zen 4 it retires twice the
+// FLOPs of an f32 FMA; on Intel half, so the tuner keeps whichever is faster). q k^T: the
+// block's 16 queries are the lanes, each a pair of head dims (q's rows moved in 32-bit pairs),
+// times k's pair broadcast from its row. p v: head dims are the lanes, v's keys interleaved in
+// pairs per head, times the rounded probabilities' pair broadcast. The softmax stays f32.
+absl::Status ForwardDot(Ctx& c, const Dims& n, float scale) {
+  const Vars v;
+  Var p("p"), dp("dp"), jp("jp");
+  auto strides = [&](int i) {
+    return i < static_cast<int>(c.spec.input_strides.size()) ? c.spec.input_strides[i]
+                                                             : std::vector<int64_t>();
+  };
+  ImageParam q = c.Input(0, {n.b, n.h, n.t, n.d}, strides(0));
+  ImageParam kin = c.Input(1, {n.b, n.h / n.repeat, n.t, n.d}, strides(1));
+  ImageParam vin = c.Input(2, {n.b, n.h / n.repeat, n.t, n.d}, strides(2));
+  const Expr kv_head = v.h / static_cast<int>(n.repeat);
+  // q's block rows moved in 32-bit pairs: qt2(p, ii, dp) = q[t][2 dp + p], lanes (p, ii).
+  Func qrows("qrows"), qt2("qt2");
+  qrows(p, dp, v.ii, v.ib, v.h, v.b) = q(2 * dp + p, Row(n, v.ii, v.ib), v.h, v.b);
+  qt2(p, v.ii, dp, v.ib, v.h, v.b) = qrows(p, dp, v.ii, v.ib, v.h, v.b);
+  RDom rs(0, 2, 0, static_cast<int>(n.d / 2), "rs");
+  Func sacc("sacc"), s("s");
+  sacc(v.ii, v.j, v.ib, v.h, v.b) = 0.0f;
+  sacc(v.ii, v.j, v.ib, v.h, v.b) += cast<float>(qt2(rs.x, v.ii, rs.y, v.ib, v.h, v.b)) *
+                                     cast<float>(kin(2 * rs.y + rs.x, v.j, kv_head, v.b));
+  s(v.ii, v.j, v.ib, v.h, v.b) = sacc(v.ii, v.j, v.ib, v.h, v.b);
+  const int tn = 8;
+  Var jo("jo"), ji("ji");
+  s.split(v.j, jo, ji, tn, TailStrategy::RoundUp).reorder(v.ii, ji, jo).vectorize(v.ii).unroll(ji);
+  sacc.compute_at(s, jo).vectorize(v.ii).unroll(v.j);
+  sacc.update().reorder(rs.x, v.ii, v.j, rs.y).atomic().vectorize(rs.x).vectorize(v.ii).unroll(v.j);
+  BlockSoftmax sm = Softmax(s, n, v, scale, c.vec);
+  // The probabilities rounded, pairs of keys adjacent per query: wb(p, ii, jp).
+  Func wb("wb");
+  wb(p, v.ii, jp, v.ib, v.h, v.b) =
+      cast(BFloat(16), sm.e(v.ii, 2 * jp + p, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b));
+  wb.vectorize(p).vectorize(v.ii);
+  // v's keys in pairs per head dim: vp(p, d, jp) = v[2 jp + p][d], lanes (p, d).
+  Func vrows("vrows"), vp("vp");
+  vrows(v.d, p, jp, v.h, v.b) = vin(v.d, 2 * jp + p, kv_head, v.b);
+  vp(p, v.d, jp, v.h, v.b) = vrows(v.d, p, jp, v.h, v.b);
+  RDom ro(0, 2, 0, static_cast<int>(n.t / 2), "ro");
+  ro.where(ro.y < (v.ib + 1) * (n.qb / 2));
+  const int tm = TileRows(n, c.vec);
+  Func oacc("oacc"), out("out");
+  oacc(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
+  oacc(v.d, v.ii, v.ib, v.h, v.b) += cast<float>(wb(ro.x, v.ii, ro.y, v.ib, v.h, v.b)) *
+                                     cast<float>(vp(ro.x, v.d, ro.y, v.h, v.b));
+  out(v.d, v.ii, v.ib, v.h, v.b) = oacc(v.d, v.ii, v.ib, v.h, v.b);
+  const Var io = ScheduleRowsOut(out, n, v, c.vec, tm);
+  oacc.compute_at(out, io).vectorize(v.d, c.vec).unroll(v.d);
+  if (tm > 1) oacc.unroll(v.ii);
+  oacc.update()
+      .reorder(ro.x, v.d, v.ii, ro.y, v.ib)
+      .atomic()
+      .vectorize(ro.x)
+      .vectorize(v.d, c.vec)
+      .unroll(v.d);
+  if (tm > 1) oacc.update().unroll(v.ii);
+  for (Func f : {qt2, s, sm.m, sm.e, sm.l, wb}) BlockScratch(f, LoopLevel(out, v.ib), out, n);
+  qrows.compute_at(qt2, v.ii).vectorize(p).vectorize(dp);
+  Var vo("vo"), vi("vi");
+  vp.compute_at(out, Var("bh")).split(v.d, vo, vi, c.vec).vectorize(p).vectorize(vi);
+  vrows.compute_at(vp, vo).vectorize(v.d, c.vec).unroll(p);
+  c.Output(out, {n.b, n.h, n.nb, n.qb, n.d}, BlockedStrides(c, 0, n));
+  return absl::OkStatus();
+}
+
 // The AMX kernel as an extern stage over the operands' whole buffers; its results are the
 // kernel's (one per result, at the plan's strides).
 absl::Status Amx(Ctx& c, const Dims& n, float scale) {
@@ -398,14 +466,20 @@ absl::Status Attention(Ctx& c) {
   n.repeat = c.spec.attrs.GetInt("kv_repeat").value_or(1);
   n.bf16 = c.spec.inputs[0].dtype == ir::DType::kBF16;
   const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
-  // The mixed-precision form also has the AMX kernel (amx_attention.h), the second variant.
-  if (n.bf16 && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d)) {
-    c.num_variants = 2;
-    if (c.variant < 0 || c.variant >= c.num_variants)
-      return absl::InvalidArgumentError(
-          absl::StrCat("causal_attention has no schedule variant ", c.variant));
-    c.variant_name = "halide";
-    if (c.variant == 1) return Amx(c, n, scale);
+  // The mixed-precision form's other candidates: the forward on vdpbf16ps (blocks of 16
+  // queries, head dims in whole vectors), and the AMX kernel (amx_attention.h), last.
+  const bool dot = n.bf16 && c.spec.op == ir::Op::kCausalAttention && n.qb == 16 && n.d % 16 == 0 &&
+                   c.target.has_feature(Target::AVX512_SapphireRapids);
+  const bool amx = n.bf16 && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d);
+  c.num_variants = 1 + (dot ? 1 : 0) + (amx ? 1 : 0);
+  if (c.variant < 0 || c.variant >= c.num_variants)
+    return absl::InvalidArgumentError(
+        absl::StrCat("causal_attention has no schedule variant ", c.variant));
+  if (c.num_variants > 1) c.variant_name = "halide";
+  if (amx && c.variant == c.num_variants - 1) return Amx(c, n, scale);
+  if (dot && c.variant == 1) {
+    c.variant_name = "halide bf16 dot";
+    return ForwardDot(c, n, scale);
   }
   if (c.spec.op == ir::Op::kCausalAttention) return Forward(c, n, scale);
   return Backward(c, n, scale);

@@ -160,7 +160,7 @@ int RunBench(const Args& args) {
   const double peak = bf16 ? std::max(bf16_peak, amx_peak) : fp32_peak;
   auto unit_peak = [&](const std::string& schedule) {
     if (absl::StartsWith(schedule, "amx") && amx_peak > 0) return amx_peak;
-    if (absl::StartsWith(schedule, "bf16 dot") && bf16_peak > 0) return bf16_peak;
+    if (absl::StrContains(schedule, "bf16 dot") && bf16_peak > 0) return bf16_peak;
     return fp32_peak;  // f32 FMA tiles (on f32 or widened bf16 operands), Halide attention
   };
 
