@@ -1,10 +1,11 @@
 // Google Benchmark of the fused causal attention kernels, forward and backward, at the
 // presets' train-step shapes and as their train steps have them (q, k and v strided views of
 // the qkv projection): the f32 kernel, and the mixed-precision form (--precision=bf16) on
-// the Halide kernel (its forward also on vdpbf16ps) and on AMX tiles (codegen/amx_attention.h;
-// skipped where AMX is off, naming the missing CPU flag). Counters: GFLOP/s of the products' causal
-// half (the work the kernels must do; `gptc bench` counts the products in full, twice this),
-// of_fp32_peak and of_amx_peak (peaks measured at start on the same threads).
+// the Halide kernel (also with its products on vdpbf16ps) and on AMX tiles
+// (codegen/amx_attention.h; skipped where AMX is off, naming the missing CPU flag). Counters:
+// GFLOP/s of the products' causal half (the work the kernels must do; `gptc bench` counts the
+// products in full, twice this), of_fp32_peak and of_amx_peak (peaks measured at start on the same
+// threads).
 //
 //   build/bench/attention_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
@@ -54,7 +55,7 @@ codegen::KernelCompiler& Compiler() {
 struct Case {
   std::string preset;
   bool bf16, grad, amx;
-  bool dot = false;  // the forward on vdpbf16ps
+  bool dot = false;  // the Halide kernel with products on vdpbf16ps
 };
 
 // A case's kernel, compiled once (Google Benchmark calls a benchmark several times) with
@@ -141,10 +142,12 @@ void Register() {
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond);
   for (const char* preset : {"shakespeare-cpu", "baby", "gpt2"})
-    benchmark::RegisterBenchmark(absl::StrCat("attention ", preset, " bf16 dot").c_str(),
-                                 BM_Attention, Case{preset, true, false, false, true})
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+    for (bool grad : {false, true})
+      benchmark::RegisterBenchmark(
+          absl::StrCat(grad ? "attention_grad " : "attention ", preset, " bf16 dot").c_str(),
+          BM_Attention, Case{preset, true, grad, false, true})
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
 }
 
 // Registered before Google Benchmark's own main() (benchmark::benchmark_main) runs them.

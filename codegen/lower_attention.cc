@@ -284,7 +284,48 @@ absl::Status Forward(Ctx& c, const Dims& n, float scale) {
   return absl::OkStatus();
 }
 
-absl::Status Backward(Ctx& c, const Dims& n, float scale) {
+// s(ii, j, ib) = sum_dd x[t][dd] y[j][dd] on vdpbf16ps for block ib's queries t (the lanes):
+// x's rows moved in 32-bit pairs (the returned `pairs`, block scratch like s), y's pair
+// broadcast from its row. x and y are bf16 (d, t, h, b) Funcs.
+struct DotScores {
+  Func s, pairs;
+};
+DotScores ScoresOnDot(const std::string& name, Func x, Func y, const Dims& n, const Vars& v) {
+  Var p("p"), dp("dp");
+  Func rows(name + "_rows"), pairs(name + "_pairs");
+  rows(p, dp, v.ii, v.ib, v.h, v.b) = x(2 * dp + p, Row(n, v.ii, v.ib), v.h, v.b);
+  pairs(p, v.ii, dp, v.ib, v.h, v.b) = rows(p, dp, v.ii, v.ib, v.h, v.b);
+  RDom r(0, 2, 0, static_cast<int>(n.d / 2), name + "_r");
+  Func acc(name + "_acc"), s(name);
+  acc(v.ii, v.j, v.ib, v.h, v.b) = 0.0f;
+  acc(v.ii, v.j, v.ib, v.h, v.b) += cast<float>(pairs(r.x, v.ii, r.y, v.ib, v.h, v.b)) *
+                                    cast<float>(y(2 * r.y + r.x, v.j, v.h, v.b));
+  s(v.ii, v.j, v.ib, v.h, v.b) = acc(v.ii, v.j, v.ib, v.h, v.b);
+  Var jo("jo"), ji("ji");
+  s.split(v.j, jo, ji, 8, TailStrategy::RoundUp).reorder(v.ii, ji, jo).vectorize(v.ii).unroll(ji);
+  acc.compute_at(s, jo).vectorize(v.ii).unroll(v.j);
+  acc.update().reorder(r.x, v.ii, v.j, r.y).atomic().vectorize(r.x).vectorize(v.ii).unroll(v.j);
+  rows.compute_at(pairs, v.ii).vectorize(p).vectorize(dp);
+  return {s, pairs};
+}
+
+// k or v as bf16 (d, t, h, b) for query head h (grouped-query: head h / repeat): the
+// operand's parameter, made here unless the kernel already has it.
+Func KeyValueBf16(const std::string& name, Ctx& c, int i, const Dims& n) {
+  const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
+                                     ? c.spec.input_strides[i]
+                                     : std::vector<int64_t>();
+  ImageParam x = i < static_cast<int>(c.params.size()) && c.params[i].defined()
+                     ? c.params[i]
+                     : c.Input(i, {n.b, n.h / n.repeat, n.t, n.d}, s);
+  Var d("d"), t("t"), h("h"), b("b");
+  Func f(name);
+  f(d, t, h, b) = x(d, t, h / static_cast<int>(n.repeat), b);
+  return f;
+}
+
+// `dot`: S = q k^T and dP = dy v^T on vdpbf16ps (ScoresOnDot; mixed-precision form only).
+absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   const Vars v;
   std::vector<Func> per_head;
   Func q = Operand(c, 0, n, n.h, per_head), dy = Operand(c, 3, n, n.h, per_head);
@@ -292,8 +333,21 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
   const int tm = TileRows(n, c.vec);
 
   // P, block by block into a per-head buffer; zero above the diagonal.
-  Func qt = Transposed("qt", q, n, v, c.vec);
-  Func s = RowsTimesKeys("s", qt, k, n, v, c.vec);
+  Func qt, s, dyt, dp;
+  if (dot) {
+    // The bf16 operands: q, k and v as stored, dy as the body rounds it.
+    Func dyb("dy_bf16");
+    Var d("d"), t("t"), h("h"), b("b");
+    dyb(d, t, h, b) = cast(BFloat(16), dy(d, t, h, b));
+    const DotScores ss = ScoresOnDot("s", c.params[0], KeyValueBf16("k_bf16", c, 1, n), n, v);
+    const DotScores sp = ScoresOnDot("dp", dyb, KeyValueBf16("v_bf16", c, 2, n), n, v);
+    qt = ss.pairs, s = ss.s, dyt = sp.pairs, dp = sp.s;
+  } else {
+    qt = Transposed("qt", q, n, v, c.vec);
+    s = RowsTimesKeys("s", qt, k, n, v, c.vec);
+    dyt = Transposed("dyt", dy, n, v, c.vec);
+    dp = RowsTimesKeys("dp", dyt, val, n, v, c.vec);
+  }
   BlockSoftmax sm = Softmax(s, n, v, scale, c.vec);
   RDom rp(0, static_cast<int>(n.t), "rp");
   rp.where(rp < (v.ib + 1) * n.qb);
@@ -304,8 +358,6 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
   p(v.ii, rp, v.ib, v.h, v.b) = sm.e(v.ii, rp, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
 
   // dS = P * (dP - rowsum(P * dP)) * scale with dP = dy v^T, likewise.
-  Func dyt = Transposed("dyt", dy, n, v, c.vec);
-  Func dp = RowsTimesKeys("dp", dyt, val, n, v, c.vec);
   RDom rr(0, static_cast<int>(n.t), "rr"), rs(0, static_cast<int>(n.t), "rs");
   rr.where(rr < (v.ib + 1) * n.qb);
   rs.where(rs < (v.ib + 1) * n.qb);
@@ -364,30 +416,13 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale) {
 // pairs per head, times the rounded probabilities' pair broadcast. The softmax stays f32.
 absl::Status ForwardDot(Ctx& c, const Dims& n, float scale) {
   const Vars v;
-  Var p("p"), dp("dp"), jp("jp");
-  auto strides = [&](int i) {
-    return i < static_cast<int>(c.spec.input_strides.size()) ? c.spec.input_strides[i]
-                                                             : std::vector<int64_t>();
-  };
-  ImageParam q = c.Input(0, {n.b, n.h, n.t, n.d}, strides(0));
-  ImageParam kin = c.Input(1, {n.b, n.h / n.repeat, n.t, n.d}, strides(1));
-  ImageParam vin = c.Input(2, {n.b, n.h / n.repeat, n.t, n.d}, strides(2));
-  const Expr kv_head = v.h / static_cast<int>(n.repeat);
-  // q's block rows moved in 32-bit pairs: qt2(p, ii, dp) = q[t][2 dp + p], lanes (p, ii).
-  Func qrows("qrows"), qt2("qt2");
-  qrows(p, dp, v.ii, v.ib, v.h, v.b) = q(2 * dp + p, Row(n, v.ii, v.ib), v.h, v.b);
-  qt2(p, v.ii, dp, v.ib, v.h, v.b) = qrows(p, dp, v.ii, v.ib, v.h, v.b);
-  RDom rs(0, 2, 0, static_cast<int>(n.d / 2), "rs");
-  Func sacc("sacc"), s("s");
-  sacc(v.ii, v.j, v.ib, v.h, v.b) = 0.0f;
-  sacc(v.ii, v.j, v.ib, v.h, v.b) += cast<float>(qt2(rs.x, v.ii, rs.y, v.ib, v.h, v.b)) *
-                                     cast<float>(kin(2 * rs.y + rs.x, v.j, kv_head, v.b));
-  s(v.ii, v.j, v.ib, v.h, v.b) = sacc(v.ii, v.j, v.ib, v.h, v.b);
-  const int tn = 8;
-  Var jo("jo"), ji("ji");
-  s.split(v.j, jo, ji, tn, TailStrategy::RoundUp).reorder(v.ii, ji, jo).vectorize(v.ii).unroll(ji);
-  sacc.compute_at(s, jo).vectorize(v.ii).unroll(v.j);
-  sacc.update().reorder(rs.x, v.ii, v.j, rs.y).atomic().vectorize(rs.x).vectorize(v.ii).unroll(v.j);
+  Var p("p"), jp("jp");
+  const std::vector<int64_t> qs =
+      c.spec.input_strides.empty() ? std::vector<int64_t>() : c.spec.input_strides[0];
+  ImageParam q = c.Input(0, {n.b, n.h, n.t, n.d}, qs);
+  Func vin = KeyValueBf16("v_bf16", c, 2, n);
+  const DotScores sd = ScoresOnDot("s", q, KeyValueBf16("k_bf16", c, 1, n), n, v);
+  Func s = sd.s;
   BlockSoftmax sm = Softmax(s, n, v, scale, c.vec);
   // The probabilities rounded, pairs of keys adjacent per query: wb(p, ii, jp).
   Func wb("wb");
@@ -396,7 +431,7 @@ absl::Status ForwardDot(Ctx& c, const Dims& n, float scale) {
   wb.vectorize(p).vectorize(v.ii);
   // v's keys in pairs per head dim: vp(p, d, jp) = v[2 jp + p][d], lanes (p, d).
   Func vrows("vrows"), vp("vp");
-  vrows(v.d, p, jp, v.h, v.b) = vin(v.d, 2 * jp + p, kv_head, v.b);
+  vrows(v.d, p, jp, v.h, v.b) = vin(v.d, 2 * jp + p, v.h, v.b);
   vp(p, v.d, jp, v.h, v.b) = vrows(v.d, p, jp, v.h, v.b);
   RDom ro(0, 2, 0, static_cast<int>(n.t / 2), "ro");
   ro.where(ro.y < (v.ib + 1) * (n.qb / 2));
@@ -416,8 +451,7 @@ absl::Status ForwardDot(Ctx& c, const Dims& n, float scale) {
       .vectorize(v.d, c.vec)
       .unroll(v.d);
   if (tm > 1) oacc.update().unroll(v.ii);
-  for (Func f : {qt2, s, sm.m, sm.e, sm.l, wb}) BlockScratch(f, LoopLevel(out, v.ib), out, n);
-  qrows.compute_at(qt2, v.ii).vectorize(p).vectorize(dp);
+  for (Func f : {sd.pairs, s, sm.m, sm.e, sm.l, wb}) BlockScratch(f, LoopLevel(out, v.ib), out, n);
   Var vo("vo"), vi("vi");
   vp.compute_at(out, Var("bh")).split(v.d, vo, vi, c.vec).vectorize(p).vectorize(vi);
   vrows.compute_at(vp, vo).vectorize(v.d, c.vec).unroll(p);
@@ -468,8 +502,8 @@ absl::Status Attention(Ctx& c) {
   const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
   // The mixed-precision form's other candidates: the forward on vdpbf16ps (blocks of 16
   // queries, head dims in whole vectors), and the AMX kernel (amx_attention.h), last.
-  const bool dot = n.bf16 && c.spec.op == ir::Op::kCausalAttention && n.qb == 16 && n.d % 16 == 0 &&
-                   c.target.has_feature(Target::AVX512_SapphireRapids);
+  const bool dot =
+      n.bf16 && n.qb == 16 && n.d % 16 == 0 && c.target.has_feature(Target::AVX512_SapphireRapids);
   const bool amx = n.bf16 && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d);
   c.num_variants = 1 + (dot ? 1 : 0) + (amx ? 1 : 0);
   if (c.variant < 0 || c.variant >= c.num_variants)
@@ -479,6 +513,7 @@ absl::Status Attention(Ctx& c) {
   if (amx && c.variant == c.num_variants - 1) return Amx(c, n, scale);
   if (dot && c.variant == 1) {
     c.variant_name = "halide bf16 dot";
+    if (c.spec.op == ir::Op::kCausalAttentionGrad) return Backward(c, n, scale, /*dot=*/true);
     return ForwardDot(c, n, scale);
   }
   if (c.spec.op == ir::Op::kCausalAttention) return Forward(c, n, scale);

@@ -130,24 +130,27 @@ TEST(Bf16Attention, HardwareAmxKernelsMatchTheInterpreter) {
   ExpectAmxKernelsClose(codegen::AmxMode::kHardware, "amx");
 }
 
-// The forward with both products on vdpbf16ps (where the CPU has avx512_bf16; blocks of 16
-// queries, head dims in whole vectors): the same rounding points, so as close as the others.
-TEST(Bf16Attention, DotProductForwardMatchesTheInterpreter) {
+// The kernels with products on vdpbf16ps (where the CPU has avx512_bf16; blocks of 16
+// queries, head dims in whole vectors): the forward's two, the backward's S and dP. The same
+// rounding points, so as close as the others.
+TEST(Bf16Attention, DotProductKernelsMatchTheInterpreter) {
   if (!codegen::HostHasBF16Dot()) GTEST_SKIP() << "this CPU has no avx512_bf16";
   AmxModeScope off(codegen::AmxMode::kOff);
   for (const auto& [b, h, t, d] :
        std::vector<std::array<int64_t, 4>>{{2, 2, 64, 32}, {1, 3, 48, 64}, {1, 1, 16, 16}}) {
     SCOPED_TRACE(absl::StrCat(b, "x", h, "x", t, "x", d));
     const auto [schedule, worst] = RunVariant(Bf16Attention(b, h, t, d), 1);
-    EXPECT_EQ(schedule, "halide bf16 dot, ");
+    EXPECT_EQ(schedule, "halide bf16 dot, halide bf16 dot");
     EXPECT_LE(worst, 1e-4);
   }
   const auto [schedule, worst] = RunVariant(Bf16Attention(1, 2, 32, 16, 4.0), 1);
   EXPECT_LE(worst, 1e-4) << "large scores";
 }
 
-// Only whole tiles of positions and head dims, only bf16, only with AMX on: else one variant.
-TEST(Bf16Attention, AmxVariantOnlyWhereTheTilesFit) {
+// The candidates: the Halide kernel; with avx512_bf16 and blocks of 16 queries, the one on
+// vdpbf16ps; with AMX on (or emulated) and whole tiles of positions and head dims, AMX's.
+// fp32 attention has only the first.
+TEST(Bf16Attention, VariantsOnlyWhereTheyApply) {
   EXPECT_TRUE(codegen::AmxAttentionFits(64, 32));
   EXPECT_FALSE(codegen::AmxAttentionFits(48, 32));
   EXPECT_FALSE(codegen::AmxAttentionFits(64, 48));
@@ -157,9 +160,11 @@ TEST(Bf16Attention, AmxVariantOnlyWhereTheTilesFit) {
     EXPECT_TRUE(n.ok()) << n.status();
     return n.ok() ? *n : -1;
   };
+  const int dot = codegen::HostHasBF16Dot() ? 1 : 0;
   AmxModeScope emulated(codegen::AmxMode::kEmulated);
-  EXPECT_EQ(variants(Bf16Attention(1, 2, 64, 32)), 2);
-  EXPECT_EQ(variants(Bf16Attention(1, 2, 48, 32)), 1);
+  EXPECT_EQ(variants(Bf16Attention(1, 2, 64, 32)), 1 + dot + 1);
+  EXPECT_EQ(variants(Bf16Attention(1, 2, 48, 32)), 1 + dot);  // 48 rows: no whole AMX tiles
+  EXPECT_EQ(variants(Bf16Attention(1, 2, 24, 32)), 1);        // blocks of 8 queries
   const std::string x = testing::F32Type({1, 2, 64, 32});
   auto f32 = ir::ParseGraph(absl::StrCat("graph g(%q: ", x, ", %k: ", x, ", %v: ", x, ", %dy: ", x,
                                          ") {\n", testing::AttentionOpsText(1, 2, 64, 32, 0.125),
@@ -167,7 +172,7 @@ TEST(Bf16Attention, AmxVariantOnlyWhereTheTilesFit) {
   ASSERT_TRUE(f32.ok()) << f32.status();
   EXPECT_EQ(variants(*f32), 1) << "fp32 attention has no bf16 kernel";
   codegen::SetAmxGemmMode(codegen::AmxMode::kOff);
-  EXPECT_EQ(variants(Bf16Attention(1, 2, 64, 32)), 1);
+  EXPECT_EQ(variants(Bf16Attention(1, 2, 64, 32)), 1 + dot);
 }
 
 // A whole bf16 train step with every multi-variant kernel on its last variant (the GEMMs and
@@ -211,6 +216,36 @@ TEST(Bf16Attention, GroupedQueryTrainStepOnEmulatedTilesMatchesTheInterpreter) {
   auto f = nn::BuildLlama(c, c.batch_size);
   ASSERT_TRUE(f.ok()) << f.status();
   ExpectStepOnEmulatedTilesClose(f->graph);
+}
+
+// The vdpbf16ps kernels in a grouped-query train step (k and v read at head h / 2), AMX off
+// so that each attention kernel's last candidate is the dot-product one.
+TEST(Bf16Attention, GroupedQueryTrainStepOnDotKernelsMatchesTheInterpreter) {
+  if (!codegen::HostHasBF16Dot()) GTEST_SKIP() << "this CPU has no avx512_bf16";
+  LlamaConfig c = *LlamaPreset("tiny-llama");
+  c.n_embd = 128, c.n_head = 4, c.n_kv_head = 2, c.n_layer = 1, c.block_size = 32;
+  c.batch_size = 2;
+  auto f = nn::BuildLlama(c, c.batch_size);
+  ASSERT_TRUE(f.ok()) << f.status();
+  passes::StepOptions o;
+  o.gemm_dtype = ir::DType::kBF16;
+  o.plan = false;
+  auto g = passes::BuildTrainStep(f->graph, o);
+  ASSERT_TRUE(g.ok()) << g.status();
+  AmxModeScope off(codegen::AmxMode::kOff);
+  int dot = 0;
+  for (const ir::Node& n : g->nodes()) {
+    if (n.op != ir::Op::kCausalAttention && n.op != ir::Op::kCausalAttentionGrad) continue;
+    const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, n);
+    auto variants = testing::SharedCompiler().NumVariants(spec);
+    ASSERT_TRUE(variants.ok()) << variants.status();
+    auto last = testing::SharedCompiler().Build(spec, *variants - 1);
+    ASSERT_TRUE(last.ok()) << last.status();
+    dot += (*last)->schedule == "halide bf16 dot";
+  }
+  EXPECT_EQ(dot, 2);
+  const testing::Mismatch m = testing::CompareStepOnLastVariants(*g);
+  EXPECT_LT(m.worst_rel, 1e-2) << m.where;
 }
 
 }  // namespace
