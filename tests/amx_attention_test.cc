@@ -175,17 +175,19 @@ TEST(Bf16Attention, VariantsOnlyWhereTheyApply) {
   EXPECT_EQ(variants(Bf16Attention(1, 2, 64, 32)), 1 + dot);
 }
 
-// A whole bf16 train step with every multi-variant kernel on its last variant (the GEMMs and
-// the attention on emulated tiles; q, k and v strided views of the qkv projection's bf16
-// copy) against the interpreter, tolerance as the bf16 step test.
-void ExpectStepOnEmulatedTilesClose(const ir::Graph& forward) {
+// A whole bf16 train step (unplanned: every value compared) with every multi-variant kernel on
+// its last variant, in AMX mode `mode`: both attention kernels must be on `schedule` (q, k
+// and v views of the qkv projection's bf16 copy); against the interpreter, tolerance as the
+// bf16 step test.
+void ExpectStepOnLastVariantsClose(const ir::Graph& forward, codegen::AmxMode mode,
+                                   const std::string& schedule) {
   passes::StepOptions o;
   o.gemm_dtype = ir::DType::kBF16;
-  o.plan = false;  // one buffer per value, so that every value can be compared
+  o.plan = false;
   auto g = passes::BuildTrainStep(forward, o);
   ASSERT_TRUE(g.ok()) << g.status();
-  AmxModeScope emulated(codegen::AmxMode::kEmulated);
-  int amx = 0;
+  AmxModeScope scope(mode);
+  int on = 0;
   for (const ir::Node& n : g->nodes()) {
     if (n.op != ir::Op::kCausalAttention && n.op != ir::Op::kCausalAttentionGrad) continue;
     const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, n);
@@ -193,11 +195,18 @@ void ExpectStepOnEmulatedTilesClose(const ir::Graph& forward) {
     ASSERT_TRUE(variants.ok()) << variants.status();
     auto last = testing::SharedCompiler().Build(spec, *variants - 1);
     ASSERT_TRUE(last.ok()) << last.status();
-    amx += (*last)->schedule == "amx (emulated)";
+    on += (*last)->schedule == schedule;
   }
-  EXPECT_GE(amx, 2) << "the forward and backward attention";
+  EXPECT_EQ(on, 2) << "the forward and backward attention on " << schedule;
   const testing::Mismatch m = testing::CompareStepOnLastVariants(*g);
   EXPECT_LT(m.worst_rel, 1e-2) << m.where;
+}
+
+LlamaConfig GroupedQueryLlama() {
+  LlamaConfig c = *LlamaPreset("tiny-llama");
+  c.n_embd = 128, c.n_head = 4, c.n_kv_head = 2, c.n_layer = 1, c.block_size = 32;
+  c.batch_size = 2;
+  return c;
 }
 
 TEST(Bf16Attention, GptTrainStepOnEmulatedTilesMatchesTheInterpreter) {
@@ -205,47 +214,25 @@ TEST(Bf16Attention, GptTrainStepOnEmulatedTilesMatchesTheInterpreter) {
   cfg.n_embd = 64, cfg.n_head = 2, cfg.n_layer = 1, cfg.block_size = 64, cfg.batch_size = 2;
   auto model = nn::BuildGpt(cfg);
   ASSERT_TRUE(model.ok()) << model.status();
-  ExpectStepOnEmulatedTilesClose(model->graph);
+  ExpectStepOnLastVariantsClose(model->graph, codegen::AmxMode::kEmulated, "amx (emulated)");
 }
 
 // Grouped-query attention: k and v have half the heads; the kernel reads head h / 2.
 TEST(Bf16Attention, GroupedQueryTrainStepOnEmulatedTilesMatchesTheInterpreter) {
-  LlamaConfig c = *LlamaPreset("tiny-llama");
-  c.n_embd = 128, c.n_head = 4, c.n_kv_head = 2, c.n_layer = 1, c.block_size = 32;
-  c.batch_size = 2;
+  const LlamaConfig c = GroupedQueryLlama();
   auto f = nn::BuildLlama(c, c.batch_size);
   ASSERT_TRUE(f.ok()) << f.status();
-  ExpectStepOnEmulatedTilesClose(f->graph);
+  ExpectStepOnLastVariantsClose(f->graph, codegen::AmxMode::kEmulated, "amx (emulated)");
 }
 
 // The vdpbf16ps kernels in a grouped-query train step (k and v read at head h / 2), AMX off
 // so that each attention kernel's last candidate is the dot-product one.
 TEST(Bf16Attention, GroupedQueryTrainStepOnDotKernelsMatchesTheInterpreter) {
   if (!codegen::HostHasBF16Dot()) GTEST_SKIP() << "this CPU has no avx512_bf16";
-  LlamaConfig c = *LlamaPreset("tiny-llama");
-  c.n_embd = 128, c.n_head = 4, c.n_kv_head = 2, c.n_layer = 1, c.block_size = 32;
-  c.batch_size = 2;
+  const LlamaConfig c = GroupedQueryLlama();
   auto f = nn::BuildLlama(c, c.batch_size);
   ASSERT_TRUE(f.ok()) << f.status();
-  passes::StepOptions o;
-  o.gemm_dtype = ir::DType::kBF16;
-  o.plan = false;
-  auto g = passes::BuildTrainStep(f->graph, o);
-  ASSERT_TRUE(g.ok()) << g.status();
-  AmxModeScope off(codegen::AmxMode::kOff);
-  int dot = 0;
-  for (const ir::Node& n : g->nodes()) {
-    if (n.op != ir::Op::kCausalAttention && n.op != ir::Op::kCausalAttentionGrad) continue;
-    const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, n);
-    auto variants = testing::SharedCompiler().NumVariants(spec);
-    ASSERT_TRUE(variants.ok()) << variants.status();
-    auto last = testing::SharedCompiler().Build(spec, *variants - 1);
-    ASSERT_TRUE(last.ok()) << last.status();
-    dot += (*last)->schedule == "halide bf16 dot";
-  }
-  EXPECT_EQ(dot, 2);
-  const testing::Mismatch m = testing::CompareStepOnLastVariants(*g);
-  EXPECT_LT(m.worst_rel, 1e-2) << m.where;
+  ExpectStepOnLastVariantsClose(f->graph, codegen::AmxMode::kOff, "halide bf16 dot");
 }
 
 }  // namespace
