@@ -19,19 +19,12 @@
 #include "codegen/amx_tiles.h"
 #include "codegen/cpu_info.h"
 #include "codegen/spin_pool.h"
+#include "ir/types.h"
 
 namespace gptc::codegen {
 namespace {
 
 constexpr int64_t kBlock = kAmxTile;  // queries (and keys) per block: one tile step's side
-
-// f32 -> bf16 bits, nearest even (as ir::RoundToBF16 and Halide's cast).
-uint16_t Bf16(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, 4);
-  u += 0x7fff + ((u >> 16) & 1);
-  return static_cast<uint16_t>(u >> 16);
-}
 
 // The row-wise softmax pieces, in AVX-512 where the CPU has it (every AMX CPU does; the
 // scalar forms serve emulated tiles elsewhere).
@@ -61,7 +54,7 @@ float ExpSumScalar(float* x, int64_t n, float m, float scale) {
 }
 
 void ToBf16Scalar(const float* x, int64_t n, float mul, uint16_t* out) {
-  for (int64_t j = 0; j < n; ++j) out[j] = Bf16(x[j] * mul);
+  for (int64_t j = 0; j < n; ++j) out[j] = ir::RoundedBF16Bits(x[j] * mul);
 }
 
 void GradScalar(float* p, float* dp, int64_t n, float inv, float scale) {
@@ -177,7 +170,7 @@ void LoadHead(const halide_buffer_t* x, int64_t h, int64_t b, int64_t t, int64_t
       if (s0 == 1) {
         Rows().to_bf16(src + r * s1, d, 1.0f, dst + r * d);
       } else {
-        for (int64_t c = 0; c < d; ++c) dst[r * d + c] = Bf16(src[r * s1 + c * s0]);
+        for (int64_t c = 0; c < d; ++c) dst[r * d + c] = ir::RoundedBF16Bits(src[r * s1 + c * s0]);
       }
   }
 }

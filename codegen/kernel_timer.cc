@@ -54,7 +54,7 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
           static_cast<float*>(p)[e] = x;
           break;
         case ir::DType::kBF16:
-          static_cast<uint16_t*>(p)[e] = ir::BF16Bits(static_cast<float>(ir::RoundToBF16(x)));
+          static_cast<uint16_t*>(p)[e] = ir::RoundedBF16Bits(x);
           break;
         case ir::DType::kI32:
           static_cast<int32_t*>(p)[e] = 0;  // always a valid id or target

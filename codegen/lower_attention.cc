@@ -62,18 +62,32 @@ int BlockRows(int64_t t, int limit) {
   return q;
 }
 
-// Halide dimensions (d, t, h, b) of a [B, H, T, D] operand, strided when the plan made it
-// a view (q, k and v read out of the qkv projection); bf16 operands widened to f32, and dy
+// The plan's element strides of input i or result `out` (empty: row-major).
+std::vector<int64_t> InputStrides(const Ctx& c, int i) {
+  return i < static_cast<int>(c.spec.input_strides.size()) ? c.spec.input_strides[i]
+                                                           : std::vector<int64_t>();
+}
+std::vector<int64_t> OutputStrides(const Ctx& c, int out) {
+  return out < static_cast<int>(c.spec.output_strides.size()) ? c.spec.output_strides[out]
+                                                              : std::vector<int64_t>();
+}
+
+// Operand i as stored, Halide dimensions (d, t, h, b) of [B, H, T, D] (k and v: H / repeat
+// heads), strided when the plan made it a view (q, k and v read out of the qkv projection);
+// one parameter per operand, however many Funcs read it.
+ImageParam Param(Ctx& c, int i, const Dims& n) {
+  if (i < static_cast<int>(c.params.size()) && c.params[i].defined()) return c.params[i];
+  const int64_t heads = i == 1 || i == 2 ? n.h / n.repeat : n.h;
+  return c.Input(i, {n.b, heads, n.t, n.d}, InputStrides(c, i));
+}
+
+// Operand i as the FMA kernel reads it: bf16 operands widened to f32, and dy
 // rounded in the mixed-precision form. Those are added to `per_head` (unless `once`: read
 // once per element, they are widened as read), to be computed once per head (the products
 // read each key and value many times; widening a bf16 broadcast in the inner loop made the
 // kernels 35% slower).
-Func Operand(Ctx& c, int i, const Dims& n, int64_t heads, std::vector<Func>& per_head,
-             bool once = false) {
-  const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
-                                     ? c.spec.input_strides[i]
-                                     : std::vector<int64_t>();
-  ImageParam x = c.Input(i, {n.b, heads, n.t, n.d}, s);
+Func Operand(Ctx& c, int i, const Dims& n, std::vector<Func>& per_head, bool once = false) {
+  ImageParam x = Param(c, i, n);
   const bool round_dy = n.bf16 && i == 3 && x.type() == Float(32);
   if (x.type() == Float(32) && !round_dy) return x;
   Var d("d"), t("t"), h("h"), b("b");
@@ -88,7 +102,7 @@ Func Operand(Ctx& c, int i, const Dims& n, int64_t heads, std::vector<Func>& per
 // Keys or values as each query head h reads them: head h / repeat of the operand (grouped-
 // query attention reads a key/value head for its whole group, never a repeated copy).
 Func KeyValue(const std::string& name, Ctx& c, int i, const Dims& n, std::vector<Func>& per_head) {
-  Func x = Operand(c, i, n, n.h / n.repeat, per_head);
+  Func x = Operand(c, i, n, per_head);
   if (n.repeat == 1) return x;
   Var d("d"), t("t"), h("h"), b("b");
   Func f(name);
@@ -98,9 +112,7 @@ Func KeyValue(const std::string& name, Ctx& c, int i, const Dims& n, std::vector
 
 // Row-major [B, H, NB, QB, D] strides of a result, seen in blocks of queries.
 std::vector<int64_t> BlockedStrides(const Ctx& c, int out, const Dims& n) {
-  std::vector<int64_t> s = out < static_cast<int>(c.spec.output_strides.size())
-                               ? c.spec.output_strides[out]
-                               : std::vector<int64_t>();
+  std::vector<int64_t> s = OutputStrides(c, out);
   if (s.empty()) s = ir::Strides({n.b, n.h, n.t, n.d});
   return {s[0], s[1], s[2] * n.qb, s[2], s[3]};
 }
@@ -258,7 +270,7 @@ Var ScheduleRowsOut(Func out, const Dims& n, const Vars& v, int vec, int tm) {
 absl::Status Forward(Ctx& c, const Dims& n, float scale) {
   const Vars v;
   std::vector<Func> per_head;
-  Func q = Operand(c, 0, n, n.h, per_head, /*once=*/true);  // read by the transpose alone
+  Func q = Operand(c, 0, n, per_head, /*once=*/true);  // read by the transpose alone
   Func k = KeyValue("k", c, 1, n, per_head), val = KeyValue("v", c, 2, n, per_head);
   const int tm = TileRows(n, c.vec);
   Func qt = Transposed("qt", q, n, v, c.vec);
@@ -309,15 +321,9 @@ DotScores ScoresOnDot(const std::string& name, Func x, Func y, const Dims& n, co
   return {s, pairs};
 }
 
-// k or v as bf16 (d, t, h, b) for query head h (grouped-query: head h / repeat): the
-// operand's parameter, made here unless the kernel already has it.
+// k or v as bf16 (d, t, h, b) for query head h (grouped-query: head h / repeat).
 Func KeyValueBf16(const std::string& name, Ctx& c, int i, const Dims& n) {
-  const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
-                                     ? c.spec.input_strides[i]
-                                     : std::vector<int64_t>();
-  ImageParam x = i < static_cast<int>(c.params.size()) && c.params[i].defined()
-                     ? c.params[i]
-                     : c.Input(i, {n.b, n.h / n.repeat, n.t, n.d}, s);
+  ImageParam x = Param(c, i, n);
   Var d("d"), t("t"), h("h"), b("b");
   Func f(name);
   f(d, t, h, b) = x(d, t, h / static_cast<int>(n.repeat), b);
@@ -328,7 +334,7 @@ Func KeyValueBf16(const std::string& name, Ctx& c, int i, const Dims& n) {
 absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   const Vars v;
   std::vector<Func> per_head;
-  Func q = Operand(c, 0, n, n.h, per_head), dy = Operand(c, 3, n, n.h, per_head);
+  Func q = Operand(c, 0, n, per_head), dy = Operand(c, 3, n, per_head);
   Func k = KeyValue("k", c, 1, n, per_head), val = KeyValue("v", c, 2, n, per_head);
   const int tm = TileRows(n, c.vec);
 
@@ -417,9 +423,7 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
 absl::Status ForwardDot(Ctx& c, const Dims& n, float scale) {
   const Vars v;
   Var p("p"), jp("jp");
-  const std::vector<int64_t> qs =
-      c.spec.input_strides.empty() ? std::vector<int64_t>() : c.spec.input_strides[0];
-  ImageParam q = c.Input(0, {n.b, n.h, n.t, n.d}, qs);
+  ImageParam q = Param(c, 0, n);
   Func vin = KeyValueBf16("v_bf16", c, 2, n);
   const DotScores sd = ScoresOnDot("s", q, KeyValueBf16("k_bf16", c, 1, n), n, v);
   Func s = sd.s;
@@ -467,16 +471,8 @@ absl::Status Amx(Ctx& c, const Dims& n, float scale) {
   const bool grad = c.spec.op == ir::Op::kCausalAttentionGrad;
   std::vector<ExternFuncArgument> args = {Expr(emulated ? 1 : 0), Expr(static_cast<int>(n.repeat)),
                                           Expr(scale)};
-  for (int i = 0; i < (grad ? 4 : 3); ++i) {
-    const std::vector<int64_t> s = i < static_cast<int>(c.spec.input_strides.size())
-                                       ? c.spec.input_strides[i]
-                                       : std::vector<int64_t>();
-    args.push_back(c.Input(i, {n.b, i == 1 || i == 2 ? n.h / n.repeat : n.h, n.t, n.d}, s));
-  }
-  auto strides = [&](int out) {
-    return out < static_cast<int>(c.spec.output_strides.size()) ? c.spec.output_strides[out]
-                                                                : std::vector<int64_t>();
-  };
+  for (int i = 0; i < (grad ? 4 : 3); ++i) args.push_back(Param(c, i, n));
+  auto strides = [&](int out) { return OutputStrides(c, out); };
   Func f(grad ? "amx_attention_grad" : "amx_attention");
   if (!grad) {
     f.define_extern("gptc_amx_attention", args, Float(32), 4);

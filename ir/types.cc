@@ -51,13 +51,18 @@ float BF16Value(uint16_t bits) {
   return x;
 }
 
+uint16_t RoundedBF16Bits(float x) {
+  if (std::isnan(x)) return BF16Bits(x);  // a NaN's top half stays a NaN
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u += 0x7fff + ((u >> 16) & 1);  // round to nearest, ties to even (may carry into inf)
+  return static_cast<uint16_t>(u >> 16);
+}
+
 double RoundToBF16(double x) {
   const float f = static_cast<float>(x);
   if (std::isnan(f)) return x;
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fff + ((u >> 16) & 1);  // round to nearest, ties to even (may carry into inf)
-  return BF16Value(static_cast<uint16_t>(u >> 16));
+  return BF16Value(RoundedBF16Bits(f));
 }
 
 int64_t NumElements(const Shape& s) {

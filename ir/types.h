@@ -21,6 +21,8 @@ int64_t DTypeBytes(DType t);
 double RoundToBF16(double x);
 // The bfloat16 bits of a value already rounded to bf16, and back.
 uint16_t BF16Bits(float x);
+// The bits of x rounded to bf16 as RoundToBF16 does (one step, for kernels that store bf16).
+uint16_t RoundedBF16Bits(float x);
 float BF16Value(uint16_t bits);
 
 using Shape = std::vector<int64_t>;

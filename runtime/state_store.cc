@@ -47,7 +47,7 @@ void LiteralToHost(const ir::Literal& lit, void* dst) {
     case ir::DType::kBF16: {
       uint16_t* d = static_cast<uint16_t*>(dst);
       for (int64_t i = 0; i < lit.size(); ++i)
-        d[i] = ir::BF16Bits(static_cast<float>(ir::RoundToBF16(lit.data[i])));
+        d[i] = ir::RoundedBF16Bits(static_cast<float>(lit.data[i]));
       return;
     }
     case ir::DType::kI32: {

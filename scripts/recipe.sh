@@ -11,22 +11,16 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source "$(dirname "${BASH_SOURCE[0]}")/torch_env.sh"
-if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null
-fi
-DATA="${GPTC_DATA:-$ROOT/data/tinyshakespeare.txt}"
-[ -s "$DATA" ] || DATA="$ROOT/../shared/data/tinyshakespeare.txt"
-OUT="$ROOT/out"
-mkdir -p "$OUT"
+source "$(dirname "${BASH_SOURCE[0]}")/recipe_common.sh"
+need_matplotlib
 
 start=$(date +%s.%N)
-"$GPTC" train --config=shakespeare-cpu --no-bias --dropout=0 --steps=2000 --lr=1e-3 --min-lr=1e-4 --warmup=100 \
-  --beta1=0.9 --beta2=0.99 --weight-decay=0.1 --grad-clip=1.0 --eval-interval=250 --eval-batches=20 \
-  --sample-tokens=0 --progress=false --data="$DATA" --out-dir="$OUT/recipe-gptc" "$@" | tee "$OUT/recipe-gptc.log"
-gptc_s=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
+"$GPTC" train "${RECIPE_GPT[@]}" "${RECIPE[@]}" --sample-tokens=0 --data="$DATA" \
+  --out-dir="$OUT/recipe-gptc" "$@" | tee "$OUT/recipe-gptc.log"
+gptc_s=$(seconds_since "$start")
 gptc_val=$(sed -n 's/^step 2000: train loss [0-9.]*, val loss \([0-9.]*\).*/\1/p' "$OUT/recipe-gptc.log")
 # The val loss above is over 20 batches, as nanoGPT's recipe estimates it; 200 give 3x less noise.
-gptc_val200=$("$GPTC" eval --out-dir="$OUT/recipe-gptc" --batches=200 --data="$DATA" | sed -n 's/.*val loss \([0-9.]*\) over.*/\1/p')
+gptc_val200=$(val200 "$OUT/recipe-gptc" --data="$DATA")
 
 # PyTorch at its best here: Debian's torch starts with one thread and its BLAS (OpenBLAS once
 # libopenblas0-pthread is installed) runs threads of its own, so each split of the two cores

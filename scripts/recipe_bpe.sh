@@ -10,28 +10,14 @@
 #   bash scripts/recipe_bpe.sh            # tokenises data/tinyshakespeare.txt with gptc prepare
 #   GPTC_TOKENS=DIR bash scripts/recipe_bpe.sh   # or reads nanoGPT's own train.bin/val.bin
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GPTC="${GPTC_BUILD_DIR:-$ROOT/build}/tools/gptc"
-[ -x "$GPTC" ] || bash "$ROOT/scripts/setup.sh"
-OUT="$ROOT/out"
-mkdir -p "$OUT"
+source "$(dirname "${BASH_SOURCE[0]}")/recipe_common.sh"
 TOKENS="${GPTC_TOKENS:-$OUT/shakespeare-gpt2}"
-if [ -z "${GPTC_TOKENS:-}" ]; then
-  TEXT="$ROOT/data/tinyshakespeare.txt"
-  [ -s "$TEXT" ] || TEXT="$ROOT/../shared/data/tinyshakespeare.txt"
-  "$GPTC" prepare --tokenizer=gpt2 "$TEXT" --out="$TOKENS"
-fi
+[ -n "${GPTC_TOKENS:-}" ] || "$GPTC" prepare --tokenizer=gpt2 "$DATA" --out="$TOKENS"
 start=$(date +%s.%N)
-"$GPTC" train --config=shakespeare-cpu --no-bias --dropout=0 --steps=2000 --lr=1e-3 --min-lr=1e-4 \
-  --warmup=100 --beta1=0.9 --beta2=0.99 --weight-decay=0.1 --grad-clip=1.0 --eval-interval=250 \
-  --eval-batches=20 --sample-tokens=200 --progress=false --data="$TOKENS" \
+"$GPTC" train "${RECIPE_GPT[@]}" "${RECIPE[@]}" --sample-tokens=200 --data="$TOKENS" \
   --out-dir="$OUT/recipe-bpe" "$@" | tee "$OUT/recipe-bpe.log"
-secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e - s}')
-val200=$("$GPTC" eval --out-dir="$OUT/recipe-bpe" --batches=200 --data="$TOKENS" |
-  sed -n 's/.*val loss \([0-9.]*\) over.*/\1/p')
-echo "recipe-bpe: val loss $val200 over 200 batches, $secs s ($(grep -o '[0-9.]* ms/step' "$OUT/recipe-bpe.log" | tail -1))"
-if ! /usr/bin/python3 -c "import matplotlib" 2>/dev/null; then
-  as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib >/dev/null
-fi
+secs=$(seconds_since "$start")
+loss=$(val200 "$OUT/recipe-bpe" --data="$TOKENS")
+echo "recipe-bpe: val loss $loss over 200 batches, $secs s ($(grep -o '[0-9.]* ms/step' "$OUT/recipe-bpe.log" | tail -1))"
+need_matplotlib
 /usr/bin/python3 "$ROOT/scripts/plot_loss.py" "$OUT/recipe-bpe" -o "$ROOT/docs/recipe_bpe_loss.png"
