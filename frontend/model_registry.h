@@ -24,11 +24,11 @@ struct ConfigKey {
   // Whether it changes what is trained (a checkpoint must agree on it), or is a choice of the
   // run that may differ on resume (batch_size, dropout).
   bool architecture = true;
-  std::vector<std::string> choices;  // kChoice: the values it may take
+  std::vector<std::string> choices = {};  // kChoice: the values it may take
   // The value a stored config that lacks the key means, when not the default: a key added
   // after checkpoints were written, whose default then changed (GPT's gelu: tanh before
   // --gelu existed, erf now). Empty: the default.
-  std::string absent_value;
+  std::string absent_value = {};
 };
 
 struct ModelPreset {

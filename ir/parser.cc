@@ -161,8 +161,8 @@ absl::StatusOr<TensorType> Parser::ParseType() {
     ASSIGN_OR_RETURN(int64_t d, ParseInt());
     if (d < 0) return ErrorAt(dim_tok, absl::StrCat("negative dimension ", d));
     shape.push_back(d);
-    // Kernels index with 32 bits; checked per axis so the product never overflows.
-    if (int64_t n = NumElements(shape); d > kMaxElements || n > kMaxElements)
+    // Kernels index with 32 bits.
+    if (NumElements(shape) > kMaxElements)
       return ErrorAt(dim_tok, absl::StrCat("a tensor of more than ", kMaxElements,
                                            " elements (gptc indexes tensors with 32 bits)"));
   }

@@ -85,7 +85,7 @@ absl::StatusOr<Types> GatherGrad(Op op, absl::Span<const TensorType> in, const A
   if (idx.dtype != DType::kI32) return Err(op, "indices must be i32, got " + TypeToString(idx));
   RETURN_IF_ERROR(ExpectF32(op, dy, "dy"));
   if (size <= 0) return Err(op, absl::StrCat("size must be positive, got ", size));
-  if (axis < 0 || axis + idx.rank() > dy.rank() ||
+  if (axis < 0 || axis > dy.rank() - idx.rank() ||  // no sum: axis may be near INT64_MAX
       !std::equal(idx.shape.begin(), idx.shape.end(), dy.shape.begin() + axis))
     return Err(op, absl::StrCat("dy ", S(dy.shape), " must hold the indices' shape ", S(idx.shape),
                                 " at axis ", axis));

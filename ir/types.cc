@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_join.h"
 
@@ -66,8 +67,13 @@ double RoundToBF16(double x) {
 }
 
 int64_t NumElements(const Shape& s) {
+  // Shapes come from user text and attributes, so the product may not fit: it saturates rather
+  // than wrapping, and every caller comparing it with kMaxElements sees "too big".
+  for (int64_t d : s)
+    if (d == 0) return 0;
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return std::numeric_limits<int64_t>::max();
   return n;
 }
 

@@ -41,7 +41,7 @@ struct TensorType {
 
 std::string ShapeToString(const Shape& s);      // "[12,64,128]"
 std::string TypeToString(const TensorType& t);  // "f32[12,64,128]"
-int64_t NumElements(const Shape& s);
+int64_t NumElements(const Shape& s);            // saturates at INT64_MAX (a negative axis too)
 // A shape seen as (outer, len, inner) around `axis`: the product of the axes before it, its
 // length, and the product of the axes after it (reductions, slices, concats, expands).
 struct AxisSplit {

@@ -32,6 +32,31 @@ TEST(Limits, AbsurdDimensionsAreAParseError) {
       "graph g(%x: f32[2, 3]) {\n  %y = f32[65536,65536,65536,65536] neg(%x)\n  return %y\n}",
       "a tensor of more than 2147483647 elements");
   ExpectParseError("graph g(%x: f32[99999999999999999999]) {\n  return %x\n}", "is out of range");
+  // A small axis, then one whose product with it overflows int64 (found by ir_text_fuzz).
+  ExpectParseError("graph g(%x: f32[65536, 4611686018427387904]) {\n  return %x\n}",
+                   "a tensor of more than 2147483647 elements");
+}
+
+// Attributes are not bounded by the parser: a reshape to a shape whose element count
+// overflows int64 is a verifier error, not a product that wraps to 4 and matches.
+TEST(Limits, AReshapeToAnAbsurdShapeIsAVerifierError) {
+  auto g = ir::ParseGraph(
+      "graph g(%x: f32[4]) {\n"
+      "  %y = f32[4] reshape(%x) shape=[4,4611686018427387905]\n"
+      "  return %y\n}");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const absl::Status s = ir::Verify(*g);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("cannot reshape"), std::string::npos) << s;
+  // An axis near INT64_MAX is out of range, not a sum that wraps.
+  g = ir::ParseGraph(
+      "graph g(%i: i32[2], %dy: f32[2,3]) {\n"
+      "  %dx = f32[4,3] gather_grad(%i, %dy) axis=9223372036854775807 size=4\n"
+      "  return %dx\n}");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const absl::Status s2 = ir::Verify(*g);
+  ASSERT_FALSE(s2.ok());
+  EXPECT_NE(s2.message().find("at axis 9223372036854775807"), std::string::npos) << s2;
 }
 
 TEST(Limits, ANulByteIsAnErrorAtItsPlace) {
