@@ -19,6 +19,11 @@ Ctx::Ctx(const KernelSpec& s, const Target& t, int v)
 
 Type Ctx::type_of(const ir::TensorType& t) const { return HalideType(t.dtype); }
 
+Expr Ctx::Stored(int result, Expr e) const {
+  const Type t = type_of(spec.outputs[result]);
+  return t == e.type() ? e : Halide::cast(t, e);  // to bf16: round to nearest even
+}
+
 Type HalideType(ir::DType t) { return Type(BufferType(t)); }
 
 namespace {

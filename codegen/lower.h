@@ -57,6 +57,9 @@ struct Ctx {
   void OutputTuple(Halide::Func f, const ir::Shape& view,
                    const std::vector<std::vector<int64_t>>& strides);
   Halide::Type type_of(const ir::TensorType& t) const;
+  // `e` (f32) as result i stores it: rounded to bf16 when the node declares that result bf16
+  // (a kStoresBF16 op whose body ends in a cast of it), else unchanged.
+  Halide::Expr Stored(int result, Halide::Expr e) const;
 };
 
 // Indexes a parameter with row-major coordinates.

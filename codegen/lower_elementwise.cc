@@ -177,7 +177,7 @@ absl::Status Elementwise(Ctx& c) {
     Expr pre = c.Input(0, {rows, cols})(col, row) + c.Input(1, {cols})(col);
     Func f("f");
     if (c.spec.op == Op::kBiasGelu || c.spec.op == Op::kBiasGeluErf) {
-      f(col, row) = erf_gelu ? GeluErfExpr(pre) : GeluExpr(pre);
+      f(col, row) = c.Stored(0, erf_gelu ? GeluErfExpr(pre) : GeluExpr(pre));
     } else {
       Expr dy = c.Input(2, {rows, cols})(col, row);
       f(col, row) = erf_gelu ? GeluErfGradExpr(pre, dy) : GeluGradExpr(pre, dy);

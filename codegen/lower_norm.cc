@@ -71,7 +71,7 @@ absl::Status Norm(Ctx& c) {
     Func out("out");
     Expr y = (x(ch, row) - st.mean(row)) * st.rstd(row) * w(ch) + bias(ch);
     if (fused_add) {
-      out(ch, row) = Tuple(x(ch, row), y);
+      out(ch, row) = Tuple(c.Stored(0, x(ch, row)), c.Stored(1, y));
     } else {
       out(ch, row) = y;
     }

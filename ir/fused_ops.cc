@@ -1,5 +1,6 @@
 #include "ir/fused_ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -282,7 +283,19 @@ std::string Expected(const Template& t) {
 }
 
 absl::Status CheckTemplate(const Graph& body, const Template& t) {
-  const std::vector<NodeId> ops = BodyOps(body);
+  std::vector<NodeId> ops = BodyOps(body);
+  // A kStoresBF16 op may store results rounded to bf16: its body then ends in a cast of
+  // each such result, yielded in its place. Matched as the template's yield.
+  std::vector<ValueId> outputs = body.outputs();
+  while (HasTrait(t.fused, kStoresBF16) && ops.size() > t.steps.size()) {
+    const Node& c = body.node(ops.back());
+    auto it = std::find(outputs.begin(), outputs.end(), c.outputs[0]);
+    if (c.op != Op::kCast || body.value(c.outputs[0]).type.dtype != DType::kBF16 ||
+        it == outputs.end())
+      break;
+    *it = c.inputs[0];
+    ops.pop_back();
+  }
   auto mismatch = [&](const std::string& why) {
     return absl::InvalidArgumentError(absl::StrCat(OpName(t.fused), ": body must be {", Expected(t),
                                                    "} wired as the pattern says; ", why));
@@ -306,7 +319,7 @@ absl::Status CheckTemplate(const Graph& body, const Template& t) {
   }
   std::vector<ValueId> yields;
   for (const Ref& r : t.yields) yields.push_back(resolve(r));
-  if (body.outputs() != yields) return mismatch("its yields differ");
+  if (outputs != yields) return mismatch("its yields differ");
   return absl::OkStatus();
 }
 

@@ -25,6 +25,9 @@ enum OpTrait : uint32_t {
   kFused = 1u << 5,  // made by the fuse pass; carries a body (Node::body)
   kStrided =
       1u << 6,  // its kernel reads and writes strided views (the memory plan's, ir/placement.h)
+  // A fused op whose kernel rounds a result to bf16 when the node declares it bf16: its body
+  // then yields cast(result) (passes/mixed_precision.h's StoreCastsInProducers).
+  kStoresBF16 = 1u << 7,
 };
 
 // An op's family (its column in ops.def): what a pass or backend dispatches on first.

@@ -7,9 +7,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "ir/fusion_layout.h"
 #include "ir/shape_inference.h"
 #include "ir/status_macros.h"
 #include "ir/verifier.h"
+#include "passes/dce.h"
 
 namespace gptc::passes {
 
@@ -134,7 +136,10 @@ absl::StatusOr<ir::Graph> Finish(const ir::Graph& g, ir::Graph out,
 
 absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
   ASSIGN_OR_RETURN(ir::Graph cast, CastEveryGemmOperand(g, to));
-  return KeepSavedActivationsIn(cast, to);
+  ASSIGN_OR_RETURN(ir::Graph saved, KeepSavedActivationsIn(cast, to));
+  // The f32 views the GEMMs read before (now of the bf16 copies) would count as readers.
+  ASSIGN_OR_RETURN(ir::Graph live, DeadCodeElimination(saved));
+  return StoreCastsInProducers(live);
 }
 
 absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to) {
@@ -307,6 +312,89 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
         const ir::NodeId c =
             out.AddNode(Op::kCast, {map[v]}, narrow, {{unique(g.value(v).name + ".saved"), t}});
         stored[v] = out.node(c).outputs[0];
+      }
+    }
+  }
+  return Finish(g, std::move(out), map);
+}
+
+namespace {
+
+bool IsCastTo(const ir::Graph& g, const ir::Node& n, ir::DType to) {
+  return n.op == Op::kCast && g.value(n.outputs[0]).type.dtype == to;
+}
+
+// `body` with result i, for each i in `narrow`, rounded to bf16 by a cast at its end.
+std::shared_ptr<const ir::Graph> WithStoredCasts(const ir::Graph& body,
+                                                 const std::vector<bool>& narrow) {
+  auto b = std::make_shared<ir::Graph>(body);
+  UniqueNames unique(*b);
+  std::vector<ValueId> yields = b->outputs();
+  for (size_t i = 0; i < yields.size(); ++i) {
+    if (!narrow[i]) continue;
+    ir::TensorType t = b->value(yields[i]).type;
+    t.dtype = ir::DType::kBF16;
+    const ir::NodeId c = b->AddNode(Op::kCast, {yields[i]}, {{"dtype", std::string("bf16")}},
+                                    {{unique(b->value(yields[i]).name + ".bf16"), t}});
+    yields[i] = b->node(c).outputs[0];
+  }
+  b->set_outputs(std::move(yields));
+  return b;
+}
+
+}  // namespace
+
+absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g) {
+  // readers[v]: the nodes reading v; a graph output or update reads it too (kept f32).
+  std::vector<std::vector<ir::NodeId>> readers(g.num_values());
+  std::vector<bool> escapes(g.num_values(), false);
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id)
+    for (ValueId v : g.node(id).inputs) readers[v].push_back(id);
+  for (ValueId v : g.outputs()) escapes[v] = true;
+  for (const ir::Graph::Update& u : g.updates()) escapes[u.target] = escapes[u.value] = true;
+  auto stored = [&](ValueId v) {
+    if (escapes[v] || readers[v].empty() || g.value(v).type.dtype != ir::DType::kF32) return false;
+    for (ir::NodeId r : readers[v])
+      if (!IsCastTo(g, g.node(r), ir::DType::kBF16)) return false;
+    return true;
+  };
+  ir::Graph out(g.name());
+  std::vector<ValueId> map(g.num_values(), -1);
+  std::vector<bool> absorbed(g.num_nodes(), false);
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (absorbed[id]) continue;
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs) ins.push_back(map[v]);
+    std::vector<bool> narrow(n.outputs.size(), false);
+    bool any = false;
+    if (ir::HasTrait(n.op, ir::kStoresBF16) && n.body)
+      for (size_t i = 0; i < n.outputs.size(); ++i) any |= narrow[i] = stored(n.outputs[i]);
+    std::shared_ptr<const ir::Graph> body = any ? WithStoredCasts(*n.body, narrow) : nullptr;
+    // A generic fusion takes the casts only where its loop nest still holds them (not after
+    // a reduction, which must end the body).
+    if (any && n.op == Op::kFusion && !ir::LayOutFusion(*body).ok()) any = false;
+    if (!any) {
+      CopyNode(g, n, std::move(ins), out, map);
+      continue;
+    }
+    // The result takes the (first) cast's name; every cast of it reads the node's result.
+    std::vector<std::pair<std::string, ir::TensorType>> outs;
+    for (size_t i = 0; i < n.outputs.size(); ++i) {
+      const ValueId v = n.outputs[i];
+      outs.emplace_back(g.value(v).name, g.value(v).type);
+      if (!narrow[i]) continue;
+      const ValueId first = g.node(readers[v][0]).outputs[0];
+      outs.back() = {g.value(first).name, g.value(first).type};
+    }
+    const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);
+    out.SetBody(nid, MatchBody(out, nid, body));
+    for (size_t i = 0; i < n.outputs.size(); ++i) {
+      map[n.outputs[i]] = out.node(nid).outputs[i];
+      if (!narrow[i]) continue;
+      for (ir::NodeId r : readers[n.outputs[i]]) {
+        absorbed[r] = true;
+        map[g.node(r).outputs[0]] = out.node(nid).outputs[i];
       }
     }
   }

@@ -26,7 +26,7 @@
 
 namespace gptc::passes {
 
-// Both steps below (the pass "bf16").
+// The three steps below (the pass "bf16").
 absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to);
 
 // Each f32 operand of a GEMM read through a cast to `to`, one per value.
@@ -41,5 +41,12 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
 // backward pass from the saved pre-activation instead of kept (one elementwise kernel per
 // layer).
 absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType to);
+
+// Casts stored by the kernel that makes their operand: where every reader of a result of a
+// fused node whose kernel can store bf16 (trait kStoresBF16: add_layernorm's norm, GELU,
+// generic fusions) is a cast to bf16, the node yields the cast itself (its body ends in
+// it; ir/fused_ops.h) and the cast kernels go. The LayerNorm and GELU outputs the GEMMs
+// read are then written once, in bf16, instead of written in f32, read and written again.
+absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g);
 
 }  // namespace gptc::passes

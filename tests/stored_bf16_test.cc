@@ -1,0 +1,151 @@
+// Results stored in bf16 by the kernel that makes them (passes/mixed_precision.h's
+// StoreCastsInProducers, trait kStoresBF16): which casts the pass moves into their
+// producer, which it leaves, the verifier's rule for a body ending in such a cast, and the
+// kernels' rounding against the interpreter's (which runs the body, cast included).
+#include <cmath>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "ir/interpreter.h"
+#include "ir/parser.h"
+#include "ir/types.h"
+#include "ir/verifier.h"
+#include "passes/mixed_precision.h"
+#include "tests/jit_test_util.h"
+
+namespace gptc {
+namespace {
+
+using ir::DType;
+using ir::Op;
+
+ir::Graph Parse(const std::string& text) {
+  auto g = ir::ParseGraph(text);
+  EXPECT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  return *g;
+}
+
+// add_layernorm whose norm only GEMMs read (through a cast) and whose sum the graph returns;
+// a bias_gelu whose output is cast and also read in f32; a generic fusion read by a cast.
+const char* kBefore =
+    R"(graph g(%a: f32[4,33], %b: f32[4,33], %w: f32[33], %c: f32[33], %m: bf16[33,8], %bias: f32[8]) {
+  %s, %y = f32[4,33], f32[4,33] add_layernorm(%a, %b, %w, %c) eps=1e-05 {
+    %s = f32[4,33] add(%a, %b)
+    %y = f32[4,33] layernorm(%s, %w, %c) eps=1e-05
+    yield %s, %y
+  }
+  %y16 = bf16[4,33] cast(%y) dtype="bf16"
+  %p = f32[4,8] matmul(%y16, %m)
+  %q = f32[4,8] bias_gelu(%p, %bias) {
+    %bb = f32[4,8] broadcast(%bias) shape=[4,8]
+    %pre = f32[4,8] add(%p, %bb)
+    %q = f32[4,8] gelu(%pre)
+    yield %q
+  }
+  %q16 = bf16[4,8] cast(%q) dtype="bf16"
+  %e = f32[4,8] fusion(%p, %q) pattern="elementwise" {
+    %e = f32[4,8] mul(%p, %q)
+    yield %e
+  }
+  %e16 = bf16[4,8] cast(%e) dtype="bf16"
+  %e16b = bf16[4,8] cast(%e) dtype="bf16"
+  return %s, %q, %q16, %e16, %e16b, %y16
+})";
+
+TEST(StoredBF16, CastsMoveIntoProducersWhoseResultOnlyCastsRead) {
+  ir::Graph g = Parse(kBefore);
+  auto out = passes::StoreCastsInProducers(g);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_TRUE(ir::Verify(*out).ok()) << ir::Verify(*out);
+  int casts = 0;
+  for (const ir::Node& n : out->nodes()) {
+    if (n.op == Op::kCast) {
+      ++casts;  // only bias_gelu's: its f32 result is also returned
+      EXPECT_EQ(out->value(n.outputs[0]).name, "q16");
+    }
+    if (n.op == Op::kAddLayerNorm) {
+      EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kF32);  // the graph returns it
+      EXPECT_EQ(out->value(n.outputs[1]).type, ir::TensorType({DType::kBF16, {4, 33}}));
+      EXPECT_EQ(out->value(n.outputs[1]).name, "y16");  // the cast's name
+      EXPECT_EQ(n.body->node(n.body->value(n.body->outputs()[1]).producer).op, Op::kCast);
+    }
+    if (n.op == Op::kBiasGelu) EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kF32);
+    if (n.op == Op::kFusion)  // both casts of it read the one stored result
+      EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kBF16);
+  }
+  EXPECT_EQ(casts, 1);
+  // The two casts of the fusion's result are one value now: both outputs are it.
+  EXPECT_EQ(out->outputs()[3], out->outputs()[4]);
+  EXPECT_EQ(out->value(out->outputs()[5]).name, "y16");
+  // The meaning is unchanged: the interpreter gives the same outputs before and after.
+  const ir::LiteralMap args = testing::RandomArgs(g, 5, 2);
+  auto before = ir::Interpret(g, args), after = ir::Interpret(*out, args);
+  ASSERT_TRUE(before.ok() && after.ok());
+  for (size_t i = 0; i < before->size(); ++i) EXPECT_EQ((*before)[i].data, (*after)[i].data) << i;
+}
+
+TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
+  // softmax_xent has no kStoresBF16: its kernel writes f32 whatever the node declares.
+  auto g = ir::ParseGraph(R"(graph g(%l: f32[3,5], %t: i32[3]) {
+  %loss = bf16[] softmax_xent(%l, %t) {
+    %p = f32[3,5] softmax(%l)
+    %x = f32[] xent(%p, %t)
+    %x16 = bf16[] cast(%x) dtype="bf16"
+    yield %x16
+  }
+  return %loss
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_NE(ir::Verify(*g).message().find("softmax_xent: body must be"), std::string::npos)
+      << ir::Verify(*g);
+  // A widening cast at the end is not a stored rounding either.
+  g = ir::ParseGraph(R"(graph g(%x: f32[4,8], %b: f32[8]) {
+  %y = f32[4,8] bias_gelu(%x, %b) {
+    %bb = f32[4,8] broadcast(%b) shape=[4,8]
+    %pre = f32[4,8] add(%x, %bb)
+    %q = f32[4,8] gelu(%pre)
+    %h = bf16[4,8] cast(%q) dtype="bf16"
+    %y = f32[4,8] cast(%h) dtype="f32"
+    yield %y
+  }
+  return %y
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_FALSE(ir::Verify(*g).ok());
+}
+
+// Each kernel rounds as the body says: bf16 results equal the interpreter's (round to
+// nearest even of the f32 value) but where the two f32 values straddle a rounding boundary,
+// and never differ by more than one bf16 step. A kernel that truncated instead would differ
+// in about half the elements.
+TEST(StoredBF16, KernelsRoundTheirStoredResultsAsTheInterpreter) {
+  auto g = passes::StoreCastsInProducers(Parse(kBefore));
+  ASSERT_TRUE(g.ok()) << g.status();
+  const ir::LiteralMap args = testing::RandomArgs(*g, 7, 2);
+  auto jit = testing::RunOnJit(*g, args);
+  auto want = ir::Interpret(*g, args);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  ASSERT_TRUE(want.ok()) << want.status();
+  int64_t bf16_elements = 0, off = 0;
+  for (size_t i = 0; i < want->size(); ++i) {
+    const ir::Literal &a = (*jit)[i], &b = (*want)[i];
+    ASSERT_EQ(a.type, b.type) << i;
+    for (int64_t k = 0; k < a.size(); ++k) {
+      // One bf16 step; near zero GELU's f32 and double forms differ absolutely (~1e-8).
+      const double step = std::ldexp(std::fabs(b.data[k]), -7) + 1e-6;
+      if (a.type.dtype != DType::kBF16) {
+        EXPECT_NEAR(a.data[k], b.data[k], 1e-5 * (1 + std::fabs(b.data[k]))) << i << " " << k;
+        continue;
+      }
+      ++bf16_elements;
+      if (a.data[k] != b.data[k]) ++off;
+      EXPECT_LE(std::fabs(a.data[k] - b.data[k]), step * 1.01) << "result " << i << " at " << k;
+    }
+  }
+  EXPECT_EQ(bf16_elements, 4 * 8 * 3 + 4 * 33);
+  EXPECT_LE(off, bf16_elements / 20) << "elements off by a bf16 step";
+}
+
+}  // namespace
+}  // namespace gptc
