@@ -174,12 +174,14 @@ absl::Status Elementwise(Ctx& c) {
     // x [rows, cols] + bias [cols], then GELU or its gradient against dy [rows, cols].
     const int64_t cols = c.spec.inputs[1].shape.back(), rows = n / cols;
     Var col("c"), row("r"), ri;
-    Expr pre = c.Input(0, {rows, cols})(col, row) + c.Input(1, {cols})(col);
+    // An operand may come in bf16 (kLoadsBF16: the saved pre-activation): widened on load.
+    auto f32 = [](Expr e) { return cast(Float(32), e); };
+    Expr pre = f32(c.Input(0, {rows, cols})(col, row)) + c.Input(1, {cols})(col);
     Func f("f");
     if (c.spec.op == Op::kBiasGelu || c.spec.op == Op::kBiasGeluErf) {
       f(col, row) = c.Stored(0, erf_gelu ? GeluErfExpr(pre) : GeluExpr(pre));
     } else {
-      Expr dy = c.Input(2, {rows, cols})(col, row);
+      Expr dy = f32(c.Input(2, {rows, cols})(col, row));
       f(col, row) = erf_gelu ? GeluErfGradExpr(pre, dy) : GeluGradExpr(pre, dy);
     }
     ScheduleRows(f, col, row, cols, rows, c.vec, &ri, /*min_parallel=*/1 << 15);

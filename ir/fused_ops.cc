@@ -284,6 +284,18 @@ std::string Expected(const Template& t) {
 
 absl::Status CheckTemplate(const Graph& body, const Template& t) {
   std::vector<NodeId> ops = BodyOps(body);
+  // A kLoadsBF16 op may read operands in bf16: its body then starts with a widening cast of
+  // each such input, which the template reads in its place.
+  std::vector<ValueId> inputs = body.Inputs();
+  while (HasTrait(t.fused, kLoadsBF16) && ops.size() > t.steps.size()) {
+    const Node& c = body.node(ops.front());
+    auto it = std::find(inputs.begin(), inputs.end(), c.op == Op::kCast ? c.inputs[0] : -1);
+    if (it == inputs.end() || body.value(*it).type.dtype != DType::kBF16 ||
+        body.value(c.outputs[0]).type.dtype != DType::kF32)
+      break;
+    *it = c.outputs[0];
+    ops.erase(ops.begin());
+  }
   // A kStoresBF16 op may store results rounded to bf16: its body then ends in a cast of
   // each such result, yielded in its place. Matched as the template's yield.
   std::vector<ValueId> outputs = body.outputs();
@@ -302,7 +314,7 @@ absl::Status CheckTemplate(const Graph& body, const Template& t) {
   };
   if (ops.size() != t.steps.size()) return mismatch(absl::StrCat("it has ", ops.size(), " ops"));
   auto resolve = [&](const Ref& r) -> ValueId {
-    if (r.kind == Ref::kInput) return body.node(r.index).outputs[0];
+    if (r.kind == Ref::kInput) return inputs[r.index];
     const Node& n = body.node(ops[r.index]);
     return r.out < static_cast<int>(n.outputs.size()) ? n.outputs[r.out] : -1;
   };

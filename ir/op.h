@@ -28,6 +28,9 @@ enum OpTrait : uint32_t {
   // A fused op whose kernel rounds a result to bf16 when the node declares it bf16: its body
   // then yields cast(result) (passes/mixed_precision.h's StoreCastsInProducers).
   kStoresBF16 = 1u << 7,
+  // A fused op whose kernel widens a bf16 operand to f32 as it reads it: its body then starts
+  // with cast(operand, f32) (passes/mixed_precision.h's LoadCastsInConsumers).
+  kLoadsBF16 = 1u << 8,
 };
 
 // An op's family (its column in ops.def): what a pass or backend dispatches on first.

@@ -139,7 +139,8 @@ absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
   ASSIGN_OR_RETURN(ir::Graph saved, KeepSavedActivationsIn(cast, to));
   // The f32 views the GEMMs read before (now of the bf16 copies) would count as readers.
   ASSIGN_OR_RETURN(ir::Graph live, DeadCodeElimination(saved));
-  return StoreCastsInProducers(live);
+  ASSIGN_OR_RETURN(ir::Graph stored, StoreCastsInProducers(live));
+  return LoadCastsInConsumers(stored);
 }
 
 absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to) {
@@ -342,18 +343,105 @@ std::shared_ptr<const ir::Graph> WithStoredCasts(const ir::Graph& body,
   return b;
 }
 
+// `body` with input i, for each i in `narrow`, declared bf16 and widened to f32 by a cast
+// at its start; the rest reads the widened value.
+std::shared_ptr<const ir::Graph> WithLoadedCasts(const ir::Graph& body,
+                                                 const std::vector<bool>& narrow) {
+  auto b = std::make_shared<ir::Graph>(body.name());
+  UniqueNames unique(body);
+  std::vector<ValueId> m(body.num_values(), -1);
+  const std::vector<ValueId> inputs = body.Inputs();
+  // A widened input keeps its name for the cast (the rest reads the same name); the input
+  // itself is named after its operand by MatchBody.
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ir::TensorType t = body.value(inputs[i]).type;
+    if (narrow[i]) t.dtype = ir::DType::kBF16;
+    const std::string& name = body.value(inputs[i]).name;
+    m[inputs[i]] = b->AddInput(narrow[i] ? unique(name + ".bf16") : name, t);
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!narrow[i]) continue;
+    const ir::Value& v = body.value(inputs[i]);
+    const ir::NodeId c =
+        b->AddNode(Op::kCast, {m[inputs[i]]}, {{"dtype", std::string("f32")}}, {{v.name, v.type}});
+    m[inputs[i]] = b->node(c).outputs[0];
+  }
+  for (const ir::Node& n : body.nodes()) {
+    if (n.op == Op::kInput) continue;
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs) ins.push_back(m[v]);
+    std::vector<std::pair<std::string, ir::TensorType>> outs;
+    for (ValueId v : n.outputs) outs.emplace_back(body.value(v).name, body.value(v).type);
+    const ir::NodeId id = b->AddNode(n.op, std::move(ins), n.attrs, outs);
+    for (size_t i = 0; i < n.outputs.size(); ++i) m[n.outputs[i]] = b->node(id).outputs[i];
+  }
+  std::vector<ValueId> yields;
+  for (ValueId v : body.outputs()) yields.push_back(m[v]);
+  b->set_outputs(std::move(yields));
+  return b;
+}
+
+// Which nodes read each value, and whether the graph returns or updates it.
+struct Readers {
+  explicit Readers(const ir::Graph& g) : of(g.num_values()), escapes(g.num_values(), false) {
+    for (ir::NodeId id = 0; id < g.num_nodes(); ++id)
+      for (ValueId v : g.node(id).inputs) of[v].push_back(id);
+    for (ValueId v : g.outputs()) escapes[v] = true;
+    for (const ir::Graph::Update& u : g.updates()) escapes[u.target] = escapes[u.value] = true;
+  }
+  std::vector<std::vector<ir::NodeId>> of;
+  std::vector<bool> escapes;
+};
+
 }  // namespace
 
+absl::StatusOr<ir::Graph> LoadCastsInConsumers(const ir::Graph& g) {
+  const Readers readers(g);
+  // Widening casts whose every reader can widen the bf16 operand itself.
+  std::vector<bool> loaded(g.num_nodes(), false);
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    const ValueId v = n.outputs.empty() ? -1 : n.outputs[0];
+    if (!IsCastTo(g, n, ir::DType::kF32) || readers.escapes[v] || readers.of[v].empty() ||
+        g.value(n.inputs[0]).type.dtype != ir::DType::kBF16)
+      continue;
+    bool all = true;
+    for (ir::NodeId r : readers.of[v])
+      all = all && ir::HasTrait(g.node(r).op, ir::kLoadsBF16) && g.node(r).body;
+    loaded[id] = all;
+  }
+  ir::Graph out(g.name());
+  std::vector<ValueId> map(g.num_values(), -1);
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (loaded[id]) continue;  // its readers read its operand
+    std::vector<ValueId> ins;
+    std::vector<bool> narrow(n.inputs.size(), false);
+    bool any = false;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const ir::NodeId p = g.value(n.inputs[i]).producer;
+      any |= narrow[i] = loaded[p];
+      ins.push_back(map[narrow[i] ? g.node(p).inputs[0] : n.inputs[i]]);
+    }
+    if (!any) {
+      CopyNode(g, n, std::move(ins), out, map);
+      continue;
+    }
+    std::vector<std::pair<std::string, ir::TensorType>> outs;
+    for (ValueId v : n.outputs) outs.emplace_back(g.value(v).name, g.value(v).type);
+    const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);
+    out.SetBody(nid, MatchBody(out, nid, WithLoadedCasts(*n.body, narrow)));
+    for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(nid).outputs[i];
+  }
+  return Finish(g, std::move(out), map);
+}
+
 absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g) {
-  // readers[v]: the nodes reading v; a graph output or update reads it too (kept f32).
-  std::vector<std::vector<ir::NodeId>> readers(g.num_values());
-  std::vector<bool> escapes(g.num_values(), false);
-  for (ir::NodeId id = 0; id < g.num_nodes(); ++id)
-    for (ValueId v : g.node(id).inputs) readers[v].push_back(id);
-  for (ValueId v : g.outputs()) escapes[v] = true;
-  for (const ir::Graph::Update& u : g.updates()) escapes[u.target] = escapes[u.value] = true;
-  auto stored = [&](ValueId v) {
-    if (escapes[v] || readers[v].empty() || g.value(v).type.dtype != ir::DType::kF32) return false;
+  const Readers uses(g);
+  const std::vector<std::vector<ir::NodeId>>& readers = uses.of;
+  auto stored = [&](ValueId v) {  // a graph output or update keeps its f32 result
+    if (uses.escapes[v] || readers[v].empty() || g.value(v).type.dtype != ir::DType::kF32)
+      return false;
     for (ir::NodeId r : readers[v])
       if (!IsCastTo(g, g.node(r), ir::DType::kBF16)) return false;
     return true;

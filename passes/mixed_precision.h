@@ -26,7 +26,7 @@
 
 namespace gptc::passes {
 
-// The three steps below (the pass "bf16").
+// The four steps below (the pass "bf16").
 absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to);
 
 // Each f32 operand of a GEMM read through a cast to `to`, one per value.
@@ -48,5 +48,11 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
 // it; ir/fused_ops.h) and the cast kernels go. The LayerNorm and GELU outputs the GEMMs
 // read are then written once, in bf16, instead of written in f32, read and written again.
 absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g);
+
+// The converse: where every reader of a widening cast (bf16 to f32) is a fused node whose
+// kernel can widen as it reads (trait kLoadsBF16: the bias-GELU kernels), each reads the bf16
+// value itself (its body starts with the cast) and the cast kernel goes: the GELU backward
+// and its recomputation read the saved bf16 pre-activation directly.
+absl::StatusOr<ir::Graph> LoadCastsInConsumers(const ir::Graph& g);
 
 }  // namespace gptc::passes

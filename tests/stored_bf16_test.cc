@@ -1,7 +1,8 @@
-// Results stored in bf16 by the kernel that makes them (passes/mixed_precision.h's
-// StoreCastsInProducers, trait kStoresBF16): which casts the pass moves into their
-// producer, which it leaves, the verifier's rule for a body ending in such a cast, and the
-// kernels' rounding against the interpreter's (which runs the body, cast included).
+// Results stored in bf16 by the kernel that makes them, and bf16 operands widened by the
+// kernel that reads them (passes/mixed_precision.h's StoreCastsInProducers and
+// LoadCastsInConsumers, traits kStoresBF16 and kLoadsBF16): which casts the passes move
+// into a kernel, which they leave, the verifier's rule for a body ending or starting in
+// such a cast, and the kernels against the interpreter (which runs the body, casts included).
 #include <cmath>
 #include <string>
 
@@ -145,6 +146,84 @@ TEST(StoredBF16, KernelsRoundTheirStoredResultsAsTheInterpreter) {
   }
   EXPECT_EQ(bf16_elements, 4 * 8 * 3 + 4 * 33);
   EXPECT_LE(off, bf16_elements / 20) << "elements off by a bf16 step";
+}
+
+// A saved bf16 pre-activation widened once and read by the GELU backward and the GELU
+// recomputation (both kLoadsBF16), and another widened value one plain add also reads.
+const char* kWidened = R"(graph g(%s: bf16[4,24], %b: f32[24], %dy: bf16[4,24], %t: bf16[4,24]) {
+  %x = f32[4,24] cast(%s) dtype="f32"
+  %d = f32[4,24] cast(%dy) dtype="f32"
+  %dx = f32[4,24] bias_gelu_grad(%x, %b, %d) {
+    %bb = f32[4,24] broadcast(%b) shape=[4,24]
+    %pre = f32[4,24] add(%x, %bb)
+    %dx = f32[4,24] gelu_grad(%pre, %d)
+    yield %dx
+  }
+  %y = f32[4,24] bias_gelu(%x, %b) {
+    %bb = f32[4,24] broadcast(%b) shape=[4,24]
+    %pre = f32[4,24] add(%x, %bb)
+    %y = f32[4,24] gelu(%pre)
+    yield %y
+  }
+  %w = f32[4,24] cast(%t) dtype="f32"
+  %z = f32[4,24] bias_gelu(%w, %b) {
+    %bb = f32[4,24] broadcast(%b) shape=[4,24]
+    %pre = f32[4,24] add(%w, %bb)
+    %z = f32[4,24] gelu(%pre)
+    yield %z
+  }
+  %u = f32[4,24] add(%w, %w)
+  return %dx, %y, %z, %u
+})";
+
+TEST(LoadedBF16, WideningCastsMoveIntoConsumersThatAllWiden) {
+  ir::Graph g = Parse(kWidened);
+  auto out = passes::LoadCastsInConsumers(g);
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_TRUE(ir::Verify(*out).ok()) << ir::Verify(*out);
+  int casts = 0;
+  for (const ir::Node& n : out->nodes()) {
+    if (n.op == Op::kCast) {
+      ++casts;  // only %w's: the add reads it too
+      EXPECT_EQ(out->value(n.outputs[0]).name, "w");
+    }
+    if (n.op == Op::kBiasGeluGrad) {  // x and dy read in bf16, each widened first
+      EXPECT_EQ(out->value(n.inputs[0]).name, "s");
+      EXPECT_EQ(out->value(n.inputs[2]).name, "dy");
+      EXPECT_EQ(n.body->node(n.body->Inputs().size()).op, Op::kCast);
+    }
+  }
+  EXPECT_EQ(casts, 1);
+  const ir::LiteralMap args = testing::RandomArgs(g, 3, 2);
+  auto before = ir::Interpret(g, args), after = ir::Interpret(*out, args);
+  ASSERT_TRUE(before.ok() && after.ok());
+  for (size_t i = 0; i < before->size(); ++i) EXPECT_EQ((*before)[i].data, (*after)[i].data) << i;
+}
+
+TEST(LoadedBF16, TheVerifierAcceptsALeadingCastOnlyWhereTheKernelWidens) {
+  // add_layernorm's kernel reads f32 operands only.
+  auto g = ir::ParseGraph(R"(graph g(%a: bf16[2,8], %b: f32[2,8], %w: f32[8], %c: f32[8]) {
+  %s, %y = f32[2,8], f32[2,8] add_layernorm(%a, %b, %w, %c) eps=1e-05 {
+    %a32 = f32[2,8] cast(%a) dtype="f32"
+    %s = f32[2,8] add(%a32, %b)
+    %y = f32[2,8] layernorm(%s, %w, %c) eps=1e-05
+    yield %s, %y
+  }
+  return %s, %y
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_NE(ir::Verify(*g).message().find("add_layernorm: body must be"), std::string::npos)
+      << ir::Verify(*g);
+}
+
+// The kernels widen as the interpreter does (exactly: bf16 to f32 is exact), so the GELU
+// backward and forward agree with it to f32 rounding.
+TEST(LoadedBF16, KernelsWidenTheirOperandsAsTheInterpreter) {
+  auto g = passes::LoadCastsInConsumers(Parse(kWidened));
+  ASSERT_TRUE(g.ok()) << g.status();
+  const ir::LiteralMap args = testing::RandomArgs(*g, 9, 2);
+  testing::Mismatch m = testing::CompareWithInterpreter(*g, args);
+  EXPECT_LE(m.worst_rel, 1e-5) << "worst at " << m.where;
 }
 
 }  // namespace

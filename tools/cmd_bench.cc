@@ -222,14 +222,21 @@ int RunBench(const Args& args) {
   };
   std::map<std::string, Gemm> gemm;
   std::map<std::string, std::pair<double, int>> kinds;  // seconds per step and kernels, by kind
+  std::map<std::string, std::pair<double, int>> other;  // the same for "other", by op
   double gemm_s = 0, all_s = 0;
   for (const Executable::KernelTime& kt : train.Profile()) {
     const ir::Node& n = g.node(kt.node_id);
     const double per_step = kt.seconds / std::max<int64_t>(1, kt.calls);
     all_s += per_step;
-    auto& kind = kinds[KernelKind(g, n)];
+    const std::string kind_name = KernelKind(g, n);
+    auto& kind = kinds[kind_name];
     kind.first += per_step;
     kind.second += 1;
+    if (kind_name == "other") {
+      auto& o = other[ir::OpName(n.op)];
+      o.first += per_step;
+      o.second += 1;
+    }
     if (!IsGemm(n.op) && !IsAttention(n.op)) continue;
     Gemm& e = gemm[IsAttention(n.op) ? absl::StrCat(ir::OpName(n.op), " ",
                                                     ir::TypeToString(g.value(n.inputs[0]).type))
@@ -246,6 +253,18 @@ int RunBench(const Args& args) {
   for (const auto& [kind, v] : kinds)
     std::cout << absl::StrFormat("  %s %.2f (%d)", kind, 1e3 * v.first, v.second);
   std::cout << "\n";
+  // Where the rest goes: the costliest ops outside GEMMs, attention and the optimizer (casts,
+  // norms, elementwise fusions, layout copies).
+  std::vector<std::pair<double, std::string>> by_op;
+  for (const auto& [op, v] : other)
+    by_op.emplace_back(v.first, absl::StrFormat("  %s %.2f (%d)", op, 1e3 * v.first, v.second));
+  std::sort(by_op.rbegin(), by_op.rend());
+  if (by_op.size() > 8) by_op.resize(8);
+  if (!by_op.empty()) {
+    std::cout << "other by op (ms per step, kernels):";
+    for (const auto& e : by_op) std::cout << e.second;
+    std::cout << "\n";
+  }
   // The optimizer against a copy of the same bytes (p, grad, m, v read; p, m, v written).
   int64_t params = 0;
   bool one_kernel = false;
