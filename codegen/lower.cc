@@ -24,6 +24,29 @@ Expr Ctx::Stored(int result, Expr e) const {
   return t == e.type() ? e : Halide::cast(t, e);  // to bf16: round to nearest even
 }
 
+std::vector<int> Ctx::ResultsOf(int result) const {
+  std::vector<int> r = {result};
+  const int own = ir::GetOpInfo(spec.op).num_outputs;
+  if (!spec.body || own < 0) return r;
+  // Extra result k yields cast(v) where the op's result `result` is v (or cast(v), stored
+  // narrow): the verifier allows nothing else after the op's own results.
+  const ir::Graph& b = *spec.body;
+  auto source = [&](ir::ValueId v) {
+    const ir::Node& p = b.node(b.value(v).producer);
+    return p.op == ir::Op::kCast ? p.inputs[0] : v;
+  };
+  const ir::ValueId mine = source(b.outputs()[result]);
+  for (int k = own; k < static_cast<int>(b.outputs().size()); ++k)
+    if (source(b.outputs()[k]) == mine) r.push_back(k);
+  return r;
+}
+
+std::vector<Expr> Ctx::WithCopies(int result, Expr e) const {
+  std::vector<Expr> v;
+  for (int k : ResultsOf(result)) v.push_back(Stored(k, e));
+  return v;
+}
+
 Type HalideType(ir::DType t) { return Type(BufferType(t)); }
 
 namespace {

@@ -60,6 +60,10 @@ struct Ctx {
   // `e` (f32) as result i stores it: rounded to bf16 when the node declares that result bf16
   // (a kStoresBF16 op whose body ends in a cast of it), else unchanged.
   Halide::Expr Stored(int result, Halide::Expr e) const;
+  // A kStoresBF16 op's result i and the bf16 copies of it the node also yields (extra results
+  // after the op's own): the values to store, and which results they are (for BindOutputs).
+  std::vector<Halide::Expr> WithCopies(int result, Halide::Expr e) const;
+  std::vector<int> ResultsOf(int result) const;
 };
 
 // Indexes a parameter with row-major coordinates.

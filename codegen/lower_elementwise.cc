@@ -178,12 +178,21 @@ absl::Status Elementwise(Ctx& c) {
     auto f32 = [](Expr e) { return cast(Float(32), e); };
     Expr pre = f32(c.Input(0, {rows, cols})(col, row)) + c.Input(1, {cols})(col);
     Func f("f");
+    Expr value;
     if (c.spec.op == Op::kBiasGelu || c.spec.op == Op::kBiasGeluErf) {
-      f(col, row) = c.Stored(0, erf_gelu ? GeluErfExpr(pre) : GeluExpr(pre));
+      value = erf_gelu ? GeluErfExpr(pre) : GeluExpr(pre);
     } else {
       Expr dy = f32(c.Input(2, {rows, cols})(col, row));
-      f(col, row) = erf_gelu ? GeluErfGradExpr(pre, dy) : GeluGradExpr(pre, dy);
+      value = erf_gelu ? GeluErfGradExpr(pre, dy) : GeluGradExpr(pre, dy);
     }
+    // The result (rounded to bf16 if the node stores it so) and any bf16 copies of it.
+    const std::vector<Expr> values = c.WithCopies(0, value);
+    if (values.size() == 1) {
+      f(col, row) = values[0];
+    } else {
+      f(col, row) = Tuple(values);
+    }
+    c.BindOutputs(c.ResultsOf(0));
     ScheduleRows(f, col, row, cols, rows, c.vec, &ri, /*min_parallel=*/1 << 15);
     c.Output(f, {rows, cols});
     return absl::OkStatus();

@@ -70,8 +70,13 @@ absl::Status Norm(Ctx& c) {
     ImageParam bias = c.Input(w_at + 1, {cols});
     Func out("out");
     Expr y = (x(ch, row) - st.mean(row)) * st.rstd(row) * w(ch) + bias(ch);
-    if (fused_add) {
-      out(ch, row) = Tuple(c.Stored(0, x(ch, row)), c.Stored(1, y));
+    if (fused_add) {  // s and the norm, each with any bf16 copies the node yields
+      std::vector<Expr> values = c.WithCopies(0, x(ch, row)), norm = c.WithCopies(1, y);
+      std::vector<int> results = c.ResultsOf(0), of_norm = c.ResultsOf(1);
+      values.insert(values.end(), norm.begin(), norm.end());
+      results.insert(results.end(), of_norm.begin(), of_norm.end());
+      out(ch, row) = Tuple(values);
+      c.BindOutputs(results);
     } else {
       out(ch, row) = y;
     }
@@ -102,7 +107,16 @@ absl::Status Norm(Ctx& c) {
     ImageParam dres = c.Input(3, {rows, cols});
     g = g + dres(ch, row);
   }
-  dx(ch, row) = g;
+  // dx (add_layernorm_grad: with any bf16 copies the node yields), then dw and db.
+  const std::vector<Expr> dx_values = c.WithCopies(0, g);
+  if (dx_values.size() == 1) {
+    dx(ch, row) = dx_values[0];
+  } else {
+    dx(ch, row) = Tuple(dx_values);
+  }
+  std::vector<int> results = c.ResultsOf(0);
+  results.insert(results.end(), {1, 2});
+  c.BindOutputs(results);
   ScheduleRows(dx, ch, row, cols, rows, c.vec, &ri);
   st.ComputeAt(dx, ri);
   m1.compute_at(dx, ri);
@@ -135,7 +149,7 @@ absl::Status Norm(Ctx& c) {
     part.update().vectorize(ch, c.vec, TailStrategy::GuardWithIf);
     for (Func f : {dw, db}) f.vectorize(ch, c.vec, TailStrategy::GuardWithIf);
   }
-  c.Output(dx, {rows, cols});
+  c.OutputTuple(dx, {rows, cols});
   c.Output(dw, {cols});
   c.Output(db, {cols});
   return absl::OkStatus();

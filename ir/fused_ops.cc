@@ -297,15 +297,18 @@ absl::Status CheckTemplate(const Graph& body, const Template& t) {
     ops.erase(ops.begin());
   }
   // A kStoresBF16 op may store results rounded to bf16: its body then ends in a cast of
-  // each such result, yielded in its place. Matched as the template's yield.
+  // each such result, yielded in its place (matched as the template's yield) or after the
+  // template's yields (a bf16 copy stored besides the result).
   std::vector<ValueId> outputs = body.outputs();
+  std::vector<bool> rounded(outputs.size(), false);
   while (HasTrait(t.fused, kStoresBF16) && ops.size() > t.steps.size()) {
     const Node& c = body.node(ops.back());
     auto it = std::find(outputs.begin(), outputs.end(), c.outputs[0]);
     if (c.op != Op::kCast || body.value(c.outputs[0]).type.dtype != DType::kBF16 ||
         it == outputs.end())
       break;
-    *it = c.inputs[0];
+    for (size_t i = 0; i < outputs.size(); ++i)
+      if (outputs[i] == c.outputs[0]) outputs[i] = c.inputs[0], rounded[i] = true;
     ops.pop_back();
   }
   auto mismatch = [&](const std::string& why) {
@@ -331,7 +334,11 @@ absl::Status CheckTemplate(const Graph& body, const Template& t) {
   }
   std::vector<ValueId> yields;
   for (const Ref& r : t.yields) yields.push_back(resolve(r));
-  if (outputs != yields) return mismatch("its yields differ");
+  if (outputs.size() < yields.size() || !std::equal(yields.begin(), yields.end(), outputs.begin()))
+    return mismatch("its yields differ");
+  for (size_t i = yields.size(); i < outputs.size(); ++i)
+    if (!rounded[i] || std::find(yields.begin(), yields.end(), outputs[i]) == yields.end())
+      return mismatch(absl::StrCat("its yield ", i + 1, " is not a bf16 copy of a result"));
   return absl::OkStatus();
 }
 

@@ -25,8 +25,9 @@ enum OpTrait : uint32_t {
   kFused = 1u << 5,  // made by the fuse pass; carries a body (Node::body)
   kStrided =
       1u << 6,  // its kernel reads and writes strided views (the memory plan's, ir/placement.h)
-  // A fused op whose kernel rounds a result to bf16 when the node declares it bf16: its body
-  // then yields cast(result) (passes/mixed_precision.h's StoreCastsInProducers).
+  // A fused op whose kernel rounds a result to bf16 when the node declares it bf16, and
+  // stores bf16 copies of results as extra results: its body then yields cast(result) in
+  // the result's place or after the op's own (passes/mixed_precision.h).
   kStoresBF16 = 1u << 7,
   // A fused op whose kernel widens a bf16 operand to f32 as it reads it: its body then starts
   // with cast(operand, f32) (passes/mixed_precision.h's LoadCastsInConsumers).

@@ -325,19 +325,29 @@ bool IsCastTo(const ir::Graph& g, const ir::Node& n, ir::DType to) {
   return n.op == Op::kCast && g.value(n.outputs[0]).type.dtype == to;
 }
 
-// `body` with result i, for each i in `narrow`, rounded to bf16 by a cast at its end.
+// How a fused node stores each result: as it is, rounded to bf16 in its place, or also as
+// a bf16 copy (an extra result after the op's own).
+enum class Store { kAsIs, kNarrow, kCopy };
+
+// `body` with each result stored as `how` says: a cast to bf16 at its end, yielded in the
+// result's place (kNarrow) or after all of them (kCopy).
 std::shared_ptr<const ir::Graph> WithStoredCasts(const ir::Graph& body,
-                                                 const std::vector<bool>& narrow) {
+                                                 const std::vector<Store>& how) {
   auto b = std::make_shared<ir::Graph>(body);
   UniqueNames unique(*b);
   std::vector<ValueId> yields = b->outputs();
-  for (size_t i = 0; i < yields.size(); ++i) {
-    if (!narrow[i]) continue;
+  const size_t n = yields.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (how[i] == Store::kAsIs) continue;
     ir::TensorType t = b->value(yields[i]).type;
     t.dtype = ir::DType::kBF16;
     const ir::NodeId c = b->AddNode(Op::kCast, {yields[i]}, {{"dtype", std::string("bf16")}},
                                     {{unique(b->value(yields[i]).name + ".bf16"), t}});
-    yields[i] = b->node(c).outputs[0];
+    if (how[i] == Store::kNarrow) {
+      yields[i] = b->node(c).outputs[0];
+    } else {
+      yields.push_back(b->node(c).outputs[0]);
+    }
   }
   b->set_outputs(std::move(yields));
   return b;
@@ -439,12 +449,14 @@ absl::StatusOr<ir::Graph> LoadCastsInConsumers(const ir::Graph& g) {
 absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g) {
   const Readers uses(g);
   const std::vector<std::vector<ir::NodeId>>& readers = uses.of;
-  auto stored = [&](ValueId v) {  // a graph output or update keeps its f32 result
-    if (uses.escapes[v] || readers[v].empty() || g.value(v).type.dtype != ir::DType::kF32)
-      return false;
-    for (ir::NodeId r : readers[v])
-      if (!IsCastTo(g, g.node(r), ir::DType::kBF16)) return false;
-    return true;
+  auto store = [&](ValueId v) {
+    if (g.value(v).type.dtype != ir::DType::kF32) return Store::kAsIs;
+    int casts = 0;
+    for (ir::NodeId r : readers[v]) casts += IsCastTo(g, g.node(r), ir::DType::kBF16);
+    if (casts == 0) return Store::kAsIs;
+    // Others read the f32 result too, or the graph returns or updates it: a copy besides.
+    if (uses.escapes[v] || casts < static_cast<int>(readers[v].size())) return Store::kCopy;
+    return Store::kNarrow;
   };
   ir::Graph out(g.name());
   std::vector<ValueId> map(g.num_values(), -1);
@@ -454,11 +466,12 @@ absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g) {
     if (absorbed[id]) continue;
     std::vector<ValueId> ins;
     for (ValueId v : n.inputs) ins.push_back(map[v]);
-    std::vector<bool> narrow(n.outputs.size(), false);
+    std::vector<Store> how(n.outputs.size(), Store::kAsIs);
     bool any = false;
     if (ir::HasTrait(n.op, ir::kStoresBF16) && n.body)
-      for (size_t i = 0; i < n.outputs.size(); ++i) any |= narrow[i] = stored(n.outputs[i]);
-    std::shared_ptr<const ir::Graph> body = any ? WithStoredCasts(*n.body, narrow) : nullptr;
+      for (size_t i = 0; i < n.outputs.size(); ++i)
+        any |= (how[i] = store(n.outputs[i])) != Store::kAsIs;
+    std::shared_ptr<const ir::Graph> body = any ? WithStoredCasts(*n.body, how) : nullptr;
     // A generic fusion takes the casts only where its loop nest still holds them (not after
     // a reduction, which must end the body).
     if (any && n.op == Op::kFusion && !ir::LayOutFusion(*body).ok()) any = false;
@@ -466,23 +479,35 @@ absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g) {
       CopyNode(g, n, std::move(ins), out, map);
       continue;
     }
-    // The result takes the (first) cast's name; every cast of it reads the node's result.
+    // A stored result takes its (first) cast's name; the casts of it read that result.
+    auto first_cast = [&](ValueId v) {
+      for (ir::NodeId r : readers[v])
+        if (IsCastTo(g, g.node(r), ir::DType::kBF16)) return g.node(r).outputs[0];
+      return ValueId{-1};
+    };
     std::vector<std::pair<std::string, ir::TensorType>> outs;
+    std::vector<ValueId> copied;  // the f32 result of each copy, in order
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       const ValueId v = n.outputs[i];
-      outs.emplace_back(g.value(v).name, g.value(v).type);
-      if (!narrow[i]) continue;
-      const ValueId first = g.node(readers[v][0]).outputs[0];
-      outs.back() = {g.value(first).name, g.value(first).type};
+      const ValueId c = how[i] == Store::kNarrow ? first_cast(v) : v;
+      outs.emplace_back(g.value(c).name, g.value(c).type);
+      if (how[i] == Store::kCopy) copied.push_back(v);
     }
+    for (ValueId v : copied)
+      outs.emplace_back(g.value(first_cast(v)).name, g.value(first_cast(v)).type);
     const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);
     out.SetBody(nid, MatchBody(out, nid, body));
+    const std::vector<ValueId>& results = out.node(nid).outputs;
+    size_t next_copy = n.outputs.size();
     for (size_t i = 0; i < n.outputs.size(); ++i) {
-      map[n.outputs[i]] = out.node(nid).outputs[i];
-      if (!narrow[i]) continue;
-      for (ir::NodeId r : readers[n.outputs[i]]) {
+      const ValueId v = n.outputs[i];
+      map[v] = results[i];
+      if (how[i] == Store::kAsIs) continue;
+      const ValueId stored = how[i] == Store::kNarrow ? results[i] : results[next_copy++];
+      for (ir::NodeId r : readers[v]) {
+        if (!IsCastTo(g, g.node(r), ir::DType::kBF16)) continue;
         absorbed[r] = true;
-        map[g.node(r).outputs[0]] = out.node(nid).outputs[i];
+        map[g.node(r).outputs[0]] = stored;
       }
     }
   }

@@ -28,7 +28,8 @@ ir::Graph Parse(const std::string& text) {
 }
 
 // add_layernorm whose norm only GEMMs read (through a cast) and whose sum the graph returns;
-// a bias_gelu whose output is cast and also read in f32; a generic fusion read by a cast.
+// a bias_gelu whose output is cast and also read in f32; a generic fusion read by a cast;
+// add_layernorm_grad whose dx is returned and cast.
 const char* kBefore =
     R"(graph g(%a: f32[4,33], %b: f32[4,33], %w: f32[33], %c: f32[33], %m: bf16[33,8], %bias: f32[8]) {
   %s, %y = f32[4,33], f32[4,33] add_layernorm(%a, %b, %w, %c) eps=1e-05 {
@@ -51,31 +52,43 @@ const char* kBefore =
   }
   %e16 = bf16[4,8] cast(%e) dtype="bf16"
   %e16b = bf16[4,8] cast(%e) dtype="bf16"
-  return %s, %q, %q16, %e16, %e16b, %y16
+  %dx, %dw, %db = f32[4,33], f32[33], f32[33] add_layernorm_grad(%s, %w, %a, %b) eps=1e-05 {
+    %g, %dw, %db = f32[4,33], f32[33], f32[33] layernorm_grad(%s, %w, %a) eps=1e-05
+    %dx = f32[4,33] add(%b, %g)
+    yield %dx, %dw, %db
+  }
+  %dx16 = bf16[4,33] cast(%dx) dtype="bf16"
+  return %s, %q, %q16, %e16, %e16b, %y16, %dx, %dw, %db, %dx16
 })";
 
-TEST(StoredBF16, CastsMoveIntoProducersWhoseResultOnlyCastsRead) {
+TEST(StoredBF16, CastsMoveIntoProducersAsNarrowResultsOrCopies) {
   ir::Graph g = Parse(kBefore);
   auto out = passes::StoreCastsInProducers(g);
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_TRUE(ir::Verify(*out).ok()) << ir::Verify(*out);
   int casts = 0;
   for (const ir::Node& n : out->nodes()) {
-    if (n.op == Op::kCast) {
-      ++casts;  // only bias_gelu's: its f32 result is also returned
-      EXPECT_EQ(out->value(n.outputs[0]).name, "q16");
-    }
+    casts += n.op == Op::kCast;
     if (n.op == Op::kAddLayerNorm) {
       EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kF32);  // the graph returns it
       EXPECT_EQ(out->value(n.outputs[1]).type, ir::TensorType({DType::kBF16, {4, 33}}));
       EXPECT_EQ(out->value(n.outputs[1]).name, "y16");  // the cast's name
       EXPECT_EQ(n.body->node(n.body->value(n.body->outputs()[1]).producer).op, Op::kCast);
     }
-    if (n.op == Op::kBiasGelu) EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kF32);
+    if (n.op == Op::kBiasGelu) {  // its f32 result is also returned: a bf16 copy besides
+      ASSERT_EQ(n.outputs.size(), 2u);
+      EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kF32);
+      EXPECT_EQ(out->value(n.outputs[1]).name, "q16");
+      EXPECT_EQ(out->value(n.outputs[1]).type.dtype, DType::kBF16);
+    }
+    if (n.op == Op::kAddLayerNormGrad) {  // dx, dw, db, then dx's copy
+      ASSERT_EQ(n.outputs.size(), 4u);
+      EXPECT_EQ(out->value(n.outputs[3]).name, "dx16");
+    }
     if (n.op == Op::kFusion)  // both casts of it read the one stored result
       EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kBF16);
   }
-  EXPECT_EQ(casts, 1);
+  EXPECT_EQ(casts, 0);
   // The two casts of the fusion's result are one value now: both outputs are it.
   EXPECT_EQ(out->outputs()[3], out->outputs()[4]);
   EXPECT_EQ(out->value(out->outputs()[5]).name, "y16");
@@ -114,6 +127,33 @@ TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
 })");
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_FALSE(ir::Verify(*g).ok());
+  // An extra result must be a bf16 copy of one of the op's own, not any value of the body.
+  g = ir::ParseGraph(R"(graph g(%x: f32[4,8], %b: f32[8]) {
+  %y, %p = f32[4,8], bf16[4,8] bias_gelu(%x, %b) {
+    %bb = f32[4,8] broadcast(%b) shape=[4,8]
+    %pre = f32[4,8] add(%x, %bb)
+    %y = f32[4,8] gelu(%pre)
+    %p = bf16[4,8] cast(%pre) dtype="bf16"
+    yield %y, %p
+  }
+  return %y, %p
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_NE(ir::Verify(*g).message().find("is not a bf16 copy of a result"), std::string::npos)
+      << ir::Verify(*g);
+  // And only a kStoresBF16 op has results beyond its row's count.
+  g = ir::ParseGraph(R"(graph g(%l: f32[3,5], %t: i32[3]) {
+  %loss, %l16 = f32[], bf16[] softmax_xent(%l, %t) {
+    %p = f32[3,5] softmax(%l)
+    %x = f32[] xent(%p, %t)
+    %x16 = bf16[] cast(%x) dtype="bf16"
+    yield %x, %x16
+  }
+  return %loss
+})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_NE(ir::Verify(*g).message().find("has 2 results, expected 1"), std::string::npos)
+      << ir::Verify(*g);
 }
 
 // Each kernel rounds as the body says: bf16 results equal the interpreter's (round to
@@ -144,7 +184,7 @@ TEST(StoredBF16, KernelsRoundTheirStoredResultsAsTheInterpreter) {
       EXPECT_LE(std::fabs(a.data[k] - b.data[k]), step * 1.01) << "result " << i << " at " << k;
     }
   }
-  EXPECT_EQ(bf16_elements, 4 * 8 * 3 + 4 * 33);
+  EXPECT_EQ(bf16_elements, 4 * 8 * 3 + 4 * 33 * 2);
   EXPECT_LE(off, bf16_elements / 20) << "elements off by a bf16 step";
 }
 
