@@ -469,8 +469,15 @@ absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g) {
     std::vector<Store> how(n.outputs.size(), Store::kAsIs);
     bool any = false;
     if (ir::HasTrait(n.op, ir::kStoresBF16) && n.body)
-      for (size_t i = 0; i < n.outputs.size(); ++i)
-        any |= (how[i] = store(n.outputs[i])) != Store::kAsIs;
+      for (size_t i = 0; i < n.outputs.size(); ++i) {
+        how[i] = store(n.outputs[i]);
+        // A copy makes a one-result kernel a multi-result one, which the memory plan never
+        // writes over an operand (passes/plan_alias.cc): the bias-GELU backward would lose
+        // its in-place result and raise the step's peak (baby bf16 +3.4 MiB). It keeps its
+        // cast kernel.
+        if (how[i] == Store::kCopy && n.outputs.size() == 1) how[i] = Store::kAsIs;
+        any |= how[i] != Store::kAsIs;
+      }
     std::shared_ptr<const ir::Graph> body = any ? WithStoredCasts(*n.body, how) : nullptr;
     // A generic fusion takes the casts only where its loop nest still holds them (not after
     // a reduction, which must end the body).
