@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/numbers.h"
@@ -264,6 +265,17 @@ absl::Status WriteCheckpoint(const std::string& path, const Checkpoint& c) {
 }
 
 absl::StatusOr<Checkpoint> ReadCheckpoint(const std::string& path) {
+  // A run's directory (gptc train --out-dir) means its latest checkpoint, as nanoGPT's
+  // out_dir means out_dir/ckpt.pt.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    const std::string latest = path + (path.back() == '/' ? "" : "/") + "ckpt.bin";
+    if (!std::filesystem::exists(latest, ec))
+      return absl::NotFoundError(absl::StrCat("checkpoint ", path, " is a directory without ",
+                                              "ckpt.bin (gptc train --out-dir writes ckpt.bin "
+                                              "and best.bin there)"));
+    return ReadCheckpoint(latest);
+  }
   std::optional<std::string> file = ir::ReadFile(path);
   if (!file)
     return absl::NotFoundError(

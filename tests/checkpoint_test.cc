@@ -73,6 +73,23 @@ TEST(Checkpoint, RoundTrip) {
   EXPECT_FALSE(std::filesystem::exists(Path("rt.bin.tmp")));
 }
 
+// A run's directory reads as its ckpt.bin; a directory without one is a clear error, not a
+// "truncated" file of 0 bytes.
+TEST(Checkpoint, ADirectoryMeansItsLatestCheckpoint) {
+  const std::string dir = Path("ckpt_dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto none = ReadCheckpoint(dir);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("is a directory without ckpt.bin"), std::string::npos)
+      << none.status();
+  ASSERT_TRUE(WriteCheckpoint(dir + "/ckpt.bin", Sample(30)).ok());
+  auto r = ReadCheckpoint(dir);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->step, 42);
+  EXPECT_EQ(r->tensors[0].data, Sample(30).tensors[0].data);
+}
+
 TEST(Checkpoint, DamageIsAClearError) {
   ASSERT_TRUE(WriteCheckpoint(Path("ok.bin"), Sample(30)).ok());
   const std::string good = Slurp(Path("ok.bin"));

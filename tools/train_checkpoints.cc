@@ -17,7 +17,8 @@ void AddCheckpointSourceFlags(FlagSet& flags, const std::string& verb,
                               const std::string& out_dir_default) {
   flags.String("out-dir", out_dir_default, "the run whose checkpoint (ckpt.bin) to " + verb);
   flags.String("checkpoint", "",
-               "a checkpoint file to use instead of --out-dir's (e.g. out/best.bin)");
+               "a checkpoint file to use instead of --out-dir's (e.g. out/best.bin; a directory: "
+               "its ckpt.bin)");
 }
 
 std::string CheckpointPath(const FlagSet& flags) {
