@@ -45,7 +45,7 @@ struct FuseOptions {
   // When set, every group formed and every candidate refused, with the reason, one per line.
   std::ostream* explain = nullptr;
   // chunked_xent's sizes (passes/chunk_xent.h).
-  ChunkXentOptions xent;
+  ChunkXentOptions xent = {};
 };
 
 // Checks pattern names (for --fuse=...): an error listing the valid ones.

@@ -217,8 +217,11 @@ void ExpectPlannedStepMatches(const ir::Graph& g) {
   StateStore st;
   auto ex = Executable::Create(g, testing::SharedCompiler(), st);
   ASSERT_TRUE(ex.ok()) << ex.status();
-  for (const auto& [name, lit] : state)
-    if (st.Find(name)) ASSERT_TRUE(st.Set(name, lit).ok());
+  for (const auto& [name, lit] : state) {
+    if (st.Find(name)) {
+      ASSERT_TRUE(st.Set(name, lit).ok());
+    }
+  }
   for (const char* in : {"tokens", "targets"}) ASSERT_TRUE((*ex)->SetInput(in, state[in]).ok());
   ASSERT_TRUE((*ex)->SetInput("lr", lr).ok());
   for (int step = 1; step <= 3; ++step) {

@@ -136,9 +136,10 @@ TEST(GradAccum, GradientsAreTheLargeBatchMean) {
     EXPECT_LE(diff, 1e-5 * scale) << "%" << whole.value(whole.outputs()[k]).name;
   }
   // The sums were zeroed for the next step.
-  for (const auto& [name, lit] : state)
-    if (absl::StartsWith(name, passes::kGradAccumPrefix))
-      for (double x : lit.data) ASSERT_EQ(x, 0.0) << name;
+  for (const auto& [name, lit] : state) {
+    if (!absl::StartsWith(name, passes::kGradAccumPrefix)) continue;
+    for (double x : lit.data) ASSERT_EQ(x, 0.0) << name;
+  }
 }
 
 TEST(GradAccum, SumsAreNotModelState) {

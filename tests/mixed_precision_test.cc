@@ -208,9 +208,10 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
         continue;
       }
       ++casts;
-      if (n.op == Op::kCast)
+      if (n.op == Op::kCast) {
         EXPECT_TRUE(cast_sources.insert(n.inputs[0]).second)
             << g->value(n.inputs[0]).name << " is cast twice";
+      }
     }
   }
   // tiny: 2 layers x 4 linear layers + the head = 9 forward GEMMs, 2 backward GEMMs each.
