@@ -27,6 +27,14 @@ ir::Graph Parse(const std::string& text) {
   return *g;
 }
 
+// `text` parses, and the verifier rejects it saying `message`.
+void ExpectRejected(const std::string& text, const std::string& message) {
+  auto g = ir::ParseGraph(text);
+  ASSERT_TRUE(g.ok()) << g.status();
+  const absl::Status s = ir::Verify(*g);
+  EXPECT_NE(s.message().find(message), std::string::npos) << s;
+}
+
 // add_layernorm whose norm only GEMMs read (through a cast) and whose sum the graph returns;
 // a bias_gelu whose output is cast and also read in f32; a generic fusion read by a cast;
 // add_layernorm_grad whose dx is returned and cast (a copy besides).
@@ -77,14 +85,19 @@ TEST(StoredBF16, CastsMoveIntoProducersAsNarrowResultsOrCopies) {
     }
     // Its f32 result is also returned, and a copy would make it a multi-result kernel,
     // which the plan never writes in place: it keeps its cast.
-    if (n.op == Op::kBiasGelu) EXPECT_EQ(n.outputs.size(), 1u);
-    if (n.op == Op::kCast) EXPECT_EQ(out->value(n.outputs[0]).name, "q16");
+    if (n.op == Op::kBiasGelu) {
+      EXPECT_EQ(n.outputs.size(), 1u);
+    }
+    if (n.op == Op::kCast) {
+      EXPECT_EQ(out->value(n.outputs[0]).name, "q16");
+    }
     if (n.op == Op::kAddLayerNormGrad) {  // dx, dw, db, then dx's copy
       ASSERT_EQ(n.outputs.size(), 4u);
       EXPECT_EQ(out->value(n.outputs[3]).name, "dx16");
     }
-    if (n.op == Op::kFusion)  // both casts of it read the one stored result
+    if (n.op == Op::kFusion) {  // both casts of it read the one stored result
       EXPECT_EQ(out->value(n.outputs[0]).type.dtype, DType::kBF16);
+    }
   }
   EXPECT_EQ(casts, 1);
   // The two casts of the fusion's result are one value now: both outputs are it.
@@ -99,7 +112,7 @@ TEST(StoredBF16, CastsMoveIntoProducersAsNarrowResultsOrCopies) {
 
 TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
   // softmax_xent has no kStoresBF16: its kernel writes f32 whatever the node declares.
-  auto g = ir::ParseGraph(R"(graph g(%l: f32[3,5], %t: i32[3]) {
+  ExpectRejected(R"(graph g(%l: f32[3,5], %t: i32[3]) {
   %loss = bf16[] softmax_xent(%l, %t) {
     %p = f32[3,5] softmax(%l)
     %x = f32[] xent(%p, %t)
@@ -107,12 +120,10 @@ TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
     yield %x16
   }
   return %loss
-})");
-  ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_NE(ir::Verify(*g).message().find("softmax_xent: body must be"), std::string::npos)
-      << ir::Verify(*g);
+})",
+                 "softmax_xent: body must be");
   // A widening cast at the end is not a stored rounding either.
-  g = ir::ParseGraph(R"(graph g(%x: f32[4,8], %b: f32[8]) {
+  ExpectRejected(R"(graph g(%x: f32[4,8], %b: f32[8]) {
   %y = f32[4,8] bias_gelu(%x, %b) {
     %bb = f32[4,8] broadcast(%b) shape=[4,8]
     %pre = f32[4,8] add(%x, %bb)
@@ -122,11 +133,10 @@ TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
     yield %y
   }
   return %y
-})");
-  ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_FALSE(ir::Verify(*g).ok());
+})",
+                 "bias_gelu: body must be");
   // An extra result must be a bf16 copy of one of the op's own, not any value of the body.
-  g = ir::ParseGraph(R"(graph g(%x: f32[4,8], %b: f32[8]) {
+  ExpectRejected(R"(graph g(%x: f32[4,8], %b: f32[8]) {
   %y, %p = f32[4,8], bf16[4,8] bias_gelu(%x, %b) {
     %bb = f32[4,8] broadcast(%b) shape=[4,8]
     %pre = f32[4,8] add(%x, %bb)
@@ -135,12 +145,10 @@ TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
     yield %y, %p
   }
   return %y, %p
-})");
-  ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_NE(ir::Verify(*g).message().find("is not a bf16 copy of a result"), std::string::npos)
-      << ir::Verify(*g);
+})",
+                 "is not a bf16 copy of a result");
   // And only a kStoresBF16 op has results beyond its row's count.
-  g = ir::ParseGraph(R"(graph g(%l: f32[3,5], %t: i32[3]) {
+  ExpectRejected(R"(graph g(%l: f32[3,5], %t: i32[3]) {
   %loss, %l16 = f32[], bf16[] softmax_xent(%l, %t) {
     %p = f32[3,5] softmax(%l)
     %x = f32[] xent(%p, %t)
@@ -148,10 +156,8 @@ TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
     yield %x, %x16
   }
   return %loss
-})");
-  ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_NE(ir::Verify(*g).message().find("has 2 results, expected 1"), std::string::npos)
-      << ir::Verify(*g);
+})",
+                 "has 2 results, expected 1");
 }
 
 // Each kernel rounds as the body says: bf16 results equal the interpreter's (round to
@@ -240,7 +246,7 @@ TEST(LoadedBF16, WideningCastsMoveIntoConsumersThatAllWiden) {
 
 TEST(LoadedBF16, TheVerifierAcceptsALeadingCastOnlyWhereTheKernelWidens) {
   // add_layernorm's kernel reads f32 operands only.
-  auto g = ir::ParseGraph(R"(graph g(%a: bf16[2,8], %b: f32[2,8], %w: f32[8], %c: f32[8]) {
+  ExpectRejected(R"(graph g(%a: bf16[2,8], %b: f32[2,8], %w: f32[8], %c: f32[8]) {
   %s, %y = f32[2,8], f32[2,8] add_layernorm(%a, %b, %w, %c) eps=1e-05 {
     %a32 = f32[2,8] cast(%a) dtype="f32"
     %s = f32[2,8] add(%a32, %b)
@@ -248,10 +254,8 @@ TEST(LoadedBF16, TheVerifierAcceptsALeadingCastOnlyWhereTheKernelWidens) {
     yield %s, %y
   }
   return %s, %y
-})");
-  ASSERT_TRUE(g.ok()) << g.status();
-  EXPECT_NE(ir::Verify(*g).message().find("add_layernorm: body must be"), std::string::npos)
-      << ir::Verify(*g);
+})",
+                 "add_layernorm: body must be");
 }
 
 // The kernels widen as the interpreter does (exactly: bf16 to f32 is exact), so the GELU
