@@ -176,7 +176,7 @@ absl::Status Elementwise(Ctx& c) {
     Var col("c"), row("r"), ri;
     // An operand may come in bf16 (kLoadsBF16: the saved pre-activation): widened on load.
     auto f32 = [](Expr e) { return cast(Float(32), e); };
-    Expr pre = f32(c.Input(0, {rows, cols})(col, row)) + c.Input(1, {cols})(col);
+    Expr pre = f32(c.Input(0, {rows, cols})(col, row)) + f32(c.Input(1, {cols})(col));
     Func f("f");
     Expr value;
     if (c.spec.op == Op::kBiasGelu || c.spec.op == Op::kBiasGeluErf) {
