@@ -15,6 +15,7 @@
 #include "codegen/amx_tiles.h"
 #include "codegen/cpu_info.h"
 #include "codegen/spin_pool.h"
+#include "ir/types.h"
 
 namespace gptc::codegen {
 namespace {
@@ -106,12 +107,15 @@ void RunBlock(const Plan& pl, const amx::TileBackend& tiles, int64_t ib, int64_t
   tiles.release();
   const int64_t rm = std::min(rows, p.m - i0), cn = std::min(cols, p.n - j0);
   for (int64_t r = 0; r < rm; ++r) {
-    float* out = p.out + (i0 + r) * p.out_rs + j0 * p.out_cs;
+    const int64_t at = (i0 + r) * p.out_rs + j0 * p.out_cs;
     const float* src = block.data() + r * ld;
-    if (p.bias) {
-      for (int64_t c = 0; c < cn; ++c) out[c * p.out_cs] = src[c] + p.bias[j0 + c];
+    auto value = [&](int64_t c) { return p.bias ? src[c] + p.bias[j0 + c] : src[c]; };
+    if (p.out_bf16) {
+      uint16_t* out = p.out_bf16 + at;
+      for (int64_t c = 0; c < cn; ++c) out[c * p.out_cs] = ir::RoundedBF16Bits(value(c));
     } else {
-      for (int64_t c = 0; c < cn; ++c) out[c * p.out_cs] = src[c];
+      float* out = p.out + at;
+      for (int64_t c = 0; c < cn; ++c) out[c * p.out_cs] = value(c);
     }
   }
 }
@@ -194,8 +198,9 @@ int Run(int32_t form, int32_t mb, int32_t nb, int32_t kc, halide_buffer_t* a, ha
   if (IsQuery(a) || IsQuery(b) || IsQuery(out) || (bias && IsQuery(bias))) return 0;
   const bool ta = form & 1, tb = form & 2, emulated = form & 4;
   if (a->dimensions != 4 || b->dimensions != 4 || out->dimensions != 4 || a->type.bits != 16 ||
-      b->type.bits != 16 || out->type.bits != 32)
+      b->type.bits != 16 || (out->type.bits != 32 && out->type.code != halide_type_bfloat))
     return -1;
+  const bool bf16_out = out->type.bits == 16;
   AmxProblem p;
   p.n = out->dim[0].extent;
   p.m = out->dim[1].extent;
@@ -215,7 +220,11 @@ int Run(int32_t form, int32_t mb, int32_t nb, int32_t kc, halide_buffer_t* a, ha
     for (int64_t h = 0; h < out->dim[2].extent; ++h) {
       p.a.data = reinterpret_cast<const uint16_t*>(a->host) + BatchOffset(a, h, bo);
       p.b.data = reinterpret_cast<const uint16_t*>(b->host) + BatchOffset(b, h, bo);
-      p.out = reinterpret_cast<float*>(out->host) + BatchOffset(out, h, bo);
+      if (bf16_out) {
+        p.out_bf16 = reinterpret_cast<uint16_t*>(out->host) + BatchOffset(out, h, bo);
+      } else {
+        p.out = reinterpret_cast<float*>(out->host) + BatchOffset(out, h, bo);
+      }
       gptc::codegen::AmxGemm(p, blk, emulated);
     }
   }

@@ -41,11 +41,13 @@ struct Bf16View {
 };
 
 // out[r][c] = sum_k a(r, k) b(k, c) + bias[c] for r < m, c < n; out row stride `out_rs`, column
-// stride `out_cs` (floats); bias may be null.
+// stride `out_cs` (elements); bias may be null. The result goes to `out` in f32, or to
+// `out_bf16` rounded to bf16 (a matmul_bias that stores bf16: its cast kernel folded in).
 struct AmxProblem {
   int64_t m = 0, n = 0, k = 0;
   Bf16View a, b;  // a: m x k, b: k x n
   float* out = nullptr;
+  uint16_t* out_bf16 = nullptr;
   int64_t out_rs = 0, out_cs = 1;
   const float* bias = nullptr;
 };

@@ -54,20 +54,27 @@ bool ParallelBatch(Func f, const Batch& bt) {
   return bt.size() >= kMinTasks;
 }
 
+// What a result element stores: the accumulator plus any addend, rounded to bf16 when the
+// node stores bf16 (a matmul_bias whose cast kernel StoreCastsInProducers folded in).
+Expr Epilogue(Expr acc, Func addend, Var j, Var i, Var h, Var bo, Type store) {
+  Expr v = addend.defined() ? acc + addend(j, i, h, bo) : acc;
+  return v.type() == store ? v : cast(store, v);
+}
+
 // out(j, i, h, bo) = sum_r a_op(r, i, h, bo) * b_op(j, r, h, bo) (+ addend(j, i, h, bo)) for
 // i < m, j < n, scheduled as tile t. `b_transposed`: b_op reads a transposed operand through
 // b_rows, to be repacked. The addend (a bias, or matmul_add's matrix) is added as the
 // accumulators are written out, each element read just before its result is written.
 Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_strided, Func addend,
                const Batch& bt, int64_t m, int64_t n, int64_t k, const GemmTile& t, int vec, Var i,
-               Var j, Var kk) {
+               Var j, Var kk, Type store) {
   const bool vectorized = t.tn >= vec;
   const Var h = bt.h, bo = bt.bo;
   RDom r(0, static_cast<int>(k), "r");
   Func acc("acc"), out("out");
   acc(j, i, h, bo) = 0.0f;
   acc(j, i, h, bo) += a_op(r, i, h, bo) * b_op(j, r, h, bo);
-  out(j, i, h, bo) = addend.defined() ? acc(j, i, h, bo) + addend(j, i, h, bo) : acc(j, i, h, bo);
+  out(j, i, h, bo) = Epilogue(acc(j, i, h, bo), addend, j, i, h, bo, store);
 
   auto parallelize = [&](Var outer, int64_t outer_n, Var inner, int64_t inner_n) {
     if (ParallelBatch(out, bt)) return;
@@ -189,7 +196,7 @@ bool UseDotBF16(const Ctx& c, int64_t m, int64_t n, int64_t k) {
 // vdpbf16ps with the accumulator folded in.
 Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func addend,
                   const Batch& bt, int64_t m, int64_t n, int64_t k, const DotTile& t, Var i, Var j,
-                  int vec) {
+                  int vec, Type store) {
   const Var h = bt.h, bo = bt.bo;
   Var p("p"), k2("k2");
   Func ap("ap"), bp("bp"), acc("acc"), out("out");
@@ -203,7 +210,7 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func a
   RDom r(0, 2, 0, static_cast<int>(k / 2), "r");
   acc(j, i, h, bo) = 0.0f;
   acc(j, i, h, bo) += cast<float>(ap(r.x, i, r.y, h, bo)) * cast<float>(bp(r.x, j, r.y, h, bo));
-  out(j, i, h, bo) = addend.defined() ? acc(j, i, h, bo) + addend(j, i, h, bo) : acc(j, i, h, bo);
+  out(j, i, h, bo) = Epilogue(acc(j, i, h, bo), addend, j, i, h, bo, store);
   Var jo("jo"), io("io"), ji("ji"), ii("ii");
   out.tile(j, i, jo, io, ji, ii, t.tn, t.tm, TailStrategy::ShiftInwards)
       .reorder(ji, ii, io, jo, h, bo)
@@ -311,6 +318,8 @@ absl::Status MatMul(Ctx& c) {
   // as they are read. Both are candidates and the tuner keeps the faster for the shape, so a
   // bf16 GEMM is never slower than its f32 form where the dot-product units are slow (a Xeon's
   // vdpbf16ps retires half an FMA's FLOPs; Zen 4's twice).
+  // The result's type: f32, or bf16 where the node stores it rounded (kStoresBF16).
+  const Type store = c.type_of(c.spec.outputs[0]);
   std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k}, c.vec, c.registers);
   if (ta && !tb && (!shared_b || bt.size() == 1) && candidates.size() > 1) {
     std::vector<GemmTile> swapped = GemmCandidates({bt.size(), n, m, k}, c.vec, c.registers);
@@ -361,8 +370,7 @@ absl::Status MatMul(Ctx& c) {
                                             B};
     if (bv.defined()) args.push_back(bv);  // matmul_bias (matmul_add has no AMX variant)
     Func out("amx_matmul");
-    out.define_extern(bv.defined() ? "gptc_amx_matmul_bias" : "gptc_amx_matmul", args, Float(32),
-                      4);
+    out.define_extern(bv.defined() ? "gptc_amx_matmul_bias" : "gptc_amx_matmul", args, store, 4);
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
@@ -376,7 +384,7 @@ absl::Status MatMul(Ctx& c) {
     a_raw(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
     b_raw(j, kk, h, bo) = tb ? B(kk, j, bh, bb) : B(j, kk, bh, bb);
     Func out =
-        BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, addend, bt, m, n, k, t, i, j, c.vec);
+        BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, addend, bt, m, n, k, t, i, j, c.vec, store);
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
@@ -394,11 +402,11 @@ absl::Status MatMul(Ctx& c) {
     a_op(kk, i, h, bo) = F32(B(i, kk, bh, bb));
     b_op(j, kk, h, bo) = F32(A(j, kk, h, bo));
     Func prod =
-        BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), Func(), bt, n, m, k, t, c.vec, i, j, kk);
+        BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), Func(), bt, n, m, k, t, c.vec, i, j, kk,
+                  Float(32));
     prod.compute_root();
     Func out("out");
-    out(j, i, h, bo) =
-        addend.defined() ? prod(i, j, h, bo) + addend(j, i, h, bo) : prod(i, j, h, bo);
+    out(j, i, h, bo) = Epilogue(prod(i, j, h, bo), addend, j, i, h, bo, store);
     Var jo("jo"), io("io"), ji("ji"), ii("ii");
     if (n >= c.vec && m >= c.vec) {
       out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards)
@@ -418,7 +426,7 @@ absl::Status MatMul(Ctx& c) {
     b_op(j, kk, h, bo) = F32(B(j, kk, bh, bb));
   }
   Func out = BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), addend, bt, m, n, k, t, c.vec, i,
-                       j, kk);
+                       j, kk, store);
   c.Output(out, vo.view, vo.strides);
   return absl::OkStatus();
 }

@@ -44,8 +44,13 @@ ir::LiteralMap RandomArgs(const ir::Graph& g, uint64_t seed, int64_t int_limit, 
 }
 
 absl::StatusOr<std::vector<ir::Literal>> RunOnJit(const ir::Graph& g, const ir::LiteralMap& args) {
+  return RunOnJit(g, args, SharedCompiler());
+}
+
+absl::StatusOr<std::vector<ir::Literal>> RunOnJit(const ir::Graph& g, const ir::LiteralMap& args,
+                                                  codegen::KernelCompiler& compiler) {
   StateStore st;
-  ASSIGN_OR_RETURN(std::unique_ptr<Executable> ex, Executable::Create(g, SharedCompiler(), st));
+  ASSIGN_OR_RETURN(std::unique_ptr<Executable> ex, Executable::Create(g, compiler, st));
   for (const auto& [name, lit] : args)
     RETURN_IF_ERROR(st.Find(name) ? st.Set(name, lit) : ex->SetInput(name, lit));
   return ex->Run();

@@ -28,6 +28,8 @@ Mismatch CompareWithInterpreter(const ir::Graph& g, const ir::LiteralMap& args,
 // Runs g once on the JIT (the shared compiler): each argument is a state if g declares it
 // so, else an input. Returns the outputs.
 absl::StatusOr<std::vector<ir::Literal>> RunOnJit(const ir::Graph& g, const ir::LiteralMap& args);
+absl::StatusOr<std::vector<ir::Literal>> RunOnJit(const ir::Graph& g, const ir::LiteralMap& args,
+                                                  codegen::KernelCompiler& compiler);
 
 // Random arguments for every declaration: floats N(0,1) (or [0.5,1.5) when `positive`),
 // integers in [0, int_limit).

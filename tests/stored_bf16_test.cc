@@ -6,6 +6,9 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "codegen/amx_gemm.h"
+#include "codegen/kernel_spec.h"
 #include "gtest/gtest.h"
 #include "ir/interpreter.h"
 #include "ir/parser.h"
@@ -164,18 +167,17 @@ TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
 // nearest even of the f32 value) but where the two f32 values straddle a rounding boundary,
 // and never differ by more than one bf16 step. A kernel that truncated instead would differ
 // in about half the elements.
-TEST(StoredBF16, KernelsRoundTheirStoredResultsAsTheInterpreter) {
-  auto g = passes::StoreCastsInProducers(Parse(kBefore));
-  ASSERT_TRUE(g.ok()) << g.status();
-  const ir::LiteralMap args = testing::RandomArgs(*g, 7, 2);
-  auto jit = testing::RunOnJit(*g, args);
-  auto want = ir::Interpret(*g, args);
-  ASSERT_TRUE(jit.ok()) << jit.status();
-  ASSERT_TRUE(want.ok()) << want.status();
+// The JIT's results against the interpreter's: f32 ones close, bf16 ones equal but where
+// the two f32 values straddle a rounding boundary, and never more than one bf16 step apart.
+// A kernel that truncated instead would differ in about half the elements. Returns how many
+// bf16 elements there are.
+int64_t ExpectRoundedAsTheInterpreter(const std::vector<ir::Literal>& jit,
+                                      const std::vector<ir::Literal>& want) {
   int64_t bf16_elements = 0, off = 0;
-  for (size_t i = 0; i < want->size(); ++i) {
-    const ir::Literal &a = (*jit)[i], &b = (*want)[i];
-    ASSERT_EQ(a.type, b.type) << i;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const ir::Literal &a = jit[i], &b = want[i];
+    EXPECT_EQ(a.type, b.type) << i;
+    if (a.type != b.type) continue;
     for (int64_t k = 0; k < a.size(); ++k) {
       // One bf16 step; near zero GELU's f32 and double forms differ absolutely (~1e-8).
       const double step = std::ldexp(std::fabs(b.data[k]), -7) + 1e-6;
@@ -188,8 +190,68 @@ TEST(StoredBF16, KernelsRoundTheirStoredResultsAsTheInterpreter) {
       EXPECT_LE(std::fabs(a.data[k] - b.data[k]), step * 1.01) << "result " << i << " at " << k;
     }
   }
-  EXPECT_EQ(bf16_elements, 4 * 8 * 3 + 4 * 33 * 2);
   EXPECT_LE(off, bf16_elements / 20) << "elements off by a bf16 step";
+  return bf16_elements;
+}
+
+TEST(StoredBF16, KernelsRoundTheirStoredResultsAsTheInterpreter) {
+  auto g = passes::StoreCastsInProducers(Parse(kBefore));
+  ASSERT_TRUE(g.ok()) << g.status();
+  const ir::LiteralMap args = testing::RandomArgs(*g, 7, 2);
+  auto jit = testing::RunOnJit(*g, args);
+  auto want = ir::Interpret(*g, args);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  ASSERT_TRUE(want.ok()) << want.status();
+  EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 4 * 8 * 3 + 4 * 33 * 2);
+}
+
+// The qkv projection as the mixed-precision pass leaves it: a bf16 GEMM with its bias, whose
+// f32 result only a cast reads (the attention reads its bf16 slices).
+const char* kProjection = R"(graph g(%x: bf16[128,256], %w: bf16[96,256], %v: f32[96]) {
+  %y = f32[128,96] matmul_bias(%x, %w, %v) transpose_b=true {
+    %m = f32[128,96] matmul(%x, %w) transpose_b=true
+    %vb = f32[128,96] broadcast(%v) shape=[128,96]
+    %y = f32[128,96] add(%m, %vb)
+    yield %y
+  }
+  %y16 = bf16[128,96] cast(%y) dtype="bf16"
+  return %y16
+})";
+
+// The GEMM takes the cast: one kernel writes the bf16 result, on every path the tuner may
+// choose (FMA tiles on widened operands, vdpbf16ps tiles, AMX tiles; emulated here so that
+// every CPU runs them), each rounding as the interpreter does.
+TEST(StoredBF16, GemmWithBiasStoresItsResultRoundedOnEveryPath) {
+  auto g = passes::StoreCastsInProducers(Parse(kProjection));
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  ASSERT_EQ(g->num_nodes(), 4);  // three declarations and the GEMM
+  const ir::Node& gemm = g->nodes().back();
+  ASSERT_EQ(gemm.op, Op::kMatMulBias);
+  EXPECT_EQ(g->value(gemm.outputs[0]).type.dtype, DType::kBF16);
+  EXPECT_EQ(g->value(gemm.outputs[0]).name, "y16");
+
+  const codegen::AmxMode before = codegen::AmxGemmMode();
+  codegen::SetAmxGemmMode(codegen::AmxMode::kEmulated);
+  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, gemm);
+  auto variants = testing::SharedCompiler().NumVariants(spec);
+  ASSERT_TRUE(variants.ok()) << variants.status();
+  EXPECT_GT(*variants, static_cast<int>(codegen::AmxBlockingCandidates(128, 96, 256).size()));
+  const ir::LiteralMap args = testing::RandomArgs(*g, 11, 2);
+  auto want = ir::Interpret(*g, args);
+  ASSERT_TRUE(want.ok()) << want.status();
+  for (int v = 0; v < *variants; ++v) {
+    SCOPED_TRACE(absl::StrCat("variant ", v));
+    codegen::CompilerOptions o;
+    o.cache_dir = testing::TestCacheDir();
+    o.variant = v;
+    auto compiler = codegen::KernelCompiler::Create(o);
+    ASSERT_TRUE(compiler.ok()) << compiler.status();
+    auto jit = testing::RunOnJit(*g, args, **compiler);
+    ASSERT_TRUE(jit.ok()) << jit.status();
+    EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 128 * 96);
+  }
+  codegen::SetAmxGemmMode(before);
 }
 
 // A saved bf16 pre-activation widened once and read by the GELU backward and the GELU
