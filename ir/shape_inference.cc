@@ -104,14 +104,27 @@ absl::StatusOr<Types> Cast(Op op, const TensorType& x, const Attrs& attrs) {
   return Types{{*to, x.shape}};
 }
 
-// Both operands f32, or both bf16 (mixed precision); the product is accumulated and stored
-// in f32 either way.
+// Both operands f32, or both bf16 (mixed precision); the product is accumulated in f32 and
+// stored in f32, or, with bf16 operands and dtype="bf16", rounded to bf16 as it is stored
+// (autocast's matmul output; passes/mixed_precision.h's NarrowGemmResults).
 absl::StatusOr<Types> MatMul(Op op, absl::Span<const TensorType> in, const Attrs& attrs) {
   const TensorType& a = in[0];
   const TensorType& b = in[1];
-  if (a.dtype != DType::kBF16 || b.dtype != DType::kBF16) {
+  const bool bf16 = a.dtype == DType::kBF16 && b.dtype == DType::kBF16;
+  if (!bf16) {
     RETURN_IF_ERROR(ExpectF32(op, a, "lhs"));
     RETURN_IF_ERROR(ExpectF32(op, b, "rhs"));
+  }
+  DType stored = DType::kF32;
+  if (attrs.Has("dtype")) {
+    ASSIGN_OR_RETURN(std::string name, attrs.GetString("dtype"));
+    const std::optional<DType> t = DTypeFromName(name);
+    if (!t || *t == DType::kI32)
+      return Err(op, "dtype (the result's) must be f32 or bf16, got '" + name + "'");
+    if (*t == DType::kBF16 && !bf16)
+      return Err(op, "a bf16 result needs bf16 operands, got " + TypeToString(a) + " and " +
+                         TypeToString(b));
+    stored = *t;
   }
   ASSIGN_OR_RETURN(bool ta, attrs.GetBool("transpose_a"));
   ASSIGN_OR_RETURN(bool tb, attrs.GetBool("transpose_b"));
@@ -136,7 +149,7 @@ absl::StatusOr<Types> MatMul(Op op, absl::Span<const TensorType> in, const Attrs
   Shape out = batch;
   out.push_back(m);
   out.push_back(n);
-  return Types{F32(out)};
+  return Types{{stored, out}};
 }
 
 absl::StatusOr<Types> Reshape(Op op, const TensorType& x, const Attrs& attrs) {

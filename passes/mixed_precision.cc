@@ -139,7 +139,8 @@ absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
   ASSIGN_OR_RETURN(ir::Graph saved, KeepSavedActivationsIn(cast, to));
   // The f32 views the GEMMs read before (now of the bf16 copies) would count as readers.
   ASSIGN_OR_RETURN(ir::Graph live, DeadCodeElimination(saved));
-  ASSIGN_OR_RETURN(ir::Graph stored, StoreCastsInProducers(live));
+  ASSIGN_OR_RETURN(ir::Graph narrow, NarrowGemmResults(live));
+  ASSIGN_OR_RETURN(ir::Graph stored, StoreCastsInProducers(narrow));
   return LoadCastsInConsumers(stored);
 }
 
@@ -517,6 +518,77 @@ absl::StatusOr<ir::Graph> StoreCastsInProducers(const ir::Graph& g) {
         map[g.node(r).outputs[0]] = stored;
       }
     }
+  }
+  return Finish(g, std::move(out), map);
+}
+
+absl::StatusOr<ir::Graph> NarrowGemmResults(const ir::Graph& g) {
+  const Readers uses(g);
+  // A GEMM of bf16 operands whose f32 result is cast to bf16, and otherwise read only by
+  // kernels that widen a bf16 operand as they read it (kLoadsBF16); the graph neither
+  // returns nor updates it. Without a cast nothing asked for the value in bf16, and a
+  // widening reader may be writing its f32 result over it (the GELU backward over its
+  // output's gradient), which a bf16 operand of half the size would prevent.
+  auto narrows = [&](const ir::Node& n) {
+    if (n.op != Op::kMatMul) return false;
+    const ValueId v = n.outputs[0];
+    if (g.value(n.inputs[0]).type.dtype != ir::DType::kBF16 ||
+        g.value(n.inputs[1]).type.dtype != ir::DType::kBF16 ||
+        g.value(v).type.dtype != ir::DType::kF32 || uses.escapes[v])
+      return false;
+    bool cast = false;
+    for (ir::NodeId r : uses.of[v]) {
+      const ir::Node& reader = g.node(r);
+      if (IsCastTo(g, reader, ir::DType::kBF16)) {
+        cast = true;
+      } else if (!(ir::HasTrait(reader.op, ir::kLoadsBF16) && reader.body)) {
+        return false;
+      }
+    }
+    return cast;
+  };
+  UniqueNames unique(g);
+  ir::Graph out(g.name());
+  std::vector<ValueId> map(g.num_values(), -1);
+  std::vector<bool> absorbed(g.num_nodes(), false);
+  const ir::Attrs widen = {{"dtype", std::string("f32")}};
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (absorbed[id]) continue;
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs) ins.push_back(map[v]);
+    if (!narrows(n)) {
+      CopyNode(g, n, std::move(ins), out, map);
+      continue;
+    }
+    // The bf16 result takes its first cast's name; the casts' readers read it, and the
+    // widening readers a widening cast of it under the f32 result's name, which
+    // LoadCastsInConsumers then moves into them.
+    const ValueId v = n.outputs[0];
+    std::vector<ir::NodeId> casts;
+    bool widened = false;
+    for (ir::NodeId r : uses.of[v]) {
+      if (IsCastTo(g, g.node(r), ir::DType::kBF16)) {
+        casts.push_back(r);
+      } else {
+        widened = true;
+      }
+    }
+    ir::TensorType t = g.value(v).type;
+    t.dtype = ir::DType::kBF16;
+    const std::string name = g.value(g.node(casts[0]).outputs[0]).name;
+    ir::Attrs attrs = n.attrs;
+    attrs.Set("dtype", std::string("bf16"));
+    const ir::NodeId nid = out.AddNode(Op::kMatMul, std::move(ins), attrs, {{name, t}});
+    const ValueId stored = out.node(nid).outputs[0];
+    for (ir::NodeId r : casts) {
+      absorbed[r] = true;
+      map[g.node(r).outputs[0]] = stored;
+    }
+    map[v] = widened ? out.node(out.AddNode(Op::kCast, {stored}, widen,
+                                            {{g.value(v).name, g.value(v).type}}))
+                           .outputs[0]
+                     : stored;
   }
   return Finish(g, std::move(out), map);
 }

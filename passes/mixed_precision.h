@@ -13,7 +13,8 @@
 // templates' mixed-precision form, which rounds the probabilities, dy and the score
 // gradient where a product reads them (ir/fused_ops.cc). Everything else stays f32: the
 // master weights and AdamW, LayerNorm, the softmax and its statistics, the loss, the
-// residual stream, gradients (each product's result is f32).
+// residual stream, gradients (but the GELU output's), and every product's result that is
+// read in f32 (NarrowGemmResults below stores the others in bf16).
 //
 // The pre-activation saved for the GELU backward kernel is stored in bf16 too
 // (KeepSavedActivationsIn below).
@@ -26,7 +27,7 @@
 
 namespace gptc::passes {
 
-// The four steps below (the pass "bf16").
+// The steps below (the pass "bf16").
 absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to);
 
 // Each f32 operand of a GEMM read through a cast to `to`, one per value.
@@ -41,6 +42,17 @@ absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to)
 // backward pass from the saved pre-activation instead of kept (one elementwise kernel per
 // layer).
 absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType to);
+
+// GEMM results stored in bf16, as autocast stores a matmul's output: a matmul of bf16
+// operands whose f32 result is cast to bf16 and otherwise read only by kernels that widen
+// as they read (kLoadsBF16) rounds its result as it stores it (dtype="bf16"). The casts go,
+// and the widening readers read the bf16 result (LoadCastsInConsumers, after): the MLP's
+// pre-activation is written once in bf16, where it was written in f32, read by a cast
+// kernel and written again, and the forward GELU reads the same rounded pre-activation as
+// its backward and its recomputation (before, it read the f32 one). A cast as the only
+// reader is folded exactly; a widening reader sees the rounded value. A result no cast
+// reads stays f32 (gradients: the GELU backward writes over its f32 operand in place).
+absl::StatusOr<ir::Graph> NarrowGemmResults(const ir::Graph& g);
 
 // Casts stored by the kernel that makes their operand: where every reader of a result of a
 // fused node whose kernel can store bf16 (trait kStoresBF16: add_layernorm's norm, GELU,

@@ -4,6 +4,7 @@
 // and the tiny GPT's gradients against the fp32 PyTorch fixture.
 #include "passes/mixed_precision.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -90,6 +91,9 @@ TEST(BF16, ShapeRulesKeepItAStorageType) {
   auto mm = ir::InferTypes(Op::kMatMul, {ir::BF16({2, 3}), ir::BF16({3, 4})}, {});
   ASSERT_TRUE(mm.ok()) << mm.status();
   EXPECT_EQ((*mm)[0], ir::F32({2, 4}));  // accumulated and stored in f32
+  mm = ir::InferTypes(Op::kMatMul, {ir::BF16({2, 3}), ir::BF16({3, 4})}, to_bf16);
+  ASSERT_TRUE(mm.ok()) << mm.status();
+  EXPECT_EQ((*mm)[0], ir::BF16({2, 4}));  // or rounded as it is stored, when asked
 
   auto bad = ir::InferTypes(Op::kCast, {ir::F32({2})}, {{"dtype", std::string("i32")}});
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "dtype must be f32 or bf16"));
@@ -97,6 +101,14 @@ TEST(BF16, ShapeRulesKeepItAStorageType) {
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "input must be f32 or bf16"));
   bad = ir::InferTypes(Op::kMatMul, {ir::F32({2, 3}), ir::BF16({3, 4})}, {});
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "rhs must be f32, got bf16[3,4]"))
+      << bad.status();
+  bad = ir::InferTypes(Op::kMatMul, {ir::F32({2, 3}), ir::F32({3, 4})}, to_bf16);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(),
+                                "a bf16 result needs bf16 operands, got f32[2,3] and f32[3,4]"))
+      << bad.status();
+  bad = ir::InferTypes(Op::kMatMul, {ir::BF16({2, 3}), ir::BF16({3, 4})},
+                       {{"dtype", std::string("i32")}});
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "must be f32 or bf16, got 'i32'"))
       << bad.status();
   bad = ir::InferTypes(Op::kAdd, {ir::BF16({2}), ir::BF16({2})}, {});
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "lhs must be f32, got bf16[2]"));
@@ -166,7 +178,7 @@ absl::StatusOr<ir::Graph> TinyBf16Step(bool plan) {
 TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   auto g = TinyBf16Step(false);
   ASSERT_TRUE(g.ok()) << g.status();
-  int gemms = 0, casts = 0, saved = 0, recomputed = 0, attention = 0, loaded = 0;
+  int gemms = 0, casts = 0, saved = 0, recomputed = 0, attention = 0, loaded = 0, narrowed = 0;
   std::set<ir::ValueId> cast_sources;
   for (const ir::Node& n : g->nodes()) {
     if (n.op == Op::kCausalAttention || n.op == Op::kCausalAttentionGrad) {
@@ -185,6 +197,13 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
         EXPECT_TRUE(from == Op::kCast || from == Op::kReshape ||
                     ir::HasTrait(from, ir::kStoresBF16))
             << ir::OpName(from);
+      }
+      // A GEMM result stored in bf16 (NarrowGemmResults): read only by kernels that widen it.
+      if (n.op == Op::kMatMul && g->value(n.outputs[0]).type.dtype == DType::kBF16) {
+        ++narrowed;
+        for (const ir::Node& r : g->nodes())
+          if (std::count(r.inputs.begin(), r.inputs.end(), n.outputs[0]))
+            EXPECT_TRUE(ir::HasTrait(r.op, ir::kLoadsBF16)) << ir::OpName(r.op);
       }
     }
     // A bf16 operand a kernel widens as it reads it (LoadCastsInConsumers).
@@ -221,10 +240,11 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   // qkv projection, whose bf16 copy both attention kernels read (q, k and v its views).
   EXPECT_EQ(casts, 27 + 2);
   EXPECT_EQ(attention, 2 * 2);
-  // Kept for the backward pass in bf16: per layer the MLP's pre-activation, stored once,
-  // and read in bf16 by the GELU backward kernel and the GELU's recomputation.
-  EXPECT_EQ(saved, 2);
-  EXPECT_EQ(loaded, 2 * 2);
+  // Stored in bf16 by its GEMM, per layer: the MLP's pre-activation (kept for the backward
+  // pass), read in bf16 by the forward GELU, its recomputation and its backward kernel.
+  EXPECT_EQ(narrowed, 2);
+  EXPECT_EQ(saved, 0);
+  EXPECT_EQ(loaded, 2 * 3);
   // And per layer the GELU output the projection's weight gradient reads, recomputed.
   EXPECT_EQ(recomputed, 2);
   // fp32 keeps no casts.

@@ -3,6 +3,7 @@
 // LoadCastsInConsumers, traits kStoresBF16 and kLoadsBF16): which casts the passes move
 // into a kernel, which they leave, the verifier's rule for a body ending or starting in
 // such a cast, and the kernels against the interpreter (which runs the body, casts included).
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -218,9 +219,34 @@ const char* kProjection = R"(graph g(%x: bf16[128,256], %w: bf16[96,256], %v: f3
   return %y16
 })";
 
-// The GEMM takes the cast: one kernel writes the bf16 result, on every path the tuner may
-// choose (FMA tiles on widened operands, vdpbf16ps tiles, AMX tiles; emulated here so that
+// Every schedule variant of g's last node (a GEMM storing bf16) on the JIT: the tuner's
+// paths (FMA tiles on widened operands, vdpbf16ps tiles, AMX tiles, emulated here so that
 // every CPU runs them), each rounding as the interpreter does.
+void ExpectEveryGemmPathRounds(const ir::Graph& g, int64_t m, int64_t n, int64_t k) {
+  const codegen::AmxMode before = codegen::AmxGemmMode();
+  codegen::SetAmxGemmMode(codegen::AmxMode::kEmulated);
+  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(g, g.nodes().back());
+  auto variants = testing::SharedCompiler().NumVariants(spec);
+  ASSERT_TRUE(variants.ok()) << variants.status();
+  EXPECT_GT(*variants, static_cast<int>(codegen::AmxBlockingCandidates(m, n, k).size()));
+  const ir::LiteralMap args = testing::RandomArgs(g, 11, 2);
+  auto want = ir::Interpret(g, args);
+  ASSERT_TRUE(want.ok()) << want.status();
+  for (int v = 0; v < *variants; ++v) {
+    SCOPED_TRACE(absl::StrCat("variant ", v));
+    codegen::CompilerOptions o;
+    o.cache_dir = testing::TestCacheDir();
+    o.variant = v;
+    auto compiler = codegen::KernelCompiler::Create(o);
+    ASSERT_TRUE(compiler.ok()) << compiler.status();
+    auto jit = testing::RunOnJit(g, args, **compiler);
+    ASSERT_TRUE(jit.ok()) << jit.status();
+    EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), m * n);
+  }
+  codegen::SetAmxGemmMode(before);
+}
+
+// The GEMM takes the cast: one kernel writes the bf16 result.
 TEST(StoredBF16, GemmWithBiasStoresItsResultRoundedOnEveryPath) {
   auto g = passes::StoreCastsInProducers(Parse(kProjection));
   ASSERT_TRUE(g.ok()) << g.status();
@@ -230,28 +256,81 @@ TEST(StoredBF16, GemmWithBiasStoresItsResultRoundedOnEveryPath) {
   ASSERT_EQ(gemm.op, Op::kMatMulBias);
   EXPECT_EQ(g->value(gemm.outputs[0]).type.dtype, DType::kBF16);
   EXPECT_EQ(g->value(gemm.outputs[0]).name, "y16");
+  ExpectEveryGemmPathRounds(*g, 128, 96, 256);
+}
 
-  const codegen::AmxMode before = codegen::AmxGemmMode();
-  codegen::SetAmxGemmMode(codegen::AmxMode::kEmulated);
-  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, gemm);
-  auto variants = testing::SharedCompiler().NumVariants(spec);
-  ASSERT_TRUE(variants.ok()) << variants.status();
-  EXPECT_GT(*variants, static_cast<int>(codegen::AmxBlockingCandidates(128, 96, 256).size()));
-  const ir::LiteralMap args = testing::RandomArgs(*g, 11, 2);
-  auto want = ir::Interpret(*g, args);
-  ASSERT_TRUE(want.ok()) << want.status();
-  for (int v = 0; v < *variants; ++v) {
-    SCOPED_TRACE(absl::StrCat("variant ", v));
-    codegen::CompilerOptions o;
-    o.cache_dir = testing::TestCacheDir();
-    o.variant = v;
-    auto compiler = codegen::KernelCompiler::Create(o);
-    ASSERT_TRUE(compiler.ok()) << compiler.status();
-    auto jit = testing::RunOnJit(*g, args, **compiler);
-    ASSERT_TRUE(jit.ok()) << jit.status();
-    EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 128 * 96);
+// The MLP's first product as the mixed-precision pass leaves it: its f32 pre-activation is
+// cast to bf16 for the backward pass and read by the GELU (which can widen bf16 itself);
+// a second product feeds a plain add besides a cast, a third is the graph's result, and a
+// fourth only a GELU reads (no cast asks for it in bf16).
+const char* kMlp = R"(graph g(%x: bf16[64,96], %w: bf16[128,96], %b: f32[128], %u: bf16[96,64]) {
+  %p = f32[64,128] matmul(%x, %w) transpose_b=true
+  %saved = bf16[64,128] cast(%p) dtype="bf16"
+  %y = f32[64,128] bias_gelu(%p, %b) {
+    %bb = f32[64,128] broadcast(%b) shape=[64,128]
+    %pre = f32[64,128] add(%p, %bb)
+    %y = f32[64,128] gelu(%pre)
+    yield %y
   }
-  codegen::SetAmxGemmMode(before);
+  %q = f32[64,64] matmul(%x, %u)
+  %r = f32[64,64] add(%q, %q)
+  %q16 = bf16[64,64] cast(%q) dtype="bf16"
+  %s = f32[64,64] matmul(%x, %u)
+  %t = f32[64,128] matmul(%x, %w) transpose_b=true
+  %z = f32[64,128] bias_gelu(%t, %b) {
+    %bb = f32[64,128] broadcast(%b) shape=[64,128]
+    %pre = f32[64,128] add(%t, %bb)
+    %z = f32[64,128] gelu(%pre)
+    yield %z
+  }
+  return %saved, %y, %r, %s, %z, %q16
+})";
+
+TEST(NarrowGemmResults, GemmsStoreBF16WhereOnlyCastsAndWideningKernelsReadThem) {
+  auto narrow = passes::NarrowGemmResults(Parse(kMlp));
+  ASSERT_TRUE(narrow.ok()) << narrow.status();
+  auto g = passes::LoadCastsInConsumers(*narrow);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  int casts = 0, bf16_gemms = 0;
+  for (const ir::Node& n : g->nodes()) {
+    casts += n.op == Op::kCast;
+    if (n.op != Op::kMatMul) continue;
+    const ir::Value& r = g->value(n.outputs[0]);
+    if (r.type.dtype == DType::kBF16) {
+      ++bf16_gemms;
+      EXPECT_EQ(r.name, "saved");  // the cast's value, now the GEMM's
+      EXPECT_EQ(*n.attrs.GetString("dtype"), "bf16");
+    }
+  }
+  EXPECT_EQ(casts, 1);       // %q's; the narrowing cast absorbed, the widening one in the GELU
+  EXPECT_EQ(bf16_gemms, 1);  // the add, the graph's result and %z's GELU keep f32
+  const ir::Node& gelu = g->node(g->value(g->outputs()[1]).producer);
+  ASSERT_EQ(gelu.op, Op::kBiasGelu);
+  EXPECT_EQ(g->value(gelu.inputs[0]).type.dtype, DType::kBF16);
+  // The GELU now reads the rounded pre-activation: exactly the original graph with the GELU
+  // reading the saved copy widened; everything else unchanged.
+  std::string rounded = kMlp;
+  const std::string from = "bias_gelu(%p, %b)";
+  rounded.replace(rounded.find(from), from.size(), "bias_gelu(%pr, %b)");
+  rounded.replace(rounded.find("  %y = f32[64,128] bias_gelu"), 0,
+                  "  %pr = f32[64,128] cast(%saved) dtype=\"f32\"\n");
+  rounded.replace(rounded.find("add(%p, %bb)"), 12, "add(%pr, %bb)");
+  const ir::LiteralMap args = testing::RandomArgs(*g, 13, 2);
+  auto before = ir::Interpret(Parse(kMlp), args), after = ir::Interpret(*g, args);
+  auto want = ir::Interpret(Parse(rounded), args);
+  ASSERT_TRUE(before.ok() && after.ok() && want.ok());
+  for (int i : {0, 1, 2, 3, 4, 5}) EXPECT_EQ((*want)[i].data, (*after)[i].data) << i;
+  EXPECT_NE((*before)[1].data, (*after)[1].data);  // the rounding is seen
+}
+
+// A plain matmul storing bf16 (dtype="bf16"), on every path.
+TEST(NarrowGemmResults, PlainGemmStoresItsResultRoundedOnEveryPath) {
+  ExpectEveryGemmPathRounds(Parse(R"(graph g(%x: bf16[128,256], %w: bf16[96,256]) {
+  %y = bf16[128,96] matmul(%x, %w) dtype="bf16" transpose_b=true
+  return %y
+})"),
+                            128, 96, 256);
 }
 
 // A saved bf16 pre-activation widened once and read by the GELU backward and the GELU
