@@ -1,5 +1,6 @@
 #include "passes/mixed_precision.h"
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -139,7 +140,8 @@ absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
   ASSIGN_OR_RETURN(ir::Graph saved, KeepSavedActivationsIn(cast, to));
   // The f32 views the GEMMs read before (now of the bf16 copies) would count as readers.
   ASSIGN_OR_RETURN(ir::Graph live, DeadCodeElimination(saved));
-  ASSIGN_OR_RETURN(ir::Graph narrow, NarrowGemmResults(live));
+  ASSIGN_OR_RETURN(ir::Graph wrapped, WrapElementwiseNextToCasts(live));
+  ASSIGN_OR_RETURN(ir::Graph narrow, NarrowGemmResults(wrapped));
   ASSIGN_OR_RETURN(ir::Graph stored, StoreCastsInProducers(narrow));
   return LoadCastsInConsumers(stored);
 }
@@ -212,7 +214,10 @@ namespace {
 
 // Backward ops whose saved operands autocast also stores in bf16: they are widened back to
 // f32 for them. (The attention ops read their bf16 copies directly: CastEveryGemmOperand.)
-bool ReadsSavedInBF16(Op op) { return op == Op::kBiasGeluGrad || op == Op::kBiasGeluErfGrad; }
+bool ReadsSavedInBF16(Op op) {
+  return op == Op::kBiasGeluGrad || op == Op::kBiasGeluErfGrad || op == Op::kGeluGrad ||
+         op == Op::kGeluErfGrad;
+}
 
 }  // namespace
 
@@ -589,6 +594,55 @@ absl::StatusOr<ir::Graph> NarrowGemmResults(const ir::Graph& g) {
                                             {{g.value(v).name, g.value(v).type}}))
                            .outputs[0]
                      : stored;
+  }
+  return Finish(g, std::move(out), map);
+}
+
+absl::StatusOr<ir::Graph> WrapElementwiseNextToCasts(const ir::Graph& g) {
+  const Readers uses(g);
+  auto next_to_cast = [&](const ir::Node& n) {
+    if (n.body || n.op == Op::kCast || !ir::HasTrait(n.op, ir::kElementwise) ||
+        n.outputs.size() != 1)
+      return false;
+    for (ir::NodeId r : uses.of[n.outputs[0]])
+      if (IsCastTo(g, g.node(r), ir::DType::kBF16)) return true;
+    for (ValueId v : n.inputs) {
+      const ir::Node& p = g.node(g.value(v).producer);
+      if (IsCastTo(g, p, ir::DType::kF32) && g.value(p.inputs[0]).type.dtype == ir::DType::kBF16)
+        return true;
+    }
+    return false;
+  };
+  ir::Graph out(g.name());
+  std::vector<ValueId> map(g.num_values(), -1);
+  for (const ir::Node& n : g.nodes()) {
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs) ins.push_back(map[v]);
+    if (!next_to_cast(n)) {
+      CopyNode(g, n, std::move(ins), out, map);
+      continue;
+    }
+    // The body reads each distinct operand once, named as the node's operand.
+    std::vector<ValueId> operands;
+    auto body = std::make_shared<ir::Graph>("fusion");
+    std::vector<ValueId> body_ins;
+    for (ValueId v : ins) {
+      auto it = std::find(operands.begin(), operands.end(), v);
+      if (it == operands.end()) {
+        operands.push_back(v);
+        body_ins.push_back(body->AddInput(out.value(v).name, out.value(v).type));
+      } else {
+        body_ins.push_back(body_ins[it - operands.begin()]);
+      }
+    }
+    const ir::Value& r = g.value(n.outputs[0]);
+    const ir::NodeId op = body->AddNode(n.op, body_ins, n.attrs, {{r.name, r.type}});
+    body->set_outputs({body->node(op).outputs[0]});
+    const ir::NodeId id =
+        out.AddNode(Op::kFusion, std::move(operands), {{"pattern", std::string("elementwise")}},
+                    {{r.name, r.type}});
+    out.SetBody(id, std::move(body));
+    map[n.outputs[0]] = out.node(id).outputs[0];
   }
   return Finish(g, std::move(out), map);
 }

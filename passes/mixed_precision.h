@@ -33,15 +33,21 @@ absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to);
 // Each f32 operand of a GEMM read through a cast to `to`, one per value.
 absl::StatusOr<ir::Graph> CastEveryGemmOperand(const ir::Graph& g, ir::DType to);
 
-// The activations the forward pass keeps for bias_gelu_grad (the MLP's pre-activation, the
-// largest after q, k and v), stored as `to` right after they are made and widened back to
-// f32 just before the backward pass reads them, as autocast stores those GEMM outputs in
-// bf16: the f32 originals die after their forward readers. The forward pass is everything
-// before the loss (the step's first output); a graph without a backward pass is unchanged.
-// The bf16 GELU output the MLP projection's weight gradient reads is recomputed in the
-// backward pass from the saved pre-activation instead of kept (one elementwise kernel per
-// layer).
+// The activations the forward pass keeps for the GELU backward (bias_gelu_grad, or
+// gelu_grad without biases: the MLP's pre-activation, the largest after q, k and v), stored as `to`
+// right after they are made and widened back to f32 just before the backward pass reads them, as
+// autocast stores those GEMM outputs in bf16: the f32 originals die after their forward readers.
+// The forward pass is everything before the loss (the step's first output); a graph without a
+// backward pass is unchanged. The bf16 GELU output the MLP projection's weight gradient reads is
+// recomputed in the backward pass from the saved pre-activation instead of kept (one elementwise
+// kernel per layer).
 absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType to);
+
+// A lone elementwise op next to a cast (its result cast to bf16, or an operand widened from
+// bf16) as a one-op generic fusion, so that the steps after move the casts into its
+// kernel as they do for fused ops: without biases the MLP's GELU and its gradient are
+// such ops (with them, bias_gelu and its gradient).
+absl::StatusOr<ir::Graph> WrapElementwiseNextToCasts(const ir::Graph& g);
 
 // GEMM results stored in bf16, as autocast stores a matmul's output: a matmul of bf16
 // operands whose f32 result is cast to bf16 and otherwise read only by kernels that widen

@@ -158,18 +158,20 @@ TEST(BF16, GemmCandidatesAreTheDotProductAndTheF32Paths) {
   }
 }
 
-nn::GptGraph Tiny() {
-  auto m = nn::BuildGpt(*PresetConfig("tiny"));
+nn::GptGraph Tiny(bool bias = true) {
+  GptConfig config = *PresetConfig("tiny");
+  config.bias = bias;
+  auto m = nn::BuildGpt(config);
   EXPECT_TRUE(m.ok());
   return *m;
 }
 
 // The tiny GPT's train step with bf16 GEMMs, planned or with one buffer per value.
-absl::StatusOr<ir::Graph> TinyBf16Step(bool plan) {
+absl::StatusOr<ir::Graph> TinyBf16Step(bool plan, bool bias = true) {
   passes::StepOptions o;
   o.gemm_dtype = DType::kBF16;
   o.plan = plan;
-  return passes::BuildTrainStep(Tiny().graph, o);
+  return passes::BuildTrainStep(Tiny(bias).graph, o);
 }
 
 // The pass: every GEMM reads bf16 operands; each value is cast once, however many GEMMs
@@ -389,6 +391,36 @@ TEST(MixedPrecision, JitTrainStepMatchesTheInterpreter) {
   const testing::Mismatch m = testing::CompareWithInterpreter(*g, args);
   EXPECT_LT(m.worst_rel, 1e-2) << m.where;
   RecordProperty("worst_rel", std::to_string(m.worst_rel));
+}
+
+// Without biases the MLP's GELU and its gradient are plain elementwise ops, not bias_gelu:
+// they become one-op fusions that store and load bf16 like the fused ops, so the
+// pre-activation is kept in bf16 (stored so by its GEMM), the GELU writes its bf16 output
+// and the GELU backward reads the saved value and writes the bf16 gradient the GEMMs read.
+TEST(MixedPrecision, WithoutBiasesTheGeluKernelsStoreAndLoadBF16) {
+  auto g = TinyBf16Step(false, /*bias=*/false);
+  ASSERT_TRUE(g.ok()) << g.status();
+  int gelu_fusions = 0, bf16_gemm_results = 0;
+  for (const ir::Node& n : g->nodes()) {
+    EXPECT_NE(n.op, Op::kGeluErf);
+    EXPECT_NE(n.op, Op::kGeluErfGrad);
+    if (n.op == Op::kMatMul && g->value(n.outputs[0]).type.dtype == DType::kBF16)
+      ++bf16_gemm_results;
+    if (n.op != Op::kFusion) continue;
+    bool gelu = false, widened = false;
+    for (const ir::Node& b : n.body->nodes()) {
+      gelu |= b.op == Op::kGeluErf || b.op == Op::kGeluErfGrad;
+      widened |= b.op == Op::kCast && n.body->value(b.outputs[0]).type.dtype == DType::kF32;
+    }
+    if (!gelu) continue;
+    ++gelu_fusions;
+    EXPECT_TRUE(widened) << "reads the bf16 pre-activation";
+    EXPECT_EQ(g->value(n.outputs[0]).type.dtype, DType::kBF16) << g->value(n.outputs[0]).name;
+  }
+  EXPECT_EQ(gelu_fusions, 2 * 2);  // per layer the GELU and its gradient
+  // Per layer the pre-activation, and the qkv projection (a plain matmul without a bias,
+  // which only a cast reads).
+  EXPECT_EQ(bf16_gemm_results, 2 * 2);
 }
 
 }  // namespace

@@ -324,6 +324,49 @@ TEST(NarrowGemmResults, GemmsStoreBF16WhereOnlyCastsAndWideningKernelsReadThem) 
   EXPECT_NE((*before)[1].data, (*after)[1].data);  // the rounding is seen
 }
 
+// Without biases, a GELU whose output a cast rounds, a GELU gradient reading a saved bf16
+// pre-activation through a widening cast (its result rounded for the GEMMs), and an add
+// next to no cast.
+const char* kLoneElementwise =
+    R"(graph g(%x: f32[4,40], %s: bf16[4,40], %dy: f32[4,40]) {
+  %g = f32[4,40] gelu_erf(%x)
+  %g16 = bf16[4,40] cast(%g) dtype="bf16"
+  %w = f32[4,40] cast(%s) dtype="f32"
+  %d = f32[4,40] gelu_erf_grad(%w, %dy)
+  %d16 = bf16[4,40] cast(%d) dtype="bf16"
+  %a = f32[4,40] add(%x, %x)
+  return %g16, %d16, %a
+})";
+
+// Lone elementwise ops next to casts become one-op fusions, which then take the casts as the
+// fused ops do: two kernels and no cast, each computing what the casts did, bit for bit
+// against the interpreter's run of the original graph, and on the JIT as the interpreter
+// rounds.
+TEST(WrapElementwiseNextToCasts, LoneOpsTakeTheirCastsAsFusions) {
+  const ir::Graph before = Parse(kLoneElementwise);
+  auto wrapped = passes::WrapElementwiseNextToCasts(before);
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  auto stored = passes::StoreCastsInProducers(*wrapped);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  auto g = passes::LoadCastsInConsumers(*stored);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  std::vector<Op> kernels;
+  for (const ir::Node& n : g->nodes())
+    if (!ir::HasTrait(n.op, ir::kDecl)) kernels.push_back(n.op);
+  EXPECT_EQ(kernels, (std::vector<Op>{Op::kFusion, Op::kFusion, Op::kAdd}));
+  const ir::Node& grad = g->node(g->value(g->outputs()[1]).producer);
+  EXPECT_EQ(g->value(grad.inputs[0]).type.dtype, DType::kBF16);  // reads the saved copy
+  EXPECT_EQ(g->value(grad.outputs[0]).type.dtype, DType::kBF16);
+  const ir::LiteralMap args = testing::RandomArgs(*g, 17, 2);
+  auto want = ir::Interpret(before, args), after = ir::Interpret(*g, args);
+  ASSERT_TRUE(want.ok() && after.ok());
+  for (size_t i = 0; i < want->size(); ++i) EXPECT_EQ((*want)[i].data, (*after)[i].data) << i;
+  auto jit = testing::RunOnJit(*g, args);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 2 * 4 * 40);
+}
+
 // A plain matmul storing bf16 (dtype="bf16"), on every path.
 TEST(NarrowGemmResults, PlainGemmStoresItsResultRoundedOnEveryPath) {
   ExpectEveryGemmPathRounds(Parse(R"(graph g(%x: bf16[128,256], %w: bf16[96,256]) {
