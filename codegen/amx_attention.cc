@@ -152,6 +152,9 @@ bool IsFloat(const halide_buffer_t* b, int bits) {
   return b->dimensions == 4 && b->type.code == want && b->type.bits == bits;
 }
 
+// A result is f32, or bf16 where the node stores it rounded.
+bool IsResult(const halide_buffer_t* b) { return IsFloat(b, 32) || IsFloat(b, 16); }
+
 // Head (h, b) of a [B, H, T, D] operand as row-major bf16 [T, D], rounded from f32.
 void LoadHead(const halide_buffer_t* x, int64_t h, int64_t b, int64_t t, int64_t d, uint16_t* dst) {
   const int64_t s0 = x->dim[0].stride, s1 = x->dim[1].stride;
@@ -176,12 +179,20 @@ void LoadHead(const halide_buffer_t* x, int64_t h, int64_t b, int64_t t, int64_t
 }
 
 // Rows [t0, t0 + rows) of head (h, b) of a result: src row-major with d columns, or
-// (`transposed`) d rows of `rows` columns.
+// (`transposed`) d rows of `rows` columns. A bf16 result (the node stores it rounded:
+// StoreCastsInProducers) gets each value rounded to nearest even.
 void StoreRows(halide_buffer_t* out, int64_t h, int64_t b, int64_t t0, int64_t rows, int64_t d,
                const float* src, bool transposed = false) {
   const int64_t s0 = out->dim[0].stride, s1 = out->dim[1].stride;
-  float* dst = reinterpret_cast<float*>(out->host) + h * out->dim[2].stride +
-               b * out->dim[3].stride + t0 * s1;
+  const int64_t base = h * out->dim[2].stride + b * out->dim[3].stride + t0 * s1;
+  if (out->type.bits == 16) {
+    uint16_t* dst = reinterpret_cast<uint16_t*>(out->host) + base;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < d; ++c)
+        dst[r * s1 + c * s0] = ir::RoundedBF16Bits(transposed ? src[c * rows + r] : src[r * d + c]);
+    return;
+  }
+  float* dst = reinterpret_cast<float*>(out->host) + base;
   if (transposed && s0 == 1 && rows % 16 == 0 && d % 16 == 0) {
     // 16 x 16 blocks transposed in registers, then whole rows of 16 out.
     alignas(64) uint32_t in[16][16], out16[16 * 16];
@@ -360,7 +371,7 @@ int Forward(int32_t emulated, int32_t repeat, float scale, const halide_buffer_t
   // Bounds queries: the operands are whole input buffers, so there is nothing to ask for.
   if (IsQuery(q) || IsQuery(k) || IsQuery(v) || IsQuery(out)) return 0;
   Problem p{0, 0, 0, 0, 1, 1.0f, q, k, v, nullptr, out, nullptr, nullptr, nullptr};
-  if (!Shape(p, repeat, scale) || !IsFloat(out, 32)) return -1;
+  if (!Shape(p, repeat, scale) || !IsResult(out)) return -1;
   return Run(p, emulated != 0, false);
 }
 
@@ -372,8 +383,7 @@ int Backward(int32_t emulated, int32_t repeat, float scale, const halide_buffer_
         const_cast<const halide_buffer_t*>(dv)})
     if (IsQuery(x)) return 0;
   Problem p{0, 0, 0, 0, 1, 1.0f, q, k, v, dy, nullptr, dq, dk, dv};
-  if (!Shape(p, repeat, scale) || !IsFloat(dq, 32) || !IsFloat(dk, 32) || !IsFloat(dv, 32))
-    return -1;
+  if (!Shape(p, repeat, scale) || !IsResult(dq) || !IsResult(dk) || !IsResult(dv)) return -1;
   return Run(p, emulated != 0, true);
 }
 

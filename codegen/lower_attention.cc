@@ -284,9 +284,9 @@ absl::Status Forward(Ctx& c, const Dims& n, float scale) {
   if (n.qb >= c.vec) w.vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
   Func o = WeightsTimesRows("o", n.bf16 ? w : sm.e, val, n, v, c.vec, tm);
   Func out("out");
-  out(v.d, v.ii, v.ib, v.h, v.b) = n.bf16
-                                       ? o(v.d, v.ii, v.ib, v.h, v.b)
-                                       : o(v.d, v.ii, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
+  out(v.d, v.ii, v.ib, v.h, v.b) =
+      c.Stored(0, n.bf16 ? o(v.d, v.ii, v.ib, v.h, v.b)
+                         : o(v.d, v.ii, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b));
   const Var io = ScheduleRowsOut(out, n, v, c.vec, tm);
   o.compute_at(out, io);
   for (Func f : {qt, s, sm.m, sm.e, sm.l}) BlockScratch(f, LoopLevel(out, v.ib), out, n);
@@ -384,9 +384,22 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   Func dq = WeightsTimesRows("dq", ds, k, n, v, c.vec, tm);
   Func dk = TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm);
   Func dv = TransposedWeightsTimesRows("dv", n.bf16 ? pw : p, dy, n, v, c.vec, tm);
+  // dq, dk and dv, each rounded to bf16 where the node stores it so, and any bf16 copies the
+  // node yields besides (StoreCastsInProducers).
   Func grad("grad");
   const std::vector<Expr> at = {v.d, v.ii, v.ib, v.h, v.b};
-  grad(v.d, v.ii, v.ib, v.h, v.b) = Tuple(dq(at), dk(at), dv(at));
+  const Expr products[3] = {dq(at), dk(at), dv(at)};
+  std::vector<Expr> values;
+  std::vector<int> results;
+  std::vector<std::vector<int64_t>> strides;
+  for (int i = 0; i < 3; ++i)
+    for (int k : c.ResultsOf(i)) {
+      values.push_back(c.Stored(k, products[i]));
+      results.push_back(k);
+      strides.push_back(BlockedStrides(c, k, n));
+    }
+  grad(v.d, v.ii, v.ib, v.h, v.b) = Tuple(values);
+  c.BindOutputs(results);
 
   // Per head: P and dS (with the block's scores, softmax and dP computed at each block of
   // their update loops), then the products, each its own nest with register accumulators.
@@ -409,8 +422,6 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   }
   for (Func f : {dq, dk, dv}) f.compute_at(grad, io);
   for (Func f : per_head) f.compute_at(grad, bh);
-  std::vector<std::vector<int64_t>> strides;
-  for (int i = 0; i < 3; ++i) strides.push_back(BlockedStrides(c, i, n));
   c.OutputTuple(grad, {n.b, n.h, n.nb, n.qb, n.d}, strides);
   return absl::OkStatus();
 }
@@ -444,7 +455,7 @@ absl::Status ForwardDot(Ctx& c, const Dims& n, float scale) {
   oacc(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
   oacc(v.d, v.ii, v.ib, v.h, v.b) += cast<float>(wb(ro.x, v.ii, ro.y, v.ib, v.h, v.b)) *
                                      cast<float>(vp(ro.x, v.d, ro.y, v.h, v.b));
-  out(v.d, v.ii, v.ib, v.h, v.b) = oacc(v.d, v.ii, v.ib, v.h, v.b);
+  out(v.d, v.ii, v.ib, v.h, v.b) = c.Stored(0, oacc(v.d, v.ii, v.ib, v.h, v.b));
   const Var io = ScheduleRowsOut(out, n, v, c.vec, tm);
   oacc.compute_at(out, io).vectorize(v.d, c.vec).unroll(v.d);
   if (tm > 1) oacc.unroll(v.ii);
@@ -475,10 +486,13 @@ absl::Status Amx(Ctx& c, const Dims& n, float scale) {
   auto strides = [&](int out) { return OutputStrides(c, out); };
   Func f(grad ? "amx_attention_grad" : "amx_attention");
   if (!grad) {
-    f.define_extern("gptc_amx_attention", args, Float(32), 4);
+    f.define_extern("gptc_amx_attention", args, c.type_of(c.spec.outputs[0]), 4);
     c.Output(f, {n.b, n.h, n.t, n.d}, strides(0));
   } else {
-    f.define_extern("gptc_amx_attention_grad", args, {Float(32), Float(32), Float(32)}, 4);
+    f.define_extern(
+        "gptc_amx_attention_grad", args,
+        {c.type_of(c.spec.outputs[0]), c.type_of(c.spec.outputs[1]), c.type_of(c.spec.outputs[2])},
+        4);
     c.OutputTuple(f, {n.b, n.h, n.t, n.d}, {strides(0), strides(1), strides(2)});
   }
   return absl::OkStatus();
@@ -500,7 +514,11 @@ absl::Status Attention(Ctx& c) {
   // queries, head dims in whole vectors), and the AMX kernel (amx_attention.h), last.
   const bool dot =
       n.bf16 && n.qb == 16 && n.d % 16 == 0 && c.target.has_feature(Target::AVX512_SapphireRapids);
-  const bool amx = n.bf16 && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d);
+  // The AMX kernel writes the op's own results (f32 or bf16), not bf16 copies besides.
+  const bool copies =
+      static_cast<int>(c.spec.outputs.size()) > ir::GetOpInfo(c.spec.op).num_outputs;
+  const bool amx =
+      n.bf16 && !copies && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d);
   c.num_variants = 1 + (dot ? 1 : 0) + (amx ? 1 : 0);
   if (c.variant < 0 || c.variant >= c.num_variants)
     return absl::InvalidArgumentError(

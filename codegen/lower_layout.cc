@@ -52,7 +52,7 @@ absl::Status Concat(Ctx& c) {
   Var i("i"), o("o");
   Var a("a");
   Func out("out");
-  out(i, a, o) = undef<float>();
+  out(i, a, o) = undef(c.type_of(c.spec.outputs[0]));  // f32, or bf16 (a cast moved up)
   int64_t offset = 0;
   for (size_t p = 0; p < c.spec.inputs.size(); ++p) {
     const int64_t len = c.spec.inputs[p].shape[axis];

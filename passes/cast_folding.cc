@@ -2,6 +2,7 @@
 // (passes/mixed_precision.h: WrapElementwiseNextToCasts, NarrowGemmResults,
 // StoreCastsInProducers, LoadCastsInConsumers).
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -122,6 +123,79 @@ absl::StatusOr<ir::Graph> LoadCastsInConsumers(const ir::Graph& g) {
     const ir::NodeId nid = out.AddNode(n.op, std::move(ins), n.attrs, outs);
     out.SetBody(nid, MatchBody(out, nid, WithLoadedCasts(*n.body, narrow)));
     for (size_t i = 0; i < n.outputs.size(); ++i) map[n.outputs[i]] = out.node(nid).outputs[i];
+  }
+  return Finish(g, std::move(out), map);
+}
+
+absl::StatusOr<ir::Graph> SinkCastsThroughLayouts(const ir::Graph& g) {
+  const Readers uses(g);
+  auto layout = [](Op op) { return MovesData(op) || op == Op::kConcat; };
+  // Whether every path up from f32 value v through layout ops, each value read once, ends at
+  // a result of a kernel that can store bf16 and that only this path reads; collects the
+  // layout nodes on the way and those results.
+  std::function<bool(ValueId, std::vector<ir::NodeId>&, std::vector<ValueId>&)> sinks =
+      [&](ValueId v, std::vector<ir::NodeId>& chain, std::vector<ValueId>& leaves) {
+        const ir::NodeId p = g.value(v).producer;
+        const ir::Node& n = g.node(p);
+        if (g.value(v).type.dtype != ir::DType::kF32 || uses.escapes[v] || uses.of[v].size() != 1)
+          return false;
+        if (ir::HasTrait(n.op, ir::kStoresBF16) && n.body) {
+          leaves.push_back(v);
+          return true;
+        }
+        if (!layout(n.op)) return false;
+        chain.push_back(p);
+        for (ValueId in : n.inputs)
+          if (!sinks(in, chain, leaves)) return false;
+        return true;
+      };
+  std::vector<bool> sunk(g.num_nodes(), false);         // casts moved up, and their layout ops
+  std::vector<bool> cast_after(g.num_values(), false);  // results that get a cast
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (!IsCastTo(g, n, ir::DType::kBF16)) continue;
+    const ValueId x = n.inputs[0];
+    if (!layout(g.node(g.value(x).producer).op)) continue;  // StoreCastsInProducers' case
+    std::vector<ir::NodeId> chain;
+    std::vector<ValueId> leaves;
+    if (!sinks(x, chain, leaves)) continue;
+    sunk[id] = true;
+    for (ir::NodeId c : chain) sunk[c] = true;
+    for (ValueId v : leaves) cast_after[v] = true;
+  }
+  UniqueNames unique(g);
+  ir::Graph out(g.name());
+  std::vector<ValueId> map(g.num_values(), -1);     // f32 values, as before
+  std::vector<ValueId> narrow(g.num_values(), -1);  // bf16 values of the moved casts' paths
+  const ir::Attrs to_bf16 = {{"dtype", std::string("bf16")}};
+  for (ir::NodeId id = 0; id < g.num_nodes(); ++id) {
+    const ir::Node& n = g.node(id);
+    if (sunk[id] && n.op == Op::kCast) {  // its value is the path's last layout op's result
+      map[n.outputs[0]] = narrow[n.inputs[0]];
+      continue;
+    }
+    std::vector<ValueId> ins;
+    for (ValueId v : n.inputs) ins.push_back(sunk[id] ? narrow[v] : map[v]);
+    if (sunk[id]) {  // a layout op of a path, on the bf16 values; the last takes the cast's name
+      const ValueId r = n.outputs[0];
+      const ir::Node& cast = g.node(uses.of[r][0]);
+      ir::TensorType t = g.value(r).type;
+      t.dtype = ir::DType::kBF16;
+      const std::string name = IsCastTo(g, cast, ir::DType::kBF16) && sunk[uses.of[r][0]]
+                                   ? g.value(cast.outputs[0]).name
+                                   : unique(g.value(r).name + ".bf16");
+      narrow[r] = out.node(out.AddNode(n.op, std::move(ins), n.attrs, {{name, t}})).outputs[0];
+      continue;
+    }
+    CopyNode(g, n, std::move(ins), out, map);
+    for (ValueId v : n.outputs) {
+      if (!cast_after[v]) continue;
+      ir::TensorType t = g.value(v).type;
+      t.dtype = ir::DType::kBF16;
+      const ir::NodeId c =
+          out.AddNode(Op::kCast, {map[v]}, to_bf16, {{unique(g.value(v).name + ".bf16"), t}});
+      narrow[v] = out.node(c).outputs[0];
+    }
   }
   return Finish(g, std::move(out), map);
 }

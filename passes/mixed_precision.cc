@@ -77,7 +77,8 @@ absl::StatusOr<ir::Graph> CastGemmOperands(const ir::Graph& g, ir::DType to) {
   ASSIGN_OR_RETURN(ir::Graph live, DeadCodeElimination(saved));
   ASSIGN_OR_RETURN(ir::Graph wrapped, WrapElementwiseNextToCasts(live));
   ASSIGN_OR_RETURN(ir::Graph narrow, NarrowGemmResults(wrapped));
-  ASSIGN_OR_RETURN(ir::Graph stored, StoreCastsInProducers(narrow));
+  ASSIGN_OR_RETURN(ir::Graph sunk, SinkCastsThroughLayouts(narrow));
+  ASSIGN_OR_RETURN(ir::Graph stored, StoreCastsInProducers(sunk));
   return LoadCastsInConsumers(stored);
 }
 

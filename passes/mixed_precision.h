@@ -60,6 +60,15 @@ absl::StatusOr<ir::Graph> WrapElementwiseNextToCasts(const ir::Graph& g);
 // reads stays f32 (gradients: the GELU backward writes over its f32 operand in place).
 absl::StatusOr<ir::Graph> NarrowGemmResults(const ir::Graph& g);
 
+// A cast to bf16 of a layout op's result (transpose, reshape, slice, concat) moved up to the
+// kernels that make the layout op's operands, where every value on the way is read only
+// there and every such kernel can store bf16 (trait kStoresBF16): the layout ops then move
+// bf16, and StoreCastsInProducers (after) has the kernels round as they store. The
+// attention output is cast after its transpose into [B, T, C], and the qkv gradient after
+// the concat of dq, dk and dv; both casts go. Where a kernel on the way cannot store bf16,
+// or a value is read elsewhere too, the cast stays (moved, it would be several kernels).
+absl::StatusOr<ir::Graph> SinkCastsThroughLayouts(const ir::Graph& g);
+
 // Casts stored by the kernel that makes their operand: where every reader of a result of a
 // fused node whose kernel can store bf16 (trait kStoresBF16: add_layernorm's norm, GELU,
 // generic fusions) is a cast to bf16, the node yields the cast itself (its body ends in

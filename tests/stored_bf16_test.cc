@@ -17,6 +17,7 @@
 #include "ir/verifier.h"
 #include "passes/mixed_precision.h"
 #include "tests/jit_test_util.h"
+#include "tests/test_graphs.h"
 
 namespace gptc {
 namespace {
@@ -170,18 +171,22 @@ TEST(StoredBF16, TheVerifierAcceptsATrailingCastOnlyWhereTheKernelStoresIt) {
 // in about half the elements.
 // The JIT's results against the interpreter's: f32 ones close, bf16 ones equal but where
 // the two f32 values straddle a rounding boundary, and never more than one bf16 step apart.
-// A kernel that truncated instead would differ in about half the elements. Returns how many
-// bf16 elements there are.
+// A kernel that truncated instead would differ in about half the elements. `slack`: what the
+// f32 values may differ by besides, relative to the largest of the result (a kernel that
+// rounds inside, as the attention's probabilities, moves its result by bf16 steps of those).
+// Returns how many bf16 elements there are.
 int64_t ExpectRoundedAsTheInterpreter(const std::vector<ir::Literal>& jit,
-                                      const std::vector<ir::Literal>& want) {
+                                      const std::vector<ir::Literal>& want, double slack = 0) {
   int64_t bf16_elements = 0, off = 0;
   for (size_t i = 0; i < want.size(); ++i) {
     const ir::Literal &a = jit[i], &b = want[i];
     EXPECT_EQ(a.type, b.type) << i;
     if (a.type != b.type) continue;
+    double scale = 0;
+    for (double x : b.data) scale = std::max(scale, std::fabs(x));
     for (int64_t k = 0; k < a.size(); ++k) {
       // One bf16 step; near zero GELU's f32 and double forms differ absolutely (~1e-8).
-      const double step = std::ldexp(std::fabs(b.data[k]), -7) + 1e-6;
+      const double step = std::ldexp(std::fabs(b.data[k]), -7) + 1e-6 + slack * scale;
       if (a.type.dtype != DType::kBF16) {
         EXPECT_NEAR(a.data[k], b.data[k], 1e-5 * (1 + std::fabs(b.data[k]))) << i << " " << k;
         continue;
@@ -365,6 +370,125 @@ TEST(WrapElementwiseNextToCasts, LoneOpsTakeTheirCastsAsFusions) {
   auto jit = testing::RunOnJit(*g, args);
   ASSERT_TRUE(jit.ok()) << jit.status();
   EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 2 * 4 * 40);
+}
+
+// Casts after layout ops: a concat of two transposes of kernels that can store bf16 (the
+// qkv gradient's shape of things), and a transpose whose result is also read in f32.
+const char* kLayouts = R"(graph g(%a: f32[4,6], %b: f32[4,6]) {
+  %x = f32[4,6] fusion(%a) pattern="elementwise" {
+    %x = f32[4,6] exp(%a)
+    yield %x
+  }
+  %y = f32[4,6] fusion(%b) pattern="elementwise" {
+    %y = f32[4,6] neg(%b)
+    yield %y
+  }
+  %t = f32[6,4] transpose(%x) perm=[1,0]
+  %u = f32[6,4] transpose(%y) perm=[1,0]
+  %c = f32[12,4] concat(%t, %u) axis=0
+  %c16 = bf16[12,4] cast(%c) dtype="bf16"
+  %z = f32[4,6] fusion(%a) pattern="elementwise" {
+    %z = f32[4,6] sqrt(%a)
+    yield %z
+  }
+  %zt = f32[6,4] transpose(%z) perm=[1,0]
+  %zt16 = bf16[6,4] cast(%zt) dtype="bf16"
+  %w = f32[6,4] add(%zt, %zt)
+  return %c16, %zt16, %w
+})";
+
+TEST(SinkCastsThroughLayouts, CastsMoveUpToKernelsThatStoreThem) {
+  const ir::Graph before = Parse(kLayouts);
+  auto sunk = passes::SinkCastsThroughLayouts(before);
+  ASSERT_TRUE(sunk.ok()) << sunk.status();
+  auto g = passes::StoreCastsInProducers(*sunk);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  int casts = 0;
+  for (const ir::Node& n : g->nodes()) {
+    casts += n.op == Op::kCast;
+    const ir::Value& r = g->value(n.outputs[0]);
+    if (n.op == Op::kTranspose || n.op == Op::kConcat || n.op == Op::kFusion) {
+      // The concat's path moves bf16; %z's transpose stays f32 (the add reads it too).
+      const bool narrow = r.name != "z" && r.name != "zt";
+      EXPECT_EQ(r.type.dtype, narrow ? DType::kBF16 : DType::kF32) << r.name;
+    }
+  }
+  EXPECT_EQ(casts, 1);  // %zt's
+  EXPECT_EQ(g->value(g->outputs()[0]).name, "c16");
+  EXPECT_EQ(g->node(g->value(g->outputs()[0]).producer).op, Op::kConcat);
+  const ir::LiteralMap args = testing::RandomArgs(before, 23, 2, /*positive=*/true);
+  auto want = ir::Interpret(before, args), after = ir::Interpret(*g, args);
+  ASSERT_TRUE(want.ok() && after.ok());
+  for (size_t i = 0; i < want->size(); ++i) EXPECT_EQ((*want)[i].data, (*after)[i].data) << i;
+  auto jit = testing::RunOnJit(*g, args);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 12 * 4 + 6 * 4);
+}
+
+// The attention forward and backward as the bf16 pass leaves them, each result read only by
+// a cast to bf16 (the projection's operand; without biases the qkv gradient), the casts then
+// moved into the kernels.
+ir::Graph AttentionStoringBF16(int64_t b, int64_t h, int64_t t, int64_t d) {
+  const std::string x = testing::F32Type({b, h, t, d});
+  auto f32 = ir::ParseGraph(absl::StrCat(
+      "graph g(%q: ", x, ", %k: ", x, ", %v: ", x, ", %dy: ", x, ") {\n",
+      testing::AttentionOpsText(b, h, t, d, 1 / std::sqrt(d)), "  return %y, %dq, %dk, %dv\n}"));
+  EXPECT_TRUE(f32.ok()) << f32.status();
+  auto g = passes::CastEveryGemmOperand(*f32, DType::kBF16);
+  EXPECT_TRUE(g.ok()) << g.status();
+  std::vector<ir::ValueId> rounded;
+  for (ir::ValueId v : g->outputs()) {
+    ir::TensorType type = g->value(v).type;
+    type.dtype = DType::kBF16;
+    const ir::NodeId c = g->AddNode(Op::kCast, {v}, {{"dtype", std::string("bf16")}},
+                                    {{g->value(v).name + "16", type}});
+    rounded.push_back(g->node(c).outputs[0]);
+  }
+  g->set_outputs(rounded);
+  auto stored = passes::StoreCastsInProducers(*g);
+  EXPECT_TRUE(stored.ok()) << stored.status();
+  return *stored;
+}
+
+// Both attention kernels store their results rounded on every path the tuner may choose:
+// the Halide kernel, its vdpbf16ps form (where the CPU has avx512_bf16) and the AMX kernel
+// (emulated, so every CPU runs it), as the interpreter rounds.
+TEST(StoredBF16, AttentionStoresItsResultsRoundedOnEveryPath) {
+  const codegen::AmxMode before = codegen::AmxGemmMode();
+  codegen::SetAmxGemmMode(codegen::AmxMode::kEmulated);
+  const ir::Graph g = AttentionStoringBF16(2, 2, 64, 32);
+  ASSERT_TRUE(ir::Verify(g).ok()) << ir::Verify(g);
+  int kernels = 0, most = 0;
+  for (const ir::Node& n : g.nodes()) {
+    if (n.op != Op::kCausalAttention && n.op != Op::kCausalAttentionGrad) continue;
+    ++kernels;
+    for (ir::ValueId v : n.outputs) EXPECT_EQ(g.value(v).type.dtype, DType::kBF16);
+    auto variants = testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, n));
+    ASSERT_TRUE(variants.ok()) << variants.status();
+    most = std::max(most, *variants);
+  }
+  EXPECT_EQ(kernels, 2);
+  EXPECT_GE(most, 2);  // the Halide kernel and AMX's at least
+  int casts = 0;       // of the attention's results (q, k and v are cast for it)
+  for (const ir::Node& n : g.nodes())
+    casts += n.op == Op::kCast && g.node(g.value(n.inputs[0]).producer).op != Op::kInput;
+  EXPECT_EQ(casts, 0);
+  const ir::LiteralMap args = testing::RandomArgs(g, 19, 2);
+  auto want = ir::Interpret(g, args);
+  ASSERT_TRUE(want.ok()) << want.status();
+  for (int v = 0; v < most; ++v) {  // each kernel on variant v, or its last
+    SCOPED_TRACE(absl::StrCat("variant ", v));
+    codegen::CompilerOptions o;
+    o.cache_dir = testing::TestCacheDir();
+    o.variant = v;
+    auto compiler = codegen::KernelCompiler::Create(o);
+    ASSERT_TRUE(compiler.ok()) << compiler.status();
+    auto jit = testing::RunOnJit(g, args, **compiler);
+    ASSERT_TRUE(jit.ok()) << jit.status();
+    EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want, 1e-4), 4 * 2 * 2 * 64 * 32);
+  }
+  codegen::SetAmxGemmMode(before);
 }
 
 // A plain matmul storing bf16 (dtype="bf16"), on every path.
