@@ -181,11 +181,12 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
     }
   }
   if (!any) return g;
-  // GELU outputs recomputed for the backward pass instead of kept: the bf16 copy of a
-  // bias_gelu result (the MLP projection's input) whose pre-activation is saved anyway. Its
-  // backward readers (the projection's weight gradient, through a reshape) get
-  // cast(bias_gelu(restored pre-activation, bias)), one elementwise kernel more per layer,
-  // and the forward copy dies after the forward projection (llm.c's -r 1).
+  // GELU outputs recomputed for the backward pass instead of kept: the bf16 copy of a GELU
+  // result (bias_gelu, or gelu without biases; the MLP projection's input) whose
+  // pre-activation is saved anyway. Its backward readers (the projection's weight gradient,
+  // through a reshape) get cast(GELU(restored pre-activation[, bias])), one elementwise
+  // kernel more per layer, and the forward copy dies after the forward projection (llm.c's
+  // -r 1).
   std::vector<bool> recompute(g.num_values(), false);
   for (ir::NodeId id = loss + 1; id < g.num_nodes(); ++id)
     for (ValueId v : g.node(id).inputs) {
@@ -193,7 +194,8 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
       const ir::Node& cast = g.node(g.value(c).producer);
       if (cast.op != Op::kCast || g.value(c).producer > loss) continue;
       const ir::Node& gelu = g.node(g.value(cast.inputs[0]).producer);
-      if ((gelu.op == Op::kBiasGelu || gelu.op == Op::kBiasGeluErf) &&
+      if ((gelu.op == Op::kBiasGelu || gelu.op == Op::kBiasGeluErf || gelu.op == Op::kGelu ||
+           gelu.op == Op::kGeluErf) &&
           saved[root_of(gelu.inputs[0])])
         recompute[c] = true;
     }
@@ -229,8 +231,10 @@ absl::StatusOr<ir::Graph> KeepSavedActivationsIn(const ir::Graph& g, ir::DType t
     if (recompute[v]) {
       const ir::Value& x = g.value(p.inputs[0]);
       const ir::Node& gelu = g.node(x.producer);
-      const ir::NodeId gid = out.AddNode(gelu.op, {restore(gelu.inputs[0]), map[gelu.inputs[1]]},
-                                         gelu.attrs, {{unique(x.name + ".recomputed"), x.type}});
+      std::vector<ValueId> operands = {restore(gelu.inputs[0])};  // and the bias, if any
+      for (size_t i = 1; i < gelu.inputs.size(); ++i) operands.push_back(map[gelu.inputs[i]]);
+      const ir::NodeId gid = out.AddNode(gelu.op, std::move(operands), gelu.attrs,
+                                         {{unique(x.name + ".recomputed"), x.type}});
       out.SetBody(gid, MatchBody(out, gid, gelu.body));
       id = out.AddNode(Op::kCast, {out.node(gid).outputs[0]}, p.attrs,
                        {{unique(val.name + ".recomputed"), val.type}});
