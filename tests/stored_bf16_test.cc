@@ -329,6 +329,35 @@ TEST(NarrowGemmResults, GemmsStoreBF16WhereOnlyCastsAndWideningKernelsReadThem) 
   EXPECT_NE((*before)[1].data, (*after)[1].data);  // the rounding is seen
 }
 
+using Step = absl::StatusOr<ir::Graph> (*)(const ir::Graph&);
+
+// g after each of `steps` in turn, verified.
+ir::Graph After(const ir::Graph& g, std::initializer_list<Step> steps) {
+  ir::Graph out = g;
+  for (Step step : steps) {
+    auto next = step(out);
+    EXPECT_TRUE(next.ok()) << next.status();
+    if (!next.ok()) return out;
+    out = *std::move(next);
+  }
+  EXPECT_TRUE(ir::Verify(out).ok()) << ir::Verify(out);
+  return out;
+}
+
+// A rewrite that moves casts into kernels changes nothing the interpreter computes, and the
+// JIT runs the rewritten graph rounding as the interpreter does. Returns the bf16 elements.
+int64_t ExpectSameValuesAndRounding(const ir::Graph& before, const ir::Graph& after, uint64_t seed,
+                                    bool positive) {
+  const ir::LiteralMap args = testing::RandomArgs(before, seed, 2, positive);
+  auto want = ir::Interpret(before, args), got = ir::Interpret(after, args);
+  EXPECT_TRUE(want.ok() && got.ok());
+  if (!want.ok() || !got.ok()) return 0;
+  for (size_t i = 0; i < want->size(); ++i) EXPECT_EQ((*want)[i].data, (*got)[i].data) << i;
+  auto jit = testing::RunOnJit(after, args);
+  EXPECT_TRUE(jit.ok()) << jit.status();
+  return jit.ok() ? ExpectRoundedAsTheInterpreter(*jit, *want) : 0;
+}
+
 // Without biases, a GELU whose output a cast rounds, a GELU gradient reading a saved bf16
 // pre-activation through a widening cast (its result rounded for the GEMMs), and an add
 // next to no cast.
@@ -349,27 +378,16 @@ const char* kLoneElementwise =
 // rounds.
 TEST(WrapElementwiseNextToCasts, LoneOpsTakeTheirCastsAsFusions) {
   const ir::Graph before = Parse(kLoneElementwise);
-  auto wrapped = passes::WrapElementwiseNextToCasts(before);
-  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
-  auto stored = passes::StoreCastsInProducers(*wrapped);
-  ASSERT_TRUE(stored.ok()) << stored.status();
-  auto g = passes::LoadCastsInConsumers(*stored);
-  ASSERT_TRUE(g.ok()) << g.status();
-  ASSERT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  const ir::Graph g = After(before, {passes::WrapElementwiseNextToCasts,
+                                     passes::StoreCastsInProducers, passes::LoadCastsInConsumers});
   std::vector<Op> kernels;
-  for (const ir::Node& n : g->nodes())
+  for (const ir::Node& n : g.nodes())
     if (!ir::HasTrait(n.op, ir::kDecl)) kernels.push_back(n.op);
   EXPECT_EQ(kernels, (std::vector<Op>{Op::kFusion, Op::kFusion, Op::kAdd}));
-  const ir::Node& grad = g->node(g->value(g->outputs()[1]).producer);
-  EXPECT_EQ(g->value(grad.inputs[0]).type.dtype, DType::kBF16);  // reads the saved copy
-  EXPECT_EQ(g->value(grad.outputs[0]).type.dtype, DType::kBF16);
-  const ir::LiteralMap args = testing::RandomArgs(*g, 17, 2);
-  auto want = ir::Interpret(before, args), after = ir::Interpret(*g, args);
-  ASSERT_TRUE(want.ok() && after.ok());
-  for (size_t i = 0; i < want->size(); ++i) EXPECT_EQ((*want)[i].data, (*after)[i].data) << i;
-  auto jit = testing::RunOnJit(*g, args);
-  ASSERT_TRUE(jit.ok()) << jit.status();
-  EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 2 * 4 * 40);
+  const ir::Node& grad = g.node(g.value(g.outputs()[1]).producer);
+  EXPECT_EQ(g.value(grad.inputs[0]).type.dtype, DType::kBF16);  // reads the saved copy
+  EXPECT_EQ(g.value(grad.outputs[0]).type.dtype, DType::kBF16);
+  EXPECT_EQ(ExpectSameValuesAndRounding(before, g, 17, /*positive=*/false), 2 * 4 * 40);
 }
 
 // Casts after layout ops: a concat of two transposes of kernels that can store bf16 (the
@@ -399,15 +417,12 @@ const char* kLayouts = R"(graph g(%a: f32[4,6], %b: f32[4,6]) {
 
 TEST(SinkCastsThroughLayouts, CastsMoveUpToKernelsThatStoreThem) {
   const ir::Graph before = Parse(kLayouts);
-  auto sunk = passes::SinkCastsThroughLayouts(before);
-  ASSERT_TRUE(sunk.ok()) << sunk.status();
-  auto g = passes::StoreCastsInProducers(*sunk);
-  ASSERT_TRUE(g.ok()) << g.status();
-  ASSERT_TRUE(ir::Verify(*g).ok()) << ir::Verify(*g);
+  const ir::Graph g =
+      After(before, {passes::SinkCastsThroughLayouts, passes::StoreCastsInProducers});
   int casts = 0;
-  for (const ir::Node& n : g->nodes()) {
+  for (const ir::Node& n : g.nodes()) {
     casts += n.op == Op::kCast;
-    const ir::Value& r = g->value(n.outputs[0]);
+    const ir::Value& r = g.value(n.outputs[0]);
     if (n.op == Op::kTranspose || n.op == Op::kConcat || n.op == Op::kFusion) {
       // The concat's path moves bf16; %z's transpose stays f32 (the add reads it too).
       const bool narrow = r.name != "z" && r.name != "zt";
@@ -415,15 +430,9 @@ TEST(SinkCastsThroughLayouts, CastsMoveUpToKernelsThatStoreThem) {
     }
   }
   EXPECT_EQ(casts, 1);  // %zt's
-  EXPECT_EQ(g->value(g->outputs()[0]).name, "c16");
-  EXPECT_EQ(g->node(g->value(g->outputs()[0]).producer).op, Op::kConcat);
-  const ir::LiteralMap args = testing::RandomArgs(before, 23, 2, /*positive=*/true);
-  auto want = ir::Interpret(before, args), after = ir::Interpret(*g, args);
-  ASSERT_TRUE(want.ok() && after.ok());
-  for (size_t i = 0; i < want->size(); ++i) EXPECT_EQ((*want)[i].data, (*after)[i].data) << i;
-  auto jit = testing::RunOnJit(*g, args);
-  ASSERT_TRUE(jit.ok()) << jit.status();
-  EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 12 * 4 + 6 * 4);
+  EXPECT_EQ(g.value(g.outputs()[0]).name, "c16");
+  EXPECT_EQ(g.node(g.value(g.outputs()[0]).producer).op, Op::kConcat);
+  EXPECT_EQ(ExpectSameValuesAndRounding(before, g, 23, /*positive=*/true), 12 * 4 + 6 * 4);
 }
 
 // The attention forward and backward as the bf16 pass leaves them, each result read only by
