@@ -249,6 +249,8 @@ struct Problem {
   float scale;
   const halide_buffer_t *q, *k, *v, *dy;
   halide_buffer_t *out, *dq, *dk, *dv;  // the forward's result, or the gradients
+  // bf16 copies of the gradients written besides them (StoreCastsInProducers), or null.
+  halide_buffer_t *dq16 = nullptr, *dk16 = nullptr, *dv16 = nullptr;
 };
 
 // A thread's buffers, grown to the largest head it has seen: rows of bf16 heads, their
@@ -334,6 +336,7 @@ void BackwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, in
     }
     Product(tiles, dsb, t, kp, tt, 0, n / kAmxTile, o, d, kBlock, d);
     StoreRows(p.dq, h, b, i0, kBlock, d, o);
+    if (p.dq16) StoreRows(p.dq16, h, b, i0, kBlock, d, o);
     PackBTile({pb, t, 1}, n, tt, i0 / kAmxTile, pp);
     PackBTile({dsb, t, 1}, n, tt, i0 / kAmxTile, dsp);
   }
@@ -341,8 +344,10 @@ void BackwardHead(const Problem& p, const amx::TileBackend& tiles, int64_t h, in
     const int64_t k0 = j0 / kAmxTile;  // queries before the key block see none of its keys
     Product(tiles, qt + j0, t, dsp, tt, k0, tt - k0, o, kBlock, d, kBlock, j0);
     StoreRows(p.dk, h, b, j0, kBlock, d, o, /*transposed=*/true);
+    if (p.dk16) StoreRows(p.dk16, h, b, j0, kBlock, d, o, /*transposed=*/true);
     Product(tiles, dyt + j0, t, pp, tt, k0, tt - k0, o, kBlock, d, kBlock, j0);
     StoreRows(p.dv, h, b, j0, kBlock, d, o, /*transposed=*/true);
+    if (p.dv16) StoreRows(p.dv16, h, b, j0, kBlock, d, o, /*transposed=*/true);
   }
 }
 
@@ -377,13 +382,22 @@ int Forward(int32_t emulated, int32_t repeat, float scale, const halide_buffer_t
 
 int Backward(int32_t emulated, int32_t repeat, float scale, const halide_buffer_t* q,
              const halide_buffer_t* k, const halide_buffer_t* v, const halide_buffer_t* dy,
-             halide_buffer_t* dq, halide_buffer_t* dk, halide_buffer_t* dv) {
+             halide_buffer_t* dq, halide_buffer_t* dk, halide_buffer_t* dv,
+             halide_buffer_t* dq16 = nullptr, halide_buffer_t* dk16 = nullptr,
+             halide_buffer_t* dv16 = nullptr) {
   for (const halide_buffer_t* x :
        {q, k, v, dy, const_cast<const halide_buffer_t*>(dq), const_cast<const halide_buffer_t*>(dk),
         const_cast<const halide_buffer_t*>(dv)})
     if (IsQuery(x)) return 0;
+  for (const halide_buffer_t* x : {dq16, dk16, dv16})
+    if (x && IsQuery(x)) return 0;
   Problem p{0, 0, 0, 0, 1, 1.0f, q, k, v, dy, nullptr, dq, dk, dv};
   if (!Shape(p, repeat, scale) || !IsResult(dq) || !IsResult(dk) || !IsResult(dv)) return -1;
+  for (const halide_buffer_t* x : {dq16, dk16, dv16})
+    if (x && !IsFloat(x, 16)) return -1;
+  p.dq16 = dq16;
+  p.dk16 = dk16;
+  p.dv16 = dv16;
   return Run(p, emulated != 0, true);
 }
 
@@ -405,4 +419,14 @@ extern "C" int gptc_amx_attention_grad(int32_t emulated, int32_t repeat, float s
                                        halide_buffer_t* dy, halide_buffer_t* dq,
                                        halide_buffer_t* dk, halide_buffer_t* dv) {
   return gptc::codegen::Backward(emulated, repeat, scale, q, k, v, dy, dq, dk, dv);
+}
+
+extern "C" int gptc_amx_attention_grad_copies(int32_t emulated, int32_t repeat, float scale,
+                                              halide_buffer_t* q, halide_buffer_t* k,
+                                              halide_buffer_t* v, halide_buffer_t* dy,
+                                              halide_buffer_t* dq, halide_buffer_t* dk,
+                                              halide_buffer_t* dv, halide_buffer_t* dq16,
+                                              halide_buffer_t* dk16, halide_buffer_t* dv16) {
+  return gptc::codegen::Backward(emulated, repeat, scale, q, k, v, dy, dq, dk, dv, dq16, dk16,
+                                 dv16);
 }

@@ -28,7 +28,7 @@ bool AmxAttentionFits(int64_t t, int64_t d);
 
 // The extern stages' entry points. Operands are Halide's 4-D views (d, t, h, b) of
 // [B, H, T, D] tensors (k and v: H / repeat heads), bf16 or f32 (rounded on reading), any
-// strides; results f32. `emulated`: the plain C++ tiles. Return 0, as Halide expects.
+// strides; results f32 or bf16. `emulated`: the plain C++ tiles. Return 0, as Halide expects.
 struct halide_buffer_t;
 extern "C" int gptc_amx_attention(int32_t emulated, int32_t repeat, float scale, halide_buffer_t* q,
                                   halide_buffer_t* k, halide_buffer_t* v, halide_buffer_t* out);
@@ -36,3 +36,10 @@ extern "C" int gptc_amx_attention_grad(int32_t emulated, int32_t repeat, float s
                                        halide_buffer_t* q, halide_buffer_t* k, halide_buffer_t* v,
                                        halide_buffer_t* dy, halide_buffer_t* dq,
                                        halide_buffer_t* dk, halide_buffer_t* dv);
+// The same writing bf16 copies of dq, dk and dv besides them (a node with copies).
+extern "C" int gptc_amx_attention_grad_copies(int32_t emulated, int32_t repeat, float scale,
+                                              halide_buffer_t* q, halide_buffer_t* k,
+                                              halide_buffer_t* v, halide_buffer_t* dy,
+                                              halide_buffer_t* dq, halide_buffer_t* dk,
+                                              halide_buffer_t* dv, halide_buffer_t* dq16,
+                                              halide_buffer_t* dk16, halide_buffer_t* dv16);

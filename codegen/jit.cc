@@ -72,6 +72,8 @@ absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_obje
       llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_attention), callable);
   externs[lj.mangleAndIntern("gptc_amx_attention_grad")] =
       llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(&gptc_amx_attention_grad), callable);
+  externs[lj.mangleAndIntern("gptc_amx_attention_grad_copies")] = llvm::JITEvaluatedSymbol(
+      llvm::pointerToJITTargetAddress(&gptc_amx_attention_grad_copies), callable);
   if (auto err = lj.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(externs))))
     return FromLlvm(std::move(err), "defining the extern stages");
   if (auto s = jit->AddObject(runtime_object, "halide_runtime"); !s.ok()) return s;

@@ -489,11 +489,21 @@ absl::Status Amx(Ctx& c, const Dims& n, float scale) {
     f.define_extern("gptc_amx_attention", args, c.type_of(c.spec.outputs[0]), 4);
     c.Output(f, {n.b, n.h, n.t, n.d}, strides(0));
   } else {
+    // dq, dk, dv, then the bf16 copy of each where the node yields copies (of all three).
+    std::vector<int> results = {0, 1, 2};
+    for (int i = 0; i < 3; ++i)
+      if (c.ResultsOf(i).size() > 1) results.push_back(c.ResultsOf(i)[1]);
+    std::vector<Type> types;
+    std::vector<std::vector<int64_t>> out_strides;
+    for (int r : results) {
+      types.push_back(c.type_of(c.spec.outputs[r]));
+      out_strides.push_back(strides(r));
+    }
     f.define_extern(
-        "gptc_amx_attention_grad", args,
-        {c.type_of(c.spec.outputs[0]), c.type_of(c.spec.outputs[1]), c.type_of(c.spec.outputs[2])},
-        4);
-    c.OutputTuple(f, {n.b, n.h, n.t, n.d}, {strides(0), strides(1), strides(2)});
+        results.size() > 3 ? "gptc_amx_attention_grad_copies" : "gptc_amx_attention_grad", args,
+        types, 4);
+    c.BindOutputs(results);
+    c.OutputTuple(f, {n.b, n.h, n.t, n.d}, out_strides);
   }
   return absl::OkStatus();
 }
@@ -514,11 +524,14 @@ absl::Status Attention(Ctx& c) {
   // queries, head dims in whole vectors), and the AMX kernel (amx_attention.h), last.
   const bool dot =
       n.bf16 && n.qb == 16 && n.d % 16 == 0 && c.target.has_feature(Target::AVX512_SapphireRapids);
-  // The AMX kernel writes the op's own results (f32 or bf16), not bf16 copies besides.
-  const bool copies =
-      static_cast<int>(c.spec.outputs.size()) > ir::GetOpInfo(c.spec.op).num_outputs;
+  // The AMX kernel writes the op's own results (f32 or bf16), and bf16 copies besides of
+  // all three gradients or of none.
+  const int results = static_cast<int>(c.spec.outputs.size());
+  const int own = ir::GetOpInfo(c.spec.op).num_outputs;
+  const bool copies_fit =
+      results == own || (c.spec.op == ir::Op::kCausalAttentionGrad && results == 2 * own);
   const bool amx =
-      n.bf16 && !copies && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d);
+      n.bf16 && copies_fit && AmxGemmMode() != AmxMode::kOff && AmxAttentionFits(n.t, n.d);
   c.num_variants = 1 + (dot ? 1 : 0) + (amx ? 1 : 0);
   if (c.variant < 0 || c.variant >= c.num_variants)
     return absl::InvalidArgumentError(

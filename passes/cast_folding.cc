@@ -130,23 +130,27 @@ absl::StatusOr<ir::Graph> LoadCastsInConsumers(const ir::Graph& g) {
 absl::StatusOr<ir::Graph> SinkCastsThroughLayouts(const ir::Graph& g) {
   const Readers uses(g);
   auto layout = [](Op op) { return MovesData(op) || op == Op::kConcat; };
-  // Whether every path up from f32 value v through layout ops, each value read once, ends at
-  // a result of a kernel that can store bf16 and that only this path reads; collects the
-  // layout nodes on the way and those results.
-  std::function<bool(ValueId, std::vector<ir::NodeId>&, std::vector<ValueId>&)> sinks =
-      [&](ValueId v, std::vector<ir::NodeId>& chain, std::vector<ValueId>& leaves) {
+  // Whether every path up from f32 value v through layout ops ends at a result of a kernel
+  // that can store bf16; collects the layout nodes on the way and those results. Where a
+  // value on the way is read elsewhere too (`shared`: the qkv gradient's concat, which the
+  // bias gradient reads in f32), the f32 path stays and the kernels must write a bf16 copy
+  // besides, which only a kernel of several results does (StoreCastsInProducers: a copy
+  // would cost a one-result kernel its in-place write).
+  std::function<bool(ValueId, bool, std::vector<ir::NodeId>&, std::vector<ValueId>&)> sinks =
+      [&](ValueId v, bool shared, std::vector<ir::NodeId>& chain, std::vector<ValueId>& leaves) {
         const ir::NodeId p = g.value(v).producer;
         const ir::Node& n = g.node(p);
-        if (g.value(v).type.dtype != ir::DType::kF32 || uses.escapes[v] || uses.of[v].size() != 1)
-          return false;
+        if (g.value(v).type.dtype != ir::DType::kF32) return false;
+        shared = shared || uses.escapes[v] || uses.of[v].size() != 1;
         if (ir::HasTrait(n.op, ir::kStoresBF16) && n.body) {
+          if (shared && n.outputs.size() < 2) return false;
           leaves.push_back(v);
           return true;
         }
         if (!layout(n.op)) return false;
         chain.push_back(p);
         for (ValueId in : n.inputs)
-          if (!sinks(in, chain, leaves)) return false;
+          if (!sinks(in, shared, chain, leaves)) return false;
         return true;
       };
   std::vector<bool> sunk(g.num_nodes(), false);         // casts moved up, and their layout ops
@@ -158,10 +162,18 @@ absl::StatusOr<ir::Graph> SinkCastsThroughLayouts(const ir::Graph& g) {
     if (!layout(g.node(g.value(x).producer).op)) continue;  // StoreCastsInProducers' case
     std::vector<ir::NodeId> chain;
     std::vector<ValueId> leaves;
-    if (!sinks(x, chain, leaves)) continue;
+    if (!sinks(x, false, chain, leaves)) continue;
     sunk[id] = true;
     for (ir::NodeId c : chain) sunk[c] = true;
     for (ValueId v : leaves) cast_after[v] = true;
+  }
+  // Layout ops of a path whose f32 result is still read (by a kernel, or a kept layout op).
+  std::vector<bool> keep(g.num_nodes(), false);
+  for (ir::NodeId id = g.num_nodes() - 1; id >= 0; --id) {
+    const ir::Node& n = g.node(id);
+    if (!sunk[id] || n.op == Op::kCast) continue;
+    keep[id] = uses.escapes[n.outputs[0]];
+    for (ir::NodeId r : uses.of[n.outputs[0]]) keep[id] = keep[id] || !sunk[r] || keep[r];
   }
   UniqueNames unique(g);
   ir::Graph out(g.name());
@@ -177,13 +189,18 @@ absl::StatusOr<ir::Graph> SinkCastsThroughLayouts(const ir::Graph& g) {
     std::vector<ValueId> ins;
     for (ValueId v : n.inputs) ins.push_back(sunk[id] ? narrow[v] : map[v]);
     if (sunk[id]) {  // a layout op of a path, on the bf16 values; the last takes the cast's name
+      if (keep[id]) {
+        std::vector<ValueId> f32;
+        for (ValueId v : n.inputs) f32.push_back(map[v]);
+        CopyNode(g, n, std::move(f32), out, map);
+      }
       const ValueId r = n.outputs[0];
-      const ir::Node& cast = g.node(uses.of[r][0]);
+      std::string name;
+      for (ir::NodeId c : uses.of[r])
+        if (sunk[c] && g.node(c).op == Op::kCast) name = g.value(g.node(c).outputs[0]).name;
       ir::TensorType t = g.value(r).type;
       t.dtype = ir::DType::kBF16;
-      const std::string name = IsCastTo(g, cast, ir::DType::kBF16) && sunk[uses.of[r][0]]
-                                   ? g.value(cast.outputs[0]).name
-                                   : unique(g.value(r).name + ".bf16");
+      if (name.empty()) name = unique(g.value(r).name + ".bf16");
       narrow[r] = out.node(out.AddNode(n.op, std::move(ins), n.attrs, {{name, t}})).outputs[0];
       continue;
     }

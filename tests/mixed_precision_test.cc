@@ -191,17 +191,20 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
       for (const ir::Node& b : n.body->nodes()) rounded += b.op == Op::kCast;
       // The forward's output is stored in bf16 too (the projection reads it through the
       // transpose into [B, T, C]; SinkCastsThroughLayouts): its body ends in that cast.
-      // The backward's results stay f32: with biases the bias gradient reads them.
+      // The backward's results stay f32 (with biases the bias gradient reads them through
+      // the concat of dq, dk and dv), and it writes bf16 copies of all three besides, which
+      // the GEMMs read through the same concat in bf16.
       const bool forward = n.op == Op::kCausalAttention;
-      EXPECT_EQ(rounded, forward ? 1 + 1 : 3);
+      EXPECT_EQ(rounded, forward ? 1 + 1 : 3 + 3);
       EXPECT_EQ(g->value(n.outputs[0]).type.dtype, forward ? DType::kBF16 : DType::kF32);
+      EXPECT_EQ(n.outputs.size(), forward ? 1u : 6u);
     }
     if (n.op == Op::kMatMul || n.op == Op::kMatMulBias) {
       ++gemms;
       for (int i : {0, 1}) {
         EXPECT_EQ(g->value(n.inputs[i]).type.dtype, DType::kBF16) << g->value(n.outputs[0]).name;
         const Op from = g->node(g->value(n.inputs[i]).producer).op;
-        EXPECT_TRUE(from == Op::kCast || from == Op::kReshape ||
+        EXPECT_TRUE(from == Op::kCast || from == Op::kReshape || from == Op::kConcat ||
                     ir::HasTrait(from, ir::kStoresBF16))
             << ir::OpName(from);
       }
@@ -244,8 +247,10 @@ TEST(MixedPrecision, EveryGemmReadsBF16AndEachValueIsCastOnce) {
   EXPECT_EQ(gemms, 27);
   // Operands: per linear layer its weight, its input and its output gradient; the head's
   // weight (the tied embedding), input and logits gradient. 2 x 4 x 3 + 3; and per layer the
-  // qkv projection, whose bf16 copy both attention kernels read (q, k and v its views).
-  EXPECT_EQ(casts, 27 + 2);
+  // qkv projection, whose bf16 copy both attention kernels read (q, k and v its views). The
+  // qkv gradient (an operand) is rounded as three copies, of dq, dk and dv, not one cast of
+  // their concat: two more per layer.
+  EXPECT_EQ(casts, 27 + 2 + 2 * 2);
   EXPECT_EQ(attention, 2 * 2);
   // Stored in bf16 by its GEMM, per layer: the MLP's pre-activation (kept for the backward
   // pass), read in bf16 by the forward GELU, its recomputation and its backward kernel.

@@ -188,7 +188,8 @@ int64_t ExpectRoundedAsTheInterpreter(const std::vector<ir::Literal>& jit,
       // One bf16 step; near zero GELU's f32 and double forms differ absolutely (~1e-8).
       const double step = std::ldexp(std::fabs(b.data[k]), -7) + 1e-6 + slack * scale;
       if (a.type.dtype != DType::kBF16) {
-        EXPECT_NEAR(a.data[k], b.data[k], 1e-5 * (1 + std::fabs(b.data[k]))) << i << " " << k;
+        EXPECT_NEAR(a.data[k], b.data[k], 1e-5 * (1 + std::fabs(b.data[k])) + slack * scale)
+            << i << " " << k;
         continue;
       }
       ++bf16_elements;
@@ -435,10 +436,12 @@ TEST(SinkCastsThroughLayouts, CastsMoveUpToKernelsThatStoreThem) {
   EXPECT_EQ(ExpectSameValuesAndRounding(before, g, 23, /*positive=*/true), 12 * 4 + 6 * 4);
 }
 
-// The attention forward and backward as the bf16 pass leaves them, each result read only by
-// a cast to bf16 (the projection's operand; without biases the qkv gradient), the casts then
-// moved into the kernels.
-ir::Graph AttentionStoringBF16(int64_t b, int64_t h, int64_t t, int64_t d) {
+// The attention forward and backward as the bf16 pass leaves them, each result cast to bf16
+// (the projection's operand; the qkv gradient) and, with `keep_f32`, returned in f32 too
+// (with biases the bias gradient reads the qkv gradient), the casts then moved into the
+// kernels: the results stored in bf16, or (the backward's, with `keep_f32`) bf16 copies
+// written besides the f32 results.
+ir::Graph AttentionStoringBF16(int64_t b, int64_t h, int64_t t, int64_t d, bool keep_f32) {
   const std::string x = testing::F32Type({b, h, t, d});
   auto f32 = ir::ParseGraph(absl::StrCat(
       "graph g(%q: ", x, ", %k: ", x, ", %v: ", x, ", %dy: ", x, ") {\n",
@@ -447,6 +450,7 @@ ir::Graph AttentionStoringBF16(int64_t b, int64_t h, int64_t t, int64_t d) {
   auto g = passes::CastEveryGemmOperand(*f32, DType::kBF16);
   EXPECT_TRUE(g.ok()) << g.status();
   std::vector<ir::ValueId> rounded;
+  if (keep_f32) rounded = g->outputs();
   for (ir::ValueId v : g->outputs()) {
     ir::TensorType type = g->value(v).type;
     type.dtype = DType::kBF16;
@@ -466,36 +470,43 @@ ir::Graph AttentionStoringBF16(int64_t b, int64_t h, int64_t t, int64_t d) {
 TEST(StoredBF16, AttentionStoresItsResultsRoundedOnEveryPath) {
   const codegen::AmxMode before = codegen::AmxGemmMode();
   codegen::SetAmxGemmMode(codegen::AmxMode::kEmulated);
-  const ir::Graph g = AttentionStoringBF16(2, 2, 64, 32);
-  ASSERT_TRUE(ir::Verify(g).ok()) << ir::Verify(g);
-  int kernels = 0, most = 0;
-  for (const ir::Node& n : g.nodes()) {
-    if (n.op != Op::kCausalAttention && n.op != Op::kCausalAttentionGrad) continue;
-    ++kernels;
-    for (ir::ValueId v : n.outputs) EXPECT_EQ(g.value(v).type.dtype, DType::kBF16);
-    auto variants = testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, n));
-    ASSERT_TRUE(variants.ok()) << variants.status();
-    most = std::max(most, *variants);
-  }
-  EXPECT_EQ(kernels, 2);
-  EXPECT_GE(most, 2);  // the Halide kernel and AMX's at least
-  int casts = 0;       // of the attention's results (q, k and v are cast for it)
-  for (const ir::Node& n : g.nodes())
-    casts += n.op == Op::kCast && g.node(g.value(n.inputs[0]).producer).op != Op::kInput;
-  EXPECT_EQ(casts, 0);
-  const ir::LiteralMap args = testing::RandomArgs(g, 19, 2);
-  auto want = ir::Interpret(g, args);
-  ASSERT_TRUE(want.ok()) << want.status();
-  for (int v = 0; v < most; ++v) {  // each kernel on variant v, or its last
-    SCOPED_TRACE(absl::StrCat("variant ", v));
-    codegen::CompilerOptions o;
-    o.cache_dir = testing::TestCacheDir();
-    o.variant = v;
-    auto compiler = codegen::KernelCompiler::Create(o);
-    ASSERT_TRUE(compiler.ok()) << compiler.status();
-    auto jit = testing::RunOnJit(g, args, **compiler);
-    ASSERT_TRUE(jit.ok()) << jit.status();
-    EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want, 1e-4), 4 * 2 * 2 * 64 * 32);
+  for (bool keep_f32 : {false, true}) {
+    SCOPED_TRACE(keep_f32 ? "f32 results and bf16 copies" : "bf16 results");
+    const ir::Graph g = AttentionStoringBF16(2, 2, 64, 32, keep_f32);
+    ASSERT_TRUE(ir::Verify(g).ok()) << ir::Verify(g);
+    int kernels = 0, most = 0;
+    for (const ir::Node& n : g.nodes()) {
+      if (n.op != Op::kCausalAttention && n.op != Op::kCausalAttentionGrad) continue;
+      ++kernels;
+      const bool copies = keep_f32 && n.op == Op::kCausalAttentionGrad;
+      ASSERT_EQ(n.outputs.size(), n.op == Op::kCausalAttention ? 1u : copies ? 6u : 3u);
+      for (size_t i = 0; i < n.outputs.size(); ++i)
+        EXPECT_EQ(g.value(n.outputs[i]).type.dtype,
+                  (keep_f32 && i < 3) ? DType::kF32 : DType::kBF16);
+      auto variants = testing::SharedCompiler().NumVariants(codegen::KernelSpec::FromNode(g, n));
+      ASSERT_TRUE(variants.ok()) << variants.status();
+      most = std::max(most, *variants);
+    }
+    EXPECT_EQ(kernels, 2);
+    EXPECT_GE(most, 2);  // the Halide kernel and AMX's at least
+    int casts = 0;       // of the attention's results (q, k and v are cast for it)
+    for (const ir::Node& n : g.nodes())
+      casts += n.op == Op::kCast && g.node(g.value(n.inputs[0]).producer).op != Op::kInput;
+    EXPECT_EQ(casts, keep_f32 ? 1 : 0);  // the forward's: one result, no copy
+    const ir::LiteralMap args = testing::RandomArgs(g, 19, 2);
+    auto want = ir::Interpret(g, args);
+    ASSERT_TRUE(want.ok()) << want.status();
+    for (int v = 0; v < most; ++v) {  // each kernel on variant v, or its last
+      SCOPED_TRACE(absl::StrCat("variant ", v));
+      codegen::CompilerOptions o;
+      o.cache_dir = testing::TestCacheDir();
+      o.variant = v;
+      auto compiler = codegen::KernelCompiler::Create(o);
+      ASSERT_TRUE(compiler.ok()) << compiler.status();
+      auto jit = testing::RunOnJit(g, args, **compiler);
+      ASSERT_TRUE(jit.ok()) << jit.status();
+      EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want, 1e-4), 4 * 2 * 2 * 64 * 32);
+    }
   }
   codegen::SetAmxGemmMode(before);
 }
