@@ -70,7 +70,8 @@ absl::Status Softmax(Ctx& c) {
       c.Output(MaskedSoftmax(xf, Expr(), r, j, row, c), {r.rows, r.k});
       return absl::OkStatus();
     }
-    case ir::SoftmaxOp::kScaleMaskSoftmax: {  // softmax(causal_mask(scale * x)); the mask is never stored
+    case ir::SoftmaxOp::kScaleMaskSoftmax: {  // softmax(causal_mask(scale * x)); the mask is never
+                                              // stored
       ImageParam x = c.Input(0, {r.rows, r.k});
       const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
       Func xf("xf");
@@ -147,8 +148,9 @@ absl::Status Loss(Ctx& c) {
     }
     case ir::LossOp::kSoftmaxXentGrad: {  // (softmax - onehot(t)) * dloss / N, as llm.c's backward
       ImageParam dloss = c.Input(2, {1});
-      out(j, row) =
-          (exp(p(j, row) - mx(row)) / se(row) - select(j == t, 1.0f, 0.0f)) * dloss(0) * inv_rows;
+      // Rounded to bf16 where the node stores it so (the GEMMs read the logits' gradient).
+      out(j, row) = c.Stored(0, (exp(p(j, row) - mx(row)) / se(row) - select(j == t, 1.0f, 0.0f)) *
+                                    dloss(0) * inv_rows);
       ScheduleRows(out, j, row, r.k, r.rows, c.vec, &ri);
       mx.compute_at(out, ri);
       se.compute_at(out, ri);

@@ -436,6 +436,29 @@ TEST(SinkCastsThroughLayouts, CastsMoveUpToKernelsThatStoreThem) {
   EXPECT_EQ(ExpectSameValuesAndRounding(before, g, 23, /*positive=*/true), 12 * 4 + 6 * 4);
 }
 
+// The logits' gradient, which only the head's two GEMMs read (through a cast to bf16).
+TEST(StoredBF16, CrossEntropyGradientStoresItsResultRounded) {
+  const ir::Graph before = Parse(R"(graph g(%l: f32[6,40], %t: i32[6], %d: f32[]) {
+  %dl = f32[6,40] softmax_xent_grad(%l, %t, %d) {
+    %p = f32[6,40] softmax(%l)
+    %dp = f32[6,40] xent_grad(%p, %t, %d)
+    %dl = f32[6,40] softmax_grad(%p, %dp)
+    yield %dl
+  }
+  %dl16 = bf16[6,40] cast(%dl) dtype="bf16"
+  return %dl16
+})");
+  const ir::Graph g = After(before, {passes::StoreCastsInProducers});
+  ASSERT_EQ(g.nodes().back().op, Op::kSoftmaxXentGrad);
+  EXPECT_EQ(g.value(g.outputs()[0]).type.dtype, DType::kBF16);
+  const ir::LiteralMap args = testing::RandomArgs(before, 29, 40);
+  auto want = ir::Interpret(before, args);
+  ASSERT_TRUE(want.ok()) << want.status();
+  auto jit = testing::RunOnJit(g, args);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want), 6 * 40);
+}
+
 // The attention forward and backward as the bf16 pass leaves them, each result cast to bf16
 // (the projection's operand; the qkv gradient) and, with `keep_f32`, returned in f32 too
 // (with biases the bias gradient reads the qkv gradient), the casts then moved into the
