@@ -1,6 +1,6 @@
 // The mixed-precision pass's last steps: casts folded into the kernels next to them
 // (passes/mixed_precision.h: WrapElementwiseNextToCasts, NarrowGemmResults,
-// StoreCastsInProducers, LoadCastsInConsumers).
+// SinkCastsThroughLayouts, StoreCastsInProducers, LoadCastsInConsumers).
 #include <algorithm>
 #include <functional>
 #include <memory>
