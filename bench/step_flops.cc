@@ -17,7 +17,11 @@ double MatMulFlops(const ir::Graph& g, const ir::Node& n) {
 
 }  // namespace
 
-bool IsGemm(ir::Op op) { return op == ir::Op::kMatMul || op == ir::Op::kMatMulBias; }
+// matmul_add is a GEMM too: the chunked cross-entropy accumulates the head's weight gradient
+// with it, chunk by chunk (15 of gpt2's 16 chunks).
+bool IsGemm(ir::Op op) {
+  return op == ir::Op::kMatMul || op == ir::Op::kMatMulBias || op == ir::Op::kMatMulAdd;
+}
 
 bool IsAttention(ir::Op op) {
   return op == ir::Op::kCausalAttention || op == ir::Op::kCausalAttentionGrad;
@@ -43,6 +47,7 @@ std::string GemmKey(const ir::Graph& g, const ir::Node& n) {
   std::string form = *n.attrs.GetBool("transpose_a") ? "A^T" : "A";
   form += *n.attrs.GetBool("transpose_b") ? ".B^T" : ".B";
   if (n.op == ir::Op::kMatMulBias) form += " +bias";
+  if (n.op == ir::Op::kMatMulAdd) form += " +C";
   return absl::StrCat(ir::TypeToString(g.value(n.inputs[0]).type), " x ",
                       ir::TypeToString(g.value(n.inputs[1]).type), " ", form);
 }

@@ -21,7 +21,8 @@ double ModelFlops(const ir::Graph& g, const ir::Node& n);
 // norm, all named adamw.*), or other.
 std::string KernelKind(const ir::Graph& g, const ir::Node& n);
 
-// A GEMM's operand types and form, e.g. "f32[64,128] x f32[128,384] A.B +bias".
+// A GEMM's operand types and form, e.g. "f32[64,128] x f32[128,384] A.B +bias" (+C:
+// matmul_add's accumulation).
 std::string GemmKey(const ir::Graph& g, const ir::Node& n);
 
 }  // namespace gptc
