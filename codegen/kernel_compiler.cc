@@ -308,13 +308,27 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
     ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, c->variant));
     if (k->schedule == c->schedule) return k;
   }
-  KernelArgs args;
-  for (const ir::TensorType& t : spec.inputs) args.dtypes.push_back(t.dtype);
-  for (const ir::TensorType& t : spec.outputs) args.dtypes.push_back(t.dtype);
   std::vector<std::unique_ptr<CompiledKernel>> candidates;
   for (int v = 0; v < variants; ++v) {
     ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, v));
     candidates.push_back(std::move(k));
+  }
+  // One set of scratch buffers serves every candidate, so they must take the same arguments
+  // in the same order; each buffer has the type of the IR value it stands for (a kernel that
+  // binds its results in another order than the node's, e.g. with bf16 copies, would
+  // otherwise write f32 into a buffer sized for bf16).
+  for (const auto& k : candidates)
+    if (k->args != candidates[0]->args || k->views.size() != candidates[0]->views.size())
+      return absl::InternalError(absl::StrCat("codegen: the schedule variants of ", spec.Describe(),
+                                              " take different arguments"));
+  std::vector<ir::DType> types;  // inputs, then outputs
+  for (const ir::TensorType& t : spec.inputs) types.push_back(t.dtype);
+  for (const ir::TensorType& t : spec.outputs) types.push_back(t.dtype);
+  KernelArgs args;
+  if (candidates[0]->args.empty()) {
+    args.dtypes = types;
+  } else {
+    for (int a : candidates[0]->args) args.dtypes.push_back(types[a]);
   }
   // Rounds that time every candidate once each, keeping each one's best: a burst of load
   // from a neighbour on this shared machine then hurts one sample of every candidate rather
@@ -332,6 +346,7 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   for (int round = 0; round < kTuneRounds; ++round) {
     for (int v = 0; v < variants; ++v) {
       if (!alive[v]) continue;
+      RETURN_IF_ERROR(timer->SetViews(candidates[v]->views, candidates[v]->strides));
       ASSIGN_OR_RETURN(double s, timer->Time(candidates[v]->fn, /*runs=*/1));
       best[v] = std::min(best[v], s);
     }

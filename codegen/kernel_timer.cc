@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "codegen/buffer_type.h"
 #include "codegen/denormals.h"
+#include "ir/status_macros.h"
 
 namespace gptc::codegen {
 
@@ -19,10 +20,27 @@ struct KernelTimer::Buffers {
     void operator()(void* p) const { std::free(p); }
   };
   std::vector<std::unique_ptr<void, FreeDeleter>> memory;
+  std::vector<int64_t> elems;  // each buffer's elements
   std::vector<std::vector<halide_dimension_t>> dims;
   std::vector<halide_buffer_t> bufs;
   std::vector<void*> argv;
 };
+
+namespace {
+
+std::vector<int64_t> StridesOf(const std::vector<std::vector<int64_t>>& strides, size_t a,
+                               const ir::Shape& view) {
+  return a < strides.size() && !strides[a].empty() ? strides[a] : ir::Strides(view);
+}
+
+// One past the last element a strided view reaches.
+int64_t Reach(const ir::Shape& view, const std::vector<int64_t>& strides) {
+  int64_t elems = 1;
+  for (size_t d = 0; d < view.size(); ++d) elems += (view[d] - 1) * strides[d];
+  return elems;
+}
+
+}  // namespace
 
 KernelTimer::~KernelTimer() = default;
 
@@ -37,10 +55,9 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
   uint32_t seed = 12345;
   for (size_t a = 0; a < n; ++a) {
     const ir::Shape& view = args.views[a];
-    const std::vector<int64_t> strides =
-        a < args.strides.size() && !args.strides[a].empty() ? args.strides[a] : ir::Strides(view);
-    int64_t elems = 1;  // one past the last element a strided view reaches
-    for (size_t d = 0; d < view.size(); ++d) elems += (view[d] - 1) * strides[d];
+    const std::vector<int64_t> strides = StridesOf(args.strides, a, view);
+    const int64_t elems = Reach(view, strides);
+    t->elems.push_back(elems);
     const size_t bytes =
         (static_cast<size_t>(elems * ir::DTypeBytes(args.dtypes[a])) + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, bytes);
@@ -61,21 +78,36 @@ absl::StatusOr<std::unique_ptr<KernelTimer>> KernelTimer::Create(const KernelArg
           break;
       }
     }
+    halide_buffer_t& hb = t->bufs[a];
+    hb = halide_buffer_t();
+    hb.host = static_cast<uint8_t*>(p);
+    hb.type = BufferType(args.dtypes[a]);
+    t->argv[a] = &hb;
+  }
+  RETURN_IF_ERROR(timer->SetViews(args.views, args.strides));
+  return timer;
+}
+
+absl::Status KernelTimer::SetViews(const std::vector<ir::Shape>& views,
+                                   const std::vector<std::vector<int64_t>>& strides_of) {
+  Buffers* t = b_.get();
+  if (views.size() != t->bufs.size())
+    return absl::InternalError("timing a kernel: another number of arguments");
+  for (size_t a = 0; a < views.size(); ++a) {
+    const ir::Shape& view = views[a];
+    const std::vector<int64_t> strides = StridesOf(strides_of, a, view);
+    if (Reach(view, strides) > t->elems[a])
+      return absl::InternalError("timing a kernel: a view reaches past its buffer");
     t->dims[a].resize(view.size());
     for (size_t d = 0; d < view.size(); ++d) {  // Halide's dimension 0 is the innermost axis
       const size_t axis = view.size() - 1 - d;
       t->dims[a][d] = halide_dimension_t(0, static_cast<int32_t>(view[axis]),
                                          static_cast<int32_t>(strides[axis]));
     }
-    halide_buffer_t& hb = t->bufs[a];
-    hb = halide_buffer_t();
-    hb.host = static_cast<uint8_t*>(p);
-    hb.type = BufferType(args.dtypes[a]);
-    hb.dimensions = static_cast<int32_t>(view.size());
-    hb.dim = t->dims[a].data();
-    t->argv[a] = &hb;
+    t->bufs[a].dimensions = static_cast<int32_t>(view.size());
+    t->bufs[a].dim = t->dims[a].data();
   }
-  return timer;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<double> KernelTimer::Time(KernelFn fn, int runs) {

@@ -25,6 +25,11 @@ class KernelTimer {
   ~KernelTimer();
   // Best-of-`runs` seconds per call after one warm-up call; an error if the kernel fails.
   absl::StatusOr<double> Time(KernelFn fn, int runs);
+  // The same memory seen through other views of the same arguments (variants of a kernel may
+  // see a result in other dimensions, e.g. the attention's blocks of queries); an error if a
+  // view reaches past its buffer.
+  absl::Status SetViews(const std::vector<ir::Shape>& views,
+                        const std::vector<std::vector<int64_t>>& strides);
 
  private:
   KernelTimer() = default;

@@ -392,11 +392,16 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   std::vector<Expr> values;
   std::vector<int> results;
   std::vector<std::vector<int64_t>> strides;
-  for (int i = 0; i < 3; ++i)
-    for (int k : c.ResultsOf(i)) {
-      values.push_back(c.Stored(k, products[i]));
-      results.push_back(k);
-      strides.push_back(BlockedStrides(c, k, n));
+  // The op's three results first, then the copies (the node's order, which the AMX variant
+  // keeps too: the tuner times every variant on the same buffers).
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = 0; i < 3; ++i) {
+      const std::vector<int> of = c.ResultsOf(i);
+      for (size_t j = pass == 0 ? 0 : 1; j < (pass == 0 ? 1 : of.size()); ++j) {
+        values.push_back(c.Stored(of[j], products[i]));
+        results.push_back(of[j]);
+        strides.push_back(BlockedStrides(c, of[j], n));
+      }
     }
   grad(v.d, v.ii, v.ib, v.h, v.b) = Tuple(values);
   c.BindOutputs(results);

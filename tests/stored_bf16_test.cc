@@ -5,6 +5,7 @@
 // such a cast, and the kernels against the interpreter (which runs the body, casts included).
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -531,6 +532,32 @@ TEST(StoredBF16, AttentionStoresItsResultsRoundedOnEveryPath) {
       EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want, 1e-4), 4 * 2 * 2 * 64 * 32);
     }
   }
+  codegen::SetAmxGemmMode(before);
+}
+
+// The tuner times every variant on one set of scratch buffers, each with the type of the IR
+// value it stands for: the attention backward with copies binds f32 results and bf16 copies,
+// and a buffer typed by position once took f32 stores into bf16-sized memory (heap
+// corruption on a cold cache only; a warm one skips the tuner). Tuned here in a fresh cache,
+// AMX emulated, whose variant sees the results through other views than the Halide kernels.
+TEST(StoredBF16, TunerTimesVariantsOnBuffersOfTheirOwnTypesAndViews) {
+  const codegen::AmxMode before = codegen::AmxGemmMode();
+  codegen::SetAmxGemmMode(codegen::AmxMode::kEmulated);
+  const ir::Graph g = AttentionStoringBF16(2, 2, 64, 32, /*keep_f32=*/true);
+  const std::string cache = ::testing::TempDir() + "/tuner-fresh-cache";
+  std::filesystem::remove_all(cache);
+  codegen::CompilerOptions o;
+  o.cache_dir = cache;
+  auto compiler = codegen::KernelCompiler::Create(o);
+  ASSERT_TRUE(compiler.ok()) << compiler.status();
+  const ir::LiteralMap args = testing::RandomArgs(g, 31, 2);
+  auto want = ir::Interpret(g, args);
+  ASSERT_TRUE(want.ok()) << want.status();
+  auto jit = testing::RunOnJit(g, args, **compiler);
+  ASSERT_TRUE(jit.ok()) << jit.status();
+  EXPECT_GE((*compiler)->stats().tuned, 2);  // both attention kernels chose by timing
+  EXPECT_EQ(ExpectRoundedAsTheInterpreter(*jit, *want, 1e-4), 4 * 2 * 2 * 64 * 32);
+  std::filesystem::remove_all(cache);
   codegen::SetAmxGemmMode(before);
 }
 
