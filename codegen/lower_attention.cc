@@ -72,6 +72,18 @@ std::vector<int64_t> OutputStrides(const Ctx& c, int out) {
                                                               : std::vector<int64_t>();
 }
 
+// The backward's results in the node's order: dq, dk and dv, then the bf16 copy of each that
+// the node yields besides (StoreCastsInProducers), as {IR result, which of the three}. Every
+// variant binds them in this order: the tuner times all of them on the same buffers.
+std::vector<std::pair<int, int>> GradResults(const Ctx& c) {
+  std::vector<std::pair<int, int>> r = {{0, 0}, {1, 1}, {2, 2}};
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<int> of = c.ResultsOf(i);
+    for (size_t k = 1; k < of.size(); ++k) r.emplace_back(of[k], i);
+  }
+  return r;
+}
+
 // Operand i as stored, Halide dimensions (d, t, h, b) of [B, H, T, D] (k and v: H / repeat
 // heads), strided when the plan made it a view (q, k and v read out of the qkv projection);
 // one parameter per operand, however many Funcs read it.
@@ -384,25 +396,18 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   Func dq = WeightsTimesRows("dq", ds, k, n, v, c.vec, tm);
   Func dk = TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm);
   Func dv = TransposedWeightsTimesRows("dv", n.bf16 ? pw : p, dy, n, v, c.vec, tm);
-  // dq, dk and dv, each rounded to bf16 where the node stores it so, and any bf16 copies the
-  // node yields besides (StoreCastsInProducers).
+  // dq, dk and dv and any bf16 copies of them, each rounded where the node stores bf16.
   Func grad("grad");
   const std::vector<Expr> at = {v.d, v.ii, v.ib, v.h, v.b};
   const Expr products[3] = {dq(at), dk(at), dv(at)};
   std::vector<Expr> values;
   std::vector<int> results;
   std::vector<std::vector<int64_t>> strides;
-  // The op's three results first, then the copies (the node's order, which the AMX variant
-  // keeps too: the tuner times every variant on the same buffers).
-  for (int pass = 0; pass < 2; ++pass)
-    for (int i = 0; i < 3; ++i) {
-      const std::vector<int> of = c.ResultsOf(i);
-      for (size_t j = pass == 0 ? 0 : 1; j < (pass == 0 ? 1 : of.size()); ++j) {
-        values.push_back(c.Stored(of[j], products[i]));
-        results.push_back(of[j]);
-        strides.push_back(BlockedStrides(c, of[j], n));
-      }
-    }
+  for (const auto& [result, of] : GradResults(c)) {
+    values.push_back(c.Stored(result, products[of]));
+    results.push_back(result);
+    strides.push_back(BlockedStrides(c, result, n));
+  }
   grad(v.d, v.ii, v.ib, v.h, v.b) = Tuple(values);
   c.BindOutputs(results);
 
@@ -495,12 +500,11 @@ absl::Status Amx(Ctx& c, const Dims& n, float scale) {
     c.Output(f, {n.b, n.h, n.t, n.d}, strides(0));
   } else {
     // dq, dk, dv, then the bf16 copy of each where the node yields copies (of all three).
-    std::vector<int> results = {0, 1, 2};
-    for (int i = 0; i < 3; ++i)
-      if (c.ResultsOf(i).size() > 1) results.push_back(c.ResultsOf(i)[1]);
+    std::vector<int> results;
     std::vector<Type> types;
     std::vector<std::vector<int64_t>> out_strides;
-    for (int r : results) {
+    for (const auto& [r, of] : GradResults(c)) {
+      results.push_back(r);
       types.push_back(c.type_of(c.spec.outputs[r]));
       out_strides.push_back(strides(r));
     }

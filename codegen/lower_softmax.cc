@@ -70,8 +70,8 @@ absl::Status Softmax(Ctx& c) {
       c.Output(MaskedSoftmax(xf, Expr(), r, j, row, c), {r.rows, r.k});
       return absl::OkStatus();
     }
-    case ir::SoftmaxOp::kScaleMaskSoftmax: {  // softmax(causal_mask(scale * x)); the mask is never
-                                              // stored
+    // softmax(causal_mask(scale * x)); the mask is never stored
+    case ir::SoftmaxOp::kScaleMaskSoftmax: {
       ImageParam x = c.Input(0, {r.rows, r.k});
       const float scale = static_cast<float>(*c.spec.attrs.GetFloat("scale"));
       Func xf("xf");

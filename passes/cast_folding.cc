@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ir/fusion_layout.h"
+#include "passes/fusion_group.h"
 #include "passes/graph_rewrite.h"
 #include "passes/mixed_precision.h"
 
@@ -387,26 +388,19 @@ absl::StatusOr<ir::Graph> WrapElementwiseNextToCasts(const ir::Graph& g) {
       CopyNode(g, n, std::move(ins), out, map);
       continue;
     }
-    // The body reads each distinct operand once, named as the node's operand.
+    // A group of one, made into a body as the fuse pass makes its groups' (each distinct
+    // operand declared once, named as the outer value).
+    FusionGroup group;
+    group.pattern = "elementwise";
+    group.members = {g.value(n.outputs[0]).producer};
+    group.results = {n.outputs[0]};
     std::vector<ValueId> operands;
-    auto body = std::make_shared<ir::Graph>("fusion");
-    std::vector<ValueId> body_ins;
-    for (ValueId v : ins) {
-      auto it = std::find(operands.begin(), operands.end(), v);
-      if (it == operands.end()) {
-        operands.push_back(v);
-        body_ins.push_back(body->AddInput(out.value(v).name, out.value(v).type));
-      } else {
-        body_ins.push_back(body_ins[it - operands.begin()]);
-      }
-    }
+    std::shared_ptr<ir::Graph> body = BuildFusionBody(g, group, &operands);
+    for (ValueId& v : operands) v = map[v];
     const ir::Value& r = g.value(n.outputs[0]);
-    const ir::NodeId op = body->AddNode(n.op, body_ins, n.attrs, {{r.name, r.type}});
-    body->set_outputs({body->node(op).outputs[0]});
-    const ir::NodeId id =
-        out.AddNode(Op::kFusion, std::move(operands), {{"pattern", std::string("elementwise")}},
-                    {{r.name, r.type}});
-    out.SetBody(id, std::move(body));
+    const ir::NodeId id = out.AddNode(Op::kFusion, std::move(operands),
+                                      {{"pattern", group.pattern}}, {{r.name, r.type}});
+    out.SetBody(id, MatchBody(out, id, body));
     map[n.outputs[0]] = out.node(id).outputs[0];
   }
   return Finish(g, std::move(out), map);
