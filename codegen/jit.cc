@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "codegen/amx_attention.h"
 #include "codegen/amx_gemm.h"
+#include "codegen/scratch_allocator.h"
 #include "codegen/spin_pool.h"
 
 namespace gptc::codegen {
@@ -82,6 +83,15 @@ absl::StatusOr<std::unique_ptr<Jit>> Jit::Create(const std::string& runtime_obje
   if (!set_par_for.ok()) return set_par_for.status();
   using DoParFor = int (*)(void*, TaskFn, int, int, uint8_t*);
   reinterpret_cast<DoParFor (*)(DoParFor)> (*set_par_for)(&SpinPool::HalideDoParFor);
+  // Kernels' heap scratch is reused across calls instead of mapped afresh (scratch_allocator.h).
+  auto set_malloc = jit->Lookup("halide_set_custom_malloc");
+  auto set_free = jit->Lookup("halide_set_custom_free");
+  if (!set_malloc.ok()) return set_malloc.status();
+  if (!set_free.ok()) return set_free.status();
+  using Malloc = void* (*)(void*, size_t);
+  using Free = void (*)(void*, void*);
+  reinterpret_cast<Malloc (*)(Malloc)> (*set_malloc)(&ScratchMalloc);
+  reinterpret_cast<Free (*)(Free)> (*set_free)(&ScratchFree);
   return jit;
 }
 
