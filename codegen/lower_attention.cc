@@ -25,8 +25,9 @@
 //
 // Mixed precision (bf16 q, k, v: the templates' mixed-precision form): the operands are
 // widened once per head, and the probabilities, dy and dS are rounded to bf16 where the body
-// rounds them, so the kernel computes what the interpreter runs. Where AMX is on, the
-// lowering also offers the AMX kernel (amx_attention.h) as a second variant.
+// rounds them, so the kernel computes what the interpreter runs. With avx512_bf16 a variant
+// runs every product on vdpbf16ps (the backward's dS and P stored in bf16, the operands in
+// pairs); where AMX is on, the lowering also offers the AMX kernel (amx_attention.h).
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -342,7 +343,76 @@ Func KeyValueBf16(const std::string& name, Ctx& c, int i, const Dims& n) {
   return f;
 }
 
-// `dot`: S = q k^T and dP = dy v^T on vdpbf16ps (ScoresOnDot; mixed-precision form only).
+// Head-dim pairs of a bf16 (d, t, h, b) Func for vdpbf16ps: xp(p, d, tp) = x[2 tp + p][d], lanes
+// (p, d): a vector of 16 head dims holds both rows of a pair. Per head, added to `per_head`.
+Func RowPairs(const std::string& name, Func x, const Vars& v, int vec,
+              std::vector<Func>& per_head) {
+  Var p("p"), tp("tp"), vo("vo"), vi("vi");
+  Func rows(name + "_rows"), xp(name);
+  rows(v.d, p, tp, v.h, v.b) = x(v.d, 2 * tp + p, v.h, v.b);
+  xp(p, v.d, tp, v.h, v.b) = rows(v.d, p, tp, v.h, v.b);
+  xp.split(v.d, vo, vi, vec).vectorize(p).vectorize(vi);
+  rows.compute_at(xp, vo).vectorize(v.d, vec).unroll(p);
+  per_head.push_back(xp);
+  return xp;
+}
+
+// The backward's three products on vdpbf16ps, for the mixed-precision form whose operands are
+// all bf16 values: dq = dS k, dk = dS^T q, dv = P^T dy, each accumulating f32 over pairs of the
+// reduction (vdpbf16ps: acc[lane] += a pair . b pair). Head dims are the lanes; k, q and dy in
+// row pairs (RowPairs); dS and P broadcast a pair: for dk and dv two adjacent queries of the
+// per-head buffers (queries are their fastest axis), for dq two adjacent keys of a per-block
+// copy of dS (`ds_pairs`).
+struct DotProducts {
+  Func dq, dk, dv, ds_pairs;
+  std::vector<Func> per_head;
+};
+DotProducts ProductsOnDot(Ctx& c, const Dims& n, const Vars& v, Func p, Func ds, Func dy, int tm) {
+  DotProducts r;
+  Var d("d"), t("t"), h("h"), b("b"), pr("pr"), jp("jp");
+  Func dyb("dy_bf16_rows");
+  dyb(d, t, h, b) = cast(BFloat(16), dy(d, t, h, b));
+  Func kp = RowPairs("kp", KeyValueBf16("k_bf16p", c, 1, n), v, c.vec, r.per_head);
+  Func qp = RowPairs("qp", Param(c, 0, n), v, c.vec, r.per_head);
+  Func dyp = RowPairs("dyp", dyb, v, c.vec, r.per_head);
+  // dS of block ib's queries with pairs of keys adjacent: dsq(pr, ii, jp) = dS[ii][2 jp + pr].
+  r.ds_pairs = Func("ds_pairs");
+  r.ds_pairs(pr, v.ii, jp, v.ib, v.h, v.b) = ds(v.ii, 2 * jp + pr, v.ib, v.h, v.b);
+  r.ds_pairs.vectorize(pr).vectorize(v.ii, c.vec);
+  auto schedule = [&](Func acc, RVar pair, std::vector<VarOrRVar> order) {
+    acc.vectorize(v.d, c.vec).unroll(v.d);
+    if (tm > 1) acc.unroll(v.ii);
+    Stage u = acc.update();
+    u.reorder(order).atomic().vectorize(pair).vectorize(v.d, c.vec).unroll(v.d);
+    if (tm > 1) u.unroll(v.ii);
+  };
+  // dq(d, ii, ib) = sum over key pairs up to block ib's last row.
+  RDom rq(0, 2, 0, static_cast<int>(n.t / 2), "rq");
+  rq.where(rq.y < (v.ib + 1) * (n.qb / 2));
+  r.dq = Func("dq");
+  r.dq(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
+  r.dq(v.d, v.ii, v.ib, v.h, v.b) += cast<float>(r.ds_pairs(rq.x, v.ii, rq.y, v.ib, v.h, v.b)) *
+                                     cast<float>(kp(rq.x, v.d, rq.y, v.h, v.b));
+  schedule(r.dq, rq.x, {rq.x, v.d, v.ii, rq.y, v.ib});
+  // dk and dv of keys (ii, ib) = (jj, jb): sum over query pairs of the blocks from jb on.
+  RDom rk(0, 2, 0, n.qb / 2, 0, n.nb, "rk");  // pair member, pair in block, query block
+  rk.where(rk.z >= v.ib);
+  const Expr j = Row(n, v.ii, v.ib), query = 2 * rk.y + rk.x, pair = rk.z * (n.qb / 2) + rk.y;
+  r.dk = Func("dk");
+  r.dk(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
+  r.dk(v.d, v.ii, v.ib, v.h, v.b) +=
+      cast<float>(ds(query, j, rk.z, v.h, v.b)) * cast<float>(qp(rk.x, v.d, pair, v.h, v.b));
+  schedule(r.dk, rk.x, {rk.x, v.d, v.ii, rk.y, rk.z, v.ib});
+  r.dv = Func("dv");
+  r.dv(v.d, v.ii, v.ib, v.h, v.b) = 0.0f;
+  r.dv(v.d, v.ii, v.ib, v.h, v.b) +=
+      cast<float>(p(query, j, rk.z, v.h, v.b)[1]) * cast<float>(dyp(rk.x, v.d, pair, v.h, v.b));
+  schedule(r.dv, rk.x, {rk.x, v.d, v.ii, rk.y, rk.z, v.ib});
+  return r;
+}
+
+// `dot`: S = q k^T and dP = dy v^T on vdpbf16ps (ScoresOnDot; mixed-precision form only), and
+// the three products too (ProductsOnDot).
 absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   const Vars v;
   std::vector<Func> per_head;
@@ -372,8 +442,19 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   Func p("p");
   // No initial value: every element the products below read is written by the update (the
   // masked ones as 0), so the pure stage is a no-op (undef) rather than a pass of stores.
-  p(v.ii, v.j, v.ib, v.h, v.b) = undef<float>();
-  p(v.ii, rp, v.ib, v.h, v.b) = sm.e(v.ii, rp, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
+  // On vdpbf16ps, P is written twice in the same pass: f32 for dS, bf16 for dv's product.
+  const Expr pv = sm.e(v.ii, rp, v.ib, v.h, v.b) / sm.l(v.ii, v.ib, v.h, v.b);
+  if (dot) {
+    p(v.ii, v.j, v.ib, v.h, v.b) = Tuple(undef<float>(), undef(BFloat(16)));
+    p(v.ii, rp, v.ib, v.h, v.b) = Tuple(pv, cast(BFloat(16), pv));
+  } else {
+    p(v.ii, v.j, v.ib, v.h, v.b) = undef<float>();
+    p(v.ii, rp, v.ib, v.h, v.b) = pv;
+  }
+  // P in f32 at (ii, j), whichever form p has.
+  auto pf = [&](Expr ii, Expr j) {
+    return dot ? Expr(p(ii, j, v.ib, v.h, v.b)[0]) : Expr(p(ii, j, v.ib, v.h, v.b));
+  };
 
   // dS = P * (dP - rowsum(P * dP)) * scale with dP = dy v^T, likewise.
   RDom rr(0, static_cast<int>(n.t), "rr"), rs(0, static_cast<int>(n.t), "rs");
@@ -381,21 +462,31 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   rs.where(rs < (v.ib + 1) * n.qb);
   Func rowdot("rowdot"), ds("ds");
   rowdot(v.ii, v.ib, v.h, v.b) = 0.0f;
-  rowdot(v.ii, v.ib, v.h, v.b) += p(v.ii, rr, v.ib, v.h, v.b) * dp(v.ii, rr, v.ib, v.h, v.b);
-  ds(v.ii, v.j, v.ib, v.h, v.b) = undef<float>();
-  const Expr dsv = p(v.ii, rs, v.ib, v.h, v.b) *
-                   (dp(v.ii, rs, v.ib, v.h, v.b) - rowdot(v.ii, v.ib, v.h, v.b)) * scale;
-  ds(v.ii, rs, v.ib, v.h, v.b) = n.bf16 ? RoundBf16(dsv) : dsv;
-  // The probabilities as dv's product reads them.
+  rowdot(v.ii, v.ib, v.h, v.b) += pf(v.ii, rr) * dp(v.ii, rr, v.ib, v.h, v.b);
+  // dS: f32 rounded to bf16 values, or bf16 itself where the products read it on vdpbf16ps.
+  ds(v.ii, v.j, v.ib, v.h, v.b) = dot ? undef(BFloat(16)) : undef<float>();
+  const Expr dsv =
+      pf(v.ii, rs) * (dp(v.ii, rs, v.ib, v.h, v.b) - rowdot(v.ii, v.ib, v.h, v.b)) * scale;
+  ds(v.ii, rs, v.ib, v.h, v.b) = dot ? cast(BFloat(16), dsv) : n.bf16 ? RoundBf16(dsv) : dsv;
+  // The probabilities as dv's product reads them (on vdpbf16ps: p's bf16 half).
   Func pw("pw");
-  pw(v.ii, v.j, v.ib, v.h, v.b) = RoundBf16(p(v.ii, v.j, v.ib, v.h, v.b));
+  if (!dot) pw(v.ii, v.j, v.ib, v.h, v.b) = RoundBf16(p(v.ii, v.j, v.ib, v.h, v.b));
 
   // The three products, register-tiled: each accumulator is computed per tile of tm rows of
   // the output, one after the other (so each has the registers to itself), and written out
   // as one Tuple: no per-head result buffers and no copy.
-  Func dq = WeightsTimesRows("dq", ds, k, n, v, c.vec, tm);
-  Func dk = TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm);
-  Func dv = TransposedWeightsTimesRows("dv", n.bf16 ? pw : p, dy, n, v, c.vec, tm);
+  Func dq, dk, dv;
+  std::vector<Func> pair_blocks;  // dot: dS in pairs of keys, per block of queries
+  if (dot) {
+    const DotProducts d3 = ProductsOnDot(c, n, v, p, ds, dy, tm);
+    dq = d3.dq, dk = d3.dk, dv = d3.dv;
+    pair_blocks = {d3.ds_pairs};
+    per_head.insert(per_head.end(), d3.per_head.begin(), d3.per_head.end());
+  } else {
+    dq = WeightsTimesRows("dq", ds, k, n, v, c.vec, tm);
+    dk = TransposedWeightsTimesRows("dk", ds, q, n, v, c.vec, tm);
+    dv = TransposedWeightsTimesRows("dv", n.bf16 ? pw : p, dy, n, v, c.vec, tm);
+  }
   // dq, dk and dv and any bf16 copies of them, each rounded where the node stores bf16.
   Func grad("grad");
   const std::vector<Expr> at = {v.d, v.ii, v.ib, v.h, v.b};
@@ -431,6 +522,7 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
     rowdot.update().vectorize(v.ii, c.vec, TailStrategy::GuardWithIf);
   }
   for (Func f : {dq, dk, dv}) f.compute_at(grad, io);
+  for (Func f : pair_blocks) f.compute_at(grad, v.ib);
   for (Func f : per_head) f.compute_at(grad, bh);
   c.OutputTuple(grad, {n.b, n.h, n.nb, n.qb, n.d}, strides);
   return absl::OkStatus();
