@@ -12,16 +12,18 @@ namespace {
 constexpr int kBlockRows = 192;
 // Reduction chunks for kKBlocks: a 128 x 64 panel of B is 32 KB (L1), 256 x 64 is 64 KB.
 constexpr int kChunks[] = {128, 256};
-// Reductions longer than this also get a kKBlocks candidate.
+// kPacked's chunk: a 256 x 64 panel of B is 64 KB, a block's A panel 256 x 192 is 192 KB (L2).
+constexpr int kPackedChunk = 256;
+// Reductions longer than this also get kKBlocks and kPacked candidates.
 constexpr int64_t kLongReduction = 512;
 
 }  // namespace
 
 std::string GemmTile::Describe() const {
-  const char* names[] = {"strips", "rowblocks", "kblocks"};
+  const char* names[] = {"strips", "rowblocks", "kblocks", "packed"};
   std::string s = absl::StrCat(swap ? "swapped " : "", tn, "x", tm, " ", names[nest]);
   if (nest != kStrips) absl::StrAppend(&s, " mb=", mb);
-  if (nest == kKBlocks) absl::StrAppend(&s, " kc=", kc);
+  if (nest == kKBlocks || nest == kPacked) absl::StrAppend(&s, " kc=", kc);
   return s;
 }
 
@@ -56,8 +58,15 @@ std::vector<GemmTile> GemmCandidates(const GemmShape& s, int vec, int registers)
     }
     out.push_back(t);
     if (s.m > 2 * t.mb) {
-      t.nest = GemmTile::kRowBlocks;
-      out.push_back(t);
+      GemmTile rb = t;
+      rb.nest = GemmTile::kRowBlocks;
+      out.push_back(rb);
+    }
+    if (s.k > kLongReduction) {
+      GemmTile pk = t;
+      pk.nest = GemmTile::kPacked;
+      pk.kc = kPackedChunk;
+      out.push_back(pk);
     }
   }
   const double flops = 2.0 * s.batch * s.m * s.n * s.k;

@@ -11,6 +11,9 @@
 //  - kKBlocks: like kRowBlocks, but the reduction is cut into chunks of `kc`, so the B panel
 //    (kc x tn) fits in L1; accumulators are spilled to the block between chunks. For long
 //    reductions (the weight gradients, K = B*T).
+//  - kPacked: Goto's own nest: chunks of kc outermost; per chunk B packed into contiguous
+//    kc x tn panels, per block of mb rows A packed into kc x tm panels; accumulators in one
+//    buffer between chunks. For long reductions over wide operands, whose rows are pages apart.
 // Which one wins depends on shape and on the cache sizes, so the compiler times the
 // candidates on the real shape (KernelCompiler) instead of guessing.
 #pragma once
@@ -22,12 +25,12 @@
 namespace gptc::codegen {
 
 struct GemmTile {
-  enum Nest { kStrips, kRowBlocks, kKBlocks };
+  enum Nest { kStrips, kRowBlocks, kKBlocks, kPacked };
   Nest nest = kStrips;
   int tn = 1;  // columns of the register tile (a multiple of the vector width when n allows)
   int tm = 1;  // rows of the register tile
-  int mb = 0;  // rows per block (kRowBlocks, kKBlocks); a multiple of tm
-  int kc = 0;  // reduction chunk (kKBlocks)
+  int mb = 0;  // rows per block (kRowBlocks, kKBlocks, kPacked); a multiple of tm
+  int kc = 0;  // reduction chunk (kKBlocks, kPacked)
   // Computes the transposed product with the operands' roles exchanged, then transposes the
   // result (A^T B only; the tile then refers to the swapped shape). Set by the lowering.
   bool swap = false;

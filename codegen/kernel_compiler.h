@@ -72,8 +72,10 @@ class KernelCompiler {
   const std::string& target() const { return target_; }
   // Part of every cache key, with a hash of the lowering sources (codegen_hash.h, made by
   // the build), so changed lowerings never load stale objects. Bump for changes elsewhere
-  // that alter kernels (the argument order of kernel_compiler.cc, say).
-  static constexpr const char* kScheduleVersion = "6";
+  // that alter kernels (the argument order of kernel_compiler.cc, say), and for new schedule
+  // candidates: recorded tuning choices are kept while their schedule still exists (7: the
+  // packed GEMM nest).
+  static constexpr const char* kScheduleVersion = "7";
 
   // One schedule variant of `spec`, compiled (or loaded) but not registered as the spec's
   // kernel: the tuner's candidates, and tests that check every candidate.

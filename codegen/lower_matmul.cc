@@ -61,13 +61,84 @@ Expr Epilogue(Expr acc, Func addend, Var j, Var i, Var h, Var bo, Type store) {
   return v.type() == store ? v : cast(store, v);
 }
 
+// The kPacked nest (Goto's BLAS): the reduction in chunks of kc, outermost; per chunk, B's
+// chunk packed into panels of tn columns, each kc x tn contiguous (bp(jj, kk, jt)), shared by
+// every block of rows; per block of mb rows, A's chunk packed into panels of tm rows, each
+// kc x tm contiguous (ap(ii, kk, it)). The micro-kernel then streams two contiguous panels
+// instead of one row of B and tm elements of A per step, each a different page when the
+// operands are wide (the weight gradients' A^T.B read rows 9-12 KB apart at GPT-2's size).
+// Panels past m or n are zero, so any shape works; the accumulators stay in one tiled buffer
+// between chunks, and `out` copies them out through the epilogue.
+Func BuildPackedGemm(Func a_op, Func b_op, bool a_along_k, Func addend, const Batch& bt, int64_t m,
+                     int64_t n, int64_t k, const GemmTile& t, int vec, Var i, Var j, Type store) {
+  const Var h = bt.h, bo = bt.bo;
+  const int64_t tiles_n = (n + t.tn - 1) / t.tn, tiles_m = (m + t.tm - 1) / t.tm;
+  Var jj("jj"), ii("ii"), jt("jt"), it("it"), kk("kk");
+  Func ap("ap"), bp("bp"), acc("acc"), out("out");
+  const Expr col = jt * t.tn + jj, row = it * t.tm + ii;
+  bp(jj, kk, jt, h, bo) =
+      select(col < static_cast<int>(n), b_op(min(col, static_cast<int>(n - 1)), kk, h, bo), 0.0f);
+  ap(ii, kk, it, h, bo) =
+      select(row < static_cast<int>(m), a_op(kk, min(row, static_cast<int>(m - 1)), h, bo), 0.0f);
+  RDom r(0, static_cast<int>(k), "r");
+  acc(jj, ii, jt, it, h, bo) = 0.0f;
+  acc(jj, ii, jt, it, h, bo) += ap(ii, r, it, h, bo) * bp(jj, r, jt, h, bo);
+  const Expr acc_at = acc(j % t.tn, i % t.tm, j / t.tn, i / t.tm, h, bo);
+  out(j, i, h, bo) = Epilogue(acc_at, addend, j, i, h, bo, store);
+
+  // The copy out, rows in parallel; vectorised along the columns.
+  Var io("io"), iin("iin");
+  if (!ParallelBatch(out, bt)) out.split(i, io, iin, 16, TailStrategy::GuardWithIf).parallel(io);
+  if (n >= vec) out.vectorize(j, vec, TailStrategy::GuardWithIf);
+  acc.compute_root();
+  if (t.tn >= vec) acc.vectorize(jj, vec);
+  const bool batch_parallel = ParallelBatch(acc, bt);
+  RVar ro("ro"), ri("ri");
+  Var itb("itb"), iti("iti");
+  Stage u = acc.update();
+  const int tiles_per_block = std::max(1, t.mb / t.tm);
+  u.split(r, ro, ri, t.kc, TailStrategy::GuardWithIf)
+      .split(it, itb, iti, tiles_per_block, TailStrategy::GuardWithIf)
+      .reorder(jj, ii, ri, iti, jt, itb, ro, h, bo);
+  if (t.tn >= vec) u.vectorize(jj, vec).unroll(jj);
+  u.unroll(ii);
+  // Blocks of rows in parallel, or, when there are few (the logits' input gradient has 256
+  // rows: blocks of 192 and 64 would leave a core idle a quarter of the time), panels of
+  // columns.
+  const int64_t blocks = (tiles_m + tiles_per_block - 1) / tiles_per_block;
+  if (!batch_parallel) {
+    if (blocks >= kMinTasks || blocks >= tiles_n) {
+      u.parallel(itb);
+    } else {
+      u.parallel(jt);
+    }
+  }
+  // B's chunk, every panel, once per chunk (its panels in parallel); A's chunk of a block of
+  // rows, once per block.
+  bp.compute_at(acc, ro);
+  if (t.tn >= vec) bp.vectorize(jj, vec);
+  if (!batch_parallel && tiles_n > 1) bp.parallel(jt);
+  // A packed reading along its contiguous axis: rows of A^T (A as stored), or each row's run
+  // of K.
+  ap.compute_at(acc, itb);
+  if (a_along_k) {
+    ap.reorder(kk, ii, it);
+  } else {
+    ap.reorder(ii, it, kk);
+    if (t.tm > 1) ap.unroll(ii);
+  }
+  return out;
+}
+
 // out(j, i, h, bo) = sum_r a_op(r, i, h, bo) * b_op(j, r, h, bo) (+ addend(j, i, h, bo)) for
 // i < m, j < n, scheduled as tile t. `b_transposed`: b_op reads a transposed operand through
 // b_rows, to be repacked. The addend (a bias, or matmul_add's matrix) is added as the
 // accumulators are written out, each element read just before its result is written.
-Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_strided, Func addend,
-               const Batch& bt, int64_t m, int64_t n, int64_t k, const GemmTile& t, int vec, Var i,
-               Var j, Var kk, Type store) {
+Func BuildGemm(Func a_op, Func b_op, Func b_rows, bool b_transposed, bool b_strided, bool a_along_k,
+               Func addend, const Batch& bt, int64_t m, int64_t n, int64_t k, const GemmTile& t,
+               int vec, Var i, Var j, Var kk, Type store) {
+  if (t.nest == GemmTile::kPacked)
+    return BuildPackedGemm(a_op, b_op, a_along_k, addend, bt, m, n, k, t, vec, i, j, store);
   const bool vectorized = t.tn >= vec;
   const Var h = bt.h, bo = bt.bo;
   RDom r(0, static_cast<int>(k), "r");
@@ -249,6 +320,7 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func a
 // results another tile writes). The swapped product's transposed copy tiles vec x vec.
 bool WholeTiles(const GemmTile& t, int64_t m, int64_t n, int vec) {
   if (t.swap) return n < vec || m < vec || (n % vec == 0 && m % vec == 0);
+  if (t.nest == GemmTile::kPacked) return true;  // its copy out writes each result once
   return n % t.tn == 0 && m % (t.nest == GemmTile::kKBlocks ? t.mb : t.tm) == 0;
 }
 
@@ -321,6 +393,11 @@ absl::Status MatMul(Ctx& c) {
   // The result's type: f32, or bf16 where the node stores it rounded (kStoresBF16).
   const Type store = c.type_of(c.spec.outputs[0]);
   std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k}, c.vec, c.registers);
+  // The packed nest reads B along its columns; a transposed B keeps the repacking nests.
+  if (tb)
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [](const GemmTile& t) { return t.nest == GemmTile::kPacked; }),
+                     candidates.end());
   if (ta && !tb && (!shared_b || bt.size() == 1) && candidates.size() > 1) {
     std::vector<GemmTile> swapped = GemmCandidates({bt.size(), n, m, k}, c.vec, c.registers);
     swapped.resize(std::min<size_t>(swapped.size(), 2));
@@ -383,8 +460,8 @@ absl::Status MatMul(Ctx& c) {
     Func a_raw("a_raw"), b_raw("b_raw");
     a_raw(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
     b_raw(j, kk, h, bo) = tb ? B(kk, j, bh, bb) : B(j, kk, bh, bb);
-    Func out =
-        BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, addend, bt, m, n, k, t, i, j, c.vec, store);
+    Func out = BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, addend, bt, m, n, k, t, i, j,
+                            c.vec, store);
     c.Output(out, vo.view, vo.strides);
     return absl::OkStatus();
   }
@@ -401,9 +478,8 @@ absl::Status MatMul(Ctx& c) {
     // as stored ([K, n] and [K, m], contiguous along their columns).
     a_op(kk, i, h, bo) = F32(B(i, kk, bh, bb));
     b_op(j, kk, h, bo) = F32(A(j, kk, h, bo));
-    Func prod =
-        BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), Func(), bt, n, m, k, t, c.vec, i, j, kk,
-                  Float(32));
+    Func prod = BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), /*a_along_k=*/false, Func(), bt,
+                          n, m, k, t, c.vec, i, j, kk, Float(32));
     prod.compute_root();
     Func out("out");
     out(j, i, h, bo) = Epilogue(prod(i, j, h, bo), addend, j, i, h, bo, store);
@@ -425,8 +501,8 @@ absl::Status MatMul(Ctx& c) {
   } else {
     b_op(j, kk, h, bo) = F32(B(j, kk, bh, bb));
   }
-  Func out = BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), addend, bt, m, n, k, t, c.vec, i,
-                       j, kk, store);
+  Func out = BuildGemm(a_op, b_op, b_rows, tb, !tb && !sb.empty(), /*a_along_k=*/!ta, addend, bt, m,
+                       n, k, t, c.vec, i, j, kk, store);
   c.Output(out, vo.view, vo.strides);
   return absl::OkStatus();
 }

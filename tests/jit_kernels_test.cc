@@ -2,6 +2,7 @@
 // multiples of the vector width or the GEMM tile. Tolerance, relative to max(1, max|want|)
 // per value: 1e-5 for elementwise and data movement, 1e-4 for reductions and GEMM (their
 // float32 sums run in a different order than the interpreter's float64 ones).
+#include "absl/strings/str_join.h"
 #include "codegen/kernel_spec.h"
 #include "frontend/nn/gpt.h"
 #include "frontend/nn/gpt_config.h"
@@ -113,6 +114,41 @@ TEST(JitKernels, MatMulEveryScheduleCandidate) {
     ir::Graph g = MatMulGraph(c);
     testing::ExpectEveryVariantClose(g, 1e-4);
   }
+}
+
+// The schedule names a GEMM's candidates have (each variant built alone).
+std::vector<std::string> CandidateNames(const ir::Graph& g) {
+  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(g, g.nodes().back());
+  auto variants = testing::SharedCompiler().NumVariants(spec);
+  EXPECT_TRUE(variants.ok()) << variants.status();
+  std::vector<std::string> names;
+  for (int v = 0; variants.ok() && v < *variants; ++v) {
+    auto kernel = testing::SharedCompiler().Build(spec, v);
+    EXPECT_TRUE(kernel.ok()) << kernel.status();
+    if (kernel.ok()) names.push_back((*kernel)->schedule);
+  }
+  return names;
+}
+
+// Long reductions get the packed nest (Goto's panels) among their candidates, in A^T B and
+// A B; a transposed B (read across its rows) and a short reduction do not.
+// MatMulEveryScheduleCandidate checks its results, edge panels included.
+TEST(JitKernels, LongReductionsHavePackedCandidates) {
+  auto packed = [](const std::vector<std::string>& names) {
+    int count = 0;
+    for (const std::string& n : names) count += n.find("packed") != std::string::npos;
+    return count;
+  };
+  const std::vector<std::string> at_b =
+      CandidateNames(MatMulGraph({"f32[600,77]", "f32[600,50]", "f32[77,50]", "transpose_a=true"}));
+  EXPECT_EQ(packed(at_b), 2) << absl::StrJoin(at_b, ", ");  // one per register tile
+  EXPECT_EQ(packed(CandidateNames(MatMulGraph({"f32[70,600]", "f32[600,50]", "f32[70,50]", ""}))),
+            2);
+  EXPECT_EQ(packed(CandidateNames(
+                MatMulGraph({"f32[70,600]", "f32[50,600]", "f32[70,50]", "transpose_b=true"}))),
+            0);
+  EXPECT_EQ(packed(CandidateNames(MatMulGraph({"f32[203,300]", "f32[300,83]", "f32[203,83]", ""}))),
+            0);
 }
 
 TEST(JitKernels, NormalisationSoftmaxAndLossOddShapes) {
