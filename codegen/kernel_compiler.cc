@@ -304,12 +304,22 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   const std::string choice_key = ChoiceKey(spec);
   // A recorded choice names its variant; it is used only if that variant still has that name
   // (a changed candidate list makes it stale, and the kernel is tuned again).
+  // A stale choice's kernel is already linked: it is that variant's candidate (linking its
+  // object a second time would be a duplicate definition in the JIT).
+  std::unique_ptr<CompiledKernel> stale;
+  int stale_variant = -1;
   if (std::optional<Choice> c = RecordedChoice(spec, variants)) {
     ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, c->variant));
     if (k->schedule == c->schedule) return k;
+    stale = std::move(k);
+    stale_variant = c->variant;
   }
   std::vector<std::unique_ptr<CompiledKernel>> candidates;
   for (int v = 0; v < variants; ++v) {
+    if (v == stale_variant) {
+      candidates.push_back(std::move(stale));
+      continue;
+    }
     ASSIGN_OR_RETURN(std::unique_ptr<CompiledKernel> k, Build(spec, v));
     candidates.push_back(std::move(k));
   }

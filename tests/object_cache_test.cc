@@ -10,7 +10,11 @@
 #include <fstream>
 #include <regex>
 
+#include "absl/strings/str_cat.h"
+#include "codegen/kernel_compiler.h"
+#include "codegen/kernel_spec.h"
 #include "gtest/gtest.h"
+#include "ir/parser.h"
 #include "tests/run_process.h"
 
 namespace gptc {
@@ -108,6 +112,36 @@ TEST(ObjectCache, SecondProcessCompilesNothingAndCorruptEntriesAreRebuilt) {
 
   ProcessResult bypass = Train(dir, "--no-cache");
   EXPECT_EQ(Counts(bypass.out), std::make_pair(compiled, 0)) << bypass.out;
+}
+
+// A recorded tuning choice whose variant no longer has the recorded schedule (a candidate
+// list reordered by a new build) is tuned again in the same process: the kernel built to
+// check it is reused as that variant's candidate, not linked twice (a duplicate definition
+// in the JIT, which failed the installed example once).
+TEST(ObjectCache, AStaleTuningChoiceIsTunedAgain) {
+  const std::string dir = FreshDir("stale_choice");
+  auto g = ir::ParseGraph(
+      "graph g(%a: f32[600,77], %b: f32[600,50]) {\n"
+      "  %y = f32[77,50] matmul(%a, %b) transpose_a=true\n  return %y\n}");
+  ASSERT_TRUE(g.ok()) << g.status();
+  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, g->nodes().back());
+  codegen::CompilerOptions o;
+  o.cache_dir = dir;
+  auto compiler = codegen::KernelCompiler::Create(o);
+  ASSERT_TRUE(compiler.ok()) << compiler.status();
+  auto variants = (*compiler)->NumVariants(spec);
+  ASSERT_TRUE(variants.ok() && *variants > 2) << variants.status();
+  codegen::ObjectCache cache(dir);
+  const std::string key = absl::StrCat("choice|", spec.Describe(),
+                                       "|schedule=", codegen::KernelCompiler::kScheduleVersion,
+                                       "|target=", (*compiler)->target());
+  cache.Store(key, "1|a schedule this build does not have");
+  auto kernel = (*compiler)->Get(spec);
+  ASSERT_TRUE(kernel.ok()) << kernel.status();
+  const std::optional<std::string> rec = cache.Load(key);
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_EQ(rec->find("a schedule this build does not have"), std::string::npos) << *rec;
+  EXPECT_NE(rec->find((*kernel)->schedule), std::string::npos) << *rec;
 }
 
 }  // namespace
