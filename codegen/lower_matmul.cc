@@ -42,8 +42,10 @@ struct Batch {
   int64_t size() const { return nb * nh; }
 };
 
-// Parallelises `f` over the batch when it has enough of them; returns false otherwise.
-bool ParallelBatch(Func f, const Batch& bt) {
+// Parallelises `f` (a Func's pure definition, or a Stage) over the batch when it has enough of
+// them; returns false otherwise.
+template <typename F>
+bool ParallelBatch(F f, const Batch& bt) {
   if (bt.nb >= kMinTasks || (bt.nb > 1 && bt.nb >= bt.nh)) {
     f.parallel(bt.bo);
   } else if (bt.nh >= kMinTasks || bt.nh > 1) {
@@ -92,7 +94,7 @@ Func BuildPackedGemm(Func a_op, Func b_op, bool a_along_k, Func addend, const Ba
   if (n >= vec) out.vectorize(j, vec, TailStrategy::GuardWithIf);
   acc.compute_root();
   if (t.tn >= vec) acc.vectorize(jj, vec);
-  const bool batch_parallel = ParallelBatch(acc, bt);
+  ParallelBatch(acc, bt);
   RVar ro("ro"), ri("ri");
   Var itb("itb"), iti("iti");
   Stage u = acc.update();
@@ -100,6 +102,7 @@ Func BuildPackedGemm(Func a_op, Func b_op, bool a_along_k, Func addend, const Ba
   u.split(r, ro, ri, t.kc, TailStrategy::GuardWithIf)
       .split(it, itb, iti, tiles_per_block, TailStrategy::GuardWithIf)
       .reorder(jj, ii, ri, iti, jt, itb, ro, h, bo);
+  const bool batch_parallel = ParallelBatch(u, bt);
   if (t.tn >= vec) u.vectorize(jj, vec).unroll(jj);
   u.unroll(ii);
   // Blocks of rows in parallel, or, when there are few (the logits' input gradient has 256
