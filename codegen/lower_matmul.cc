@@ -276,14 +276,20 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func a
   Func ap("ap"), bp("bp"), acc("acc"), out("out");
   // Packing reads the two rows of a pair as dense vectors into a staging Func and interleaves
   // them (a strided 2-element gather per lane is 16 scalar loads).
-  Func a_rows("a_rows"), b_rows("b_rows");
-  a_rows(i, p, k2, h, bo) = a_raw(2 * k2 + p, i, h, bo);
-  ap(p, i, k2, h, bo) = a_rows(i, p, k2, h, bo);
+  Func b_rows("b_rows");
+  // A packed (transposed or strided A) tile-major: each tile of tm rows holds its pairs for the
+  // whole reduction contiguously, ap(p, ti, k2, tt) = a[tt tm + ti][2 k2 + p], so the
+  // micro-kernel's broadcasts stream through one panel; row-major by rows of A they were
+  // 2 x m bytes apart, a new page per step at wide m (GPT-2's head: 200 KB).
+  Var ti("ti"), tt("tt");
+  ap(p, ti, k2, tt, h, bo) = a_raw(2 * k2 + p, min(tt * t.tm + ti, static_cast<int>(m - 1)), h, bo);
   b_rows(j, p, k2, h, bo) = b_raw(j, 2 * k2 + p, h, bo);
   bp(p, j, k2, h, bo) = b_rows_dense ? b_rows(j, p, k2, h, bo) : b_raw(j, 2 * k2 + p, h, bo);
   RDom r(0, 2, 0, static_cast<int>(k / 2), "r");
   acc(j, i, h, bo) = 0.0f;
-  acc(j, i, h, bo) += cast<float>(ap(r.x, i, r.y, h, bo)) * cast<float>(bp(r.x, j, r.y, h, bo));
+  const Expr a_pair =
+      pack_a ? Expr(ap(r.x, i % t.tm, r.y, i / t.tm, h, bo)) : Expr(a_raw(2 * r.y + r.x, i, h, bo));
+  acc(j, i, h, bo) += cast<float>(a_pair) * cast<float>(bp(r.x, j, r.y, h, bo));
   out(j, i, h, bo) = Epilogue(acc(j, i, h, bo), addend, j, i, h, bo, store);
   Var jo("jo"), io("io"), ji("ji"), ii("ii");
   out.tile(j, i, jo, io, ji, ii, t.tn, t.tm, TailStrategy::ShiftInwards)
@@ -312,8 +318,7 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func a
   if (b_rows_dense)
     b_rows.compute_at(bp, vo).vectorize(j, vec, TailStrategy::GuardWithIf).unroll(p);
   if (pack_a) {
-    ap.compute_root().split(i, vo, vi, vec, TailStrategy::GuardWithIf).vectorize(p).vectorize(vi);
-    a_rows.compute_at(ap, vo).vectorize(i, vec, TailStrategy::GuardWithIf).unroll(p);
+    ap.compute_root().reorder(p, ti, tt, k2).vectorize(p).unroll(ti);
     if (!ParallelBatch(ap, bt)) ap.parallel(k2, static_cast<int>(std::max<int64_t>(1, k / 2 / 8)));
   }
   return out;

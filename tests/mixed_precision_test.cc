@@ -144,10 +144,11 @@ TEST(BF16, JitGemmsMatchTheInterpreter) {
 // A bf16 GEMM's candidates are both paths where the CPU has vdpbf16ps: the three dot-product
 // tiles and the best one or two f32 FMA tiles on the widened operands (the tuner keeps the
 // faster; on a CPU whose vdpbf16ps is slow, the f32 tiles). Every one against the interpreter.
+// A^T B packs A tile-major for the dot tiles; 37 rows leave a partial tile.
 TEST(BF16, GemmCandidatesAreTheDotProductAndTheF32Paths) {
-  for (bool tb : {false, true}) {
-    SCOPED_TRACE(tb ? "A B^T" : "A B");
-    const ir::Graph g = CastMatMul(false, tb, 0, 37, 70, 96);
+  for (const auto& [ta, tb] : {std::pair{false, false}, {false, true}, {true, false}}) {
+    SCOPED_TRACE(ta ? "A^T B" : tb ? "A B^T" : "A B");
+    const ir::Graph g = CastMatMul(ta, tb, 0, 37, 70, 96);
     const int variants = testing::ExpectEveryVariantClose(g, 1e-5);
     if (codegen::HostHasBF16Dot()) {
       EXPECT_GE(variants, 3 + 1);
