@@ -54,7 +54,8 @@ std::vector<GemmTile> GemmCandidates(const GemmShape& s, int vec, int registers)
     // Long reductions over at least a block of rows: the packed nest first (the best guess,
     // and among the two the bf16 and AMX paths keep: GPT-2's weight gradients ran 1.2-1.3x
     // faster on it than on the K-blocked nest; baby's level with it).
-    const bool packed_first = s.k > kLongReduction && s.m >= kBlockRows;
+    const bool packed = s.k > kLongReduction && !s.b_transposed;
+    const bool packed_first = packed && s.m >= kBlockRows;
     if (packed_first) out.push_back(pk);
     if (s.k > kLongReduction) {
       for (int kc : kChunks) {
@@ -70,7 +71,7 @@ std::vector<GemmTile> GemmCandidates(const GemmShape& s, int vec, int registers)
       rb.nest = GemmTile::kRowBlocks;
       out.push_back(rb);
     }
-    if (s.k > kLongReduction && !packed_first) out.push_back(pk);
+    if (packed && !packed_first) out.push_back(pk);
   }
   const double flops = 2.0 * s.batch * s.m * s.n * s.k;
   if (flops < kGemmTuneFlops) out.resize(1);

@@ -43,6 +43,7 @@ constexpr double kGemmTuneFlops = 4e6;
 
 struct GemmShape {
   int64_t batch = 1, m = 1, n = 1, k = 1;
+  bool b_transposed = false;  // B read across its rows: no packed nest (it reads B's rows)
 };
 
 // Candidates for this shape, best guess first (the choice when tuning is off). `vec` is the

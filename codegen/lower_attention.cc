@@ -367,12 +367,12 @@ struct DotProducts {
   Func dq, dk, dv, ds_pairs;
   std::vector<Func> per_head;
 };
-DotProducts ProductsOnDot(Ctx& c, const Dims& n, const Vars& v, Func p, Func ds, Func dy, int tm) {
+// `kb` and `dyb` are k and dy as the scores' products read them (bf16 (d, t, h, b) Funcs).
+DotProducts ProductsOnDot(Ctx& c, const Dims& n, const Vars& v, Func p, Func ds, Func kb, Func dyb,
+                          int tm) {
   DotProducts r;
-  Var d("d"), t("t"), h("h"), b("b"), pr("pr"), jp("jp");
-  Func dyb("dy_bf16_rows");
-  dyb(d, t, h, b) = cast(BFloat(16), dy(d, t, h, b));
-  Func kp = RowPairs("kp", KeyValueBf16("k_bf16p", c, 1, n), v, c.vec, r.per_head);
+  Var pr("pr"), jp("jp");
+  Func kp = RowPairs("kp", kb, v, c.vec, r.per_head);
   Func qp = RowPairs("qp", Param(c, 0, n), v, c.vec, r.per_head);
   Func dyp = RowPairs("dyp", dyb, v, c.vec, r.per_head);
   // dS of block ib's queries with pairs of keys adjacent: dsq(pr, ii, jp) = dS[ii][2 jp + pr].
@@ -422,12 +422,14 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
 
   // P, block by block into a per-head buffer; zero above the diagonal.
   Func qt, s, dyt, dp;
+  Func kb, dyb;  // dot: k and dy as the products read them
   if (dot) {
     // The bf16 operands: q, k and v as stored, dy as the body rounds it.
-    Func dyb("dy_bf16");
+    dyb = Func("dy_bf16");
     Var d("d"), t("t"), h("h"), b("b");
     dyb(d, t, h, b) = cast(BFloat(16), dy(d, t, h, b));
-    const DotScores ss = ScoresOnDot("s", c.params[0], KeyValueBf16("k_bf16", c, 1, n), n, v);
+    kb = KeyValueBf16("k_bf16", c, 1, n);
+    const DotScores ss = ScoresOnDot("s", c.params[0], kb, n, v);
     const DotScores sp = ScoresOnDot("dp", dyb, KeyValueBf16("v_bf16", c, 2, n), n, v);
     qt = ss.pairs, s = ss.s, dyt = sp.pairs, dp = sp.s;
   } else {
@@ -478,7 +480,7 @@ absl::Status Backward(Ctx& c, const Dims& n, float scale, bool dot = false) {
   Func dq, dk, dv;
   std::vector<Func> pair_blocks;  // dot: dS in pairs of keys, per block of queries
   if (dot) {
-    const DotProducts d3 = ProductsOnDot(c, n, v, p, ds, dy, tm);
+    const DotProducts d3 = ProductsOnDot(c, n, v, p, ds, kb, dyb, tm);
     dq = d3.dq, dk = d3.dk, dv = d3.dv;
     pair_blocks = {d3.ds_pairs};
     per_head.insert(per_head.end(), d3.per_head.begin(), d3.per_head.end());

@@ -400,12 +400,7 @@ absl::Status MatMul(Ctx& c) {
   // vdpbf16ps retires half an FMA's FLOPs; Zen 4's twice).
   // The result's type: f32, or bf16 where the node stores it rounded (kStoresBF16).
   const Type store = c.type_of(c.spec.outputs[0]);
-  std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k}, c.vec, c.registers);
-  // The packed nest reads B along its columns; a transposed B keeps the repacking nests.
-  if (tb)
-    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                    [](const GemmTile& t) { return t.nest == GemmTile::kPacked; }),
-                     candidates.end());
+  std::vector<GemmTile> candidates = GemmCandidates({bt.size(), m, n, k, tb}, c.vec, c.registers);
   if (ta && !tb && (!shared_b || bt.size() == 1) && candidates.size() > 1) {
     std::vector<GemmTile> swapped = GemmCandidates({bt.size(), n, m, k}, c.vec, c.registers);
     swapped.resize(std::min<size_t>(swapped.size(), 2));
