@@ -89,6 +89,32 @@ int PrintSamplingSpeed(const Model& cfg, const codegen::CompilerOptions& co, int
   return 0;
 }
 
+// The n costliest kernels of the step, one line each: where a step's time goes kernel by
+// kernel, with the bytes its operands and results take (a lower bound on what it moves), so
+// that a bandwidth-bound kernel far from copy speed stands out.
+void PrintCostliestKernels(const Executable& train, int64_t n) {
+  const ir::Graph& g = train.graph();
+  std::vector<Executable::KernelTime> kernels = train.Profile();
+  auto per_step = [](const Executable::KernelTime& k) {
+    return k.seconds / std::max<int64_t>(1, k.calls);
+  };
+  std::sort(kernels.begin(), kernels.end(),
+            [&](const auto& a, const auto& b) { return per_step(a) > per_step(b); });
+  if (static_cast<int64_t>(kernels.size()) > n) kernels.resize(n);
+  std::cout << absl::StrFormat("%-40s %-22s %9s %9s %8s  %s\n", "kernel (first result)", "op",
+                               "ms/step", "MB", "GB/s", "schedule");
+  for (const Executable::KernelTime& k : kernels) {
+    const ir::Node& node = g.node(k.node_id);
+    int64_t bytes = 0;
+    for (ir::ValueId v : node.inputs) bytes += g.value(v).type.bytes();
+    for (ir::ValueId v : node.outputs) bytes += g.value(v).type.bytes();
+    const std::string name = node.outputs.empty() ? "" : g.value(node.outputs[0]).name;
+    std::cout << absl::StrFormat("%-40s %-22s %9.3f %9.2f %8.1f  %s\n", name.substr(0, 40),
+                                 ir::OpName(node.op), 1e3 * per_step(k), bytes / 1e6,
+                                 bytes / per_step(k) / 1e9, k.schedule);
+  }
+}
+
 }  // namespace
 
 int RunBench(const Args& args) {
@@ -105,6 +131,9 @@ int RunBench(const Args& args) {
   flags.Bool("precision-compare", false,
              "the train step with fp32 GEMMs against bf16 ones (--precision=bf16), step by step "
              "in turn: ms/step and planned activation memory");
+  flags.Int("kernels", 0,
+            "also list the N costliest kernels of the step: ms per step, bytes read and written, "
+            "GB/s (0: none)");
   flags.Bool("plan-compare", false,
              "time the planned train step against one buffer per value (--no-plan), interleaved");
   if (auto s = flags.Parse(args); !s.ok()) return Fail(s, 2);
@@ -116,6 +145,8 @@ int RunBench(const Args& args) {
   if (!cfg.ok()) return Fail(cfg.status(), 2);
   if (flags.GetInt("steps") <= 0)
     return Fail(absl::InvalidArgumentError("--steps must be positive"), 2);
+  if (flags.GetInt("kernels") < 0)
+    return Fail(absl::InvalidArgumentError("--kernels must be 0 or more"), 2);
   const int hw = std::max(1u, std::thread::hardware_concurrency());
   const int threads = flags.GetInt("threads") > 0 ? static_cast<int>(flags.GetInt("threads")) : hw;
 
@@ -293,6 +324,7 @@ int RunBench(const Args& args) {
         100 * v.flops / v.seconds / 1e9 / unit_peak(v.schedule), v.schedule);
   std::cout << "%unit: of the peak measured for the unit the schedule runs on (AMX tiles, "
                "vdpbf16ps, f32 FMA); attention's FLOPs in full\n";
+  if (flags.GetInt("kernels") > 0) PrintCostliestKernels(train, flags.GetInt("kernels"));
   return 0;
 }
 
