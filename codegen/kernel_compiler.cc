@@ -23,11 +23,18 @@
 #include "codegen_hash.h"  // generated in the build tree
 #include "ir/read_file.h"
 #include "ir/status_macros.h"
+#include "tuning_hash.h"  // generated in the build tree
 
 namespace gptc::codegen {
 namespace {
 
 constexpr int kTuneRounds = 5;
+// Short kernels get more rounds, until their samples span this long: a shared machine's
+// neighbour takes a core for milliseconds at a time, and five samples of a 0.3 ms kernel all
+// fall inside one such burst, which then decides (and is cached) for good. Seen on a 2-core
+// VM: a bf16 weight gradient kept on the f32 path at 2x the dot-product tiles' time.
+constexpr double kTuneMinSpanSeconds = 0.03;
+constexpr int kTuneMaxRounds = 60;
 // A kernel's tuning stops after the round that passes this many seconds: at GPT-2's size one
 // run of the logits GEMM takes a second or more, and five rounds of every candidate would
 // take minutes per kernel (the first round still times every candidate once).
@@ -114,10 +121,13 @@ absl::Status KernelCompiler::EnsureJit() {
 }
 
 std::string KernelCompiler::ChoiceKey(const KernelSpec& spec) const {
-  // Without the lowering's hash: a change to any kernel's code does not re-time every GEMM.
-  // A choice names its schedule; a candidate list that no longer has it is tuned again.
+  // Without the whole lowering's hash: a change to an elementwise kernel does not re-time
+  // every GEMM. With the tuned kernels' own (GPTC_TUNING_HASH): a faster candidate must get
+  // the chance to win (a choice kept across a change to the dot-product tiles held a GEMM on
+  // a path 2.2x slower). A choice names its schedule; a candidate list that no longer has it
+  // is tuned again.
   return absl::StrCat("choice|", spec.Describe(), "|schedule=", kScheduleVersion,
-                      "|target=", target_);
+                      "|tuned=", GPTC_TUNING_HASH, "|target=", target_);
 }
 
 std::string KernelCompiler::Key(const KernelSpec& spec) const {
@@ -350,21 +360,22 @@ absl::StatusOr<std::unique_ptr<CompiledKernel>> KernelCompiler::Tune(const Kerne
   // From the second round on, candidates slower than 1.5x the best so far drop out: the
   // close contenders get all the rounds, and a baby-sized GEMM is not run 5 times per
   // hopeless schedule (that was most of a cold start). Two samples each first, so one burst
-  // of load cannot knock out the best.
+  // of load cannot knock out the best, and not before the samples span kTuneMinSpanSeconds.
   std::vector<bool> alive(variants, true);
   const auto tune_start = std::chrono::steady_clock::now();
-  for (int round = 0; round < kTuneRounds; ++round) {
+  for (int round = 0; round < kTuneMaxRounds; ++round) {
     for (int v = 0; v < variants; ++v) {
       if (!alive[v]) continue;
       RETURN_IF_ERROR(timer->SetViews(candidates[v]->views, candidates[v]->strides));
       ASSIGN_OR_RETURN(double s, timer->Time(candidates[v]->fn, /*runs=*/1));
       best[v] = std::min(best[v], s);
     }
-    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - tune_start).count() >
-        kTuneBudgetSeconds)
-      break;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - tune_start).count();
+    if (elapsed > kTuneBudgetSeconds) break;
+    if (round + 1 >= kTuneRounds && elapsed >= kTuneMinSpanSeconds) break;
     const double fastest = *std::min_element(best.begin(), best.end());
-    if (round >= 1)
+    if (round >= 1 && elapsed >= kTuneMinSpanSeconds)
       for (int v = 0; v < variants; ++v) alive[v] = alive[v] && best[v] <= 1.5 * fastest;
   }
   const int best_v = static_cast<int>(std::min_element(best.begin(), best.end()) - best.begin());

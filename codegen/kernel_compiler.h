@@ -73,21 +73,24 @@ class KernelCompiler {
   // Part of every cache key, with a hash of the lowering sources (codegen_hash.h, made by
   // the build), so changed lowerings never load stale objects. Bump for changes elsewhere
   // that alter kernels (the argument order of kernel_compiler.cc, say), and for new schedule
-  // candidates: recorded tuning choices are kept while their schedule still exists (7: the
-  // packed GEMM nest).
-  static constexpr const char* kScheduleVersion = "7";
+  // candidates: recorded tuning choices are kept while their schedule still exists and the
+  // tuned kernels' sources are unchanged (7: the packed GEMM nest; 8: the tuner's samples
+  // spread over 30 ms, as choices made inside one burst of load were kept for good).
+  static constexpr const char* kScheduleVersion = "8";
 
   // One schedule variant of `spec`, compiled (or loaded) but not registered as the spec's
   // kernel: the tuner's candidates, and tests that check every candidate.
   absl::StatusOr<std::unique_ptr<CompiledKernel>> Build(const KernelSpec& spec, int variant);
   // How many schedule variants the lowering of `spec` offers.
   absl::StatusOr<int> NumVariants(const KernelSpec& spec);
+  // Where the tuning choice of `spec` is recorded in the cache: keyed by the tuned kernels'
+  // sources (tuning_hash.h), not by the whole lowering's hash. Public for tests that forge
+  // recorded choices.
+  std::string ChoiceKey(const KernelSpec& spec) const;
 
  private:
   KernelCompiler() = default;
   std::string Key(const KernelSpec& spec) const;
-  // Where the tuning choice of `spec` is recorded (not keyed by the lowering's hash).
-  std::string ChoiceKey(const KernelSpec& spec) const;
   // Lowers `spec` into ctx and returns its object: from memory (Prepare), the disk cache, or
   // compiled now (and stored). Thread-safe.
   absl::StatusOr<std::string> ObjectFor(const KernelSpec& spec, lower::Ctx& ctx, std::string* name);

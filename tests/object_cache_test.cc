@@ -114,34 +114,84 @@ TEST(ObjectCache, SecondProcessCompilesNothingAndCorruptEntriesAreRebuilt) {
   EXPECT_EQ(Counts(bypass.out), std::make_pair(compiled, 0)) << bypass.out;
 }
 
+// A GEMM with several candidate schedules, and a compiler caching in `dir`.
+struct Tunable {
+  codegen::KernelSpec spec;
+  std::unique_ptr<codegen::KernelCompiler> compiler;
+  int variants = 0;
+};
+Tunable MakeTunable(const std::string& dir) {
+  auto g = ir::ParseGraph(
+      "graph g(%a: f32[600,77], %b: f32[600,50]) {\n"
+      "  %y = f32[77,50] matmul(%a, %b) transpose_a=true\n  return %y\n}");
+  EXPECT_TRUE(g.ok()) << g.status();
+  Tunable t{codegen::KernelSpec::FromNode(*g, g->nodes().back()), nullptr, 0};
+  codegen::CompilerOptions o;
+  o.cache_dir = dir;
+  auto compiler = codegen::KernelCompiler::Create(o);
+  EXPECT_TRUE(compiler.ok()) << compiler.status();
+  t.compiler = std::move(*compiler);
+  auto variants = t.compiler->NumVariants(t.spec);
+  EXPECT_TRUE(variants.ok()) << variants.status();
+  t.variants = variants.ok() ? *variants : 0;
+  return t;
+}
+
 // A recorded tuning choice whose variant no longer has the recorded schedule (a candidate
 // list reordered by a new build) is tuned again in the same process: the kernel built to
 // check it is reused as that variant's candidate, not linked twice (a duplicate definition
 // in the JIT, which failed the installed example once).
 TEST(ObjectCache, AStaleTuningChoiceIsTunedAgain) {
   const std::string dir = FreshDir("stale_choice");
-  auto g = ir::ParseGraph(
-      "graph g(%a: f32[600,77], %b: f32[600,50]) {\n"
-      "  %y = f32[77,50] matmul(%a, %b) transpose_a=true\n  return %y\n}");
-  ASSERT_TRUE(g.ok()) << g.status();
-  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(*g, g->nodes().back());
-  codegen::CompilerOptions o;
-  o.cache_dir = dir;
-  auto compiler = codegen::KernelCompiler::Create(o);
-  ASSERT_TRUE(compiler.ok()) << compiler.status();
-  auto variants = (*compiler)->NumVariants(spec);
-  ASSERT_TRUE(variants.ok() && *variants > 2) << variants.status();
+  Tunable t = MakeTunable(dir);
+  ASSERT_GT(t.variants, 2);
   codegen::ObjectCache cache(dir);
-  const std::string key = absl::StrCat("choice|", spec.Describe(),
-                                       "|schedule=", codegen::KernelCompiler::kScheduleVersion,
-                                       "|target=", (*compiler)->target());
+  const std::string key = t.compiler->ChoiceKey(t.spec);
   cache.Store(key, "1|a schedule this build does not have");
-  auto kernel = (*compiler)->Get(spec);
+  auto kernel = t.compiler->Get(t.spec);
   ASSERT_TRUE(kernel.ok()) << kernel.status();
   const std::optional<std::string> rec = cache.Load(key);
   ASSERT_TRUE(rec.has_value());
   EXPECT_EQ(rec->find("a schedule this build does not have"), std::string::npos) << *rec;
   EXPECT_NE(rec->find((*kernel)->schedule), std::string::npos) << *rec;
+  EXPECT_EQ(t.compiler->stats().tuned, 1);
+}
+
+// A valid choice recorded by this build is used as it is (one kernel built, none timed);
+// the same choice recorded when the tuned kernels' sources were different (an older gptc,
+// whose candidates ran at other speeds) is not: the GEMM is tuned again.
+TEST(ObjectCache, ChoicesAreKeyedByTheTunedKernelsSources) {
+  const std::string dir = FreshDir("choice_sources");
+  std::string last_schedule;
+  {
+    Tunable probe = MakeTunable(dir);  // its object is loaded below, not compiled again
+    ASSERT_GT(probe.variants, 2);
+    auto last = probe.compiler->Build(probe.spec, probe.variants - 1);
+    ASSERT_TRUE(last.ok()) << last.status();
+    last_schedule = (*last)->schedule;
+  }
+  codegen::ObjectCache cache(dir);
+  Tunable current = MakeTunable(dir);
+  const std::string key = current.compiler->ChoiceKey(current.spec);
+  ASSERT_NE(key.find("|tuned="), std::string::npos) << key;
+  const std::string record = absl::StrCat(current.variants - 1, "|", last_schedule);
+  cache.Store(key, record);
+  auto used = current.compiler->Get(current.spec);
+  ASSERT_TRUE(used.ok()) << used.status();
+  EXPECT_EQ((*used)->schedule, last_schedule);
+  EXPECT_EQ(current.compiler->stats().tuned, 0);
+
+  const std::string other_dir = FreshDir("choice_sources_old");
+  codegen::ObjectCache old_cache(other_dir);
+  Tunable upgraded = MakeTunable(other_dir);
+  std::string old_key = upgraded.compiler->ChoiceKey(upgraded.spec);
+  const size_t at = old_key.find("|tuned=") + 7;
+  old_key.replace(at, old_key.find('|', at) - at, "0123456789abcdef");
+  old_cache.Store(old_key, record);
+  auto retuned = upgraded.compiler->Get(upgraded.spec);
+  ASSERT_TRUE(retuned.ok()) << retuned.status();
+  EXPECT_EQ(upgraded.compiler->stats().tuned, 1);
+  EXPECT_TRUE(old_cache.Load(upgraded.compiler->ChoiceKey(upgraded.spec)).has_value());
 }
 
 }  // namespace
