@@ -1,6 +1,7 @@
 // The `gptc` binary as a user runs it: help, IR output, and clear errors for bad input.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -55,6 +56,47 @@ TEST(Cli, FusionBenchWritesGoogleBenchmarkJson) {
   EXPECT_NE(json.find("\"executable\": \"gptc bench --fusion\""), std::string::npos);
   EXPECT_NE(json.find("\"copy_gbps_L1\": "), std::string::npos);
   EXPECT_NE(json.find("\"time_unit\": \"us\""), std::string::npos);
+}
+
+// `gptc bench --kernels=N`: at most N lines, costliest first: with N past the step's size,
+// one per kernel call of the step; and the AdamW kernel's bytes (summed from its node's
+// operand and result types) agree with the optimizer line's 28 bytes per parameter (counted
+// from the parameters): two independent counts. A negative N is refused.
+TEST(Cli, BenchListsTheCostliestKernels) {
+  std::vector<double> ms;
+  double adamw_mb = -1;
+  auto run = [&](int n) {
+    ms.clear();
+    Result r =
+        Gptc(absl::StrCat("bench --config=tiny --steps=2 --compile-time=false --kernels=", n));
+    EXPECT_EQ(r.code, 0) << r.out;
+    std::istringstream lines(r.out.substr(r.out.find("kernel (first result)")));
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line) && !line.empty()) {
+      std::istringstream f(line);
+      std::string name, op;
+      double t = 0, mb = 0;
+      f >> name >> op >> t >> mb;
+      EXPECT_FALSE(f.fail()) << line;
+      ms.push_back(t);
+      if (op == "adamw") adamw_mb = mb;
+    }
+    EXPECT_TRUE(std::is_sorted(ms.rbegin(), ms.rend())) << r.out;
+    return r.out;
+  };
+  run(3);
+  EXPECT_EQ(ms.size(), 3u);
+  const std::string out = run(100000);
+  const size_t calls = out.find(" kernel calls"), from = out.rfind("; ", calls);
+  ASSERT_NE(calls, std::string::npos) << out;
+  EXPECT_EQ(ms.size(), std::stoul(out.substr(from + 2, calls - from - 2))) << out;
+  const size_t at = out.find("optimizer: one adamw kernel, ");
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_NEAR(adamw_mb, 28 * std::stod(out.substr(at + 29)) / 1e6, 0.006) << out;
+  Result bad = Gptc("bench --config=tiny --kernels=-1");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("--kernels must be 0 or more"), std::string::npos) << bad.out;
 }
 
 // `gptc mem`: the JSON report's numbers agree with each other (planned between the bound
