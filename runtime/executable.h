@@ -64,6 +64,7 @@ class Executable {
     double seconds = 0;
     int64_t calls = 0;
     ir::NodeId node_id = -1;
+    double best_seconds = 0;  // the fastest single call (0 before any)
   };
   std::vector<KernelTime> Profile() const;
 

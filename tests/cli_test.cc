@@ -58,7 +58,8 @@ TEST(Cli, FusionBenchWritesGoogleBenchmarkJson) {
   EXPECT_NE(json.find("\"time_unit\": \"us\""), std::string::npos);
 }
 
-// `gptc bench --kernels=N`: at most N lines, costliest first: with N past the step's size,
+// `gptc bench --kernels=N`: at most N lines, costliest first, each call's fastest run never
+// above the mean (printed rounded to the microsecond); with N past the step's size,
 // one per kernel call of the step; and the AdamW kernel's bytes (summed from its node's
 // operand and result types) agree with the optimizer line's 28 bytes per parameter (counted
 // from the parameters): two independent counts. A negative N is refused.
@@ -76,9 +77,11 @@ TEST(Cli, BenchListsTheCostliestKernels) {
     while (std::getline(lines, line) && !line.empty()) {
       std::istringstream f(line);
       std::string name, op;
-      double t = 0, mb = 0;
-      f >> name >> op >> t >> mb;
+      double t = 0, best = 0, mb = 0;
+      f >> name >> op >> t >> best >> mb;
       EXPECT_FALSE(f.fail()) << line;
+      EXPECT_GE(best, 0) << line;
+      EXPECT_LE(best, t * 1.0001 + 0.0005) << line;  // the fastest call is at most the mean
       ms.push_back(t);
       if (op == "adamw") adamw_mb = mb;
     }
