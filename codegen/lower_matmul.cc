@@ -248,9 +248,11 @@ View4 MakeView4(const ir::Shape& shape, const std::vector<int64_t>& ir_strides, 
   return v;
 }
 
-// The bf16 dot-product tiles: tn columns (vectors of 16) by tm rows of f32 accumulators.
+// The bf16 dot-product tiles: tn columns (vectors of 16) by tm rows of f32 accumulators;
+// `swap` computes A^T B as (B^T A)^T, as the f32 tiles may (the top of this file).
 struct DotTile {
   int tn, tm;
+  bool swap = false;
 };
 constexpr DotTile kDotTiles[] = {{32, 8}, {48, 8}, {64, 6}};
 
@@ -320,6 +322,23 @@ Func BuildDotBF16(Func a_raw, Func b_raw, bool pack_a, bool b_rows_dense, Func a
   if (pack_a) {
     ap.compute_root().reorder(p, ti, tt, k2).vectorize(p).unroll(ti);
     if (!ParallelBatch(ap, bt)) ap.parallel(k2, static_cast<int>(std::max<int64_t>(1, k / 2 / 8)));
+  }
+  return out;
+}
+
+// The result of a swapped A^T B from its product prod = B^T A ([n, m]): the transposed copy
+// (vec x vec tiles through registers), with the epilogue (bias, rounding) applied as stored.
+Func SwappedBack(Func prod, Func addend, const Batch& bt, int64_t m, int64_t n, int vec,
+                 Type store) {
+  Var i("i"), j("j");
+  const Var h = bt.h, bo = bt.bo;
+  prod.compute_root();
+  Func out("out");
+  out(j, i, h, bo) = Epilogue(prod(i, j, h, bo), addend, j, i, h, bo, store);
+  Var jo("jo"), io("io"), ji("ji"), ii("ii");
+  if (n >= vec && m >= vec) {
+    out.tile(j, i, jo, io, ji, ii, vec, vec, TailStrategy::ShiftInwards).vectorize(ji).unroll(ii);
+    if (!ParallelBatch(out, bt)) out.parallel(io);
   }
   return out;
 }
@@ -409,6 +428,13 @@ absl::Status MatMul(Ctx& c) {
   }
   std::vector<DotTile> dots;
   if (UseDotBF16(c, m, n, k)) dots.assign(std::begin(kDotTiles), std::end(kDotTiles));
+  // A^T B swapped on the dot tiles too: a weight gradient with few columns (the MLP's first
+  // layer, C of them against 4C rows) gets the wide side as the tiles' columns, and a narrow
+  // one (n < 64 or not whole vectors) gets dot tiles at all. Not for matmul_add, which may
+  // write over its addend (the transposed copy's edge tiles shift inwards).
+  if (ta && !tb && (!shared_b || bt.size() == 1) && c.spec.op != ir::Op::kMatMulAdd &&
+      UseDotBF16(c, n, m, k))
+    for (const DotTile& t : {DotTile{64, 6, true}, DotTile{32, 8, true}}) dots.push_back(t);
   // matmul_add may write over its addend (the planner places it in place). An edge tile
   // shifted inwards computes some results twice, the second time from an addend already
   // overwritten, so it gets only the schedules whose tiles cover the result exactly.
@@ -456,11 +482,21 @@ absl::Status MatMul(Ctx& c) {
   }
   if (c.variant < dot_variants) {
     const DotTile& t = dots[c.variant];
-    c.variant_name = absl::StrCat("bf16 dot ", t.tn, "x", t.tm);
+    c.variant_name = absl::StrCat(t.swap ? "swapped " : "", "bf16 dot ", t.tn, "x", t.tm);
     Var i("i"), j("j"), kk("kk");
     const Var h = bt.h, bo = bt.bo;
     Expr bh = shared_b ? Expr(0) : Expr(h), bb = shared_b ? Expr(0) : Expr(bo);
     Func a_raw("a_raw"), b_raw("b_raw");
+    if (t.swap) {
+      // out^T = B^T A: B [K, n] stored is the swapped product's transposed A (packed
+      // tile-major), A [K, m] its row-major B; then out is the product's transposed copy.
+      a_raw(kk, i, h, bo) = B(i, kk, bh, bb);
+      b_raw(j, kk, h, bo) = A(j, kk, h, bo);
+      Func prod = BuildDotBF16(a_raw, b_raw, /*pack_a=*/true, /*b_rows_dense=*/true, Func(), bt, n,
+                               m, k, t, i, j, c.vec, Float(32));
+      c.Output(SwappedBack(prod, addend, bt, m, n, c.vec, store), vo.view, vo.strides);
+      return absl::OkStatus();
+    }
     a_raw(kk, i, h, bo) = ta ? A(i, kk, h, bo) : A(kk, i, h, bo);
     b_raw(j, kk, h, bo) = tb ? B(kk, j, bh, bb) : B(j, kk, bh, bb);
     Func out = BuildDotBF16(a_raw, b_raw, ta || !sa.empty(), !tb, addend, bt, m, n, k, t, i, j,
@@ -483,17 +519,7 @@ absl::Status MatMul(Ctx& c) {
     b_op(j, kk, h, bo) = F32(A(j, kk, h, bo));
     Func prod = BuildGemm(a_op, b_op, b_rows, false, !sa.empty(), /*a_along_k=*/false, Func(), bt,
                           n, m, k, t, c.vec, i, j, kk, Float(32));
-    prod.compute_root();
-    Func out("out");
-    out(j, i, h, bo) = Epilogue(prod(i, j, h, bo), addend, j, i, h, bo, store);
-    Var jo("jo"), io("io"), ji("ji"), ii("ii");
-    if (n >= c.vec && m >= c.vec) {
-      out.tile(j, i, jo, io, ji, ii, c.vec, c.vec, TailStrategy::ShiftInwards)
-          .vectorize(ji)
-          .unroll(ii);
-      if (!ParallelBatch(out, bt)) out.parallel(io);
-    }
-    c.Output(out, vo.view, vo.strides);
+    c.Output(SwappedBack(prod, addend, bt, m, n, c.vec, store), vo.view, vo.strides);
     return absl::OkStatus();
   }
   // a_op(kk, i, h, bo) = op(A)[bo][h][i][kk]; b_op(j, kk, h, bo) = op(B)[bo][h][kk][j]

@@ -159,6 +159,24 @@ TEST(BF16, GemmCandidatesAreTheDotProductAndTheF32Paths) {
   }
 }
 
+// A^T B also swapped, as (B^T A)^T, on the dot tiles: a narrow result (29 columns, no
+// whole vector: no plain dot tile fits) gets them through the swap, with partial tiles both
+// ways (80 = 2.5 tiles of 32, 29 rows of 6 and 8) and the transposed copy's edges.
+TEST(BF16, ATransposedBHasSwappedDotCandidates) {
+  if (!codegen::HostHasBF16Dot()) GTEST_SKIP() << "this CPU has no avx512_bf16";
+  const ir::Graph g = CastMatMul(true, false, 0, 80, 70, 29);
+  const int variants = testing::ExpectEveryVariantClose(g, 1e-5);
+  EXPECT_GE(variants, 2 + 1);  // two swapped dot tiles, one or two f32 ones
+  const codegen::KernelSpec spec = codegen::KernelSpec::FromNode(g, g.nodes().back());
+  int swapped = 0;
+  for (int v = 0; v < variants; ++v) {
+    auto k = testing::SharedCompiler().Build(spec, v);
+    ASSERT_TRUE(k.ok()) << k.status();
+    swapped += absl::StartsWith((*k)->schedule, "swapped bf16 dot ");
+  }
+  EXPECT_EQ(swapped, 2);
+}
+
 nn::GptGraph Tiny(bool bias = true) {
   GptConfig config = *PresetConfig("tiny");
   config.bias = bias;
