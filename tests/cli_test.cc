@@ -59,15 +59,17 @@ TEST(Cli, FusionBenchWritesGoogleBenchmarkJson) {
 }
 
 // `gptc bench --kernels=N`: at most N lines, costliest first, each call's fastest run never
-// above the mean (printed rounded to the microsecond); with N past the step's size,
+// above the mean (printed rounded to the microsecond), and the fastest runs summed on the
+// "quiet step" line; with N past the step's size,
 // one per kernel call of the step; and the AdamW kernel's bytes (summed from its node's
 // operand and result types) agree with the optimizer line's 28 bytes per parameter (counted
 // from the parameters): two independent counts. A negative N is refused.
 TEST(Cli, BenchListsTheCostliestKernels) {
   std::vector<double> ms;
-  double adamw_mb = -1;
+  double adamw_mb = -1, best_sum = 0;
   auto run = [&](int n) {
     ms.clear();
+    best_sum = 0;
     Result r =
         Gptc(absl::StrCat("bench --config=tiny --steps=2 --compile-time=false --kernels=", n));
     EXPECT_EQ(r.code, 0) << r.out;
@@ -83,6 +85,7 @@ TEST(Cli, BenchListsTheCostliestKernels) {
       EXPECT_GE(best, 0) << line;
       EXPECT_LE(best, t * 1.0001 + 0.0005) << line;  // the fastest call is at most the mean
       ms.push_back(t);
+      best_sum += best;
       if (op == "adamw") adamw_mb = mb;
     }
     EXPECT_TRUE(std::is_sorted(ms.rbegin(), ms.rend())) << r.out;
@@ -97,6 +100,11 @@ TEST(Cli, BenchListsTheCostliestKernels) {
   const size_t at = out.find("optimizer: one adamw kernel, ");
   ASSERT_NE(at, std::string::npos) << out;
   EXPECT_NEAR(adamw_mb, 28 * std::stod(out.substr(at + 29)) / 1e6, 0.006) << out;
+  // The quiet step: the fastest calls summed, as the listing's column adds up (each printed
+  // to the microsecond).
+  const size_t quiet = out.find("kernels' fastest calls: ");
+  ASSERT_NE(quiet, std::string::npos) << out;
+  EXPECT_NEAR(std::stod(out.substr(quiet + 24)), best_sum, 0.0005 * ms.size() + 0.01) << out;
   Result bad = Gptc("bench --config=tiny --kernels=-1");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.out.find("--kernels must be 0 or more"), std::string::npos) << bad.out;
