@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -23,14 +24,20 @@ thread_local bool in_task = false;
 
 }  // namespace
 
-// The current job is described under `mu` and numbered by `job`; tasks are claimed from
-// `ticket` = (job << 32) | next index with a compare-and-swap, so a worker that still
-// holds an old job's description can never claim a task of a newer one.
+// The current job is described under `mu` and numbered by `job`. Its tasks are cut into one
+// contiguous slice per thread (thread 0 the caller): each thread claims its own slice's tasks
+// in order, then takes what is left of the others' (so a thread held up elsewhere is covered).
+// Slices make consecutive kernels that split the same rows the same way (row blocks of
+// LayerNorm, GELU, a GEMM's row blocks, attention's (batch, head) pairs) find their rows in
+// the core's own cache: one shared counter gave task i to whichever thread came first. A
+// slice's counter is (job << 32) | next index, claimed with a compare-and-swap, so a worker
+// that still holds an old job's description can never claim a task of a newer one.
 struct SpinPool::State {
+  static constexpr int kMaxThreads = 256;
   std::mutex mu;
   std::condition_variable wake;
   std::atomic<uint64_t> job{0};
-  std::atomic<uint64_t> ticket{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> next { new std::atomic<uint64_t>[ kMaxThreads ] };
   std::atomic<int> remaining{0};
   std::atomic<int> error{0};
   std::atomic<bool> stop{false};
@@ -40,6 +47,7 @@ struct SpinPool::State {
   void* uc = nullptr;
   uint8_t* closure = nullptr;
   int min = 0, size = 0;
+  int job_threads = 1;  // the threads the job's slices were cut for
   std::vector<std::thread> workers;
   int threads = 1;
 
@@ -48,17 +56,23 @@ struct SpinPool::State {
     TaskFn task;
     void* uc;
     uint8_t* closure;
-    int min, size;
+    int min, size, threads;
   };
 
-  // Claims and runs tasks of job j until none is left (or the job has changed).
-  void Work(const Job& j) {
+  // The first task of thread t's slice (t = threads: one past the last task).
+  static int SliceStart(const Job& j, int t) {
+    return static_cast<int>(static_cast<int64_t>(j.size) * t / j.threads);
+  }
+
+  // Claims and runs the tasks of job j left in slice s, in order.
+  void WorkSlice(const Job& j, int s) {
+    const int end = SliceStart(j, s + 1);
+    std::atomic<uint64_t>& counter = next[s];
     for (;;) {
-      uint64_t t = ticket.load(std::memory_order_relaxed);
+      uint64_t t = counter.load(std::memory_order_relaxed);
       for (;;) {
-        if ((t >> 32) != (j.id & 0xffffffffu) || static_cast<int>(t & 0xffffffffu) >= j.size)
-          return;
-        if (ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) break;
+        if ((t >> 32) != (j.id & 0xffffffffu) || static_cast<int>(t & 0xffffffffu) >= end) return;
+        if (counter.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel)) break;
       }
       const int i = static_cast<int>(t & 0xffffffffu);
       in_task = true;
@@ -69,9 +83,15 @@ struct SpinPool::State {
     }
   }
 
-  void Worker() {
+  // Thread `self`'s share of job j: its own slice, then the others'. The slices are the
+  // job's own (a worker started since, by SetThreads, must not cut them otherwise).
+  void Work(const Job& j, int self) {
+    for (int k = 0; k < j.threads; ++k) WorkSlice(j, (self + k) % j.threads);
+  }
+
+  void Worker(int self) {
     FlushDenormals();
-    uint64_t seen = 0;
+    uint64_t seen = job.load(std::memory_order_acquire);  // not a job finished before it started
     while (!stop.load(std::memory_order_acquire)) {
       // Spin for new work, then sleep until there is some.
       const auto until = std::chrono::steady_clock::now() + kSpin;
@@ -91,10 +111,10 @@ struct SpinPool::State {
       Job j;
       {
         std::lock_guard<std::mutex> lock(mu);
-        j = {job.load(std::memory_order_relaxed), task, uc, closure, min, size};
+        j = {job.load(std::memory_order_relaxed), task, uc, closure, min, size, job_threads};
       }
       seen = j.id;
-      Work(j);
+      Work(j, self);
     }
   }
 };
@@ -118,6 +138,7 @@ SpinPool::~SpinPool() {
 
 void SpinPool::SetThreads(int n) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  n = std::min(n, State::kMaxThreads);
   if (n == s_->threads && static_cast<int>(s_->workers.size()) == n - 1) return;
   s_->stop.store(true);
   {
@@ -128,7 +149,7 @@ void SpinPool::SetThreads(int n) {
   s_->workers.clear();
   s_->stop.store(false);
   s_->threads = n;
-  for (int i = 1; i < n; ++i) s_->workers.emplace_back([this] { s_->Worker(); });
+  for (int i = 1; i < n; ++i) s_->workers.emplace_back([this, i] { s_->Worker(i); });
 }
 
 int SpinPool::threads() const { return s_->threads; }
@@ -152,12 +173,15 @@ int SpinPool::ParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure)
     s.size = size;
     s.error.store(0, std::memory_order_relaxed);
     s.remaining.store(size, std::memory_order_relaxed);
-    s.ticket.store((id & 0xffffffffu) << 32, std::memory_order_release);
+    s.job_threads = s.threads;
+    j = {id, task, uc, closure, min, size, s.threads};
+    for (int t = 0; t < s.threads; ++t)
+      s.next[t].store(((id & 0xffffffffu) << 32) | static_cast<uint64_t>(State::SliceStart(j, t)),
+                      std::memory_order_release);
     s.job.store(id, std::memory_order_release);
-    j = {id, task, uc, closure, min, size};
     if (s.sleepers > 0) s.wake.notify_all();
   }
-  s.Work(j);
+  s.Work(j, 0);
   while (s.remaining.load(std::memory_order_acquire) > 0) _mm_pause();
   return s.error.load(std::memory_order_relaxed);
 }
