@@ -37,7 +37,9 @@ struct SpinPool::State {
   std::mutex mu;
   std::condition_variable wake;
   std::atomic<uint64_t> job{0};
-  std::unique_ptr<std::atomic<uint64_t>[]> next { new std::atomic<uint64_t>[ kMaxThreads ] };
+  // Each slice's counter (only the job's first `job_threads` are in use).
+  std::unique_ptr<std::atomic<uint64_t>[]> next =
+      std::make_unique<std::atomic<uint64_t>[]>(kMaxThreads);
   std::atomic<int> remaining{0};
   std::atomic<int> error{0};
   std::atomic<bool> stop{false};
