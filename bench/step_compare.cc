@@ -13,12 +13,16 @@ absl::StatusOr<StepComparison> CompareTrainSteps(const Model& cfg, const passes:
   ASSIGN_OR_RETURN(backends[0], JitBackend::Create(cfg, 1, a, co));
   ASSIGN_OR_RETURN(backends[1], JitBackend::Create(cfg, 1, b, co));
   const Batch batch = RandomBatch(cfg.batch_size, cfg.block_size, cfg.vocab, 1);
+  for (auto& backend : backends) backend->train().EnableProfiling(true);
   ASSIGN_OR_RETURN(std::vector<double> medians, InterleavedMedians(2, 3, steps, [&](int k, int i) {
                      return backends[k]->TrainStep(batch, 1e-4, i + 4).status();
                    }));
   StepComparison c;
   for (int k = 0; k < 2; ++k) {
     c.seconds[k] = medians[k];
+    c.quiet_seconds[k] = 0;
+    for (const Executable::KernelTime& kt : backends[k]->train().Profile())
+      c.quiet_seconds[k] += kt.best_seconds;
     c.kernel_calls[k] = backends[k]->train().num_kernel_calls();
     c.memory[k] = passes::AnalyzePlan(backends[k]->train().graph());
   }

@@ -13,6 +13,9 @@ namespace gptc {
 
 struct StepComparison {
   double seconds[2];  // median per step
+  // Each kernel's fastest call in those steps, summed: the step without a neighbour's load
+  // (gptc bench's "quiet step"), steadier than the medians on a shared machine.
+  double quiet_seconds[2];
   int kernel_calls[2];
   passes::MemoryReport memory[2];  // of each train step's graph
 };

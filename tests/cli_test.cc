@@ -110,6 +110,30 @@ TEST(Cli, BenchListsTheCostliestKernels) {
   EXPECT_NE(bad.out.find("--kernels must be 0 or more"), std::string::npos) << bad.out;
 }
 
+// `gptc bench --precision-compare`: both steps' medians and quiet steps (fastest calls
+// summed), each ratio the quotient of the two numbers printed beside it; without
+// AVX512_BF16 the mode is refused, naming the flag.
+TEST(Cli, PrecisionCompareReportsMediansAndQuietSteps) {
+  Result r = Gptc("bench --config=tiny --precision-compare --steps=3 --compile-time=false");
+  if (r.code != 0 && r.out.find("AVX512_BF16") != std::string::npos)
+    GTEST_SKIP() << "this CPU has no avx512_bf16: " << r.out;
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto number_after = [&](const std::string& key) {
+    const size_t at = r.out.find(key);
+    EXPECT_NE(at, std::string::npos) << key << " in " << r.out;
+    return at == std::string::npos ? -1.0 : std::stod(r.out.substr(at + key.size()));
+  };
+  const double fp32 = number_after("fp32 "), bf16 = number_after("bf16 "),
+               ratio = number_after("-> bf16 is ");
+  const double q32 = number_after("fastest calls): fp32 "), q16 = number_after("ms, bf16 "),
+               qratio = number_after(" ms -> ");
+  for (double v : {fp32, bf16, q32, q16}) EXPECT_GT(v, 0) << r.out;
+  // The times are printed to 0.01 ms and the ratios to 0.01: as far apart as that rounding.
+  auto tolerance = [](double a, double b) { return a / b * (0.005 / a + 0.005 / b) + 0.0051; };
+  EXPECT_NEAR(ratio, fp32 / bf16, tolerance(fp32, bf16)) << r.out;
+  EXPECT_NEAR(qratio, q32 / q16, tolerance(q32, q16)) << r.out;
+}
+
 // `gptc mem`: the JSON report's numbers agree with each other (planned between the bound
 // and naive, fragmentation as defined), the SVG has its axes, title, peak and names, and a
 // budget below batch 1 is an error that gives the bytes needed.
