@@ -37,7 +37,7 @@ struct SpinPool::State {
   std::mutex mu;
   std::condition_variable wake;
   std::atomic<uint64_t> job{0};
-  // Each slice's counter (only the job's first `job_threads` are in use).
+  // Each slice's counter (a job uses the first `threads`).
   std::unique_ptr<std::atomic<uint64_t>[]> next =
       std::make_unique<std::atomic<uint64_t>[]>(kMaxThreads);
   std::atomic<int> remaining{0};
@@ -49,7 +49,6 @@ struct SpinPool::State {
   void* uc = nullptr;
   uint8_t* closure = nullptr;
   int min = 0, size = 0;
-  int job_threads = 1;  // the threads the job's slices were cut for
   std::vector<std::thread> workers;
   int threads = 1;
 
@@ -85,15 +84,16 @@ struct SpinPool::State {
     }
   }
 
-  // Thread `self`'s share of job j: its own slice, then the others'. The slices are the
-  // job's own (a worker started since, by SetThreads, must not cut them otherwise).
+  // Thread `self`'s share of job j: its own slice, then the others'.
   void Work(const Job& j, int self) {
     for (int k = 0; k < j.threads; ++k) WorkSlice(j, (self + k) % j.threads);
   }
 
   void Worker(int self) {
     FlushDenormals();
-    uint64_t seen = job.load(std::memory_order_acquire);  // not a job finished before it started
+    // Not a job finished before it started: SetThreads joins every worker before it changes
+    // `threads`, so every job a worker takes was cut into slices for the threads it sees.
+    uint64_t seen = job.load(std::memory_order_acquire);
     while (!stop.load(std::memory_order_acquire)) {
       // Spin for new work, then sleep until there is some.
       const auto until = std::chrono::steady_clock::now() + kSpin;
@@ -113,7 +113,7 @@ struct SpinPool::State {
       Job j;
       {
         std::lock_guard<std::mutex> lock(mu);
-        j = {job.load(std::memory_order_relaxed), task, uc, closure, min, size, job_threads};
+        j = {job.load(std::memory_order_relaxed), task, uc, closure, min, size, threads};
       }
       seen = j.id;
       Work(j, self);
@@ -175,7 +175,6 @@ int SpinPool::ParFor(void* uc, TaskFn task, int min, int size, uint8_t* closure)
     s.size = size;
     s.error.store(0, std::memory_order_relaxed);
     s.remaining.store(size, std::memory_order_relaxed);
-    s.job_threads = s.threads;
     j = {id, task, uc, closure, min, size, s.threads};
     for (int t = 0; t < s.threads; ++t)
       s.next[t].store(((id & 0xffffffffu) << 32) | static_cast<uint64_t>(State::SliceStart(j, t)),

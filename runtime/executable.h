@@ -9,6 +9,8 @@
 // copies the outputs out, then copies the updates the plan could not do in place.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,8 +67,12 @@ class Executable {
     int64_t calls = 0;
     ir::NodeId node_id = -1;
     double best_seconds = 0;  // the fastest single call (0 before any)
+    double SecondsPerCall() const { return seconds / std::max<int64_t>(1, calls); }
   };
   std::vector<KernelTime> Profile() const;
+  // Each kernel's fastest call, summed: the step as it runs without a neighbour's load (every
+  // one of those times happened in a step), steadier than its median on a shared machine.
+  double QuietStepSeconds() const;
 
   const ir::Graph& graph() const { return graph_; }
   // Bytes of the step's arena (shared or not) and of the owned gradient and input regions.

@@ -97,11 +97,8 @@ int PrintSamplingSpeed(const Model& cfg, const codegen::CompilerOptions& co, int
 void PrintCostliestKernels(const Executable& train, int64_t n) {
   const ir::Graph& g = train.graph();
   std::vector<Executable::KernelTime> kernels = train.Profile();
-  auto per_step = [](const Executable::KernelTime& k) {
-    return k.seconds / std::max<int64_t>(1, k.calls);
-  };
   std::sort(kernels.begin(), kernels.end(),
-            [&](const auto& a, const auto& b) { return per_step(a) > per_step(b); });
+            [](const auto& a, const auto& b) { return a.SecondsPerCall() > b.SecondsPerCall(); });
   if (static_cast<int64_t>(kernels.size()) > n) kernels.resize(n);
   std::cout << absl::StrFormat("%-40s %-22s %9s %8s %9s %8s  %s\n", "kernel (first result)", "op",
                                "ms/step", "best ms", "MB", "GB/s", "schedule");
@@ -112,8 +109,9 @@ void PrintCostliestKernels(const Executable& train, int64_t n) {
     for (ir::ValueId v : node.outputs) bytes += g.value(v).type.bytes();
     const std::string name = node.outputs.empty() ? "" : g.value(node.outputs[0]).name;
     std::cout << absl::StrFormat("%-40s %-22s %9.3f %8.3f %9.2f %8.1f  %s\n", name.substr(0, 40),
-                                 ir::OpName(node.op), 1e3 * per_step(k), 1e3 * k.best_seconds,
-                                 bytes / 1e6, bytes / per_step(k) / 1e9, k.schedule);
+                                 ir::OpName(node.op), 1e3 * k.SecondsPerCall(),
+                                 1e3 * k.best_seconds, bytes / 1e6,
+                                 bytes / k.SecondsPerCall() / 1e9, k.schedule);
   }
 }
 
@@ -256,12 +254,11 @@ int RunBench(const Args& args) {
   std::map<std::string, Gemm> gemm;
   std::map<std::string, std::pair<double, int>> kinds;  // seconds per step and kernels, by kind
   std::map<std::string, std::pair<double, int>> other;  // the same for "other", by op
-  double gemm_s = 0, all_s = 0, best_s = 0;
+  double gemm_s = 0, all_s = 0;
   for (const Executable::KernelTime& kt : train.Profile()) {
     const ir::Node& n = g.node(kt.node_id);
-    const double per_step = kt.seconds / std::max<int64_t>(1, kt.calls);
+    const double per_step = kt.SecondsPerCall();
     all_s += per_step;
-    best_s += kt.best_seconds;
     const std::string kind_name = KernelKind(g, n);
     auto& kind = kinds[kind_name];
     kind.first += per_step;
@@ -283,12 +280,11 @@ int RunBench(const Args& args) {
   std::cout << absl::StrFormat(
       "kernels: %.2f ms per step, of which GEMM and fused attention %.2f ms (%.0f%%)\n",
       1e3 * all_s, 1e3 * gemm_s, 100 * gemm_s / all_s);
-  // Each kernel's fastest call, summed: what the step takes when no call meets a neighbour's
-  // load (every one of those times happened in a step), so an MFU that holds still on a
-  // shared machine whose medians move 10-30% from run to run.
+  // An MFU that holds still on a shared machine whose medians move 10-30% from run to run.
+  const double quiet_s = train.QuietStepSeconds();
   std::cout << absl::StrFormat(
       "kernels' fastest calls: %.2f ms per step -> %.1f%% of peak (MFU of the quiet step)\n",
-      1e3 * best_s, 100 * flops / best_s / 1e9 / peak);
+      1e3 * quiet_s, 100 * flops / quiet_s / 1e9 / peak);
   std::cout << "by kind (ms per step, kernels):";
   for (const auto& [kind, v] : kinds)
     std::cout << absl::StrFormat("  %s %.2f (%d)", kind, 1e3 * v.first, v.second);

@@ -96,8 +96,7 @@ void PrintProfile(const Executable& ex, int64_t top) {
                                p.size(),
                                p.empty() || p[0].calls == 0 ? 0.0 : 1e3 * total / p[0].calls);
   for (int64_t i = 0; i < top && i < static_cast<int64_t>(p.size()); ++i)
-    std::cout << absl::StrFormat("  %6.3f ms %5.1f%%  %s\n",
-                                 1e3 * p[i].seconds / std::max<int64_t>(1, p[i].calls),
+    std::cout << absl::StrFormat("  %6.3f ms %5.1f%%  %s\n", 1e3 * p[i].SecondsPerCall(),
                                  100 * p[i].seconds / total, p[i].node.substr(0, 150));
 }
 
